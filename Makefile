@@ -1,0 +1,48 @@
+# The README's entry points. Each target installs missing Debian packages and
+# builds what it needs (the control plane goes to ~/.cache/omjob-operator).
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build asan fuzz test unit demo bench cluster-build clean format
+
+all: build
+
+deps:
+	@scripts/deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOMJOB_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOMJOB_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+cluster-build: deps
+	@tests/cluster/build >/dev/null
+
+# Every test: unit, valgrind, fuzz corpora and integration, in the normal build and
+# again under ASan+UBSan, against one local control plane.
+test: deps
+	@scripts/test
+
+# Unit tests and fuzz corpora only (no control plane): the fast loop.
+unit: build
+	@cd $(BUILD) && ctest --output-on-failure -L unit -j $(JOBS)
+
+demo: deps
+	@scripts/demo
+
+bench: deps
+	@scripts/bench
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -1,0 +1,9 @@
+# Benchmarks: bench/bench_<name>.c -> bench_<name>; scripts/bench runs them all.
+# Each prints one figure per line as "BENCH <name> <value> <unit>".
+file(GLOB BENCH_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/bench/bench_*.c)
+foreach(src ${BENCH_SRC})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE omjob_kube omjob_ipc omjob_common nng::nng
+    PkgConfig::CURL)
+endforeach()

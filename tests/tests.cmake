@@ -1,0 +1,97 @@
+# Test wiring: unit tests (CUnit, one executable per module), fuzz corpora run as
+# ordinary tests, libFuzzer targets (OMJOB_FUZZ), and integration tests that share
+# one real control plane per run through the "cluster" CTest fixture.
+set(OMJOB_TEST_LIBS omjob_kube omjob_ipc omjob_common)
+
+# Unit tests: tests/unit/test_<module>.c -> unit_<module>; valgrind_<module> too
+# when valgrind is there and the build is not sanitized.
+find_program(VALGRIND valgrind)
+file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+file(GLOB UNIT_SUPPORT CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/support/*.c)
+foreach(src ${UNIT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  string(REPLACE "test_" "" mod ${name})
+  add_executable(${name} ${src} ${UNIT_SUPPORT})
+  # A module's test links only its own library, so one module's work in
+  # progress never breaks another's tests.
+  if(mod MATCHES "^kube")
+    set(libs omjob_kube PkgConfig::CURL)
+  elseif(mod MATCHES "^ipc")
+    set(libs omjob_ipc nng::nng)
+  elseif(mod MATCHES "^common|^log|^cfg|^json|^metrics|^util")
+    set(libs omjob_common)
+  else()
+    set(libs ${OMJOB_TEST_LIBS} nng::nng PkgConfig::CURL)
+  endif()
+  target_link_libraries(${name} PRIVATE ${libs} PkgConfig::CUNIT)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
+  add_test(NAME unit_${mod} COMMAND ${name})
+  set_tests_properties(unit_${mod} PROPERTIES LABELS unit TIMEOUT 120
+    ENVIRONMENT "OMJOB_TEST_DATA=${CMAKE_SOURCE_DIR}/tests/unit/data")
+  if(VALGRIND AND NOT OMJOB_SANITIZE)
+    add_test(NAME valgrind_${mod} COMMAND ${VALGRIND} --quiet --error-exitcode=99
+      --leak-check=full --show-leak-kinds=definite,indirect,possible
+      --errors-for-leak-kinds=definite,indirect,possible $<TARGET_FILE:${name}>)
+    set_tests_properties(valgrind_${mod} PROPERTIES LABELS "unit;valgrind" TIMEOUT 600
+      ENVIRONMENT "OMJOB_TEST_DATA=${CMAKE_SOURCE_DIR}/tests/unit/data;OMJOB_UNDER_VALGRIND=1")
+  endif()
+endforeach()
+
+# Fuzz targets: tests/fuzz/fuzz_<name>.c defines LLVMFuzzerTestOneInput. Its corpus
+# (tests/fuzz/corpus/<name>/) always runs through a plain driver; with OMJOB_FUZZ
+# and clang the libFuzzer binary fuzz_<name> is built as well.
+file(GLOB FUZZ_TARGETS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)
+foreach(src ${FUZZ_TARGETS})
+  get_filename_component(name ${src} NAME_WE)
+  string(REPLACE "fuzz_" "" fz ${name})
+  add_executable(corpus_${fz} ${src} ${CMAKE_SOURCE_DIR}/tests/fuzz/standalone.c)
+  target_link_libraries(corpus_${fz} PRIVATE ${OMJOB_TEST_LIBS} nng::nng PkgConfig::CURL)
+  add_test(NAME fuzz_corpus_${fz} COMMAND corpus_${fz}
+    ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${fz})
+  set_tests_properties(fuzz_corpus_${fz} PROPERTIES LABELS "unit;fuzz" TIMEOUT 300)
+  if(OMJOB_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+    add_executable(${name} ${src})
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(${name} PRIVATE ${OMJOB_TEST_LIBS} nng::nng PkgConfig::CURL)
+  endif()
+endforeach()
+
+# Integration tests share one control plane: cluster_up (FIXTURES_SETUP) writes
+# ${CMAKE_BINARY_DIR}/cluster.env, cluster_down (FIXTURES_CLEANUP) stops it. With
+# OMJOB_TEST_CLUSTER=external in the environment both reuse a running cluster.
+set(CLUSTER_ENV ${CMAKE_BINARY_DIR}/cluster.env)
+add_test(NAME cluster_up COMMAND ${CMAKE_SOURCE_DIR}/tests/cluster/fixture up ${CLUSTER_ENV})
+set_tests_properties(cluster_up PROPERTIES FIXTURES_SETUP cluster LABELS integration
+  TIMEOUT 3600)
+add_test(NAME cluster_down COMMAND ${CMAKE_SOURCE_DIR}/tests/cluster/fixture down ${CLUSTER_ENV})
+set_tests_properties(cluster_down PROPERTIES FIXTURES_CLEANUP cluster LABELS integration
+  TIMEOUT 120)
+
+set(WITH_CLUSTER ${CMAKE_SOURCE_DIR}/tests/cluster/with-cluster ${CLUSTER_ENV})
+function(omjob_integration_test name timeout)
+  add_test(NAME ${name} COMMAND ${WITH_CLUSTER} ${ARGN})
+  set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED cluster LABELS integration
+    TIMEOUT ${timeout} ENVIRONMENT
+    "OMJOB_BIN=$<TARGET_FILE:omjob-operator>;OMJOB_SRC=${CMAKE_SOURCE_DIR};OMJOB_BUILD_DIR=${CMAKE_BINARY_DIR}")
+endfunction()
+
+# Shell tests: tests/cluster/selftest*.sh and tests/integration/*.sh.
+file(GLOB SH_ITESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/cluster/test_*.sh
+  ${CMAKE_SOURCE_DIR}/tests/integration/test_*.sh)
+foreach(src ${SH_ITESTS})
+  get_filename_component(name ${src} NAME_WE)
+  omjob_integration_test(it_${name} 600 bash ${src})
+endforeach()
+
+# C tests: tests/integration/itest_<name>.c -> it_<name>.
+file(GLOB C_ITESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/itest_*.c)
+file(GLOB IT_SUPPORT CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/support/*.c)
+foreach(src ${C_ITESTS})
+  get_filename_component(name ${src} NAME_WE)
+  string(REPLACE "itest_" "" it ${name})
+  add_executable(${name} ${src} ${IT_SUPPORT})
+  target_link_libraries(${name} PRIVATE ${OMJOB_TEST_LIBS} PkgConfig::CUNIT)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
+  omjob_integration_test(it_${it} 600 $<TARGET_FILE:${name}>)
+endforeach()
