@@ -11,6 +11,9 @@
 #include <unistd.h>
 
 #define LOG_LINE_MAX 8192
+/* Kept free for what closes a line that was cut short: a quote, the truncation
+ * marker and "}\n". */
+#define LOG_TAIL 32
 
 static struct {
     char role[32];
@@ -19,9 +22,13 @@ static struct {
     int fd;
 } lg = {"omjob-operator", LOG_LVL_INFO, LOG_FMT_JSON, 2};
 
+/* A line being built. Pieces are added whole or not at all (an escape or a UTF-8
+ * sequence is never split); after the first that does not fit, nothing more is
+ * added and the line is closed and marked truncated, so it stays valid JSON. */
 struct line {
     char buf[LOG_LINE_MAX];
     size_t len;
+    bool full;
 };
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
@@ -81,11 +88,25 @@ bool log_enabled(enum log_level lvl)
     return lvl >= lg.level;
 }
 
-static void put(struct line *l, const char *s, size_t n)
+static bool put(struct line *l, const char *s, size_t n)
 {
-    size_t room = sizeof(l->buf) - 2 - l->len; /* keep room for "}\n" */
-    if (n > room)
-        n = room;
+    const size_t lim = LOG_LINE_MAX - LOG_TAIL;
+    /* len may already be past lim when a closing quote went into the tail. */
+    if (l->full || l->len > lim || n > lim - l->len) {
+        l->full = true;
+        return false;
+    }
+    memcpy(l->buf + l->len, s, n);
+    l->len += n;
+    return true;
+}
+
+/* Writes into the reserved tail: only for closing what was opened. */
+static void put_tail(struct line *l, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > sizeof(l->buf) - l->len)
+        n = sizeof(l->buf) - l->len;
     memcpy(l->buf + l->len, s, n);
     l->len += n;
 }
@@ -95,36 +116,58 @@ static void puts_(struct line *l, const char *s)
     put(l, s, strlen(s));
 }
 
-/* JSON string escaping (RFC 8259); control bytes as \u00XX. */
+/* Length of the UTF-8 sequence starting at s, or 1 for a stray byte. */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 1;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 1;
+    return n;
+}
+
+/* Escapes one character (or UTF-8 sequence) of s and returns its length.
+ * quotes: also escape '"' and '\\' (JSON strings); text messages keep them. */
+static size_t put_char(struct line *l, const char *s, bool quotes)
+{
+    unsigned char c = (unsigned char)*s;
+    char esc[8];
+    if (quotes && (c == '"' || c == '\\')) {
+        esc[0] = '\\';
+        esc[1] = (char)c;
+        put(l, esc, 2);
+    } else if (c == '\n') {
+        put(l, "\\n", 2);
+    } else if (c == '\t') {
+        put(l, "\\t", 2);
+    } else if (c < 0x20 || c == 0x7f) {
+        snprintf(esc, sizeof(esc), "\\u%04x", c);
+        put(l, esc, 6);
+    } else {
+        size_t n = utf8_len((const unsigned char *)s);
+        put(l, s, n);
+        return n;
+    }
+    return 1;
+}
+
+/* JSON string escaping (RFC 8259); control bytes as \u00XX. A string cut short
+ * is still closed. */
 static void put_json_str(struct line *l, const char *s)
 {
-    put(l, "\"", 1);
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[8];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            put(l, esc, 2);
-        } else if (c == '\n') {
-            put(l, "\\n", 2);
-        } else if (c == '\t') {
-            put(l, "\\t", 2);
-        } else if (c < 0x20 || c == 0x7f) {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            put(l, esc, 6);
-        } else {
-            put(l, (const char *)&c, 1);
-        }
-    }
-    put(l, "\"", 1);
+    if (!put(l, "\"", 1))
+        return;
+    while (*s != '\0' && !l->full)
+        s += put_char(l, s, true);
+    put_tail(l, "\"");
 }
 
 /* Text values are quoted only when they contain spaces or quotes. */
 static void put_text_val(struct line *l, const char *s)
 {
-    if (strpbrk(s, " \"=\t\n") == NULL && *s != '\0') {
-        puts_(l, s);
+    if (strpbrk(s, " \"=\t\n\\") == NULL && *s != '\0') {
+        for (; *s != '\0' && !l->full;)
+            s += put_char(l, s, false);
         return;
     }
     put_json_str(l, s);
@@ -168,29 +211,42 @@ static void head_text(struct line *l, enum log_level lvl, const char *msg)
     puts_(l, " ");
     puts_(l, lg.role);
     puts_(l, pid);
-    puts_(l, msg);
+    /* One event, one line: control characters in the message are escaped. */
+    while (*msg != '\0' && !l->full)
+        msg += put_char(l, msg, false);
 }
 
 static void field(struct line *l, const char *k, const char *v)
 {
+    size_t mark = l->len;
     if (lg.format == LOG_FMT_JSON) {
         puts_(l, ",");
         put_json_str(l, k);
         puts_(l, ":");
-        if (v == NULL)
-            puts_(l, "null");
-        else
-            put_json_str(l, v);
+    } else {
+        puts_(l, " ");
+        puts_(l, k);
+        puts_(l, "=");
+    }
+    if (l->full) { /* not even the key fits: leave the field out */
+        l->len = mark;
         return;
     }
-    puts_(l, " ");
-    puts_(l, k);
-    puts_(l, "=");
-    put_text_val(l, v == NULL ? "null" : v);
+    size_t vstart = l->len;
+    if (v == NULL)
+        puts_(l, "null");
+    else if (lg.format == LOG_FMT_JSON)
+        put_json_str(l, v);
+    else
+        put_text_val(l, v);
+    if (l->len == vstart)
+        l->len = mark;
 }
 
 static void emit(struct line *l)
 {
+    if (l->full)
+        put_tail(l, lg.format == LOG_FMT_JSON ? ",\"truncated\":true" : " truncated=true");
     if (lg.format == LOG_FMT_JSON)
         l->buf[l->len++] = '}';
     l->buf[l->len++] = '\n';
@@ -212,6 +268,7 @@ void log_vkv(enum log_level lvl, const char *msg, va_list ap)
     int saved = errno;
     struct line l;
     l.len = 0;
+    l.full = false;
     if (lg.format == LOG_FMT_JSON)
         head_json(&l, lvl, msg != NULL ? msg : "");
     else

@@ -21,7 +21,9 @@ void log_set_format(enum log_format fmt);
 bool log_enabled(enum log_level lvl);
 
 /* Logs msg with fields given as key, value string pairs ending with a NULL key.
- * A NULL value is printed as null. Values are escaped; never pass secrets. */
+ * A NULL value is printed as null. Values are escaped; never pass secrets. A line
+ * is at most 8 KiB: a longer one is cut (never inside an escape or a UTF-8
+ * character), stays valid JSON, and ends with "truncated":true. */
 void log_kv(enum log_level lvl, const char *msg, ...) __attribute__((sentinel));
 void log_vkv(enum log_level lvl, const char *msg, va_list ap);
 /* printf-style message without fields. */

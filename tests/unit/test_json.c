@@ -1,0 +1,226 @@
+/* Unit tests for common/json: path getters on a Pod-like object, strict parsing
+ * with error messages, serialisation and the path-creating setters. */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/json.h"
+
+static const char pod[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+    "\"metadata\":{\"name\":\"job-main\",\"namespace\":\"ns1\",\"generation\":3,"
+    "\"labels\":{\"app.kubernetes.io/name\":\"openmetadata\",\"plain\":\"p\"},"
+    "\"deletionTimestamp\":null},"
+    "\"spec\":{\"containers\":[{\"name\":\"main\",\"image\":\"img:1\"},{\"name\":\"side\"}],"
+    "\"hostNetwork\":false},"
+    "\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"state\":{\"terminated\":"
+    "{\"exitCode\":137,\"reason\":\"OOMKilled\"}}}],\"big\":18446744073709551615}}";
+
+static struct json_object *parse_pod(void)
+{
+    struct json_object *o = NULL;
+    char err[128];
+    CU_ASSERT_EQUAL(jx_parse(pod, strlen(pod), &o, err, sizeof(err)), 0);
+    return o;
+}
+
+static void test_get_str(void)
+{
+    struct json_object *o = parse_pod();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_STRING_EQUAL(jx_str(o, "metadata.name"), "job-main");
+    CU_ASSERT_STRING_EQUAL(jx_str(o, "kind"), "Pod");
+    CU_ASSERT_STRING_EQUAL(jx_str(o, "spec.containers.0.name"), "main");
+    CU_ASSERT_STRING_EQUAL(jx_str(o, "spec.containers.1.name"), "side");
+    CU_ASSERT_PTR_NULL(jx_str(o, "spec.containers.2.name"));
+    CU_ASSERT_PTR_NULL(jx_str(o, "spec.containers.x.name"));
+    CU_ASSERT_STRING_EQUAL(jx_str(o, "metadata.labels.app\\.kubernetes\\.io/name"), "openmetadata");
+    CU_ASSERT_PTR_NULL(jx_str(o, "metadata.labels.app.kubernetes.io/name"));
+    CU_ASSERT_PTR_NULL(jx_str(o, "metadata.generation")); /* not a string */
+    CU_ASSERT_PTR_NULL(jx_str(o, "metadata.missing"));
+    CU_ASSERT_PTR_NULL(jx_str(o, "kind.deeper"));
+    CU_ASSERT_PTR_NULL(jx_str(NULL, "kind"));
+    CU_ASSERT_STRING_EQUAL(jx_str_or(o, "metadata.uid", "none"), "none");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(o, "status.phase", "none"), "Running");
+    CU_ASSERT_PTR_EQUAL(jx_get(o, ""), o);
+    json_object_put(o);
+}
+
+static void test_get_typed(void)
+{
+    struct json_object *o = parse_pod();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    int64_t i = 0;
+    CU_ASSERT_EQUAL(jx_i64(o, "metadata.generation", &i), 0);
+    CU_ASSERT_EQUAL(i, 3);
+    CU_ASSERT_EQUAL(jx_i64(o, "status.containerStatuses.0.state.terminated.exitCode", &i), 0);
+    CU_ASSERT_EQUAL(i, 137);
+    i = 5;
+    CU_ASSERT_EQUAL(jx_i64(o, "metadata.name", &i), -EINVAL);
+    CU_ASSERT_EQUAL(jx_i64(o, "metadata.nope", &i), -ENOENT);
+    CU_ASSERT_EQUAL(jx_i64(o, "metadata.deletionTimestamp", &i), -ENOENT); /* null */
+    CU_ASSERT_EQUAL(jx_i64(o, "status.big", &i), -EINVAL);                 /* above INT64_MAX */
+    CU_ASSERT_EQUAL(i, 5);
+    CU_ASSERT_EQUAL(jx_i64_or(o, "metadata.nope", -1), -1);
+    CU_ASSERT_EQUAL(jx_i64_or(o, "metadata.generation", -1), 3);
+
+    bool b = true;
+    CU_ASSERT_EQUAL(jx_bool(o, "spec.hostNetwork", &b), 0);
+    CU_ASSERT_FALSE(b);
+    CU_ASSERT_EQUAL(jx_bool(o, "kind", &b), -EINVAL);
+    CU_ASSERT_EQUAL(jx_bool(o, "spec.nope", &b), -ENOENT);
+    CU_ASSERT_TRUE(jx_bool_or(o, "spec.nope", true));
+    CU_ASSERT_FALSE(jx_bool_or(o, "spec.hostNetwork", true));
+
+    CU_ASSERT_PTR_NOT_NULL(jx_obj(o, "metadata.labels"));
+    CU_ASSERT_PTR_NULL(jx_obj(o, "spec.containers"));
+    CU_ASSERT_PTR_NOT_NULL(jx_arr(o, "spec.containers"));
+    CU_ASSERT_PTR_NULL(jx_arr(o, "metadata"));
+    CU_ASSERT_EQUAL(jx_arr_len(o, "spec.containers"), 2);
+    CU_ASSERT_EQUAL(jx_arr_len(o, "spec.nope"), 0);
+    json_object_put(o);
+}
+
+static void expect_parse_error(const char *doc, size_t len, const char *msg)
+{
+    struct json_object *o = (struct json_object *)&o; /* must stay untouched */
+    char err[128] = "";
+    CU_ASSERT_EQUAL(jx_parse(doc, len, &o, err, sizeof(err)), -EINVAL);
+    CU_ASSERT_PTR_EQUAL(o, (struct json_object *)&o);
+    if (strcmp(err, msg) != 0)
+        fprintf(stderr, "\n  doc [%.*s]: got \"%s\", want \"%s\"\n", (int)len, doc, err, msg);
+    CU_ASSERT_STRING_EQUAL(err, msg);
+}
+
+static void test_parse_errors(void)
+{
+    expect_parse_error("", 0, "invalid JSON at byte 0: empty document");
+    expect_parse_error("  \n", 3, "invalid JSON at byte 3: empty document");
+    expect_parse_error("{\"a\":1} x", 9,
+                       "invalid JSON at byte 8: trailing data after the JSON value");
+    expect_parse_error("[1,2] [3]", 9,
+                       "invalid JSON at byte 6: trailing data after the JSON value");
+    expect_parse_error("{\"a\":1}\0{}", 10,
+                       "invalid JSON at byte 7: trailing data after the JSON value");
+    expect_parse_error("{\"a\":1", 6, "invalid JSON at byte 6: unexpected end of data");
+    expect_parse_error("[1,]", 4, "invalid JSON at byte 3: unexpected character");
+    expect_parse_error("{\"a\" 1}", 7,
+                       "invalid JSON at byte 5: object property name separator ':' expected");
+    expect_parse_error("{\"a\":tru}", 10, "invalid JSON at byte 8: boolean expected");
+    /* A NULL error buffer is fine. */
+    struct json_object *o = NULL;
+    CU_ASSERT_EQUAL(jx_parse("{", 1, &o, NULL, 0), -EINVAL);
+}
+
+static void test_parse_ok(void)
+{
+    struct json_object *o = NULL;
+    char err[128];
+    CU_ASSERT_EQUAL(jx_parse(" {\"a\":[1,2]}\r\n ", 15, &o, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(jx_i64_or(o, "a.1", 0), 2);
+    json_object_put(o);
+    /* Top-level scalars need the end of input to finish. */
+    CU_ASSERT_EQUAL(jx_parse("123", 3, &o, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(json_object_get_int64(o), 123);
+    json_object_put(o);
+    CU_ASSERT_EQUAL(jx_parse("true", 4, &o, err, sizeof(err)), 0);
+    CU_ASSERT_TRUE(json_object_get_boolean(o));
+    json_object_put(o);
+    o = (struct json_object *)&o;
+    CU_ASSERT_EQUAL(jx_parse("null", 4, &o, err, sizeof(err)), 0);
+    CU_ASSERT_PTR_NULL(o);
+    /* The length is honoured: a longer buffer is not read past len. */
+    CU_ASSERT_EQUAL_FATAL(jx_parse("{\"a\":1}garbage", 7, &o, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(jx_i64_or(o, "a", 0), 1);
+    json_object_put(o);
+    /* Unicode escapes and raw UTF-8. */
+    const char *u = "{\"s\":\"\\u00e9\xc3\xa9\"}";
+    CU_ASSERT_EQUAL_FATAL(jx_parse(u, strlen(u), &o, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(jx_str(o, "s"), "\xc3\xa9\xc3\xa9");
+    json_object_put(o);
+}
+
+static void test_parse_depth(void)
+{
+    /* 200 nested arrays exceed the depth limit and fail cleanly. */
+    char doc[401];
+    memset(doc, '[', 200);
+    memset(doc + 200, ']', 200);
+    doc[400] = '\0';
+    struct json_object *o = NULL;
+    char err[128];
+    CU_ASSERT_EQUAL(jx_parse(doc, 400, &o, err, sizeof(err)), -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "nesting too deep"));
+    /* 100 are fine. */
+    CU_ASSERT_EQUAL(jx_parse(doc + 100, 200, &o, err, sizeof(err)), 0);
+    json_object_put(o);
+}
+
+static void test_dump(void)
+{
+    struct json_object *o = json_object_new_object();
+    CU_ASSERT_EQUAL(jx_set_str(o, "metadata.name", "a/b"), 0);
+    CU_ASSERT_EQUAL(jx_set_i64(o, "metadata.generation", 7), 0);
+    CU_ASSERT_EQUAL(jx_set_bool(o, "spec.suspend", true), 0);
+    CU_ASSERT_EQUAL(jx_set_str(o, "status.message", "say \"hi\"\n"), 0);
+    CU_ASSERT_EQUAL(jx_set_str(o, "status.gone", NULL), 0);
+    size_t len = 0;
+    char *s = jx_dump(o, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_STRING_EQUAL(s, "{\"metadata\":{\"name\":\"a/b\",\"generation\":7},"
+                              "\"spec\":{\"suspend\":true},"
+                              "\"status\":{\"message\":\"say \\\"hi\\\"\\n\",\"gone\":null}}");
+    CU_ASSERT_EQUAL(len, strlen(s));
+    /* Round trip. */
+    struct json_object *back = NULL;
+    CU_ASSERT_EQUAL(jx_parse(s, len, &back, NULL, 0), 0);
+    CU_ASSERT_STRING_EQUAL(jx_str(back, "status.message"), "say \"hi\"\n");
+    json_object_put(back);
+    free(s);
+    json_object_put(o);
+}
+
+static void test_set(void)
+{
+    struct json_object *o = json_object_new_object();
+    /* Overwrites, escaped dots in keys, and refusing to descend into a non-object. */
+    CU_ASSERT_EQUAL(jx_set_str(o, "metadata.labels.app\\.kubernetes\\.io/name", "x"), 0);
+    CU_ASSERT_EQUAL(jx_set_str(o, "metadata.labels.app\\.kubernetes\\.io/name", "y"), 0);
+    CU_ASSERT_STRING_EQUAL(jx_str(o, "metadata.labels.app\\.kubernetes\\.io/name"), "y");
+    CU_ASSERT_EQUAL(jx_set_str(o, "metadata.labels.app\\.kubernetes\\.io/name.deeper", "z"),
+                    -EINVAL);
+    CU_ASSERT_EQUAL(jx_set_i64(o, "", 1), -EINVAL);
+    CU_ASSERT_EQUAL(jx_set_str(NULL, "a", "b"), -EINVAL);
+    static const char *const names[] = {"a", "b"};
+    CU_ASSERT_EQUAL(jx_set(o, "spec.list", jx_str_array(names, 2)), 0);
+    CU_ASSERT_EQUAL(jx_arr_len(o, "spec.list"), 2);
+    CU_ASSERT_STRING_EQUAL(jx_str(o, "spec.list.1"), "b");
+    /* jx_set takes the value even when it fails: valgrind checks it is freed. */
+    CU_ASSERT_EQUAL(jx_set(o, "spec.list.x", json_object_new_string("leak?")), -EINVAL);
+    json_object_put(o);
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    CU_pSuite s = CU_add_suite("json", NULL, NULL);
+    if (s == NULL) {
+        CU_cleanup_registry();
+        return 2;
+    }
+    CU_add_test(s, "string getters", test_get_str);
+    CU_add_test(s, "typed getters", test_get_typed);
+    CU_add_test(s, "parse errors", test_parse_errors);
+    CU_add_test(s, "parse ok", test_parse_ok);
+    CU_add_test(s, "parse depth", test_parse_depth);
+    CU_add_test(s, "dump", test_dump);
+    CU_add_test(s, "set", test_set);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failures = CU_get_number_of_failures();
+    CU_ErrorCode err = CU_get_error();
+    CU_cleanup_registry();
+    return failures != 0 || err != CUE_SUCCESS ? 1 : 0;
+}
