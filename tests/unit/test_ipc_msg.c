@@ -1,0 +1,330 @@
+/* Unit tests of the IPC envelope, hint and error bodies and the sequence tracker:
+ * round trips, every malformation, every truncation, random corruption. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "test_ipc_helpers.h"
+
+static const enum ipc_type all_types[] = {
+    IPC_CTL_HELLO,   IPC_CTL_READY,         IPC_CTL_HEALTH,     IPC_CTL_HEALTH_REPLY,
+    IPC_CTL_METRICS, IPC_CTL_METRICS_REPLY, IPC_CTL_STATUS,     IPC_CTL_STATUS_REPLY,
+    IPC_CTL_STOP,    IPC_CTL_ACK,           IPC_EV_CHANGE,      IPC_EV_RESYNC,
+    IPC_REQ_GET_KEY, IPC_REQ_GET_KEY_REPLY, IPC_REQ_LIST_SHARD, IPC_REQ_LIST_SHARD_REPLY,
+    IPC_REQ_ERROR,
+};
+#define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
+
+/* xorshift64: deterministic corruption. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static size_t encode_sample(uint8_t *buf, size_t cap, enum ipc_type t, const char *topic,
+                            const char *body)
+{
+    struct ipc_msg m = {.topic = topic,
+                        .type = t,
+                        .seq = 0x0102030405060708ull,
+                        .pubid = 0xdeadbeef,
+                        .body = (const uint8_t *)body,
+                        .body_len = body == NULL ? 0 : strlen(body)};
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(ipc_msg_encode(&m, buf, cap, &len), 0);
+    return len;
+}
+
+static void test_round_trip_every_type(void)
+{
+    uint8_t buf[256];
+    for (size_t i = 0; i < NTYPES; i++) {
+        const char *body = (i % 2) ? "{\"k\":\"v\"}" : NULL;
+        size_t len = encode_sample(buf, sizeof(buf), all_types[i], "shard.7", body);
+        CU_ASSERT_EQUAL(len, ipc_msg_size(7, body ? strlen(body) : 0));
+        struct ipc_msg m;
+        CU_ASSERT_EQUAL_FATAL(ipc_msg_decode(buf, len, &m), 0);
+        CU_ASSERT_STRING_EQUAL(m.topic, "shard.7");
+        CU_ASSERT_EQUAL(m.topic_len, 7);
+        CU_ASSERT_EQUAL(m.type, all_types[i]);
+        CU_ASSERT_EQUAL(m.seq, 0x0102030405060708ull);
+        CU_ASSERT_EQUAL(m.pubid, 0xdeadbeef);
+        CU_ASSERT_EQUAL(m.flags, 0);
+        CU_ASSERT_EQUAL(m.body_len, body ? strlen(body) : 0);
+        if (body != NULL)
+            CU_ASSERT_EQUAL(memcmp(m.body, body, strlen(body)), 0);
+        CU_ASSERT(ipc_type_valid(all_types[i]));
+        CU_ASSERT_STRING_NOT_EQUAL(ipc_type_str(all_types[i]), "UNKNOWN");
+        for (size_t j = 0; j < i; j++)
+            CU_ASSERT_STRING_NOT_EQUAL(ipc_type_str(all_types[i]), ipc_type_str(all_types[j]));
+    }
+    CU_ASSERT_STRING_EQUAL(ipc_type_str((enum ipc_type)0x7f), "UNKNOWN");
+    CU_ASSERT(!ipc_type_valid(0));
+    CU_ASSERT(!ipc_type_valid(0x1a));
+    CU_ASSERT(ipc_type_is_reply(IPC_REQ_ERROR));
+    CU_ASSERT(!ipc_type_is_reply(IPC_REQ_GET_KEY));
+}
+
+static void test_wire_layout(void)
+{
+    uint8_t buf[64];
+    size_t len = encode_sample(buf, sizeof(buf), IPC_EV_CHANGE, "ttl", "ab");
+    static const uint8_t want[] = {'t', 't', 'l', 0,    1,    0x20, 0,    0, 1, 2, 3, 4,   5,
+                                   6,   7,   8,   0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 2, 'a', 'b'};
+    CU_ASSERT_EQUAL_FATAL(len, sizeof(want));
+    CU_ASSERT_EQUAL(memcmp(buf, want, len), 0);
+}
+
+static void test_encode_rejects(void)
+{
+    uint8_t buf[256];
+    size_t len = 99;
+    struct ipc_msg m = {.topic = "ok", .type = IPC_CTL_ACK};
+    CU_ASSERT_EQUAL(ipc_msg_encode(&m, buf, ipc_msg_size(2, 0) - 1, &len), -ENOSPC);
+    CU_ASSERT_EQUAL(len, 99);
+    CU_ASSERT_EQUAL(ipc_msg_encode(&m, buf, ipc_msg_size(2, 0), &len), 0);
+    m.topic = "";
+    CU_ASSERT_EQUAL(ipc_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+    m.topic = "has space";
+    CU_ASSERT_EQUAL(ipc_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+    m.topic = "x\x01";
+    CU_ASSERT_EQUAL(ipc_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+    char longt[IPC_TOPIC_MAX + 2];
+    memset(longt, 'a', sizeof(longt) - 1);
+    longt[sizeof(longt) - 1] = '\0';
+    m.topic = longt;
+    CU_ASSERT_EQUAL(ipc_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+    longt[IPC_TOPIC_MAX] = '\0';
+    CU_ASSERT_EQUAL(ipc_msg_encode(&m, buf, sizeof(buf), &len), 0);
+    m.topic = "ok";
+    m.type = (enum ipc_type)0x55;
+    CU_ASSERT_EQUAL(ipc_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+    m.type = IPC_CTL_ACK;
+    m.flags = 1;
+    CU_ASSERT_EQUAL(ipc_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+    m.flags = 0;
+    m.body_len = 3; /* body NULL */
+    CU_ASSERT_EQUAL(ipc_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+    m.body = buf;
+    m.body_len = (size_t)IPC_BODY_MAX + 1;
+    CU_ASSERT_EQUAL(ipc_msg_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+}
+
+static void test_decode_rejects(void)
+{
+    uint8_t good[64], b[64];
+    size_t len = encode_sample(good, sizeof(good), IPC_REQ_GET_KEY, "req", "ns/a");
+    struct ipc_msg m;
+    memset(&m, 0x5a, sizeof(m));
+    struct ipc_msg untouched = m;
+
+    memcpy(b, good, len);
+    b[3] = 'x'; /* no NUL where the topic should end: NUL found later, in header */
+    CU_ASSERT_NOT_EQUAL(ipc_msg_decode(b, len, &m), 0);
+    memcpy(b, good, len);
+    b[0] = '\0'; /* empty topic */
+    CU_ASSERT_EQUAL(ipc_msg_decode(b, len, &m), -EBADMSG);
+    memcpy(b, good, len);
+    b[1] = ' ';
+    CU_ASSERT_EQUAL(ipc_msg_decode(b, len, &m), -EBADMSG);
+    memcpy(b, good, len);
+    b[4] = 2; /* version */
+    CU_ASSERT_EQUAL(ipc_msg_decode(b, len, &m), -EPROTONOSUPPORT);
+    memcpy(b, good, len);
+    b[5] = 0x7e; /* type */
+    CU_ASSERT_EQUAL(ipc_msg_decode(b, len, &m), -ENOMSG);
+    memcpy(b, good, len);
+    b[7] = 1; /* flags */
+    CU_ASSERT_EQUAL(ipc_msg_decode(b, len, &m), -EPROTONOSUPPORT);
+    memcpy(b, good, len);
+    b[23] = 5; /* body length one more than present */
+    CU_ASSERT_EQUAL(ipc_msg_decode(b, len, &m), -EBADMSG);
+    b[23] = 3; /* one less: trailing byte */
+    CU_ASSERT_EQUAL(ipc_msg_decode(b, len, &m), -EBADMSG);
+    memcpy(b, good, len);
+    b[20] = 0xff; /* huge body length */
+    CU_ASSERT_EQUAL(ipc_msg_decode(b, len, &m), -EBADMSG);
+    CU_ASSERT_EQUAL(ipc_msg_decode(b, 0, &m), -EBADMSG);
+    /* A topic of 65 bytes has no NUL in the first 65 bytes. */
+    uint8_t big[IPC_TOPIC_MAX + 1 + IPC_HDR_LEN + 1];
+    memset(big, 'a', sizeof(big));
+    CU_ASSERT_EQUAL(ipc_msg_decode(big, sizeof(big), &m), -EBADMSG);
+    CU_ASSERT_EQUAL(memcmp(&m, &untouched, sizeof(m)), 0); /* out only on success */
+}
+
+/* Every prefix of a valid message must be rejected, within bounds (ASan checks it:
+ * each prefix is copied into an exactly sized heap block). */
+static void test_decode_every_truncation(void)
+{
+    uint8_t good[128];
+    for (size_t t = 0; t < NTYPES; t++) {
+        size_t len = encode_sample(good, sizeof(good), all_types[t], "shard.12", "{\"x\":1}");
+        for (size_t cut = 0; cut < len; cut++) {
+            uint8_t *p = malloc(cut ? cut : 1);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+            memcpy(p, good, cut);
+            struct ipc_msg m;
+            CU_ASSERT(ipc_msg_decode(p, cut, &m) < 0);
+            free(p);
+        }
+    }
+}
+
+/* Random corruption: the decoder returns an error, or a message that is valid and
+ * encodes back to exactly the same bytes. */
+static void test_decode_random_corruption(void)
+{
+    uint8_t good[128];
+    int rounds = under_valgrind() ? 20000 : 300000, ok = 0;
+    for (int r = 0; r < rounds; r++) {
+        size_t len = encode_sample(good, sizeof(good), all_types[r % NTYPES], "shard.3",
+                                   (r & 1) ? "body" : NULL);
+        int nflip = 1 + (int)(rng() % 4);
+        for (int i = 0; i < nflip; i++)
+            good[rng() % len] ^= (uint8_t)(1u << (rng() % 8));
+        size_t cut = (rng() % 8 == 0) ? rng() % (len + 1) : len;
+        uint8_t *p = malloc(cut ? cut : 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        memcpy(p, good, cut);
+        struct ipc_msg m;
+        if (ipc_msg_decode(p, cut, &m) == 0) {
+            uint8_t again[128];
+            size_t alen;
+            CU_ASSERT_EQUAL(ipc_msg_encode(&m, again, sizeof(again), &alen), 0);
+            CU_ASSERT_EQUAL(alen, cut);
+            CU_ASSERT_EQUAL(memcmp(again, p, cut), 0);
+            ok++;
+        }
+        free(p);
+    }
+    CU_ASSERT(ok > 0); /* some flips hit the seq or body and stay valid */
+}
+
+static void test_decode_dup(void)
+{
+    uint8_t buf[64];
+    size_t len = encode_sample(buf, sizeof(buf), IPC_CTL_STATUS_REPLY, "rep", "table");
+    struct ipc_msg *m = NULL;
+    CU_ASSERT_EQUAL_FATAL(ipc_msg_decode_dup(buf, len, &m), 0);
+    memset(buf, 0, sizeof(buf)); /* the copy owns its bytes */
+    CU_ASSERT_STRING_EQUAL(m->topic, "rep");
+    CU_ASSERT_EQUAL(m->body_len, 5);
+    CU_ASSERT_EQUAL(memcmp(m->body, "table", 5), 0);
+    ipc_msg_free(m);
+    ipc_msg_free(NULL);
+    m = NULL;
+    CU_ASSERT_EQUAL(ipc_msg_decode_dup(buf, len, &m), -EBADMSG);
+    CU_ASSERT_PTR_NULL(m);
+}
+
+static void test_hint(void)
+{
+    struct ipc_hint h = {.kind = IPC_KIND_POD, .seq = 42}, out;
+    snprintf(h.key, sizeof(h.key), "team-a/ingest-1");
+    uint8_t buf[IPC_HINT_MAX];
+    size_t len;
+    CU_ASSERT_EQUAL_FATAL(ipc_hint_encode(&h, buf, sizeof(buf), &len), 0);
+    CU_ASSERT_EQUAL(len, IPC_HINT_HDR_LEN + strlen(h.key));
+    CU_ASSERT_EQUAL_FATAL(ipc_hint_decode(buf, len, &out), 0);
+    CU_ASSERT_EQUAL(out.kind, IPC_KIND_POD);
+    CU_ASSERT_EQUAL(out.seq, 42);
+    CU_ASSERT_STRING_EQUAL(out.key, "team-a/ingest-1");
+    for (size_t cut = 0; cut < len; cut++)
+        CU_ASSERT(ipc_hint_decode(buf, cut, &out) < 0);
+    buf[0] = 9;
+    CU_ASSERT_EQUAL(ipc_hint_decode(buf, len, &out), -ENOMSG);
+    buf[0] = IPC_KIND_OMJOB;
+    buf[1] = 1;
+    CU_ASSERT_EQUAL(ipc_hint_decode(buf, len, &out), -EBADMSG);
+    CU_ASSERT_EQUAL(ipc_hint_encode(&h, buf, len - 1, &len), -ENOSPC);
+    static const char *bad[] = {"noslash", "/name", "ns/", "a/b/c", "ns/na me", "ns//x", ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(h.key, sizeof(h.key), "%s", bad[i]);
+        CU_ASSERT_EQUAL(ipc_hint_encode(&h, buf, sizeof(buf), &len), -EINVAL);
+        CU_ASSERT_EQUAL(ipc_key_check(bad[i], strlen(bad[i])), -EINVAL);
+    }
+    memset(h.key, 'k', IPC_KEY_MAX);
+    h.key[10] = '/';
+    h.key[IPC_KEY_MAX] = '\0';
+    CU_ASSERT_EQUAL(ipc_hint_encode(&h, buf, sizeof(buf), &len), 0);
+    CU_ASSERT_EQUAL(len, IPC_HINT_MAX);
+    h.kind = (enum ipc_kind)0;
+    CU_ASSERT_EQUAL(ipc_hint_encode(&h, buf, sizeof(buf), &len), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(ipc_kind_str(IPC_KIND_CRONOMJOB), "CRONOMJOB");
+    CU_ASSERT_STRING_EQUAL(ipc_kind_str((enum ipc_kind)7), "UNKNOWN");
+}
+
+static void test_err_body(void)
+{
+    uint8_t buf[IPC_ERR_MAX];
+    size_t len;
+    int code;
+    const char *text;
+    size_t tlen;
+    CU_ASSERT_EQUAL_FATAL(ipc_err_encode(-ENOENT, "no such key\n", buf, sizeof(buf), &len), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_err_decode(buf, len, &code, &text, &tlen), 0);
+    CU_ASSERT_EQUAL(code, -ENOENT);
+    CU_ASSERT_EQUAL(tlen, 12);
+    CU_ASSERT_EQUAL(memcmp(text, "no such key?", 12), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_err_encode(-ETIMEDOUT, NULL, buf, sizeof(buf), &len), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_err_decode(buf, len, &code, &text, &tlen), 0);
+    CU_ASSERT_EQUAL(code, -ETIMEDOUT);
+    CU_ASSERT(tlen > 0);
+    CU_ASSERT_EQUAL(ipc_err_encode(0, NULL, buf, sizeof(buf), &len), -EINVAL);
+    CU_ASSERT_EQUAL(ipc_err_encode(-EIO, "abc", buf, 6, &len), -ENOSPC);
+    CU_ASSERT_EQUAL(ipc_err_decode(buf, 3, &code, &text, &tlen), -EBADMSG);
+    memset(buf, 0, 4);
+    CU_ASSERT_EQUAL(ipc_err_decode(buf, 4, &code, &text, &tlen), -EBADMSG);
+}
+
+static void test_seqtrack(void)
+{
+    struct ipc_seqtrack *t = ipc_seqtrack_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    uint64_t missed = 99, seq;
+    CU_ASSERT_EQUAL(ipc_seqtrack_update(t, "shard.1", 7, 5, &missed), IPC_SEQ_FIRST);
+    CU_ASSERT_EQUAL(missed, 0);
+    CU_ASSERT_EQUAL(ipc_seqtrack_update(t, "shard.1", 7, 6, &missed), IPC_SEQ_OK);
+    CU_ASSERT_EQUAL(ipc_seqtrack_update(t, "shard.1", 7, 10, &missed), IPC_SEQ_GAP);
+    CU_ASSERT_EQUAL(missed, 3);
+    CU_ASSERT_EQUAL(ipc_seqtrack_update(t, "shard.10", 7, 1, &missed), IPC_SEQ_FIRST);
+    CU_ASSERT_EQUAL(ipc_seqtrack_update(t, "shard.1", 8, 1, &missed), IPC_SEQ_NEW_PUBLISHER);
+    CU_ASSERT_EQUAL(ipc_seqtrack_update(t, "shard.1", 8, 2, &missed), IPC_SEQ_OK);
+    CU_ASSERT_EQUAL(ipc_seqtrack_update(t, "shard.1", 8, 2, &missed), IPC_SEQ_NEW_PUBLISHER);
+    CU_ASSERT_EQUAL(ipc_seqtrack_update(t, "bad topic", 8, 2, &missed), -EINVAL);
+    CU_ASSERT_EQUAL(ipc_seqtrack_count(t), 2);
+    for (int i = 0; i < 100; i++) { /* growth */
+        char topic[16];
+        snprintf(topic, sizeof(topic), "t.%d", i);
+        CU_ASSERT_EQUAL(ipc_seqtrack_next(t, topic, &seq), 0);
+        CU_ASSERT_EQUAL(seq, 1);
+    }
+    CU_ASSERT_EQUAL(ipc_seqtrack_next(t, "t.5", &seq), 0);
+    CU_ASSERT_EQUAL(seq, 2);
+    CU_ASSERT_EQUAL(ipc_seqtrack_count(t), 102);
+    CU_ASSERT_STRING_EQUAL(ipc_seq_str(IPC_SEQ_NEW_PUBLISHER), "NEW_PUBLISHER");
+    ipc_seqtrack_free(t);
+    ipc_seqtrack_free(NULL);
+}
+
+int main(void)
+{
+    static const struct test_case tests[] = {
+        {"round trip of every type", test_round_trip_every_type},
+        {"wire layout", test_wire_layout},
+        {"encode rejects bad input", test_encode_rejects},
+        {"decode rejects malformed input", test_decode_rejects},
+        {"decode every truncation", test_decode_every_truncation},
+        {"decode random corruption", test_decode_random_corruption},
+        {"decode_dup owns a copy", test_decode_dup},
+        {"hint body", test_hint},
+        {"error body", test_err_body},
+        {"sequence tracker", test_seqtrack},
+        {NULL, NULL},
+    };
+    return run_suite("ipc_msg", tests);
+}
