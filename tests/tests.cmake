@@ -21,7 +21,7 @@ foreach(src ${UNIT_TESTS})
   elseif(mod MATCHES "^common|^log|^cfg|^json|^metrics|^util")
     set(libs omjob_common)
   else()
-    set(libs ${OMJOB_TEST_LIBS} nng::nng PkgConfig::CURL)
+    set(libs omjob_roles nng::nng PkgConfig::CURL)
   endif()
   target_link_libraries(${name} PRIVATE ${libs} PkgConfig::CUNIT)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
@@ -93,4 +93,16 @@ foreach(src ${C_ITESTS})
   target_link_libraries(${name} PRIVATE ${OMJOB_TEST_LIBS} PkgConfig::CUNIT)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/integration)
   omjob_integration_test(it_${it} 600 $<TARGET_FILE:${name}>)
+endforeach()
+
+# Process tests: tests/process/test_<name>.sh -> process_<name>. They run the
+# supervisor and its roles as real processes (start, readiness, restarts, stop,
+# status, command line); no cluster, each in its own run directory.
+file(GLOB PROCESS_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/process/test_*.sh)
+foreach(src ${PROCESS_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  string(REPLACE "test_" "" pt ${name})
+  add_test(NAME process_${pt} COMMAND bash ${src})
+  set_tests_properties(process_${pt} PROPERTIES LABELS process TIMEOUT 180
+    ENVIRONMENT "OMJOB_BIN=$<TARGET_FILE:omjob-operator>")
 endforeach()
