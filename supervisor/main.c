@@ -1,38 +1,120 @@
 /* omjob-operator's entry point: parses the command line and dispatches to the
- * supervisor (no role given) or to one role run in the foreground. */
+ * supervisor (no role given), to one role run in the foreground, or to the
+ * status command. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cleaner/cleaner.h"
 #include "common/log.h"
+#include "common/util.h"
+#include "httpd/httpd.h"
+#include "reconciler/reconciler.h"
+#include "supervisor/role.h"
+#include "supervisor/status.h"
+#include "supervisor/supervisor.h"
 #include "version.h"
+#include "watcher/watcher.h"
 
-#define EX_USAGE 64
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"watcher", watcher}, {"reconciler", reconciler}, {"cleaner", cleaner},
+    {"httpd", httpd},     {"status", status_command},
+};
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: omjob-operator [--version] [--help]\n"
-               "\n"
-               "Runs OpenMetadata ingestion jobs (OMJob resources) and guarantees that each\n"
-               "job's exit handler runs. Configuration comes from the environment:\n"
-               "KUBECONFIG, OPERATOR_NAMESPACE, WATCH_NAMESPACES, RECONCILIATION_THREADS,\n"
-               "HEALTH_CHECK_PORT, METRICS_PORT, LOG_LEVEL, LOG_FORMAT (see README.md).\n");
+    fprintf(f,
+            "usage: omjob-operator [--disable-role NAME]...   run the supervisor and every role\n"
+            "       omjob-operator status                     show the roles of the running one\n"
+            "       omjob-operator watcher | cleaner | httpd  run one role in the foreground\n"
+            "       omjob-operator reconciler --shard I/N     run reconciler shard I of N\n"
+            "       omjob-operator --version | --help\n"
+            "\n"
+            "Runs OpenMetadata ingestion jobs (OMJob resources) and guarantees that each\n"
+            "job's exit handler runs. Without a role it is the supervisor, which starts\n"
+            "the watcher, RECONCILIATION_THREADS reconcilers (reconciler-0...), the cleaner\n"
+            "and httpd as child processes. --disable-role NAME (repeatable; 'reconciler'\n"
+            "means every shard) leaves one out so that you can run it by hand, e.g. under\n"
+            "gdb (docs/DEBUGGING.md).\n"
+            "\n"
+            "Configuration comes from the environment: KUBECONFIG, OPERATOR_NAMESPACE,\n"
+            "WATCH_NAMESPACES, RECONCILIATION_THREADS, HEALTH_CHECK_PORT, METRICS_PORT,\n"
+            "LOG_LEVEL, LOG_FORMAT, OMJOB_RUN_DIR, OMJOB_ROLE_GRACE_SECONDS (see README.md).\n"
+            "\n"
+            "Exit status: 0 stopped by SIGTERM/SIGINT, 1 failure, 64 bad command line,\n"
+            "78 bad configuration.\n");
+}
+
+static int run_command(int argc, char **argv, int ndisabled)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (strcmp(argv[0], commands[i].name) != 0)
+            continue;
+        if (ndisabled > 0) {
+            fprintf(stderr,
+                    "omjob-operator: --disable-role applies to the supervisor only, "
+                    "not to '%s'\n",
+                    argv[0]);
+            return ROLE_EX_USAGE;
+        }
+        return commands[i].run(argc, argv);
+    }
+    fprintf(stderr,
+            "omjob-operator: unknown role or command '%s' (roles: watcher, reconciler, "
+            "cleaner, httpd; commands: status; try --help)\n",
+            argv[0]);
+    return ROLE_EX_USAGE;
+}
+
+/* Parses the supervisor's options up to the first word that is not one. */
+static int parse(int argc, char **argv, const char **disabled, int *ndisabled, int *cmd)
+{
+    int i;
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            printf("omjob-operator %s (build %s)\n", OMJOB_VERSION, OMJOB_BUILD);
+            return 0;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "--disable-role") == 0 && i + 1 < argc) {
+            disabled[(*ndisabled)++] = argv[++i];
+        } else if (strncmp(a, "--disable-role=", 15) == 0) {
+            disabled[(*ndisabled)++] = a + 15;
+        } else {
+            fprintf(stderr, "omjob-operator: %s '%s' (try --help)\n",
+                    strcmp(a, "--disable-role") == 0 ? "missing role name after"
+                                                     : "unknown argument",
+                    a);
+            return ROLE_EX_USAGE;
+        }
+    }
+    *cmd = i;
+    return -1;
 }
 
 int main(int argc, char **argv)
 {
+    struct sup_opts o = {.so_argv0 = argv[0], .so_t0_mono_ms = util_mono_ms()};
+    const char **disabled = calloc((size_t)argc, sizeof(*disabled));
+    int n = 0, cmd = argc, rc;
+    if (disabled == NULL)
+        return 1;
     log_init("supervisor");
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-V") == 0) {
-            printf("omjob-operator %s (build %s)\n", OMJOB_VERSION, OMJOB_BUILD);
-            return 0;
-        }
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        }
-        fprintf(stderr, "omjob-operator: unknown argument '%s' (try --help)\n", argv[i]);
-        return EX_USAGE;
+    rc = parse(argc, argv, disabled, &n, &cmd);
+    if (rc < 0 && cmd < argc)
+        rc = run_command(argc - cmd, argv + cmd, n);
+    else if (rc < 0) {
+        o.so_disabled = disabled;
+        o.so_ndisabled = n;
+        rc = supervisor(&o);
     }
-    fprintf(stderr, "omjob-operator: the supervisor is not implemented yet\n");
-    return 1;
+    free(disabled);
+    return rc;
 }

@@ -1,0 +1,30 @@
+/* The httpd role: /health /ready /info and /metrics gathered from every role.
+ *
+ * PLACEHOLDER: this only speaks the supervisor protocol (readiness, stop
+ * signals, parent death) so that the process architecture can be built and
+ * tested. The real role arrives with the runtime issue. */
+#include "httpd/httpd.h"
+
+#include <stdio.h>
+
+#include "common/cfg.h"
+#include "common/log.h"
+#include "supervisor/role.h"
+
+int httpd(int argc, char **argv)
+{
+    struct cfg c;
+    if (argc > 1) {
+        fprintf(stderr, "omjob-operator httpd: unexpected argument '%s' (the httpd takes none)\n",
+                argv[1]);
+        return ROLE_EX_USAGE;
+    }
+    role_init("httpd");
+    cfg_load_or_exit(&c);
+    log_info("placeholder httpd started: the real role arrives with the runtime issue", NULL);
+    role_ready();
+    int rc = role_wait_stop();
+    role_fini();
+    cfg_free(&c);
+    return rc;
+}

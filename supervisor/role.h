@@ -1,0 +1,44 @@
+/* The role side of the supervisor protocol, used by every role process (watcher,
+ * reconciler, cleaner, httpd): readiness handshake, stop signals, and noticing
+ * that the supervisor is gone. A role started by hand (no supervisor) works the
+ * same; the handshake is then a no-op. */
+#ifndef OMJOB_SUPERVISOR_ROLE_H
+#define OMJOB_SUPERVISOR_ROLE_H
+
+#include <stdbool.h>
+
+/* Exit status for a bad command line (sysexits.h EX_USAGE). */
+#define ROLE_EX_USAGE 64
+
+/* First call of a role's entry point, before any thread exists. name is the
+ * instance name for logs ("reconciler-2"). Initialises logging, ignores SIGPIPE,
+ * blocks SIGTERM and SIGINT and delivers them through role_stop_fd(), takes over
+ * OMJOB_READY_FD and OMJOB_PARENT_FD when the supervisor passed them, and applies
+ * the OMJOB_TEST_ROLE_* knobs (docs/DEBUGGING.md). May exit: that is a knob's
+ * purpose, or the process is unusable (no signalfd). */
+void role_init(const char *name);
+
+/* Tells the supervisor this role is initialised: writes "READY\n" to the
+ * readiness pipe and closes it. Idempotent; a no-op when run by hand. */
+void role_ready(void);
+
+/* Readable when SIGTERM or SIGINT arrived; role_take_stop() consumes one. */
+int role_stop_fd(void);
+/* Consumes one pending stop signal. Its number, or 0 when none was pending. */
+int role_take_stop(void);
+
+/* Readable (EOF) once the supervisor has died; -1 when run by hand. A role
+ * polls it with its other descriptors and exits when it fires. */
+int role_parent_fd(void);
+
+/* True when started by a supervisor (OMJOB_PARENT_FD was given). */
+bool role_supervised(void);
+
+/* For placeholder roles: blocks until a stop signal (returns 0) or the
+ * supervisor's death (returns 1), and logs which. */
+int role_wait_stop(void);
+
+/* Closes what role_init opened. */
+void role_fini(void);
+
+#endif

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Configuration: a role exiting 78 (bad configuration) is not restarted in a
+# loop and status and log say why; a supervisor with bad configuration exits 78;
+# RECONCILIATION_THREADS sets the number of reconcilers; one run directory, one
+# supervisor.
+. "$(dirname "$0")/lib.sh"
+
+export OMJOB_TEST_ROLE_EXIT=reconciler-3:78
+start_sup
+sleep 5
+row=$(status | awk '$1 == "reconciler-3"')
+note "after 5 s: $row"
+read -r _ _ state restarts _ <<<"$row"
+check "exit 78: the role is FAILED_CONFIG" test "$state" = FAILED_CONFIG
+check "exit 78: at most 1 restart in 5 s" test "${restarts:-99}" -le 1
+check "exit 78: status shows the exit status" grep -q 'exit 78 (bad configuration)' <<<"$row"
+check "exit 78: status says when it tries again" grep -q 'next try in [0-9]*s' <<<"$row"
+check "exit 78: the log says why it is not restarted" \
+    grep -q 'ERROR supervisor.*role exited with status 78: its configuration is bad.*role=reconciler-3' "$LOG"
+check "exit 78: the role's own log says it exited" \
+    grep -q 'reconciler-3\[.*exiting at start as OMJOB_TEST_ROLE_EXIT asks' "$LOG"
+check "exit 78: the operator is not ready" grep -q '^omjob-operator NOT READY' <<<"$(status)"
+check "exit 78: the other roles are READY" test "$(ready_count)" -eq 7
+kill -TERM "$SUP"
+wait_exit "$SUP" 20000
+check "exit 78: the supervisor still stops with 0" test "$EXIT_RC" -eq 0
+unset OMJOB_TEST_ROLE_EXIT
+
+new_run
+out=$(RECONCILIATION_THREADS=abc omj 2>&1)
+rc=$?
+check "bad RECONCILIATION_THREADS: the supervisor exits 78" test "$rc" -eq 78
+check "bad RECONCILIATION_THREADS: the message names the variable" \
+    grep -q 'RECONCILIATION_THREADS="abc"' <<<"$out"
+check "bad RECONCILIATION_THREADS: no process started" test -z "$(run_dir_pids)"
+out=$(OMJOB_RUN_DIR=relative/dir omj 2>&1)
+check "relative OMJOB_RUN_DIR: exit 78" test $? -eq 78
+touch "$TMP/afile"
+out=$(OMJOB_RUN_DIR=$TMP/afile omj 2>&1)
+check "a run directory that is a file: exit 78 with a message" \
+    test $? -eq 78 -a -n "$(grep 'not a directory\|cannot create' <<<"$out")"
+out=$(RECONCILIATION_THREADS=abc omj reconciler --shard 0/5 2>&1)
+check "a role with bad configuration exits 78" test $? -eq 78
+
+export RECONCILIATION_THREADS=3
+start_sup
+check "RECONCILIATION_THREADS=3: 6 roles READY" wait_for 2000 all_ready 6
+check "RECONCILIATION_THREADS=3: reconciler-2 runs shard 2/3" \
+    grep -q 'reconciler --shard 2/3' <<<"$(tr '\0' ' ' <"/proc/$(role_pid reconciler-2)/cmdline")"
+out=$(omj 2>&1)
+rc=$?
+check "a second supervisor on the same run directory exits 1" test "$rc" -eq 1
+check "a second supervisor says who owns the run directory" \
+    grep -q "another supervisor (pid $SUP)" <<<"$out"
+check "the first supervisor is unaffected" wait_for 1000 all_ready 6
+kill -TERM "$SUP"
+wait_exit "$SUP" 20000
+check "RECONCILIATION_THREADS=3: the supervisor exits 0" test "$EXIT_RC" -eq 0
+unset RECONCILIATION_THREADS
+
+finish

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The supervisor starts every role (watcher, 5 reconcilers, cleaner, httpd), all
+# report READY within 2 s, `status` shows them, and SIGTERM stops them in order
+# (writers first) with exit status 0. Measures the start-to-ready time.
+. "$(dirname "$0")/lib.sh"
+
+t0=$(now_ms)
+start_sup
+if wait_for 2000 all_ready 8; then
+    t1=$(now_ms)
+    pass "all 8 roles READY within 2 s"
+    note "start to all READY: $((t1 - t0)) ms measured by the test (polling status)," \
+        "$(status | head -1 | sed -n 's/.*ready \([0-9]*\) ms after start.*/\1/p') ms by the supervisor"
+else
+    fail "all 8 roles READY within 2 s"
+    status
+fi
+
+out=$(status)
+echo "$out" | sed 's/^/#    /'
+check "status has a header and columns" grep -q '^ROLE  *PID  *STATE  *RESTARTS  *UPTIME' <<<"$out"
+check "status lists reconciler-0..4" \
+    test "$(echo "$out" | awk '$1 ~ /^reconciler-[0-4]$/' | wc -l)" -eq 5
+for r in watcher cleaner httpd; do
+    check "status lists $r" grep -q "^$r " <<<"$out"
+done
+check "status names the supervisor's pid" grep -q "supervisor pid $SUP," <<<"$out"
+
+kids=$(role_pids_of "$SUP" | sort)
+check "the supervisor has exactly 8 children" test "$(echo "$kids" | wc -l)" -eq 8
+args=$(for p in $kids; do tr '\0' ' ' <"/proc/$p/cmdline" | cut -d' ' -f2-; echo; done | sort)
+check "reconciler shard 2 runs as 'reconciler --shard 2/5'" grep -qx 'reconciler --shard 2/5 ' <<<"$args"
+check "the roles' pids are those in status" \
+    test "$kids" = "$(status | awk 'NR > 2 {print $2}' | sort)"
+
+t0=$(now_ms)
+kill -TERM "$SUP"
+if wait_exit "$SUP" 20000; then
+    note "SIGTERM to exit: $(($(now_ms) - t0)) ms"
+    check "SIGTERM: the supervisor exits 0" test "$EXIT_RC" -eq 0
+else
+    fail "SIGTERM: the supervisor exits within the 20 s grace period"
+fi
+check "SIGTERM: no role process is left" test -z "$(run_dir_pids)"
+check "SIGTERM: every role exited 0" test "$(grep -c 'role stopped .*status="exit 0"' "$LOG")" -eq 8
+
+# Writers (reconcilers, cleaner) stop before the watcher and httpd are asked to.
+last_writer=$(grep -n 'role stopped role=\(reconciler\|cleaner\)' "$LOG" | tail -1 | cut -d: -f1)
+first_reader=$(grep -n 'stopping role role=\(watcher\|httpd\)' "$LOG" | head -1 | cut -d: -f1)
+check "SIGTERM: writers are stopped before watcher and httpd" \
+    test "${last_writer:-999999}" -lt "${first_reader:-0}"
+out=$(status)
+rc=$?
+check "after the stop, status exits 1" test "$rc" -eq 1
+check "after the stop, status says the operator is not running" grep -q 'not running' <<<"$out"
+check "the status file is removed at exit" test ! -e "$OMJOB_RUN_DIR/status"
+check "the run directory is private (0700)" test "$(stat -c %a "$OMJOB_RUN_DIR")" = 700
+
+# SIGINT (^C in a terminal) stops it the same way.
+new_run
+start_sup
+wait_for 2000 all_ready 8
+kill -INT "$SUP"
+wait_exit "$SUP" 20000
+check "SIGINT: the supervisor exits 0" test "$EXIT_RC" -eq 0
+check "SIGINT: no role process is left" test -z "$(run_dir_pids)"
+
+finish
