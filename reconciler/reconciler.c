@@ -13,6 +13,8 @@
 #include "common/cfg.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "ipc/ipc.h"
+#include "runtime/ctl.h"
 #include "supervisor/role.h"
 
 int reconciler_parse_shard(const char *s, int max, int *shard, int *nshards)
@@ -71,6 +73,7 @@ static int parse_args(int argc, char **argv, int *shard, int *nshards)
 int reconciler(int argc, char **argv)
 {
     struct cfg c;
+    struct ctl *ctl;
     char name[32], shard_s[24];
     int shard, nshards;
     if (parse_args(argc, argv, &shard, &nshards) != 0)
@@ -84,8 +87,17 @@ int reconciler(int argc, char **argv)
                  shard_s, NULL);
     log_info("placeholder reconciler started: the real role arrives with the runtime issue",
              "shard", shard_s, NULL);
+    int rc = ctl_open(name, &c, &ctl);
+    if (rc != 0) {
+        log_error("cannot open the control socket", "error", strerror(-rc), NULL);
+        cfg_free(&c);
+        return 1;
+    }
+    ctl_set_ready(ctl, true);
     role_ready();
-    int rc = role_wait_stop();
+    rc = ctl_wait_stop(ctl);
+    ctl_close(ctl);
+    ipc_fini();
     role_fini();
     cfg_free(&c);
     return rc;
