@@ -21,7 +21,7 @@ static const struct {
     int (*run)(int argc, char **argv);
 } commands[] = {
     {"watcher", watcher}, {"reconciler", reconciler}, {"cleaner", cleaner},
-    {"httpd", httpd},     {"status", status_command},
+    {"httpd", httpd},     {"status", status_command}, {"cache", watcher_cache_command},
 };
 
 static void usage(FILE *f)
@@ -29,6 +29,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: omjob-operator [--disable-role NAME]...   run the supervisor and every role\n"
             "       omjob-operator status                     show the roles of the running one\n"
+            "       omjob-operator cache KEY | --shard I/N    query the watcher's cache\n"
             "       omjob-operator watcher | cleaner | httpd  run one role in the foreground\n"
             "       omjob-operator reconciler --shard I/N     run reconciler shard I of N\n"
             "       omjob-operator --version | --help\n"
@@ -64,7 +65,7 @@ static int run_command(int argc, char **argv, int ndisabled)
     }
     fprintf(stderr,
             "omjob-operator: unknown role or command '%s' (roles: watcher, reconciler, "
-            "cleaner, httpd; commands: status; try --help)\n",
+            "cleaner, httpd; commands: status, cache; try --help)\n",
             argv[0]);
     return ROLE_EX_USAGE;
 }
