@@ -74,7 +74,10 @@ int kube_watch_new(struct kube_client *c, struct kube_watch **out);
 void kube_watch_free(struct kube_watch *w);
 
 /* Where the next run starts: usually the resourceVersion of the LIST that filled
- * the cache. NULL or "" starts at "now" (any state). -EINVAL when too long. */
+ * the cache. NULL or "" sends none: the API server then starts with the current
+ * state, one synthetic ADDED event per existing object, before the changes (as
+ * for "0", which may serve an older state from its cache). -EINVAL when too
+ * long. */
 int kube_watch_set_resource_version(struct kube_watch *w, const char *rv);
 /* The last resourceVersion seen (list, event or bookmark); "" when none. Borrowed;
  * read it between runs (or from the callback). */
