@@ -1,6 +1,8 @@
 # Helpers for the shell integration tests; sourced. Each test gets its own
 # namespace, deleted when the test exits, and fails with a message on stderr.
 set -euo pipefail
+# An unexpected failing command ends the test: say where, so it is never silent.
+trap 'echo "FAIL: $(basename "$0") line $LINENO: $BASH_COMMAND exited $?" >&2' ERR
 : "${KUBECONFIG:?run under tests/cluster/with-cluster (no KUBECONFIG)}"
 K=${OMJOB_CLUSTER_BIN:+$OMJOB_CLUSTER_BIN/}kubectl
 T_FAILS=0

@@ -54,7 +54,8 @@ out=$($K patch omj -n "$ns" minimal --subresource=status --type=merge -p '{"stat
 [[ $out == *'Unsupported value: "Exploded"'* ]] && pass "unknown phase refused" || fail "phase enum: $out"
 
 # 4. Printer columns and short names.
-hdr=$($K get omj -n "$ns" | head -1)
+hdr=$($K get omj -n "$ns")
+hdr=${hdr%%$'\n'*} # first line, without a pipe into head (SIGPIPE under pipefail)
 [[ $hdr == NAME*PHASE*REASON*"EXIT CODE"*AGE* ]] && pass "printer columns: $hdr" || fail "columns: $hdr"
 row=$($K get omj -n "$ns" minimal --no-headers)
 [[ $row == minimal*Failed*OOMKilled*137* ]] && pass "row: $row" || fail "row: $row"
