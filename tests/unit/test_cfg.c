@@ -70,7 +70,7 @@ static int load_with(const char *name, const char *value, struct cfg *c)
     char err[512] = "";
     int rc = cfg_load(c, err, sizeof(err));
     if (rc != 0)
-        fprintf(stderr, "\n  %s=%s: %s\n", name, value, err);
+        fprintf(stderr, "\n  %s=%s: %s\n", name ? name : "(none)", value ? value : "(none)", err);
     CU_ASSERT_EQUAL(rc, 0);
     return rc;
 }
