@@ -1,0 +1,671 @@
+/* Unit tests of the watcher's cache: OMJob and pod compaction from recorded
+ * objects, upsert/delete with hints, pods filed under their OMJob's key, the
+ * relist sweep, the GET_KEY and LIST_SHARD bodies and the truth handler, bad
+ * objects skipped; and the measured size of a cache entry. */
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+#include <json-c/json.h>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "watcher/cache.h"
+#include "watcher/objects.h"
+#include "watcher/truth.h"
+
+#define MAX_HINTS 64
+
+static struct {
+    enum ipc_kind kind;
+    char key[IPC_KEY_MAX + 1];
+    char ns[64];
+    uint64_t rev;
+} hints[MAX_HINTS];
+static int nhints;
+
+static void record(void *ctx, enum ipc_kind kind, const char *key, const char *ns, const char *name,
+                   uint64_t rev)
+{
+    (void)ctx;
+    (void)name;
+    if (nhints == MAX_HINTS)
+        return;
+    hints[nhints].kind = kind;
+    util_strlcpy(hints[nhints].key, key, sizeof(hints[nhints].key));
+    util_strlcpy(hints[nhints].ns, ns, sizeof(hints[nhints].ns));
+    hints[nhints].rev = rev;
+    nhints++;
+}
+
+static struct wcache *new_cache(void)
+{
+    struct wcache *c = wcache_new();
+    CU_ASSERT_FATAL(c != NULL);
+    wcache_set_hint(c, record, NULL);
+    nhints = 0;
+    return c;
+}
+
+/* A recorded object from tests/unit/data/watcher (new reference). */
+static struct json_object *load(const char *name)
+{
+    char path[1024], buf[65536];
+    const char *dir = getenv("OMJOB_TEST_DATA");
+    struct json_object *o = NULL;
+    snprintf(path, sizeof(path), "%s/watcher/%s", dir ? dir : "tests/unit/data", name);
+    FILE *f = fopen(path, "r");
+    CU_ASSERT_FATAL(f != NULL);
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    CU_ASSERT_FATAL(jx_parse(buf, n, &o, NULL, 0) == 0 && o != NULL);
+    return o;
+}
+
+static struct json_object *parse(const char *s)
+{
+    struct json_object *o = NULL;
+    CU_ASSERT_FATAL(jx_parse(s, strlen(s), &o, NULL, 0) == 0);
+    return o;
+}
+
+/* A minimal object: kind "omjob" (also CronOMJob) or "pod" filed under owner. */
+static struct json_object *mk(const char *ns, const char *name, const char *uid, const char *rv,
+                              const char *owner)
+{
+    char s[1024];
+    if (owner != NULL)
+        snprintf(s, sizeof(s),
+                 "{\"metadata\":{\"namespace\":\"%s\",\"name\":\"%s\",\"uid\":\"%s\","
+                 "\"resourceVersion\":\"%s\",\"labels\":{\"omjob.pipelines.openmetadata.org/"
+                 "name\":\"%s\"}},\"status\":{\"phase\":\"Running\"}}",
+                 ns, name, uid, rv, owner);
+    else
+        snprintf(s, sizeof(s),
+                 "{\"metadata\":{\"namespace\":\"%s\",\"name\":\"%s\",\"uid\":\"%s\","
+                 "\"resourceVersion\":\"%s\"},\"spec\":{\"x\":1}}",
+                 ns, name, uid, rv);
+    return parse(s);
+}
+
+static int upsert(struct wcache *c, enum wc_kind k, struct json_object *o, uint32_t stamp)
+{
+    int rc = wcache_upsert(c, k, o, stamp);
+    json_object_put(o);
+    return rc;
+}
+
+/* The GET_KEY body as JSON (new reference). */
+static struct json_object *get_key(struct wcache *c, const char *key, bool cron)
+{
+    char *out = NULL;
+    size_t len = 0;
+    struct json_object *o = NULL;
+    CU_ASSERT_FATAL(wcache_render_key(c, key, strlen(key), cron, &out, &len) == 0);
+    CU_ASSERT(strlen(out) == len);
+    CU_ASSERT_FATAL(jx_parse(out, len, &o, NULL, 0) == 0);
+    free(out);
+    return o;
+}
+
+static struct json_object *list(struct wcache *c, enum wc_kind k, int shard, int shards)
+{
+    struct wc_listq q = {.lq_kind = k, .lq_shard = shard, .lq_shards = shards};
+    char *out = NULL;
+    size_t len = 0;
+    struct json_object *o = NULL;
+    CU_ASSERT_FATAL(wcache_render_list(c, &q, &out, &len) == 0);
+    CU_ASSERT_FATAL(jx_parse(out, len, &o, NULL, 0) == 0);
+    free(out);
+    return o;
+}
+
+static void test_omjob_upsert_delete(void)
+{
+    struct wcache *c = new_cache();
+    struct json_object *o = load("omjob.json");
+    const char *key = "crd-277a4bcb/om-job-mysql-metadata-ingestion-3f9c2a1b";
+    CU_ASSERT(upsert(c, WC_OMJOB, o, 1) == 0);
+    CU_ASSERT(nhints == 1 && hints[0].kind == IPC_KIND_OMJOB && strcmp(hints[0].key, key) == 0 &&
+              strcmp(hints[0].ns, "crd-277a4bcb") == 0 && hints[0].rev == 1);
+    CU_ASSERT(wcache_count(c, WC_OMJOB) == 1 && wcache_revision(c) == 1);
+
+    struct json_object *r = get_key(c, key, false);
+    struct json_object *j = jx_obj(r, "omjob");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "key", ""), key);
+    CU_ASSERT(jx_i64_or(r, "cacheRevision", -1) == 1);
+    CU_ASSERT(jx_bool_or(r, "synced", true) == false);
+    CU_ASSERT(jx_get(j, "metadata.managedFields") == NULL);
+    CU_ASSERT(jx_get(j, "metadata.annotations.kubectl\\.kubernetes\\.io/"
+                        "last-applied-configuration") == NULL);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(j, "metadata.annotations.keep", ""), "me");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(j, "spec.mainPodSpec.image", ""),
+                           "openmetadata/ingestion-base:1.12.0");
+    CU_ASSERT(jx_i64_or(j, "spec.ttlSecondsAfterFinished", 0) == 604800);
+    CU_ASSERT(jx_arr_len(r, "pods") == 0);
+    json_object_put(r);
+
+    /* The same resourceVersion again (a relist): no hint. A new one: a hint. */
+    o = load("omjob.json");
+    CU_ASSERT(upsert(c, WC_OMJOB, o, 2) == 0);
+    CU_ASSERT(nhints == 1);
+    o = load("omjob.json");
+    jx_set_str(o, "metadata.resourceVersion", "999999");
+    jx_set_str(o, "status.phase", "Running");
+    CU_ASSERT(upsert(c, WC_OMJOB, o, 2) == 0);
+    CU_ASSERT(nhints == 2 && hints[1].rev == 2);
+    r = get_key(c, key, false);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjob.status.phase", ""), "Running");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjob.metadata.resourceVersion", ""), "999999");
+    json_object_put(r);
+
+    /* DELETED of another incarnation (uid) is ignored; of this one removes it. */
+    o = load("omjob.json");
+    jx_set_str(o, "metadata.uid", "other");
+    CU_ASSERT(wcache_delete(c, WC_OMJOB, o) == 0);
+    json_object_put(o);
+    o = load("omjob.json");
+    CU_ASSERT(wcache_delete(c, WC_OMJOB, o) == 1);
+    CU_ASSERT(wcache_delete(c, WC_OMJOB, o) == 0);
+    json_object_put(o);
+    CU_ASSERT(nhints == 3 && hints[2].kind == IPC_KIND_OMJOB && hints[2].rev == 3);
+    CU_ASSERT(wcache_count(c, WC_OMJOB) == 0);
+    r = get_key(c, key, false);
+    CU_ASSERT(jx_get(r, "omjob") == NULL && json_object_object_get_ex(r, "omjob", NULL));
+    json_object_put(r);
+    wcache_free(c);
+}
+
+static void test_obj_fields(void)
+{
+    struct wc_obj *o = NULL;
+    struct json_object *j = load("omjob.json");
+    jx_set_str(j, "metadata.deletionTimestamp", "2026-11-25T10:00:00Z");
+    jx_set_i64(j, "metadata.generation", 7);
+    CU_ASSERT_FATAL(wc_obj_parse(j, &o) == 0);
+    CU_ASSERT_STRING_EQUAL(o->o_ns, "crd-277a4bcb");
+    CU_ASSERT_STRING_EQUAL(o->o_key + strlen(o->o_ns) + 1,
+                           "om-job-mysql-metadata-ingestion-3f9c2a1b");
+    CU_ASSERT_STRING_EQUAL(o->o_uid, jx_str_or(j, "metadata.uid", ""));
+    CU_ASSERT(o->o_generation == 7);
+    CU_ASSERT(o->o_deletion_ts == 1795600800); /* 2026-11-25T10:00:00Z */
+    CU_ASSERT(o->o_nfinalizers == 1);
+    CU_ASSERT_STRING_EQUAL(o->o_finalizers, "omjob.pipelines.openmetadata.org/finalizer");
+    CU_ASSERT(o->o_owner_cron == NULL);
+    CU_ASSERT(strlen(o->o_json) == o->o_json_len);
+    CU_ASSERT(strstr(o->o_json, "managedFields") == NULL);
+    CU_ASSERT(strstr(o->o_json, "last-applied") == NULL);
+    free(o);
+    json_object_put(j);
+}
+
+static void test_pod_terminated(void)
+{
+    struct wc_pod *p = NULL;
+    struct json_object *j = load("pod-terminated.json");
+    CU_ASSERT_FATAL(wc_pod_parse(j, &p) == 0);
+    CU_ASSERT_STRING_EQUAL(p->p_id, "crd-277a4bcb/om-job-mysql-metadata-ingestion-3f9c2a1b-main");
+    CU_ASSERT_STRING_EQUAL(p->p_key, "crd-277a4bcb/om-job-mysql-metadata-ingestion-3f9c2a1b");
+    CU_ASSERT_STRING_EQUAL(p->p_owner_name, "om-job-mysql-metadata-ingestion-3f9c2a1b");
+    CU_ASSERT_STRING_EQUAL(p->p_pod_type, "main");
+    CU_ASSERT_STRING_EQUAL(p->p_phase, "Failed");
+    CU_ASSERT_STRING_EQUAL(p->p_node_name, "kwok-node-0");
+    CU_ASSERT(p->p_ctr.cs_state == WC_CTR_TERMINATED && p->p_ctr.cs_exit_code == 3);
+    CU_ASSERT(p->p_grace == 30 && p->p_deletion_ts == 1795600800);
+
+    struct sbuf sb = {0};
+    struct json_object *r = NULL;
+    wc_pod_render(&sb, p);
+    CU_ASSERT_FATAL(jx_parse(sbuf_str(&sb), sbuf_len(&sb), &r, NULL, 0) == 0);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "name", ""),
+                           "om-job-mysql-metadata-ingestion-3f9c2a1b-main");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "namespace", ""), "crd-277a4bcb");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "uid", ""), jx_str_or(j, "metadata.uid", "x"));
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "resourceVersion", ""),
+                           jx_str_or(j, "metadata.resourceVersion", "x"));
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "ownerUid", ""),
+                           jx_str_or(j, "metadata.ownerReferences.0.uid", "x"));
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "ownerName", ""),
+                           "om-job-mysql-metadata-ingestion-3f9c2a1b");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobLabel", ""),
+                           "om-job-mysql-metadata-ingestion-3f9c2a1b");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "podType", ""), "main");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "phase", ""), "Failed");
+    CU_ASSERT(jx_get(r, "reason") == NULL && jx_get(r, "message") == NULL);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "nodeName", ""), "kwok-node-0");
+    CU_ASSERT(jx_arr_len(r, "finalizers") == 1);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "finalizers.0", ""),
+                           "omjob.pipelines.openmetadata.org/tracking");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "creationTimestamp", ""),
+                           jx_str_or(j, "metadata.creationTimestamp", "x"));
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "startTime", ""), "2026-11-25T09:46:38Z");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "deletionTimestamp", ""), "2026-11-25T10:00:00Z");
+    CU_ASSERT(jx_i64_or(r, "deletionGracePeriodSeconds", -1) == 30);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "container.state", ""), "terminated");
+    CU_ASSERT(jx_i64_or(r, "container.exitCode", -1) == 3);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "container.reason", ""), "Error");
+    CU_ASSERT(jx_get(r, "container.message") == NULL);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "container.startedAt", ""), "2026-11-25T09:46:39Z");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "container.finishedAt", ""), "2026-11-25T09:46:39Z");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "disruptionTarget.status", ""), "True");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "disruptionTarget.reason", ""), "EvictionByEvictionAPI");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "disruptionTarget.message", ""), "Eviction API: evicting");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "podScheduled.status", ""), "True");
+    CU_ASSERT(jx_get(r, "podScheduled.reason") == NULL);
+    json_object_put(r);
+    sbuf_free(&sb);
+    free(p);
+    json_object_put(j);
+}
+
+static void test_pod_waiting(void)
+{
+    struct wc_pod *p = NULL;
+    struct json_object *j = load("pod-waiting.json"), *r = NULL;
+    struct sbuf sb = {0};
+    jx_set_str(j, "status.reason", "Evicted");
+    jx_set_str(j, "status.message", "The node was low on resource: memory. \"quoted\"\n");
+    CU_ASSERT_FATAL(wc_pod_parse(j, &p) == 0);
+    CU_ASSERT_STRING_EQUAL(p->p_key, "crd-277a4bcb/other-job"); /* from the label */
+    wc_pod_render(&sb, p);
+    CU_ASSERT_FATAL(jx_parse(sbuf_str(&sb), sbuf_len(&sb), &r, NULL, 0) == 0);
+    CU_ASSERT(jx_get(r, "ownerUid") == NULL && jx_get(r, "ownerName") == NULL);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "podType", ""), "exit-handler");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "reason", ""), "Evicted");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "message", ""),
+                           "The node was low on resource: memory. \"quoted\"\n");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "container.state", ""), "waiting");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "container.reason", ""), "ImagePullBackOff");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "container.message", ""), "Back-off pulling image");
+    CU_ASSERT(jx_get(r, "container.exitCode") == NULL);
+    CU_ASSERT(json_object_object_get_ex(r, "container", NULL));
+    CU_ASSERT(jx_get(r, "deletionTimestamp") == NULL &&
+              jx_get(r, "deletionGracePeriodSeconds") == NULL);
+    CU_ASSERT(jx_get(r, "disruptionTarget") == NULL &&
+              json_object_object_get_ex(r, "disruptionTarget", NULL));
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "podScheduled.status", ""), "False");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "podScheduled.reason", ""), "Unschedulable");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "podScheduled.message", ""), "0/3 nodes are available");
+    CU_ASSERT(jx_arr_len(r, "finalizers") == 0 && jx_arr(r, "finalizers") != NULL);
+    json_object_put(r);
+    sbuf_free(&sb);
+    free(p);
+    json_object_put(j);
+}
+
+static void test_pods_under_key(void)
+{
+    struct wcache *c = new_cache();
+    struct json_object *pod = load("pod-terminated.json");
+    const char *key = "crd-277a4bcb/om-job-mysql-metadata-ingestion-3f9c2a1b";
+    /* Pods first (watch order across resources is not guaranteed). */
+    CU_ASSERT(upsert(c, WC_POD, pod, 1) == 0);
+    CU_ASSERT(nhints == 1 && hints[0].kind == IPC_KIND_POD && strcmp(hints[0].key, key) == 0);
+    /* An exit pod filed by its label; one whose owner name wins over its label. */
+    CU_ASSERT(
+        upsert(c, WC_POD,
+               mk("crd-277a4bcb", "a-exit", "u2", "5", "om-job-mysql-metadata-ingestion-3f9c2a1b"),
+               1) == 0);
+    pod = mk("crd-277a4bcb", "b-main", "u3", "6", "shortened-label-abc12345");
+    jx_set(pod, "metadata.ownerReferences",
+           parse("[{\"kind\":\"OMJob\",\"name\":\"om-job-mysql-metadata-ingestion-3f9c2a1b\","
+                 "\"uid\":\"x\",\"controller\":true}]"));
+    CU_ASSERT(upsert(c, WC_POD, pod, 1) == 0);
+    CU_ASSERT(upsert(c, WC_OMJOB, load("omjob.json"), 1) == 0);
+    CU_ASSERT(wcache_count(c, WC_POD) == 3 && wcache_count(c, WC_OMJOB) == 1);
+
+    struct json_object *r = get_key(c, key, false);
+    CU_ASSERT(jx_get(r, "omjob") != NULL);
+    CU_ASSERT_FATAL(jx_arr_len(r, "pods") == 3);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "pods.0.name", ""), "a-exit"); /* sorted by name */
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "pods.1.name", ""), "b-main");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "pods.2.name", ""),
+                           "om-job-mysql-metadata-ingestion-3f9c2a1b-main");
+    json_object_put(r);
+
+    /* A pod in another namespace with the same OMJob name is another key. */
+    CU_ASSERT(upsert(c, WC_POD,
+                     mk("other", "a-exit", "u4", "7", "om-job-mysql-metadata-ingestion-3f9c2a1b"),
+                     1) == 0);
+    r = get_key(c, key, false);
+    CU_ASSERT(jx_arr_len(r, "pods") == 3);
+    json_object_put(r);
+
+    /* Deleting the OMJob leaves its pods under the key (the reconciler must
+     * still release their finalizers); deleting the pods empties it. */
+    struct json_object *o = load("omjob.json");
+    CU_ASSERT(wcache_delete(c, WC_OMJOB, o) == 1);
+    json_object_put(o);
+    r = list(c, WC_OMJOB, 0, 0);
+    CU_ASSERT_FATAL(jx_arr_len(r, "keys") == 2);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "keys.0.key", ""), key);
+    CU_ASSERT(jx_get(r, "keys.0.resourceVersion") == NULL && jx_i64_or(r, "keys.0.pods", 0) == 3);
+    json_object_put(r);
+    o = mk("crd-277a4bcb", "a-exit", "u2", "8", "x");
+    CU_ASSERT(wcache_delete(c, WC_POD, o) == 1);
+    json_object_put(o);
+    o = mk("crd-277a4bcb", "b-main", "u3", "8", "x");
+    CU_ASSERT(wcache_delete(c, WC_POD, o) == 1);
+    json_object_put(o);
+    o = load("pod-terminated.json");
+    CU_ASSERT(wcache_delete(c, WC_POD, o) == 1);
+    json_object_put(o);
+    r = list(c, WC_OMJOB, 0, 0);
+    CU_ASSERT(jx_arr_len(r, "keys") == 1);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "keys.0.key", ""),
+                           "other/om-job-mysql-metadata-ingestion-3f9c2a1b");
+    json_object_put(r);
+    CU_ASSERT(hints[nhints - 1].kind == IPC_KIND_POD && strcmp(hints[nhints - 1].key, key) == 0);
+    wcache_free(c);
+}
+
+static void test_pod_refiled(void)
+{
+    struct wcache *c = new_cache();
+    CU_ASSERT(upsert(c, WC_POD, mk("ns", "p", "u", "1", "a"), 1) == 0);
+    CU_ASSERT(upsert(c, WC_POD, mk("ns", "p", "u", "2", "b"), 1) == 0);
+    CU_ASSERT(nhints == 3);
+    CU_ASSERT_STRING_EQUAL(hints[1].key, "ns/a"); /* lost it */
+    CU_ASSERT_STRING_EQUAL(hints[2].key, "ns/b");
+    CU_ASSERT(wcache_count(c, WC_POD) == 1);
+    struct json_object *r = list(c, WC_OMJOB, 0, 0);
+    CU_ASSERT(jx_arr_len(r, "keys") == 1);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "keys.0.key", ""), "ns/b");
+    json_object_put(r);
+    /* A same-key update (the common case) keeps one pod, one hint. */
+    CU_ASSERT(upsert(c, WC_POD, mk("ns", "p", "u", "3", "b"), 1) == 0);
+    CU_ASSERT(nhints == 4 && wcache_count(c, WC_POD) == 1);
+    wcache_free(c);
+}
+
+static void test_relist_sweep(void)
+{
+    struct wcache *c = new_cache();
+    CU_ASSERT(upsert(c, WC_OMJOB, mk("a", "j1", "u1", "1", NULL), 1) == 0);
+    CU_ASSERT(upsert(c, WC_OMJOB, mk("a", "j2", "u2", "2", NULL), 1) == 0);
+    CU_ASSERT(upsert(c, WC_OMJOB, mk("b", "j3", "u3", "3", NULL), 1) == 0);
+    CU_ASSERT(upsert(c, WC_POD, mk("a", "j1-main", "p1", "4", "j1"), 1) == 0);
+    CU_ASSERT(upsert(c, WC_POD, mk("a", "j2-main", "p2", "5", "j2"), 1) == 0);
+    CU_ASSERT(upsert(c, WC_CRONOMJOB, mk("a", "c1", "c1", "6", NULL), 1) == 0);
+    CU_ASSERT(wcache_sweep(c, WC_OMJOB, NULL, 1) == 0);
+    CU_ASSERT(nhints == 6);
+
+    /* Relist of namespace a (stamp 2): j1 unchanged, j2 gone; b untouched. */
+    CU_ASSERT(upsert(c, WC_OMJOB, mk("a", "j1", "u1", "1", NULL), 2) == 0);
+    CU_ASSERT(nhints == 6);
+    CU_ASSERT(wcache_sweep(c, WC_OMJOB, "a", 2) == 1);
+    CU_ASSERT(nhints == 7 && hints[6].kind == IPC_KIND_OMJOB && strcmp(hints[6].key, "a/j2") == 0);
+    CU_ASSERT(wcache_count(c, WC_OMJOB) == 2);
+
+    /* Pods relist in all namespaces: j2-main gone; j1-main changed. */
+    CU_ASSERT(upsert(c, WC_POD, mk("a", "j1-main", "p1", "9", "j1"), 3) == 0);
+    CU_ASSERT(wcache_sweep(c, WC_POD, NULL, 3) == 1);
+    CU_ASSERT(nhints == 9);
+    CU_ASSERT(hints[7].kind == IPC_KIND_POD && strcmp(hints[7].key, "a/j1") == 0);
+    CU_ASSERT(hints[8].kind == IPC_KIND_POD && strcmp(hints[8].key, "a/j2") == 0);
+    CU_ASSERT(wcache_count(c, WC_POD) == 1);
+    struct json_object *r = list(c, WC_OMJOB, 0, 0); /* a/j2 had only these: gone */
+    CU_ASSERT(jx_arr_len(r, "keys") == 2);
+    json_object_put(r);
+
+    /* CronOMJobs: an empty relist removes c1. */
+    CU_ASSERT(wcache_sweep(c, WC_CRONOMJOB, NULL, 4) == 1);
+    CU_ASSERT(hints[9].kind == IPC_KIND_CRONOMJOB && strcmp(hints[9].key, "a/c1") == 0);
+    CU_ASSERT(wcache_count(c, WC_CRONOMJOB) == 0);
+    CU_ASSERT(wcache_revision(c) == 10);
+    wcache_free(c);
+}
+
+static void test_list_shard(void)
+{
+    struct wcache *c = new_cache();
+    char name[32];
+    int seen[5] = {0}, total = 0;
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof(name), "job-%d", i);
+        CU_ASSERT(upsert(c, WC_OMJOB, mk(i % 2 ? "ns1" : "ns2", name, name, "1", NULL), 1) == 0);
+    }
+    wcache_set_synced(c, true);
+    for (int s = 0; s < 5; s++) {
+        struct json_object *r = list(c, WC_OMJOB, s, 5);
+        size_t n = jx_arr_len(r, "keys");
+        CU_ASSERT(jx_bool_or(r, "synced", false) == true);
+        CU_ASSERT(jx_i64_or(r, "cacheRevision", 0) == 40);
+        for (size_t i = 0; i < n; i++) {
+            struct json_object *k = json_object_array_get_idx(jx_arr(r, "keys"), i);
+            char buf[IPC_KEY_MAX + 1];
+            util_strlcpy(buf, jx_str_or(k, "key", ""), sizeof(buf));
+            char *slash = strchr(buf, '/');
+            CU_ASSERT_FATAL(slash != NULL);
+            *slash = '\0';
+            CU_ASSERT(util_shard_of(buf, slash + 1, 5) == s);
+            CU_ASSERT_STRING_EQUAL(jx_str_or(k, "resourceVersion", ""), "1");
+            CU_ASSERT(jx_i64_or(k, "pods", -1) == 0);
+            if (i > 0)
+                CU_ASSERT(strcmp(jx_str_or(json_object_array_get_idx(jx_arr(r, "keys"), i - 1),
+                                           "key", ""),
+                                 jx_str_or(k, "key", "")) < 0);
+        }
+        seen[s] = (int)n;
+        total += (int)n;
+        json_object_put(r);
+    }
+    CU_ASSERT(total == 40);
+    CU_ASSERT(seen[0] + seen[1] + seen[2] + seen[3] + seen[4] == 40);
+    struct wc_listq bad = {.lq_kind = WC_OMJOB, .lq_shard = 5, .lq_shards = 5};
+    char *out = NULL;
+    size_t len;
+    CU_ASSERT(wcache_render_list(c, &bad, &out, &len) == -EINVAL);
+    bad.lq_kind = WC_POD;
+    bad.lq_shard = 0;
+    CU_ASSERT(wcache_render_list(c, &bad, &out, &len) == -EINVAL);
+    wcache_free(c);
+}
+
+/* A request through the handler; the reply body as JSON or NULL. */
+static int call(struct wcache *c, enum ipc_type type, const char *body, struct json_object **out)
+{
+    struct ipc_msg m = {
+        .topic = "req", .type = type, .body = (const uint8_t *)body, .body_len = strlen(body)};
+    struct ipc_reply rep = {0};
+    int rc = watcher_truth_handle(c, &m, &rep);
+    *out = NULL;
+    if (rc == 0) {
+        CU_ASSERT(rep.type ==
+                  (type == IPC_REQ_GET_KEY ? IPC_REQ_GET_KEY_REPLY : IPC_REQ_LIST_SHARD_REPLY));
+        CU_ASSERT(jx_parse(rep.body, rep.len, out, NULL, 0) == 0);
+    }
+    free(rep.body);
+    return rc;
+}
+
+static void test_truth_handler(void)
+{
+    struct wcache *c = new_cache();
+    struct json_object *r, *job;
+    CU_ASSERT(upsert(c, WC_CRONOMJOB, mk("ns", "nightly", "c1", "1", NULL), 1) == 0);
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "nightly-%d", 1000 + i);
+        job = mk(i == 2 ? "other" : "ns", name, name, "2", NULL);
+        jx_set(job, "metadata.ownerReferences",
+               parse("[{\"kind\":\"CronOMJob\",\"name\":\"nightly\",\"uid\":\"c1\","
+                     "\"controller\":true}]"));
+        CU_ASSERT(upsert(c, WC_OMJOB, job, 1) == 0);
+    }
+    CU_ASSERT(upsert(c, WC_POD, mk("ns", "nightly-1000-main", "p", "3", "nightly-1000"), 1) == 0);
+
+    CU_ASSERT(call(c, IPC_REQ_GET_KEY, "ns/nightly-1000", &r) == 0);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjob.metadata.name", ""), "nightly-1000");
+    CU_ASSERT(jx_arr_len(r, "pods") == 1);
+    json_object_put(r);
+    CU_ASSERT(call(c, IPC_REQ_GET_KEY, "OMJOB ns/nightly-1000", &r) == 0);
+    CU_ASSERT(jx_arr_len(r, "pods") == 1);
+    json_object_put(r);
+    CU_ASSERT(call(c, IPC_REQ_GET_KEY, "CRONOMJOB ns/nightly", &r) == 0);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "cronomjob.metadata.name", ""), "nightly");
+    CU_ASSERT(jx_arr_len(r, "omjobs") == 2); /* not the one in another namespace */
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobs.0.key", ""), "ns/nightly-1000");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobs.1.resourceVersion", ""), "2");
+    json_object_put(r);
+    CU_ASSERT(call(c, IPC_REQ_GET_KEY, "CRONOMJOB ns/absent", &r) == 0);
+    CU_ASSERT(jx_get(r, "cronomjob") == NULL && jx_arr_len(r, "omjobs") == 0);
+    json_object_put(r);
+
+    CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, "{\"shard\":0,\"shards\":1}", &r) == 0);
+    CU_ASSERT(jx_arr_len(r, "keys") == 3 && jx_bool_or(r, "synced", true) == false);
+    json_object_put(r);
+    CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, "", &r) == 0);
+    CU_ASSERT(jx_arr_len(r, "keys") == 3);
+    json_object_put(r);
+    CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, "{\"kind\":\"CRONOMJOB\"}", &r) == 0);
+    CU_ASSERT(jx_arr_len(r, "keys") == 1 && jx_get(r, "keys.0.pods") == NULL);
+    json_object_put(r);
+
+    static const char *const bad_keys[] = {"",      "ns",     "ns/",      "/x",
+                                           "a/b/c", "ns/a b", "POD ns/x", "CRONOMJOB "};
+    for (size_t i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++)
+        CU_ASSERT(call(c, IPC_REQ_GET_KEY, bad_keys[i], &r) == -EINVAL);
+    static const char *const bad_lists[] = {"x",
+                                            "[]",
+                                            "{\"shard\":1}",
+                                            "{\"shard\":1,\"shards\":1}",
+                                            "{\"shard\":-1,\"shards\":2}",
+                                            "{\"shard\":0,\"shards\":0}",
+                                            "{\"shard\":\"0\",\"shards\":2}",
+                                            "{\"kind\":\"POD\"}",
+                                            "{\"kind\":3}",
+                                            "{} x",
+                                            "null"};
+    for (size_t i = 0; i < sizeof(bad_lists) / sizeof(bad_lists[0]); i++)
+        CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, bad_lists[i], &r) == -EINVAL);
+    CU_ASSERT(call(c, IPC_CTL_HEALTH, "", &r) == -EOPNOTSUPP);
+    wcache_free(c);
+}
+
+static void test_bad_objects(void)
+{
+    struct wcache *c = new_cache();
+    static const char *const bad[] = {
+        "{}",
+        "{\"metadata\":{}}",
+        "{\"metadata\":{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\"}}",
+        "{\"metadata\":{\"namespace\":\"a\",\"name\":\"b\",\"resourceVersion\":\"1\"}}",
+        "{\"metadata\":{\"namespace\":7,\"name\":\"b\",\"uid\":\"u\",\"resourceVersion\":\"1\"}}",
+        "{\"metadata\":{\"namespace\":\"a/"
+        "b\",\"name\":\"c\",\"uid\":\"u\",\"resourceVersion\":\"1\"}}",
+        "{\"metadata\":{\"namespace\":\"a\",\"name\":\"b "
+        "c\",\"uid\":\"u\",\"resourceVersion\":\"1\"}}",
+        "{\"metadata\":{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\",\"resourceVersion\":\"1\","
+        "\"deletionTimestamp\":\"yesterday\"}}",
+        "{\"metadata\":[1,2]}",
+        "[]",
+    };
+    int saved = dup(2);
+    FILE *devnull = freopen("/dev/null", "w", stderr); /* the warnings are expected */
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        for (enum wc_kind k = 0; k < WC_NKINDS; k++)
+            CU_ASSERT(upsert(c, k, parse(bad[i]), 1) < 0);
+    /* A pod with identity but no OMJob owner nor label: -ENOENT. */
+    CU_ASSERT(upsert(c, WC_POD,
+                     parse("{\"metadata\":{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\","
+                           "\"resourceVersion\":\"1\",\"ownerReferences\":[{\"kind\":\"Job\","
+                           "\"name\":\"j\",\"controller\":true}]}}"),
+                     1) == -ENOENT);
+    /* DELETED without identity. */
+    struct json_object *o = parse("{\"metadata\":{\"name\":\"b\"}}");
+    CU_ASSERT(wcache_delete(c, WC_OMJOB, o) == -EINVAL);
+    json_object_put(o);
+    fflush(stderr);
+    if (devnull != NULL)
+        dup2(saved, 2);
+    close(saved);
+    CU_ASSERT(nhints == 0 && wcache_revision(c) == 0);
+    for (enum wc_kind k = 0; k < WC_NKINDS; k++)
+        CU_ASSERT(wcache_count(c, k) == 0);
+    /* Odd but valid types are tolerated: a non-string finalizer, a non-integer
+     * exit code, a malformed startTime (absent). */
+    CU_ASSERT(upsert(c, WC_POD,
+                     parse("{\"metadata\":{\"namespace\":\"a\",\"name\":\"b\",\"uid\":\"u\","
+                           "\"resourceVersion\":\"1\",\"finalizers\":[3,\"f\"],\"labels\":"
+                           "{\"omjob.pipelines.openmetadata.org/name\":\"j\"}},\"status\":{"
+                           "\"startTime\":\"never\",\"containerStatuses\":[{\"name\":\"x\","
+                           "\"state\":{\"terminated\":{\"exitCode\":\"x\"}}}]}}"),
+                     1) == 0);
+    struct json_object *r = get_key(c, "a/j", false);
+    CU_ASSERT(jx_arr_len(r, "pods.0.finalizers") == 1);
+    CU_ASSERT(jx_get(r, "pods.0.startTime") == NULL);
+    CU_ASSERT(jx_i64_or(r, "pods.0.container.exitCode", -1) == 0);
+    json_object_put(r);
+    wcache_free(c);
+}
+
+/* Bytes the cache grows by per entry: allocator figures around n upserts, with
+ * every temporary freed (hash tables included). */
+static double bytes_per_entry(struct wcache *c, enum wc_kind k, int n)
+{
+    char name[64];
+    size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < n; i++) {
+        struct json_object *o = k == WC_POD ? load("pod-terminated.json") : load("omjob.json");
+        snprintf(name, sizeof(name), "entry-%d", i);
+        jx_set_str(o, "metadata.name", name);
+        if (k == WC_POD)
+            jx_set_str(o, "metadata.ownerReferences.0.name", name);
+        CU_ASSERT(upsert(c, k, o, 1) == 0);
+    }
+    return (double)(mallinfo2().uordblks - before) / n;
+}
+
+static void test_entry_size(void)
+{
+    if (getenv("OMJOB_UNDER_VALGRIND") != NULL)
+        return; /* valgrind's allocator has no mallinfo */
+    struct wcache *c = new_cache();
+    struct json_object *o = load("omjob.json");
+    struct wc_obj *obj = NULL;
+    CU_ASSERT_FATAL(wc_obj_parse(o, &obj) == 0);
+    size_t json_len = obj->o_json_len;
+    free(obj);
+    json_object_put(o);
+    mallinfo2(); /* warm up */
+    double omjob = bytes_per_entry(c, WC_OMJOB, 200);
+    double pod = bytes_per_entry(c, WC_POD, 200);
+    printf("\n  cache entry sizes (allocator bytes, tables included): OMJob %.0f (its compact "
+           "JSON %zu, struct %zu), pod %.0f (struct %zu)\n",
+           omjob, json_len, sizeof(struct wc_obj), pod, sizeof(struct wc_pod));
+    CU_ASSERT(omjob < (double)json_len + 800);
+    CU_ASSERT(pod < 1200);
+    wcache_free(c);
+}
+
+int main(void)
+{
+    CU_pSuite s;
+    log_init("test");
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    s = CU_add_suite("watcher_cache", NULL, NULL);
+    CU_add_test(s, "OMJob upsert, unchanged, update, delete", test_omjob_upsert_delete);
+    CU_add_test(s, "OMJob compact fields", test_obj_fields);
+    CU_add_test(s, "pod compaction: terminated, DisruptionTarget", test_pod_terminated);
+    CU_add_test(s, "pod compaction: waiting, unschedulable", test_pod_waiting);
+    CU_add_test(s, "pods filed under their OMJob's key", test_pods_under_key);
+    CU_add_test(s, "pod refiled under another key", test_pod_refiled);
+    CU_add_test(s, "relist sweep emits deletions", test_relist_sweep);
+    CU_add_test(s, "LIST_SHARD bodies", test_list_shard);
+    CU_add_test(s, "truth handler: GET_KEY, LIST_SHARD, errors", test_truth_handler);
+    CU_add_test(s, "bad objects skipped", test_bad_objects);
+    CU_add_test(s, "entry sizes", test_entry_size);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned fails = CU_get_number_of_failures();
+    int err = CU_get_error();
+    CU_cleanup_registry();
+    return fails != 0 || err != 0;
+}
