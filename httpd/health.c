@@ -68,7 +68,7 @@ static int parse_role(char **f, int n, struct httpd_role *r)
 
 static int parse_line(char *line, struct httpd_status *s)
 {
-    char *f[FIELDS_MAX];
+    char *f[FIELDS_MAX] = {0};
     int n = split_tabs(line, f, FIELDS_MAX);
     if (strcmp(f[0], "supervisor") == 0)
         return parse_sup(f, n, s);

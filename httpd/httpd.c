@@ -393,12 +393,11 @@ static struct MHD_Daemon *start_one(struct httpd_listener *l, int port, unsigned
                                     const struct sockaddr *sa)
 {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | extra;
-    return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, l,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTPD_THREADS,
-                            MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTPD_STACK,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-                            1u, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                            sa != NULL ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa, MHD_OPTION_END);
+    return MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTPD_THREADS, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)HTTPD_STACK, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        1u, sa != NULL ? MHD_OPTION_SOCK_ADDR : MHD_OPTION_END, sa, MHD_OPTION_END);
 }
 
 /* Listens on port: 0, -EINVAL (bad bind address) or -EADDRNOTAVAIL (MHD failed;
