@@ -134,7 +134,7 @@ static int parse_role(char **f, int n, struct status_row *r)
 
 static int parse_line(char *line, struct status_file *sf)
 {
-    char *f[STATUS_FIELDS_MAX];
+    char *f[STATUS_FIELDS_MAX] = {0};
     int n = split_tabs(line, f, STATUS_FIELDS_MAX);
     if (strcmp(f[0], "supervisor") == 0)
         return parse_supervisor(f, n, sf);
