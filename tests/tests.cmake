@@ -97,12 +97,12 @@ endforeach()
 
 # Process tests: tests/process/test_<name>.sh -> process_<name>. They run the
 # supervisor and its roles as real processes (start, readiness, restarts, stop,
-# status, command line); no cluster, each in its own run directory.
+# status, command line), each in its own run directory. The watcher role needs an
+# API server, so they share the cluster fixture (as the operator's identity).
 file(GLOB PROCESS_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/process/test_*.sh)
 foreach(src ${PROCESS_TESTS})
   get_filename_component(name ${src} NAME_WE)
   string(REPLACE "test_" "" pt ${name})
-  add_test(NAME process_${pt} COMMAND bash ${src})
-  set_tests_properties(process_${pt} PROPERTIES LABELS process TIMEOUT 180
-    ENVIRONMENT "OMJOB_BIN=$<TARGET_FILE:omjob-operator>")
+  omjob_integration_test(process_${pt} 300 bash ${src})
+  set_tests_properties(process_${pt} PROPERTIES LABELS "process;integration")
 endforeach()

@@ -1,5 +1,5 @@
 # Helpers for the process tests (tests/process/test_*.sh): the supervisor and its
-# roles as real processes, no cluster. A test sources this file, runs checks with
+# roles as real processes, against the fixture's cluster (for the watcher). A test sources this file, runs checks with
 # `check DESCRIPTION COMMAND...`, and ends with `finish`, which prints
 # "N passed, N failed" and sets the exit status. Every process a test started is
 # killed on exit, even when the test fails or is interrupted.
@@ -10,6 +10,8 @@ BIN_REAL=$(readlink -f "$OMJOB_BIN")
 # Short: OMJOB_RUN_DIR must hold IPC socket paths (at most 80 bytes).
 TMP=$(mktemp -d /tmp/omjp.XXXXXX)
 export LOG_FORMAT=text
+# The watcher talks to the fixture's API server as the operator's own identity.
+[ -n "${OMJOB_TEST_KUBECONFIG:-}" ] && export KUBECONFIG=$OMJOB_TEST_KUBECONFIG
 unset OMJOB_TEST_ROLE_EXIT OMJOB_TEST_ROLE_HANG OMJOB_TEST_ROLE_ORPHAN RECONCILIATION_THREADS \
     OMJOB_ROLE_GRACE_SECONDS OMJOB_READY_FD OMJOB_PARENT_FD
 PASSED=0

@@ -67,7 +67,7 @@ check "by hand: it logs the signal" grep -q 'stopping signal=SIGTERM' "$FG_LOG"
 "$OMJOB_BIN" watcher 2>>"$FG_LOG" &
 FG=$!
 PIDS+=("$FG")
-check "by hand: the watcher starts" wait_for 2000 grep -q 'watcher\[.*placeholder watcher started' "$FG_LOG"
+check "by hand: the watcher starts" wait_for 2000 grep -q 'watcher\[.*watcher started' "$FG_LOG"
 kill -INT "$FG"
 wait_exit "$FG" 2000
 check "by hand: SIGINT (^C) stops the watcher with exit 0" test "$EXIT_RC" -eq 0
