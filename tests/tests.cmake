@@ -106,3 +106,8 @@ foreach(src ${PROCESS_TESTS})
   omjob_integration_test(process_${pt} 300 bash ${src})
   set_tests_properties(process_${pt} PROPERTIES LABELS "process;integration")
 endforeach()
+
+# It restarts the API server under everyone's feet: nothing runs beside it.
+if(TEST it_test_apiserver_restart)
+  set_tests_properties(it_test_apiserver_restart PROPERTIES RUN_SERIAL TRUE)
+endif()
