@@ -23,6 +23,7 @@ struct wc_key {
     struct wc_hnode k_node;
     struct wc_obj *k_omjob;
     struct wc_pod *k_pods;
+    uint64_t k_rev; /* cache revision of the last change to the OMJob or a pod */
     uint32_t k_npods;
     char k_key[]; /* "ns/name" */
 };
@@ -225,11 +226,16 @@ uint64_t wcache_revision(struct wcache *c)
     return r;
 }
 
-/* Counts a change and hints it; under the write lock. */
+static struct wc_key *key_find(struct wcache *c, const char *key, size_t len);
+
+/* Counts a change, stamps its key and hints it; under the write lock. */
 static void changed(struct wcache *c, enum wc_kind k, const char *key)
 {
     char buf[IPC_KEY_MAX + 1];
+    struct wc_key *ke = k != WC_CRONOMJOB ? key_find(c, key, strlen(key)) : NULL;
     c->c_rev++;
+    if (ke != NULL)
+        ke->k_rev = c->c_rev;
     if (c->c_hint == NULL || util_strlcpy(buf, key, sizeof(buf)) != 0)
         return;
     char *slash = strchr(buf, '/');
@@ -293,11 +299,17 @@ static void key_del_pod(struct wc_key *k, struct wc_pod *p)
 
 /* ---- updates ---- */
 
+/* Logs a skipped object with its identity under the kind's field names
+ * (omjob.namespace, pod.name, ...) so that the usual log filters find it. */
 static void log_bad(enum wc_kind k, struct json_object *obj, int rc)
 {
-    char id[IPC_KEY_MAX + 64];
-    wc_identity(obj, id, sizeof(id));
-    log_warn("skipping a bad object", "resource", wc_kind_str(k), "object", id, "uid",
+    static const char *const f[WC_NKINDS][3] = {
+        [WC_OMJOB] = {"omjob.namespace", "omjob.name", "omjob.uid"},
+        [WC_CRONOMJOB] = {"cronomjob.namespace", "cronomjob.name", "cronomjob.uid"},
+        [WC_POD] = {"pod.namespace", "pod.name", "pod.uid"},
+    };
+    log_warn("skipping a bad object", "resource", wc_kind_str(k), f[k][0],
+             jx_str(obj, "metadata.namespace"), f[k][1], jx_str(obj, "metadata.name"), f[k][2],
              jx_str(obj, "metadata.uid"), "error",
              rc == -ENOENT   ? "pod names no OMJob (no controller ownerReference, no name label)"
              : rc == -ENOMEM ? "out of memory"
@@ -640,7 +652,8 @@ static void render_list_item(struct sbuf *sb, struct wc_hnode *n, enum wc_kind k
     sbuf_puts(sb, ",\"resourceVersion\":");
     wc_json_str(sb, o ? o->o_rv : NULL);
     if (kind == WC_OMJOB)
-        sbuf_appendf(sb, ",\"pods\":%u", ((struct wc_key *)n)->k_npods);
+        sbuf_appendf(sb, ",\"pods\":%u,\"revision\":%llu", ((struct wc_key *)n)->k_npods,
+                     (unsigned long long)((struct wc_key *)n)->k_rev);
     sbuf_putc(sb, '}');
 }
 

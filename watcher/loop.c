@@ -187,8 +187,10 @@ static void report_error(struct wloop *l, const char *op, const char *end, const
 {
     char sig[sizeof(l->wl_errsig)], code[16], rep[24];
     int64_t now = util_mono_ms();
-    snprintf(sig, sizeof(sig), "%s %s %d %s %s", op, end, e->http, kube_errkind_str(e->kind),
-             e->reason);
+    /* A LIST's reason (initial, error, ...) changes between retries: not part of
+     * the error's identity; a watch's end is. */
+    snprintf(sig, sizeof(sig), "%s %s %d %s %s", op, op[0] == 'w' ? end : "", e->http,
+             kube_errkind_str(e->kind), e->reason);
     bool again = strcmp(sig, l->wl_errsig) == 0;
     enum log_level lvl =
         e->http == 401 || e->http == 403 || e->http == 404 ? LOG_LVL_ERROR : LOG_LVL_WARN;

@@ -7,6 +7,8 @@
 #include <json-c/json.h>
 
 #include "common/json.h"
+#include "common/util.h"
+#include "ipc/endpoints.h"
 #include "ipc/msg.h"
 
 int watcher_parse_get_key(const char *body, size_t len, size_t *off, size_t *klen, bool *cron)
@@ -17,6 +19,8 @@ int watcher_parse_get_key(const char *body, size_t len, size_t *off, size_t *kle
     } kinds[] = {{"OMJOB ", false}, {"CRONOMJOB ", true}};
     size_t o = 0;
     bool c = false;
+    if (body == NULL)
+        return -EINVAL;
     for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
         size_t n = strlen(kinds[i].word);
         if (len > n && memcmp(body, kinds[i].word, n) == 0) {
@@ -100,4 +104,18 @@ int watcher_truth_handle(void *arg, const struct ipc_msg *req, struct ipc_reply 
     rep->body = out;
     rep->len = len;
     return rc;
+}
+
+int watcher_hint_topics(enum ipc_kind kind, const char *ns, const char *name, int shards,
+                        char topics[2][WATCHER_TOPIC_MAX])
+{
+    int n = 0;
+    if (kind != IPC_KIND_CRONOMJOB) {
+        int s = util_shard_of(ns, name, shards);
+        if (s < 0 || ipc_topic_shard(topics[n++], WATCHER_TOPIC_MAX, (unsigned)s) != 0)
+            return -EINVAL;
+    }
+    if (kind != IPC_KIND_POD)
+        util_strlcpy(topics[n++], IPC_TOPIC_TTL, WATCHER_TOPIC_MAX);
+    return n;
 }

@@ -47,16 +47,12 @@ static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *
 {
     struct watcher_ctx *w = ctx;
     struct ipc_hint h = {.kind = kind, .seq = rev};
-    char topic[32];
+    char topics[2][WATCHER_TOPIC_MAX];
     int rc = util_strlcpy(h.key, key, sizeof(h.key));
-    if (rc == 0 && kind != IPC_KIND_CRONOMJOB) {
-        int s = util_shard_of(ns, name, w->w_cfg.reconcile_threads);
-        rc = s < 0 ? s : ipc_topic_shard(topic, sizeof(topic), (unsigned)s);
-        if (rc == 0)
-            rc = ipc_pub_send_hint(w->w_pub, topic, &h);
-    }
-    if (rc == 0 && kind != IPC_KIND_POD)
-        rc = ipc_pub_send_hint(w->w_pub, IPC_TOPIC_TTL, &h);
+    int n = rc == 0 ? watcher_hint_topics(kind, ns, name, w->w_cfg.reconcile_threads, topics) : rc;
+    rc = n < 0 ? n : 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = ipc_pub_send_hint(w->w_pub, topics[i], &h);
     metrics_counter_add(w->w_stats.ws_hints, 1.0, ipc_kind_str(kind), rc == 0 ? "sent" : "error");
     if (rc != 0)
         log_warn("hint not published", "key", key, "kind", ipc_kind_str(kind), "error",

@@ -411,6 +411,9 @@ static void test_relist_sweep(void)
     CU_ASSERT(wcache_count(c, WC_POD) == 1);
     struct json_object *r = list(c, WC_OMJOB, 0, 0); /* a/j2 had only these: gone */
     CU_ASSERT(jx_arr_len(r, "keys") == 2);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "keys.0.key", ""), "a/j1");
+    CU_ASSERT(jx_i64_or(r, "keys.0.revision", 0) == 8); /* its pod's change */
+    CU_ASSERT(jx_i64_or(r, "keys.1.revision", 0) == 3); /* b/j3's creation */
     json_object_put(r);
 
     /* CronOMJobs: an empty relist removes c1. */
@@ -644,6 +647,22 @@ static void test_entry_size(void)
     wcache_free(c);
 }
 
+static void test_hint_topics(void)
+{
+    char t[2][WATCHER_TOPIC_MAX], want[32];
+    snprintf(want, sizeof(want), "shard.%d", util_shard_of("ns", "job", 5));
+    CU_ASSERT(watcher_hint_topics(IPC_KIND_OMJOB, "ns", "job", 5, t) == 2);
+    CU_ASSERT_STRING_EQUAL(t[0], want);
+    CU_ASSERT_STRING_EQUAL(t[1], "ttl");
+    CU_ASSERT(watcher_hint_topics(IPC_KIND_POD, "ns", "job", 5, t) == 1);
+    CU_ASSERT_STRING_EQUAL(t[0], want);
+    CU_ASSERT(watcher_hint_topics(IPC_KIND_CRONOMJOB, "ns", "job", 5, t) == 1);
+    CU_ASSERT_STRING_EQUAL(t[0], "ttl");
+    CU_ASSERT(watcher_hint_topics(IPC_KIND_POD, "ns", "job", 1, t) == 1);
+    CU_ASSERT_STRING_EQUAL(t[0], "shard.0");
+    CU_ASSERT(watcher_hint_topics(IPC_KIND_OMJOB, "ns", "job", 0, t) == -EINVAL);
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -661,6 +680,7 @@ int main(void)
     CU_add_test(s, "LIST_SHARD bodies", test_list_shard);
     CU_add_test(s, "truth handler: GET_KEY, LIST_SHARD, errors", test_truth_handler);
     CU_add_test(s, "bad objects skipped", test_bad_objects);
+    CU_add_test(s, "hint topics", test_hint_topics);
     CU_add_test(s, "entry sizes", test_entry_size);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
