@@ -165,8 +165,7 @@ static const char *sig_name(int sig, char *buf, size_t bufsz)
     return buf;
 }
 
-/* One stop signal: 0 to stop, -1 to go on (OMJOB_TEST_ROLE_HANG). */
-static int on_stop_signal(void)
+int role_handle_stop(void)
 {
     char name[24];
     int sig = role_take_stop();
@@ -181,6 +180,11 @@ static int on_stop_signal(void)
     return 0;
 }
 
+void role_log_parent_gone(void)
+{
+    log_warn("the supervisor is gone; exiting", NULL);
+}
+
 int role_wait_stop(void)
 {
     struct pollfd p[2] = {{.fd = rs.stop_fd, .events = POLLIN},
@@ -193,10 +197,10 @@ int role_wait_stop(void)
             log_error("poll failed", "error", strerror(errno), NULL);
             return 1;
         }
-        if (p[0].revents != 0 && on_stop_signal() == 0)
+        if (p[0].revents != 0 && role_handle_stop() == 0)
             return 0;
         if (n == 2 && p[1].revents != 0) {
-            log_warn("the supervisor is gone; exiting", NULL);
+            role_log_parent_gone();
             return 1;
         }
     }

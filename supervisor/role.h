@@ -34,6 +34,13 @@ int role_parent_fd(void);
 /* True when started by a supervisor (OMJOB_PARENT_FD was given). */
 bool role_supervised(void);
 
+/* After role_stop_fd() polled readable: consumes the signal and logs it the way
+ * every role does ("stopping signal=SIGTERM"). 0: stop now; -1: go on (nothing
+ * pending, or OMJOB_TEST_ROLE_HANG). */
+int role_handle_stop(void);
+/* Logs, the way every role does, that role_parent_fd() fired. */
+void role_log_parent_gone(void);
+
 /* For placeholder roles: blocks until a stop signal (returns 0) or the
  * supervisor's death (returns 1), and logs which. */
 int role_wait_stop(void);

@@ -177,12 +177,10 @@ static int run(struct watcher_ctx *w)
             log_error("poll failed", "error", strerror(errno), NULL);
             return 1;
         }
-        if (fds[0].revents != 0) {
-            log_info("stopping", "signal", strsignal(role_take_stop()), NULL);
+        if (fds[0].revents != 0 && role_handle_stop() == 0)
             return 0;
-        }
         if (n == 3 && fds[2].revents != 0) {
-            log_warn("supervisor gone: stopping", NULL);
+            role_log_parent_gone();
             return 1;
         }
         if (fds[1].revents != 0 && read(fds[1].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
