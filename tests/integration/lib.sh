@@ -26,19 +26,22 @@ wait_until() {
 		sleep 0.1
 	done
 }
-# new_ns PREFIX: creates a namespace deleted at exit; prints its name.
+# new_ns PREFIX: creates a namespace labelled with this test's pid and prints its
+# name; t_cleanup deletes every namespace with that label (new_ns runs in a
+# $(...) subshell, so it cannot record the name in a variable of ours).
 T_NAMESPACES=()
 new_ns() {
 	local ns
 	ns=$1-$(printf '%04x%04x' $RANDOM $RANDOM)
 	$K create namespace "$ns" >/dev/null
-	T_NAMESPACES+=("$ns")
+	$K label namespace "$ns" "omjob.test/owner=$$" >/dev/null
 	echo "$ns"
 }
 t_cleanup() {
 	for ns in "${T_NAMESPACES[@]}"; do
 		$K delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
 	done
+	$K delete namespace -l "omjob.test/owner=$$" --wait=false >/dev/null 2>&1 || true
 }
 trap t_cleanup EXIT
 # t_done: prints the closing line and exits non-zero on any failure.
