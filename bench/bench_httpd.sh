@@ -33,8 +33,8 @@ export RECONCILIATION_THREADS=5 LOG_LEVEL=WARN OMJOB_HTTP_BIND_ADDRESS=127.0.0.1
 free_port() {
     local p
     while :; do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+        p=$((10000 + RANDOM % 22000)) # below the ephemeral range
+        ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
     done
 }
 export HEALTH_CHECK_PORT=$(free_port)

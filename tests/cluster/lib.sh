@@ -6,12 +6,14 @@ die() {
 	exit 1
 }
 
-# free_port: a TCP port nothing listens on, on 127.0.0.1.
+# free_port: a TCP port no socket uses, on 127.0.0.1.
 free_port() {
 	local p
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
-		if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
+		# Below the ephemeral range (32768+), where outgoing connections take
+		# their local ports; and no socket of any state on it.
+		p=$((10000 + RANDOM % 22000))
+		if ! ss -Htan "( sport = :$p )" 2>/dev/null | grep -q .; then
 			if ! grep -qx "$p" "$STATE/ports" 2>/dev/null; then
 				echo "$p" >>"$STATE/ports"
 				echo "$p"

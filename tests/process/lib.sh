@@ -14,6 +14,19 @@ export LOG_FORMAT=text
 [ -n "${OMJOB_TEST_KUBECONFIG:-}" ] && export KUBECONFIG=$OMJOB_TEST_KUBECONFIG
 unset OMJOB_TEST_ROLE_EXIT OMJOB_TEST_ROLE_HANG OMJOB_TEST_ROLE_ORPHAN RECONCILIATION_THREADS \
     OMJOB_ROLE_GRACE_SECONDS OMJOB_READY_FD OMJOB_PARENT_FD
+# free_port: a TCP port no socket uses, below the ephemeral range (32768+), where
+# outgoing connections take their local ports (a port that refuses connections
+# may still be bound by one of them).
+free_port() {
+    local p
+    while :; do
+        p=$((10000 + RANDOM % 22000))
+        ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
+    done
+}
+# Every supervisor a test starts runs httpd: never on the default ports, which
+# another test running in parallel would hold.
+export HEALTH_CHECK_PORT=$(free_port) METRICS_PORT=$(free_port) OMJOB_HTTP_BIND_ADDRESS=127.0.0.1
 PASSED=0
 FAILED=0
 RUNS=0

@@ -7,14 +7,6 @@
 # asked like the others while it answers.
 . "$(dirname "$0")/lib.sh"
 
-# free_port: a TCP port nothing listens on.
-free_port() {
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 40000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
 HP=$(free_port)
 MP=$(free_port)
 while [ "$MP" = "$HP" ]; do MP=$(free_port); done
