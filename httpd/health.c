@@ -1,6 +1,7 @@
 /* httpd's pure pieces: status file parsing, health replies, the liveness and
  * readiness decisions, restart-rate tracking and routing (see health.h). */
 #include "httpd/health.h"
+#include "supervisor/status.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,127 +15,47 @@
 #include "runtime/ctl.h"
 #include "supervisor/rundir.h"
 
-#define STATUS_MAGIC "omjob-status 1"
-#define FIELDS_MAX 12
+/* ---- the status file (parsed by supervisor/status.c) ---- */
 
-/* ---- the status file ---- */
-
-/* Splits the line [p, end) at tabs into f (NUL-terminating in place). */
-static int split_tabs(char *line, char **f, int max)
+static int from_status_file(struct status_file *sf, int rc, struct httpd_status *out)
 {
-    int n = 0;
-    while (n < max) {
-        f[n++] = line;
-        char *tab = strchr(line, '\t');
-        if (tab == NULL)
-            break;
-        *tab = '\0';
-        line = tab + 1;
-    }
-    return n;
-}
-
-static int parse_sup(char **f, int n, struct httpd_status *s)
-{
-    long long pid, started, ready;
-    if (n != 6 || util_parse_i64(f[1], 1, INT_MAX, &pid) != 0 ||
-        util_parse_i64(f[2], 0, LLONG_MAX, &started) != 0 ||
-        util_parse_i64(f[4], 0, 1, &ready) != 0)
-        return -EINVAL;
-    s->hs_pid = (long)pid;
-    s->hs_started_ms = started;
-    s->hs_ready = ready == 1;
-    s->hs_stopping = strcmp(f[3], "stopping") == 0;
-    return 0;
-}
-
-static int parse_role(char **f, int n, struct httpd_role *r)
-{
-    long long pid, restarts, started, disabled;
-    /* The name ends up in label values and URLs: only what ipc_role_check allows. */
-    if (n != 9 || ipc_role_check(f[1]) != 0 ||
-        util_strlcpy(r->hr_name, f[1], sizeof(r->hr_name)) != 0 ||
-        util_parse_i64(f[2], 0, INT_MAX, &pid) != 0 || proc_state_parse(f[3], &r->hr_state) != 0 ||
-        util_parse_i64(f[4], 0, UINT_MAX, &restarts) != 0 ||
-        util_parse_i64(f[5], 0, LLONG_MAX, &started) != 0 ||
-        util_parse_i64(f[7], 0, 1, &disabled) != 0)
-        return -EINVAL;
-    r->hr_pid = (long)pid;
-    r->hr_restarts = (unsigned)restarts;
-    r->hr_started_ms = started;
-    r->hr_disabled = disabled == 1;
-    return 0;
-}
-
-static int parse_line(char *line, struct httpd_status *s)
-{
-    char *f[FIELDS_MAX] = {0};
-    int n = split_tabs(line, f, FIELDS_MAX);
-    if (strcmp(f[0], "supervisor") == 0)
-        return parse_sup(f, n, s);
-    if (strcmp(f[0], "role") != 0)
-        return 0;
-    struct httpd_role *roles = realloc(s->hs_roles, ((size_t)s->hs_n + 1) * sizeof(*roles));
-    if (roles == NULL)
+    if (rc != 0)
+        return rc;
+    struct httpd_status s = {.hs_pid = (long)sf->pid,
+                             .hs_started_ms = sf->started_ms,
+                             .hs_ready = sf->ready == 1,
+                             .hs_stopping = sf->stopping};
+    s.hs_roles = calloc(sf->n > 0 ? (size_t)sf->n : 1, sizeof(*s.hs_roles));
+    if (s.hs_roles == NULL) {
+        status_file_free(sf);
         return -ENOMEM;
-    s->hs_roles = roles;
-    if (parse_role(f, n, &roles[s->hs_n]) != 0)
-        return -EINVAL;
-    s->hs_n++;
+    }
+    for (int i = 0; i < sf->n; i++) {
+        struct httpd_role *r = &s.hs_roles[i];
+        const struct status_row *row = &sf->rows[i];
+        util_strlcpy(r->hr_name, row->name, sizeof(r->hr_name));
+        r->hr_pid = (long)row->pid;
+        r->hr_state = row->state;
+        r->hr_restarts = (unsigned)row->restarts;
+        r->hr_started_ms = row->started_ms;
+        r->hr_disabled = row->disabled == 1;
+    }
+    s.hs_n = sf->n;
+    status_file_free(sf);
+    *out = s;
     return 0;
 }
 
 int httpd_status_parse(const char *text, struct httpd_status *out)
 {
-    struct httpd_status s = {0};
-    char *copy = strdup(text), *p = copy;
-    int rc = -ENOMEM;
-    if (copy == NULL)
-        goto fail;
-    rc = -EINVAL;
-    if (strncmp(p, STATUS_MAGIC "\n", sizeof(STATUS_MAGIC)) != 0)
-        goto fail;
-    p += sizeof(STATUS_MAGIC);
-    rc = 0;
-    while (rc == 0 && *p != '\0') {
-        char *nl = strchr(p, '\n');
-        if (nl != NULL)
-            *nl = '\0';
-        if (*p != '\0')
-            rc = parse_line(p, &s);
-        p = nl != NULL ? nl + 1 : p + strlen(p);
-    }
-    if (rc == 0 && s.hs_pid == 0)
-        rc = -EINVAL;
-    if (rc != 0)
-        goto fail;
-    free(copy);
-    *out = s;
-    return 0;
-fail:
-    free(copy);
-    free(s.hs_roles);
-    return rc;
+    struct status_file sf = {0};
+    return from_status_file(&sf, status_parse(text, &sf), out);
 }
 
 int httpd_status_read(const char *run_dir, struct httpd_status *out)
 {
-    char path[4096];
-    struct sbuf sb = {0};
-    char buf[4096];
-    size_t n;
-    int rc = rundir_path(path, sizeof(path), run_dir, "status");
-    FILE *f = rc == 0 ? fopen(path, "re") : NULL;
-    if (f == NULL)
-        return rc != 0 ? rc : -errno;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        sbuf_append(&sb, buf, n);
-    rc = ferror(f) ? -EIO : sb.sb_err;
-    fclose(f);
-    if (rc == 0)
-        rc = httpd_status_parse(sbuf_str(&sb), out);
-    sbuf_free(&sb);
-    return rc;
+    struct status_file sf = {0};
+    return from_status_file(&sf, status_read(run_dir, &sf), out);
 }
 
 void httpd_status_free(struct httpd_status *s)

@@ -8,6 +8,7 @@
  *        <disabled 0|1> <last waitpid status|-1>
  */
 #include "supervisor/status.h"
+#include "ipc/endpoints.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,7 +97,6 @@ void status_remove(const char *dir)
 static int split_tabs(char *line, char **f, int max)
 {
     int n = 0;
-    line[strcspn(line, "\n")] = '\0';
     while (n < max) {
         f[n++] = line;
         char *tab = strchr(line, '\t');
@@ -121,7 +121,8 @@ static int parse_supervisor(char **f, int n, struct status_file *sf)
 
 static int parse_role(char **f, int n, struct status_row *r)
 {
-    if (n != 9 || util_strlcpy(r->name, f[1], sizeof(r->name)) != 0 ||
+    /* The name ends up in label values and socket paths: only what ipc_role_check allows. */
+    if (n != 9 || ipc_role_check(f[1]) != 0 || util_strlcpy(r->name, f[1], sizeof(r->name)) != 0 ||
         util_parse_i64(f[2], 0, INT_MAX, &r->pid) != 0 || proc_state_parse(f[3], &r->state) != 0 ||
         util_parse_i64(f[4], 0, UINT_MAX, &r->restarts) != 0 ||
         util_parse_i64(f[5], 0, LLONG_MAX, &r->started_ms) != 0 ||
@@ -150,31 +151,53 @@ static int parse_line(char *line, struct status_file *sf)
     return 0;
 }
 
-int status_read(const char *dir, struct status_file *out)
+int status_parse(const char *text, struct status_file *out)
 {
-    char path[PATH_MAX];
-    char *line = NULL;
-    size_t cap = 0;
     struct status_file sf = {0};
-    int rc = rundir_path(path, sizeof(path), dir, "status");
-    FILE *f = rc == 0 ? fopen(path, "re") : NULL;
-    if (f == NULL)
-        return rc != 0 ? rc : -errno;
-    rc = -EINVAL;
-    if (getline(&line, &cap, f) < 0 || strncmp(line, STATUS_MAGIC "\n", sizeof(STATUS_MAGIC)) != 0)
+    char *copy = strdup(text), *p = copy;
+    int rc = -ENOMEM;
+    if (copy == NULL)
         goto out;
+    rc = -EINVAL;
+    if (strncmp(p, STATUS_MAGIC "\n", sizeof(STATUS_MAGIC)) != 0)
+        goto out;
+    p += sizeof(STATUS_MAGIC);
     rc = 0;
-    while (rc == 0 && getline(&line, &cap, f) >= 0)
-        rc = parse_line(line, &sf);
+    while (rc == 0 && *p != '\0') {
+        char *nl = strchr(p, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        if (*p != '\0')
+            rc = parse_line(p, &sf);
+        p = nl != NULL ? nl + 1 : p + strlen(p);
+    }
     if (rc == 0 && sf.pid == 0)
         rc = -EINVAL;
 out:
-    free(line);
-    fclose(f);
+    free(copy);
     if (rc == 0)
         *out = sf;
     else
         status_file_free(&sf);
+    return rc;
+}
+
+int status_read(const char *dir, struct status_file *out)
+{
+    char path[PATH_MAX], buf[4096];
+    struct sbuf sb = {0};
+    size_t n;
+    int rc = rundir_path(path, sizeof(path), dir, "status");
+    FILE *f = rc == 0 ? fopen(path, "re") : NULL;
+    if (f == NULL)
+        return rc != 0 ? rc : -errno;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        sbuf_append(&sb, buf, n);
+    rc = ferror(f) ? -EIO : sb.sb_err;
+    fclose(f);
+    if (rc == 0)
+        rc = status_parse(sbuf_str(&sb), out);
+    sbuf_free(&sb);
     return rc;
 }
 

@@ -56,6 +56,8 @@ struct status_file {
  * free it with status_file_free. Whether its writer is alive is the caller's to
  * check (rundir_lock_holder). */
 int status_read(const char *dir, struct status_file *out);
+/* The same from the file's text. 0, -EINVAL or -ENOMEM; *out on success only. */
+int status_parse(const char *text, struct status_file *out);
 void status_file_free(struct status_file *sf);
 
 /* `omjob-operator status [args]`: prints the role table of the supervisor owning
