@@ -26,6 +26,19 @@
 #define POD_TYPE_MAIN "main"
 #define POD_TYPE_EXIT_HANDLER "exit-handler"
 
+/* The other labels on every pod the operator creates (values fixed, as the
+ * original sets them), and the ones copied from the OMJob when it has them. */
+#define LABEL_APP_NAME "app.kubernetes.io/name"
+#define LABEL_APP_NAME_VALUE "openmetadata"
+#define LABEL_COMPONENT "app.kubernetes.io/component"
+#define LABEL_COMPONENT_VALUE "ingestion"
+#define LABEL_PIPELINE "app.kubernetes.io/pipeline"
+#define LABEL_RUN_ID "app.kubernetes.io/run-id"
+
+/* Finalizer on the operator's pods: holds a pod (and so its logs) until the
+ * reconciler has recorded its end and the exit handler has run. */
+#define FINALIZER_TRACKING "omjob.pipelines.openmetadata.org/tracking"
+
 /* Annotation that kubectl apply writes: a second copy of the object, dropped
  * from the cache. */
 #define ANNOTATION_LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
