@@ -77,14 +77,26 @@ echo "BENCH exec_to_readyz_ms $med ms"
 echo "# exec to /readyz 200, 5 starts: ${times[*]} ms (target <= 200 ms)" >&2
 
 # Memory at idle: the last supervisor and its children, a little after ready.
+pss_total() {
+    local p k t=0
+    for p in "$SUP" $(ps -o pid= --ppid "$SUP"); do
+        k=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup")
+        t=$((t + k))
+    done
+    echo "$t"
+}
 sleep 3
-pss=0
-for p in "$SUP" $(ps -o pid= --ppid "$SUP"); do
-    k=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup")
-    pss=$((pss + k))
-done
+pss=$(pss_total)
 echo "BENCH operator_pss_idle_kib $pss KiB"
 echo "BENCH operator_pss_idle_target_ratio $(awk -v p="$pss" 'BEGIN {printf "%.3f", p / 16384}') ratio"
+# Baseline in the same run: every role a fresh exec of the image (OMJOB_ROLE_EXEC=1),
+# as DESIGN.md first had it.
+stop
+OMJOB_ROLE_EXEC=1 start 6
+sleep 3
+base=$(pss_total)
+echo "BENCH operator_pss_idle_exec_baseline_kib $base KiB"
+echo "BENCH operator_pss_idle_vs_exec_ratio $(awk -v p="$pss" -v b="$base" 'BEGIN {printf "%.3f", p / b}') ratio"
 echo "# processes: $(($(ps -o pid= --ppid "$SUP" | wc -l) + 1)) (target <= 16 MiB)" >&2
 
 # Scrapes: 500 on one connection; curl reports each one's time_total.

@@ -178,9 +178,44 @@ static void child_fail(const char *what)
     (void)w;
 }
 
-/* Runs in the child between fork and exec: async-signal-safe calls only. */
-__attribute__((noreturn)) static void
-child_exec(const struct proc_spawn_ctx *ctx, char *const argv[], char *const envp[], int ready_wr)
+/* Closes every descriptor from 3 up but a and b (a < b). */
+static void close_all_but(int a, int b)
+{
+    if (a > 3)
+        close_range(3, (unsigned)a - 1, 0);
+    if (b > a + 1)
+        close_range((unsigned)a + 1, (unsigned)b - 1, 0);
+    close_range((unsigned)b + 1, ~0U, 0);
+}
+
+/* The role in this forked child, without exec: it inherits the supervisor's
+ * memory image, so give it the role's environment, only its own descriptors and
+ * its name in ps, then run it. */
+__attribute__((noreturn)) static void child_run(const struct proc_spawn_ctx *ctx,
+                                                char *const argv[], char *const envp[],
+                                                int ready_wr, const char *name)
+{
+    extern char **environ;
+    environ = (char **)envp;
+    int a = ready_wr < ctx->ps_parent_rd ? ready_wr : ctx->ps_parent_rd;
+    int b = ready_wr < ctx->ps_parent_rd ? ctx->ps_parent_rd : ready_wr;
+    close_all_but(a, b);
+    int argc = 0;
+    while (argv[argc] != NULL)
+        argc++;
+    char comm[16]; /* "reconciler-2" in ps -o comm and top; the kernel keeps 15 */
+    size_t n = strnlen(name, sizeof(comm) - 1);
+    memcpy(comm, name, n);
+    comm[n] = '\0';
+    prctl(PR_SET_NAME, comm);
+    exit(ctx->ps_run(argc - 1, (char **)argv + 1));
+}
+
+/* Runs in the child between fork and exec (or the role): the supervisor has one
+ * thread, but keep to async-signal-safe calls until the role starts. */
+__attribute__((noreturn)) static void child_exec(const struct proc_spawn_ctx *ctx,
+                                                 char *const argv[], char *const envp[],
+                                                 int ready_wr, const char *name)
 {
     /* Die with the supervisor; if it died before prctl took effect we have been
      * reparented already, and must not run an orphaned role. */
@@ -202,6 +237,8 @@ child_exec(const struct proc_spawn_ctx *ctx, char *const argv[], char *const env
         child_fail("fcntl");
         _exit(127);
     }
+    if (ctx->ps_run != NULL)
+        child_run(ctx, argv, envp, ready_wr, name);
     execveat(ctx->ps_exe_fd, "", argv, envp, AT_EMPTY_PATH);
     child_fail("execveat of the supervisor's own executable");
     _exit(127);
@@ -225,9 +262,10 @@ int proc_spawn(struct proc_role *r, const struct proc_spawn_ctx *ctx, int64_t no
     char **envp = child_env(ctx->ps_environ, vars);
     if (envp == NULL)
         goto fail;
+    fflush(NULL); /* nothing buffered may be written twice */
     pid = fork();
     if (pid == 0)
-        child_exec(ctx, (char *const *)argv, envp, p[1]);
+        child_exec(ctx, (char *const *)argv, envp, p[1], r->pr_name);
     rc = -errno;
     free(envp);
     if (pid < 0)

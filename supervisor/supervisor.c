@@ -459,7 +459,13 @@ static int setup(struct sup *s, const struct sup_opts *o)
     s->s_ctx = (struct proc_spawn_ctx){.ps_argv0 = o->so_argv0,
                                        .ps_exe_fd = s->s_exe_fd,
                                        .ps_parent_rd = s->s_parent[0],
-                                       .ps_supervisor = getpid()};
+                                       .ps_supervisor = getpid(),
+                                       .ps_run = o->so_run};
+    /* A debugging knob: every role a fresh exec of our image (own ASLR layout, own
+     * /proc/<pid>/cmdline), at ~1.2 MiB more memory per role. */
+    const char *ex = getenv("OMJOB_ROLE_EXEC");
+    if (ex != NULL && strcmp(ex, "1") == 0)
+        s->s_ctx.ps_run = NULL;
     return 0;
 }
 

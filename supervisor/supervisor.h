@@ -11,6 +11,7 @@ struct sup_opts {
     const char *const *so_disabled; /* --disable-role names */
     int so_ndisabled;
     int64_t so_t0_mono_ms; /* when main() began, for the start-to-ready time */
+    int (*so_run)(int argc, char **argv); /* a role's entry, run in forked children */
 };
 
 /* Runs until stopped. Returns the exit status: 0 after a signal-requested stop,

@@ -28,8 +28,13 @@ check "status names the supervisor's pid" grep -q "supervisor pid $SUP," <<<"$ou
 
 kids=$(role_pids_of "$SUP" | sort)
 check "the supervisor has exactly 8 children" test "$(echo "$kids" | wc -l)" -eq 8
-args=$(for p in $kids; do tr '\0' ' ' <"/proc/$p/cmdline" | cut -d' ' -f2-; echo; done | sort)
-check "reconciler shard 2 runs as 'reconciler --shard 2/5'" grep -qx 'reconciler --shard 2/5 ' <<<"$args"
+# Roles are forked without exec (supervisor/proc.h): ps shows them by comm, and
+# each role's log says what it runs.
+names=$(for p in $kids; do cat "/proc/$p/comm"; done | sort | tr '\n' ' ')
+check "ps names the roles ($names)" \
+    test "$names" = "cleaner httpd reconciler-0 reconciler-1 reconciler-2 reconciler-3 reconciler-4 watcher "
+r2=$(for p in $kids; do [ "$(cat "/proc/$p/comm")" = reconciler-2 ] && echo "$p"; done)
+check "reconciler-2 runs shard 2/5" grep -q "reconciler-2\[$r2\].*shard=2/5" "$LOG"
 check "the roles' pids are those in status" \
     test "$kids" = "$(status | awk 'NR > 2 {print $2}' | sort)"
 

@@ -97,7 +97,7 @@ if unshare --pid --fork --mount-proc true 2>/dev/null; then
     host_pid_of() {
         local p
         for p in $(role_pids_of "$SUP"); do
-            [ "$(tr '\0' ' ' <"/proc/$p/cmdline" | cut -d' ' -f2)" = "$1" ] && echo "$p"
+            [ "$(cat "/proc/$p/comm")" = "$1" ] && echo "$p"
         done
     }
     # Each cleaner start leaves an orphan (also "cleaner" in ps) for 200 ms.
