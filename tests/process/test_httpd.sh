@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# httpd without a cluster: the supervisor runs every role but the watcher (which
-# needs an API server; a disabled role that is not running counts for nothing).
+# httpd with the whole operator (the watcher talks to the fixture's cluster).
 # /healthz /readyz /info /metrics, 404 and 405; every role killed with SIGKILL
 # comes back and is counted in omjob_component_restarts_total; a SIGSTOPped role
 # fails /healthz within the deadline, by name; a disabled role run by hand is
@@ -21,8 +20,8 @@ is200() { [ "$(code "$1")" = 200 ]; }
 PROMTOOL=${OMJOB_CLUSTER_BIN:+$OMJOB_CLUSTER_BIN/promtool}
 [ -x "${PROMTOOL:-}" ] || PROMTOOL=$(ls ~/.cache/omjob-operator/k8s-*/bin/promtool 2>/dev/null | head -1)
 
-RUNNING="reconciler-0 reconciler-1 reconciler-2 reconciler-3 reconciler-4 cleaner httpd"
-start_sup --disable-role watcher
+RUNNING="watcher reconciler-0 reconciler-1 reconciler-2 reconciler-3 reconciler-4 cleaner httpd"
+start_sup
 check "/readyz becomes 200" wait_for 10000 is200 "$H/readyz"
 check "/healthz is 200 ok" test "$(curl -s -m 5 "$H/healthz")" = ok
 check "/health and /ready too" eval 'is200 $H/health && is200 $H/ready'
@@ -31,7 +30,7 @@ info=$(curl -s -m 5 "$H/info")
 check "/info has the version" test -n "$(jq -r '.version // empty' <<<"$info")"
 check "/info lists 8 roles" test "$(jq '.roles | length' <<<"$info")" -eq 8
 check "/info has the configuration" test "$(jq -r '.config.HEALTH_CHECK_PORT' <<<"$info")" = "$HP"
-check "/info has role pids" test "$(jq '[.roles[] | select(.pid != null)] | length' <<<"$info")" -eq 7
+check "/info has role pids" test "$(jq '[.roles[] | select(.pid != null)] | length' <<<"$info")" -eq 8
 
 curl -s -m 5 -D "$TMP/mh" -o "$TMP/metrics" "$M/metrics"
 check "/metrics is 200 with the 0.0.4 content type" \
@@ -53,6 +52,8 @@ for r in $RUNNING; do
     check "/metrics has process_resident_memory_bytes of $r" \
         grep -q "^process_resident_memory_bytes{role=\"$r\"} [1-9]" "$TMP/metrics"
 done
+check "/metrics counts the watcher's API requests (rest_client_requests_total, code 200)" \
+    grep -qE '^rest_client_requests_total\{.*code="200".*role="watcher".*\} [1-9]|^rest_client_requests_total\{.*role="watcher".*code="200".*\} [1-9]' "$TMP/metrics"
 check "/metrics on the health port too" is200 "$H/metrics"
 check "the metrics port serves /metrics only" test "$(code "$M/healthz")" = 404
 check "unknown path: 404" test "$(code "$H/nope")" = 404
