@@ -1,6 +1,8 @@
 /* Unit tests for common/cfg: defaults, every variable valid and invalid with the
  * exact error text, WATCH_NAMESPACES lists, the run directory and the /info JSON. */
 #include <CUnit/Basic.h>
+
+#include "support/unit.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,31 +420,22 @@ static void test_secret_names(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    CU_pSuite s = CU_add_suite("cfg", clear_env, clear_env);
-    if (s == NULL) {
-        CU_cleanup_registry();
-        return 2;
-    }
-    CU_add_test(s, "defaults", test_defaults);
-    CU_add_test(s, "empty is unset", test_empty_is_unset);
-    CU_add_test(s, "integer variables", test_integers);
-    CU_add_test(s, "OPERATOR_NAMESPACE", test_namespace);
-    CU_add_test(s, "LOG_LEVEL and LOG_FORMAT", test_log);
-    CU_add_test(s, "WATCH_NAMESPACES lists", test_watch_list);
-    CU_add_test(s, "WATCH_NAMESPACES errors", test_watch_bad);
-    CU_add_test(s, "KUBE_QPS", test_qps);
-    CU_add_test(s, "OMJOB_RUN_DIR", test_run_dir);
-    CU_add_test(s, "LEADER_ELECTION", test_leader);
-    CU_add_test(s, "KUBECONFIG", test_kubeconfig);
-    CU_add_test(s, "escaped values, several errors", test_value_escaped_and_many);
-    CU_add_test(s, "JSON view", test_json_view);
-    CU_add_test(s, "secret names", test_secret_names);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failures = CU_get_number_of_failures();
-    CU_ErrorCode err = CU_get_error();
-    CU_cleanup_registry();
-    return failures != 0 || err != CUE_SUCCESS ? 1 : 0;
+    static const struct unit_test tests[] = {
+        {"defaults", test_defaults},
+        {"empty is unset", test_empty_is_unset},
+        {"integer variables", test_integers},
+        {"OPERATOR_NAMESPACE", test_namespace},
+        {"LOG_LEVEL and LOG_FORMAT", test_log},
+        {"WATCH_NAMESPACES lists", test_watch_list},
+        {"WATCH_NAMESPACES errors", test_watch_bad},
+        {"KUBE_QPS", test_qps},
+        {"OMJOB_RUN_DIR", test_run_dir},
+        {"LEADER_ELECTION", test_leader},
+        {"KUBECONFIG", test_kubeconfig},
+        {"escaped values, several errors", test_value_escaped_and_many},
+        {"JSON view", test_json_view},
+        {"secret names", test_secret_names},
+        {NULL, NULL},
+    };
+    return unit_run("cfg", clear_env, clear_env, tests);
 }

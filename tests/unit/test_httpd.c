@@ -5,6 +5,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "support/unit.h"
+
 #include "httpd/health.h"
 #include "ipc/ipc.h"
 
@@ -225,19 +227,15 @@ static void test_render_restarts(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    CU_pSuite s = CU_add_suite("httpd", NULL, NULL);
-    CU_add_test(s, "status file", test_status_parse);
-    CU_add_test(s, "health reply", test_health_parse);
-    CU_add_test(s, "decide: ok, disabled roles", test_decide_ok);
-    CU_add_test(s, "decide: failures", test_decide_failures);
-    CU_add_test(s, "restart tracking", test_track);
-    CU_add_test(s, "routing", test_route);
-    CU_add_test(s, "restarts family", test_render_restarts);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures != 0 ? 1 : 0;
+    static const struct unit_test tests[] = {
+        {"status file", test_status_parse},
+        {"health reply", test_health_parse},
+        {"decide: ok, disabled roles", test_decide_ok},
+        {"decide: failures", test_decide_failures},
+        {"restart tracking", test_track},
+        {"routing", test_route},
+        {"restarts family", test_render_restarts},
+        {NULL, NULL},
+    };
+    return unit_run("httpd", NULL, NULL, tests);
 }

@@ -130,7 +130,7 @@ static void test_rundir_default(void)
 
 int main(void)
 {
-    static const struct test_case tests[] = {
+    static const struct unit_test tests[] = {
         {"endpoint urls", test_urls},
         {"endpoint url errors", test_url_errors},
         {"topic names", test_topics},

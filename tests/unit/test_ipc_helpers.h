@@ -13,6 +13,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "support/unit.h"
+
 #include "ipc/ipc.h"
 
 /* Valgrind runs everything ~30x slower: scale waits and loop counts. */
@@ -80,25 +82,12 @@ static inline void rm_rundir(const char *dir)
     rmdir(dir);
 }
 
-struct test_case {
-    const char *name;
-    void (*fn)(void);
-};
-
-/* Runs one suite; exit status 1 if any assertion failed. */
-static inline int run_suite(const char *suite, const struct test_case *tests)
+/* Runs one suite (unit_run), then releases NNG. */
+static inline int run_suite(const char *suite, const struct unit_test *tests)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    CU_pSuite s = CU_add_suite(suite, NULL, NULL);
-    for (const struct test_case *t = tests; s != NULL && t->name != NULL; t++)
-        CU_add_test(s, t->name, t->fn);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
+    int rc = unit_run(suite, NULL, NULL, tests);
     ipc_fini();
-    return failures != 0 || s == NULL ? 1 : 0;
+    return rc;
 }
 
 #endif

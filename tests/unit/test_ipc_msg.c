@@ -313,7 +313,7 @@ static void test_seqtrack(void)
 
 int main(void)
 {
-    static const struct test_case tests[] = {
+    static const struct unit_test tests[] = {
         {"round trip of every type", test_round_trip_every_type},
         {"wire layout", test_wire_layout},
         {"encode rejects bad input", test_encode_rejects},

@@ -275,7 +275,7 @@ static void test_poll_fd(void)
 
 int main(void)
 {
-    static const struct test_case tests[] = {
+    static const struct unit_test tests[] = {
         {"delivery and sequence", test_delivery},
         {"exact topics and prefixes", test_prefix_filtering},
         {"gap when the subscriber does not read", test_gap_when_not_reading},

@@ -344,7 +344,7 @@ static void test_close_bounded(void)
 
 int main(void)
 {
-    static const struct test_case tests[] = {
+    static const struct unit_test tests[] = {
         {"replies and error replies", test_reply_and_errors},
         {"concurrent clients", test_concurrent_clients},
         {"timeout on a stalled handler", test_timeout_on_stalled_handler},

@@ -1,6 +1,8 @@
 /* Unit tests for common/json: path getters on a Pod-like object, strict parsing
  * with error messages, serialisation and the path-creating setters. */
 #include <CUnit/Basic.h>
+
+#include "support/unit.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,24 +205,15 @@ static void test_set(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    CU_pSuite s = CU_add_suite("json", NULL, NULL);
-    if (s == NULL) {
-        CU_cleanup_registry();
-        return 2;
-    }
-    CU_add_test(s, "string getters", test_get_str);
-    CU_add_test(s, "typed getters", test_get_typed);
-    CU_add_test(s, "parse errors", test_parse_errors);
-    CU_add_test(s, "parse ok", test_parse_ok);
-    CU_add_test(s, "parse depth", test_parse_depth);
-    CU_add_test(s, "dump", test_dump);
-    CU_add_test(s, "set", test_set);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failures = CU_get_number_of_failures();
-    CU_ErrorCode err = CU_get_error();
-    CU_cleanup_registry();
-    return failures != 0 || err != CUE_SUCCESS ? 1 : 0;
+    static const struct unit_test tests[] = {
+        {"string getters", test_get_str},
+        {"typed getters", test_get_typed},
+        {"parse errors", test_parse_errors},
+        {"parse ok", test_parse_ok},
+        {"parse depth", test_parse_depth},
+        {"dump", test_dump},
+        {"set", test_set},
+        {NULL, NULL},
+    };
+    return unit_run("json", NULL, NULL, tests);
 }

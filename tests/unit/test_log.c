@@ -1,6 +1,8 @@
 /* Unit tests for common/log: JSON lines parsed back with json-c (fields,
  * escaping, truncation that stays valid JSON), levels, and the text format. */
 #include <CUnit/Basic.h>
+
+#include "support/unit.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -292,24 +294,11 @@ static void test_truncation(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    CU_pSuite s = CU_add_suite("log", setup, teardown);
-    if (s == NULL) {
-        CU_cleanup_registry();
-        return 2;
-    }
-    CU_add_test(s, "JSON fields", test_json_fields);
-    CU_add_test(s, "JSON escaping", test_json_escaping);
-    CU_add_test(s, "levels", test_levels);
-    CU_add_test(s, "init from environment", test_init_from_env);
-    CU_add_test(s, "text format", test_text_format);
-    CU_add_test(s, "log_fmt and errno", test_fmt);
-    CU_add_test(s, "truncation", test_truncation);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failures = CU_get_number_of_failures();
-    CU_ErrorCode err = CU_get_error();
-    CU_cleanup_registry();
-    return failures != 0 || err != CUE_SUCCESS ? 1 : 0;
+    static const struct unit_test tests[] = {
+        {"JSON fields", test_json_fields}, {"JSON escaping", test_json_escaping},
+        {"levels", test_levels},           {"init from environment", test_init_from_env},
+        {"text format", test_text_format}, {"log_fmt and errno", test_fmt},
+        {"truncation", test_truncation},   {NULL, NULL},
+    };
+    return unit_run("log", setup, teardown, tests);
 }

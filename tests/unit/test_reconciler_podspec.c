@@ -3,6 +3,8 @@
  * fixture.json is tests/fixtures/omjob-k8spipelineclient.yaml as JSON, with a
  * namespace and uid as the API server would add). */
 #include <CUnit/Basic.h>
+
+#include "support/unit.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,23 +352,14 @@ static void test_errors(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    CU_pSuite s = CU_add_suite("reconciler_podspec", NULL, NULL);
-    if (s == NULL) {
-        CU_cleanup_registry();
-        return 2;
-    }
-    CU_add_test(s, "main pod from the K8sPipelineClient OMJob", test_main_pod);
-    CU_add_test(s, "exit pod and its environment", test_exit_pod);
-    CU_add_test(s, "user env and labels never override ours", test_user_overrides);
-    CU_add_test(s, "non-empty valueFrom kept, label values made valid", test_value_from_kept);
-    CU_add_test(s, "250-char OMJob name", test_long_name);
-    CU_add_test(s, "missing fields are -EINVAL naming the field", test_errors);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failures = CU_get_number_of_failures();
-    CU_ErrorCode err = CU_get_error();
-    CU_cleanup_registry();
-    return failures != 0 || err != CUE_SUCCESS ? 1 : 0;
+    static const struct unit_test tests[] = {
+        {"main pod from the K8sPipelineClient OMJob", test_main_pod},
+        {"exit pod and its environment", test_exit_pod},
+        {"user env and labels never override ours", test_user_overrides},
+        {"non-empty valueFrom kept, label values made valid", test_value_from_kept},
+        {"250-char OMJob name", test_long_name},
+        {"missing fields are -EINVAL naming the field", test_errors},
+        {NULL, NULL},
+    };
+    return unit_run("reconciler_podspec", NULL, NULL, tests);
 }

@@ -246,7 +246,7 @@ static void test_open_errors(void)
 
 int main(void)
 {
-    static const struct test_case tests[] = {
+    static const struct unit_test tests[] = {
         {"parse /proc/<pid>/stat", test_parse_stat},
         {"parse btime and limits", test_parse_btime_and_limits},
         {"read and render process metrics", test_proc_read_and_render},

@@ -1,6 +1,8 @@
 /* Unit tests for common/util: clocks, RFC 3339, number parsing, hashing and
  * sharding, Kubernetes name shortening, the string buffer and wiping. */
 #include <CUnit/Basic.h>
+
+#include "support/unit.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -430,32 +432,23 @@ static void test_sbuf(void)
 
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    CU_pSuite s = CU_add_suite("util", NULL, NULL);
-    if (s == NULL) {
-        CU_cleanup_registry();
-        return 2;
-    }
-    CU_add_test(s, "clocks", test_clocks);
-    CU_add_test(s, "rfc3339 format", test_rfc3339_format);
-    CU_add_test(s, "rfc3339 parse", test_rfc3339_parse);
-    CU_add_test(s, "parse_i64", test_parse_i64);
-    CU_add_test(s, "parse_double", test_parse_double);
-    CU_add_test(s, "fnv1a64 and shards", test_fnv_and_shard);
-    CU_add_test(s, "dns1123 and label values", test_dns1123);
-    CU_add_test(s, "k8s name that fits", test_k8s_name_fits);
-    CU_add_test(s, "k8s name shortened", test_k8s_name_shortened);
-    CU_add_test(s, "k8s name trailing - and .", test_k8s_name_trailing);
-    CU_add_test(s, "k8s names distinct", test_k8s_name_distinct);
-    CU_add_test(s, "label value shortener", test_label_value);
-    CU_add_test(s, "strlcpy", test_strlcpy);
-    CU_add_test(s, "wipe", test_wipe);
-    CU_add_test(s, "sbuf", test_sbuf);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failures = CU_get_number_of_failures();
-    CU_ErrorCode err = CU_get_error();
-    CU_cleanup_registry();
-    return failures != 0 || err != CUE_SUCCESS ? 1 : 0;
+    static const struct unit_test tests[] = {
+        {"clocks", test_clocks},
+        {"rfc3339 format", test_rfc3339_format},
+        {"rfc3339 parse", test_rfc3339_parse},
+        {"parse_i64", test_parse_i64},
+        {"parse_double", test_parse_double},
+        {"fnv1a64 and shards", test_fnv_and_shard},
+        {"dns1123 and label values", test_dns1123},
+        {"k8s name that fits", test_k8s_name_fits},
+        {"k8s name shortened", test_k8s_name_shortened},
+        {"k8s name trailing - and .", test_k8s_name_trailing},
+        {"k8s names distinct", test_k8s_name_distinct},
+        {"label value shortener", test_label_value},
+        {"strlcpy", test_strlcpy},
+        {"wipe", test_wipe},
+        {"sbuf", test_sbuf},
+        {NULL, NULL},
+    };
+    return unit_run("util", NULL, NULL, tests);
 }
