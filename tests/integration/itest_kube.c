@@ -11,6 +11,7 @@
 #include "kube/kubeconfig.h"
 #include "kube/watch.h"
 #include "support/it_kube.h"
+#include "common/json.h"
 
 #include <CUnit/Basic.h>
 #include <arpa/inet.h>
@@ -181,7 +182,7 @@ struct names {
 static int collect(void *ctx, struct json_object *item)
 {
     struct names *s = ctx;
-    const char *name = it_jstr(item, "metadata", "name", NULL);
+    const char *name = jx_str(item, "metadata.name");
     if (s->n < 64)
         snprintf(s->name[s->n++], sizeof(s->name[0]), "%s", name ? name : "?");
     if (s->insert_ns != NULL && s->n == 11 && s->insert == NULL)
@@ -206,21 +207,20 @@ static void test_create_get_list(void)
     struct json_object *created = NULL, *got = NULL;
     CHECK_OK(kube_create(admin, &r, o, &created, &err), err);
     CU_ASSERT_EQUAL(err.http, 201);
-    const char *uid = it_jstr(created, "metadata", "uid", NULL);
+    const char *uid = jx_str(created, "metadata.uid");
     CU_ASSERT_PTR_NOT_NULL(uid);
-    CU_ASSERT_PTR_NOT_NULL(it_jstr(created, "metadata", "resourceVersion", NULL));
-    CU_ASSERT_PTR_NOT_NULL(it_jstr(created, "metadata", "creationTimestamp", NULL));
-    CU_ASSERT_STRING_EQUAL(it_jstr(created, "metadata", "namespace", NULL), ns);
+    CU_ASSERT_PTR_NOT_NULL(jx_str(created, "metadata.resourceVersion"));
+    CU_ASSERT_PTR_NOT_NULL(jx_str(created, "metadata.creationTimestamp"));
+    CU_ASSERT_STRING_EQUAL(jx_str(created, "metadata.namespace"), ns);
 
     CHECK_OK(kube_get(admin, &r, &got, &err), err);
     CU_ASSERT_EQUAL(err.http, 200);
-    CU_ASSERT(it_jeq(got, data, "data", NULL));
-    CU_ASSERT(it_jeq(got, labels, "metadata", "labels", NULL));
-    CU_ASSERT(it_jeq(got, "{\"note\":\"x\\ny\"}", "metadata", "annotations", NULL));
-    CU_ASSERT(it_jeq(got, "{\"bin\":\"AAEC/w==\"}", "binaryData", NULL));
-    CU_ASSERT(uid && contains(it_jstr(got, "metadata", "uid", NULL), uid));
-    CU_ASSERT(it_jeq(got, json_object_to_json_string(it_jpath(created, "metadata", NULL)),
-                     "metadata", NULL));
+    CU_ASSERT(it_jeq(got, "data", data));
+    CU_ASSERT(it_jeq(got, "metadata.labels", labels));
+    CU_ASSERT(it_jeq(got, "metadata.annotations", "{\"note\":\"x\\ny\"}"));
+    CU_ASSERT(it_jeq(got, "binaryData", "{\"bin\":\"AAEC/w==\"}"));
+    CU_ASSERT(uid && contains(jx_str(got, "metadata.uid"), uid));
+    CU_ASSERT(it_jeq(got, "metadata", json_object_to_json_string(jx_get(created, "metadata"))));
     json_object_put(got);
     json_object_put(created);
     json_object_put(o);
@@ -289,7 +289,7 @@ static void test_create_get_list(void)
     cm_create_big(ns, "big", NULL, big, &val);
     struct kube_ref br = cm_ref(ns, "big");
     got = get(&br);
-    const char *back = it_jstr(got, "data", "v", NULL);
+    const char *back = jx_str(got, "data.v");
     CU_ASSERT(val != NULL && back != NULL && strlen(back) == big && memcmp(back, val, big) == 0);
     json_object_put(got);
     free(val);
@@ -316,8 +316,8 @@ static void test_patches(void)
     json_object_put(patch);
     json_object_put(out);
     out = get(&r);
-    CU_ASSERT(it_jeq(out, "{\"a\":\"10\",\"c\":\"3\",\"d\":\"4\"}", "data", NULL));
-    CU_ASSERT(it_jeq(out, "{\"keep\":\"yes\",\"added\":\"m\"}", "metadata", "labels", NULL));
+    CU_ASSERT(it_jeq(out, "data", "{\"a\":\"10\",\"c\":\"3\",\"d\":\"4\"}"));
+    CU_ASSERT(it_jeq(out, "metadata.labels", "{\"keep\":\"yes\",\"added\":\"m\"}"));
     json_object_put(out);
 
     /* JSON patch: test, replace, remove, add, applied atomically. */
@@ -328,7 +328,7 @@ static void test_patches(void)
     CHECK_OK(kube_patch(admin, &r, KUBE_PATCH_JSON, patch, NULL, &err), err);
     json_object_put(patch);
     out = get(&r);
-    CU_ASSERT(it_jeq(out, "{\"a\":\"11\",\"d\":\"4\",\"e\":\"5\"}", "data", NULL));
+    CU_ASSERT(it_jeq(out, "data", "{\"a\":\"11\",\"d\":\"4\",\"e\":\"5\"}"));
     json_object_put(out);
 
     /* A failing "test" op rejects the whole patch. */
@@ -343,7 +343,7 @@ static void test_patches(void)
     CU_ASSERT_STRING_EQUAL(err.reason, "Invalid");
     CU_ASSERT_EQUAL(err.attempts, 1);
     out = get(&r);
-    CU_ASSERT(it_jeq(out, "\"4\"", "data", "d", NULL));
+    CU_ASSERT(it_jeq(out, "data.d", "\"4\""));
     json_object_put(out);
 
     /* Strategic merge patch (built-in kinds): containers merge by name. */
@@ -351,11 +351,11 @@ static void test_patches(void)
     struct kube_ref pr = {.gv = "v1", .plural = "pods", .ns = ns, .name = "sp"};
     patch = it_json("{\"spec\":{\"containers\":[{\"name\":\"a\",\"image\":\"busybox:2\"}]}}");
     CHECK_OK(kube_patch(admin, &pr, KUBE_PATCH_STRATEGIC, patch, &out, &err), err);
-    struct json_object *ctrs = it_jpath(out, "spec", "containers", NULL);
+    struct json_object *ctrs = jx_get(out, "spec.containers");
     CU_ASSERT(ctrs != NULL && json_object_array_length(ctrs) == 2);
     if (ctrs != NULL && json_object_array_length(ctrs) == 2) {
-        CU_ASSERT(it_jeq(json_object_array_get_idx(ctrs, 0), "\"busybox:2\"", "image", NULL));
-        CU_ASSERT(it_jeq(json_object_array_get_idx(ctrs, 1), "\"busybox:1\"", "image", NULL));
+        CU_ASSERT(it_jeq(json_object_array_get_idx(ctrs, 0), "image", "\"busybox:2\""));
+        CU_ASSERT(it_jeq(json_object_array_get_idx(ctrs, 1), "image", "\"busybox:1\""));
     }
     json_object_put(out);
     json_object_put(patch);
@@ -371,12 +371,12 @@ static void test_patches(void)
                   "{\"name\":\"applied\"},\"data\":{\"x\":\"9\"}}");
     CHECK_OK(kube_apply(admin, &ar, cfg, "itest-a", false, &out, &err), err);
     json_object_put(cfg);
-    CU_ASSERT(it_jeq(out, "{\"x\":\"9\"}", "data", NULL));
-    struct json_object *mf = it_jpath(out, "metadata", "managedFields", NULL);
+    CU_ASSERT(it_jeq(out, "data", "{\"x\":\"9\"}"));
+    struct json_object *mf = jx_get(out, "metadata.managedFields");
     bool applied_by_a = false;
     for (size_t i = 0; mf != NULL && i < json_object_array_length(mf); i++) {
         struct json_object *e = json_object_array_get_idx(mf, i);
-        const char *m = it_jstr(e, "manager", NULL), *op = it_jstr(e, "operation", NULL);
+        const char *m = jx_str(e, "manager"), *op = jx_str(e, "operation");
         applied_by_a |= m && op && strcmp(m, "itest-a") == 0 && strcmp(op, "Apply") == 0;
     }
     CU_ASSERT(applied_by_a);
@@ -391,7 +391,7 @@ static void test_patches(void)
     CU_ASSERT(contains(err.message, "itest-a"));
     CU_ASSERT(contains(err.message, ".data.x"));
     CHECK_OK(kube_apply(admin, &ar, cfg, "itest-b", true, &out, &err), err);
-    CU_ASSERT(it_jeq(out, "{\"x\":\"other\"}", "data", NULL));
+    CU_ASSERT(it_jeq(out, "data", "{\"x\":\"other\"}"));
     json_object_put(out);
     /* No field manager at all is refused before any request. */
     CU_ASSERT_EQUAL(kube_apply(admin, &ar, cfg, NULL, false, NULL, &err), -EINVAL);
@@ -417,8 +417,8 @@ static void test_conflicts(void)
     struct json_object *upd = it_json("%s", json_object_to_json_string(v1));
     json_object_object_add(json_object_object_get(upd, "data"), "v", json_object_new_string("2"));
     CHECK_OK(kube_update(admin, &r, upd, &v2, &err), err);
-    CU_ASSERT_STRING_NOT_EQUAL(it_jstr(v2, "metadata", "resourceVersion", NULL),
-                               it_jstr(v1, "metadata", "resourceVersion", NULL));
+    CU_ASSERT_STRING_NOT_EQUAL(jx_str(v2, "metadata.resourceVersion"),
+                               jx_str(v1, "metadata.resourceVersion"));
     json_object_object_add(json_object_object_get(upd, "data"), "v", json_object_new_string("3"));
     CU_ASSERT_EQUAL(kube_update(admin, &r, upd, NULL, &err), -ESTALE);
     CU_ASSERT_EQUAL(err.kind, KUBE_ERRK_HTTP);
@@ -428,7 +428,7 @@ static void test_conflicts(void)
     CU_ASSERT_EQUAL(err.attempts, 1);
     fprintf(stderr, "  stale update: %s\n", err.message);
     struct json_object *now = get(&r);
-    CU_ASSERT(it_jeq(now, "\"2\"", "data", "v", NULL));
+    CU_ASSERT(it_jeq(now, "data.v", "\"2\""));
     json_object_put(now);
     json_object_put(upd);
 
@@ -452,7 +452,7 @@ static void test_conflicts(void)
 static void owner_and_child(const char *ns, const char *owner)
 {
     struct json_object *o = cm_create(ns, owner, NULL, NULL);
-    const char *uid = it_jstr(o, "metadata", "uid", NULL);
+    const char *uid = jx_str(o, "metadata.uid");
     CU_ASSERT_PTR_NOT_NULL_FATAL(uid);
     struct json_object *child =
         it_json("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s-child\","
@@ -473,7 +473,7 @@ static void test_delete(void)
     struct kube_err err;
     struct kube_ref r = cm_ref(ns, "victim");
     struct json_object *v = cm_create(ns, "victim", NULL, NULL);
-    const char *uid = it_jstr(v, "metadata", "uid", NULL);
+    const char *uid = jx_str(v, "metadata.uid");
     CU_ASSERT_PTR_NOT_NULL_FATAL(uid);
 
     /* Another incarnation's uid: 409 with the precondition message, still there. */
@@ -508,8 +508,8 @@ static void test_delete(void)
     struct kube_delete_opts fore = {.propagation = "Foreground", .grace_seconds = -1};
     struct json_object *out = NULL;
     CHECK_OK(kube_delete(admin, &fg, &fore, &out, &err), err);
-    CU_ASSERT_PTR_NOT_NULL(it_jstr(out, "metadata", "deletionTimestamp", NULL));
-    CU_ASSERT(it_jeq(out, "[\"foregroundDeletion\"]", "metadata", "finalizers", NULL));
+    CU_ASSERT_PTR_NOT_NULL(jx_str(out, "metadata.deletionTimestamp"));
+    CU_ASSERT(it_jeq(out, "metadata.finalizers", "[\"foregroundDeletion\"]"));
     json_object_put(out);
     int64_t t0 = it_now_ms();
     CU_ASSERT(it_wait_gone(admin, &fgc, 30000));
@@ -534,7 +534,7 @@ static void test_delete(void)
     CHECK_OK(kube_delete(admin, &orr, &orphan, NULL, &err), err);
     CU_ASSERT(it_wait_gone(admin, &orr, 30000));
     struct json_object *child = get(&orc);
-    CU_ASSERT_PTR_NULL(it_jpath(child, "metadata", "ownerReferences", NULL));
+    CU_ASSERT_PTR_NULL(jx_get(child, "metadata.ownerReferences"));
     json_object_put(child);
 
     /* Eviction (policy/v1): the pod goes; an absent pod is 404. */
@@ -567,25 +567,25 @@ static void test_omjob_status(void)
     rs.sub = "status";
     struct json_object *job = omj_create(ns, "job");
     CU_ASSERT_PTR_NOT_NULL_FATAL(job);
-    CU_ASSERT(it_jeq(job, "1", "metadata", "generation", NULL));
+    CU_ASSERT(it_jeq(job, "metadata.generation", "1"));
 
     struct json_object *p = it_json("{\"status\":{\"phase\":\"Running\",\"message\":\"itest\"}}");
     struct json_object *out = NULL;
     CHECK_OK(kube_patch(admin, &rs, KUBE_PATCH_MERGE, p, &out, &err), err);
-    CU_ASSERT(it_jeq(out, "\"Running\"", "status", "phase", NULL));
+    CU_ASSERT(it_jeq(out, "status.phase", "\"Running\""));
     json_object_put(out);
     json_object_put(p);
     out = get(&r);
-    CU_ASSERT(it_jeq(out, "\"Running\"", "status", "phase", NULL));
-    CU_ASSERT(it_jeq(out, "\"itest\"", "status", "message", NULL));
-    CU_ASSERT(it_jeq(out, "1", "metadata", "generation", NULL)); /* status is no spec change */
+    CU_ASSERT(it_jeq(out, "status.phase", "\"Running\""));
+    CU_ASSERT(it_jeq(out, "status.message", "\"itest\""));
+    CU_ASSERT(it_jeq(out, "metadata.generation", "1")); /* status is no spec change */
 
     /* PUT to /status from the read object. */
     json_object_object_add(json_object_object_get(out, "status"), "phase",
                            json_object_new_string("Succeeded"));
     struct json_object *put = NULL;
     CHECK_OK(kube_update(admin, &rs, out, &put, &err), err);
-    CU_ASSERT(it_jeq(put, "\"Succeeded\"", "status", "phase", NULL));
+    CU_ASSERT(it_jeq(put, "status.phase", "\"Succeeded\""));
     json_object_put(put);
     json_object_put(out);
 
@@ -594,7 +594,7 @@ static void test_omjob_status(void)
     CHECK_OK(kube_patch(admin, &r, KUBE_PATCH_MERGE, p, NULL, &err), err);
     json_object_put(p);
     out = get(&r);
-    CU_ASSERT(it_jeq(out, "\"Succeeded\"", "status", "phase", NULL));
+    CU_ASSERT(it_jeq(out, "status.phase", "\"Succeeded\""));
     json_object_put(out);
 
     /* The CRD's schema applies to status: a bad phase is 422 Invalid. */
@@ -627,7 +627,7 @@ static int ev_cb(void *ctx, const struct kube_event *ev)
         CU_ASSERT_PTR_NOT_NULL(ev->resource_version);
         return 0;
     }
-    const char *name = it_jstr(ev->object, "metadata", "name", NULL);
+    const char *name = jx_str(ev->object, "metadata.name");
     if (l->n < EV_MAX)
         snprintf(l->ev[l->n++], sizeof(l->ev[0]), "%s %s", kube_ev_type_str(ev->type),
                  name ? name : "?");

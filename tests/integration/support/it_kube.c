@@ -2,6 +2,7 @@
  * kubeconfig variants, JSON, the observer recorder and the deadline. */
 #include "support/it_kube.h"
 
+#include "common/json.h"
 #include "kube/kubeconfig.h"
 
 #include <dirent.h>
@@ -112,7 +113,7 @@ char *it_ns_new(struct kube_client *c, const char *prefix)
     struct kube_err err;
     int rc = kube_create(c, &r, ns, &out, &err);
     json_object_put(ns);
-    const char *name = rc == 0 ? it_jstr(out, "metadata", "name", NULL) : NULL;
+    const char *name = rc == 0 ? jx_str(out, "metadata.name") : NULL;
     if (name == NULL)
         die("create namespace", err.message);
     char *copy = strdup(name);
@@ -162,43 +163,9 @@ struct json_object *it_json(const char *fmt, ...)
     return o;
 }
 
-static struct json_object *vpath(struct json_object *o, va_list ap)
+bool it_jeq(struct json_object *o, const char *path, const char *want)
 {
-    const char *k;
-    while (o != NULL && (k = va_arg(ap, const char *)) != NULL) {
-        struct json_object *next = NULL;
-        if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, k, &next))
-            return NULL;
-        o = next;
-    }
-    return o;
-}
-
-struct json_object *it_jpath(struct json_object *o, ...)
-{
-    va_list ap;
-    va_start(ap, o);
-    struct json_object *r = vpath(o, ap);
-    va_end(ap);
-    return r;
-}
-
-const char *it_jstr(struct json_object *o, ...)
-{
-    va_list ap;
-    va_start(ap, o);
-    struct json_object *r = vpath(o, ap);
-    va_end(ap);
-    return (r != NULL && json_object_is_type(r, json_type_string)) ? json_object_get_string(r)
-                                                                   : NULL;
-}
-
-bool it_jeq(struct json_object *o, const char *want, ...)
-{
-    va_list ap;
-    va_start(ap, want);
-    struct json_object *got = vpath(o, ap);
-    va_end(ap);
+    struct json_object *got = jx_get(o, path);
     struct json_object *w = json_tokener_parse(want);
     bool eq = got != NULL && w != NULL && json_object_equal(got, w);
     if (!eq)

@@ -40,12 +40,9 @@ void it_ns_cleanup_all(struct kube_client *c);
 /* A new JSON value from a printf-style template; exits when it does not parse.
  * Caller json_object_put()s it. */
 struct json_object *it_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Borrowed value at a NULL-terminated key path, or NULL. */
-struct json_object *it_jpath(struct json_object *o, ...) __attribute__((sentinel));
-/* Borrowed string at a key path, or NULL when missing or not a string. */
-const char *it_jstr(struct json_object *o, ...) __attribute__((sentinel));
-/* True when the JSON at the key path equals the JSON text want. */
-bool it_jeq(struct json_object *o, const char *want, ...) __attribute__((sentinel));
+/* True when the JSON at path (common/json.h: "metadata.labels") equals the JSON text
+ * want; says what differs on stderr otherwise. */
+bool it_jeq(struct json_object *o, const char *path, const char *want);
 
 /* Monotonic milliseconds. */
 int64_t it_now_ms(void);
