@@ -1,21 +1,738 @@
-/* The reconciler role: shard I of N owns the OMJobs whose key hashes to I and
- * runs their state machine, writing to the API server.
+/* The reconciler role: shard I of N owns the OMJobs whose key hashes to I and runs
+ * their state machine (reconciler/decide.c), writing to the API server.
  *
- * PLACEHOLDER: this only parses its shard and speaks the supervisor protocol
- * (readiness, stop signals, parent death) so that the process architecture can
- * be built and tested. The real role arrives with the runtime issue. */
+ * One thread. Hints arrive on topic shard.<I> and mark keys dirty (a deduplicated
+ * FIFO); a timer heap holds delayed looks (start deadlines, backoff); a gap, a new
+ * publisher or the periodic resync asks the watcher for every key of the shard.
+ * A pass over a key reads its objects from the watcher (GET_KEY: no API read),
+ * then repeats decide -> execute -> update the view from the API server's reply,
+ * so one hint can carry a job through several writes without waiting for the
+ * cache to catch up. Every write carries a resourceVersion precondition or is an
+ * idempotent create of a deterministic name, so a stale view costs a conflict,
+ * never a wrong write. */
 #include "reconciler/reconciler.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/cfg.h"
+#include "common/json.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/util.h"
+#include "ipc/endpoints.h"
 #include "ipc/ipc.h"
+#include "ipc/pubsub.h"
+#include "ipc/reqrep.h"
+#include "kube/client.h"
+#include "reconciler/decide.h"
 #include "runtime/ctl.h"
+#include "runtime/events.h"
+#include "runtime/labels.h"
 #include "supervisor/role.h"
+#include "watcher/objects.h"
+
+#define TRUTH_TIMEOUT_MS 5000
+#define MAX_STEPS 16
+#define MAX_GONE 4
+#define BATCH 64                  /* keys per loop turn before polling again */
+#define CONFLICT_MS 50            /* first look after a 409 */
+#define NOT_SYNCED_MS 500         /* watcher not synced yet */
+#define EXISTS_MS 300             /* 409 AlreadyExists: wait for the cache */
+#define RETRY_MAX_MS 30000        /* backoff ceiling */
+#define CREATE_RETRY_FIRST_MS 1000
+
+/* ---- per-key state ---- */
+
+struct kst {
+    struct kst *hnext, *qnext;
+    char *key;
+    bool queued;
+    int64_t enq_ms;   /* mono, when queued */
+    int64_t timer_at; /* mono, 0: none */
+    int fails;        /* consecutive errors, for backoff */
+    int create_fails; /* consecutive rejections of the main pod */
+    int64_t create_retry_at;
+    char *create_error;
+    uint64_t handled_rev;
+};
+
+struct timer {
+    int64_t at;
+    struct kst *k;
+};
+
+struct rc {
+    struct cfg cfg;
+    struct dc_cfg dcfg;
+    int shard, nshards;
+    char name[32];
+    char topic[32];
+    struct ctl *ctl;
+    const struct ctl_families *fam;
+    struct kube_client *kc;
+    struct ev_recorder *ev;
+    struct ipc_sub *sub;
+    struct ipc_req *truth;
+    /* keys */
+    struct kst **tab;
+    size_t tabsz, nkeys;
+    struct kst *qhead, *qtail;
+    size_t qlen;
+    struct timer *heap;
+    size_t nheap, capheap;
+    int64_t next_resync;
+    bool resync_pending;
+    bool resync_full;
+    bool synced_once;
+    unsigned sub_connects;
+    unsigned seed;
+};
+
+static struct kst *kst_find(struct rc *r, const char *key, bool create)
+{
+    size_t h = (size_t)util_fnv1a64(key, strlen(key)) & (r->tabsz - 1);
+    for (struct kst *k = r->tab[h]; k != NULL; k = k->hnext)
+        if (strcmp(k->key, key) == 0)
+            return k;
+    if (!create)
+        return NULL;
+    if (r->nkeys + 1 > r->tabsz) {
+        size_t nsz = r->tabsz * 2;
+        struct kst **nt = calloc(nsz, sizeof(*nt));
+        if (nt != NULL) {
+            for (size_t i = 0; i < r->tabsz; i++) {
+                struct kst *k = r->tab[i], *nx;
+                for (; k != NULL; k = nx) {
+                    nx = k->hnext;
+                    size_t nh = (size_t)util_fnv1a64(k->key, strlen(k->key)) & (nsz - 1);
+                    k->hnext = nt[nh];
+                    nt[nh] = k;
+                }
+            }
+            free(r->tab);
+            r->tab = nt;
+            r->tabsz = nsz;
+            h = (size_t)util_fnv1a64(key, strlen(key)) & (r->tabsz - 1);
+        }
+    }
+    struct kst *k = calloc(1, sizeof(*k));
+    if (k == NULL || (k->key = strdup(key)) == NULL) {
+        free(k);
+        return NULL;
+    }
+    k->hnext = r->tab[h];
+    r->tab[h] = k;
+    r->nkeys++;
+    return k;
+}
+
+static void kst_free(struct kst *k)
+{
+    free(k->key);
+    free(k->create_error);
+    free(k);
+}
+
+/* Forgets k when nothing refers to it any more (not queued, no timer). */
+static void kst_maybe_drop(struct rc *r, struct kst *k)
+{
+    if (k->queued || k->timer_at != 0 || k->create_error != NULL)
+        return;
+    size_t h = (size_t)util_fnv1a64(k->key, strlen(k->key)) & (r->tabsz - 1);
+    for (struct kst **pp = &r->tab[h]; *pp != NULL; pp = &(*pp)->hnext) {
+        if (*pp == k) {
+            *pp = k->hnext;
+            r->nkeys--;
+            kst_free(k);
+            return;
+        }
+    }
+}
+
+static void wq_gauge(struct rc *r)
+{
+    metrics_gauge_set(r->fam->wq_depth, (double)r->qlen, r->name);
+}
+
+static void enqueue(struct rc *r, struct kst *k)
+{
+    if (k->queued)
+        return;
+    k->queued = true;
+    k->enq_ms = util_mono_ms();
+    k->qnext = NULL;
+    if (r->qtail != NULL)
+        r->qtail->qnext = k;
+    else
+        r->qhead = k;
+    r->qtail = k;
+    r->qlen++;
+    metrics_counter_add(r->fam->wq_adds, 1.0, r->name);
+    wq_gauge(r);
+}
+
+static struct kst *dequeue(struct rc *r)
+{
+    struct kst *k = r->qhead;
+    if (k == NULL)
+        return NULL;
+    r->qhead = k->qnext;
+    if (r->qhead == NULL)
+        r->qtail = NULL;
+    k->queued = false;
+    r->qlen--;
+    metrics_observe(r->fam->wq_queue_duration, (double)(util_mono_ms() - k->enq_ms) / 1000.0,
+                    r->name);
+    wq_gauge(r);
+    return k;
+}
+
+static void mark_key(struct rc *r, const char *key)
+{
+    struct kst *k = kst_find(r, key, true);
+    if (k == NULL) {
+        log_error("out of memory marking a key", "key", key, NULL);
+        return;
+    }
+    enqueue(r, k);
+}
+
+/* ---- timers: a min-heap with lazy deletion (an entry counts only while its
+ * time equals its key's timer_at) ---- */
+
+static void heap_swap(struct rc *r, size_t a, size_t b)
+{
+    struct timer t = r->heap[a];
+    r->heap[a] = r->heap[b];
+    r->heap[b] = t;
+}
+
+static void schedule(struct rc *r, struct kst *k, int64_t at_mono)
+{
+    if (k->timer_at != 0 && k->timer_at <= at_mono)
+        return;
+    if (r->nheap == r->capheap) {
+        size_t nc = r->capheap ? r->capheap * 2 : 64;
+        struct timer *nh = realloc(r->heap, nc * sizeof(*nh));
+        if (nh == NULL) {
+            log_error("out of memory scheduling a key; queueing it now", "key", k->key, NULL);
+            enqueue(r, k);
+            return;
+        }
+        r->heap = nh;
+        r->capheap = nc;
+    }
+    k->timer_at = at_mono;
+    size_t i = r->nheap++;
+    r->heap[i] = (struct timer){at_mono, k};
+    while (i > 0 && r->heap[(i - 1) / 2].at > r->heap[i].at) {
+        heap_swap(r, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_pop(struct rc *r)
+{
+    r->heap[0] = r->heap[--r->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, rr = l + 1, m = i;
+        if (l < r->nheap && r->heap[l].at < r->heap[m].at)
+            m = l;
+        if (rr < r->nheap && r->heap[rr].at < r->heap[m].at)
+            m = rr;
+        if (m == i)
+            break;
+        heap_swap(r, i, m);
+        i = m;
+    }
+}
+
+/* Queues the keys whose time has come; returns ms until the next timer (-1: none). */
+static int64_t fire_timers(struct rc *r)
+{
+    int64_t now = util_mono_ms();
+    while (r->nheap > 0) {
+        struct timer t = r->heap[0];
+        if (t.k->timer_at != t.at) {
+            heap_pop(r);
+            continue;
+        }
+        if (t.at > now)
+            return t.at - now;
+        heap_pop(r);
+        t.k->timer_at = 0;
+        enqueue(r, t.k);
+    }
+    return -1;
+}
+
+static int64_t backoff_ms(int n, int64_t first)
+{
+    int64_t d = first;
+    for (int i = 1; i < n && d < RETRY_MAX_MS; i++)
+        d *= 2;
+    return d < RETRY_MAX_MS ? d : RETRY_MAX_MS;
+}
+
+/* ---- the view of one key ---- */
+
+struct view {
+    struct json_object *root; /* the GET_KEY reply */
+    char ns[64];
+    char name[256];
+    char gone[MAX_GONE][PODSPEC_NAME_BUF + 8];
+    const char *gonep[MAX_GONE];
+    int ngone;
+};
+
+static struct json_object *view_omjob(struct view *v)
+{
+    struct json_object *o = jx_get(v->root, "omjob");
+    return o != NULL && json_object_is_type(o, json_type_object) ? o : NULL;
+}
+
+static struct json_object *view_pods(struct view *v)
+{
+    struct json_object *p = jx_arr(v->root, "pods");
+    if (p == NULL) {
+        p = json_object_new_array();
+        json_object_object_add(v->root, "pods", p);
+    }
+    return p;
+}
+
+/* Puts the compact form of the full pod `full` into the view (replacing the pod of
+ * the same name), or removes the pod named `name` when full is NULL. */
+static void view_put_pod(struct view *v, const char *name, struct json_object *full)
+{
+    struct json_object *pods = view_pods(v), *compact = NULL;
+    if (full != NULL) {
+        struct wc_pod *wp = NULL;
+        struct sbuf sb;
+        if (wc_pod_parse(full, &wp) != 0)
+            return;
+        sbuf_init(&sb);
+        wc_pod_render(&sb, wp);
+        free(wp);
+        if (sbuf_str(&sb) != NULL)
+            jx_parse(sbuf_str(&sb), sbuf_len(&sb), &compact, NULL, 0);
+        sbuf_free(&sb);
+        if (compact == NULL)
+            return;
+    }
+    for (size_t i = 0; i < json_object_array_length(pods); i++) {
+        if (strcmp(jx_str_or(json_object_array_get_idx(pods, i), "name", ""), name) == 0) {
+            if (compact != NULL)
+                json_object_array_put_idx(pods, i, compact);
+            else
+                json_object_array_del_idx(pods, i, 1);
+            return;
+        }
+    }
+    if (compact != NULL)
+        json_object_array_add(pods, compact);
+}
+
+/* GET_KEY over req/rep. 0 with v->root, -EAGAIN when the watcher has not synced
+ * yet, or a negative errno. */
+static int fetch(struct rc *r, const char *key, struct view *v)
+{
+    struct ipc_msg *rep = NULL;
+    memset(v, 0, sizeof(*v));
+    int rc = ipc_req_call(r->truth, IPC_REQ_GET_KEY, key, strlen(key), TRUTH_TIMEOUT_MS, &rep);
+    if (rc != 0)
+        return rc;
+    if (rep->type != IPC_REQ_GET_KEY_REPLY) {
+        int code = -EPROTO;
+        const char *t;
+        size_t tl;
+        if (rep->type == IPC_REQ_ERROR)
+            ipc_err_decode(rep->body, rep->body_len, &code, &t, &tl);
+        ipc_msg_free(rep);
+        return code;
+    }
+    rc = jx_parse((const char *)rep->body, rep->body_len, &v->root, NULL, 0);
+    ipc_msg_free(rep);
+    if (rc != 0)
+        return -EBADMSG;
+    if (!jx_bool_or(v->root, "synced", false)) {
+        json_object_put(v->root);
+        v->root = NULL;
+        return -EAGAIN;
+    }
+    const char *slash = strchr(key, '/');
+    snprintf(v->ns, sizeof(v->ns), "%.*s", (int)(slash - key), key);
+    snprintf(v->name, sizeof(v->name), "%s", slash + 1);
+    return 0;
+}
+
+/* ---- executing actions ---- */
+
+enum step {
+    STEP_CONTINUE, /* the view is up to date: decide again */
+    STEP_WAIT,     /* done for now: a hint (or the timer set) brings the key back */
+    STEP_ERROR,    /* failed: backoff */
+};
+
+static void emit_events(struct rc *r, struct json_object *omjob, const struct dc_action *a)
+{
+    struct ev_object o = {
+        .api_version = OMJOB_GROUP_VERSION,
+        .kind = OMJOB_KIND,
+        .ns = jx_str(omjob, "metadata.namespace"),
+        .name = jx_str(omjob, "metadata.name"),
+        .uid = jx_str(omjob, "metadata.uid"),
+        .resource_version = jx_str(omjob, "metadata.resourceVersion"),
+    };
+    for (int i = 0; i < a->nev; i++)
+        ev_emit(r->ev, &o, a->ev[i].type, a->ev[i].reason, a->ev[i].message);
+}
+
+static void transition_metrics(struct rc *r, struct json_object *before, const struct dc_action *a)
+{
+    const char *from = a->from_phase != NULL && *a->from_phase ? a->from_phase : "None";
+    const char *to = a->to_phase != NULL ? a->to_phase : "None";
+    if (strcmp(from, to) == 0)
+        return;
+    metrics_counter_add(r->fam->status_transitions, 1.0, from, to);
+    const char *lt = jx_str(before, "status.lastTransitionTime");
+    int64_t ns;
+    if (strcmp(from, "None") != 0 && lt != NULL && util_rfc3339_parse(lt, &ns) == 0) {
+        double d = (double)(util_now_ns() - ns) / 1e9;
+        metrics_observe(r->fam->duration, d < 0 ? 0 : d, from);
+    }
+}
+
+static void log_write_error(const struct kst *k, const struct dc_action *a, const struct kube_err *e)
+{
+    char code[16];
+    snprintf(code, sizeof(code), "%d", e->http);
+    log_warn("write failed", "key", k->key, "action", dc_kind_str(a->kind), "pod",
+             a->pod[0] ? a->pod : NULL, "http", code, "reason", e->reason, "error", e->message,
+             NULL);
+}
+
+static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct dc_action *a)
+{
+    struct kube_err e;
+    struct json_object *out = NULL, *omjob = view_omjob(v);
+    struct kube_ref ref = {.gv = POD_GROUP_VERSION, .plural = POD_PLURAL, .ns = v->ns};
+    bool is_main = a->kind == DC_CREATE_MAIN;
+    if (is_main && k->create_retry_at > util_mono_ms()) {
+        schedule(r, k, k->create_retry_at);
+        return STEP_WAIT;
+    }
+    int rc = kube_create(r->kc, &ref, a->pod_obj, &out, &e);
+    if (rc == 0) {
+        metrics_counter_add(r->fam->pods_created, 1.0, a->pod_type);
+        log_info("pod created", "key", k->key, "pod", a->pod, "type", a->pod_type, NULL);
+        emit_events(r, omjob, a);
+        view_put_pod(v, a->pod, out);
+        json_object_put(out);
+        if (is_main) {
+            free(k->create_error);
+            k->create_error = NULL;
+            k->create_fails = 0;
+        }
+        return STEP_CONTINUE;
+    }
+    if (rc == -EEXIST) {
+        /* Ours from an earlier pass (the cache will show it), or a leftover of an
+         * earlier OMJob of this name (decide waits for it). */
+        schedule(r, k, util_mono_ms() + EXISTS_MS);
+        return STEP_WAIT;
+    }
+    if (rc == -EPERM || rc == -EINVAL) {
+        /* Rejected: quota, admission, invalid. Retried with backoff; for the main
+         * pod decide turns it into CreateFailed at the start deadline. */
+        struct ev_object o = {OMJOB_GROUP_VERSION, OMJOB_KIND, v->ns, v->name,
+                              jx_str(omjob, "metadata.uid"), NULL};
+        int n = is_main ? ++k->create_fails : ++k->fails;
+        int64_t delay = backoff_ms(n, CREATE_RETRY_FIRST_MS);
+        ev_emitf(r->ev, &o, EV_WARNING, "FailedCreate",
+                 "creating %s pod %s was rejected (HTTP %d %s): %s; retrying in %lld s",
+                 a->pod_type, a->pod, e.http, e.reason, e.message, (long long)(delay + 999) / 1000);
+        log_write_error(k, a, &e);
+        if (is_main) {
+            char *msg = NULL;
+            if (asprintf(&msg, "HTTP %d %s: %s", e.http, e.reason, e.message) >= 0) {
+                free(k->create_error);
+                k->create_error = msg;
+            }
+            k->create_retry_at = util_mono_ms() + delay;
+            /* Wake at the retry, or earlier at the start deadline. */
+            int64_t created = 0, ns;
+            const char *ct = jx_str(omjob, "metadata.creationTimestamp");
+            if (ct != NULL && util_rfc3339_parse(ct, &ns) == 0)
+                created = ns / 1000000;
+            int64_t sts = jx_i64_or(omjob, "spec.startTimeoutSeconds", 0);
+            int64_t deadline = created + (sts > 0 ? sts : r->cfg.start_timeout_s) * 1000;
+            int64_t until = deadline - util_now_ms();
+            if (created > 0 && until < delay)
+                delay = until < 0 ? 0 : until + 50;
+        }
+        schedule(r, k, util_mono_ms() + delay);
+        return STEP_WAIT;
+    }
+    log_write_error(k, a, &e);
+    return STEP_ERROR;
+}
+
+static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct dc_action *a)
+{
+    struct kube_err e;
+    struct json_object *out = NULL, *omjob = view_omjob(v);
+    bool is_pod = a->kind == DC_RELEASE_POD;
+    struct kube_ref ref = {.gv = is_pod ? POD_GROUP_VERSION : OMJOB_GROUP_VERSION,
+                           .plural = is_pod ? POD_PLURAL : OMJOB_PLURAL,
+                           .ns = v->ns,
+                           .name = is_pod ? a->pod : v->name,
+                           .sub = a->kind == DC_STATUS ? "status" : NULL};
+    int rc = kube_patch(r->kc, &ref, KUBE_PATCH_MERGE, a->patch, &out, &e);
+    if (rc == 0) {
+        if (a->kind == DC_STATUS) {
+            transition_metrics(r, omjob, a);
+            if (a->to_phase != NULL && a->from_phase != NULL &&
+                strcmp(a->to_phase, a->from_phase) != 0)
+                log_info("phase", "key", k->key, "from", *a->from_phase ? a->from_phase : "None",
+                         "to", a->to_phase, "reason", jx_str(out, "status.mainPodReason"), NULL);
+        }
+        emit_events(r, is_pod ? omjob : out, a);
+        if (is_pod) {
+            view_put_pod(v, a->pod, out);
+            json_object_put(out);
+        } else {
+            json_object_object_add(v->root, "omjob", out);
+        }
+        return STEP_CONTINUE;
+    }
+    if (rc == -ESTALE) {
+        /* Conflict: our view is older than the server's. Look again shortly; the
+         * hint of whatever changed it is on its way too. */
+        schedule(r, k, util_mono_ms() + CONFLICT_MS);
+        return STEP_WAIT;
+    }
+    if (rc == -ENOENT) {
+        if (is_pod) {
+            view_put_pod(v, a->pod, NULL);
+            return STEP_CONTINUE;
+        }
+        return STEP_WAIT; /* the OMJob is gone: its deletion hint follows */
+    }
+    log_write_error(k, a, &e);
+    return STEP_ERROR;
+}
+
+static enum step exec_action(struct rc *r, struct kst *k, struct view *v, struct dc_action *a)
+{
+    struct kube_err e;
+    struct kube_ref pref = {
+        .gv = POD_GROUP_VERSION, .plural = POD_PLURAL, .ns = v->ns, .name = a->pod};
+    int rc;
+    switch (a->kind) {
+    case DC_NONE:
+        return STEP_WAIT;
+    case DC_CREATE_MAIN:
+    case DC_CREATE_EXIT:
+        return exec_create(r, k, v, a);
+    case DC_STATUS:
+    case DC_ADD_FINALIZER:
+    case DC_RELEASE_OMJOB:
+    case DC_RELEASE_POD:
+        return exec_patch(r, k, v, a);
+    case DC_DELETE_POD: {
+        struct kube_delete_opts o = {.uid = a->pod_uid[0] ? a->pod_uid : NULL, .grace_seconds = -1};
+        rc = kube_delete(r->kc, &pref, &o, NULL, &e);
+        if (rc == 0 || rc == -ENOENT || rc == -ESTALE) {
+            log_info("pod deleted", "key", k->key, "pod", a->pod, NULL);
+            return STEP_WAIT; /* its deletionTimestamp comes back as a hint */
+        }
+        log_write_error(k, a, &e);
+        return STEP_ERROR;
+    }
+    case DC_VERIFY_GONE: {
+        struct json_object *out = NULL;
+        rc = kube_get(r->kc, &pref, &out, &e);
+        if (rc == -ENOENT) {
+            if (v->ngone < MAX_GONE) {
+                snprintf(v->gone[v->ngone], sizeof(v->gone[0]), "%s", a->pod);
+                v->gonep[v->ngone] = v->gone[v->ngone];
+                v->ngone++;
+            }
+            return STEP_CONTINUE;
+        }
+        if (rc == 0) {
+            /* The cache is behind: it will show the pod. */
+            json_object_put(out);
+            schedule(r, k, util_mono_ms() + NOT_SYNCED_MS);
+            return STEP_WAIT;
+        }
+        log_write_error(k, a, &e);
+        return STEP_ERROR;
+    }
+    }
+    return STEP_ERROR;
+}
+
+/* One pass over a key. */
+static void reconcile(struct rc *r, struct kst *k)
+{
+    struct view v;
+    int64_t t0 = util_mono_ms();
+    const char *result = "success";
+    int rc = fetch(r, k->key, &v);
+    if (rc != 0) {
+        if (rc != -EAGAIN)
+            log_warn("cannot read the key from the watcher; retrying", "key", k->key, "error",
+                     strerror(-rc), NULL);
+        schedule(r, k, util_mono_ms() + NOT_SYNCED_MS);
+        metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", "requeue_after");
+        return;
+    }
+    uint64_t rev = (uint64_t)jx_i64_or(v.root, "cacheRevision", 0);
+    enum step st = STEP_WAIT;
+    bool wrote = false;
+    for (int i = 0; i < MAX_STEPS; i++) {
+        struct dc_action a;
+        struct dc_input in = {.omjob = view_omjob(&v),
+                              .pods = jx_arr(v.root, "pods"),
+                              .now_ms = util_now_ms(),
+                              .cfg = &r->dcfg,
+                              .create_error = k->create_error,
+                              .gone = v.gonep,
+                              .ngone = v.ngone};
+        if (dc_decide(&in, &a) != 0) {
+            dc_action_clear(&a);
+            st = STEP_ERROR;
+            break;
+        }
+        if (a.kind == DC_NONE) {
+            if (a.requeue_at_ms > 0) {
+                int64_t d = a.requeue_at_ms - in.now_ms;
+                schedule(r, k, util_mono_ms() + (d > 0 ? d : 0) + 10);
+                result = "requeue_after";
+            }
+            dc_action_clear(&a);
+            st = STEP_WAIT;
+            break;
+        }
+        log_debug("action", "key", k->key, "action", dc_kind_str(a.kind), "why", a.why, NULL);
+        st = exec_action(r, k, &v, &a);
+        dc_action_clear(&a);
+        wrote = true;
+        if (st != STEP_CONTINUE)
+            break;
+    }
+    bool empty = view_omjob(&v) == NULL && json_object_array_length(view_pods(&v)) == 0;
+    json_object_put(v.root);
+    double secs = (double)(util_mono_ms() - t0) / 1000.0;
+    metrics_observe(r->fam->cr_reconcile_time, secs, "omjob");
+    if (st == STEP_ERROR) {
+        k->fails++;
+        int64_t d = backoff_ms(k->fails, 200);
+        schedule(r, k, util_mono_ms() + d);
+        metrics_counter_add(r->fam->reconciliations, 1.0, "error");
+        metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", "error");
+        metrics_counter_add(r->fam->cr_reconcile_errors, 1.0, "omjob");
+        return;
+    }
+    k->fails = 0;
+    k->handled_rev = rev;
+    (void)wrote;
+    metrics_counter_add(r->fam->reconciliations, 1.0, "success");
+    metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", result);
+    if (empty)
+        kst_maybe_drop(r, k);
+}
+
+/* ---- resync ---- */
+
+/* Asks the watcher for every key of the shard and queues those changed since we
+ * last handled them (all of them when full). False when the watcher could not
+ * answer (tried again shortly). */
+static bool resync(struct rc *r, bool full)
+{
+    char body[64];
+    struct ipc_msg *rep = NULL;
+    struct json_object *root = NULL;
+    snprintf(body, sizeof(body), "{\"shard\":%d,\"shards\":%d}", r->shard, r->nshards);
+    int rc = ipc_req_call(r->truth, IPC_REQ_LIST_SHARD, body, strlen(body), TRUTH_TIMEOUT_MS, &rep);
+    if (rc != 0)
+        return false;
+    if (rep->type != IPC_REQ_LIST_SHARD_REPLY ||
+        jx_parse((const char *)rep->body, rep->body_len, &root, NULL, 0) != 0) {
+        ipc_msg_free(rep);
+        return false;
+    }
+    ipc_msg_free(rep);
+    if (!jx_bool_or(root, "synced", false)) {
+        json_object_put(root);
+        return false;
+    }
+    struct json_object *keys = jx_arr(root, "keys");
+    size_t n = keys != NULL ? json_object_array_length(keys) : 0, queued = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_array_get_idx(keys, i);
+        const char *key = jx_str(e, "key");
+        if (key == NULL)
+            continue;
+        struct kst *k = kst_find(r, key, full);
+        uint64_t rev = (uint64_t)jx_i64_or(e, "revision", 0);
+        if (k == NULL) {
+            if ((k = kst_find(r, key, true)) == NULL)
+                continue;
+        } else if (!full && rev <= k->handled_rev) {
+            continue;
+        }
+        enqueue(r, k);
+        queued++;
+    }
+    char ns[24], nq[24];
+    snprintf(ns, sizeof(ns), "%zu", n);
+    snprintf(nq, sizeof(nq), "%zu", queued);
+    log_info("resync", "keys", ns, "queued", nq, "full", full ? "true" : "false", NULL);
+    json_object_put(root);
+    return true;
+}
+
+static void drain_hints(struct rc *r)
+{
+    struct ipc_sub_event ev;
+    for (int i = 0; i < 4096; i++) {
+        int rc = ipc_sub_recv(r->sub, 0, &ev);
+        if (rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EBADF)
+            break;
+        if (rc != 0) {
+            r->resync_pending = true;
+            continue;
+        }
+        if (ev.se_status != IPC_SEQ_OK)
+            r->resync_pending = true;
+        if (ev.se_msg.type == IPC_EV_RESYNC) {
+            r->resync_pending = true;
+            continue;
+        }
+        struct ipc_hint h;
+        if (ev.se_msg.type != IPC_EV_CHANGE ||
+            ipc_hint_decode(ev.se_msg.body, ev.se_msg.body_len, &h) != 0)
+            continue;
+        mark_key(r, h.key);
+    }
+    unsigned c = ipc_sub_connects(r->sub);
+    if (c != r->sub_connects) {
+        if (r->sub_connects != 0)
+            r->resync_pending = true;
+        r->sub_connects = c;
+    }
+}
+
+/* ---- the role ---- */
 
 int reconciler_parse_shard(const char *s, int max, int *shard, int *nshards)
 {
@@ -70,35 +787,166 @@ static int parse_args(int argc, char **argv, int *shard, int *nshards)
     return 0;
 }
 
-int reconciler(int argc, char **argv)
+static void status_fn(void *arg, struct json_object *obj)
 {
-    struct cfg c;
-    struct ctl *ctl;
-    char name[32], shard_s[24];
-    int shard, nshards;
-    if (parse_args(argc, argv, &shard, &nshards) != 0)
-        return ROLE_EX_USAGE;
-    snprintf(name, sizeof(name), "reconciler-%d", shard);
-    snprintf(shard_s, sizeof(shard_s), "%d/%d", shard, nshards);
-    role_init(name);
-    cfg_load_or_exit(&c);
-    if (nshards != c.reconcile_threads)
-        log_warn("--shard N differs from RECONCILIATION_THREADS: shards would overlap", "shard",
-                 shard_s, NULL);
-    log_info("placeholder reconciler started: the real role arrives with the runtime issue",
-             "shard", shard_s, NULL);
-    int rc = ctl_open(name, &c, &ctl);
+    struct rc *r = arg;
+    (void)r;
+    json_object_object_add(obj, "shard", json_object_new_int(r->shard));
+    json_object_object_add(obj, "shards", json_object_new_int(r->nshards));
+}
+
+static int setup(struct rc *r)
+{
+    char err[512] = "", url[IPC_URL_MAX], host[64] = "", inst[128];
+    struct kube_config *kcfg = NULL;
+    int rc = ctl_open(r->name, &r->cfg, &r->ctl);
     if (rc != 0) {
         log_error("cannot open the control socket", "error", strerror(-rc), NULL);
-        cfg_free(&c);
-        return 1;
+        return rc;
     }
-    ctl_set_ready(ctl, true);
-    role_ready();
-    rc = ctl_wait_stop(ctl);
-    ctl_close(ctl);
+    r->fam = ctl_families(r->ctl);
+    ctl_set_status_fn(r->ctl, status_fn, r);
+    if ((rc = kube_config_load(&kcfg, err, sizeof(err))) != 0) {
+        log_error("cannot load the API server configuration", "error", err, NULL);
+        return rc;
+    }
+    struct kube_client_opts o = {
+        .qps = r->cfg.kube_qps, .burst = r->cfg.kube_burst, .field_manager = "omjob-operator"};
+    if ((rc = kube_client_new(kcfg, &o, &r->kc)) != 0) {
+        kube_config_free(kcfg);
+        log_error("cannot create the API client", "error", strerror(-rc), NULL);
+        return rc;
+    }
+    kube_client_set_observer(r->kc, ctl_kube_observer, r->ctl);
+    gethostname(host, sizeof(host) - 1);
+    snprintf(inst, sizeof(inst), "%s@%s", r->name, host);
+    if ((rc = ev_recorder_new(r->kc, "omjob-operator", inst, 0, &r->ev)) != 0) {
+        log_error("cannot create the event recorder", "error", strerror(-rc), NULL);
+        return rc;
+    }
+    if ((rc = ipc_endpoint_url(url, sizeof(url), r->cfg.run_dir, IPC_EP_HINTS, NULL)) != 0 ||
+        (rc = ipc_sub_open(&r->sub, url)) != 0 || (rc = ipc_sub_subscribe(r->sub, r->topic)) != 0) {
+        log_error("cannot subscribe to hints", "error", strerror(-rc), NULL);
+        return rc;
+    }
+    if ((rc = ipc_endpoint_url(url, sizeof(url), r->cfg.run_dir, IPC_EP_TRUTH, NULL)) != 0 ||
+        (rc = ipc_req_open(&r->truth, url)) != 0) {
+        log_error("cannot open the truth client", "error", strerror(-rc), NULL);
+        return rc;
+    }
+    r->tabsz = 256;
+    if ((r->tab = calloc(r->tabsz, sizeof(*r->tab))) == NULL)
+        return -ENOMEM;
+    r->dcfg.start_timeout_s = r->cfg.start_timeout_s;
+    r->dcfg.cancel_deadline_s = r->cfg.cancel_deadline_s;
+    r->dcfg.exit_max_attempts = r->cfg.exit_handler_max_attempts;
+    r->resync_pending = true;
+    return 0;
+}
+
+static void teardown(struct rc *r)
+{
+    for (size_t i = 0; r->tab != NULL && i < r->tabsz; i++) {
+        struct kst *k = r->tab[i], *nx;
+        for (; k != NULL; k = nx) {
+            nx = k->hnext;
+            kst_free(k);
+        }
+    }
+    free(r->tab);
+    free(r->heap);
+    ipc_req_close(r->truth);
+    ipc_sub_close(r->sub);
+    ev_recorder_free(r->ev);
+    kube_client_free(r->kc);
+    ctl_close(r->ctl);
+}
+
+static int run(struct rc *r)
+{
+    int subfd = -1;
+    if (ipc_sub_fd(r->sub, &subfd) != 0)
+        subfd = -1;
+    struct pollfd fds[3] = {{.fd = role_stop_fd(), .events = POLLIN},
+                            {.fd = subfd, .events = POLLIN},
+                            {.fd = role_parent_fd(), .events = POLLIN}};
+    int64_t resync_retry_at = 0;
+    for (;;) {
+        ctl_heartbeat(r->ctl);
+        drain_hints(r);
+        int64_t now = util_mono_ms();
+        if (now >= r->next_resync && r->synced_once) {
+            r->resync_pending = true;
+            r->resync_full = true;
+            r->next_resync = now + (int64_t)r->cfg.resync_s * 1000;
+        }
+        if (r->resync_pending && now >= resync_retry_at) {
+            if (resync(r, !r->synced_once || r->resync_full)) {
+                r->resync_pending = false;
+                r->resync_full = false;
+                if (!r->synced_once) {
+                    r->synced_once = true;
+                    r->next_resync = now + (int64_t)r->cfg.resync_s * 1000;
+                    ctl_set_ready(r->ctl, true);
+                    log_info("reconciler ready", NULL);
+                }
+            } else {
+                resync_retry_at = now + NOT_SYNCED_MS;
+            }
+        }
+        int64_t until = fire_timers(r);
+        for (int i = 0; i < BATCH; i++) {
+            struct kst *k = dequeue(r);
+            if (k == NULL)
+                break;
+            reconcile(r, k);
+            ctl_heartbeat(r->ctl);
+        }
+        int timeout = 1000;
+        if (r->qhead != NULL)
+            timeout = 0;
+        else if (until >= 0 && until < timeout)
+            timeout = (int)until;
+        if (r->resync_pending && timeout > NOT_SYNCED_MS)
+            timeout = NOT_SYNCED_MS;
+        if (poll(fds, fds[2].fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR) {
+            log_error("poll failed", "error", strerror(errno), NULL);
+            return 1;
+        }
+        if (fds[0].revents != 0 && role_handle_stop() == 0)
+            return 0;
+        if (fds[2].fd >= 0 && fds[2].revents != 0) {
+            role_log_parent_gone();
+            return 1;
+        }
+    }
+}
+
+int reconciler(int argc, char **argv)
+{
+    struct rc r = {0};
+    if (parse_args(argc, argv, &r.shard, &r.nshards) != 0)
+        return ROLE_EX_USAGE;
+    snprintf(r.name, sizeof(r.name), "reconciler-%d", r.shard);
+    char shard_s[24];
+    snprintf(shard_s, sizeof(shard_s), "%d/%d", r.shard, r.nshards);
+    ipc_topic_shard(r.topic, sizeof(r.topic), (unsigned)r.shard);
+    role_init(r.name);
+    cfg_load_or_exit(&r.cfg);
+    if (r.nshards != r.cfg.reconcile_threads)
+        log_warn("--shard N differs from RECONCILIATION_THREADS: shards would overlap", "shard",
+                 shard_s, NULL);
+    int rc = setup(&r);
+    if (rc == 0) {
+        role_ready();
+        log_info("reconciler started", "shard", shard_s, NULL);
+        rc = run(&r);
+    } else {
+        rc = 1;
+    }
+    teardown(&r);
     ipc_fini();
     role_fini();
-    cfg_free(&c);
+    cfg_free(&r.cfg);
     return rc;
 }
