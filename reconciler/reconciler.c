@@ -548,10 +548,19 @@ static enum step exec_action(struct rc *r, struct kst *k, struct view *v, struct
         return exec_patch(r, k, v, a);
     case DC_DELETE_POD: {
         struct kube_delete_opts o = {.uid = a->pod_uid[0] ? a->pod_uid : NULL, .grace_seconds = -1};
-        rc = kube_delete(r->kc, &pref, &o, NULL, &e);
+        struct json_object *out = NULL;
+        rc = kube_delete(r->kc, &pref, &o, &out, &e);
         if (rc == 0 || rc == -ENOENT || rc == -ESTALE) {
             log_info("pod deleted", "key", k->key, "pod", a->pod, NULL);
-            return STEP_WAIT; /* its deletionTimestamp comes back as a hint */
+            /* Held by our finalizer, the reply is the pod with its deletionTimestamp. */
+            if (rc == 0 && out != NULL && jx_str(out, "metadata.deletionTimestamp") != NULL) {
+                view_put_pod(v, a->pod, out);
+                json_object_put(out);
+                return STEP_CONTINUE;
+            }
+            if (out != NULL)
+                json_object_put(out);
+            return STEP_WAIT; /* the change comes back as a hint */
         }
         log_write_error(k, a, &e);
         return STEP_ERROR;
