@@ -248,6 +248,29 @@ static void waiting_reason(struct json_object *pod, char *buf, size_t sz)
     snprintf(buf, sz, "%s%s%s", r, nonempty(m) ? ": " : "", nonempty(m) ? m : "");
 }
 
+/* A pod that runs (or ran) on a node that stopped answering: phase Unknown, or
+ * Running with Ready False (our pods have no readiness probes, so only a lost node
+ * or a dying container makes a running pod unready). True when that has lasted
+ * node_lost_s; otherwise *check_at_ms is when it would (0: not unready). */
+static bool node_lost(struct json_object *pod, int64_t now_ms, int node_lost_s,
+                      int64_t *check_at_ms)
+{
+    *check_at_ms = 0;
+    const char *phase = jx_str(pod, "phase");
+    bool unknown = str_eq(phase, "Unknown");
+    bool unready = str_eq(phase, "Running") && str_eq(jx_str(pod, "ready.status"), "False");
+    if (!unknown && !unready)
+        return false;
+    int64_t since = time_ms(pod, "ready.lastTransitionTime");
+    if (since <= 0)
+        since = now_ms;
+    int64_t at = since + (int64_t)node_lost_s * 1000;
+    if (now_ms >= at)
+        return true;
+    *check_at_ms = at;
+    return false;
+}
+
 /* ---- status ---- */
 
 struct st {
@@ -550,6 +573,13 @@ static int before_outcome(struct ctx *c)
         return 0;
     }
     dc_classify(pod, &o);
+    if (o.ended && o.disrupted && c->deleting) {
+        /* Deleted with the OMJob (foreground deletion deletes dependents first):
+         * a cancellation, not a disruption. */
+        snprintf(o.reason, sizeof(o.reason), "Cancelled");
+        snprintf(o.message, sizeof(o.message), "the OMJob was deleted");
+        add_event(a, EV_NORMAL, "Cancelling", "OMJob deleted: running the exit handler");
+    }
     if (o.ended)
         return record_outcome(c, &o, true);
     if (c->deleting) {
@@ -578,6 +608,18 @@ static int before_outcome(struct ctx *c)
                   c->main_name, (long long)(c->start_timeout_ms / 1000), wr);
         return record_outcome(c, &o, true);
     }
+    int64_t lost_at = 0;
+    if (node_lost(pod, in->now_ms, in->cfg->node_lost_s, &lost_at)) {
+        memset(&o, 0, sizeof(o));
+        o.ended = true;
+        snprintf(o.reason, sizeof(o.reason), "NodeLost");
+        snprintf(o.message, sizeof(o.message),
+                 "node %s stopped answering: the pod was not ready for %d s",
+                 jx_str_or(pod, "nodeName", "?"), in->cfg->node_lost_s);
+        add_event(a, EV_WARNING, "NodeLost", "main pod %s: node %s stopped answering for %d s",
+                  c->main_name, jx_str_or(pod, "nodeName", "?"), in->cfg->node_lost_s);
+        return record_outcome(c, &o, true);
+    }
     /* Still going: keep status in step with the pod. */
     const char *want = running ? PH_RUNNING : PH_PENDING;
     const char *cur = jx_str(c->omjob, "status.phase");
@@ -604,6 +646,8 @@ static int before_outcome(struct ctx *c)
     a->kind = DC_NONE;
     if (!running && pcreated > 0)
         a->requeue_at_ms = pcreated + c->start_timeout_ms;
+    if (lost_at > 0)
+        a->requeue_at_ms = lost_at;
     why(a, "main pod %s", running ? "running" : "pending");
     return 0;
 }
@@ -619,7 +663,8 @@ static int after_outcome(struct ctx *c)
     struct json_object *mpod = pod_named(in->pods, c->main_name);
     if (mpod != NULL && str_eq(jx_str(mpod, "ownerUid"), c->uid) &&
         jx_str(mpod, "deletionTimestamp") == NULL &&
-        (str_eq(mreason, "Cancelled") || str_eq(mreason, "StartTimeout"))) {
+        (str_eq(mreason, "Cancelled") || str_eq(mreason, "StartTimeout") ||
+         str_eq(mreason, "NodeLost"))) {
         struct dc_outcome o;
         dc_classify(mpod, &o);
         if (!o.ended) {
@@ -689,12 +734,45 @@ static int after_outcome(struct ctx *c)
         return 0;
     }
     dc_classify(epod, &o);
+    int64_t elost_at = 0;
+    if (!o.ended && node_lost(epod, in->now_ms, in->cfg->node_lost_s, &elost_at)) {
+        /* Its node stopped answering: delete it; the deletion makes it disrupted
+         * and the next attempt starts. */
+        a->kind = DC_DELETE_POD;
+        snprintf(a->pod, sizeof(a->pod), "%s", ename);
+        snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(epod, "uid", ""));
+        add_event(a, EV_WARNING, "NodeLost", "exit handler pod %s: node %s stopped answering for %d s",
+                  ename, jx_str_or(epod, "nodeName", "?"), in->cfg->node_lost_s);
+        why(a, "exit pod %s on a lost node", ename);
+        return 0;
+    }
+    int64_t ecreated = time_ms(epod, "creationTimestamp");
+    if (!o.ended && !str_eq(jx_str(epod, "phase"), "Running") &&
+        !str_eq(jx_str(epod, "phase"), "Unknown") && ecreated > 0 &&
+        in->now_ms >= ecreated + c->start_timeout_ms) {
+        /* Never started (image, scheduling, a node that took it and went silent):
+         * delete it; the next attempt may land elsewhere. */
+        char wr[300];
+        waiting_reason(epod, wr, sizeof(wr));
+        a->kind = DC_DELETE_POD;
+        snprintf(a->pod, sizeof(a->pod), "%s", ename);
+        snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(epod, "uid", ""));
+        add_event(a, EV_WARNING, "StartTimeout", "exit handler pod %s did not start within %lld s: %s",
+                  ename, (long long)(c->start_timeout_ms / 1000), wr);
+        why(a, "exit pod %s did not start", ename);
+        return 0;
+    }
     if (!o.ended) {
         a->kind = DC_NONE;
+        a->requeue_at_ms = elost_at;
+        if (!str_eq(jx_str(epod, "phase"), "Running") && ecreated > 0 &&
+            (a->requeue_at_ms == 0 || ecreated + c->start_timeout_ms < a->requeue_at_ms))
+            a->requeue_at_ms = ecreated + c->start_timeout_ms;
         if (c->deleting) {
             int64_t del = time_ms(c->omjob, "metadata.deletionTimestamp");
-            if (del > 0)
-                a->requeue_at_ms = del + (int64_t)in->cfg->cancel_deadline_s * 1000;
+            int64_t dl = del + (int64_t)in->cfg->cancel_deadline_s * 1000;
+            if (del > 0 && (a->requeue_at_ms == 0 || dl < a->requeue_at_ms))
+                a->requeue_at_ms = dl;
         }
         why(a, "exit handler %s running", ename);
         return 0;

@@ -22,6 +22,7 @@ struct dc_cfg {
     int start_timeout_s;   /* OMJOB_START_TIMEOUT_SECONDS, unless spec.startTimeoutSeconds */
     int cancel_deadline_s; /* OMJOB_CANCEL_DEADLINE_SECONDS */
     int exit_max_attempts; /* OMJOB_EXIT_HANDLER_MAX_ATTEMPTS */
+    int node_lost_s;       /* OMJOB_NODE_LOST_TIMEOUT_SECONDS: Running but not Ready this long */
 };
 
 /* What the loop knows beyond the cache, for one key. */

@@ -849,6 +849,7 @@ static int setup(struct rc *r)
     r->dcfg.start_timeout_s = r->cfg.start_timeout_s;
     r->dcfg.cancel_deadline_s = r->cfg.cancel_deadline_s;
     r->dcfg.exit_max_attempts = r->cfg.exit_handler_max_attempts;
+    r->dcfg.node_lost_s = r->cfg.node_lost_timeout_s;
     r->resync_pending = true;
     return 0;
 }

@@ -240,6 +240,7 @@ static void pk_cond(struct packer *p, size_t off, struct json_object *c)
     pk_str(p, off + offsetof(struct wc_cond, c_status), jx_str_or(c, "status", "Unknown"));
     pk_str(p, off + offsetof(struct wc_cond, c_reason), jx_str(c, "reason"));
     pk_str(p, off + offsetof(struct wc_cond, c_message), jx_str(c, "message"));
+    pk_str(p, off + offsetof(struct wc_cond, c_since), jx_str(c, "lastTransitionTime"));
 }
 
 #define POFF(m) offsetof(struct wc_pod, m)
@@ -307,6 +308,7 @@ static void pk_pod_strings(struct packer *p, struct json_object *obj, const char
     pk_str(p, POFF(p_node_name), jx_str(obj, "spec.nodeName"));
     pk_cond(p, POFF(p_disruption), condition(obj, "DisruptionTarget"));
     pk_cond(p, POFF(p_scheduled), condition(obj, "PodScheduled"));
+    pk_cond(p, POFF(p_ready), condition(obj, "Ready"));
 }
 
 /* Times that are not the identity: a malformed one counts as absent. */
@@ -383,6 +385,7 @@ static void put_cond(struct sbuf *sb, const char *name, const struct wc_cond *c)
     wc_json_str(sb, c->c_status);
     put_field(sb, "reason", c->c_reason);
     put_field(sb, "message", c->c_message);
+    put_field(sb, "lastTransitionTime", c->c_since);
     sbuf_putc(sb, '}');
 }
 
@@ -444,5 +447,6 @@ void wc_pod_render(struct sbuf *sb, const struct wc_pod *p)
     put_container(sb, p);
     put_cond(sb, "disruptionTarget", &p->p_disruption);
     put_cond(sb, "podScheduled", &p->p_scheduled);
+    put_cond(sb, "ready", &p->p_ready);
     sbuf_putc(sb, '}');
 }

@@ -43,7 +43,7 @@ const char *wc_ctr_state_str(enum wc_ctr_state s); /* "none", "waiting", ... */
 
 /* A pod condition; status NULL when the pod does not have it. */
 struct wc_cond {
-    const char *c_status, *c_reason, *c_message;
+    const char *c_status, *c_reason, *c_message, *c_since; /* c_since: lastTransitionTime */
 };
 
 struct wc_key;
@@ -71,6 +71,7 @@ struct wc_pod {
     } p_ctr;
     struct wc_cond p_disruption; /* DisruptionTarget */
     struct wc_cond p_scheduled;  /* PodScheduled */
+    struct wc_cond p_ready;      /* Ready (False on a node that stopped answering) */
     uint32_t p_nfinalizers;
     uint32_t p_stamp;
 };
