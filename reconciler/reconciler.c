@@ -57,6 +57,7 @@ struct kst {
     int fails;        /* consecutive errors, for backoff */
     int create_fails; /* consecutive rejections of the main pod */
     int64_t create_retry_at;
+    bool create_retry_main; /* create_retry_at is for the main pod (else an exit pod) */
     char *create_error;
     uint64_t handled_rev;
 };
@@ -424,7 +425,12 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
     struct json_object *out = NULL, *omjob = view_omjob(v);
     struct kube_ref ref = {.gv = POD_GROUP_VERSION, .plural = POD_PLURAL, .ns = v->ns};
     bool is_main = a->kind == DC_CREATE_MAIN;
-    if (is_main && k->create_retry_at > util_mono_ms()) {
+    if (k->create_retry_main != is_main) {
+        /* Backoff of the other pod's creation does not apply. */
+        k->create_retry_at = 0;
+        k->create_fails = 0;
+    }
+    if (k->create_retry_at > util_mono_ms()) {
         schedule(r, k, k->create_retry_at);
         return STEP_WAIT;
     }
@@ -438,8 +444,9 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         if (is_main) {
             free(k->create_error);
             k->create_error = NULL;
-            k->create_fails = 0;
         }
+        k->create_fails = 0;
+        k->create_retry_at = 0;
         return STEP_CONTINUE;
     }
     if (rc == -EEXIST) {
@@ -453,19 +460,20 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
          * pod decide turns it into CreateFailed at the start deadline. */
         struct ev_object o = {OMJOB_GROUP_VERSION, OMJOB_KIND, v->ns, v->name,
                               jx_str(omjob, "metadata.uid"), NULL};
-        int n = is_main ? ++k->create_fails : ++k->fails;
-        int64_t delay = backoff_ms(n, CREATE_RETRY_FIRST_MS);
+        int64_t delay = backoff_ms(++k->create_fails, CREATE_RETRY_FIRST_MS);
+        /* The same message every time, so that the Event aggregates (count). */
         ev_emitf(r->ev, &o, EV_WARNING, "FailedCreate",
-                 "creating %s pod %s was rejected (HTTP %d %s): %s; retrying in %lld s",
-                 a->pod_type, a->pod, e.http, e.reason, e.message, (long long)(delay + 999) / 1000);
+                 "creating %s pod %s was rejected (HTTP %d %s): %s; retrying with backoff",
+                 a->pod_type, a->pod, e.http, e.reason, e.message);
         log_write_error(k, a, &e);
+        k->create_retry_at = util_mono_ms() + delay;
+        k->create_retry_main = is_main;
         if (is_main) {
             char *msg = NULL;
             if (asprintf(&msg, "HTTP %d %s: %s", e.http, e.reason, e.message) >= 0) {
                 free(k->create_error);
                 k->create_error = msg;
             }
-            k->create_retry_at = util_mono_ms() + delay;
             /* Wake at the retry, or earlier at the start deadline. */
             int64_t created = 0, ns;
             const char *ct = jx_str(omjob, "metadata.creationTimestamp");
