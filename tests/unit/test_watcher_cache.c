@@ -257,6 +257,11 @@ static void test_pod_terminated(void)
     CU_ASSERT_STRING_EQUAL(jx_str_or(r, "disruptionTarget.message", ""), "Eviction API: evicting");
     CU_ASSERT_STRING_EQUAL(jx_str_or(r, "podScheduled.status", ""), "True");
     CU_ASSERT(jx_get(r, "podScheduled.reason") == NULL);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "podScheduled.lastTransitionTime", ""),
+                           "2026-11-25T09:46:38Z");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "ready.status", ""), "False");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "ready.reason", ""), "PodCompleted");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "ready.lastTransitionTime", ""), "2026-11-25T09:46:39Z");
     json_object_put(r);
     sbuf_free(&sb);
     free(p);
