@@ -1,0 +1,34 @@
+/* The API client of a role process (see kclient.h). */
+#include "runtime/kclient.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/cfg.h"
+#include "kube/kubeconfig.h"
+#include "runtime/ctl.h"
+
+int kclient_new(const struct cfg *c, struct ctl *ctl, const struct kube_client_opts *opts,
+                struct kube_client **out, char *errbuf, size_t errlen)
+{
+    struct kube_client_opts o = {0};
+    struct kube_config *kc = NULL;
+    struct kube_client *cl = NULL;
+    if (opts != NULL)
+        o = *opts;
+    o.qps = c->kube_qps;
+    o.burst = c->kube_burst;
+    int rc = kube_config_load(&kc, errbuf, errlen);
+    if (rc != 0)
+        return rc;
+    if ((rc = kube_client_new(kc, &o, &cl)) != 0) {
+        snprintf(errbuf, errlen, "API client: %s", strerror(-rc));
+        kube_config_free(kc);
+        return rc;
+    }
+    if (ctl != NULL)
+        kube_client_set_observer(cl, ctl_kube_observer, ctl);
+    *out = cl;
+    return 0;
+}
