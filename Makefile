@@ -4,16 +4,17 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build asan fuzz test unit demo bench cluster-build clean format
+.PHONY: all deps build asan fuzz test unit demo demo-stop bench cluster-build clean format
 
 all: build
 
 deps:
 	@scripts/deps
 
+# TARGET=NAME builds only that target (the demo: TARGET=omjob-operator).
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build $(BUILD) -j $(JOBS)
+	@cmake --build $(BUILD) -j $(JOBS) $(if $(TARGET),--target $(TARGET))
 
 asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOMJOB_SANITIZE=ON >/dev/null
@@ -35,8 +36,12 @@ test: deps
 unit: build
 	@cd $(BUILD) && ctest --output-on-failure -L unit -j $(JOBS)
 
+# The operator on a local control plane, left running for you; demo-stop ends it.
 demo: deps
 	@scripts/demo
+
+demo-stop:
+	@scripts/demo --stop
 
 bench: deps
 	@scripts/bench
