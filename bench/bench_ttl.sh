@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# TTL deletion latency: 100 OMJobs with ttlSecondsAfterFinished=2 are finished at
+# staggered times (a status write every ~30 ms, so about 30 expire in each second,
+# all at the same instant: completionTime has whole seconds), and each deletion,
+# seen on a watch, is compared with completionTime + 2 s. The reconcilers are
+# disabled (the bench writes the status itself). Prints "BENCH <name> <value>
+# <unit>" lines: ttl_delay p50, p99 and max in ms (target p99 <= 1000 ms). Needs
+# the control plane: uses $KUBECONFIG when set, else starts one and stops it after.
+set -euo pipefail
+: "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$(readlink -f "$OMJOB_BIN")
+TMP=$(mktemp -d /tmp/ombt.XXXXXX)
+N=${BENCH_TTL_N:-100}
+TTL=2
+STAGGER=${BENCH_TTL_STAGGER:-0.03}
+CLUSTER=""
+SUP=""
+NS=""
+PIDS=()
+
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    if [ -n "$SUP" ] && kill -0 "$SUP" 2>/dev/null; then
+        kill -TERM "$SUP"
+        wait "$SUP" 2>/dev/null || true
+    fi
+    [ -n "$NS" ] && $K delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
+    rm -rf "$TMP"
+    if [ -n "$CLUSTER" ]; then "$REPO/tests/cluster/down" "$CLUSTER" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+if [ -z "${KUBECONFIG:-}" ]; then
+    eval "$("$REPO/tests/cluster/up" --owner-pid $$)"
+    CLUSTER=$OMJOB_CLUSTER_STATE
+fi
+K=${OMJOB_CLUSTER_BIN:+$OMJOB_CLUSTER_BIN/}kubectl
+ADMIN=$KUBECONFIG
+
+free_port() {
+    local p
+    while :; do
+        p=$((10000 + RANDOM % 22000)) # below the ephemeral range
+        ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
+    done
+}
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+
+NS=bench-ttl-$(printf '%04x%04x' $RANDOM $RANDOM)
+$K create namespace "$NS" >/dev/null
+for i in $(seq 1 "$N"); do
+    printf -- '---\napiVersion: pipelines.openmetadata.org/v1\nkind: OMJob\nmetadata: {name: b%03d}\nspec: {ttlSecondsAfterFinished: %d, mainPodSpec: {image: busybox}}\n' "$i" "$TTL"
+done | $K create -n "$NS" -f - >/dev/null
+
+# Every deletion, stamped on arrival.
+$K get omj -n "$NS" --watch-only --output-watch-events \
+    -o jsonpath='{.type} {.object.metadata.name}{"\n"}' 2>/dev/null |
+    while read -r t n; do
+        [ "$t" = DELETED ] && echo "$n $(now_ms)"
+    done >"$TMP/deleted" &
+PIDS+=($!)
+
+# The operator: as itself, this namespace only, no reconcilers.
+HP=$(free_port)
+env KUBECONFIG="${OMJOB_TEST_KUBECONFIG:-$KUBECONFIG}" OMJOB_RUN_DIR="$TMP/run" \
+    WATCH_NAMESPACES="$NS" HEALTH_CHECK_PORT="$HP" METRICS_PORT="$(free_port)" \
+    OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 LOG_LEVEL=WARN RECONCILIATION_THREADS=5 \
+    "$BIN" --disable-role reconciler 2>>"$TMP/log" &
+SUP=$!
+deadline=$(($(now_ms) + 30000))
+until [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$HP/readyz")" = 200 ]; do
+    [ "$(now_ms)" -lt "$deadline" ] || { echo "operator not ready" >&2; tail -20 "$TMP/log" >&2; exit 1; }
+    sleep 0.05
+done
+
+# Status writes through kubectl proxy (one curl each: ~10 ms, unlike a kubectl
+# process per write).
+PP=$(free_port)
+KUBECONFIG=$ADMIN $K proxy --address=127.0.0.1 --port="$PP" >/dev/null 2>&1 &
+PIDS+=($!)
+deadline=$(($(now_ms) + 10000))
+until curl -s -o /dev/null -m 1 "http://127.0.0.1:$PP/version"; do
+    [ "$(now_ms)" -lt "$deadline" ] || { echo "kubectl proxy did not start" >&2; exit 1; }
+    sleep 0.05
+done
+URL=http://127.0.0.1:$PP/apis/pipelines.openmetadata.org/v1/namespaces/$NS/omjobs
+for i in $(seq 1 "$N"); do
+    name=$(printf 'b%03d' "$i")
+    s=${EPOCHREALTIME%.*}
+    c=$(TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' "$s")
+    curl -s -f -o /dev/null -X PATCH -H 'Content-Type: application/merge-patch+json' \
+        --data "{\"status\":{\"phase\":\"Succeeded\",\"completionTime\":\"$c\"}}" \
+        "$URL/$name/status"
+    echo "$name $(((s + TTL) * 1000))" >>"$TMP/expiry"
+    sleep "$STAGGER"
+done
+
+deadline=$(($(now_ms) + 30000))
+while [ "$(wc -l <"$TMP/deleted")" -lt "$N" ] && [ "$(now_ms)" -lt "$deadline" ]; do
+    sleep 0.2
+done
+got=$(wc -l <"$TMP/deleted")
+[ "$got" -eq "$N" ] || echo "# only $got of $N deletions seen in 30 s" >&2
+
+join <(sort "$TMP/expiry") <(sort "$TMP/deleted") | awk '{print $3 - $2}' | sort -n >"$TMP/delays"
+n=$(wc -l <"$TMP/delays")
+pct() { awk -v n="$n" -v q="$1" 'NR == (int(n * q + 0.5) < 1 ? 1 : int(n * q + 0.5)) {print $1}' "$TMP/delays"; }
+echo "BENCH ttl_delay_p50_ms $(pct 0.50) ms"
+echo "BENCH ttl_delay_p99_ms $(pct 0.99) ms"
+echo "BENCH ttl_delay_max_ms $(tail -1 "$TMP/delays") ms"
+echo "# $n OMJobs, ttl $TTL s, a status write every ~${STAGGER}s; delay = deletion seen on a watch - (completionTime + ttl); min $(head -1 "$TMP/delays") ms (target p99 <= 1000 ms)" >&2
+m=$(curl -s -m 5 "http://127.0.0.1:$HP/metrics" | grep -E '^omjob_ttl_(deletions_total|delay_seconds_(sum|count))' || true)
+echo "# cleaner metrics: $(echo "$m" | tr '\n' ' ')" >&2
