@@ -36,7 +36,7 @@
 #include "supervisor/role.h"
 #include "watcher/objects.h"
 
-#define TRUTH_TIMEOUT_MS 5000
+#define TRUTH_TIMEOUT_MS 1000 /* local IPC; short so a stop signal is never kept waiting */
 #define MAX_STEPS 16
 #define MAX_GONE 4
 #define BATCH 64                  /* keys per loop turn before polling again */

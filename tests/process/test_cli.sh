@@ -55,7 +55,7 @@ FG_LOG=$TMP/fg.log
 FG=$!
 PIDS+=("$FG")
 check "by hand: reconciler --shard 1/5 starts" \
-    wait_for 2000 grep -q 'reconciler-1\[.*placeholder reconciler started.*shard=1/5' "$FG_LOG"
+    wait_for 2000 grep -q 'reconciler-1\[.*reconciler started.*shard=1/5' "$FG_LOG"
 check "by hand: it is not a child of the supervisor" \
     test "$(awk '{print $4}' "/proc/$FG/stat")" != "$SUP"
 t0=$(now_ms)

@@ -96,7 +96,7 @@ check "the supervisor exits 0" test "$EXIT_RC" -eq 0
 
 # A disabled role run by hand is asked like the others.
 new_run
-start_sup --disable-role watcher --disable-role cleaner
+start_sup --disable-role cleaner  # reconcilers are ready only with a watcher
 check "cleaner disabled, not running: /readyz 200" wait_for 10000 is200 "$H/readyz"
 "$OMJOB_BIN" cleaner 2>>"$LOG" &
 HAND=$!
