@@ -211,7 +211,10 @@ void dc_classify(struct json_object *pod, struct dc_outcome *o)
         if (str_eq(preason, "Evicted")) {
             o->disrupted = true;
             snprintf(o->reason, sizeof(o->reason), "Evicted");
-        } else if (nonempty(preason) && !str_eq(cstate, "terminated")) {
+        } else if (nonempty(preason)) {
+            /* A pod-level reason (DeadlineExceeded, UnexpectedAdmissionError,
+             * OutOfcpu, ...) says why the kubelet ended it: it wins over the
+             * container's (usually Error, 137). */
             snprintf(o->reason, sizeof(o->reason), "%s", preason);
         } else if (nonempty(creason)) {
             snprintf(o->reason, sizeof(o->reason), "%s", creason);
@@ -263,7 +266,11 @@ static bool node_lost(struct json_object *pod, int64_t now_ms, int node_lost_s,
         return false;
     int64_t since = time_ms(pod, "ready.lastTransitionTime");
     if (since <= 0)
-        since = now_ms;
+        since = time_ms(pod, "startTime");
+    if (since <= 0)
+        since = time_ms(pod, "creationTimestamp");
+    if (since <= 0)
+        since = now_ms; /* no time at all: counts from the next look */
     int64_t at = since + (int64_t)node_lost_s * 1000;
     if (now_ms >= at)
         return true;
@@ -451,7 +458,7 @@ static int record_outcome(struct ctx *c, const struct dc_outcome *o, bool had_po
         st_set_int(&s, "mainPodExitCode", o->code);
     if (st_str(&s, "mainPodName") == NULL)
         st_set(&s, "mainPodName", c->main_name);
-    if (st_str(&s, "startTime") == NULL)
+    if (st_str(&s, "startTime") == NULL && had_pod)
         st_set(&s, "startTime", s.now);
     char mmsg[600];
     if (o->code_known)
@@ -594,7 +601,8 @@ static int before_outcome(struct ctx *c)
         return record_outcome(c, &o, true);
     }
     const char *pphase = jx_str(pod, "phase");
-    bool running = str_eq(pphase, "Running");
+    /* Unknown: it ran, on a node that stopped reporting (node_lost below). */
+    bool running = str_eq(pphase, "Running") || str_eq(pphase, "Unknown");
     int64_t pcreated = time_ms(pod, "creationTimestamp");
     if (!running && pcreated > 0 && in->now_ms >= pcreated + c->start_timeout_ms) {
         char wr[400];
@@ -652,6 +660,29 @@ static int before_outcome(struct ctx *c)
     return 0;
 }
 
+/* The main pod still runs although its outcome is recorded (we ended it:
+ * Cancelled, StartTimeout, NodeLost): delete it. True when that is the action. */
+static bool stop_main(struct ctx *c)
+{
+    struct dc_action *a = c->a;
+    const char *mreason = jx_str(c->omjob, "status.mainPodReason");
+    struct json_object *mpod = pod_named(c->in->pods, c->main_name);
+    if (mpod == NULL || !str_eq(jx_str(mpod, "ownerUid"), c->uid) ||
+        jx_str(mpod, "deletionTimestamp") != NULL ||
+        !(str_eq(mreason, "Cancelled") || str_eq(mreason, "StartTimeout") ||
+          str_eq(mreason, "NodeLost")))
+        return false;
+    struct dc_outcome o;
+    dc_classify(mpod, &o);
+    if (o.ended)
+        return false;
+    a->kind = DC_DELETE_POD;
+    snprintf(a->pod, sizeof(a->pod), "%s", c->main_name);
+    snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(mpod, "uid", ""));
+    why(a, "stopping main pod %s (%s)", c->main_name, mreason);
+    return true;
+}
+
 /* After the outcome is recorded: stop the main pod when we ended it, then the
  * exit handler's attempts, then the final status. */
 static int after_outcome(struct ctx *c)
@@ -660,21 +691,9 @@ static int after_outcome(struct ctx *c)
     struct dc_action *a = c->a;
     struct json_object *status = jx_obj(c->omjob, "status");
     const char *mreason = jx_str(status, "mainPodReason");
-    struct json_object *mpod = pod_named(in->pods, c->main_name);
-    if (mpod != NULL && str_eq(jx_str(mpod, "ownerUid"), c->uid) &&
-        jx_str(mpod, "deletionTimestamp") == NULL &&
-        (str_eq(mreason, "Cancelled") || str_eq(mreason, "StartTimeout") ||
-         str_eq(mreason, "NodeLost"))) {
-        struct dc_outcome o;
-        dc_classify(mpod, &o);
-        if (!o.ended) {
-            a->kind = DC_DELETE_POD;
-            snprintf(a->pod, sizeof(a->pod), "%s", c->main_name);
-            snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(mpod, "uid", ""));
-            why(a, "stopping main pod %s (%s)", c->main_name, mreason);
-            return 0;
-        }
-    }
+    (void)mreason;
+    if (stop_main(c))
+        return 0;
     int64_t attempts = jx_i64_or(status, "exitHandlerAttempts", 0);
     struct st s;
     if (!c->has_exit_spec || (c->skip_exit && attempts == 0)) {
@@ -906,6 +925,9 @@ int dc_decide(const struct dc_input *in, struct dc_action *a)
     bool finished = terminal(c.phase) && jx_str(omjob, "status.completionTime") != NULL;
 
     if (finished) {
+        /* Being deleted, the garbage collector takes the pods once we let go. */
+        if (!c.deleting && stop_main(&c))
+            return 0;
         for (size_t i = 0; i < npods; i++) {
             struct json_object *p = json_object_array_get_idx(in->pods, i);
             if (arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
@@ -930,8 +952,11 @@ int dc_decide(const struct dc_input *in, struct dc_action *a)
             struct st s;
             if (st_begin(&s, omjob, in->now_ms) != 0)
                 return -ENOMEM;
-            if (st_str(&s, "mainPodReason") == NULL)
+            if (st_str(&s, "mainPodReason") == NULL) {
                 st_set(&s, "mainPodReason", "Cancelled");
+                st_cond(&s, "MainPodFinished", true, "Cancelled",
+                        "the OMJob was deleted; cancel deadline exceeded");
+            }
             char m[200];
             snprintf(m, sizeof(m), "cancel deadline of %d s exceeded: finalizers released",
                      in->cfg->cancel_deadline_s);
