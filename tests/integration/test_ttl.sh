@@ -29,10 +29,6 @@ cleanup() {
 		echo "--- watch" >&2
 		cat "$WATCHLOG" >&2
 	fi
-	if grep -q Sanitizer "$LOG" 2>/dev/null; then
-		echo "FAIL: sanitizer report in the operator's log" >&2
-		grep -A20 Sanitizer "$LOG" | head -40 >&2
-	fi
 	rm -rf "$RUN" "$LOG" "$WATCHLOG"
 	t_cleanup
 }
@@ -194,5 +190,23 @@ if echo "$m" | grep -Eq '^rest_client_requests_total\{.*method="DELETE".*role="c
 	pass "rest_client_requests_total counts the cleaner's DELETEs"
 else
 	fail "no DELETE in the cleaner's rest_client_requests_total: $(echo "$m" | grep rest_client_requests_total | grep cleaner)"
+fi
+
+# A clean stop: every role exits 0, and no sanitizer report (ASan builds).
+kill -TERM "$SUP"
+if timeout 25 tail --pid="$SUP" -f /dev/null; then
+	wait "$SUP" && rc=0 || rc=$?
+	if [ "$rc" = 0 ]; then pass "the operator stops with exit 0"; else fail "operator exit $rc"; fi
+else
+	fail "operator did not stop within 25 s"
+fi
+SUP=""
+if grep -q 'role stopped role=cleaner .*status="exit 0"' "$LOG"; then
+	pass "the cleaner stopped with exit 0"
+else
+	fail "cleaner stop: $(grep 'role stopped role=cleaner' "$LOG")"
+fi
+if grep -Eq 'Sanitizer|runtime error:' "$LOG"; then
+	fail "sanitizer report in the operator's log: $(grep -E -A5 'Sanitizer|runtime error:' "$LOG" | head -20)"
 fi
 t_done
