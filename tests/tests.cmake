@@ -81,6 +81,13 @@ file(GLOB SH_ITESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/cluster/test_*.s
 foreach(src ${SH_ITESTS})
   get_filename_component(name ${src} NAME_WE)
   omjob_integration_test(it_${name} 600 bash ${src})
+  # A test running a whole operator that watches every namespace (start_operator in
+  # omjob_lib.sh) would have its OMJobs reconciled by another such test's operator
+  # too: those tests take turns. Everything else still runs beside them.
+  file(STRINGS ${src} uses_operator REGEX "start_operator")
+  if(uses_operator)
+    set_tests_properties(it_${name} PROPERTIES RESOURCE_LOCK omjob_operator)
+  endif()
 endforeach()
 
 # C tests: tests/integration/itest_<name>.c -> it_<name>.

@@ -12,6 +12,9 @@ TMP=$(mktemp -d /tmp/omjp.XXXXXX)
 export LOG_FORMAT=text
 # The watcher talks to the fixture's API server as the operator's own identity.
 [ -n "${OMJOB_TEST_KUBECONFIG:-}" ] && export KUBECONFIG=$OMJOB_TEST_KUBECONFIG
+# Process tests create no OMJobs: their reconcilers must not act on the OMJobs of
+# scenario tests running beside them, so they watch a namespace nobody uses.
+export WATCH_NAMESPACES=${WATCH_NAMESPACES:-omjob-process-tests-none}
 unset OMJOB_TEST_ROLE_EXIT OMJOB_TEST_ROLE_HANG OMJOB_TEST_ROLE_ORPHAN RECONCILIATION_THREADS \
     OMJOB_ROLE_GRACE_SECONDS OMJOB_READY_FD OMJOB_PARENT_FD
 # free_port: a TCP port no socket uses, below the ephemeral range (32768+), where
