@@ -8,7 +8,8 @@
 # finished and expired before the operator started is deleted at start (resync);
 # a TTL raised before expiry is honoured (not deleted at the old time, deleted at
 # the new one); an OMJob deleted and recreated under the same name, not finished,
-# is not deleted; an unfinished OMJob is not deleted; the metrics count it all.
+# is not deleted; an unfinished OMJob is not deleted; an OMJob finished while the
+# watcher restarts (SIGKILL) is deleted; the metrics count it all; a clean stop.
 . "$(dirname "$0")/lib.sh"
 : "${OMJOB_BIN:?}" "${OMJOB_TEST_KUBECONFIG:?}"
 RUN=$(mktemp -d /tmp/omttl.XXXX)
@@ -176,13 +177,28 @@ else
 fi
 [ -n "$(deleted_at early "$early_uid")" ] || fail "no DELETED event seen for early"
 
-# Metrics: 4 deletions (early, ttl0, ttl3, edited), the delay histogram, the
-# cleaner's API requests.
+# The watcher killed: an OMJob finished while it restarts is deleted all the same
+# (the cleaner resyncs with the new publisher).
+wpid=$(OMJOB_RUN_DIR=$RUN timeout 10 "$OMJOB_BIN" status 2>/dev/null | awk '$1 == "watcher" {print $2}')
+if [ -n "$wpid" ] && kill -KILL "$wpid"; then
+	omjob afterkill 1 >/dev/null
+	ca=$(finish afterkill)
+	if wait_until 15 gone afterkill; then
+		pass "finished while the watcher restarted: deleted $(($(now_ms) - ca)) ms after completionTime (TTL 1)"
+	else
+		fail "afterkill not deleted 15 s after the watcher was killed"
+	fi
+else
+	fail "no watcher pid in the status table"
+fi
+
+# Metrics: 5 deletions (early, ttl0, ttl3, edited, afterkill), the delay
+# histogram, the cleaner's API requests.
 m=$(curl -s -m 5 "http://127.0.0.1:$MP/metrics")
 n=$(echo "$m" | awk '$1 ~ /^omjob_ttl_deletions_total\{/ {print $2}')
-if [ "$n" = 4 ]; then pass "omjob_ttl_deletions_total 4"; else fail "omjob_ttl_deletions_total '$n'"; fi
-if echo "$m" | grep -q '^omjob_ttl_delay_seconds_count{role="cleaner"} 4$'; then
-	pass "omjob_ttl_delay_seconds has 4 observations"
+if [ "$n" = 5 ]; then pass "omjob_ttl_deletions_total 5"; else fail "omjob_ttl_deletions_total '$n'"; fi
+if echo "$m" | grep -q '^omjob_ttl_delay_seconds_count{role="cleaner"} 5$'; then
+	pass "omjob_ttl_delay_seconds has 5 observations"
 else
 	fail "omjob_ttl_delay_seconds: $(echo "$m" | grep omjob_ttl_delay_seconds_count)"
 fi
