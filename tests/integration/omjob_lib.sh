@@ -258,8 +258,8 @@ $W as $w
        "status.mainPodExitCode \(if $hascode then $s.mainPodExitCode else "absent" end) (want one of \($x.codes | map(. // "absent")))"),
     ok(($s.message // "") | length > 0 and test($x.msg // "."; "i");
        "status.message \($s.message | tojson) does not match /\($x.msg // ".")/i"),
-    ok($s.completionTime != null and $s.startTime != null or ($nomain and $s.completionTime != null);
-       "startTime \($s.startTime) completionTime \($s.completionTime)"),
+    ok($s.completionTime != null and (if $nomain then $s.startTime == null else $s.startTime != null end);
+       "startTime \($s.startTime) completionTime \($s.completionTime) (startTime: main pod created, absent when it never was)"),
     ok($s.lastTransitionTime != null; "no status.lastTransitionTime"),
     ok(($rank | all(. < 9)) and ([range(1; $rank | length) as $i | $rank[$i] >= $rank[$i - 1]] | all)
        and ($hist | map(.phase | select(. == "Succeeded" or . == "Failed")) | unique | length) <= 1;
