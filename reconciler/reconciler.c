@@ -62,6 +62,21 @@ struct kst {
     uint64_t handled_rev;
 };
 
+/* Events wait until the end of the pass: a POST between "outcome recorded" and
+ * "exit pod created" would delay the exit handler for information only. */
+struct pending_ev {
+    char ns[64], name[256], uid[64];
+    enum ev_type type;
+    const char *reason; /* static strings from decide.c */
+    char message[640];
+};
+#define MAX_PENDING_EV (MAX_STEPS * DC_MAX_EVENTS)
+
+struct evq {
+    struct pending_ev ev[MAX_PENDING_EV];
+    int n;
+};
+
 struct timer {
     int64_t at;
     struct kst *k;
@@ -92,6 +107,7 @@ struct rc {
     bool synced_once;
     unsigned sub_connects;
     unsigned seed;
+    struct evq evq;
 };
 
 static struct kst *kst_find(struct rc *r, const char *key, bool create)
@@ -290,6 +306,7 @@ struct view {
     char gone[MAX_GONE][PODSPEC_NAME_BUF + 8];
     const char *gonep[MAX_GONE];
     int ngone;
+    struct evq *evq; /* Events of this pass */
 };
 
 static struct json_object *view_omjob(struct view *v)
@@ -381,18 +398,31 @@ enum step {
     STEP_ERROR,    /* failed: backoff */
 };
 
-static void emit_events(struct rc *r, struct json_object *omjob, const struct dc_action *a)
+static void emit_events(struct evq *q, struct json_object *omjob, const struct dc_action *a)
 {
-    struct ev_object o = {
-        .api_version = OMJOB_GROUP_VERSION,
-        .kind = OMJOB_KIND,
-        .ns = jx_str(omjob, "metadata.namespace"),
-        .name = jx_str(omjob, "metadata.name"),
-        .uid = jx_str(omjob, "metadata.uid"),
-        .resource_version = jx_str(omjob, "metadata.resourceVersion"),
-    };
-    for (int i = 0; i < a->nev; i++)
-        ev_emit(r->ev, &o, a->ev[i].type, a->ev[i].reason, a->ev[i].message);
+    for (int i = 0; i < a->nev && q->n < MAX_PENDING_EV; i++) {
+        struct pending_ev *e = &q->ev[q->n++];
+        snprintf(e->ns, sizeof(e->ns), "%s", jx_str_or(omjob, "metadata.namespace", ""));
+        snprintf(e->name, sizeof(e->name), "%s", jx_str_or(omjob, "metadata.name", ""));
+        snprintf(e->uid, sizeof(e->uid), "%s", jx_str_or(omjob, "metadata.uid", ""));
+        e->type = a->ev[i].type;
+        e->reason = a->ev[i].reason;
+        snprintf(e->message, sizeof(e->message), "%s", a->ev[i].message);
+    }
+}
+
+static void flush_events(struct rc *r, struct evq *q)
+{
+    for (int i = 0; i < q->n; i++) {
+        struct pending_ev *e = &q->ev[i];
+        struct ev_object o = {.api_version = OMJOB_GROUP_VERSION,
+                              .kind = OMJOB_KIND,
+                              .ns = e->ns,
+                              .name = e->name,
+                              .uid = e->uid};
+        ev_emit(r->ev, &o, e->type, e->reason, e->message);
+    }
+    q->n = 0;
 }
 
 static void transition_metrics(struct rc *r, struct json_object *before, const struct dc_action *a)
@@ -438,7 +468,7 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
     if (rc == 0) {
         metrics_counter_add(r->fam->pods_created, 1.0, a->pod_type);
         log_info("pod created", "key", k->key, "pod", a->pod, "type", a->pod_type, NULL);
-        emit_events(r, omjob, a);
+        emit_events(v->evq, omjob, a);
         view_put_pod(v, a->pod, out);
         json_object_put(out);
         if (is_main) {
@@ -511,7 +541,7 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
                 log_info("phase", "key", k->key, "from", *a->from_phase ? a->from_phase : "None",
                          "to", a->to_phase, "reason", jx_str(out, "status.mainPodReason"), NULL);
         }
-        emit_events(r, is_pod ? omjob : out, a);
+        emit_events(v->evq, is_pod ? omjob : out, a);
         if (is_pod) {
             view_put_pod(v, a->pod, out);
             json_object_put(out);
@@ -612,6 +642,7 @@ static void reconcile(struct rc *r, struct kst *k)
         metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", "requeue_after");
         return;
     }
+    v.evq = &r->evq;
     uint64_t rev = (uint64_t)jx_i64_or(v.root, "cacheRevision", 0);
     enum step st = STEP_WAIT;
     bool wrote = false;
@@ -648,6 +679,7 @@ static void reconcile(struct rc *r, struct kst *k)
     }
     bool empty = view_omjob(&v) == NULL && json_object_array_length(view_pods(&v)) == 0;
     json_object_put(v.root);
+    flush_events(r, &r->evq);
     double secs = (double)(util_mono_ms() - t0) / 1000.0;
     metrics_observe(r->fam->cr_reconcile_time, secs, "omjob");
     if (st == STEP_ERROR) {
