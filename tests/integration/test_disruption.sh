@@ -26,15 +26,15 @@ F_OMJ=omjob.pipelines.openmetadata.org/finalizer
 F_POD=omjob.pipelines.openmetadata.org/tracking
 
 # Rows 4-6: main pods without an exit code run until deleted; exit handlers take
-# 3 s, long enough to see the disrupted main pod still there meanwhile.
+# 6 s, long enough to see the disrupted main pod still there meanwhile.
 n4=$(new_ns r4)
-omjob "$n4" del '{}' '{"exit":0,"run":"3s"}'
+omjob "$n4" del '{}' '{"exit":0,"run":"6s"}'
 expect "$n4" del '{"row":4,"desc":"main pod deleted (graceful)","phase":"Failed","reason":"Deleted","codes":[null,137],"attempts":1,"xcode":0,"msg":"delet","stays":false}'
 n5=$(new_ns r5)
-omjob "$n5" force '{}' '{"exit":0,"run":"3s"}'
+omjob "$n5" force '{}' '{"exit":0,"run":"6s"}'
 expect "$n5" force '{"row":5,"desc":"main pod force-deleted","phase":"Failed","reason":"Deleted","codes":[null,137],"attempts":1,"xcode":0,"msg":"delet","stays":false}'
 n6=$(new_ns r6)
-omjob "$n6" evict '{}' '{"exit":0,"run":"3s"}'
+omjob "$n6" evict '{}' '{"exit":0,"run":"6s"}'
 expect "$n6" evict '{"row":6,"desc":"main pod evicted","phase":"Failed","reason":"Evicted","codes":[null,137],"attempts":1,"xcode":0,"msg":"evict","stays":false}'
 # Row 13: the exit pods run 15 s (time to disrupt the first; the second completes).
 n13=$(new_ns r13)

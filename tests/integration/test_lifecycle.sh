@@ -65,7 +65,7 @@ if wait_until 20 pod_phase_is "$n20" "$name20-main" Running; then
 	[ "$(jq -c '.spec.containers[0].env[] | select(.name == "config") | .value' <<<"$p")" = "$want_config" ] &&
 		pass "row 20: the inline config ($(jq -r 'length' <<<"$want_config") bytes) reaches the main pod unchanged" ||
 		fail "row 20: config env differs in the main pod"
-	[ "$(jp omj "$n20" "$name20" '{.status.phase}')" = Running ] &&
+	wait_until 5 eval '[ "$(jp omj "$n20" "$name20" "{.status.phase}")" = Running ]' &&
 		pass "row 20: OMJob Running while its main pod runs" ||
 		fail "row 20: OMJob phase $(jp omj "$n20" "$name20" '{.status.phase}') while the main pod runs"
 	$K annotate pod -n "$n20" "$name20-main" sim.omjob.test/exit-code=0 >/dev/null
