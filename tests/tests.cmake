@@ -83,8 +83,10 @@ foreach(src ${SH_ITESTS})
   omjob_integration_test(it_${name} 600 bash ${src})
   # A test running a whole operator that watches every namespace (start_operator in
   # omjob_lib.sh) would have its OMJobs reconciled by another such test's operator
-  # too: those tests take turns. Everything else still runs beside them.
-  file(STRINGS ${src} uses_operator REGEX "start_operator")
+  # too: those tests take turns, with those that ask for it by a comment
+  # "RESOURCE_LOCK: omjob_operator" (their OMJobs must not be reconciled either).
+  # Everything else still runs beside them.
+  file(STRINGS ${src} uses_operator REGEX "start_operator|RESOURCE_LOCK: omjob_operator")
   if(uses_operator)
     set_tests_properties(it_${name} PROPERTIES RESOURCE_LOCK omjob_operator)
   endif()

@@ -10,6 +10,10 @@
 # the new one); an OMJob deleted and recreated under the same name, not finished,
 # is not deleted; an unfinished OMJob is not deleted; an OMJob finished while the
 # watcher restarts (SIGKILL) is deleted; the metrics count it all; a clean stop.
+#
+# RESOURCE_LOCK: omjob_operator (tests/tests.cmake): a whole operator of another
+# test, watching every namespace, would reconcile these OMJobs and fight the
+# status this test writes.
 . "$(dirname "$0")/lib.sh"
 : "${OMJOB_BIN:?}" "${OMJOB_TEST_KUBECONFIG:?}"
 RUN=$(mktemp -d /tmp/omttl.XXXX)
