@@ -22,15 +22,24 @@
 const char *dc_kind_str(enum dc_kind k)
 {
     switch (k) {
-    case DC_NONE: return "none";
-    case DC_ADD_FINALIZER: return "add-finalizer";
-    case DC_CREATE_MAIN: return "create-main-pod";
-    case DC_STATUS: return "write-status";
-    case DC_CREATE_EXIT: return "create-exit-pod";
-    case DC_DELETE_POD: return "delete-pod";
-    case DC_RELEASE_POD: return "release-pod";
-    case DC_RELEASE_OMJOB: return "release-omjob";
-    case DC_VERIFY_GONE: return "verify-pod-gone";
+    case DC_NONE:
+        return "none";
+    case DC_ADD_FINALIZER:
+        return "add-finalizer";
+    case DC_CREATE_MAIN:
+        return "create-main-pod";
+    case DC_STATUS:
+        return "write-status";
+    case DC_CREATE_EXIT:
+        return "create-exit-pod";
+    case DC_DELETE_POD:
+        return "delete-pod";
+    case DC_RELEASE_POD:
+        return "release-pod";
+    case DC_RELEASE_OMJOB:
+        return "release-omjob";
+    case DC_VERIFY_GONE:
+        return "verify-pod-gone";
     }
     return "unknown";
 }
@@ -190,6 +199,17 @@ void dc_classify(struct json_object *pod, struct dc_outcome *o)
         snprintf(o->reason, sizeof(o->reason), "Completed");
         snprintf(o->message, sizeof(o->message), "succeeded");
         return;
+    }
+    if (deleting && !disrupt_cond && str_eq(phase, "Failed") && o->code_known) {
+        /* Failed and then deleted (the pod garbage collector removes old finished
+         * pods; our finalizer holds them): the container ended on its own if it
+         * finished before the deletion was asked for. Whole seconds: a tie counts
+         * as the deletion's doing. */
+        int64_t fin = time_ms(pod, "container.finishedAt");
+        int64_t del = time_ms(pod, "deletionTimestamp");
+        int64_t grace = jx_i64_or(pod, "deletionGracePeriodSeconds", 0);
+        if (fin > 0 && del > 0 && fin < del - grace * 1000)
+            deleting = false;
     }
     if (deleting || disrupt_cond) {
         o->ended = true;
@@ -425,8 +445,19 @@ static void finish(struct ctx *c, struct st *s, const char *eh_reason, const cha
     else if (code_known)
         snprintf(mdesc, sizeof(mdesc), "main pod failed: %s (exit code %lld)",
                  mreason != NULL ? mreason : "Error", (long long)code);
-    else
-        snprintf(mdesc, sizeof(mdesc), "main pod failed: %s", mreason != NULL ? mreason : "Error");
+    else {
+        /* No exit code: say why (did not start, rejected, node lost, ...). */
+        const char *detail = NULL;
+        struct json_object *conds = jx_arr(s->status, "conditions");
+        for (size_t i = 0; conds != NULL && i < json_object_array_length(conds); i++) {
+            struct json_object *x = json_object_array_get_idx(conds, i);
+            if (str_eq(jx_str(x, "type"), "MainPodFinished"))
+                detail = jx_str(x, "message");
+        }
+        snprintf(mdesc, sizeof(mdesc), "main pod failed: %s%s%.150s",
+                 mreason != NULL ? mreason : "Error", nonempty(detail) ? ": " : "",
+                 nonempty(detail) ? detail : "");
+    }
     snprintf(msg, sizeof(msg), "%s; %s", mdesc, eh_msg);
     const char *from = jx_str(c->omjob, "status.phase");
     bool ok = main_ok && eh_ok;
@@ -467,10 +498,9 @@ static int record_outcome(struct ctx *c, const struct dc_outcome *o, bool had_po
     else
         snprintf(mmsg, sizeof(mmsg), "main pod %s ended: %s: %s", c->main_name, o->reason,
                  o->message);
-    st_cond(&s, "MainPodFinished", true, o->reason, mmsg);
-    if (had_pod)
-        add_event(c->a, str_eq(o->reason, "Completed") ? EV_NORMAL : EV_WARNING, "MainPodCompleted",
-                  "%s", mmsg);
+    st_cond(&s, "MainPodFinished", true, o->reason, o->message);
+    add_event(c->a, str_eq(o->reason, "Completed") ? EV_NORMAL : EV_WARNING, "MainPodCompleted",
+              "%s", mmsg);
     if (!c->has_exit_spec || c->skip_exit) {
         finish(c, &s, c->has_exit_spec ? "Skipped" : "NotConfigured",
                c->has_exit_spec ? "exit handler skipped (annotation " ANNOTATION_SKIP_EXIT_HANDLER
@@ -549,8 +579,9 @@ static int before_outcome(struct ctx *c)
         }
         if (c->deleting) {
             snprintf(o.reason, sizeof(o.reason), "Cancelled");
-            snprintf(o.message, sizeof(o.message), "the OMJob was deleted before the main pod "
-                                                   "was created");
+            snprintf(o.message, sizeof(o.message),
+                     "the OMJob was deleted before the main pod "
+                     "was created");
             add_event(a, EV_NORMAL, "Cancelling",
                       "OMJob deleted before its main pod was created: running the exit handler");
             return record_outcome(c, &o, false);
@@ -559,7 +590,8 @@ static int before_outcome(struct ctx *c)
         if (in->create_error != NULL && created > 0 &&
             in->now_ms >= created + c->start_timeout_ms) {
             snprintf(o.reason, sizeof(o.reason), "CreateFailed");
-            snprintf(o.message, sizeof(o.message), "the API server rejected the main pod for %lld s: %s",
+            snprintf(o.message, sizeof(o.message),
+                     "the API server rejected the main pod for %lld s: %s",
                      (long long)(c->start_timeout_ms / 1000), in->create_error);
             return record_outcome(c, &o, false);
         }
@@ -596,8 +628,7 @@ static int before_outcome(struct ctx *c)
         snprintf(o.message, sizeof(o.message), "the OMJob was deleted while the main pod was %s",
                  jx_str_or(pod, "phase", "Pending"));
         add_event(a, EV_NORMAL, "Cancelling",
-                  "OMJob deleted: stopping main pod %s and running the exit handler",
-                  c->main_name);
+                  "OMJob deleted: stopping main pod %s and running the exit handler", c->main_name);
         return record_outcome(c, &o, true);
     }
     const char *pphase = jx_str(pod, "phase");
@@ -747,8 +778,9 @@ static int after_outcome(struct ctx *c)
         a->kind = DC_CREATE_EXIT;
         a->pod_type = POD_TYPE_EXIT_HANDLER;
         snprintf(a->pod, sizeof(a->pod), "%s", ename);
-        add_event(a, EV_NORMAL, "ExitHandlerCreated", "created exit handler pod %s (attempt %lld, pipelineStatus=%s)",
-                  ename, (long long)attempts, main_succeeded(status) ? "success" : "failed");
+        add_event(a, EV_NORMAL, "ExitHandlerCreated",
+                  "created exit handler pod %s (attempt %lld, pipelineStatus=%s)", ename,
+                  (long long)attempts, main_succeeded(status) ? "success" : "failed");
         why(a, "creating exit pod %s (attempt %lld)", ename, (long long)attempts);
         return 0;
     }
@@ -760,8 +792,9 @@ static int after_outcome(struct ctx *c)
         a->kind = DC_DELETE_POD;
         snprintf(a->pod, sizeof(a->pod), "%s", ename);
         snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(epod, "uid", ""));
-        add_event(a, EV_WARNING, "NodeLost", "exit handler pod %s: node %s stopped answering for %d s",
-                  ename, jx_str_or(epod, "nodeName", "?"), in->cfg->node_lost_s);
+        add_event(a, EV_WARNING, "NodeLost",
+                  "exit handler pod %s: node %s stopped answering for %d s", ename,
+                  jx_str_or(epod, "nodeName", "?"), in->cfg->node_lost_s);
         why(a, "exit pod %s on a lost node", ename);
         return 0;
     }
@@ -776,8 +809,9 @@ static int after_outcome(struct ctx *c)
         a->kind = DC_DELETE_POD;
         snprintf(a->pod, sizeof(a->pod), "%s", ename);
         snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(epod, "uid", ""));
-        add_event(a, EV_WARNING, "StartTimeout", "exit handler pod %s did not start within %lld s: %s",
-                  ename, (long long)(c->start_timeout_ms / 1000), wr);
+        add_event(a, EV_WARNING, "StartTimeout",
+                  "exit handler pod %s did not start within %lld s: %s", ename,
+                  (long long)(c->start_timeout_ms / 1000), wr);
         why(a, "exit pod %s did not start", ename);
         return 0;
     }
@@ -911,9 +945,10 @@ int dc_decide(const struct dc_input *in, struct dc_action *a)
     c.phase = jx_str(omjob, "status.phase");
     c.deleting = jx_str(omjob, "metadata.deletionTimestamp") != NULL;
     c.has_exit_spec = jx_obj(omjob, "spec.exitHandlerSpec") != NULL;
-    c.skip_exit = str_eq(jx_str(omjob, "metadata.annotations.omjob\\.pipelines\\.openmetadata\\.org/"
-                                       "skip-exit-handler"),
-                         "true");
+    c.skip_exit =
+        str_eq(jx_str(omjob, "metadata.annotations.omjob\\.pipelines\\.openmetadata\\.org/"
+                             "skip-exit-handler"),
+               "true");
     int64_t sts = jx_i64_or(omjob, "spec.startTimeoutSeconds", 0);
     c.start_timeout_ms = (sts > 0 ? sts : in->cfg->start_timeout_s) * 1000;
     if (podspec_name(c.name, PODSPEC_MAIN, 0, c.main_name, sizeof(c.main_name)) != 0) {

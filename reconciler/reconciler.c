@@ -39,11 +39,11 @@
 #define TRUTH_TIMEOUT_MS 1000 /* local IPC; short so a stop signal is never kept waiting */
 #define MAX_STEPS 16
 #define MAX_GONE 4
-#define BATCH 64                  /* keys per loop turn before polling again */
-#define CONFLICT_MS 50            /* first look after a 409 */
-#define NOT_SYNCED_MS 500         /* watcher not synced yet */
-#define EXISTS_MS 300             /* 409 AlreadyExists: wait for the cache */
-#define RETRY_MAX_MS 30000        /* backoff ceiling */
+#define BATCH 64           /* keys per loop turn before polling again */
+#define CONFLICT_MS 50     /* first look after a 409 */
+#define NOT_SYNCED_MS 500  /* watcher not synced yet */
+#define EXISTS_MS 300      /* 409 AlreadyExists: wait for the cache */
+#define RETRY_MAX_MS 30000 /* backoff ceiling */
 #define CREATE_RETRY_FIRST_MS 1000
 
 /* ---- per-key state ---- */
@@ -440,7 +440,8 @@ static void transition_metrics(struct rc *r, struct json_object *before, const s
     }
 }
 
-static void log_write_error(const struct kst *k, const struct dc_action *a, const struct kube_err *e)
+static void log_write_error(const struct kst *k, const struct dc_action *a,
+                            const struct kube_err *e)
 {
     char code[16];
     snprintf(code, sizeof(code), "%d", e->http);
@@ -488,7 +489,7 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
     if (rc == -EPERM || rc == -EINVAL) {
         /* Rejected: quota, admission, invalid. Retried with backoff; for the main
          * pod decide turns it into CreateFailed at the start deadline. */
-        struct ev_object o = {OMJOB_GROUP_VERSION, OMJOB_KIND, v->ns, v->name,
+        struct ev_object o = {OMJOB_GROUP_VERSION,           OMJOB_KIND, v->ns, v->name,
                               jx_str(omjob, "metadata.uid"), NULL};
         int64_t delay = backoff_ms(++k->create_fails, CREATE_RETRY_FIRST_MS);
         /* The same message every time, so that the Event aggregates (count). */

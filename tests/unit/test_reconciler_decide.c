@@ -1037,6 +1037,46 @@ static struct json_object *classify_pod(const struct classify_row *r)
     return p;
 }
 
+/* A pod that failed on its own and was deleted afterwards (the pod garbage
+ * collector removes old finished pods; our finalizer holds them) keeps its own
+ * outcome; one whose container finished when the deletion was asked for (same
+ * second, or later) was ended by it. */
+static void test_classify_failed_then_collected(void)
+{
+    static const struct {
+        const char *finished, *deletion;
+        int grace;
+        bool disrupted;
+        const char *reason;
+    } rows[] = {
+        {"2026-03-01T12:00:00Z", "2026-03-01T12:30:00Z", 0, false, "Error"},
+        {"2026-03-01T12:29:59Z", "2026-03-01T12:30:00Z", 0, false, "Error"},
+        {"2026-03-01T12:30:00Z", "2026-03-01T12:30:00Z", 0, true, "Deleted"},
+        {"2026-03-01T12:00:10Z", "2026-03-01T12:00:40Z", 30, true, "Deleted"},
+        {"2026-03-01T12:00:09Z", "2026-03-01T12:00:40Z", 30, false, "Error"},
+    };
+    world_new();
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct classify_row r = {.what = "collected",
+                                 .phase = "Failed",
+                                 .cstate = "terminated",
+                                 .creason = "Error",
+                                 .code = 3,
+                                 .deleting = true};
+        struct json_object *p = classify_pod(&r);
+        jx_set_str(p, "container.finishedAt", rows[i].finished);
+        jx_set_str(p, "deletionTimestamp", rows[i].deletion);
+        jx_set_i64(p, "deletionGracePeriodSeconds", rows[i].grace);
+        struct dc_outcome o;
+        dc_classify(p, &o);
+        CU_ASSERT(o.ended);
+        CU_ASSERT_EQUAL(o.disrupted, rows[i].disrupted);
+        CU_ASSERT_STRING_EQUAL(o.reason, rows[i].reason);
+        CU_ASSERT(o.code_known && o.code == 3);
+        json_object_put(p);
+    }
+}
+
 static void test_classify_table(void)
 {
     world_new();
@@ -1465,7 +1505,7 @@ static void test_invalid_main_spec(void)
     step_apply(DC_ADD_FINALIZER);
     expect_outcome("InvalidSpec", -1);
     check_contains("message", "spec.mainPodSpec.image");
-    check_events("InvalidSpec", EV_WARNING, NULL);
+    check_events("InvalidSpec", EV_WARNING, "MainPodCompleted", EV_WARNING, NULL);
     CU_ASSERT_PTR_NOT_NULL(strstr(event_message("InvalidSpec"), "spec.mainPodSpec.image"));
     apply();
     expect_create_exit(EXIT_POD, "failed", "InvalidSpec", "");
@@ -1554,7 +1594,7 @@ static void test_cancel_before_main(void)
     step_apply(DC_ADD_FINALIZER);
     omjob_delete_at(W.now_ms);
     expect_outcome("Cancelled", -1);
-    check_events("Cancelling", EV_NORMAL, NULL);
+    check_events("Cancelling", EV_NORMAL, "MainPodCompleted", EV_WARNING, NULL);
     apply();
     expect_create_exit(EXIT_POD, "failed", "Cancelled", "");
 }
@@ -2263,6 +2303,7 @@ int main(void)
          test_start_timeout_no_exit_handler},
         {"CreateFailed after the start deadline", test_create_failed},
         {"InvalidSpec main pod", test_invalid_main_spec},
+        {"classify: failed, then collected", test_classify_failed_then_collected},
         {"InvalidSpec exit pod", test_invalid_exit_spec},
         {"cancel while running", test_cancel_running},
         {"cancel while pending", test_cancel_pending},
