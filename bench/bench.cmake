@@ -7,3 +7,8 @@ foreach(src ${BENCH_SRC})
   target_link_libraries(${name} PRIVATE omjob_kube omjob_ipc omjob_common nng::nng
     PkgConfig::CURL)
 endforeach()
+# Not a benchmark of its own (no bench_ prefix, so scripts/bench does not run it):
+# the load generator and watch probes of bench/bench_lifecycle.sh, which uses the
+# operator's own pod builder and Event recorder for its plain-client ceiling.
+add_executable(lifecycle_driver ${CMAKE_SOURCE_DIR}/bench/lifecycle_driver.c)
+target_link_libraries(lifecycle_driver PRIVATE omjob_roles m)
