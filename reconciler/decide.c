@@ -521,13 +521,18 @@ static int record_outcome(struct ctx *c, const struct dc_outcome *o, bool had_po
     return 0;
 }
 
-static int build_pod(struct ctx *c, enum podspec_kind kind, unsigned attempt0)
+/* given: the exit pod's main outcome when status does not hold it yet (NULL: from
+ * status). */
+static int build_pod(struct ctx *c, enum podspec_kind kind, unsigned attempt0,
+                     const struct podspec_exit_info *given)
 {
     struct json_object *status = jx_obj(c->omjob, "status");
     struct podspec_exit_info ei = {0};
     char err[256] = "";
     int64_t code;
-    if (kind == PODSPEC_EXIT) {
+    if (kind == PODSPEC_EXIT && given != NULL) {
+        ei = *given;
+    } else if (kind == PODSPEC_EXIT) {
         ei.pe_success = main_succeeded(status);
         ei.pe_exit_code_known = jx_i64(status, "mainPodExitCode", &code) == 0;
         ei.pe_exit_code = ei.pe_exit_code_known ? (int)code : 0;
@@ -543,6 +548,67 @@ static int build_pod(struct ctx *c, enum podspec_kind kind, unsigned attempt0)
         snprintf(c->a->why, sizeof(c->a->why), "%.150s", err);
         return -EINVAL;
     }
+    return 0;
+}
+
+/* The main pod ended on its own evidence (its phase, deletion or disruption, all
+ * kept by our finalizer): the exit pod is created first, carrying the outcome in
+ * its env and annotations, and status records it right after, from those
+ * annotations. One write between the main pod's end and the exit handler's start;
+ * a crash in between leaves the exit pod as the record. */
+static int dispatch(struct ctx *c, struct dc_outcome *o)
+{
+    const struct dc_input *in = c->in;
+    struct dc_action *a = c->a;
+    char ename[PODSPEC_NAME_BUF];
+    exit_name(c, 0, ename, sizeof(ename));
+    struct json_object *epod = pod_named(in->pods, ename);
+    if (epod != NULL && !str_eq(jx_str(epod, "ownerUid"), c->uid)) {
+        a->kind = DC_NONE;
+        a->requeue_at_ms = in->now_ms + 1000;
+        why(a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", ename);
+        return 0;
+    }
+    if (epod != NULL) {
+        /* Created: record what it was told. */
+        const char *r = jx_str(epod, "mainReason");
+        const char *code = jx_str(epod, "mainExitCode");
+        long long v;
+        if (nonempty(r) && strcmp(r, o->reason) != 0) {
+            snprintf(o->reason, sizeof(o->reason), "%s", r);
+            o->code_known = false;
+        }
+        if (r != NULL && code != NULL) {
+            o->code_known = util_parse_i64(code, -2147483648LL, 2147483647LL, &v) == 0;
+            o->code = o->code_known ? (int)v : 0;
+        }
+        return record_outcome(c, o, true);
+    }
+    if (in->exit_create_rejected)
+        return record_outcome(c, o, true);
+    struct podspec_exit_info ei = {
+        .pe_success = str_eq(o->reason, "Completed") && o->code_known && o->code == 0,
+        .pe_exit_code_known = o->code_known,
+        .pe_exit_code = o->code,
+        .pe_reason = o->reason,
+        .pe_main_pod = c->main_name,
+        .pe_attempt = 0,
+    };
+    int rc = build_pod(c, PODSPEC_EXIT, 0, &ei);
+    if (rc == -EINVAL) {
+        /* The exit pod cannot be built: record the outcome; after_outcome says why. */
+        dc_action_clear(a);
+        return record_outcome(c, o, true);
+    }
+    if (rc != 0)
+        return rc;
+    a->kind = DC_CREATE_EXIT;
+    a->pod_type = POD_TYPE_EXIT_HANDLER;
+    snprintf(a->pod, sizeof(a->pod), "%s", ename);
+    add_event(a, EV_NORMAL, "ExitHandlerCreated",
+              "created exit handler pod %s (attempt 1, pipelineStatus=%s)", ename,
+              ei.pe_success ? "success" : "failed");
+    why(a, "main pod ended (%s): creating exit pod %s", o->reason, ename);
     return 0;
 }
 
@@ -595,7 +661,7 @@ static int before_outcome(struct ctx *c)
                      (long long)(c->start_timeout_ms / 1000), in->create_error);
             return record_outcome(c, &o, false);
         }
-        int rc = build_pod(c, PODSPEC_MAIN, 0);
+        int rc = build_pod(c, PODSPEC_MAIN, 0, NULL);
         if (rc == -EINVAL) {
             snprintf(o.reason, sizeof(o.reason), "InvalidSpec");
             snprintf(o.message, sizeof(o.message), "%s", a->why);
@@ -619,6 +685,8 @@ static int before_outcome(struct ctx *c)
         snprintf(o.message, sizeof(o.message), "the OMJob was deleted");
         add_event(a, EV_NORMAL, "Cancelling", "OMJob deleted: running the exit handler");
     }
+    if (o.ended && !c->deleting && c->has_exit_spec && !c->skip_exit)
+        return dispatch(c, &o);
     if (o.ended)
         return record_outcome(c, &o, true);
     if (c->deleting) {
@@ -760,7 +828,7 @@ static int after_outcome(struct ctx *c)
     if (epod == NULL) {
         /* Not created yet (the status write comes first), or vanished. Creation is
          * idempotent by name either way. */
-        int rc = build_pod(c, PODSPEC_EXIT, (unsigned)(attempts - 1));
+        int rc = build_pod(c, PODSPEC_EXIT, (unsigned)(attempts - 1), NULL);
         if (rc == -EINVAL) {
             char err[160];
             snprintf(err, sizeof(err), "%s", a->why);

@@ -34,21 +34,24 @@ struct dc_input {
     /* The last rejection of the main pod's creation by the API server (its
      * message), or NULL: with the start deadline passed it becomes CreateFailed. */
     const char *create_error;
+    /* The API server rejected the last creation of an exit pod: the outcome is
+     * then recorded first (the exit pod follows when it can be created). */
+    bool exit_create_rejected;
     /* Pods the loop checked with a GET and found gone (404), by name. */
     const char *const *gone;
     int ngone;
 };
 
 enum dc_kind {
-    DC_NONE,            /* nothing to write; look again at requeue_at_ms (0: on change) */
-    DC_ADD_FINALIZER,   /* merge-patch the OMJob with patch (our finalizer added) */
-    DC_CREATE_MAIN,     /* create pod_obj (the main pod) */
-    DC_STATUS,          /* merge-patch the OMJob's status subresource with patch */
-    DC_CREATE_EXIT,     /* create pod_obj (an exit pod) */
-    DC_DELETE_POD,      /* delete pod `pod` (uid precondition pod_uid) */
-    DC_RELEASE_POD,     /* merge-patch pod `pod` with patch (our finalizer removed) */
-    DC_RELEASE_OMJOB,   /* merge-patch the OMJob with patch (our finalizer removed) */
-    DC_VERIFY_GONE,     /* GET pod `pod`: the cache does not show it but status says it exists */
+    DC_NONE,          /* nothing to write; look again at requeue_at_ms (0: on change) */
+    DC_ADD_FINALIZER, /* merge-patch the OMJob with patch (our finalizer added) */
+    DC_CREATE_MAIN,   /* create pod_obj (the main pod) */
+    DC_STATUS,        /* merge-patch the OMJob's status subresource with patch */
+    DC_CREATE_EXIT,   /* create pod_obj (an exit pod) */
+    DC_DELETE_POD,    /* delete pod `pod` (uid precondition pod_uid) */
+    DC_RELEASE_POD,   /* merge-patch pod `pod` with patch (our finalizer removed) */
+    DC_RELEASE_OMJOB, /* merge-patch the OMJob with patch (our finalizer removed) */
+    DC_VERIFY_GONE,   /* GET pod `pod`: the cache does not show it but status says it exists */
 };
 
 const char *dc_kind_str(enum dc_kind k);
@@ -65,9 +68,9 @@ struct dc_action {
     enum dc_kind kind;
     char pod[PODSPEC_NAME_BUF + 8]; /* pod actions */
     char pod_uid[64];
-    const char *pod_type;          /* POD_TYPE_MAIN or POD_TYPE_EXIT_HANDLER for creations */
-    struct json_object *patch;     /* the merge patch (owned) */
-    struct json_object *pod_obj;   /* the pod to create (owned) */
+    const char *pod_type;              /* POD_TYPE_MAIN or POD_TYPE_EXIT_HANDLER for creations */
+    struct json_object *patch;         /* the merge patch (owned) */
+    struct json_object *pod_obj;       /* the pod to create (owned) */
     struct dc_event ev[DC_MAX_EVENTS]; /* to emit once the action succeeded */
     int nev;
     const char *from_phase; /* DC_STATUS: the phase before ("" when none) */

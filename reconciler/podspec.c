@@ -182,15 +182,31 @@ static int build_annotations(struct build *b, struct json_object *meta)
 {
     struct json_object *src = jx_obj(b->b_ps, "annotations"), *dst = NULL;
     int rc = 0;
-    if (src == NULL || json_object_object_length(src) == 0)
+    bool exit_pod = b->b_kind == PODSPEC_EXIT && b->b_exit != NULL;
+    if ((src == NULL || json_object_object_length(src) == 0) && !exit_pod)
         return 0;
     dst = json_object_new_object();
     if (dst == NULL)
         return -ENOMEM;
-    json_object_object_foreach(src, k, v)
-    {
-        if (rc == 0 && json_object_is_type(v, json_type_string))
-            rc = add_str(dst, k, json_object_get_string(v));
+    if (src != NULL) {
+        json_object_object_foreach(src, k, v)
+        {
+            if (rc == 0 && json_object_is_type(v, json_type_string))
+                rc = add_str(dst, k, json_object_get_string(v));
+        }
+    }
+    if (rc == 0 && exit_pod) {
+        /* The main outcome this exit pod was told, ours (user values replaced):
+         * the durable record when the pod is created before status says it. */
+        char code[16] = "";
+        if (b->b_exit->pe_exit_code_known)
+            snprintf(code, sizeof(code), "%d", b->b_exit->pe_exit_code);
+        json_object_object_del(dst, ANNOTATION_MAIN_REASON);
+        json_object_object_del(dst, ANNOTATION_MAIN_EXIT_CODE);
+        rc = add_str(dst, ANNOTATION_MAIN_REASON,
+                     b->b_exit->pe_reason != NULL ? b->b_exit->pe_reason : "");
+        if (rc == 0)
+            rc = add_str(dst, ANNOTATION_MAIN_EXIT_CODE, code);
     }
     if (rc < 0) {
         json_object_put(dst);

@@ -57,7 +57,8 @@ struct kst {
     int fails;        /* consecutive errors, for backoff */
     int create_fails; /* consecutive rejections of the main pod */
     int64_t create_retry_at;
-    bool create_retry_main; /* create_retry_at is for the main pod (else an exit pod) */
+    bool create_retry_main;    /* create_retry_at is for the main pod (else an exit pod) */
+    bool exit_create_rejected; /* the last exit pod creation was rejected */
     char *create_error;
     uint64_t handled_rev;
 };
@@ -478,6 +479,8 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         }
         k->create_fails = 0;
         k->create_retry_at = 0;
+        if (!is_main)
+            k->exit_create_rejected = false;
         return STEP_CONTINUE;
     }
     if (rc == -EEXIST) {
@@ -499,6 +502,12 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         log_write_error(k, a, &e);
         k->create_retry_at = util_mono_ms() + delay;
         k->create_retry_main = is_main;
+        if (!is_main) {
+            k->exit_create_rejected = true;
+            /* Record the outcome now rather than after the backoff. */
+            schedule(r, k, util_mono_ms());
+            return STEP_WAIT;
+        }
         if (is_main) {
             char *msg = NULL;
             if (asprintf(&msg, "HTTP %d %s: %s", e.http, e.reason, e.message) >= 0) {
@@ -654,6 +663,7 @@ static void reconcile(struct rc *r, struct kst *k)
                               .now_ms = util_now_ms(),
                               .cfg = &r->dcfg,
                               .create_error = k->create_error,
+                              .exit_create_rejected = k->exit_create_rejected,
                               .gone = v.gonep,
                               .ngone = v.ngone};
         if (dc_decide(&in, &a) != 0) {

@@ -38,6 +38,11 @@
 /* Finalizer on the operator's pods: holds a pod (and so its logs) until the
  * reconciler has recorded its end and the exit handler has run. */
 #define FINALIZER_TRACKING "omjob.pipelines.openmetadata.org/tracking"
+/* On exit pods: the main outcome the pod was given (reason; exit code, "" when
+ * unknown). The exit pod is created before status records the outcome, so these
+ * are what status must then record (docs/LIFECYCLE.md). */
+#define ANNOTATION_MAIN_REASON "omjob.pipelines.openmetadata.org/main-reason"
+#define ANNOTATION_MAIN_EXIT_CODE "omjob.pipelines.openmetadata.org/main-exit-code"
 
 /* Annotation that kubectl apply writes: a second copy of the object, dropped
  * from the cache. */

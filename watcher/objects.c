@@ -93,6 +93,15 @@ static const char *label(struct json_object *obj, const char *name)
     return json_object_get_string(v);
 }
 
+static const char *annotation(struct json_object *obj, const char *name)
+{
+    struct json_object *l = jx_obj(obj, "metadata.annotations"), *v;
+    if (l == NULL || !json_object_object_get_ex(l, name, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
 /* The controller ownerReference of the given kind, or NULL. */
 static struct json_object *controller_of(struct json_object *obj, const char *kind)
 {
@@ -302,6 +311,8 @@ static void pk_pod_strings(struct packer *p, struct json_object *obj, const char
     pk_str(p, POFF(p_owner_name), own ? jx_str(own, "name") : NULL);
     pk_str(p, POFF(p_label_name), label(obj, LABEL_OMJOB_NAME));
     pk_str(p, POFF(p_pod_type), label(obj, LABEL_POD_TYPE));
+    pk_str(p, POFF(p_main_reason), annotation(obj, ANNOTATION_MAIN_REASON));
+    pk_str(p, POFF(p_main_exit_code), annotation(obj, ANNOTATION_MAIN_EXIT_CODE));
     pk_str(p, POFF(p_phase), jx_str(obj, "status.phase"));
     pk_str(p, POFF(p_reason), jx_str(obj, "status.reason"));
     pk_str(p, POFF(p_message), jx_str(obj, "status.message"));
@@ -433,6 +444,8 @@ void wc_pod_render(struct sbuf *sb, const struct wc_pod *p)
     put_field(sb, "reason", p->p_reason);
     put_field(sb, "message", p->p_message);
     put_field(sb, "nodeName", p->p_node_name);
+    put_field(sb, "mainReason", p->p_main_reason);
+    put_field(sb, "mainExitCode", p->p_main_exit_code);
     put_finalizers(sb, p->p_finalizers, p->p_nfinalizers);
     sbuf_puts(sb, ",\"creationTimestamp\":");
     put_time(sb, p->p_created);

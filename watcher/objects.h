@@ -56,9 +56,10 @@ struct wc_pod {
     const char *p_ns;       /* pod name is p_id + strlen(p_ns) + 1 */
     const char *p_key;      /* "ns/<OMJob name>": where the pod is filed */
     const char *p_uid, *p_rv;
-    const char *p_owner_uid, *p_owner_name;     /* controller ownerReference of kind OMJob */
-    const char *p_label_name, *p_pod_type;      /* LABEL_OMJOB_NAME, LABEL_POD_TYPE */
-    const char *p_phase, *p_reason, *p_message; /* status.phase, .reason, .message */
+    const char *p_owner_uid, *p_owner_name;       /* controller ownerReference of kind OMJob */
+    const char *p_label_name, *p_pod_type;        /* LABEL_OMJOB_NAME, LABEL_POD_TYPE */
+    const char *p_main_reason, *p_main_exit_code; /* exit pods: ANNOTATION_MAIN_* */
+    const char *p_phase, *p_reason, *p_message;   /* status.phase, .reason, .message */
     const char *p_node_name;
     const char *p_finalizers;                    /* p_nfinalizers NUL-separated names */
     int64_t p_created, p_started, p_deletion_ts; /* unix seconds; 0: absent */
