@@ -208,6 +208,12 @@ static void test_pod_terminated(void)
 {
     struct wc_pod *p = NULL;
     struct json_object *j = load("pod-terminated.json");
+    struct json_object *ann = json_object_new_object();
+    json_object_object_add(ann, "omjob.pipelines.openmetadata.org/main-reason",
+                           json_object_new_string("OOMKilled"));
+    json_object_object_add(ann, "omjob.pipelines.openmetadata.org/main-exit-code",
+                           json_object_new_string("137"));
+    json_object_object_add(jx_obj(j, "metadata"), "annotations", ann);
     CU_ASSERT_FATAL(wc_pod_parse(j, &p) == 0);
     CU_ASSERT_STRING_EQUAL(p->p_id, "crd-277a4bcb/om-job-mysql-metadata-ingestion-3f9c2a1b-main");
     CU_ASSERT_STRING_EQUAL(p->p_key, "crd-277a4bcb/om-job-mysql-metadata-ingestion-3f9c2a1b");
@@ -259,6 +265,8 @@ static void test_pod_terminated(void)
     CU_ASSERT(jx_get(r, "podScheduled.reason") == NULL);
     CU_ASSERT_STRING_EQUAL(jx_str_or(r, "podScheduled.lastTransitionTime", ""),
                            "2026-11-25T09:46:38Z");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "mainReason", ""), "OOMKilled");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "mainExitCode", ""), "137");
     CU_ASSERT_STRING_EQUAL(jx_str_or(r, "ready.status", ""), "False");
     CU_ASSERT_STRING_EQUAL(jx_str_or(r, "ready.reason", ""), "PodCompleted");
     CU_ASSERT_STRING_EQUAL(jx_str_or(r, "ready.lastTransitionTime", ""), "2026-11-25T09:46:39Z");
