@@ -205,11 +205,21 @@ void dc_classify(struct json_object *pod, struct dc_outcome *o)
          * pods; our finalizer holds them): the container ended on its own if it
          * finished before the deletion was asked for. Whole seconds: a tie counts
          * as the deletion's doing. */
-        int64_t fin = time_ms(pod, "container.finishedAt");
-        int64_t del = time_ms(pod, "deletionTimestamp");
-        int64_t grace = jx_i64_or(pod, "deletionGracePeriodSeconds", 0);
-        if (fin > 0 && del > 0 && fin < del - grace * 1000)
-            deleting = false;
+        struct json_object *after = jx_get(pod, "deletedAfterEnd");
+        if (after != NULL && json_object_is_type(after, json_type_boolean)) {
+            /* The watcher saw the deletion arrive, and what the pod was then. */
+            deleting = !json_object_get_boolean(after);
+        } else {
+            /* First seen already deleted (a watcher restart): the container's end
+             * against the deletion request. A kubelet's confirming delete shortens
+             * deletionTimestamp to its own time (grace 0): then a tie counts as
+             * the deletion's doing. */
+            int64_t fin = time_ms(pod, "container.finishedAt");
+            int64_t del = time_ms(pod, "deletionTimestamp");
+            int64_t grace = jx_i64_or(pod, "deletionGracePeriodSeconds", 0);
+            if (fin > 0 && del > 0 && fin < del - grace * 1000)
+                deleting = false;
+        }
     }
     if (deleting || disrupt_cond) {
         o->ended = true;

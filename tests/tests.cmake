@@ -73,6 +73,13 @@ function(omjob_integration_test name timeout)
   set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED cluster LABELS integration
     TIMEOUT ${timeout} ENVIRONMENT
     "OMJOB_BIN=$<TARGET_FILE:omjob-operator>;OMJOB_SRC=${CMAKE_SOURCE_DIR};OMJOB_BUILD_DIR=${CMAKE_BINARY_DIR}")
+  # Integration tests create OMJobs, and the scenario tests run whole operators
+  # watching every namespace, whose reconcilers would act on any test's OMJobs: they
+  # take turns. Unit and process tests (which watch a namespace nobody uses) still
+  # run beside them.
+  if(name MATCHES "^it_")
+    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK omjob_operator)
+  endif()
 endfunction()
 
 # Shell tests: tests/cluster/selftest*.sh and tests/integration/*.sh.
@@ -81,15 +88,6 @@ file(GLOB SH_ITESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/cluster/test_*.s
 foreach(src ${SH_ITESTS})
   get_filename_component(name ${src} NAME_WE)
   omjob_integration_test(it_${name} 600 bash ${src})
-  # A test running a whole operator that watches every namespace (start_operator in
-  # omjob_lib.sh) would have its OMJobs reconciled by another such test's operator
-  # too: those tests take turns, with those that ask for it by a comment
-  # "RESOURCE_LOCK: omjob_operator" (their OMJobs must not be reconciled either).
-  # Everything else still runs beside them.
-  file(STRINGS ${src} uses_operator REGEX "start_operator|RESOURCE_LOCK: omjob_operator")
-  if(uses_operator)
-    set_tests_properties(it_${name} PROPERTIES RESOURCE_LOCK omjob_operator)
-  endif()
 endforeach()
 
 # C tests: tests/integration/itest_<name>.c -> it_<name>.
@@ -122,7 +120,10 @@ foreach(src ${PROCESS_TESTS})
   set_tests_properties(process_${pt} PROPERTIES LABELS "process;integration")
 endforeach()
 
-# It restarts the API server under everyone's feet: nothing runs beside it.
-if(TEST it_test_apiserver_restart)
-  set_tests_properties(it_test_apiserver_restart PROPERTIES RUN_SERIAL TRUE)
-endif()
+# They restart the API server under everyone's feet, or make nodes NotReady (KCM's
+# zone disruption state, test_selftest's node count): nothing runs beside them.
+foreach(t it_test_apiserver_restart it_test_apiserver_outage it_test_node_loss)
+  if(TEST ${t})
+    set_tests_properties(${t} PROPERTIES RUN_SERIAL TRUE)
+  endif()
+endforeach()

@@ -373,6 +373,18 @@ static void upsert_pod(struct wcache *c, struct wc_pod *p)
         free(p);
         return;
     }
+    if (p->p_deletion_ts != 0) {
+        /* Remember what the pod was when its deletion appeared: a Failed pod the
+         * garbage collector deletes keeps its own outcome; a running one deleted
+         * and then failed by the kubelet does not. */
+        if (old != NULL && old->p_deletion_ts != 0)
+            p->p_deleted_when = old->p_deleted_when;
+        else if (old != NULL)
+            p->p_deleted_when = old->p_phase != NULL && (strcmp(old->p_phase, "Succeeded") == 0 ||
+                                                         strcmp(old->p_phase, "Failed") == 0)
+                                    ? WC_DEL_AFTER_END
+                                    : WC_DEL_WHILE_ACTIVE;
+    }
     if (old != NULL) {
         if (strcmp(old->p_key, p->p_key) != 0)
             changed(c, WC_POD, old->p_key); /* refiled: its old key lost it */

@@ -461,5 +461,9 @@ void wc_pod_render(struct sbuf *sb, const struct wc_pod *p)
     put_cond(sb, "disruptionTarget", &p->p_disruption);
     put_cond(sb, "podScheduled", &p->p_scheduled);
     put_cond(sb, "ready", &p->p_ready);
+    sbuf_puts(sb, ",\"deletedAfterEnd\":");
+    sbuf_puts(sb, p->p_deleted_when == WC_DEL_AFTER_END      ? "true"
+                  : p->p_deleted_when == WC_DEL_WHILE_ACTIVE ? "false"
+                                                             : "null");
     sbuf_putc(sb, '}');
 }

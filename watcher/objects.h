@@ -37,6 +37,11 @@ struct wc_obj {
     uint32_t o_stamp; /* LIST stamp (cache.c) */
 };
 
+/* What the cache knows of the pod's phase when its deletion was first seen:
+ * unknown (not deleted, or first seen already deleted), while it ran or waited,
+ * or after it had ended (Succeeded/Failed: the pod garbage collector, say). */
+enum { WC_DEL_UNKNOWN = 0, WC_DEL_WHILE_ACTIVE = 1, WC_DEL_AFTER_END = 2 };
+
 /* The pod container's state (the container named like spec.containers[0]). */
 enum wc_ctr_state { WC_CTR_NONE, WC_CTR_WAITING, WC_CTR_RUNNING, WC_CTR_TERMINATED };
 const char *wc_ctr_state_str(enum wc_ctr_state s); /* "none", "waiting", ... */
@@ -75,6 +80,8 @@ struct wc_pod {
     struct wc_cond p_ready;      /* Ready (False on a node that stopped answering) */
     uint32_t p_nfinalizers;
     uint32_t p_stamp;
+    /* When the cache first saw deletionTimestamp set (cache.c): WC_DEL_* */
+    uint8_t p_deleted_when;
 };
 
 /* Parses an OMJob or CronOMJob. Deletes metadata.managedFields and the

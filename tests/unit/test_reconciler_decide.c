@@ -1085,6 +1085,13 @@ static void test_classify_failed_then_collected(void)
         CU_ASSERT_EQUAL(o.disrupted, rows[i].disrupted);
         CU_ASSERT_STRING_EQUAL(o.reason, rows[i].reason);
         CU_ASSERT(o.code_known && o.code == 3);
+        /* What the watcher saw when the deletion arrived wins over the times. */
+        for (int after = 0; after < 2; after++) {
+            json_object_object_add(p, "deletedAfterEnd", json_object_new_boolean(after));
+            dc_classify(p, &o);
+            CU_ASSERT_EQUAL(o.disrupted, !after);
+            CU_ASSERT_STRING_EQUAL(o.reason, after ? "Error" : "Deleted");
+        }
         json_object_put(p);
     }
 }

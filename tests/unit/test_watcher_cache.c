@@ -204,6 +204,50 @@ static void test_obj_fields(void)
     json_object_put(j);
 }
 
+/* deletedAfterEnd: what the pod was when the cache first saw its deletion. */
+static void pod_phase(struct wcache *c, const char *rv, const char *phase, bool deleted)
+{
+    struct json_object *p = mk("ns", "p", "u", rv, "j");
+    jx_set_str(p, "status.phase", phase);
+    if (deleted)
+        jx_set_str(p, "metadata.deletionTimestamp", "2026-11-25T10:00:00Z");
+    CU_ASSERT(upsert(c, WC_POD, p, 1) == 0);
+}
+
+static const char *deleted_after_end(struct wcache *c)
+{
+    static char buf[16];
+    struct json_object *o = get_key(c, "ns/j", false);
+    struct json_object *v = jx_get(o, "pods.0.deletedAfterEnd");
+    snprintf(buf, sizeof(buf), "%s", v == NULL ? "null" : json_object_to_json_string(v));
+    json_object_put(o);
+    return buf;
+}
+
+static void test_deleted_after_end(void)
+{
+    struct wcache *c = wcache_new();
+    CU_ASSERT_FATAL(c != NULL);
+    pod_phase(c, "1", "Running", false);
+    CU_ASSERT_STRING_EQUAL(deleted_after_end(c), "null");
+    pod_phase(c, "2", "Running", true);
+    CU_ASSERT_STRING_EQUAL(deleted_after_end(c), "false");
+    pod_phase(c, "3", "Failed", true); /* killed by the deletion: still false */
+    CU_ASSERT_STRING_EQUAL(deleted_after_end(c), "false");
+    wcache_free(c);
+
+    c = wcache_new();
+    pod_phase(c, "1", "Failed", false);
+    pod_phase(c, "2", "Failed", true); /* the garbage collector, say */
+    CU_ASSERT_STRING_EQUAL(deleted_after_end(c), "true");
+    wcache_free(c);
+
+    c = wcache_new();
+    pod_phase(c, "1", "Failed", true); /* first seen deleted: unknown */
+    CU_ASSERT_STRING_EQUAL(deleted_after_end(c), "null");
+    wcache_free(c);
+}
+
 static void test_pod_terminated(void)
 {
     struct wc_pod *p = NULL;
@@ -686,6 +730,7 @@ int main(void)
     CU_add_test(s, "OMJob upsert, unchanged, update, delete", test_omjob_upsert_delete);
     CU_add_test(s, "OMJob compact fields", test_obj_fields);
     CU_add_test(s, "pod compaction: terminated, DisruptionTarget", test_pod_terminated);
+    CU_add_test(s, "pods: deletedAfterEnd", test_deleted_after_end);
     CU_add_test(s, "pod compaction: waiting, unschedulable", test_pod_waiting);
     CU_add_test(s, "pods filed under their OMJob's key", test_pods_under_key);
     CU_add_test(s, "pod refiled under another key", test_pod_refiled);
