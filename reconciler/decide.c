@@ -769,6 +769,27 @@ static int before_outcome(struct ctx *c)
     return 0;
 }
 
+/* Releases our finalizer on pod p: a merge patch carrying the pod's
+ * resourceVersion. */
+static int release_pod(struct dc_action *a, struct json_object *p, const char *why_s)
+{
+    a->kind = DC_RELEASE_POD;
+    snprintf(a->pod, sizeof(a->pod), "%s", jx_str_or(p, "name", ""));
+    snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(p, "uid", ""));
+    a->patch = json_object_new_object();
+    if (a->patch == NULL)
+        return -ENOMEM;
+    const char *rv = jx_str(p, "resourceVersion");
+    if (rv != NULL)
+        jx_set_str(a->patch, "metadata.resourceVersion", rv);
+    struct json_object *f = arr_edit(jx_arr(p, "finalizers"), FINALIZER_TRACKING, false);
+    if (f == NULL)
+        return -ENOMEM;
+    jx_set(a->patch, "metadata.finalizers", f);
+    why(a, "releasing pod %s (%s)", a->pod, why_s);
+    return 0;
+}
+
 /* The main pod still runs although its outcome is recorded (we ended it:
  * Cancelled, StartTimeout, NodeLost): delete it. True when that is the action. */
 static bool stop_main(struct ctx *c)
@@ -835,6 +856,22 @@ static int after_outcome(struct ctx *c)
         return 0;
     }
     struct dc_outcome o;
+    if (epod == NULL && c->deleting &&
+        arr_has(jx_arr(c->omjob, "metadata.finalizers"), "foregroundDeletion")) {
+        /* Foreground deletion: the garbage collector deletes every dependent while
+         * the OMJob carries foregroundDeletion, an exit pod created now too. Let
+         * our pods go first (the main pod's logs with them); once the collector
+         * drops foregroundDeletion, new dependents are left alone. */
+        for (size_t i = 0; in->pods != NULL && i < json_object_array_length(in->pods); i++) {
+            struct json_object *p = json_object_array_get_idx(in->pods, i);
+            if (arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
+                return release_pod(a, p, "foreground deletion of the OMJob");
+        }
+        a->kind = DC_NONE;
+        a->requeue_at_ms = in->now_ms + 1000;
+        why(a, "foreground deletion: waiting for the garbage collector before the exit pod");
+        return 0;
+    }
     if (epod == NULL) {
         /* Not created yet (the status write comes first), or vanished. Creation is
          * idempotent by name either way. */
@@ -950,27 +987,6 @@ static int after_outcome(struct ctx *c)
     else
         snprintf(m, sizeof(m), "exit handler failed: %s", o.reason);
     finish(c, &s, ok ? "Succeeded" : "Failed", m);
-    return 0;
-}
-
-/* Releases our finalizer on pod p: a merge patch carrying the pod's
- * resourceVersion. */
-static int release_pod(struct dc_action *a, struct json_object *p, const char *why_s)
-{
-    a->kind = DC_RELEASE_POD;
-    snprintf(a->pod, sizeof(a->pod), "%s", jx_str_or(p, "name", ""));
-    snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(p, "uid", ""));
-    a->patch = json_object_new_object();
-    if (a->patch == NULL)
-        return -ENOMEM;
-    const char *rv = jx_str(p, "resourceVersion");
-    if (rv != NULL)
-        jx_set_str(a->patch, "metadata.resourceVersion", rv);
-    struct json_object *f = arr_edit(jx_arr(p, "finalizers"), FINALIZER_TRACKING, false);
-    if (f == NULL)
-        return -ENOMEM;
-    jx_set(a->patch, "metadata.finalizers", f);
-    why(a, "releasing pod %s (%s)", a->pod, why_s);
     return 0;
 }
 

@@ -2107,6 +2107,33 @@ static void test_main_deleted_with_omjob(void)
     expect_create_exit(EXIT_POD, "failed", "Cancelled", "");
 }
 
+/* Foreground deletion (kubectl delete --cascade=foreground): the garbage collector
+ * would delete an exit pod created while the OMJob carries foregroundDeletion, so
+ * our pods are let go first and the exit pod waits for the collector. */
+static void test_foreground_cancel(void)
+{
+    world_new();
+    to_running();
+    omjob_delete_at(W.now_ms);
+    json_object_array_add(jx_arr(W.omjob, "metadata.finalizers"),
+                          json_object_new_string("foregroundDeletion"));
+    pod_mark_deleted(MAIN_POD); /* by the collector */
+    expect_outcome("Cancelled", -1);
+    apply();
+    step(DC_RELEASE_POD);
+    CU_ASSERT_STRING_EQUAL(W.a.pod, MAIN_POD);
+    apply();
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 1000);
+    /* Released while deleted, the main pod is gone (apply); the collector then
+     * drops foregroundDeletion. */
+    CU_ASSERT_PTR_NULL(pod_find(MAIN_POD));
+    json_object_object_add(jx_obj(W.omjob, "metadata"), "finalizers", json_object_new_array());
+    json_object_array_add(jx_arr(W.omjob, "metadata.finalizers"),
+                          json_object_new_string(FINALIZER_OMJOB));
+    expect_create_exit(EXIT_POD, "failed", "Cancelled", "");
+}
+
 /* ---- other owners, no OMJob, finished ---- */
 
 static void test_foreign_pods(void)
@@ -2349,6 +2376,7 @@ int main(void)
         {"exit pod on a lost node: deleted, next attempt", test_exit_node_lost},
         {"exit pods that never start: replaced, then Failed", test_exit_never_starts},
         {"main pod deleted with the OMJob: Cancelled", test_main_deleted_with_omjob},
+        {"foreground deletion: exit pod after the collector", test_foreground_cancel},
         {"outcome recorded without the first attempt", test_outcome_without_attempt},
         {"pods of an earlier OMJob", test_foreign_pods},
         {"foreign pod holding the exit pod's name", test_foreign_exit_pod},
