@@ -59,6 +59,9 @@ struct kst {
     int64_t create_retry_at;
     bool create_retry_main;    /* create_retry_at is for the main pod (else an exit pod) */
     bool exit_create_rejected; /* the last exit pod creation was rejected */
+    /* A creation whose reply was lost (the request may have been applied): its
+     * Events wait until the cache shows whether the pod exists. */
+    struct dc_action *uncertain;
     char *create_error;
     uint64_t handled_rev;
 };
@@ -151,6 +154,7 @@ static struct kst *kst_find(struct rc *r, const char *key, bool create)
 
 static void kst_free(struct kst *k)
 {
+    free(k->uncertain);
     free(k->key);
     free(k->create_error);
     free(k);
@@ -159,7 +163,7 @@ static void kst_free(struct kst *k)
 /* Forgets k when nothing refers to it any more (not queued, no timer). */
 static void kst_maybe_drop(struct rc *r, struct kst *k)
 {
-    if (k->queued || k->timer_at != 0 || k->create_error != NULL)
+    if (k->queued || k->timer_at != 0 || k->create_error != NULL || k->uncertain != NULL)
         return;
     size_t h = (size_t)util_fnv1a64(k->key, strlen(k->key)) & (r->tabsz - 1);
     for (struct kst **pp = &r->tab[h]; *pp != NULL; pp = &(*pp)->hnext) {
@@ -479,6 +483,8 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         }
         k->create_fails = 0;
         k->create_retry_at = 0;
+        free(k->uncertain);
+        k->uncertain = NULL;
         if (!is_main)
             k->exit_create_rejected = false;
         return STEP_CONTINUE;
@@ -529,6 +535,18 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         return STEP_WAIT;
     }
     log_write_error(k, a, &e);
+    if (e.kind == KUBE_ERRK_TRANSPORT || e.kind == KUBE_ERRK_TIMEOUT || e.http >= 500) {
+        /* Perhaps created: keep its Events (pod name and messages) for when the
+         * cache shows the pod (pending_uncertain). */
+        struct dc_action *u = calloc(1, sizeof(*u));
+        if (u != NULL) {
+            memcpy(u->pod, a->pod, sizeof(u->pod));
+            memcpy(u->ev, a->ev, sizeof(u->ev));
+            u->nev = a->nev;
+            free(k->uncertain);
+            k->uncertain = u;
+        }
+    }
     return STEP_ERROR;
 }
 
@@ -653,6 +671,20 @@ static void reconcile(struct rc *r, struct kst *k)
         return;
     }
     v.evq = &r->evq;
+    if (k->uncertain != NULL) {
+        /* A creation whose reply was lost: if the pod is there, it was ours. */
+        struct json_object *om = view_omjob(&v), *pods = view_pods(&v);
+        for (size_t i = 0; om != NULL && i < json_object_array_length(pods); i++) {
+            struct json_object *p = json_object_array_get_idx(pods, i);
+            if (strcmp(jx_str_or(p, "name", ""), k->uncertain->pod) == 0 &&
+                strcmp(jx_str_or(p, "ownerUid", "-"), jx_str_or(om, "metadata.uid", "")) == 0) {
+                emit_events(v.evq, om, k->uncertain);
+                free(k->uncertain);
+                k->uncertain = NULL;
+                break;
+            }
+        }
+    }
     uint64_t rev = (uint64_t)jx_i64_or(v.root, "cacheRevision", 0);
     enum step st = STEP_WAIT;
     bool wrote = false;
