@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SCENARIOS.md row 16: the operator fully stopped (SIGTERM to the supervisor)
+# while main pods run; they end while it is down; started again, it runs each
+# exit handler exactly once. OMJobs of rows 1-6, each in the state the stop finds
+# it in:
+# - ok, exit3, oom: main pods running for 15 s, ending while the operator is down;
+# - del, force, evict: main pods running until deleted (graceful), force-deleted,
+#   evicted while the operator is down (the tracking finalizer keeps them);
+# - xrun: main pod done, its exit pod running 12 s when the operator stops, ending
+#   while it is down: no second exit pod on start, the run Succeeded;
+# - late: created while the operator is down.
+# While down: no exit pod is created, the OMJobs stay as they were, the ended
+# pods stay (tracking finalizer). After the start: every OMJob finishes and is
+# checked against everything the scenarios header lists (omjob_lib.sh
+# check_runs: exactly one exit pod per OMJob over the whole run, by the pod watch
+# and the ExitHandlerCreated Events, env, status, Events, finalizers).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/omjob_lib.sh"
+t0=$(now_ms)
+F_POD=omjob.pipelines.openmetadata.org/tracking
+
+evict() { # NS POD: a policy/v1 Eviction
+	printf '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"%s","namespace":"%s"}}' "$2" "$1" |
+		$K create --raw "/api/v1/namespaces/$1/pods/$2/eviction" -f - >/dev/null
+}
+omj_phase_is() { [ "$(jp omj "$ns" "$1" '{.status.phase}')" = "$2" ]; }
+exit_pods() { $K get pods -n "$ns" -l omjob.pipelines.openmetadata.org/pod-type=exit-handler -o name | wc -l; }
+
+start_pod_watch
+start_operator
+
+ns=$(new_ns restart)
+omjob "$ns" ok '{"exit":0,"run":"15s"}' '{"exit":0,"run":"1s"}'
+expect "$ns" ok '{"row":1,"desc":"main exits 0 while the operator is down","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
+omjob "$ns" exit3 '{"exit":3,"run":"15s"}' '{"exit":0}'
+expect "$ns" exit3 '{"row":2,"desc":"main exits 3 while the operator is down","phase":"Failed","reason":"Error","codes":[3],"attempts":1,"xcode":0,"msg":"Error|exit code 3"}'
+omjob "$ns" oom '{"exit":137,"reason":"OOMKilled","run":"15s"}' '{"exit":0}'
+expect "$ns" oom '{"row":3,"desc":"main OOM-killed while the operator is down","phase":"Failed","reason":"OOMKilled","codes":[137],"attempts":1,"xcode":0,"msg":"OOMKilled"}'
+omjob "$ns" del '{}' '{"exit":0}'
+expect "$ns" del '{"row":4,"desc":"main deleted while the operator is down","phase":"Failed","reason":"Deleted","codes":[null,137],"attempts":1,"xcode":0,"msg":"delet","stays":false}'
+omjob "$ns" force '{}' '{"exit":0}'
+expect "$ns" force '{"row":5,"desc":"main force-deleted while the operator is down","phase":"Failed","reason":"Deleted","codes":[null,137],"attempts":1,"xcode":0,"msg":"delet","stays":false}'
+omjob "$ns" evict '{}' '{"exit":0}'
+expect "$ns" evict '{"row":6,"desc":"main evicted while the operator is down","phase":"Failed","reason":"Evicted","codes":[null,137],"attempts":1,"xcode":0,"msg":"evict","stays":false}'
+omjob "$ns" xrun '{"exit":0}' '{"exit":0,"run":"12s"}'
+expect "$ns" xrun '{"row":16,"desc":"exit pod ends while the operator is down","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
+
+for j in ok exit3 oom del force evict; do
+	wait_until 30 pod_phase_is "$ns" "$j-main" Running && wait_until 10 omj_phase_is "$j" Running ||
+		fail "$j: not Running: $($K get omj,pods -n "$ns" 2>&1)"
+done
+wait_until 30 pod_phase_is "$ns" xrun-exit Running && wait_until 10 omj_phase_is xrun ExitHandlerRunning ||
+	fail "xrun: exit pod not Running: $($K get omj,pods -n "$ns" 2>&1)"
+
+ts=$(now_ms)
+stop_operator
+pass "operator stopped (SIGTERM) $(($(now_ms) - ts)) ms; 6 main pods and 1 exit pod running"
+still=$(for p in ok-main exit3-main oom-main xrun-exit; do [ "$(jp pod "$ns" "$p" '{.status.phase}')" = Running ] && echo "$p"; done | wc -l)
+[ "$still" -eq 4 ] && pass "at the stop, the 3 timed main pods and xrun-exit still run" ||
+	fail "at the stop only $still of 4 timed pods still ran (too slow to stop in time?): $($K get pods -n "$ns" 2>&1)"
+before=$($K get omj -n "$ns" -o json | jq -c '[.items[] | {n: .metadata.name, p: .status.phase, r: .status.mainPodReason}] | sort_by(.n)')
+
+$K delete pod -n "$ns" del-main --wait=false >/dev/null
+$K delete pod -n "$ns" force-main --grace-period=0 --force --wait=false >/dev/null 2>&1
+evict "$ns" evict-main || fail "evict: eviction refused"
+omjob "$ns" late '{"exit":0,"run":"1s"}' '{"exit":0}'
+expect "$ns" late '{"row":16,"desc":"created while the operator is down","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
+
+# Everything ends while the operator is down.
+ended() { # POD: terminated (Succeeded or Failed)
+	[[ "$(jp pod "$ns" "$1" '{.status.phase}')" =~ ^(Succeeded|Failed)$ ]]
+}
+for p in ok-main exit3-main oom-main del-main force-main evict-main xrun-exit; do
+	wait_until 30 ended "$p" || fail "$p did not end while the operator was down: $($K get pod -n "$ns" "$p" 2>&1)"
+done
+sleep 2
+pass "every pod ended $(($(now_ms) - ts)) ms after the stop"
+[ "$(exit_pods)" -eq 1 ] && pass "while down: no exit pod created (only xrun-exit)" ||
+	fail "while down: exit pods $($K get pods -n "$ns" -l omjob.pipelines.openmetadata.org/pod-type=exit-handler -o name | tr '\n' ' ')"
+now=$($K get omj -n "$ns" -o json | jq -c '[.items[] | select(.metadata.name != "late") | {n: .metadata.name, p: .status.phase, r: .status.mainPodReason}] | sort_by(.n)')
+[ "$now" = "$before" ] && pass "while down: the OMJobs unchanged" || fail "while down: OMJobs changed: $before -> $now"
+held=$($K get pods -n "$ns" -o json | jq -r --arg f "$F_POD" '[.items[] | select(.metadata.name | test("^(del|force|evict)-main$")) | select(.metadata.deletionTimestamp != null and (.metadata.finalizers // [] | index($f)))] | length')
+[ "$held" -eq 3 ] && pass "while down: the 3 disrupted main pods held by $F_POD" ||
+	fail "while down: disrupted main pods held: $held of 3: $($K get pods -n "$ns" 2>&1)"
+[ -z "$(jp omj "$ns" late '{.status.phase}')" ] && [ "$($K get pods -n "$ns" -l omjob.pipelines.openmetadata.org/name=late -o name | wc -l)" -eq 0 ] &&
+	pass "while down: the new OMJob untouched" || fail "while down: late has status or pods"
+
+tr=$(now_ms)
+start_operator
+if wait_finished 60; then
+	pass "all $(wc -l <"$CASES") OMJobs finished $(($(now_ms) - tr)) ms after the start"
+fi
+check_runs
+no_restarts
+echo "elapsed $(($(now_ms) - t0)) ms"
+t_done
