@@ -127,6 +127,8 @@ static void handle_hint(struct cleaner_ctx *c, const struct ipc_sub_event *ev)
         c->cl_need_resync = true;
         return;
     }
+    if (ev->se_msg.type == IPC_EV_TICK)
+        return; /* only its sequence number matters (checked above) */
     if (ev->se_msg.type != IPC_EV_CHANGE ||
         ipc_hint_decode(ev->se_msg.body, ev->se_msg.body_len, &h) != 0) {
         c->cl_need_resync = true;

@@ -66,6 +66,8 @@ const char *ipc_type_str(enum ipc_type t)
         return "EV_CHANGE";
     case IPC_EV_RESYNC:
         return "EV_RESYNC";
+    case IPC_EV_TICK:
+        return "EV_TICK";
     case IPC_REQ_GET_KEY:
         return "REQ_GET_KEY";
     case IPC_REQ_GET_KEY_REPLY:

@@ -40,6 +40,8 @@ enum ipc_type {
 
     IPC_EV_CHANGE = 0x20, /* watcher -> shard/ttl topic: this key changed (a hint) */
     IPC_EV_RESYNC = 0x21, /* watcher -> topic: resync everything (after a relist) */
+    IPC_EV_TICK = 0x22,   /* watcher -> topic, every second: nothing new, but numbered, so
+                             a subscriber sees a lost hint as a gap within a second */
 
     IPC_REQ_GET_KEY = 0x30, /* reconciler -> watcher: current objects of a key */
     IPC_REQ_GET_KEY_REPLY = 0x31,

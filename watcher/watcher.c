@@ -59,6 +59,18 @@ static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *
                  strerror(-rc), NULL);
 }
 
+/* One numbered tick per topic: pub/sub loses messages silently, and a subscriber
+ * only sees a gap when the next message arrives; with a tick every second a lost
+ * hint costs at most a second before the subscriber resyncs. */
+static void tick(struct watcher_ctx *w)
+{
+    char topic[WATCHER_TOPIC_MAX];
+    for (int i = 0; i < w->w_cfg.reconcile_threads; i++)
+        if (ipc_topic_shard(topic, sizeof(topic), (unsigned)i) == 0)
+            ipc_pub_send(w->w_pub, topic, IPC_EV_TICK, NULL, 0);
+    ipc_pub_send(w->w_pub, IPC_TOPIC_TTL, IPC_EV_TICK, NULL, 0);
+}
+
 static int open_ipc(struct watcher_ctx *w)
 {
     char url[IPC_URL_MAX];
@@ -170,6 +182,7 @@ static int run(struct watcher_ctx *w)
                             {.fd = role_parent_fd(), .events = POLLIN}};
     nfds_t n = fds[2].fd >= 0 ? 3 : 2;
     bool ready = false;
+    int64_t last_tick = 0;
     for (;;) {
         uint64_t v;
         ctl_heartbeat(w->w_ctl);
@@ -188,6 +201,11 @@ static int run(struct watcher_ctx *w)
         if (!ready && all_synced(w)) {
             ready = true;
             became_ready(w);
+        }
+        int64_t now = util_mono_ms();
+        if (ready && now - last_tick >= 1000) {
+            tick(w);
+            last_tick = now;
         }
     }
 }

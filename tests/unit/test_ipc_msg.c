@@ -11,7 +11,7 @@ static const enum ipc_type all_types[] = {
     IPC_CTL_METRICS, IPC_CTL_METRICS_REPLY, IPC_CTL_STATUS,     IPC_CTL_STATUS_REPLY,
     IPC_CTL_STOP,    IPC_CTL_ACK,           IPC_EV_CHANGE,      IPC_EV_RESYNC,
     IPC_REQ_GET_KEY, IPC_REQ_GET_KEY_REPLY, IPC_REQ_LIST_SHARD, IPC_REQ_LIST_SHARD_REPLY,
-    IPC_REQ_ERROR,
+    IPC_REQ_ERROR,   IPC_EV_TICK,
 };
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
 
