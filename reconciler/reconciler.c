@@ -71,6 +71,7 @@ struct kst {
 struct pending_ev {
     char ns[64], name[256], uid[64];
     enum ev_type type;
+    int tries;
     const char *reason; /* static strings from decide.c */
     char message[640];
 };
@@ -112,6 +113,8 @@ struct rc {
     unsigned sub_connects;
     unsigned seed;
     struct evq evq;
+    struct evq ev_retry; /* Events the API server did not take yet */
+    int64_t ev_retry_at;
 };
 
 static struct kst *kst_find(struct rc *r, const char *key, bool create)
@@ -416,8 +419,13 @@ static void emit_events(struct evq *q, struct json_object *omjob, const struct d
     }
 }
 
+/* Posts the Events of q; those the API server could not take (an outage) move to
+ * r->ev_retry, tried again every EV_RETRY_MS for up to EV_RETRY_MAX rounds. */
+#define EV_RETRY_MS 2000
+#define EV_RETRY_MAX 30
 static void flush_events(struct rc *r, struct evq *q)
 {
+    int kept = 0;
     for (int i = 0; i < q->n; i++) {
         struct pending_ev *e = &q->ev[i];
         struct ev_object o = {.api_version = OMJOB_GROUP_VERSION,
@@ -425,9 +433,27 @@ static void flush_events(struct rc *r, struct evq *q)
                               .ns = e->ns,
                               .name = e->name,
                               .uid = e->uid};
-        ev_emit(r->ev, &o, e->type, e->reason, e->message);
+        if (ev_emit(r->ev, &o, e->type, e->reason, e->message) == 0)
+            continue;
+        if (q == &r->ev_retry) {
+            if (++e->tries < EV_RETRY_MAX)
+                q->ev[kept++] = *e;
+        } else if (r->ev_retry.n < MAX_PENDING_EV) {
+            e->tries = 0;
+            r->ev_retry.ev[r->ev_retry.n++] = *e;
+        }
     }
-    q->n = 0;
+    q->n = q == &r->ev_retry ? kept : 0;
+    if (r->ev_retry.n > 0 && r->ev_retry_at == 0)
+        r->ev_retry_at = util_mono_ms() + EV_RETRY_MS;
+}
+
+static void retry_events(struct rc *r)
+{
+    if (r->ev_retry.n == 0 || util_mono_ms() < r->ev_retry_at)
+        return;
+    r->ev_retry_at = 0;
+    flush_events(r, &r->ev_retry);
 }
 
 static void transition_metrics(struct rc *r, struct json_object *before, const struct dc_action *a)
@@ -987,6 +1013,7 @@ static int run(struct rc *r)
                 resync_retry_at = now + NOT_SYNCED_MS;
             }
         }
+        retry_events(r);
         int64_t until = fire_timers(r);
         for (int i = 0; i < BATCH; i++) {
             struct kst *k = dequeue(r);
