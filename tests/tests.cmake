@@ -30,7 +30,7 @@ foreach(src ${UNIT_TESTS})
     ENVIRONMENT "OMJOB_TEST_DATA=${CMAKE_SOURCE_DIR}/tests/unit/data")
   if(VALGRIND AND NOT OMJOB_SANITIZE)
     add_test(NAME valgrind_${mod} COMMAND ${VALGRIND} --quiet --error-exitcode=99
-      --leak-check=full --show-leak-kinds=definite,indirect,possible
+      --suppressions=${CMAKE_SOURCE_DIR}/tests/unit/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible
       --errors-for-leak-kinds=definite,indirect,possible $<TARGET_FILE:${name}>)
     set_tests_properties(valgrind_${mod} PROPERTIES LABELS "unit;valgrind" TIMEOUT 600
       ENVIRONMENT "OMJOB_TEST_DATA=${CMAKE_SOURCE_DIR}/tests/unit/data;OMJOB_UNDER_VALGRIND=1")
