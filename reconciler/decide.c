@@ -872,6 +872,15 @@ static int after_outcome(struct ctx *c)
         why(a, "foreground deletion: waiting for the garbage collector before the exit pod");
         return 0;
     }
+    if (epod == NULL && in->ns_terminating) {
+        if (st_begin(&s, c->omjob, in->now_ms) != 0)
+            return -ENOMEM;
+        char m[200];
+        snprintf(m, sizeof(m), "exit handler not run: namespace %.100s is being deleted", c->ns);
+        st_set(&s, "exitHandlerReason", "NamespaceTerminating");
+        finish(c, &s, "Failed", m);
+        return 0;
+    }
     if (epod == NULL) {
         /* Not created yet (the status write comes first), or vanished. Creation is
          * idempotent by name either way. */

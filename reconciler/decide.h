@@ -37,6 +37,10 @@ struct dc_input {
     /* The API server rejected the last creation of an exit pod: the outcome is
      * then recorded first (the exit pod follows when it can be created). */
     bool exit_create_rejected;
+    /* The API server refuses new pods because the namespace is being deleted:
+     * the exit handler can never run (finish instead of waiting for the cancel
+     * deadline, which would hold the namespace for 15 minutes). */
+    bool ns_terminating;
     /* Pods the loop checked with a GET and found gone (404), by name. */
     const char *const *gone;
     int ngone;

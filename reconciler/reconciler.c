@@ -59,6 +59,7 @@ struct kst {
     int64_t create_retry_at;
     bool create_retry_main;    /* create_retry_at is for the main pod (else an exit pod) */
     bool exit_create_rejected; /* the last exit pod creation was rejected */
+    bool ns_terminating;       /* ... because the namespace is being deleted */
     /* A creation whose reply was lost (the request may have been applied): its
      * Events wait until the cache shows whether the pod exists. */
     struct dc_action *uncertain;
@@ -536,6 +537,7 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         k->create_retry_main = is_main;
         if (!is_main) {
             k->exit_create_rejected = true;
+            k->ns_terminating = strstr(e.message, "because it is being terminated") != NULL;
             /* Record the outcome now rather than after the backoff. */
             schedule(r, k, util_mono_ms());
             return STEP_WAIT;
@@ -722,6 +724,7 @@ static void reconcile(struct rc *r, struct kst *k)
                               .cfg = &r->dcfg,
                               .create_error = k->create_error,
                               .exit_create_rejected = k->exit_create_rejected,
+                              .ns_terminating = k->ns_terminating,
                               .gone = v.gonep,
                               .ngone = v.ngone};
         if (dc_decide(&in, &a) != 0) {

@@ -57,6 +57,7 @@ static struct {
     int64_t now_ms;
     struct dc_cfg cfg;
     const char *create_error;
+    bool ns_terminating;
     char *gone[MAX_GONE];
     int ngone;
     long rv;   /* the API server's resourceVersion counter */
@@ -713,6 +714,7 @@ static struct dc_action *decide(void)
         .now_ms = W.now_ms,
         .cfg = &W.cfg,
         .create_error = W.create_error,
+        .ns_terminating = W.ns_terminating,
         .gone = (const char *const *)W.gone,
         .ngone = W.ngone,
     };
@@ -2134,6 +2136,25 @@ static void test_foreground_cancel(void)
     expect_create_exit(EXIT_POD, "failed", "Cancelled", "");
 }
 
+/* The namespace is being deleted: the exit pod can never be created, so the run
+ * ends at once instead of holding the namespace until the cancel deadline. */
+static void test_ns_terminating(void)
+{
+    world_new();
+    to_running();
+    omjob_delete_at(W.now_ms);
+    expect_outcome("Cancelled", -1);
+    apply();
+    step_apply(DC_DELETE_POD);
+    W.ns_terminating = true;
+    step(DC_STATUS);
+    check_phase("Failed");
+    check_str("exitHandlerReason", "NamespaceTerminating");
+    check_contains("message", "being deleted");
+    apply();
+    W.ns_terminating = false;
+}
+
 /* ---- other owners, no OMJob, finished ---- */
 
 static void test_foreign_pods(void)
@@ -2377,6 +2398,7 @@ int main(void)
         {"exit pods that never start: replaced, then Failed", test_exit_never_starts},
         {"main pod deleted with the OMJob: Cancelled", test_main_deleted_with_omjob},
         {"foreground deletion: exit pod after the collector", test_foreground_cancel},
+        {"namespace being deleted: finish without the exit handler", test_ns_terminating},
         {"outcome recorded without the first attempt", test_outcome_without_attempt},
         {"pods of an earlier OMJob", test_foreign_pods},
         {"foreign pod holding the exit pod's name", test_foreign_exit_pod},
