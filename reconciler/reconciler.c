@@ -63,6 +63,7 @@ struct kst {
     /* A creation whose reply was lost (the request may have been applied): its
      * Events wait until the cache shows whether the pod exists. */
     struct dc_action *uncertain;
+    bool events_checked; /* backfill_events ran (or was not needed) */
     char *create_error;
     uint64_t handled_rev;
 };
@@ -683,6 +684,115 @@ static enum step exec_action(struct rc *r, struct kst *k, struct view *v, struct
     return STEP_ERROR;
 }
 
+/* ---- Events lost to a crash ----
+ *
+ * A role killed between a write and the end of its pass loses that pass's Events
+ * (never the write). When a key shows progress this process did not make (the
+ * first pass of a key whose status is already set: after a restart), the Events
+ * the status implies are listed from the API server and the missing ones posted.
+ * One LIST per such key, only after a restart; never for new OMJobs. */
+
+struct seen_events {
+    int main_created, main_completed, completed, failed;
+    char exit_msgs[4096]; /* ExitHandlerCreated messages, '\n'-separated */
+};
+
+static int seen_event(void *ctx, struct json_object *item)
+{
+    struct seen_events *se = ctx;
+    const char *reason = jx_str_or(item, "reason", "");
+    if (strcmp(reason, "MainPodCreated") == 0)
+        se->main_created++;
+    else if (strcmp(reason, "MainPodCompleted") == 0)
+        se->main_completed++;
+    else if (strcmp(reason, "OMJobCompleted") == 0)
+        se->completed++;
+    else if (strcmp(reason, "OMJobFailed") == 0)
+        se->failed++;
+    else if (strcmp(reason, "ExitHandlerCreated") == 0) {
+        size_t n = strlen(se->exit_msgs);
+        snprintf(se->exit_msgs + n, sizeof(se->exit_msgs) - n, "%s\n",
+                 jx_str_or(item, "message", ""));
+    }
+    return 0;
+}
+
+static void backfill_add(struct evq *q, struct json_object *om, enum ev_type type,
+                         const char *reason, const char *msg)
+{
+    struct dc_action a = {0};
+    a.nev = 1;
+    a.ev[0].type = type;
+    a.ev[0].reason = reason;
+    snprintf(a.ev[0].message, sizeof(a.ev[0].message), "%s", msg);
+    emit_events(q, om, &a);
+}
+
+/* 0 when done (or nothing to do), negative errno to try again later. */
+static int backfill_events(struct rc *r, struct view *v)
+{
+    struct json_object *om = view_omjob(v), *st = jx_obj(om, "status");
+    const char *phase = jx_str(st, "phase");
+    if (om == NULL || phase == NULL)
+        return 0;
+    int64_t done_ns;
+    const char *ct = jx_str(st, "completionTime");
+    if (ct != NULL && util_rfc3339_parse(ct, &done_ns) == 0 &&
+        util_now_ns() - done_ns > (int64_t)600 * 1000000000)
+        return 0; /* finished long ago: its Events were had or are history */
+    struct seen_events se = {0};
+    char sel[128], rv[64];
+    struct kube_err e;
+    snprintf(sel, sizeof(sel), "involvedObject.uid=%s", jx_str_or(om, "metadata.uid", ""));
+    struct kube_ref ref = {.gv = "v1", .plural = "events", .ns = v->ns};
+    struct kube_list_opts lo = {.field_selector = sel};
+    int rc = kube_list(r->kc, &ref, &lo, seen_event, &se, rv, sizeof(rv), &e);
+    if (rc != 0)
+        return rc;
+    char m[600];
+    const char *main_pod = jx_str(st, "mainPodName");
+    const char *mreason = jx_str(st, "mainPodReason");
+    if (main_pod != NULL && jx_str(st, "startTime") != NULL && se.main_created == 0) {
+        snprintf(m, sizeof(m), "created main pod %s", main_pod);
+        backfill_add(v->evq, om, EV_NORMAL, "MainPodCreated", m);
+    }
+    if (mreason != NULL && se.main_completed == 0) {
+        int64_t code;
+        if (jx_i64(st, "mainPodExitCode", &code) == 0)
+            snprintf(m, sizeof(m), "main pod %s ended: %s (exit code %lld)",
+                     main_pod != NULL ? main_pod : "", mreason, (long long)code);
+        else
+            snprintf(m, sizeof(m), "main pod %s ended: %s", main_pod != NULL ? main_pod : "",
+                     mreason);
+        backfill_add(v->evq, om, strcmp(mreason, "Completed") == 0 ? EV_NORMAL : EV_WARNING,
+                     "MainPodCompleted", m);
+    }
+    /* One ExitHandlerCreated per exit pod that exists (ours). */
+    struct json_object *pods = view_pods(v);
+    for (size_t i = 0; i < json_object_array_length(pods); i++) {
+        struct json_object *p = json_object_array_get_idx(pods, i);
+        const char *pn = jx_str_or(p, "name", "");
+        if (strcmp(jx_str_or(p, "podType", ""), POD_TYPE_EXIT_HANDLER) != 0 ||
+            strcmp(jx_str_or(p, "ownerUid", "-"), jx_str_or(om, "metadata.uid", "")) != 0)
+            continue;
+        char needle[PODSPEC_NAME_BUF + 16];
+        snprintf(needle, sizeof(needle), "pod %s (", pn);
+        if (strstr(se.exit_msgs, needle) != NULL)
+            continue;
+        snprintf(m, sizeof(m), "created exit handler pod %s (pipelineStatus=%s)", pn,
+                 mreason != NULL && strcmp(mreason, "Completed") == 0 ? "success" : "failed");
+        backfill_add(v->evq, om, EV_NORMAL, "ExitHandlerCreated", m);
+    }
+    if (strcmp(phase, "Succeeded") == 0 && ct != NULL && se.completed == 0)
+        backfill_add(v->evq, om, EV_NORMAL, "OMJobCompleted", jx_str_or(st, "message", ""));
+    if (strcmp(phase, "Failed") == 0 && ct != NULL && se.failed == 0)
+        backfill_add(v->evq, om, EV_WARNING, "OMJobFailed", jx_str_or(st, "message", ""));
+    if (v->evq->n > 0)
+        log_info("posting the Events a previous process did not", "namespace", v->ns, "name",
+                 v->name, NULL);
+    return 0;
+}
+
 /* One pass over a key. */
 static void reconcile(struct rc *r, struct kst *k)
 {
@@ -699,6 +809,12 @@ static void reconcile(struct rc *r, struct kst *k)
         return;
     }
     v.evq = &r->evq;
+    if (!k->events_checked) {
+        /* First pass of this key in this process: status already set means an
+         * earlier process made progress and may have died before its Events. */
+        if (backfill_events(r, &v) == 0)
+            k->events_checked = true;
+    }
     if (k->uncertain != NULL) {
         /* A creation whose reply was lost: if the pod is there, it was ours. */
         struct json_object *om = view_omjob(&v), *pods = view_pods(&v);
