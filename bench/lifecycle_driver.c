@@ -947,6 +947,23 @@ static int cmd_strip(void)
 
 /* ---- main ---- */
 
+/* A whole-string integer or number option, or die: no atoi (it takes "12x" as 12). */
+static int opt_int(const char *k, const char *v)
+{
+    long long n;
+    if (util_parse_i64(v, 0, 1000000000, &n) != 0)
+        die("%s: expected a non-negative integer, got '%s'", k, v);
+    return (int)n;
+}
+
+static double opt_num(const char *k, const char *v)
+{
+    double d;
+    if (util_parse_double(v, 0, 1e12, &d) != 0)
+        die("%s: expected a non-negative number, got '%s'", k, v);
+    return d;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -957,7 +974,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "strip") != 0) {
         if (argc < 4)
             die("N missing");
-        g_n = atoi(argv[3]);
+        g_n = opt_int("N", argv[3]);
         a = 4;
     }
     for (; a < argc; a++) {
@@ -970,25 +987,25 @@ int main(int argc, char **argv)
         else if (strcmp(k, "--prefix") == 0)
             g_prefix = v;
         else if (strcmp(k, "--rate") == 0)
-            g_rate = atof(v);
+            g_rate = opt_num(k, v);
         else if (strcmp(k, "--run-for") == 0)
             g_run_for = v;
         else if (strcmp(k, "--workers") == 0)
-            g_workers = atoi(v);
+            g_workers = opt_int(k, v);
         else if (strcmp(k, "--qps") == 0)
-            g_qps = atof(v);
+            g_qps = opt_num(k, v);
         else if (strcmp(k, "--burst") == 0)
-            g_burst = atoi(v);
+            g_burst = opt_int(k, v);
         else if (strcmp(k, "--post") == 0)
-            g_post = atof(v);
+            g_post = opt_num(k, v);
         else if (strcmp(k, "--patch") == 0)
-            g_patch = atof(v);
+            g_patch = opt_num(k, v);
         else if (strcmp(k, "--get") == 0)
-            g_get = atof(v);
+            g_get = opt_num(k, v);
         else if (strcmp(k, "--dump") == 0)
             g_dump = v;
         else if (strcmp(k, "--timeout") == 0)
-            g_timeout = atoi(v);
+            g_timeout = opt_int(k, v);
         else
             die("unknown option %s", k);
     }

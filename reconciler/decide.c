@@ -561,6 +561,19 @@ static int build_pod(struct ctx *c, enum podspec_kind kind, unsigned attempt0,
     return 0;
 }
 
+/* True (with a DC_NONE action looking again in a second) when pod is one of an
+ * earlier OMJob of the same name, holding a name we need: the garbage collector
+ * removes it once its finalizer is released (the foreign-pod pass of dc_decide). */
+static bool wait_foreign(struct ctx *c, struct json_object *pod, const char *name)
+{
+    if (pod == NULL || str_eq(jx_str(pod, "ownerUid"), c->uid))
+        return false;
+    c->a->kind = DC_NONE;
+    c->a->requeue_at_ms = c->in->now_ms + 1000;
+    why(c->a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", name);
+    return true;
+}
+
 /* The main pod ended on its own evidence (its phase, deletion or disruption, all
  * kept by our finalizer): the exit pod is created first, carrying the outcome in
  * its env and annotations, and status records it right after, from those
@@ -573,12 +586,8 @@ static int dispatch(struct ctx *c, struct dc_outcome *o)
     char ename[PODSPEC_NAME_BUF];
     exit_name(c, 0, ename, sizeof(ename));
     struct json_object *epod = pod_named(in->pods, ename);
-    if (epod != NULL && !str_eq(jx_str(epod, "ownerUid"), c->uid)) {
-        a->kind = DC_NONE;
-        a->requeue_at_ms = in->now_ms + 1000;
-        why(a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", ename);
+    if (wait_foreign(c, epod, ename))
         return 0;
-    }
     if (epod != NULL) {
         /* Created: record what it was told. */
         const char *r = jx_str(epod, "mainReason");
@@ -630,15 +639,8 @@ static int before_outcome(struct ctx *c)
     struct json_object *pod = pod_named(in->pods, c->main_name);
     const char *status_main = jx_str(c->omjob, "status.mainPodName");
     struct dc_outcome o;
-    if (pod != NULL && !str_eq(jx_str(pod, "ownerUid"), c->uid)) {
-        /* A pod of an earlier OMJob of this name: wait for the garbage collector
-         * (its finalizer is released by the foreign-pod pass above). */
-        a->kind = DC_NONE;
-        a->requeue_at_ms = in->now_ms + 1000;
-        why(a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go",
-            c->main_name);
+    if (wait_foreign(c, pod, c->main_name))
         return 0;
-    }
     if (pod == NULL) {
         if (str_eq(status_main, c->main_name) && !is_gone(in, c->main_name)) {
             a->kind = DC_VERIFY_GONE;
@@ -849,12 +851,8 @@ static int after_outcome(struct ctx *c)
     char ename[PODSPEC_NAME_BUF];
     exit_name(c, (unsigned)(attempts - 1), ename, sizeof(ename));
     struct json_object *epod = pod_named(in->pods, ename);
-    if (epod != NULL && !str_eq(jx_str(epod, "ownerUid"), c->uid)) {
-        a->kind = DC_NONE;
-        a->requeue_at_ms = in->now_ms + 1000;
-        why(a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", ename);
+    if (wait_foreign(c, epod, ename))
         return 0;
-    }
     struct dc_outcome o;
     if (epod == NULL && c->deleting &&
         arr_has(jx_arr(c->omjob, "metadata.finalizers"), "foregroundDeletion")) {

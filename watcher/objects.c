@@ -84,22 +84,24 @@ void wc_identity(struct json_object *obj, char *buf, size_t bufsz)
 }
 
 /* metadata.labels[name] or NULL. */
-static const char *label(struct json_object *obj, const char *name)
+/* A string entry of metadata.labels or metadata.annotations (map), or NULL. */
+static const char *meta_str(struct json_object *obj, const char *map, const char *name)
 {
-    struct json_object *l = jx_obj(obj, "metadata.labels"), *v;
+    struct json_object *l = jx_obj(obj, map), *v;
     if (l == NULL || !json_object_object_get_ex(l, name, &v) ||
         !json_object_is_type(v, json_type_string))
         return NULL;
     return json_object_get_string(v);
 }
 
+static const char *label(struct json_object *obj, const char *name)
+{
+    return meta_str(obj, "metadata.labels", name);
+}
+
 static const char *annotation(struct json_object *obj, const char *name)
 {
-    struct json_object *l = jx_obj(obj, "metadata.annotations"), *v;
-    if (l == NULL || !json_object_object_get_ex(l, name, &v) ||
-        !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
+    return meta_str(obj, "metadata.annotations", name);
 }
 
 /* The controller ownerReference of the given kind, or NULL. */
