@@ -158,27 +158,18 @@ static int wait_ms(struct cleaner_ctx *c)
 /* Until a stop signal (0) or the supervisor's death (1). */
 static int run(struct cleaner_ctx *c)
 {
-    struct pollfd fds[3] = {{.fd = role_stop_fd(), .events = POLLIN},
-                            {.fd = -1, .events = POLLIN},
-                            {.fd = role_parent_fd(), .events = POLLIN}};
-    if (ipc_sub_fd(c->cl_sub, &fds[1].fd) != 0)
-        fds[1].fd = -1; /* then hints are read every loop */
+    int subfd = -1;
+    if (ipc_sub_fd(c->cl_sub, &subfd) != 0)
+        subfd = -1; /* then hints are read every loop */
     for (;;) {
         ctl_heartbeat(c->cl_ctl);
         cleaner_drain_hints(c);
         if (c->cl_need_resync || util_mono_ms() >= c->cl_resync_at_ms)
             maybe_resync(c);
         cleaner_run_due(c);
-        if (poll(fds, fds[2].fd >= 0 ? 3 : 2, wait_ms(c)) < 0 && errno != EINTR) {
-            log_error("poll failed", "error", strerror(errno), NULL);
-            return 1;
-        }
-        if (fds[0].revents != 0 && role_handle_stop() == 0)
-            return 0;
-        if (fds[2].fd >= 0 && fds[2].revents != 0) {
-            role_log_parent_gone();
-            return 1;
-        }
+        int rc = role_poll(subfd, wait_ms(c));
+        if (rc != ROLE_POLL_GO_ON)
+            return rc;
     }
 }
 

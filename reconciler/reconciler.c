@@ -1105,9 +1105,6 @@ static int run(struct rc *r)
     int subfd = -1;
     if (ipc_sub_fd(r->sub, &subfd) != 0)
         subfd = -1;
-    struct pollfd fds[3] = {{.fd = role_stop_fd(), .events = POLLIN},
-                            {.fd = subfd, .events = POLLIN},
-                            {.fd = role_parent_fd(), .events = POLLIN}};
     int64_t resync_retry_at = 0;
     for (;;) {
         ctl_heartbeat(r->ctl);
@@ -1148,16 +1145,9 @@ static int run(struct rc *r)
             timeout = (int)until;
         if (r->resync_pending && timeout > NOT_SYNCED_MS)
             timeout = NOT_SYNCED_MS;
-        if (poll(fds, fds[2].fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR) {
-            log_error("poll failed", "error", strerror(errno), NULL);
-            return 1;
-        }
-        if (fds[0].revents != 0 && role_handle_stop() == 0)
-            return 0;
-        if (fds[2].fd >= 0 && fds[2].revents != 0) {
-            role_log_parent_gone();
-            return 1;
-        }
+        int rc = role_poll(subfd, timeout);
+        if (rc != ROLE_POLL_GO_ON)
+            return rc;
     }
 }
 

@@ -185,6 +185,24 @@ void role_log_parent_gone(void)
     log_warn("the supervisor is gone; exiting", NULL);
 }
 
+int role_poll(int fd, int timeout_ms)
+{
+    struct pollfd fds[3] = {{.fd = rs.stop_fd, .events = POLLIN},
+                            {.fd = rs.parent_fd, .events = POLLIN},
+                            {.fd = fd, .events = POLLIN}};
+    if (poll(fds, 3, timeout_ms) < 0 && errno != EINTR) {
+        log_error("poll failed", "error", strerror(errno), NULL);
+        return ROLE_POLL_EXIT;
+    }
+    if (fds[0].revents != 0 && role_handle_stop() == 0)
+        return ROLE_POLL_STOP;
+    if (fds[1].fd >= 0 && fds[1].revents != 0) {
+        role_log_parent_gone();
+        return ROLE_POLL_EXIT;
+    }
+    return ROLE_POLL_GO_ON;
+}
+
 int role_wait_stop(void)
 {
     struct pollfd p[2] = {{.fd = rs.stop_fd, .events = POLLIN},

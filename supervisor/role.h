@@ -41,6 +41,13 @@ int role_handle_stop(void);
 /* Logs, the way every role does, that role_parent_fd() fired. */
 void role_log_parent_gone(void);
 
+/* The wait at the bottom of a role's main loop: up to timeout_ms for fd (-1 for
+ * none) to be readable, a stop signal, or the supervisor's death.
+ * ROLE_POLL_GO_ON: loop again; ROLE_POLL_STOP: stop signal handled (exit 0);
+ * ROLE_POLL_EXIT: the supervisor died or poll failed, already logged (exit 1). */
+enum { ROLE_POLL_GO_ON = -1, ROLE_POLL_STOP = 0, ROLE_POLL_EXIT = 1 };
+int role_poll(int fd, int timeout_ms);
+
 /* For placeholder roles: blocks until a stop signal (returns 0) or the
  * supervisor's death (returns 1), and logs which. */
 int role_wait_stop(void);
