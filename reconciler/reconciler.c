@@ -621,6 +621,10 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
         return STEP_WAIT; /* the OMJob is gone: its deletion hint follows */
     }
     log_write_error(k, a, &e);
+    if (a->nev > 0 &&
+        (e.kind == KUBE_ERRK_TRANSPORT || e.kind == KUBE_ERRK_TIMEOUT || e.http >= 500))
+        /* Perhaps applied, its Events not posted: check them on the next pass. */
+        k->events_checked = false;
     return STEP_ERROR;
 }
 
@@ -717,6 +721,25 @@ static int seen_event(void *ctx, struct json_object *item)
     return 0;
 }
 
+/* True when an Event of this reason (and message part) for this object waits in
+ * the retry queue: not missing, only late. */
+static bool queue_has(const struct evq *q, const char *uid, const char *reason, const char *part)
+{
+    for (int i = 0; i < q->n; i++) {
+        const struct pending_ev *e = &q->ev[i];
+        if (strcmp(e->uid, uid) == 0 && strcmp(e->reason, reason) == 0 &&
+            (part == NULL || strstr(e->message, part) != NULL))
+            return true;
+    }
+    return false;
+}
+
+/* ... or waits to be posted at the end of this pass. */
+static bool retry_has(const struct rc *r, const char *uid, const char *reason, const char *part)
+{
+    return queue_has(&r->ev_retry, uid, reason, part) || queue_has(&r->evq, uid, reason, part);
+}
+
 static void backfill_add(struct evq *q, struct json_object *om, enum ev_type type,
                          const char *reason, const char *msg)
 {
@@ -752,11 +775,13 @@ static int backfill_events(struct rc *r, struct view *v)
     char m[600];
     const char *main_pod = jx_str(st, "mainPodName");
     const char *mreason = jx_str(st, "mainPodReason");
-    if (main_pod != NULL && jx_str(st, "startTime") != NULL && se.main_created == 0) {
+    const char *uid = jx_str_or(om, "metadata.uid", "");
+    if (main_pod != NULL && jx_str(st, "startTime") != NULL && se.main_created == 0 &&
+        !retry_has(r, uid, "MainPodCreated", NULL)) {
         snprintf(m, sizeof(m), "created main pod %s", main_pod);
         backfill_add(v->evq, om, EV_NORMAL, "MainPodCreated", m);
     }
-    if (mreason != NULL && se.main_completed == 0) {
+    if (mreason != NULL && se.main_completed == 0 && !retry_has(r, uid, "MainPodCompleted", NULL)) {
         int64_t code;
         if (jx_i64(st, "mainPodExitCode", &code) == 0)
             snprintf(m, sizeof(m), "main pod %s ended: %s (exit code %lld)",
@@ -777,15 +802,17 @@ static int backfill_events(struct rc *r, struct view *v)
             continue;
         char needle[PODSPEC_NAME_BUF + 16];
         snprintf(needle, sizeof(needle), "pod %s (", pn);
-        if (strstr(se.exit_msgs, needle) != NULL)
+        if (strstr(se.exit_msgs, needle) != NULL || retry_has(r, uid, "ExitHandlerCreated", needle))
             continue;
         snprintf(m, sizeof(m), "created exit handler pod %s (pipelineStatus=%s)", pn,
                  mreason != NULL && strcmp(mreason, "Completed") == 0 ? "success" : "failed");
         backfill_add(v->evq, om, EV_NORMAL, "ExitHandlerCreated", m);
     }
-    if (strcmp(phase, "Succeeded") == 0 && ct != NULL && se.completed == 0)
+    if (strcmp(phase, "Succeeded") == 0 && ct != NULL && se.completed == 0 &&
+        !retry_has(r, uid, "OMJobCompleted", NULL))
         backfill_add(v->evq, om, EV_NORMAL, "OMJobCompleted", jx_str_or(st, "message", ""));
-    if (strcmp(phase, "Failed") == 0 && ct != NULL && se.failed == 0)
+    if (strcmp(phase, "Failed") == 0 && ct != NULL && se.failed == 0 &&
+        !retry_has(r, uid, "OMJobFailed", NULL))
         backfill_add(v->evq, om, EV_WARNING, "OMJobFailed", jx_str_or(st, "message", ""));
     if (v->evq->n > 0)
         log_info("posting the Events a previous process did not", "namespace", v->ns, "name",
@@ -809,12 +836,6 @@ static void reconcile(struct rc *r, struct kst *k)
         return;
     }
     v.evq = &r->evq;
-    if (!k->events_checked) {
-        /* First pass of this key in this process: status already set means an
-         * earlier process made progress and may have died before its Events. */
-        if (backfill_events(r, &v) == 0)
-            k->events_checked = true;
-    }
     if (k->uncertain != NULL) {
         /* A creation whose reply was lost: if the pod is there, it was ours. */
         struct json_object *om = view_omjob(&v), *pods = view_pods(&v);
@@ -828,6 +849,12 @@ static void reconcile(struct rc *r, struct kst *k)
                 break;
             }
         }
+    }
+    if (!k->events_checked) {
+        /* First pass of this key in this process: status already set means an
+         * earlier process made progress and may have died before its Events. */
+        if (backfill_events(r, &v) == 0)
+            k->events_checked = true;
     }
     uint64_t rev = (uint64_t)jx_i64_or(v.root, "cacheRevision", 0);
     enum step st = STEP_WAIT;
