@@ -52,10 +52,12 @@ struct kst {
     struct kst *hnext, *qnext;
     char *key;
     bool queued;
-    int64_t enq_ms;   /* mono, when queued */
-    int64_t timer_at; /* mono, 0: none */
-    int fails;        /* consecutive errors, for backoff */
-    int create_fails; /* consecutive rejections of the main pod */
+    int64_t enq_ms;     /* mono, when queued */
+    int64_t timer_at;   /* mono, 0: none */
+    unsigned heap_refs; /* heap entries pointing here, current or stale */
+    bool dead;          /* droppable once the last heap entry is gone */
+    int fails;          /* consecutive errors, for backoff */
+    int create_fails;   /* consecutive rejections of the main pod */
     int64_t create_retry_at;
     bool create_retry_main;    /* create_retry_at is for the main pod (else an exit pod) */
     bool exit_create_rejected; /* the last exit pod creation was rejected */
@@ -170,6 +172,10 @@ static void kst_maybe_drop(struct rc *r, struct kst *k)
 {
     if (k->queued || k->timer_at != 0 || k->create_error != NULL || k->uncertain != NULL)
         return;
+    if (k->heap_refs != 0) {
+        k->dead = true; /* a stale heap entry still points here: fire_timers frees it */
+        return;
+    }
     size_t h = (size_t)util_fnv1a64(k->key, strlen(k->key)) & (r->tabsz - 1);
     for (struct kst **pp = &r->tab[h]; *pp != NULL; pp = &(*pp)->hnext) {
         if (*pp == k) {
@@ -188,6 +194,7 @@ static void wq_gauge(struct rc *r)
 
 static void enqueue(struct rc *r, struct kst *k)
 {
+    k->dead = false;
     if (k->queued)
         return;
     k->queued = true;
@@ -255,6 +262,7 @@ static void schedule(struct rc *r, struct kst *k, int64_t at_mono)
         r->capheap = nc;
     }
     k->timer_at = at_mono;
+    k->heap_refs++;
     size_t i = r->nheap++;
     r->heap[i] = (struct timer){at_mono, k};
     while (i > 0 && r->heap[(i - 1) / 2].at > r->heap[i].at) {
@@ -265,6 +273,7 @@ static void schedule(struct rc *r, struct kst *k, int64_t at_mono)
 
 static void heap_pop(struct rc *r)
 {
+    r->heap[0].k->heap_refs--;
     r->heap[0] = r->heap[--r->nheap];
     size_t i = 0;
     for (;;) {
@@ -288,6 +297,8 @@ static int64_t fire_timers(struct rc *r)
         struct timer t = r->heap[0];
         if (t.k->timer_at != t.at) {
             heap_pop(r);
+            if (t.k->dead && t.k->heap_refs == 0)
+                kst_maybe_drop(r, t.k);
             continue;
         }
         if (t.at > now)
@@ -435,8 +446,10 @@ static void flush_events(struct rc *r, struct evq *q)
                               .ns = e->ns,
                               .name = e->name,
                               .uid = e->uid};
-        if (ev_emit(r->ev, &o, e->type, e->reason, e->message) == 0)
-            continue;
+        int rc = ev_emit(r->ev, &o, e->type, e->reason, e->message);
+        if (rc == 0 || !(rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -ETIMEDOUT ||
+                         rc == -EIO || rc == -EAGAIN))
+            continue; /* recorded, or refused for good (namespace gone, forbidden) */
         if (q == &r->ev_retry) {
             if (++e->tries < EV_RETRY_MAX)
                 q->ev[kept++] = *e;

@@ -64,7 +64,7 @@ expect "$nc" cm-kubelet '{"row":21,"desc":"missing ConfigMap as a kubelet report
 # 4. A pod the API server rejects: the CRD takes any string as a quantity.
 nq=$(new_ns quota)
 omjob "$nq" badqty '{"exit":0}' '{"exit":0}' \
-	'{"mainPodSpec":{"resources":{"requests":{"cpu":"lots"}}},"startTimeoutSeconds":3}'
+	'{"mainPodSpec":{"resources":{"requests":{"cpu":"lots"}}},"startTimeoutSeconds":6}'
 expect "$nq" badqty '{"row":21,"desc":"main pod rejected by the API server","phase":"Failed","reason":"CreateFailed","codes":[null],"attempts":1,"xcode":0,"stays":false,"nomain":true,"msg":"quantit|invalid|reject","events":["FailedCreate"]}'
 
 # The missing-ConfigMap run on kwok: its expectation depends on what the
