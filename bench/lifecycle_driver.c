@@ -947,7 +947,7 @@ static int cmd_strip(void)
 
 /* ---- main ---- */
 
-/* A whole-string integer or number option, or die: no atoi (it takes "12x" as 12). */
+/* A whole-string integer or number option, or die ("12x" is refused, not read as 12). */
 static int opt_int(const char *k, const char *v)
 {
     long long n;
