@@ -664,9 +664,8 @@ static int before_outcome(struct ctx *c)
                       "OMJob deleted before its main pod was created: running the exit handler");
             return record_outcome(c, &o, false);
         }
-        int64_t created = time_ms(c->omjob, "metadata.creationTimestamp");
-        if (in->create_error != NULL && created > 0 &&
-            in->now_ms >= created + c->start_timeout_ms) {
+        int64_t deadline = dc_create_deadline_ms(c->omjob, in->cfg);
+        if (in->create_error != NULL && deadline > 0 && in->now_ms >= deadline) {
             snprintf(o.reason, sizeof(o.reason), "CreateFailed");
             snprintf(o.message, sizeof(o.message),
                      "the API server rejected the main pod for %lld s: %s",
@@ -1020,6 +1019,18 @@ static bool terminal(const char *phase)
     return str_eq(phase, PH_SUCCEEDED) || str_eq(phase, PH_FAILED);
 }
 
+int64_t dc_start_timeout_ms(struct json_object *omjob, const struct dc_cfg *cfg)
+{
+    int64_t sts = jx_i64_or(omjob, "spec.startTimeoutSeconds", 0);
+    return (sts > 0 ? sts : cfg->start_timeout_s) * 1000;
+}
+
+int64_t dc_create_deadline_ms(struct json_object *omjob, const struct dc_cfg *cfg)
+{
+    int64_t created = time_ms(omjob, "metadata.creationTimestamp");
+    return created > 0 ? created + dc_start_timeout_ms(omjob, cfg) : 0;
+}
+
 int dc_decide(const struct dc_input *in, struct dc_action *a)
 {
     memset(a, 0, sizeof(*a));
@@ -1050,8 +1061,7 @@ int dc_decide(const struct dc_input *in, struct dc_action *a)
         str_eq(jx_str(omjob, "metadata.annotations.omjob\\.pipelines\\.openmetadata\\.org/"
                              "skip-exit-handler"),
                "true");
-    int64_t sts = jx_i64_or(omjob, "spec.startTimeoutSeconds", 0);
-    c.start_timeout_ms = (sts > 0 ? sts : in->cfg->start_timeout_s) * 1000;
+    c.start_timeout_ms = dc_start_timeout_ms(omjob, in->cfg);
     if (podspec_name(c.name, PODSPEC_MAIN, 0, c.main_name, sizeof(c.main_name)) != 0) {
         a->kind = DC_NONE;
         why(a, "bad OMJob name");

@@ -83,6 +83,12 @@ struct dc_action {
     char why[160];          /* one line for the log */
 };
 
+/* The OMJob's start timeout in ms: spec.startTimeoutSeconds, else the operator's. */
+int64_t dc_start_timeout_ms(struct json_object *omjob, const struct dc_cfg *cfg);
+/* When a main pod still not created becomes CreateFailed (unix ms): the OMJob's
+ * creation plus its start timeout; 0 when the creation time is unknown. */
+int64_t dc_create_deadline_ms(struct json_object *omjob, const struct dc_cfg *cfg);
+
 /* Fills *out with the next action. 0, or -ENOMEM. out is overwritten; release it
  * with dc_action_clear. */
 int dc_decide(const struct dc_input *in, struct dc_action *out);

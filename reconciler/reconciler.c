@@ -563,14 +563,9 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
                 k->create_error = msg;
             }
             /* Wake at the retry, or earlier at the start deadline. */
-            int64_t created = 0, ns;
-            const char *ct = jx_str(omjob, "metadata.creationTimestamp");
-            if (ct != NULL && util_rfc3339_parse(ct, &ns) == 0)
-                created = ns / 1000000;
-            int64_t sts = jx_i64_or(omjob, "spec.startTimeoutSeconds", 0);
-            int64_t deadline = created + (sts > 0 ? sts : r->cfg.start_timeout_s) * 1000;
+            int64_t deadline = dc_create_deadline_ms(omjob, &r->dcfg);
             int64_t until = deadline - util_now_ms();
-            if (created > 0 && until < delay)
+            if (deadline > 0 && until < delay)
                 delay = until < 0 ? 0 : until + 50;
         }
         schedule(r, k, util_mono_ms() + delay);
