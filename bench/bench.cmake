@@ -11,4 +11,4 @@ endforeach()
 # the load generator and watch probes of bench/bench_lifecycle.sh, which uses the
 # operator's own pod builder and Event recorder for its plain-client ceiling.
 add_executable(lifecycle_driver ${CMAKE_SOURCE_DIR}/bench/lifecycle_driver.c)
-target_link_libraries(lifecycle_driver PRIVATE omjob_roles m)
+target_link_libraries(lifecycle_driver PRIVATE omjob_reconciler m)

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipc/ipc.h"
+#include "lib/ipc/ipc.h"
 
 #define RTT_WARMUP 2000
 #define RTT_CALLS 20000

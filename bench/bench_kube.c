@@ -5,9 +5,9 @@
  * uid, resourceVersion, phase, deletionTimestamp, labels, terminated exit code and
  * reason). Prints "BENCH watch_decode_throughput <MB/s>" (MB = 10^6 bytes) and
  * "BENCH watch_decode_events <events/s>", the mean over the repetitions. */
-#include "kube/internal.h"
-#include "kube/watchevent.h"
-#include "kube/watchsplit.h"
+#include "lib/kube/internal.h"
+#include "lib/kube/watchevent.h"
+#include "lib/kube/watchsplit.h"
 
 #include <json-c/json.h>
 #include <stdarg.h>

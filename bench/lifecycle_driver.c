@@ -37,13 +37,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/json.h"
-#include "common/util.h"
-#include "kube/client.h"
-#include "kube/watch.h"
-#include "reconciler/podspec.h"
+#include "lib/common/json.h"
+#include "lib/common/util.h"
+#include "lib/kube/client.h"
+#include "lib/kube/watch.h"
+#include "roles/reconciler/podspec.h"
 #include "runtime/events.h"
-#include "runtime/labels.h"
+#include "model/labels.h"
 
 #define FIN_OMJOB "omjob.pipelines.openmetadata.org/finalizer"
 #define CREATORS 4

@@ -14,11 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/cfg.h"
-#include "common/log.h"
-#include "ipc/endpoints.h"
-#include "ipc/reqrep.h"
-#include "supervisor/role.h"
+#include "lib/common/cfg.h"
+#include "lib/common/log.h"
+#include "lib/ipc/endpoints.h"
+#include "lib/ipc/reqrep.h"
+#include "runtime/role.h"
 
 /* Two workers: a health probe is answered while a scrape renders. */
 #define CTL_WORKERS 2

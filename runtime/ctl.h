@@ -11,8 +11,8 @@
 
 #include <json-c/json.h>
 
-#include "common/metrics.h"
-#include "common/util.h"
+#include "lib/common/metrics.h"
+#include "lib/common/util.h"
 
 struct cfg;
 struct ctl;
@@ -93,7 +93,7 @@ void ctl_set_status_fn(struct ctl *ctl, ctl_status_fn fn, void *arg);
  * death (returns 1). */
 int ctl_wait_stop(struct ctl *ctl);
 
-/* A kube_observer_fn (kube/client.h) counting rest_client_requests_total{code,
+/* A kube_observer_fn (lib/kube/client.h) counting rest_client_requests_total{code,
  * method}; ctx is the struct ctl. Use: kube_client_set_observer(kc,
  * ctl_kube_observer, ctl). */
 void ctl_kube_observer(void *ctx, const char *method, int code, double seconds);

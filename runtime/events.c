@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/json.h"
-#include "common/log.h"
-#include "common/util.h"
-#include "kube/client.h"
+#include "lib/common/json.h"
+#include "lib/common/log.h"
+#include "lib/common/util.h"
+#include "lib/kube/client.h"
 
 #define EV_CAP_DEFAULT 4096u
 #define EV_CAP_MAX (1u << 20)

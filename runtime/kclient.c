@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/cfg.h"
-#include "kube/kubeconfig.h"
+#include "lib/common/cfg.h"
+#include "lib/kube/kubeconfig.h"
 #include "runtime/ctl.h"
 
 int kclient_new(const struct cfg *c, struct ctl *ctl, const struct kube_client_opts *opts,

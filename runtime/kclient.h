@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "kube/client.h"
+#include "lib/kube/client.h"
 
 struct cfg;
 struct ctl;

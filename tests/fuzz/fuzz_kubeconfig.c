@@ -1,7 +1,7 @@
 /* Fuzz target for the kubeconfig parser on arbitrary YAML from a buffer. Relative
  * file references resolve under a directory that does not exist. */
-#include "kube/internal.h"
-#include "kube/kubeconfig.h"
+#include "lib/kube/internal.h"
+#include "lib/kube/kubeconfig.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /* Fuzz target for the watch stream: the splitter and the event parser fed
  * arbitrary bytes in an arbitrary chunking. The first 4 input bytes choose the
  * maximum line size and seed the chunk sizes; the rest is the stream. */
-#include "kube/internal.h"
-#include "kube/watchevent.h"
-#include "kube/watchsplit.h"
+#include "lib/kube/internal.h"
+#include "lib/kube/watchevent.h"
+#include "lib/kube/watchsplit.h"
 
 #include <json-c/json.h>
 #include <stdint.h>

@@ -6,10 +6,10 @@
  * messages, a failure counted and returned, and kubectl's view. Each test works in
  * its own namespace; alarm() bounds the run. */
 #include "runtime/events.h"
-#include "kube/client.h"
+#include "lib/kube/client.h"
 #include "support/it_kube.h"
-#include "common/json.h"
-#include "common/util.h"
+#include "lib/common/json.h"
+#include "lib/common/util.h"
 
 #include <CUnit/Basic.h>
 #include <errno.h>

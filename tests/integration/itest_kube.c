@@ -7,11 +7,11 @@
  * Gone and the relist, token files re-read after a 401, and the request observer.
  * Each test works in its own namespace, deleted at its end; alarm() bounds the
  * whole run. */
-#include "kube/client.h"
-#include "kube/kubeconfig.h"
-#include "kube/watch.h"
+#include "lib/kube/client.h"
+#include "lib/kube/kubeconfig.h"
+#include "lib/kube/watch.h"
 #include "support/it_kube.h"
-#include "common/json.h"
+#include "lib/common/json.h"
 
 #include <CUnit/Basic.h>
 #include <arpa/inet.h>

@@ -45,7 +45,7 @@ check "a role with bad configuration exits 78" test $? -eq 78
 export RECONCILIATION_THREADS=3
 start_sup
 check "RECONCILIATION_THREADS=3: 6 roles READY" wait_for 2000 all_ready 6
-# Roles are forked without exec (supervisor/proc.h): their log says which shard.
+# Roles are forked without exec (roles/supervisor/proc.h): their log says which shard.
 check "RECONCILIATION_THREADS=3: reconciler-2 runs shard 2/3" \
     grep -q "reconciler-2\[$(role_pid reconciler-2)\].*shard=2/3" "$LOG"
 out=$(omj 2>&1)

@@ -28,7 +28,7 @@ check "status names the supervisor's pid" grep -q "supervisor pid $SUP," <<<"$ou
 
 kids=$(role_pids_of "$SUP" | sort)
 check "the supervisor has exactly 8 children" test "$(echo "$kids" | wc -l)" -eq 8
-# Roles are forked without exec (supervisor/proc.h): ps shows them by comm, and
+# Roles are forked without exec (roles/supervisor/proc.h): ps shows them by comm, and
 # each role's log says what it runs.
 names=$(for p in $kids; do cat "/proc/$p/comm"; done | sort | tr '\n' ' ')
 check "ps names the roles ($names)" \

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/cfg.h"
-#include "common/json.h"
+#include "lib/common/cfg.h"
+#include "lib/common/json.h"
 
 static const char *const all_vars[] = {
     "OPERATOR_NAMESPACE",

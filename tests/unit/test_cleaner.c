@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cleaner/ttl.h"
-#include "common/json.h"
+#include "roles/cleaner/ttl.h"
+#include "lib/common/json.h"
 
 static struct json_object *parse(const char *s)
 {

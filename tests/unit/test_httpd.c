@@ -7,8 +7,8 @@
 
 #include "support/unit.h"
 
-#include "httpd/health.h"
-#include "ipc/ipc.h"
+#include "roles/httpd/health.h"
+#include "lib/ipc/ipc.h"
 
 static const char status_text[] = "omjob-status 1\n"
                                   "supervisor\t100\t1700000000000\trunning\t1\t5\n"
@@ -63,7 +63,7 @@ static void test_status_parse(void)
     CU_ASSERT_EQUAL(st.hs_roles[1].hr_restarts, 2);
     CU_ASSERT_EQUAL(st.hs_roles[1].hr_pid, 102);
     CU_ASSERT_EQUAL(st.hs_roles[2].hr_disabled, true);
-    CU_ASSERT_EQUAL(st.hs_roles[2].hr_state, PROC_STOPPED);
+    CU_ASSERT_EQUAL(st.hs_roles[2].hr_state, ROLE_STOPPED);
     CU_ASSERT_EQUAL(httpd_status_parse("omjob-status 2\n", &s), -EINVAL);
     CU_ASSERT_EQUAL(httpd_status_parse("omjob-status 1\n", &s), -EINVAL); /* no supervisor */
     CU_ASSERT_EQUAL(httpd_status_parse("omjob-status 1\nsupervisor\t1\t2\trunning\t0\t-1\n"
@@ -134,7 +134,7 @@ static void test_decide_failures(void)
 
     /* Restarting after a crash: alive, not ready. */
     load();
-    st.hs_roles[1].hr_state = PROC_BACKOFF;
+    st.hs_roles[1].hr_state = ROLE_BACKOFF;
     st.hs_roles[1].hr_pid = 0;
     rep[1] = (struct httpd_reply){0};
     CU_ASSERT(decide(HTTPD_LIVE, body, sizeof(body)));
@@ -146,7 +146,7 @@ static void test_decide_failures(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(body, "reconciler-0: crash loop: 5 restarts"));
 
     load();
-    st.hs_roles[0].hr_state = PROC_FAILED_CONFIG;
+    st.hs_roles[0].hr_state = ROLE_FAILED_CONFIG;
     st.hs_roles[0].hr_pid = 0;
     rep[0] = (struct httpd_reply){0};
     CU_ASSERT(!decide(HTTPD_LIVE, body, sizeof(body)));

@@ -1,7 +1,7 @@
 /* Shared by the ipc unit tests: a private temporary run directory, clocks, and the
  * CUnit main() that takes its exit code from the failure count. */
-#ifndef OMJOB_TEST_IPC_HELPERS_H
-#define OMJOB_TEST_IPC_HELPERS_H
+#ifndef OMJOB_TESTS_UNIT_TEST_IPC_HELPERS_H
+#define OMJOB_TESTS_UNIT_TEST_IPC_HELPERS_H
 
 #include <dirent.h>
 #include <stdint.h>
@@ -15,7 +15,7 @@
 
 #include "support/unit.h"
 
-#include "ipc/ipc.h"
+#include "lib/ipc/ipc.h"
 
 /* Valgrind runs everything ~30x slower: scale waits and loop counts. */
 static inline int under_valgrind(void)

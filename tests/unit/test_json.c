@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/json.h"
+#include "lib/common/json.h"
 
 static const char pod[] =
     "{\"apiVersion\":\"v1\",\"kind\":\"Pod\","

@@ -4,10 +4,10 @@
  * 410, stalls, disconnects), plus TLS against `openssl s_server` with the test CA
  * and client certificate given inline. The real API server is exercised by the
  * integration tests. */
-#include "kube/client.h"
-#include "kube/internal.h"
-#include "kube/kubeconfig.h"
-#include "kube/watch.h"
+#include "lib/kube/client.h"
+#include "lib/kube/internal.h"
+#include "lib/kube/kubeconfig.h"
+#include "lib/kube/watch.h"
 
 #include <CUnit/Basic.h>
 #include <arpa/inet.h>

@@ -1,8 +1,8 @@
 /* Unit tests of kubeconfig and in-cluster configuration loading (kube/kubeconfig):
  * every credential form, context selection, KUBECONFIG lists, and the error
  * messages for broken files. */
-#include "kube/internal.h"
-#include "kube/kubeconfig.h"
+#include "lib/kube/internal.h"
+#include "lib/kube/kubeconfig.h"
 
 #include <CUnit/Basic.h>
 #include <errno.h>

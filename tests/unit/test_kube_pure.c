@@ -1,10 +1,10 @@
 /* Unit tests of the kube library's pure parts: path building and URL escaping,
  * Status error parsing and errno mapping, retry decisions, Retry-After, backoff
  * and the token-bucket rate limiter (as functions of time). */
-#include "kube/err.h"
-#include "kube/internal.h"
-#include "kube/path.h"
-#include "kube/retry.h"
+#include "lib/kube/err.h"
+#include "lib/kube/internal.h"
+#include "lib/kube/path.h"
+#include "lib/kube/retry.h"
 
 #include <CUnit/Basic.h>
 #include <errno.h>

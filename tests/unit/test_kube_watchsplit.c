@@ -1,8 +1,8 @@
 /* Unit tests of the watch stream splitter (kube/watchsplit) and the watch event
  * parser (kube/watchevent), on a recorded pod watch stream. */
-#include "kube/internal.h"
-#include "kube/watchevent.h"
-#include "kube/watchsplit.h"
+#include "lib/kube/internal.h"
+#include "lib/kube/watchevent.h"
+#include "lib/kube/watchsplit.h"
 
 #include <CUnit/Basic.h>
 #include <json-c/json.h>

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/json.h"
-#include "common/log.h"
-#include "common/util.h"
+#include "lib/common/json.h"
+#include "lib/common/log.h"
+#include "lib/common/util.h"
 
 static int pfd[2] = {-1, -1};
 

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/log.h"
-#include "common/metrics.h"
+#include "lib/common/log.h"
+#include "lib/common/metrics.h"
 
 static const char *const status_l[] = {"status"};
 static const char *const phase_l[] = {"phase"};

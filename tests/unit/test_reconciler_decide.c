@@ -20,12 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/json.h"
-#include "common/util.h"
-#include "reconciler/decide.h"
-#include "reconciler/podspec.h"
+#include "lib/common/json.h"
+#include "lib/common/util.h"
+#include "roles/reconciler/decide.h"
+#include "roles/reconciler/podspec.h"
 #include "runtime/events.h"
-#include "runtime/labels.h"
+#include "model/labels.h"
 
 #define FIX_NAME "om-job-mysql-metadata-ingestion-3f9c2a1b"
 #define FIX_NS "openmetadata-pipelines"

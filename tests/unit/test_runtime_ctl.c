@@ -4,8 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/cfg.h"
-#include "common/json.h"
+#include "lib/common/cfg.h"
+#include "lib/common/json.h"
 #include "runtime/ctl.h"
 #include "test_ipc_helpers.h"
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util.h"
+#include "lib/common/util.h"
 
 static void test_clocks(void)
 {

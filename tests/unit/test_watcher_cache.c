@@ -12,12 +12,12 @@
 #include <CUnit/Basic.h>
 #include <json-c/json.h>
 
-#include "common/json.h"
-#include "common/log.h"
-#include "common/util.h"
-#include "watcher/cache.h"
-#include "watcher/objects.h"
-#include "watcher/truth.h"
+#include "lib/common/json.h"
+#include "lib/common/log.h"
+#include "lib/common/util.h"
+#include "roles/watcher/cache.h"
+#include "model/objects.h"
+#include "roles/watcher/truth.h"
 
 #define MAX_HINTS 64
 

@@ -2,8 +2,8 @@
  * kubeconfig variants, JSON, the observer recorder and the deadline. */
 #include "support/it_kube.h"
 
-#include "common/json.h"
-#include "kube/kubeconfig.h"
+#include "lib/common/json.h"
+#include "lib/kube/kubeconfig.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,14 +3,14 @@
  * for those a failed test left behind), kubeconfig variants, JSON building and
  * reading, an HTTP observer recorder and the overall deadline. Test code only:
  * failures to set up print a message and exit(2). */
-#ifndef OMJOB_IT_KUBE_H
-#define OMJOB_IT_KUBE_H
+#ifndef OMJOB_TESTS_INTEGRATION_SUPPORT_IT_KUBE_H
+#define OMJOB_TESTS_INTEGRATION_SUPPORT_IT_KUBE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kube/client.h"
+#include "lib/kube/client.h"
 
 struct json_object;
 
@@ -40,7 +40,7 @@ void it_ns_cleanup_all(struct kube_client *c);
 /* A new JSON value from a printf-style template; exits when it does not parse.
  * Caller json_object_put()s it. */
 struct json_object *it_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* True when the JSON at path (common/json.h: "metadata.labels") equals the JSON text
+/* True when the JSON at path (lib/common/json.h: "metadata.labels") equals the JSON text
  * want; says what differs on stderr otherwise. */
 bool it_jeq(struct json_object *o, const char *path, const char *want);
 

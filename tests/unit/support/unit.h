@@ -1,8 +1,8 @@
 /* The one main() every CUnit unit test needs: a table of tests run as one suite,
  * and an exit status that is non-zero on any failure (CUnit's basic runner itself
  * always "succeeds"). Linked into every tests/unit executable. */
-#ifndef OMJOB_TEST_UNIT_H
-#define OMJOB_TEST_UNIT_H
+#ifndef OMJOB_TESTS_UNIT_SUPPORT_UNIT_H
+#define OMJOB_TESTS_UNIT_SUPPORT_UNIT_H
 
 #include <CUnit/Basic.h>
 

@@ -1,0 +1,335 @@
+/* json-c helpers: dotted-path getters and setters, strict one-value parsing and
+ * compact serialisation. */
+#include "lib/common/json.h"
+#include "lib/common/util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest path segment (a Kubernetes label key is at most 253 + 1 + 63). */
+#define JX_SEG_MAX 320
+
+/* Depth limit for parsing: deep enough for managedFields, bounded for safety. */
+#define JX_PARSE_DEPTH 128
+
+/* Copies the next segment of *pp into seg, unescaping "\.", and advances past its
+ * dot. -EINVAL when the segment is too long. */
+static int next_seg(const char **pp, char seg[JX_SEG_MAX])
+{
+    const char *p = *pp;
+    size_t n = 0;
+    for (; *p != '\0' && *p != '.'; p++) {
+        if (*p == '\\' && p[1] == '.')
+            p++;
+        if (n + 1 >= JX_SEG_MAX)
+            return -EINVAL;
+        seg[n++] = *p;
+    }
+    seg[n] = '\0';
+    *pp = *p == '.' ? p + 1 : p;
+    return 0;
+}
+
+static bool all_digits(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s != '\0'; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+static struct json_object *step(struct json_object *cur, const char *seg)
+{
+    if (json_object_is_type(cur, json_type_object)) {
+        struct json_object *v = NULL;
+        return json_object_object_get_ex(cur, seg, &v) ? v : NULL;
+    }
+    if (json_object_is_type(cur, json_type_array) && all_digits(seg) && strlen(seg) < 10) {
+        size_t i = (size_t)strtoul(seg, NULL, 10);
+        if (i >= json_object_array_length(cur))
+            return NULL;
+        return json_object_array_get_idx(cur, i);
+    }
+    return NULL;
+}
+
+struct json_object *jx_get(struct json_object *obj, const char *path)
+{
+    char seg[JX_SEG_MAX];
+    if (obj == NULL || path == NULL)
+        return NULL;
+    const char *p = path;
+    struct json_object *cur = obj;
+    while (*p != '\0' && cur != NULL) {
+        if (next_seg(&p, seg) != 0)
+            return NULL;
+        cur = step(cur, seg);
+    }
+    return cur;
+}
+
+const char *jx_str(struct json_object *obj, const char *path)
+{
+    struct json_object *v = jx_get(obj, path);
+    return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+const char *jx_str_or(struct json_object *obj, const char *path, const char *def)
+{
+    const char *s = jx_str(obj, path);
+    return s != NULL ? s : def;
+}
+
+int jx_i64(struct json_object *obj, const char *path, int64_t *out)
+{
+    struct json_object *v = jx_get(obj, path);
+    if (v == NULL)
+        return -ENOENT;
+    if (!json_object_is_type(v, json_type_int))
+        return -EINVAL;
+    int64_t i = json_object_get_int64(v);
+    if (i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
+        return -EINVAL; /* json-c clamps larger unsigned values */
+    *out = i;
+    return 0;
+}
+
+int64_t jx_i64_or(struct json_object *obj, const char *path, int64_t def)
+{
+    int64_t v;
+    return jx_i64(obj, path, &v) == 0 ? v : def;
+}
+
+int jx_bool(struct json_object *obj, const char *path, bool *out)
+{
+    struct json_object *v = jx_get(obj, path);
+    if (v == NULL)
+        return -ENOENT;
+    if (!json_object_is_type(v, json_type_boolean))
+        return -EINVAL;
+    *out = json_object_get_boolean(v) != 0;
+    return 0;
+}
+
+bool jx_bool_or(struct json_object *obj, const char *path, bool def)
+{
+    bool v;
+    return jx_bool(obj, path, &v) == 0 ? v : def;
+}
+
+struct json_object *jx_obj(struct json_object *obj, const char *path)
+{
+    struct json_object *v = jx_get(obj, path);
+    return json_object_is_type(v, json_type_object) ? v : NULL;
+}
+
+struct json_object *jx_arr(struct json_object *obj, const char *path)
+{
+    struct json_object *v = jx_get(obj, path);
+    return json_object_is_type(v, json_type_array) ? v : NULL;
+}
+
+size_t jx_arr_len(struct json_object *obj, const char *path)
+{
+    struct json_object *a = jx_arr(obj, path);
+    return a != NULL ? json_object_array_length(a) : 0;
+}
+
+static bool only_space(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            return false;
+    return true;
+}
+
+static void set_err(char *err, size_t errsz, const char *msg, size_t off)
+{
+    if (err != NULL && errsz > 0)
+        snprintf(err, errsz, "invalid JSON at byte %zu: %s", off, msg);
+}
+
+/* Runs the tokener over buf[0..len), then over one NUL byte if it still wants
+ * input: json-c cannot tell that a top-level number or literal has ended. */
+static struct json_object *tokenize(struct json_tokener *tok, const char *buf, size_t len,
+                                    enum json_tokener_error *je, size_t *end)
+{
+    struct json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
+    *je = json_tokener_get_error(tok);
+    *end = json_tokener_get_parse_end(tok);
+    if (*je != json_tokener_continue)
+        return o;
+    o = json_tokener_parse_ex(tok, "", 1);
+    *je = json_tokener_get_error(tok);
+    *end = len;
+    return o;
+}
+
+int jx_parse(const char *buf, size_t len, struct json_object **out, char *err, size_t errsz)
+{
+    if (buf == NULL) {
+        buf = "";
+        len = 0;
+    }
+    if (len > INT_MAX) {
+        set_err(err, errsz, "document too large", 0);
+        return -E2BIG;
+    }
+    struct json_tokener *tok = json_tokener_new_ex(JX_PARSE_DEPTH);
+    if (tok == NULL)
+        return -ENOMEM;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+    int rc = -EINVAL;
+    /* json-c stops at a NUL byte: parse up to it and call the rest trailing data. */
+    const char *nul = len > 0 ? memchr(buf, '\0', len) : NULL;
+    size_t plen = nul != NULL ? (size_t)(nul - buf) : len;
+    enum json_tokener_error je;
+    size_t end;
+    struct json_object *o = tokenize(tok, buf, plen, &je, &end);
+    if (je != json_tokener_success) {
+        bool empty = only_space(buf, plen);
+        set_err(err, errsz, empty ? "empty document" : json_tokener_error_desc(je), end);
+        goto fail;
+    }
+    while (end < len && only_space(buf + end, 1))
+        end++;
+    if (end < len) {
+        set_err(err, errsz, "trailing data after the JSON value", end);
+        goto fail;
+    }
+    *out = o;
+    o = NULL;
+    rc = 0;
+fail:
+    json_object_put(o);
+    json_tokener_free(tok);
+    return rc;
+}
+
+char *jx_dump(struct json_object *obj, size_t *len)
+{
+    size_t n = 0;
+    const char *s = json_object_to_json_string_length(
+        obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    if (s == NULL)
+        return NULL;
+    char *r = malloc(n + 1);
+    if (r == NULL)
+        return NULL;
+    memcpy(r, s, n + 1);
+    if (len != NULL)
+        *len = n;
+    return r;
+}
+
+/* The object member seg of cur, created as {} when missing. */
+static struct json_object *ensure_obj(struct json_object *cur, const char *seg, int *rc)
+{
+    struct json_object *v = NULL;
+    if (json_object_object_get_ex(cur, seg, &v)) {
+        if (!json_object_is_type(v, json_type_object))
+            *rc = -EINVAL;
+        return json_object_is_type(v, json_type_object) ? v : NULL;
+    }
+    v = json_object_new_object();
+    if (v == NULL || json_object_object_add(cur, seg, v) != 0) {
+        json_object_put(v);
+        *rc = -ENOMEM;
+        return NULL;
+    }
+    return v;
+}
+
+int jx_set(struct json_object *obj, const char *path, struct json_object *val)
+{
+    char seg[JX_SEG_MAX];
+    int rc = -EINVAL;
+    if (!json_object_is_type(obj, json_type_object) || path == NULL || *path == '\0')
+        goto fail;
+    const char *p = path;
+    struct json_object *cur = obj;
+    for (;;) {
+        if (next_seg(&p, seg) != 0)
+            goto fail;
+        if (*p == '\0')
+            break;
+        cur = ensure_obj(cur, seg, &rc);
+        if (cur == NULL)
+            goto fail;
+    }
+    if (json_object_object_add(cur, seg, val) != 0) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    return 0;
+fail:
+    json_object_put(val);
+    return rc;
+}
+
+int jx_set_str(struct json_object *obj, const char *path, const char *s)
+{
+    struct json_object *v = NULL;
+    if (s != NULL && (v = json_object_new_string(s)) == NULL)
+        return -ENOMEM;
+    return jx_set(obj, path, v);
+}
+
+int jx_set_i64(struct json_object *obj, const char *path, int64_t i)
+{
+    struct json_object *v = json_object_new_int64(i);
+    if (v == NULL)
+        return -ENOMEM;
+    return jx_set(obj, path, v);
+}
+
+int jx_set_bool(struct json_object *obj, const char *path, bool b)
+{
+    struct json_object *v = json_object_new_boolean(b);
+    if (v == NULL)
+        return -ENOMEM;
+    return jx_set(obj, path, v);
+}
+
+struct json_object *jx_str_array(const char *const *v, size_t n)
+{
+    struct json_object *a = json_object_new_array_ext((int)n);
+    if (a == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *s = json_object_new_string(v[i]);
+        if (s == NULL || json_object_array_add(a, s) != 0) {
+            json_object_put(s);
+            json_object_put(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+void jx_put_str(struct sbuf *sb, const char *s)
+{
+    if (s == NULL) {
+        sbuf_puts(sb, "null");
+        return;
+    }
+    sbuf_putc(sb, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            sbuf_putc(sb, '\\');
+            sbuf_putc(sb, (char)*p);
+        } else if (*p == '\n') {
+            sbuf_puts(sb, "\\n");
+        } else if (*p < 0x20 || *p == 0x7f) {
+            sbuf_appendf(sb, "\\u%04x", *p);
+        } else {
+            sbuf_putc(sb, (char)*p);
+        }
+    }
+    sbuf_putc(sb, '"');
+}

@@ -1,0 +1,62 @@
+/* Small helpers over json-c for Kubernetes objects: typed lookups at dotted paths,
+ * strict parsing with a readable error, serialisation, and path-creating setters. */
+#ifndef OMJOB_LIB_COMMON_JSON_H
+#define OMJOB_LIB_COMMON_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+/* Paths: keys joined by '.', e.g. "metadata.name" or "status.containerStatuses.0.state".
+ * A segment of digits indexes an array. "\." is a literal dot inside a key, as in
+ * "metadata.labels.app\\.kubernetes\\.io/name" (C source spelling). An empty path
+ * is obj itself. Every pointer returned by a getter is borrowed from obj. */
+
+/* The value at path, or NULL when any step is missing or of the wrong kind. */
+struct json_object *jx_get(struct json_object *obj, const char *path);
+/* The string at path, or NULL when missing or not a string. */
+const char *jx_str(struct json_object *obj, const char *path);
+/* The same with a default for missing or non-string values. */
+const char *jx_str_or(struct json_object *obj, const char *path, const char *def);
+/* The integer at path: 0, -ENOENT (missing or null) or -EINVAL (not an integer). */
+int jx_i64(struct json_object *obj, const char *path, int64_t *out);
+int64_t jx_i64_or(struct json_object *obj, const char *path, int64_t def);
+/* The boolean at path: 0, -ENOENT or -EINVAL (not a boolean). */
+int jx_bool(struct json_object *obj, const char *path, bool *out);
+bool jx_bool_or(struct json_object *obj, const char *path, bool def);
+/* The object (or array) at path, or NULL when missing or of another type. */
+struct json_object *jx_obj(struct json_object *obj, const char *path);
+struct json_object *jx_arr(struct json_object *obj, const char *path);
+/* Element count of the array at path; 0 when missing or not an array. */
+size_t jx_arr_len(struct json_object *obj, const char *path);
+
+/* Parses exactly one JSON value from buf[0..len) (surrounding whitespace allowed,
+ * anything else after it is an error). On success *out is a new reference the
+ * caller puts (NULL for the document "null"). 0, -EINVAL (syntax; err says what and at which byte
+ * offset), -E2BIG (len over INT_MAX) or -ENOMEM. err may be NULL. */
+int jx_parse(const char *buf, size_t len, struct json_object **out, char *err, size_t errsz);
+
+/* Compact serialisation (no spaces, '/' not escaped) into a malloc'd string the
+ * caller frees; *len (optional) gets its length. NULL on allocation failure. */
+char *jx_dump(struct json_object *obj, size_t *len);
+
+/* Sets path in obj to val, creating missing intermediate objects (digits are keys
+ * here, never indices). Always takes the reference val (put on failure); val may
+ * be NULL for a JSON null. 0, -EINVAL (obj or an intermediate is not an object)
+ * or -ENOMEM. */
+int jx_set(struct json_object *obj, const char *path, struct json_object *val);
+/* Typed setters over jx_set; s NULL sets null. */
+int jx_set_str(struct json_object *obj, const char *path, const char *s);
+int jx_set_i64(struct json_object *obj, const char *path, int64_t v);
+int jx_set_bool(struct json_object *obj, const char *path, bool v);
+/* A new JSON array of the n strings of v (new reference), NULL on ENOMEM. */
+struct json_object *jx_str_array(const char *const *v, size_t n);
+
+/* Appends s as a JSON string (quoted, escaped) to sb; NULL appends null. For
+ * JSON bodies written by hand (the watcher's replies, the compact objects). */
+struct sbuf;
+void jx_put_str(struct sbuf *sb, const char *s);
+
+#endif

@@ -1,0 +1,318 @@
+/* The IPC envelope codec, hint and error bodies: pure functions on byte buffers,
+ * shared by pub/sub, req/rep and the fuzz target. */
+#include "lib/ipc/msg.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (24 - 8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    return ((uint64_t)get32(p) << 32) | get32(p + 4);
+}
+
+const char *ipc_type_str(enum ipc_type t)
+{
+    switch (t) {
+    case IPC_CTL_HELLO:
+        return "CTL_HELLO";
+    case IPC_CTL_READY:
+        return "CTL_READY";
+    case IPC_CTL_HEALTH:
+        return "CTL_HEALTH";
+    case IPC_CTL_HEALTH_REPLY:
+        return "CTL_HEALTH_REPLY";
+    case IPC_CTL_METRICS:
+        return "CTL_METRICS";
+    case IPC_CTL_METRICS_REPLY:
+        return "CTL_METRICS_REPLY";
+    case IPC_CTL_STATUS:
+        return "CTL_STATUS";
+    case IPC_CTL_STATUS_REPLY:
+        return "CTL_STATUS_REPLY";
+    case IPC_CTL_STOP:
+        return "CTL_STOP";
+    case IPC_CTL_ACK:
+        return "CTL_ACK";
+    case IPC_EV_CHANGE:
+        return "EV_CHANGE";
+    case IPC_EV_RESYNC:
+        return "EV_RESYNC";
+    case IPC_EV_TICK:
+        return "EV_TICK";
+    case IPC_REQ_GET_KEY:
+        return "REQ_GET_KEY";
+    case IPC_REQ_GET_KEY_REPLY:
+        return "REQ_GET_KEY_REPLY";
+    case IPC_REQ_LIST_SHARD:
+        return "REQ_LIST_SHARD";
+    case IPC_REQ_LIST_SHARD_REPLY:
+        return "REQ_LIST_SHARD_REPLY";
+    case IPC_REQ_ERROR:
+        return "REQ_ERROR";
+    }
+    return "UNKNOWN";
+}
+
+int ipc_type_valid(unsigned t)
+{
+    return strcmp(ipc_type_str((enum ipc_type)t), "UNKNOWN") != 0;
+}
+
+int ipc_type_is_reply(enum ipc_type t)
+{
+    switch (t) {
+    case IPC_CTL_HEALTH_REPLY:
+    case IPC_CTL_METRICS_REPLY:
+    case IPC_CTL_STATUS_REPLY:
+    case IPC_CTL_ACK:
+    case IPC_REQ_GET_KEY_REPLY:
+    case IPC_REQ_LIST_SHARD_REPLY:
+    case IPC_REQ_ERROR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int ipc_topic_check(const char *topic, size_t len)
+{
+    if (topic == NULL || len == 0 || len > IPC_TOPIC_MAX)
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++)
+        if (topic[i] < 0x21 || topic[i] > 0x7e)
+            return -EINVAL;
+    return 0;
+}
+
+size_t ipc_msg_size(size_t topic_len, size_t body_len)
+{
+    return topic_len + 1 + IPC_HDR_LEN + body_len;
+}
+
+int ipc_msg_encode(const struct ipc_msg *m, void *buf, size_t cap, size_t *out_len)
+{
+    if (m == NULL || m->topic == NULL || buf == NULL || out_len == NULL)
+        return -EINVAL;
+    size_t tlen = strnlen(m->topic, IPC_TOPIC_MAX + 1);
+    if (ipc_topic_check(m->topic, tlen) != 0 || !ipc_type_valid(m->type) || m->flags != 0)
+        return -EINVAL;
+    if (m->body_len > IPC_BODY_MAX || (m->body_len > 0 && m->body == NULL))
+        return -EINVAL;
+    size_t need = ipc_msg_size(tlen, m->body_len);
+    if (cap < need)
+        return -ENOSPC;
+    uint8_t *p = buf;
+    memcpy(p, m->topic, tlen);
+    p[tlen] = '\0';
+    p += tlen + 1;
+    p[0] = IPC_MSG_VERSION;
+    p[1] = (uint8_t)m->type;
+    put16(p + 2, m->flags);
+    put64(p + 4, m->seq);
+    put32(p + 12, m->pubid);
+    put32(p + 16, (uint32_t)m->body_len);
+    if (m->body_len > 0)
+        memcpy(p + IPC_HDR_LEN, m->body, m->body_len);
+    *out_len = need;
+    return 0;
+}
+
+int ipc_msg_decode(const void *buf, size_t len, struct ipc_msg *out)
+{
+    if (buf == NULL || out == NULL)
+        return -EINVAL;
+    const uint8_t *p = buf;
+    /* The NUL must be within the first IPC_TOPIC_MAX + 1 bytes. */
+    const uint8_t *nul = memchr(p, '\0', len < IPC_TOPIC_MAX + 1 ? len : IPC_TOPIC_MAX + 1);
+    if (nul == NULL)
+        return -EBADMSG;
+    size_t tlen = (size_t)(nul - p);
+    if (ipc_topic_check((const char *)p, tlen) != 0)
+        return -EBADMSG;
+    /* Version first: a later version may change everything after it. */
+    const uint8_t *h = nul + 1;
+    size_t rest = len - tlen - 1;
+    if (rest < 1)
+        return -EBADMSG;
+    if (h[0] != IPC_MSG_VERSION)
+        return -EPROTONOSUPPORT;
+    if (rest < IPC_HDR_LEN)
+        return -EBADMSG;
+    uint32_t blen = get32(h + 16);
+    if (blen > IPC_BODY_MAX || rest - IPC_HDR_LEN != blen)
+        return -EBADMSG;
+    if (get16(h + 2) != 0)
+        return -EPROTONOSUPPORT;
+    if (!ipc_type_valid(h[1]))
+        return -ENOMSG;
+    out->topic = (const char *)p;
+    out->topic_len = tlen;
+    out->type = (enum ipc_type)h[1];
+    out->flags = 0;
+    out->seq = get64(h + 4);
+    out->pubid = get32(h + 12);
+    out->body = h + IPC_HDR_LEN;
+    out->body_len = blen;
+    return 0;
+}
+
+int ipc_msg_decode_dup(const void *buf, size_t len, struct ipc_msg **out)
+{
+    if (buf == NULL || out == NULL)
+        return -EINVAL;
+    struct ipc_msg tmp;
+    int rc = ipc_msg_decode(buf, len, &tmp);
+    if (rc != 0)
+        return rc;
+    struct ipc_msg *m = malloc(sizeof(*m) + len);
+    if (m == NULL)
+        return -ENOMEM;
+    uint8_t *copy = (uint8_t *)(m + 1);
+    memcpy(copy, buf, len);
+    rc = ipc_msg_decode(copy, len, m);
+    if (rc != 0) { /* cannot happen: same bytes */
+        free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+void ipc_msg_free(struct ipc_msg *m)
+{
+    free(m);
+}
+
+const char *ipc_kind_str(enum ipc_kind k)
+{
+    switch (k) {
+    case IPC_KIND_OMJOB:
+        return "OMJOB";
+    case IPC_KIND_POD:
+        return "POD";
+    case IPC_KIND_CRONOMJOB:
+        return "CRONOMJOB";
+    }
+    return "UNKNOWN";
+}
+
+int ipc_key_check(const char *key, size_t len)
+{
+    if (key == NULL || len < 3 || len > IPC_KEY_MAX)
+        return -EINVAL;
+    const char *slash = memchr(key, '/', len);
+    if (slash == NULL || slash == key || slash == key + len - 1)
+        return -EINVAL;
+    if (memchr(slash + 1, '/', len - (size_t)(slash - key) - 1) != NULL)
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++)
+        if (key[i] < 0x21 || key[i] > 0x7e)
+            return -EINVAL;
+    return 0;
+}
+
+int ipc_hint_encode(const struct ipc_hint *h, void *buf, size_t cap, size_t *out_len)
+{
+    if (h == NULL || buf == NULL || out_len == NULL)
+        return -EINVAL;
+    size_t klen = strnlen(h->key, sizeof(h->key));
+    if (ipc_key_check(h->key, klen) != 0 || strcmp(ipc_kind_str(h->kind), "UNKNOWN") == 0)
+        return -EINVAL;
+    if (cap < IPC_HINT_HDR_LEN + klen)
+        return -ENOSPC;
+    uint8_t *p = buf;
+    p[0] = (uint8_t)h->kind;
+    p[1] = 0;
+    put16(p + 2, (uint16_t)klen);
+    put64(p + 4, h->seq);
+    memcpy(p + IPC_HINT_HDR_LEN, h->key, klen);
+    *out_len = IPC_HINT_HDR_LEN + klen;
+    return 0;
+}
+
+int ipc_hint_decode(const void *buf, size_t len, struct ipc_hint *out)
+{
+    if (buf == NULL || out == NULL)
+        return -EINVAL;
+    const uint8_t *p = buf;
+    if (len < IPC_HINT_HDR_LEN || p[1] != 0)
+        return -EBADMSG;
+    size_t klen = get16(p + 2);
+    if (len - IPC_HINT_HDR_LEN != klen)
+        return -EBADMSG;
+    if (ipc_key_check((const char *)p + IPC_HINT_HDR_LEN, klen) != 0)
+        return -EBADMSG;
+    if (strcmp(ipc_kind_str((enum ipc_kind)p[0]), "UNKNOWN") == 0)
+        return -ENOMSG;
+    out->kind = (enum ipc_kind)p[0];
+    out->seq = get64(p + 4);
+    memcpy(out->key, p + IPC_HINT_HDR_LEN, klen);
+    out->key[klen] = '\0';
+    return 0;
+}
+
+int ipc_err_encode(int code, const char *text, void *buf, size_t cap, size_t *out_len)
+{
+    if (code >= 0 || buf == NULL || out_len == NULL)
+        return -EINVAL;
+    char ebuf[128];
+    if (text == NULL)
+        text = strerror_r(-code, ebuf, sizeof(ebuf));
+    size_t tlen = strnlen(text, IPC_ERR_TEXT_MAX);
+    if (cap < 4 + tlen)
+        return -ENOSPC;
+    uint8_t *p = buf;
+    put32(p, (uint32_t)-code);
+    for (size_t i = 0; i < tlen; i++)
+        p[4 + i] = (text[i] >= 0x20 && text[i] <= 0x7e) ? (uint8_t)text[i] : '?';
+    *out_len = 4 + tlen;
+    return 0;
+}
+
+int ipc_err_decode(const void *buf, size_t len, int *code, const char **text, size_t *text_len)
+{
+    if (buf == NULL || code == NULL || text == NULL || text_len == NULL)
+        return -EINVAL;
+    const uint8_t *p = buf;
+    if (len < 4 || len - 4 > IPC_ERR_TEXT_MAX)
+        return -EBADMSG;
+    uint32_t v = get32(p);
+    if (v == 0 || v > 4095) /* errno values; also keeps -v an int */
+        return -EBADMSG;
+    for (size_t i = 4; i < len; i++)
+        if (p[i] < 0x20 || p[i] > 0x7e)
+            return -EBADMSG;
+    *code = -(int)v;
+    *text = (const char *)p + 4;
+    *text_len = len - 4;
+    return 0;
+}

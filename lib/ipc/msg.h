@@ -1,0 +1,131 @@
+/* The IPC message envelope and every IPC message type: encoding and decoding on
+ * plain byte buffers (no NNG), so the wire format is unit-testable and fuzzable.
+ * docs/PROTOCOL.md describes the same format for people. */
+#ifndef OMJOB_LIB_IPC_MSG_H
+#define OMJOB_LIB_IPC_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wire format, version 1:
+ *   topic     1..IPC_TOPIC_MAX printable ASCII bytes (0x21..0x7e), then one NUL
+ *   version   u8, IPC_MSG_VERSION
+ *   type      u8, enum ipc_type
+ *   flags     u16 big-endian, reserved: 0 in version 1, anything else is rejected
+ *   seq       u64 big-endian, per-topic sequence number (pub/sub) or request number
+ *   pubid     u32 big-endian, publisher (or client) id chosen at random at open
+ *   body_len  u32 big-endian, exactly the number of bytes that follow
+ *   body      body_len opaque bytes (at most IPC_BODY_MAX)
+ * The topic comes first so that NNG's SUB prefix filter applies to it. */
+#define IPC_MSG_VERSION 1
+#define IPC_TOPIC_MAX 64
+#define IPC_HDR_LEN 20
+#define IPC_BODY_MAX (16u * 1024u * 1024u)
+#define IPC_MSG_MAX (IPC_TOPIC_MAX + 1 + IPC_HDR_LEN + IPC_BODY_MAX)
+
+/* Every IPC message, grouped by the high nibble: 0x1_ control (req/rep on a role's
+ * control socket or the supervisor's), 0x2_ hints (pub/sub, lossy), 0x3_ truth
+ * queries (req/rep on the watcher). IPC_REQ_ERROR answers any request. */
+enum ipc_type {
+    IPC_CTL_HELLO = 0x10,        /* role -> supervisor: I started (role, pid) */
+    IPC_CTL_READY = 0x11,        /* role -> supervisor: initialised, serving */
+    IPC_CTL_HEALTH = 0x12,       /* httpd/supervisor -> role: are you healthy? */
+    IPC_CTL_HEALTH_REPLY = 0x13, /* the role's health */
+    IPC_CTL_METRICS = 0x14,      /* httpd -> role: your metrics */
+    IPC_CTL_METRICS_REPLY = 0x15,
+    IPC_CTL_STATUS = 0x16, /* `omjob-operator status` -> supervisor: role table */
+    IPC_CTL_STATUS_REPLY = 0x17,
+    IPC_CTL_STOP = 0x18, /* -> role or supervisor: stop gracefully */
+    IPC_CTL_ACK = 0x19,  /* reply to HELLO, READY and STOP */
+
+    IPC_EV_CHANGE = 0x20, /* watcher -> shard/ttl topic: this key changed (a hint) */
+    IPC_EV_RESYNC = 0x21, /* watcher -> topic: resync everything (after a relist) */
+    IPC_EV_TICK = 0x22,   /* watcher -> topic, every second: nothing new, but numbered, so
+                             a subscriber sees a lost hint as a gap within a second */
+
+    IPC_REQ_GET_KEY = 0x30, /* reconciler -> watcher: current objects of a key */
+    IPC_REQ_GET_KEY_REPLY = 0x31,
+    IPC_REQ_LIST_SHARD = 0x32, /* reconciler/cleaner -> watcher: all keys of a shard */
+    IPC_REQ_LIST_SHARD_REPLY = 0x33,
+    IPC_REQ_ERROR = 0x3f, /* reply to any request that failed: error body below */
+};
+
+/* A decoded message. From ipc_msg_decode its pointers borrow the decoded buffer;
+ * topic is NUL-terminated (the NUL is part of the wire format). */
+struct ipc_msg {
+    const char *topic;
+    size_t topic_len;
+    enum ipc_type type;
+    uint16_t flags;
+    uint64_t seq;
+    uint32_t pubid;
+    const uint8_t *body;
+    size_t body_len;
+};
+
+/* "CTL_HELLO" and so on; "UNKNOWN" for anything else. */
+const char *ipc_type_str(enum ipc_type t);
+/* 1 if t is one of enum ipc_type, else 0. */
+int ipc_type_valid(unsigned t);
+/* 1 if t is a reply type (what a REP server sends back), else 0. */
+int ipc_type_is_reply(enum ipc_type t);
+
+/* 0 if topic (len bytes, no NUL) is 1..IPC_TOPIC_MAX bytes of 0x21..0x7e, else -EINVAL. */
+int ipc_topic_check(const char *topic, size_t len);
+/* Encoded size of a message with these lengths. */
+size_t ipc_msg_size(size_t topic_len, size_t body_len);
+/* Encodes m (m->topic NUL-terminated; m->topic_len is ignored) into buf and writes
+ * *out_len. -EINVAL on a bad topic, type, flags or body length, -ENOSPC if cap is
+ * too small. */
+int ipc_msg_encode(const struct ipc_msg *m, void *buf, size_t cap, size_t *out_len);
+/* Decodes len bytes. -EBADMSG on anything malformed (truncated, no NUL, bad topic,
+ * length mismatch), -EPROTONOSUPPORT on another version or nonzero flags,
+ * -ENOMSG on an unknown type. Never reads outside buf[0..len). *out borrows buf. */
+int ipc_msg_decode(const void *buf, size_t len, struct ipc_msg *out);
+/* Like ipc_msg_decode, but *out is one heap block owning a copy of the bytes; the
+ * caller frees it with ipc_msg_free. */
+int ipc_msg_decode_dup(const void *buf, size_t len, struct ipc_msg **out);
+void ipc_msg_free(struct ipc_msg *m);
+
+/* Hint body (IPC_EV_CHANGE): the kind and key of the changed object and the
+ * watcher's cache sequence at the change, so a reconciler can tell whether a
+ * GET_KEY answer is at least as fresh as the hint. Wire: u8 kind, u8 reserved (0),
+ * u16 key_len BE, u64 seq BE, then key_len bytes of key (no NUL). */
+enum ipc_kind {
+    IPC_KIND_OMJOB = 1,
+    IPC_KIND_POD = 2,
+    IPC_KIND_CRONOMJOB = 3,
+};
+#define IPC_KEY_MAX 317 /* namespace (63) + '/' + name (253) */
+#define IPC_HINT_HDR_LEN 12
+#define IPC_HINT_MAX (IPC_HINT_HDR_LEN + IPC_KEY_MAX)
+
+struct ipc_hint {
+    enum ipc_kind kind;
+    uint64_t seq;
+    char key[IPC_KEY_MAX + 1]; /* "namespace/name", NUL-terminated */
+};
+
+/* "OMJOB", "POD", "CRONOMJOB"; "UNKNOWN" for anything else. */
+const char *ipc_kind_str(enum ipc_kind k);
+/* 0 if key (len bytes) is "namespace/name": exactly one '/', both sides non-empty,
+ * printable ASCII without spaces, at most IPC_KEY_MAX bytes; else -EINVAL. */
+int ipc_key_check(const char *key, size_t len);
+/* -EINVAL on a bad kind or key, -ENOSPC if cap is too small (IPC_HINT_MAX fits all). */
+int ipc_hint_encode(const struct ipc_hint *h, void *buf, size_t cap, size_t *out_len);
+/* -EBADMSG if malformed (including a bad key), -ENOMSG on an unknown kind. */
+int ipc_hint_decode(const void *buf, size_t len, struct ipc_hint *out);
+
+/* Error body (IPC_REQ_ERROR): u32 BE errno value (positive on the wire), then up to
+ * IPC_ERR_TEXT_MAX bytes of printable text (no NUL). Code arguments here are
+ * negative errno values, as everywhere else in the library. */
+#define IPC_ERR_TEXT_MAX 1024
+#define IPC_ERR_MAX (4 + IPC_ERR_TEXT_MAX)
+/* code < 0; text NULL means strerror(-code). Text is cut at IPC_ERR_TEXT_MAX and
+ * non-printable bytes become '?'. -EINVAL if code >= 0, -ENOSPC if cap is too small. */
+int ipc_err_encode(int code, const char *text, void *buf, size_t cap, size_t *out_len);
+/* *code gets the negative errno; *text (borrowing buf, not NUL-terminated) and
+ * *text_len the message. -EBADMSG if malformed. */
+int ipc_err_decode(const void *buf, size_t len, int *code, const char **text, size_t *text_len);
+
+#endif

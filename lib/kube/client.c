@@ -1,0 +1,598 @@
+/* The client handle and its HTTP engine: a pool of libcurl easy handles (each
+ * keeps its connection alive between requests) sharing DNS and TLS session caches,
+ * the token bucket, the bearer token (re-read from its file every 60 s and after
+ * a 401), and the retry loop. */
+#include "lib/kube/http_int.h"
+#include "lib/kube/internal.h"
+
+#include "lib/common/log.h"
+#include "lib/common/version.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define POOL_MAX 8
+#define TOKEN_REFRESH_NS (60LL * 1000000000)
+/* After a failed re-read, try again this soon rather than on every request. */
+#define TOKEN_RETRY_NS (10LL * 1000000000)
+
+struct kube_client {
+    struct kube_config *cfg;
+    struct kube_client_opts opts;
+    char *ua;
+    char *field_manager;
+    struct kube_retry_policy policy;
+
+    pthread_mutex_t mu; /* pool, rate limiter, token */
+    CURL *pool[POOL_MAX];
+    int npool;
+    struct kube_ratelimit rl;
+    char *token; /* current bearer token (secret) */
+    int64_t token_read_ns;
+
+    CURLSH *share;
+    pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
+
+    kube_observer_fn obs;
+    void *obs_ctx;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *ud)
+{
+    struct kube_client *c = ud;
+    pthread_mutex_lock(&c->share_mu[d]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data d, void *ud)
+{
+    struct kube_client *c = ud;
+    pthread_mutex_unlock(&c->share_mu[d]);
+}
+
+/* DNS and TLS sessions are shared; connections stay with their easy handle (the
+ * shared connection cache is not used across threads on purpose: it has had
+ * locking bugs, and a small pool gives the same reuse). */
+static int share_new(struct kube_client *c)
+{
+    c->share = curl_share_init();
+    if (c->share == NULL)
+        return -ENOMEM;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&c->share_mu[i], NULL);
+    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    return 0;
+}
+
+static void opts_fill(struct kube_client_opts *o, const struct kube_client_opts *in)
+{
+    memset(o, 0, sizeof(*o));
+    if (in != NULL)
+        *o = *in;
+    if (o->qps == 0)
+        o->qps = 50;
+    if (o->burst <= 0)
+        o->burst = 100;
+    if (o->max_attempts <= 0)
+        o->max_attempts = 5;
+    if (o->connect_timeout_ms <= 0)
+        o->connect_timeout_ms = 10000;
+    if (o->request_timeout_ms <= 0)
+        o->request_timeout_ms = 60000;
+}
+
+int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts,
+                    struct kube_client **out)
+{
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK)
+        return -EIO;
+    struct kube_client *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return -ENOMEM;
+    opts_fill(&c->opts, opts);
+    struct kube_retry_policy pol = KUBE_RETRY_POLICY_DEFAULT;
+    pol.max_attempts = c->opts.max_attempts;
+    c->policy = pol;
+    pthread_mutex_init(&c->mu, NULL);
+    kube_ratelimit_init(&c->rl, c->opts.qps, c->opts.burst, kube_now_ns());
+    c->ua = strdup(c->opts.user_agent ? c->opts.user_agent : "omjob-operator/" OMJOB_VERSION);
+    c->field_manager = c->opts.field_manager ? strdup(c->opts.field_manager) : NULL;
+    c->opts.user_agent = NULL;
+    c->opts.field_manager = NULL;
+    int rc = -ENOMEM;
+    if (c->ua == NULL || (opts && opts->field_manager && c->field_manager == NULL))
+        goto fail;
+    if (cfg->kc_token != NULL && (c->token = kube_secret_dup(cfg->kc_token)) == NULL)
+        goto fail;
+    c->token_read_ns = kube_now_ns();
+    if ((rc = share_new(c)) != 0)
+        goto fail;
+    c->cfg = cfg;
+    *out = c;
+    return 0;
+fail:
+    kube_client_free(c);
+    return rc;
+}
+
+void kube_client_free(struct kube_client *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < c->npool; i++)
+        curl_easy_cleanup(c->pool[i]);
+    if (c->share != NULL) {
+        curl_share_cleanup(c->share);
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_destroy(&c->share_mu[i]);
+    }
+    pthread_mutex_destroy(&c->mu);
+    kube_secret_free(c->token, SIZE_MAX);
+    free(c->ua);
+    free(c->field_manager);
+    kube_config_free(c->cfg);
+    free(c);
+}
+
+const struct kube_config *kube_client_config(const struct kube_client *c)
+{
+    return c->cfg;
+}
+
+void kube_client_set_observer(struct kube_client *c, kube_observer_fn fn, void *ctx)
+{
+    c->obs = fn;
+    c->obs_ctx = ctx;
+}
+
+const char *kube_http_field_manager(const struct kube_client *c)
+{
+    return c->field_manager;
+}
+
+void kube_http_observe(struct kube_client *c, const char *method, int code, double seconds)
+{
+    if (c->obs != NULL)
+        c->obs(c->obs_ctx, method, code, seconds);
+}
+
+double kube_http_rand01(void)
+{
+    static _Thread_local uint64_t s;
+    if (s == 0)
+        s = (uint64_t)kube_now_ns() ^ ((uint64_t)(uintptr_t)&s << 16) ^ (uint64_t)getpid();
+    s ^= s << 13; /* xorshift64: jitter only, not security */
+    s ^= s >> 7;
+    s ^= s << 17;
+    return (double)(s >> 11) / (double)(1ULL << 53);
+}
+
+static void sleep_ns(int64_t ns)
+{
+    struct timespec ts = {ns / 1000000000, ns % 1000000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+void kube_http_ratelimit(struct kube_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    int64_t wait = kube_ratelimit_reserve(&c->rl, kube_now_ns());
+    pthread_mutex_unlock(&c->mu);
+    if (wait > 0)
+        sleep_ns(wait);
+}
+
+/* Re-reads the token file (mu held). 1 when the token changed. */
+static int token_reload(struct kube_client *c, int64_t now)
+{
+    char *t = NULL;
+    int rc = kube_token_read(c->cfg->kc_token_file, &t);
+    if (rc != 0) {
+        c->token_read_ns = now - TOKEN_REFRESH_NS + TOKEN_RETRY_NS;
+        log_warn("cannot re-read the API token file; keeping the old token", "file",
+                 c->cfg->kc_token_file, "error", strerror(-rc), NULL);
+        return 0;
+    }
+    c->token_read_ns = now;
+    int changed = c->token == NULL || strcmp(c->token, t) != 0;
+    kube_secret_free(c->token, SIZE_MAX);
+    c->token = t;
+    return changed;
+}
+
+int kube_http_token_refresh(struct kube_client *c)
+{
+    if (c->cfg->kc_token_file == NULL)
+        return 0;
+    pthread_mutex_lock(&c->mu);
+    int changed = token_reload(c, kube_now_ns());
+    pthread_mutex_unlock(&c->mu);
+    return changed;
+}
+
+/* Appends "Authorization: Bearer <token>" (mu taken here). The temporary copy is
+ * wiped; libcurl's own copy is wiped by kube_http_headers_free. */
+static int auth_header(struct kube_client *c, struct curl_slist **hdrs)
+{
+    int rc = 0;
+    pthread_mutex_lock(&c->mu);
+    int64_t now = kube_now_ns();
+    if (c->cfg->kc_token_file != NULL && now - c->token_read_ns >= TOKEN_REFRESH_NS)
+        token_reload(c, now);
+    if (c->token != NULL) {
+        size_t n = strlen(c->token) + 32;
+        char *h = malloc(n);
+        if (h == NULL) {
+            rc = -ENOMEM;
+        } else {
+            snprintf(h, n, "Authorization: Bearer %s", c->token);
+            struct curl_slist *l = curl_slist_append(*hdrs, h);
+            if (l == NULL)
+                rc = -ENOMEM;
+            else
+                *hdrs = l;
+            kube_secret_free(h, n);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+void kube_http_headers_free(struct curl_slist *h)
+{
+    for (struct curl_slist *l = h; l != NULL; l = l->next)
+        explicit_bzero(l->data, strlen(l->data));
+    curl_slist_free_all(h);
+}
+
+static int add_header(struct curl_slist **hdrs, const char *h)
+{
+    struct curl_slist *l = curl_slist_append(*hdrs, h);
+    if (l == NULL)
+        return -ENOMEM;
+    *hdrs = l;
+    return 0;
+}
+
+static int headers(struct kube_client *c, const char *content_type, struct curl_slist **out)
+{
+    struct curl_slist *h = NULL;
+    char ct[128];
+    /* Expect: would add a round trip (100-continue) to every body over 1 KiB. */
+    int rc = add_header(&h, "Accept: application/json");
+    if (rc == 0)
+        rc = add_header(&h, "Expect:");
+    if (rc == 0 && content_type != NULL) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
+        rc = add_header(&h, ct);
+    }
+    if (rc == 0)
+        rc = auth_header(c, &h);
+    if (rc != 0) {
+        kube_http_headers_free(h);
+        return rc;
+    }
+    *out = h;
+    return 0;
+}
+
+/* Every setopt below is supported by libcurl >= 7.85 with OpenSSL; a failure means
+ * a libcurl built without them, reported as a configuration error. */
+static int tls_setup(struct kube_client *c, CURL *e)
+{
+    const struct kube_config *k = c->cfg;
+    CURLcode rc = CURLE_OK;
+    if (k->kc_insecure) {
+        rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    /* NOCOPY: the bytes stay in the config, which outlives every handle and is
+     * wiped when freed; libcurl would free its copies without wiping them. */
+    if (k->kc_ca != NULL) {
+        struct curl_blob b = {k->kc_ca, k->kc_ca_len, CURL_BLOB_NOCOPY};
+        rc |= curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+    }
+    if (k->kc_cert != NULL) {
+        struct curl_blob b = {k->kc_cert, k->kc_cert_len, CURL_BLOB_NOCOPY};
+        rc |= curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &b);
+        rc |= curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+    }
+    if (k->kc_key != NULL) {
+        struct curl_blob b = {k->kc_key, k->kc_key_len, CURL_BLOB_NOCOPY};
+        rc |= curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &b);
+        rc |= curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    return rc == CURLE_OK ? 0 : -EINVAL;
+}
+
+static void method_setup(CURL *e, const char *method)
+{
+    if (strcmp(method, "GET") == 0)
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    else if (strcmp(method, "POST") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+}
+
+int kube_http_setup(struct kube_client *c, CURL *e, const char *method, const char *path,
+                    const char *content_type, int request_timeout, struct curl_slist **hdrs,
+                    struct kube_err *err)
+{
+    size_t n = strlen(c->cfg->kc_server) + strlen(path) + 1;
+    char *url = malloc(n);
+    if (url == NULL) {
+        kube_err_set(err, KUBE_ERRK_NOMEM, "out of memory");
+        return -ENOMEM;
+    }
+    snprintf(url, n, "%s%s", c->cfg->kc_server, path);
+    curl_easy_reset(e);
+    CURLcode rc = curl_easy_setopt(e, CURLOPT_URL, url);
+    free(url);
+    rc |= curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    rc |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    rc |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    rc |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    rc |= curl_easy_setopt(e, CURLOPT_USERAGENT, c->ua);
+    rc |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
+    if (request_timeout)
+        rc |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.request_timeout_ms);
+    /* Detects dead peers on idle watches (HTTP/1.1 has no pings). */
+    rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+    rc |= curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
+    method_setup(e, method);
+    if (rc != CURLE_OK || tls_setup(c, e) != 0) {
+        kube_err_set(err, KUBE_ERRK_CONFIG, "libcurl lacks a needed option (TLS blobs?)");
+        return -EINVAL;
+    }
+    int hrc = headers(c, content_type, hdrs);
+    if (hrc != 0) {
+        kube_err_set(err, KUBE_ERRK_NOMEM, "out of memory");
+        return hrc;
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, *hdrs);
+    return 0;
+}
+
+static bool nothing_sent(CURL *e)
+{
+    long sent = 0;
+    return curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
+}
+
+enum kube_errkind kube_http_kind(CURLcode rc, CURL *e)
+{
+    switch (rc) {
+    case CURLE_OK:
+        return KUBE_ERRK_NONE;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+        return KUBE_ERRK_CONNECT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        return KUBE_ERRK_TLS;
+    case CURLE_OPERATION_TIMEDOUT:
+        return nothing_sent(e) ? KUBE_ERRK_CONNECT : KUBE_ERRK_TIMEOUT;
+    case CURLE_OUT_OF_MEMORY:
+        return KUBE_ERRK_NOMEM;
+    case CURLE_ABORTED_BY_CALLBACK:
+        return KUBE_ERRK_CANCELLED;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_UNKNOWN_OPTION:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+        return KUBE_ERRK_CONFIG;
+    default:
+        return nothing_sent(e) ? KUBE_ERRK_CONNECT : KUBE_ERRK_TRANSPORT;
+    }
+}
+
+/* Response collection for one attempt. */
+struct sink {
+    char *buf;
+    size_t len, cap;
+    int retry_after;
+    bool too_big;
+};
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+    struct sink *s = ud;
+    size_t add = sz * n;
+    if (s->len + add > KUBE_BODY_MAX) {
+        s->too_big = true;
+        return 0;
+    }
+    if (s->len + add + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap : 16384;
+        while (cap < s->len + add + 1)
+            cap *= 2;
+        char *nb = realloc(s->buf, cap);
+        if (nb == NULL)
+            return 0;
+        s->buf = nb;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->len, p, add);
+    s->len += add;
+    s->buf[s->len] = '\0';
+    return add;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+    struct sink *s = ud;
+    size_t len = sz * n;
+    static const char key[] = "retry-after:";
+    if (len > sizeof(key) - 1 && len < 256 && strncasecmp(p, key, sizeof(key) - 1) == 0) {
+        char v[256];
+        memcpy(v, p + sizeof(key) - 1, len - (sizeof(key) - 1));
+        v[len - (sizeof(key) - 1)] = '\0';
+        v[strcspn(v, "\r\n")] = '\0';
+        int secs;
+        if (kube_retry_after_parse(v, time(NULL), &secs) == 0)
+            s->retry_after = secs;
+    } else if (len > 5 && strncmp(p, "HTTP/", 5) == 0) {
+        s->retry_after = -1; /* a new response (after a 100 Continue, say) */
+    }
+    return len;
+}
+
+static void sink_reset(struct sink *s)
+{
+    free(s->buf);
+    memset(s, 0, sizeof(*s));
+    s->retry_after = -1;
+}
+
+static double since(int64_t t0)
+{
+    return (double)(kube_now_ns() - t0) / 1e9;
+}
+
+/* One attempt. 0 on 2xx, else fills err (kind, http, reason, message). */
+static int attempt(struct kube_client *c, CURL *e, const struct kube_http_req *rq, struct sink *s,
+                   struct kube_err *err)
+{
+    struct curl_slist *hdrs = NULL;
+    char ebuf[CURL_ERROR_SIZE] = "";
+    int rc = kube_http_setup(c, e, rq->method, rq->path, rq->body ? rq->content_type : NULL, 1,
+                             &hdrs, err);
+    if (rc != 0)
+        return rc;
+    if (rq->body != NULL) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+    }
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
+    int64_t t0 = kube_now_ns();
+    CURLcode cr = curl_easy_perform(e);
+    long code = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+    kube_http_headers_free(hdrs);
+    kube_http_observe(c, rq->method, cr == CURLE_OK ? (int)code : 0, since(t0));
+    err->retry_after = s->retry_after;
+    if (cr != CURLE_OK) {
+        enum kube_errkind k = s->too_big ? KUBE_ERRK_DECODE : kube_http_kind(cr, e);
+        err->http = 0;
+        kube_err_set(err, k, "%s %s: %s", rq->method, rq->path,
+                     s->too_big ? "response body too large"
+                     : ebuf[0]  ? ebuf
+                                : curl_easy_strerror(cr));
+        return kube_err_errno(err);
+    }
+    if (code >= 200 && code < 300) {
+        err->http = (int)code;
+        return 0;
+    }
+    kube_err_from_response(err, (int)code, s->buf, s->len);
+    return kube_err_errno(err);
+}
+
+static CURL *pool_get(struct kube_client *c)
+{
+    CURL *e = NULL;
+    pthread_mutex_lock(&c->mu);
+    if (c->npool > 0)
+        e = c->pool[--c->npool];
+    pthread_mutex_unlock(&c->mu);
+    return e != NULL ? e : curl_easy_init();
+}
+
+static void pool_put(struct kube_client *c, CURL *e)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->npool < POOL_MAX) {
+        c->pool[c->npool++] = e;
+        e = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    curl_easy_cleanup(e);
+}
+
+static int attempt_pooled(struct kube_client *c, const struct kube_http_req *rq, struct sink *s,
+                          struct kube_err *err)
+{
+    CURL *e = pool_get(c);
+    if (e == NULL) {
+        kube_err_set(err, KUBE_ERRK_NOMEM, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = attempt(c, e, rq, s, err);
+    pool_put(c, e);
+    return rc;
+}
+
+int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, struct kube_http_resp *resp,
+                 struct kube_err *err)
+{
+    struct sink s = {.retry_after = -1};
+    bool reauth = false;
+    int rc;
+    kube_err_clear(err);
+    for (;;) {
+        sink_reset(&s);
+        kube_http_ratelimit(c);
+        err->attempts++;
+        rc = attempt_pooled(c, rq, &s, err);
+        if (rc == 0)
+            break;
+        /* A rotated token: re-read it and try again at once, once. */
+        if (err->http == 401 && !reauth) {
+            reauth = true;
+            if (kube_http_token_refresh(c))
+                continue;
+        }
+        double r = kube_http_rand01();
+        int64_t d = kube_retry_delay_ms(&c->policy, rq->idem, err, err->attempts, r);
+        if (d < 0)
+            break;
+        log_debug("retrying API request", "method", rq->method, "path", rq->path, "reason",
+                  err->kind == KUBE_ERRK_HTTP ? err->reason : kube_errkind_str(err->kind), NULL);
+        sleep_ns(d * 1000000);
+    }
+    if (rc == 0) {
+        err->kind = KUBE_ERRK_NONE;
+        err->reason[0] = '\0'; /* from an earlier failed attempt */
+        err->message[0] = '\0';
+        resp->http = err->http;
+        resp->body = s.buf;
+        resp->len = s.len;
+        return 0;
+    }
+    free(s.buf);
+    return rc;
+}

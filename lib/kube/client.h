@@ -1,0 +1,144 @@
+/* The API server client: one handle per process (safe to share between threads),
+ * holding the configuration, a pool of reusable connections, the client-side rate
+ * limiter and the credentials; and the requests: get, list (paged), create,
+ * update, patch, server-side apply, delete, and a generic request for
+ * subresources. Every request retries according to retry.h and fills a kube_err.
+ *
+ * Return values: 0 on a 2xx answer, else the negative errno of kube_err_errno()
+ * (-ENOENT for 404, -EEXIST for 409 AlreadyExists, -ESTALE for 409 Conflict and
+ * 410, ...). err may be NULL. out (when not NULL) receives the decoded response
+ * body on success only, as a new json-c reference the caller json_object_put()s
+ * (NULL when the body was empty). */
+#ifndef OMJOB_LIB_KUBE_CLIENT_H
+#define OMJOB_LIB_KUBE_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/kube/err.h"
+#include "lib/kube/kubeconfig.h"
+#include "lib/kube/path.h"
+#include "lib/kube/retry.h"
+
+struct json_object;
+struct kube_client;
+
+/* Zero fields mean the default. */
+struct kube_client_opts {
+    double qps;                /* token bucket refill; default 50; < 0 disables */
+    int burst;                 /* default 100 */
+    int max_attempts;          /* per request, first included; default 5 */
+    long connect_timeout_ms;   /* default 10000 */
+    long request_timeout_ms;   /* whole request, not watches; default 60000 */
+    const char *user_agent;    /* default "omjob-operator/<version>" */
+    const char *field_manager; /* fieldManager of writes when set (copied) */
+};
+
+/* Takes ownership of cfg on success (freed by kube_client_free); on failure cfg
+ * is still the caller's. opts may be NULL. 0, -ENOMEM or -EIO (libcurl init). */
+int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts,
+                    struct kube_client **out);
+/* No request may be running. NULL is a no-op. */
+void kube_client_free(struct kube_client *c);
+
+/* The configuration in use (borrowed). */
+const struct kube_config *kube_client_config(const struct kube_client *c);
+
+/* Called after every HTTP attempt, from the thread that made it: method is
+ * "GET", "POST", "PUT", "PATCH" or "DELETE" (LIST and WATCH are GETs, as in
+ * client-go's rest_client_requests_total{code,method}); code the HTTP status, or 0
+ * when no response came (client-go's "<error>"); seconds the attempt's latency
+ * (for a watch, the time to its response headers). Set before sharing the
+ * client between threads. fn NULL disables. */
+typedef void (*kube_observer_fn)(void *ctx, const char *method, int code, double seconds);
+void kube_client_set_observer(struct kube_client *c, kube_observer_fn fn, void *ctx);
+
+/* GET one object. */
+int kube_get(struct kube_client *c, const struct kube_ref *r, struct json_object **out,
+             struct kube_err *err);
+
+/* POST obj to the collection r (r->name is ignored). Retried only when the server
+ * cannot have acted (see retry.h); 409 AlreadyExists after a retry (err->attempts
+ * > 1) may be our own first attempt. */
+int kube_create(struct kube_client *c, const struct kube_ref *r, struct json_object *obj,
+                struct json_object **out, struct kube_err *err);
+
+/* PUT obj to r (r->sub "status" for the status subresource). Put
+ * metadata.resourceVersion in obj to get 409 Conflict instead of overwriting a
+ * newer object. */
+int kube_update(struct kube_client *c, const struct kube_ref *r, struct json_object *obj,
+                struct json_object **out, struct kube_err *err);
+
+enum kube_patch_type {
+    KUBE_PATCH_MERGE,     /* application/merge-patch+json (RFC 7386); retried */
+    KUBE_PATCH_JSON,      /* application/json-patch+json (RFC 6902); not retried */
+    KUBE_PATCH_STRATEGIC, /* application/strategic-merge-patch+json (built-in kinds) */
+};
+
+const char *kube_patch_type_str(enum kube_patch_type t);
+
+int kube_patch(struct kube_client *c, const struct kube_ref *r, enum kube_patch_type type,
+               struct json_object *patch, struct json_object **out, struct kube_err *err);
+
+/* Server-side apply (PATCH application/apply-patch+yaml with a JSON body, which is
+ * valid YAML). field_manager NULL uses the client's; one of them is required
+ * (-EINVAL). force takes over fields owned by other managers. */
+int kube_apply(struct kube_client *c, const struct kube_ref *r, struct json_object *obj,
+               const char *field_manager, bool force, struct json_object **out,
+               struct kube_err *err);
+
+/* DeleteOptions; NULL or zeroed fields are left out (grace_seconds < 0). */
+struct kube_delete_opts {
+    const char *uid;              /* precondition: delete only this incarnation */
+    const char *resource_version; /* precondition: only if unchanged */
+    const char *propagation;      /* "Background", "Foreground" or "Orphan" */
+    long grace_seconds;           /* gracePeriodSeconds when >= 0 */
+};
+
+/* DELETE r. A failed precondition is 409 Conflict (-ESTALE). After a retry
+ * (err->attempts > 1), 404 may mean our first attempt succeeded. */
+int kube_delete(struct kube_client *c, const struct kube_ref *r, const struct kube_delete_opts *o,
+                struct json_object **out, struct kube_err *err);
+
+/* POST an Eviction (policy/v1) for a pod: honours PodDisruptionBudgets (429 when
+ * one blocks it, which is retried like any 429). o may carry preconditions. */
+int kube_evict(struct kube_client *c, const char *ns, const char *pod,
+               const struct kube_delete_opts *o, struct kube_err *err);
+
+/* Any request: method, resource (with r->sub for subresources), query params, a
+ * raw body (may be NULL) with its content type, and whether replays are safe. */
+struct kube_req {
+    const char *method;
+    const struct kube_ref *ref;
+    const struct kube_param *params;
+    size_t nparams;
+    const char *body;
+    size_t body_len;
+    const char *content_type; /* default application/json when body is set */
+    enum kube_idem idem;
+};
+
+int kube_request(struct kube_client *c, const struct kube_req *req, struct json_object **out,
+                 struct kube_err *err);
+
+struct kube_list_opts {
+    const char *label_selector;
+    const char *field_selector;
+    /* NULL or "": the latest state (quorum read); "0": any state, served from the
+     * API server's watch cache (cheap; client-go's first LIST). */
+    const char *resource_version;
+    int limit; /* page size; default 500; < 0 means no paging */
+};
+
+/* Called once per item, in order; item is borrowed for the call (json_object_get
+ * it to keep it). Return 0 to go on, nonzero to stop: kube_list returns it. */
+typedef int (*kube_list_cb)(void *ctx, struct json_object *item);
+
+/* LIST the collection r (r->ns NULL for all namespaces), following continue
+ * tokens. On success writes the list's resourceVersion (where a watch starts) to
+ * rv (rvlen bytes; may be NULL). An expired continue token gives -ESTALE (410):
+ * items already passed to cb came from an abandoned snapshot; list again. */
+int kube_list(struct kube_client *c, const struct kube_ref *r, const struct kube_list_opts *o,
+              kube_list_cb cb, void *ctx, char *rv, size_t rvlen, struct kube_err *err);
+
+#endif

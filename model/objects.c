@@ -1,0 +1,470 @@
+/* Compaction of OMJobs, CronOMJobs and pods into one-block C structs (see
+ * objects.h), and the compact pod JSON. */
+#include "model/objects.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "lib/common/json.h"
+#include "lib/common/util.h"
+#include "lib/ipc/msg.h"
+#include "model/labels.h"
+
+#define PK_MAX 32
+
+/* Builds one block: a zeroed struct of `base` bytes followed by the strings, each
+ * NUL-terminated, whose addresses go to the const char * members at the offsets. */
+struct packer {
+    struct {
+        size_t off;
+        const char *s;
+        size_t len;
+    } f[PK_MAX];
+    size_t n;
+    size_t bytes;
+};
+
+static void pk_add(struct packer *p, size_t off, const char *s, size_t len)
+{
+    if (s == NULL || p->n == PK_MAX)
+        return;
+    p->f[p->n].off = off;
+    p->f[p->n].s = s;
+    p->f[p->n].len = len;
+    p->n++;
+    p->bytes += len + 1;
+}
+
+static void pk_str(struct packer *p, size_t off, const char *s)
+{
+    if (s != NULL)
+        pk_add(p, off, s, strlen(s));
+}
+
+/* NULL on ENOMEM; the caller free()s the block. */
+static void *pk_build(const struct packer *p, size_t base)
+{
+    char *blk = calloc(1, base + p->bytes);
+    char *at = blk + base;
+    if (blk == NULL)
+        return NULL;
+    for (size_t i = 0; i < p->n; i++) {
+        memcpy(at, p->f[i].s, p->f[i].len);
+        at[p->f[i].len] = '\0';
+        memcpy(blk + p->f[i].off, &at, sizeof(at));
+        at += p->f[i].len + 1;
+    }
+    return blk;
+}
+
+const char *wc_ctr_state_str(enum wc_ctr_state s)
+{
+    switch (s) {
+    case WC_CTR_NONE:
+        return "none";
+    case WC_CTR_WAITING:
+        return "waiting";
+    case WC_CTR_RUNNING:
+        return "running";
+    case WC_CTR_TERMINATED:
+        return "terminated";
+    }
+    return "unknown";
+}
+
+void wc_identity(struct json_object *obj, char *buf, size_t bufsz)
+{
+    snprintf(buf, bufsz, "%s/%s", jx_str_or(obj, "metadata.namespace", "?"),
+             jx_str_or(obj, "metadata.name", "?"));
+}
+
+/* metadata.labels[name] or NULL. */
+/* A string entry of metadata.labels or metadata.annotations (map), or NULL. */
+static const char *meta_str(struct json_object *obj, const char *map, const char *name)
+{
+    struct json_object *l = jx_obj(obj, map), *v;
+    if (l == NULL || !json_object_object_get_ex(l, name, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static const char *label(struct json_object *obj, const char *name)
+{
+    return meta_str(obj, "metadata.labels", name);
+}
+
+static const char *annotation(struct json_object *obj, const char *name)
+{
+    return meta_str(obj, "metadata.annotations", name);
+}
+
+/* The controller ownerReference of the given kind, or NULL. */
+static struct json_object *controller_of(struct json_object *obj, const char *kind)
+{
+    struct json_object *refs = jx_arr(obj, "metadata.ownerReferences");
+    size_t n = refs ? json_object_array_length(refs) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *r = json_object_array_get_idx(refs, i);
+        if (jx_bool_or(r, "controller", false) && strcmp(jx_str_or(r, "kind", ""), kind) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* Unix seconds of the RFC 3339 time at path; 0 when absent; -EINVAL when bad. */
+static int time_at(struct json_object *obj, const char *path, int64_t *out)
+{
+    const char *s = jx_str(obj, path);
+    int64_t ns;
+    *out = 0;
+    if (s == NULL)
+        return 0;
+    if (util_rfc3339_parse(s, &ns) != 0)
+        return -EINVAL;
+    *out = ns / 1000000000;
+    return 0;
+}
+
+/* The metadata.finalizers names, NUL-separated, into sb; their number. */
+static uint32_t finalizers(struct json_object *obj, struct sbuf *sb)
+{
+    struct json_object *a = jx_arr(obj, "metadata.finalizers");
+    size_t n = a ? json_object_array_length(a) : 0;
+    uint32_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *f = json_object_array_get_idx(a, i);
+        if (!json_object_is_type(f, json_type_string))
+            continue;
+        if (k > 0)
+            sbuf_putc(sb, '\0');
+        sbuf_puts(sb, json_object_get_string(f));
+        k++;
+    }
+    return k;
+}
+
+/* Writes "ns/name" into key after checking the identity fields. */
+static int identity(struct json_object *obj, char *key, size_t keysz)
+{
+    const char *ns = jx_str(obj, "metadata.namespace"), *name = jx_str(obj, "metadata.name");
+    const char *uid = jx_str(obj, "metadata.uid"), *rv = jx_str(obj, "metadata.resourceVersion");
+    if (ns == NULL || name == NULL || uid == NULL || rv == NULL || *uid == '\0' || *rv == '\0')
+        return -EINVAL;
+    int n = snprintf(key, keysz, "%s/%s", ns, name);
+    if (n < 0 || (size_t)n >= keysz || ipc_key_check(key, (size_t)n) != 0 || strchr(ns, '/'))
+        return -EINVAL;
+    return 0;
+}
+
+static void strip(struct json_object *obj)
+{
+    struct json_object *md = jx_obj(obj, "metadata");
+    struct json_object *ann = jx_obj(obj, "metadata.annotations");
+    if (md != NULL)
+        json_object_object_del(md, "managedFields");
+    if (ann != NULL) {
+        json_object_object_del(ann, ANNOTATION_LAST_APPLIED);
+        if (json_object_object_length(ann) == 0)
+            json_object_object_del(md, "annotations");
+    }
+}
+
+int wc_obj_parse(struct json_object *obj, struct wc_obj **out)
+{
+    char key[IPC_KEY_MAX + 2];
+    struct sbuf fin = {0};
+    struct packer p = {0};
+    struct wc_obj *o = NULL;
+    char *json = NULL;
+    size_t json_len = 0;
+    int64_t del;
+    int rc = identity(obj, key, sizeof(key));
+    if (rc == 0)
+        rc = time_at(obj, "metadata.deletionTimestamp", &del);
+    if (rc != 0)
+        goto out;
+    strip(obj);
+    uint32_t nfin = finalizers(obj, &fin);
+    struct json_object *cron = controller_of(obj, CRONOMJOB_KIND);
+    rc = -ENOMEM;
+    if ((json = jx_dump(obj, &json_len)) == NULL || fin.sb_err != 0)
+        goto out;
+    pk_str(&p, offsetof(struct wc_obj, o_key), key);
+    pk_str(&p, offsetof(struct wc_obj, o_ns), jx_str(obj, "metadata.namespace"));
+    pk_str(&p, offsetof(struct wc_obj, o_uid), jx_str(obj, "metadata.uid"));
+    pk_str(&p, offsetof(struct wc_obj, o_rv), jx_str(obj, "metadata.resourceVersion"));
+    if (nfin > 0)
+        pk_add(&p, offsetof(struct wc_obj, o_finalizers), sbuf_str(&fin), sbuf_len(&fin));
+    pk_str(&p, offsetof(struct wc_obj, o_owner_cron), cron ? jx_str(cron, "name") : NULL);
+    pk_add(&p, offsetof(struct wc_obj, o_json), json, json_len);
+    if ((o = pk_build(&p, sizeof(*o))) == NULL)
+        goto out;
+    o->o_json_len = json_len;
+    o->o_generation = jx_i64_or(obj, "metadata.generation", 0);
+    o->o_deletion_ts = del;
+    o->o_nfinalizers = nfin;
+    *out = o;
+    rc = 0;
+out:
+    free(json);
+    sbuf_free(&fin);
+    return rc;
+}
+
+/* The status of the pod's container: the one named like spec.containers[0], else
+ * the first. */
+static struct json_object *main_container_status(struct json_object *pod)
+{
+    struct json_object *cs = jx_arr(pod, "status.containerStatuses");
+    const char *want = jx_str(pod, "spec.containers.0.name");
+    size_t n = cs ? json_object_array_length(cs) : 0;
+    for (size_t i = 0; want != NULL && i < n; i++) {
+        struct json_object *c = json_object_array_get_idx(cs, i);
+        if (strcmp(jx_str_or(c, "name", ""), want) == 0)
+            return c;
+    }
+    return n > 0 ? json_object_array_get_idx(cs, 0) : NULL;
+}
+
+static struct json_object *condition(struct json_object *pod, const char *type)
+{
+    struct json_object *cs = jx_arr(pod, "status.conditions");
+    size_t n = cs ? json_object_array_length(cs) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *c = json_object_array_get_idx(cs, i);
+        if (strcmp(jx_str_or(c, "type", ""), type) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static void pk_cond(struct packer *p, size_t off, struct json_object *c)
+{
+    if (c == NULL)
+        return;
+    pk_str(p, off + offsetof(struct wc_cond, c_status), jx_str_or(c, "status", "Unknown"));
+    pk_str(p, off + offsetof(struct wc_cond, c_reason), jx_str(c, "reason"));
+    pk_str(p, off + offsetof(struct wc_cond, c_message), jx_str(c, "message"));
+    pk_str(p, off + offsetof(struct wc_cond, c_since), jx_str(c, "lastTransitionTime"));
+}
+
+#define POFF(m) offsetof(struct wc_pod, m)
+
+/* The container state's strings; its kind in *st and the state object in *so. */
+static void pk_ctr(struct packer *p, struct json_object *cs, enum wc_ctr_state *st,
+                   struct json_object **so)
+{
+    static const struct {
+        const char *name;
+        enum wc_ctr_state st;
+    } kinds[] = {{"terminated", WC_CTR_TERMINATED},
+                 {"running", WC_CTR_RUNNING},
+                 {"waiting", WC_CTR_WAITING}};
+    *st = WC_CTR_NONE;
+    *so = NULL;
+    for (size_t i = 0; cs != NULL && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        struct json_object *s = jx_obj(cs, "state");
+        struct json_object *k = s ? jx_obj(s, kinds[i].name) : NULL;
+        if (k == NULL)
+            continue;
+        *st = kinds[i].st;
+        *so = k;
+        pk_str(p, POFF(p_ctr.cs_reason), jx_str(k, "reason"));
+        pk_str(p, POFF(p_ctr.cs_message), jx_str(k, "message"));
+        return;
+    }
+}
+
+/* Identity and the key the pod is filed under. */
+static int pod_key(struct json_object *obj, char *id, char *key, size_t sz)
+{
+    struct json_object *own = controller_of(obj, OMJOB_KIND);
+    const char *oname = own ? jx_str(own, "name") : NULL;
+    const char *ns = jx_str(obj, "metadata.namespace");
+    int rc = identity(obj, id, sz);
+    if (rc != 0)
+        return rc;
+    if (oname == NULL)
+        oname = label(obj, LABEL_OMJOB_NAME);
+    if (oname == NULL || *oname == '\0')
+        return -ENOENT;
+    int n = snprintf(key, sz, "%s/%s", ns, oname);
+    if (n < 0 || (size_t)n >= sz || ipc_key_check(key, (size_t)n) != 0)
+        return -EINVAL;
+    return 0;
+}
+
+static void pk_pod_strings(struct packer *p, struct json_object *obj, const char *id,
+                           const char *key)
+{
+    struct json_object *own = controller_of(obj, OMJOB_KIND);
+    pk_str(p, POFF(p_id), id);
+    pk_str(p, POFF(p_ns), jx_str(obj, "metadata.namespace"));
+    pk_str(p, POFF(p_key), key);
+    pk_str(p, POFF(p_uid), jx_str(obj, "metadata.uid"));
+    pk_str(p, POFF(p_rv), jx_str(obj, "metadata.resourceVersion"));
+    pk_str(p, POFF(p_owner_uid), own ? jx_str(own, "uid") : NULL);
+    pk_str(p, POFF(p_owner_name), own ? jx_str(own, "name") : NULL);
+    pk_str(p, POFF(p_label_name), label(obj, LABEL_OMJOB_NAME));
+    pk_str(p, POFF(p_pod_type), label(obj, LABEL_POD_TYPE));
+    pk_str(p, POFF(p_main_reason), annotation(obj, ANNOTATION_MAIN_REASON));
+    pk_str(p, POFF(p_main_exit_code), annotation(obj, ANNOTATION_MAIN_EXIT_CODE));
+    pk_str(p, POFF(p_phase), jx_str(obj, "status.phase"));
+    pk_str(p, POFF(p_reason), jx_str(obj, "status.reason"));
+    pk_str(p, POFF(p_message), jx_str(obj, "status.message"));
+    pk_str(p, POFF(p_node_name), jx_str(obj, "spec.nodeName"));
+    pk_cond(p, POFF(p_disruption), condition(obj, "DisruptionTarget"));
+    pk_cond(p, POFF(p_scheduled), condition(obj, "PodScheduled"));
+    pk_cond(p, POFF(p_ready), condition(obj, "Ready"));
+}
+
+/* Times that are not the identity: a malformed one counts as absent. */
+static int64_t time_or_0(struct json_object *obj, const char *path)
+{
+    int64_t t;
+    return time_at(obj, path, &t) == 0 ? t : 0;
+}
+
+int wc_pod_parse(struct json_object *obj, struct wc_pod **out)
+{
+    char id[IPC_KEY_MAX + 2], key[IPC_KEY_MAX + 2];
+    struct sbuf fin = {0};
+    struct packer p = {0};
+    struct json_object *so;
+    enum wc_ctr_state st;
+    int64_t del;
+    int rc = pod_key(obj, id, key, sizeof(key));
+    if (rc == 0)
+        rc = time_at(obj, "metadata.deletionTimestamp", &del);
+    if (rc != 0)
+        goto out;
+    uint32_t nfin = finalizers(obj, &fin);
+    pk_pod_strings(&p, obj, id, key);
+    if (nfin > 0)
+        pk_add(&p, POFF(p_finalizers), sbuf_str(&fin), sbuf_len(&fin));
+    pk_ctr(&p, main_container_status(obj), &st, &so);
+    struct wc_pod *pod = fin.sb_err == 0 ? pk_build(&p, sizeof(*pod)) : NULL;
+    rc = -ENOMEM;
+    if (pod == NULL)
+        goto out;
+    pod->p_created = time_or_0(obj, "metadata.creationTimestamp");
+    pod->p_started = time_or_0(obj, "status.startTime");
+    pod->p_deletion_ts = del;
+    pod->p_grace = jx_i64_or(obj, "metadata.deletionGracePeriodSeconds", -1);
+    pod->p_ctr.cs_state = st;
+    pod->p_ctr.cs_exit_code = (int32_t)jx_i64_or(so, "exitCode", 0);
+    pod->p_ctr.cs_started_at = time_or_0(so, "startedAt");
+    pod->p_ctr.cs_finished_at = time_or_0(so, "finishedAt");
+    pod->p_nfinalizers = nfin;
+    *out = pod;
+    rc = 0;
+out:
+    sbuf_free(&fin);
+    return rc;
+}
+
+/* ---- compact pod JSON ---- */
+
+static void put_time(struct sbuf *sb, int64_t sec)
+{
+    char t[UTIL_RFC3339_MAX];
+    if (sec == 0 || util_rfc3339_format(sec * 1000000000, 0, t, sizeof(t)) != 0) {
+        sbuf_puts(sb, "null");
+        return;
+    }
+    jx_put_str(sb, t);
+}
+
+static void put_field(struct sbuf *sb, const char *name, const char *v)
+{
+    sbuf_appendf(sb, ",\"%s\":", name);
+    jx_put_str(sb, v);
+}
+
+static void put_cond(struct sbuf *sb, const char *name, const struct wc_cond *c)
+{
+    sbuf_appendf(sb, ",\"%s\":", name);
+    if (c->c_status == NULL) {
+        sbuf_puts(sb, "null");
+        return;
+    }
+    sbuf_puts(sb, "{\"status\":");
+    jx_put_str(sb, c->c_status);
+    put_field(sb, "reason", c->c_reason);
+    put_field(sb, "message", c->c_message);
+    put_field(sb, "lastTransitionTime", c->c_since);
+    sbuf_putc(sb, '}');
+}
+
+static void put_finalizers(struct sbuf *sb, const char *f, uint32_t n)
+{
+    sbuf_puts(sb, ",\"finalizers\":[");
+    for (uint32_t i = 0; i < n; i++) {
+        if (i > 0)
+            sbuf_putc(sb, ',');
+        jx_put_str(sb, f);
+        f += strlen(f) + 1;
+    }
+    sbuf_putc(sb, ']');
+}
+
+static void put_container(struct sbuf *sb, const struct wc_pod *p)
+{
+    sbuf_puts(sb, ",\"container\":{\"state\":");
+    jx_put_str(sb, wc_ctr_state_str(p->p_ctr.cs_state));
+    put_field(sb, "reason", p->p_ctr.cs_reason);
+    put_field(sb, "message", p->p_ctr.cs_message);
+    if (p->p_ctr.cs_state == WC_CTR_TERMINATED)
+        sbuf_appendf(sb, ",\"exitCode\":%d", (int)p->p_ctr.cs_exit_code);
+    else
+        sbuf_puts(sb, ",\"exitCode\":null");
+    sbuf_puts(sb, ",\"startedAt\":");
+    put_time(sb, p->p_ctr.cs_started_at);
+    sbuf_puts(sb, ",\"finishedAt\":");
+    put_time(sb, p->p_ctr.cs_finished_at);
+    sbuf_putc(sb, '}');
+}
+
+void wc_pod_render(struct sbuf *sb, const struct wc_pod *p)
+{
+    sbuf_puts(sb, "{\"name\":");
+    jx_put_str(sb, p->p_id + strlen(p->p_ns) + 1);
+    put_field(sb, "namespace", p->p_ns);
+    put_field(sb, "uid", p->p_uid);
+    put_field(sb, "resourceVersion", p->p_rv);
+    put_field(sb, "ownerUid", p->p_owner_uid);
+    put_field(sb, "ownerName", p->p_owner_name);
+    put_field(sb, "omjobLabel", p->p_label_name);
+    put_field(sb, "podType", p->p_pod_type);
+    put_field(sb, "phase", p->p_phase);
+    put_field(sb, "reason", p->p_reason);
+    put_field(sb, "message", p->p_message);
+    put_field(sb, "nodeName", p->p_node_name);
+    put_field(sb, "mainReason", p->p_main_reason);
+    put_field(sb, "mainExitCode", p->p_main_exit_code);
+    put_finalizers(sb, p->p_finalizers, p->p_nfinalizers);
+    sbuf_puts(sb, ",\"creationTimestamp\":");
+    put_time(sb, p->p_created);
+    sbuf_puts(sb, ",\"startTime\":");
+    put_time(sb, p->p_started);
+    sbuf_puts(sb, ",\"deletionTimestamp\":");
+    put_time(sb, p->p_deletion_ts);
+    if (p->p_grace >= 0)
+        sbuf_appendf(sb, ",\"deletionGracePeriodSeconds\":%lld", (long long)p->p_grace);
+    else
+        sbuf_puts(sb, ",\"deletionGracePeriodSeconds\":null");
+    put_container(sb, p);
+    put_cond(sb, "disruptionTarget", &p->p_disruption);
+    put_cond(sb, "podScheduled", &p->p_scheduled);
+    put_cond(sb, "ready", &p->p_ready);
+    sbuf_puts(sb, ",\"deletedAfterEnd\":");
+    sbuf_puts(sb, p->p_deleted_when == WC_DEL_AFTER_END      ? "true"
+                  : p->p_deleted_when == WC_DEL_WHILE_ACTIVE ? "false"
+                                                             : "null");
+    sbuf_putc(sb, '}');
+}

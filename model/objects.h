@@ -1,0 +1,103 @@
+/* The compact forms of the cached objects: an OMJob or CronOMJob (identity,
+ * finalizers and the object as one compact JSON string) and a pod (only the
+ * fields the reconciler reads, as C fields). Each is one heap block holding the
+ * struct and its strings; parsed from a json-c object, freed with free(). Also
+ * the compact pod JSON of the GET_KEY reply (docs/PROTOCOL.md). */
+#ifndef OMJOB_MODEL_OBJECTS_H
+#define OMJOB_MODEL_OBJECTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+struct sbuf;
+
+/* Intrusive hash-table link (cache.c); key is borrowed from the entry. */
+struct wc_hnode {
+    struct wc_hnode *hn_next;
+    const char *hn_key;
+    uint64_t hn_hash;
+};
+
+/* An OMJob or CronOMJob. Strings point into the same block; NULL when absent. */
+struct wc_obj {
+    struct wc_hnode o_node; /* CronOMJob map (cache.c); unused for OMJobs */
+    const char *o_key;      /* "ns/name" */
+    const char *o_ns;       /* name is o_key + strlen(o_ns) + 1 */
+    const char *o_uid;
+    const char *o_rv;         /* metadata.resourceVersion */
+    const char *o_finalizers; /* o_nfinalizers NUL-separated names */
+    const char *o_owner_cron; /* name of the controlling CronOMJob, if any */
+    const char *o_json;       /* compact object, managedFields and last-applied dropped */
+    size_t o_json_len;
+    int64_t o_generation;
+    int64_t o_deletion_ts; /* metadata.deletionTimestamp, unix seconds; 0: none */
+    uint32_t o_nfinalizers;
+    uint32_t o_stamp; /* LIST stamp (cache.c) */
+};
+
+/* What the cache knows of the pod's phase when its deletion was first seen:
+ * unknown (not deleted, or first seen already deleted), while it ran or waited,
+ * or after it had ended (Succeeded/Failed: the pod garbage collector, say). */
+enum { WC_DEL_UNKNOWN = 0, WC_DEL_WHILE_ACTIVE = 1, WC_DEL_AFTER_END = 2 };
+
+/* The pod container's state (the container named like spec.containers[0]). */
+enum wc_ctr_state { WC_CTR_NONE, WC_CTR_WAITING, WC_CTR_RUNNING, WC_CTR_TERMINATED };
+const char *wc_ctr_state_str(enum wc_ctr_state s); /* "none", "waiting", ... */
+
+/* A pod condition; status NULL when the pod does not have it. */
+struct wc_cond {
+    const char *c_status, *c_reason, *c_message, *c_since; /* c_since: lastTransitionTime */
+};
+
+struct wc_key;
+
+struct wc_pod {
+    struct wc_hnode p_node; /* pod map, keyed by p_id */
+    struct wc_pod *p_knext; /* next pod of the same OMJob key (cache.c) */
+    struct wc_key *p_okey;  /* the key entry it is filed under (cache.c) */
+    const char *p_id;       /* "ns/podname" */
+    const char *p_ns;       /* pod name is p_id + strlen(p_ns) + 1 */
+    const char *p_key;      /* "ns/<OMJob name>": where the pod is filed */
+    const char *p_uid, *p_rv;
+    const char *p_owner_uid, *p_owner_name;       /* controller ownerReference of kind OMJob */
+    const char *p_label_name, *p_pod_type;        /* LABEL_OMJOB_NAME, LABEL_POD_TYPE */
+    const char *p_main_reason, *p_main_exit_code; /* exit pods: ANNOTATION_MAIN_* */
+    const char *p_phase, *p_reason, *p_message;   /* status.phase, .reason, .message */
+    const char *p_node_name;
+    const char *p_finalizers;                    /* p_nfinalizers NUL-separated names */
+    int64_t p_created, p_started, p_deletion_ts; /* unix seconds; 0: absent */
+    int64_t p_grace;                             /* deletionGracePeriodSeconds; -1: absent */
+    struct {
+        enum wc_ctr_state cs_state;
+        const char *cs_reason, *cs_message;
+        int32_t cs_exit_code; /* terminated only */
+        int64_t cs_started_at, cs_finished_at;
+    } p_ctr;
+    struct wc_cond p_disruption; /* DisruptionTarget */
+    struct wc_cond p_scheduled;  /* PodScheduled */
+    struct wc_cond p_ready;      /* Ready (False on a node that stopped answering) */
+    uint32_t p_nfinalizers;
+    uint32_t p_stamp;
+    /* When the cache first saw deletionTimestamp set (cache.c): WC_DEL_* */
+    uint8_t p_deleted_when;
+};
+
+/* Parses an OMJob or CronOMJob. Deletes metadata.managedFields and the
+ * last-applied annotation from obj in place (see wcache_upsert). *out is one
+ * block the caller free()s. 0, -EINVAL (missing namespace, name, uid or
+ * resourceVersion, a malformed key or deletionTimestamp), -ENOMEM. */
+int wc_obj_parse(struct json_object *obj, struct wc_obj **out);
+
+/* Parses a pod. 0, -EINVAL (bad identity), -ENOENT (names no OMJob), -ENOMEM. */
+int wc_pod_parse(struct json_object *obj, struct wc_pod **out);
+
+/* Appends the pod's compact JSON (docs/PROTOCOL.md, "Compact pod"). */
+void wc_pod_render(struct sbuf *sb, const struct wc_pod *p);
+
+/* Identity of a (possibly bad) object for logs: "ns/name" or what exists of it,
+ * with "?" for missing parts. */
+void wc_identity(struct json_object *obj, char *buf, size_t bufsz);
+
+#endif

@@ -1,0 +1,60 @@
+/* The cleaner role's shared state, between its loop (cleaner.c), its view of the
+ * watcher's cache (sync.c) and the deletions (expire.c). One thread uses it; the
+ * atomics are read by the control socket's STATUS handler. */
+#ifndef OMJOB_ROLES_CLEANER_INTERNAL_H
+#define OMJOB_ROLES_CLEANER_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "roles/cleaner/ttl.h"
+#include "lib/common/cfg.h"
+
+struct ctl;
+struct kube_client;
+struct ev_recorder;
+struct ipc_sub;
+struct ipc_req;
+struct metrics_family;
+
+struct cleaner_ctx {
+    struct cfg cl_cfg;
+    struct ctl *cl_ctl;
+    struct kube_client *cl_kc;
+    struct ev_recorder *cl_ev;
+    struct ipc_sub *cl_sub;
+    struct ipc_req *cl_req;
+    struct ttl_table *cl_tab;
+    struct metrics_family *cl_deletions; /* omjob_ttl_deletions_total */
+    struct metrics_family *cl_delay;     /* omjob_ttl_delay_seconds */
+    struct metrics_family *cl_scheduled; /* omjob_ttl_scheduled */
+    bool cl_need_resync;
+    int64_t cl_resync_at_ms; /* monotonic: the next resync (periodic or a retry) */
+    int cl_resync_failures;
+    unsigned cl_connects; /* ipc_sub_connects last seen */
+    uint32_t cl_stamp;    /* resync sweep mark */
+    bool cl_synced_once;
+    /* For the STATUS reply (read on another thread). */
+    _Atomic size_t cl_known;
+    _Atomic size_t cl_nsched;
+    _Atomic int64_t cl_next_ms;
+    _Atomic unsigned long cl_deleted;
+};
+
+/* sync.c: the watcher's view. */
+/* LIST_SHARD {} and GET_KEY of every key whose revision changed; forgets keys
+ * gone. 0, or a negative errno (-EAGAIN: the watcher is not synced yet). */
+int cleaner_resync(struct cleaner_ctx *c);
+/* Handles the hints waiting on the subscriber (at most a batch); sets
+ * cl_need_resync on loss, a new publisher, or a reconnect. */
+void cleaner_drain_hints(struct cleaner_ctx *c);
+
+/* expire.c: acts on the entries whose time has come (for at most about a second). */
+void cleaner_run_due(struct cleaner_ctx *c);
+/* Schedules, reschedules or unschedules e from an OMJob's JSON (NULL: gone). */
+void cleaner_consider(struct cleaner_ctx *c, struct ttl_entry *e, struct json_object *omj);
+/* Keeps the gauges and status figures in step with the table. */
+void cleaner_update_figures(struct cleaner_ctx *c);
+
+#endif

@@ -1,0 +1,1119 @@
+/* The OMJob state machine (docs/LIFECYCLE.md): one pure decision per call. */
+#include "roles/reconciler/decide.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/common/json.h"
+#include "lib/common/util.h"
+#include "model/labels.h"
+
+#define PH_PENDING "Pending"
+#define PH_RUNNING "Running"
+#define PH_EXIT "ExitHandlerRunning"
+#define PH_SUCCEEDED "Succeeded"
+#define PH_FAILED "Failed"
+
+/* A stale cache and a missing pod: look again after this long. */
+#define DC_RECHECK_MS 500
+
+const char *dc_kind_str(enum dc_kind k)
+{
+    switch (k) {
+    case DC_NONE:
+        return "none";
+    case DC_ADD_FINALIZER:
+        return "add-finalizer";
+    case DC_CREATE_MAIN:
+        return "create-main-pod";
+    case DC_STATUS:
+        return "write-status";
+    case DC_CREATE_EXIT:
+        return "create-exit-pod";
+    case DC_DELETE_POD:
+        return "delete-pod";
+    case DC_RELEASE_POD:
+        return "release-pod";
+    case DC_RELEASE_OMJOB:
+        return "release-omjob";
+    case DC_VERIFY_GONE:
+        return "verify-pod-gone";
+    }
+    return "unknown";
+}
+
+void dc_action_clear(struct dc_action *a)
+{
+    if (a == NULL)
+        return;
+    if (a->patch != NULL)
+        json_object_put(a->patch);
+    if (a->pod_obj != NULL)
+        json_object_put(a->pod_obj);
+    memset(a, 0, sizeof(*a));
+}
+
+static void why(struct dc_action *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void why(struct dc_action *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->why, sizeof(a->why), fmt, ap);
+    va_end(ap);
+}
+
+static void add_event(struct dc_action *a, enum ev_type type, const char *reason, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+static void add_event(struct dc_action *a, enum ev_type type, const char *reason, const char *fmt,
+                      ...)
+{
+    va_list ap;
+    if (a->nev >= DC_MAX_EVENTS)
+        return;
+    struct dc_event *e = &a->ev[a->nev++];
+    e->type = type;
+    e->reason = reason;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof(e->message), fmt, ap);
+    va_end(ap);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static bool nonempty(const char *s)
+{
+    return s != NULL && *s != '\0';
+}
+
+static bool arr_has(struct json_object *arr, const char *s)
+{
+    if (arr == NULL || !json_object_is_type(arr, json_type_array))
+        return false;
+    for (size_t i = 0; i < json_object_array_length(arr); i++) {
+        struct json_object *v = json_object_array_get_idx(arr, i);
+        if (json_object_is_type(v, json_type_string) && strcmp(json_object_get_string(v), s) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A copy of arr without s (or with s appended when add). */
+static struct json_object *arr_edit(struct json_object *arr, const char *s, bool add)
+{
+    struct json_object *out = json_object_new_array();
+    if (out == NULL)
+        return NULL;
+    size_t n = arr != NULL && json_object_is_type(arr, json_type_array)
+                   ? json_object_array_length(arr)
+                   : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *v = json_object_array_get_idx(arr, i);
+        if (!add && json_object_is_type(v, json_type_string) &&
+            strcmp(json_object_get_string(v), s) == 0)
+            continue;
+        json_object_array_add(out, json_object_get(v));
+    }
+    if (add)
+        json_object_array_add(out, json_object_new_string(s));
+    return out;
+}
+
+static int64_t time_ms(struct json_object *obj, const char *path)
+{
+    int64_t ns;
+    const char *s = jx_str(obj, path);
+    if (s == NULL || util_rfc3339_parse(s, &ns) != 0)
+        return 0;
+    return ns / 1000000;
+}
+
+static void fmt_time(int64_t ms, char *buf, size_t sz)
+{
+    if (util_rfc3339_format(ms * 1000000, 0, buf, sz) != 0)
+        snprintf(buf, sz, "1970-01-01T00:00:00Z");
+}
+
+/* ---- pods ---- */
+
+static struct json_object *pod_named(struct json_object *pods, const char *name)
+{
+    size_t n = pods != NULL ? json_object_array_length(pods) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *p = json_object_array_get_idx(pods, i);
+        if (str_eq(jx_str(p, "name"), name))
+            return p;
+    }
+    return NULL;
+}
+
+static bool is_gone(const struct dc_input *in, const char *name)
+{
+    for (int i = 0; i < in->ngone; i++)
+        if (str_eq(in->gone[i], name))
+            return true;
+    return false;
+}
+
+static const char *disruption_reason(const char *cond_reason)
+{
+    if (cond_reason == NULL)
+        return "Deleted";
+    if (strcmp(cond_reason, "EvictionByEvictionAPI") == 0 ||
+        strcmp(cond_reason, "TerminationByKubelet") == 0)
+        return "Evicted";
+    if (strcmp(cond_reason, "PreemptionByScheduler") == 0)
+        return "Preempted";
+    if (strcmp(cond_reason, "DeletionByTaintManager") == 0 ||
+        strcmp(cond_reason, "DeletionByPodGC") == 0)
+        return "NodeLost";
+    return "Deleted";
+}
+
+void dc_classify(struct json_object *pod, struct dc_outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    const char *phase = jx_str(pod, "phase");
+    const char *cstate = jx_str(pod, "container.state");
+    const char *creason = jx_str(pod, "container.reason");
+    const char *preason = jx_str(pod, "reason");
+    const char *dt_status = jx_str(pod, "disruptionTarget.status");
+    const char *dt_reason = jx_str(pod, "disruptionTarget.reason");
+    bool deleting = jx_str(pod, "deletionTimestamp") != NULL;
+    bool disrupt_cond = str_eq(dt_status, "True");
+    int64_t code;
+    if (str_eq(cstate, "terminated") && jx_i64(pod, "container.exitCode", &code) == 0) {
+        o->code_known = true;
+        o->code = (int)code;
+    }
+    if (str_eq(phase, "Succeeded")) {
+        o->ended = true;
+        if (!o->code_known) {
+            o->code_known = true;
+            o->code = 0;
+        }
+        snprintf(o->reason, sizeof(o->reason), "Completed");
+        snprintf(o->message, sizeof(o->message), "succeeded");
+        return;
+    }
+    if (deleting && !disrupt_cond && str_eq(phase, "Failed") && o->code_known) {
+        /* Failed and then deleted (the pod garbage collector removes old finished
+         * pods; our finalizer holds them): the container ended on its own if it
+         * finished before the deletion was asked for. Whole seconds: a tie counts
+         * as the deletion's doing. */
+        struct json_object *after = jx_get(pod, "deletedAfterEnd");
+        if (after != NULL && json_object_is_type(after, json_type_boolean)) {
+            /* The watcher saw the deletion arrive, and what the pod was then. */
+            deleting = !json_object_get_boolean(after);
+        } else {
+            /* First seen already deleted (a watcher restart): the container's end
+             * against the deletion request. A kubelet's confirming delete shortens
+             * deletionTimestamp to its own time (grace 0): then a tie counts as
+             * the deletion's doing. */
+            int64_t fin = time_ms(pod, "container.finishedAt");
+            int64_t del = time_ms(pod, "deletionTimestamp");
+            int64_t grace = jx_i64_or(pod, "deletionGracePeriodSeconds", 0);
+            if (fin > 0 && del > 0 && fin < del - grace * 1000)
+                deleting = false;
+        }
+    }
+    if (deleting || disrupt_cond) {
+        o->ended = true;
+        o->disrupted = true;
+        snprintf(o->reason, sizeof(o->reason), "%s",
+                 disruption_reason(disrupt_cond ? dt_reason : NULL));
+        const char *m = disrupt_cond ? jx_str(pod, "disruptionTarget.message") : NULL;
+        if (nonempty(m))
+            snprintf(o->message, sizeof(o->message), "%s (%s)",
+                     str_eq(o->reason, "Deleted") ? "deleted" : "disrupted", m);
+        else
+            snprintf(o->message, sizeof(o->message), "%s while %s",
+                     str_eq(o->reason, "Deleted") ? "deleted" : "disrupted",
+                     phase != NULL ? phase : "Pending");
+        return;
+    }
+    if (str_eq(phase, "Failed")) {
+        o->ended = true;
+        if (str_eq(preason, "Evicted")) {
+            o->disrupted = true;
+            snprintf(o->reason, sizeof(o->reason), "Evicted");
+        } else if (nonempty(preason)) {
+            /* A pod-level reason (DeadlineExceeded, UnexpectedAdmissionError,
+             * OutOfcpu, ...) says why the kubelet ended it: it wins over the
+             * container's (usually Error, 137). */
+            snprintf(o->reason, sizeof(o->reason), "%s", preason);
+        } else if (nonempty(creason)) {
+            snprintf(o->reason, sizeof(o->reason), "%s", creason);
+        } else if (nonempty(preason)) {
+            snprintf(o->reason, sizeof(o->reason), "%s", preason);
+        } else {
+            snprintf(o->reason, sizeof(o->reason), "Error");
+        }
+        const char *m = jx_str(pod, "container.message");
+        if (!nonempty(m))
+            m = jx_str(pod, "message");
+        snprintf(o->message, sizeof(o->message), "failed%s%s", nonempty(m) ? ": " : "",
+                 nonempty(m) ? m : "");
+        return;
+    }
+}
+
+/* Why a pending pod is not running, for the StartTimeout message. */
+static void waiting_reason(struct json_object *pod, char *buf, size_t sz)
+{
+    const char *r = NULL, *m = NULL;
+    if (str_eq(jx_str(pod, "container.state"), "waiting")) {
+        r = jx_str(pod, "container.reason");
+        m = jx_str(pod, "container.message");
+    }
+    if (!nonempty(r) && str_eq(jx_str(pod, "podScheduled.status"), "False")) {
+        r = jx_str(pod, "podScheduled.reason");
+        m = jx_str(pod, "podScheduled.message");
+    }
+    if (!nonempty(r)) {
+        r = "Pending";
+        m = jx_str(pod, "message");
+    }
+    snprintf(buf, sz, "%s%s%s", r, nonempty(m) ? ": " : "", nonempty(m) ? m : "");
+}
+
+/* A pod that runs (or ran) on a node that stopped answering: phase Unknown, or
+ * Running with Ready False (our pods have no readiness probes, so only a lost node
+ * or a dying container makes a running pod unready). True when that has lasted
+ * node_lost_s; otherwise *check_at_ms is when it would (0: not unready). */
+static bool node_lost(struct json_object *pod, int64_t now_ms, int node_lost_s,
+                      int64_t *check_at_ms)
+{
+    *check_at_ms = 0;
+    const char *phase = jx_str(pod, "phase");
+    bool unknown = str_eq(phase, "Unknown");
+    bool unready = str_eq(phase, "Running") && str_eq(jx_str(pod, "ready.status"), "False");
+    if (!unknown && !unready)
+        return false;
+    int64_t since = time_ms(pod, "ready.lastTransitionTime");
+    if (since <= 0)
+        since = time_ms(pod, "startTime");
+    if (since <= 0)
+        since = time_ms(pod, "creationTimestamp");
+    if (since <= 0)
+        since = now_ms; /* no time at all: counts from the next look */
+    int64_t at = since + (int64_t)node_lost_s * 1000;
+    if (now_ms >= at)
+        return true;
+    *check_at_ms = at;
+    return false;
+}
+
+/* ---- status ---- */
+
+struct st {
+    struct json_object *omjob;
+    struct json_object *patch;  /* {"metadata":{"resourceVersion"},"status":{...}} */
+    struct json_object *status; /* borrowed from patch */
+    char now[40];
+    int64_t generation;
+};
+
+static int st_begin(struct st *s, struct json_object *omjob, int64_t now_ms)
+{
+    memset(s, 0, sizeof(*s));
+    s->omjob = omjob;
+    fmt_time(now_ms, s->now, sizeof(s->now));
+    s->generation = jx_i64_or(omjob, "metadata.generation", 0);
+    struct json_object *cur = jx_obj(omjob, "status");
+    struct json_object *copy = NULL;
+    if (cur != NULL) {
+        if (json_object_deep_copy(cur, &copy, NULL) != 0)
+            return -ENOMEM;
+    } else if ((copy = json_object_new_object()) == NULL) {
+        return -ENOMEM;
+    }
+    s->patch = json_object_new_object();
+    if (s->patch == NULL) {
+        json_object_put(copy);
+        return -ENOMEM;
+    }
+    const char *rv = jx_str(omjob, "metadata.resourceVersion");
+    if (rv != NULL)
+        jx_set_str(s->patch, "metadata.resourceVersion", rv);
+    json_object_object_add(s->patch, "status", copy);
+    s->status = copy;
+    if (s->generation > 0)
+        jx_set_i64(s->status, "observedGeneration", s->generation);
+    return 0;
+}
+
+static const char *st_str(struct st *s, const char *k)
+{
+    return jx_str(s->status, k);
+}
+
+static void st_set(struct st *s, const char *k, const char *v)
+{
+    json_object_object_add(s->status, k, json_object_new_string(v));
+}
+
+static void st_set_int(struct st *s, const char *k, int64_t v)
+{
+    json_object_object_add(s->status, k, json_object_new_int64(v));
+}
+
+static void st_phase(struct st *s, const char *phase)
+{
+    if (!str_eq(st_str(s, "phase"), phase)) {
+        st_set(s, "phase", phase);
+        st_set(s, "lastTransitionTime", s->now);
+    }
+}
+
+static void st_cond(struct st *s, const char *type, bool status, const char *reason,
+                    const char *message)
+{
+    struct json_object *conds = jx_arr(s->status, "conditions");
+    if (conds == NULL) {
+        conds = json_object_new_array();
+        json_object_object_add(s->status, "conditions", conds);
+    }
+    struct json_object *c = NULL;
+    for (size_t i = 0; i < json_object_array_length(conds); i++) {
+        struct json_object *x = json_object_array_get_idx(conds, i);
+        if (str_eq(jx_str(x, "type"), type)) {
+            c = x;
+            break;
+        }
+    }
+    const char *sv = status ? "True" : "False";
+    if (c == NULL) {
+        c = json_object_new_object();
+        json_object_array_add(conds, c);
+        json_object_object_add(c, "type", json_object_new_string(type));
+    }
+    if (!str_eq(jx_str(c, "status"), sv) || jx_str(c, "lastTransitionTime") == NULL)
+        json_object_object_add(c, "lastTransitionTime", json_object_new_string(s->now));
+    json_object_object_add(c, "status", json_object_new_string(sv));
+    json_object_object_add(c, "reason", json_object_new_string(reason));
+    json_object_object_add(c, "message", json_object_new_string(message != NULL ? message : ""));
+    if (s->generation > 0)
+        json_object_object_add(c, "observedGeneration", json_object_new_int64(s->generation));
+}
+
+/* Hands the patch to the action. */
+static void st_commit(struct st *s, struct dc_action *a, const char *from)
+{
+    a->kind = DC_STATUS;
+    a->patch = s->patch;
+    a->from_phase = from != NULL ? from : "";
+    a->to_phase = st_str(s, "phase");
+    s->patch = NULL;
+}
+
+/* ---- the decision ---- */
+
+struct ctx {
+    const struct dc_input *in;
+    struct dc_action *a;
+    struct json_object *omjob;
+    const char *ns, *name, *uid, *phase;
+    char main_name[PODSPEC_NAME_BUF];
+    bool has_exit_spec;
+    bool skip_exit;
+    bool deleting;
+    int64_t start_timeout_ms;
+};
+
+static bool main_succeeded(struct json_object *status)
+{
+    int64_t code = -1;
+    return str_eq(jx_str(status, "mainPodReason"), "Completed") &&
+           jx_i64(status, "mainPodExitCode", &code) == 0 && code == 0;
+}
+
+static void exit_name(const struct ctx *c, unsigned attempt0, char *buf, size_t sz)
+{
+    if (podspec_name(c->name, PODSPEC_EXIT, attempt0, buf, sz) != 0)
+        snprintf(buf, sz, "%s", "");
+}
+
+/* The final status: phase Succeeded or Failed, completionTime, conditions,
+ * message; with the OMJobCompleted / OMJobFailed Event. exit_reason describes the
+ * exit handler's end for ExitHandlerFinished. */
+static void finish(struct ctx *c, struct st *s, const char *eh_reason, const char *eh_msg)
+{
+    bool main_ok = main_succeeded(s->status);
+    bool eh_ok = str_eq(eh_reason, "Succeeded") || str_eq(eh_reason, "NotConfigured") ||
+                 str_eq(eh_reason, "Skipped");
+    const char *mreason = st_str(s, "mainPodReason");
+    int64_t code = 0;
+    bool code_known = jx_i64(s->status, "mainPodExitCode", &code) == 0;
+    char mdesc[200], msg[600];
+    if (main_ok)
+        snprintf(mdesc, sizeof(mdesc), "main pod succeeded");
+    else if (code_known)
+        snprintf(mdesc, sizeof(mdesc), "main pod failed: %s (exit code %lld)",
+                 mreason != NULL ? mreason : "Error", (long long)code);
+    else {
+        /* No exit code: say why (did not start, rejected, node lost, ...). */
+        const char *detail = NULL;
+        struct json_object *conds = jx_arr(s->status, "conditions");
+        for (size_t i = 0; conds != NULL && i < json_object_array_length(conds); i++) {
+            struct json_object *x = json_object_array_get_idx(conds, i);
+            if (str_eq(jx_str(x, "type"), "MainPodFinished"))
+                detail = jx_str(x, "message");
+        }
+        snprintf(mdesc, sizeof(mdesc), "main pod failed: %s%s%.150s",
+                 mreason != NULL ? mreason : "Error", nonempty(detail) ? ": " : "",
+                 nonempty(detail) ? detail : "");
+    }
+    snprintf(msg, sizeof(msg), "%s; %s", mdesc, eh_msg);
+    const char *from = jx_str(c->omjob, "status.phase");
+    bool ok = main_ok && eh_ok;
+    st_phase(s, ok ? PH_SUCCEEDED : PH_FAILED);
+    st_set(s, "message", msg);
+    st_set(s, "completionTime", s->now);
+    st_cond(s, "ExitHandlerFinished", true, eh_reason, eh_msg);
+    if (ok) {
+        st_cond(s, "Complete", true, "Succeeded", msg);
+        add_event(c->a, EV_NORMAL, "OMJobCompleted", "%s", msg);
+    } else {
+        st_cond(s, "Failed", true, main_ok ? "ExitHandlerFailed" : mreason, msg);
+        add_event(c->a, EV_WARNING, "OMJobFailed", "%s", msg);
+    }
+    st_commit(s, c->a, from);
+    why(c->a, "finished: %s", ok ? PH_SUCCEEDED : PH_FAILED);
+}
+
+/* Records the main pod's outcome, then either the exit handler's first attempt
+ * (phase ExitHandlerRunning) or, without one, the final status. */
+static int record_outcome(struct ctx *c, const struct dc_outcome *o, bool had_pod)
+{
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    const char *from = jx_str(c->omjob, "status.phase");
+    st_set(&s, "mainPodReason", o->reason);
+    if (o->code_known)
+        st_set_int(&s, "mainPodExitCode", o->code);
+    if (st_str(&s, "mainPodName") == NULL)
+        st_set(&s, "mainPodName", c->main_name);
+    if (st_str(&s, "startTime") == NULL && had_pod)
+        st_set(&s, "startTime", s.now);
+    char mmsg[600];
+    if (o->code_known)
+        snprintf(mmsg, sizeof(mmsg), "main pod %s ended: %s (exit code %d): %s", c->main_name,
+                 o->reason, o->code, o->message);
+    else
+        snprintf(mmsg, sizeof(mmsg), "main pod %s ended: %s: %s", c->main_name, o->reason,
+                 o->message);
+    st_cond(&s, "MainPodFinished", true, o->reason, o->message);
+    add_event(c->a, str_eq(o->reason, "Completed") ? EV_NORMAL : EV_WARNING, "MainPodCompleted",
+              "%s", mmsg);
+    if (!c->has_exit_spec || c->skip_exit) {
+        finish(c, &s, c->has_exit_spec ? "Skipped" : "NotConfigured",
+               c->has_exit_spec ? "exit handler skipped (annotation " ANNOTATION_SKIP_EXIT_HANDLER
+                                  ")"
+                                : "no exit handler configured");
+        why(c->a, "main pod ended (%s); no exit handler: finished", o->reason);
+        return 0;
+    }
+    char ename[PODSPEC_NAME_BUF];
+    exit_name(c, 0, ename, sizeof(ename));
+    st_phase(&s, PH_EXIT);
+    st_set(&s, "message", mmsg);
+    st_set(&s, "exitHandlerPodName", ename);
+    st_set_int(&s, "exitHandlerAttempts", 1);
+    st_cond(&s, "ExitHandlerFinished", false, "Running", "exit handler starting");
+    st_commit(&s, c->a, from);
+    why(c->a, "main pod ended (%s): recording the outcome", o->reason);
+    return 0;
+}
+
+/* given: the exit pod's main outcome when status does not hold it yet (NULL: from
+ * status). */
+static int build_pod(struct ctx *c, enum podspec_kind kind, unsigned attempt0,
+                     const struct podspec_exit_info *given)
+{
+    struct json_object *status = jx_obj(c->omjob, "status");
+    struct podspec_exit_info ei = {0};
+    char err[256] = "";
+    int64_t code;
+    if (kind == PODSPEC_EXIT && given != NULL) {
+        ei = *given;
+    } else if (kind == PODSPEC_EXIT) {
+        ei.pe_success = main_succeeded(status);
+        ei.pe_exit_code_known = jx_i64(status, "mainPodExitCode", &code) == 0;
+        ei.pe_exit_code = ei.pe_exit_code_known ? (int)code : 0;
+        ei.pe_reason = jx_str(status, "mainPodReason");
+        ei.pe_main_pod = jx_str(status, "mainPodName");
+        ei.pe_attempt = attempt0;
+    }
+    int rc = podspec_build(c->omjob, kind, &ei, &c->a->pod_obj, err, sizeof(err));
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc != 0) {
+        c->a->pod_obj = NULL;
+        snprintf(c->a->why, sizeof(c->a->why), "%.150s", err);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* True (with a DC_NONE action looking again in a second) when pod is one of an
+ * earlier OMJob of the same name, holding a name we need: the garbage collector
+ * removes it once its finalizer is released (the foreign-pod pass of dc_decide). */
+static bool wait_foreign(struct ctx *c, struct json_object *pod, const char *name)
+{
+    if (pod == NULL || str_eq(jx_str(pod, "ownerUid"), c->uid))
+        return false;
+    c->a->kind = DC_NONE;
+    c->a->requeue_at_ms = c->in->now_ms + 1000;
+    why(c->a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", name);
+    return true;
+}
+
+/* The main pod ended on its own evidence (its phase, deletion or disruption, all
+ * kept by our finalizer): the exit pod is created first, carrying the outcome in
+ * its env and annotations, and status records it right after, from those
+ * annotations. One write between the main pod's end and the exit handler's start;
+ * a crash in between leaves the exit pod as the record. */
+static int dispatch(struct ctx *c, struct dc_outcome *o)
+{
+    const struct dc_input *in = c->in;
+    struct dc_action *a = c->a;
+    char ename[PODSPEC_NAME_BUF];
+    exit_name(c, 0, ename, sizeof(ename));
+    struct json_object *epod = pod_named(in->pods, ename);
+    if (wait_foreign(c, epod, ename))
+        return 0;
+    if (epod != NULL) {
+        /* Created: record what it was told. */
+        const char *r = jx_str(epod, "mainReason");
+        const char *code = jx_str(epod, "mainExitCode");
+        long long v;
+        if (nonempty(r) && strcmp(r, o->reason) != 0) {
+            snprintf(o->reason, sizeof(o->reason), "%s", r);
+            o->code_known = false;
+        }
+        if (r != NULL && code != NULL) {
+            o->code_known = util_parse_i64(code, -2147483648LL, 2147483647LL, &v) == 0;
+            o->code = o->code_known ? (int)v : 0;
+        }
+        return record_outcome(c, o, true);
+    }
+    if (in->exit_create_rejected)
+        return record_outcome(c, o, true);
+    struct podspec_exit_info ei = {
+        .pe_success = str_eq(o->reason, "Completed") && o->code_known && o->code == 0,
+        .pe_exit_code_known = o->code_known,
+        .pe_exit_code = o->code,
+        .pe_reason = o->reason,
+        .pe_main_pod = c->main_name,
+        .pe_attempt = 0,
+    };
+    int rc = build_pod(c, PODSPEC_EXIT, 0, &ei);
+    if (rc == -EINVAL) {
+        /* The exit pod cannot be built: record the outcome; after_outcome says why. */
+        dc_action_clear(a);
+        return record_outcome(c, o, true);
+    }
+    if (rc != 0)
+        return rc;
+    a->kind = DC_CREATE_EXIT;
+    a->pod_type = POD_TYPE_EXIT_HANDLER;
+    snprintf(a->pod, sizeof(a->pod), "%s", ename);
+    add_event(a, EV_NORMAL, "ExitHandlerCreated",
+              "created exit handler pod %s (attempt 1, pipelineStatus=%s)", ename,
+              ei.pe_success ? "success" : "failed");
+    why(a, "main pod ended (%s): creating exit pod %s", o->reason, ename);
+    return 0;
+}
+
+/* Before the main outcome is recorded. */
+static int before_outcome(struct ctx *c)
+{
+    const struct dc_input *in = c->in;
+    struct dc_action *a = c->a;
+    struct json_object *pod = pod_named(in->pods, c->main_name);
+    const char *status_main = jx_str(c->omjob, "status.mainPodName");
+    struct dc_outcome o;
+    if (wait_foreign(c, pod, c->main_name))
+        return 0;
+    if (pod == NULL) {
+        if (str_eq(status_main, c->main_name) && !is_gone(in, c->main_name)) {
+            a->kind = DC_VERIFY_GONE;
+            snprintf(a->pod, sizeof(a->pod), "%s", c->main_name);
+            why(a, "main pod %s missing from the cache", c->main_name);
+            return 0;
+        }
+        memset(&o, 0, sizeof(o));
+        o.ended = true;
+        if (str_eq(status_main, c->main_name)) {
+            snprintf(o.reason, sizeof(o.reason), "Deleted");
+            snprintf(o.message, sizeof(o.message), "the pod disappeared (force-deleted)");
+            return record_outcome(c, &o, true);
+        }
+        if (c->deleting) {
+            snprintf(o.reason, sizeof(o.reason), "Cancelled");
+            snprintf(o.message, sizeof(o.message),
+                     "the OMJob was deleted before the main pod "
+                     "was created");
+            add_event(a, EV_NORMAL, "Cancelling",
+                      "OMJob deleted before its main pod was created: running the exit handler");
+            return record_outcome(c, &o, false);
+        }
+        int64_t deadline = dc_create_deadline_ms(c->omjob, in->cfg);
+        if (in->create_error != NULL && deadline > 0 && in->now_ms >= deadline) {
+            snprintf(o.reason, sizeof(o.reason), "CreateFailed");
+            snprintf(o.message, sizeof(o.message),
+                     "the API server rejected the main pod for %lld s: %s",
+                     (long long)(c->start_timeout_ms / 1000), in->create_error);
+            return record_outcome(c, &o, false);
+        }
+        int rc = build_pod(c, PODSPEC_MAIN, 0, NULL);
+        if (rc == -EINVAL) {
+            snprintf(o.reason, sizeof(o.reason), "InvalidSpec");
+            snprintf(o.message, sizeof(o.message), "%s", a->why);
+            add_event(a, EV_WARNING, "InvalidSpec", "cannot build the main pod: %s", a->why);
+            return record_outcome(c, &o, false);
+        }
+        if (rc != 0)
+            return rc;
+        a->kind = DC_CREATE_MAIN;
+        a->pod_type = POD_TYPE_MAIN;
+        snprintf(a->pod, sizeof(a->pod), "%s", c->main_name);
+        add_event(a, EV_NORMAL, "MainPodCreated", "created main pod %s", c->main_name);
+        why(a, "creating main pod %s", c->main_name);
+        return 0;
+    }
+    dc_classify(pod, &o);
+    if (o.ended && o.disrupted && c->deleting) {
+        /* Deleted with the OMJob (foreground deletion deletes dependents first):
+         * a cancellation, not a disruption. */
+        snprintf(o.reason, sizeof(o.reason), "Cancelled");
+        snprintf(o.message, sizeof(o.message), "the OMJob was deleted");
+        add_event(a, EV_NORMAL, "Cancelling", "OMJob deleted: running the exit handler");
+    }
+    if (o.ended && !c->deleting && c->has_exit_spec && !c->skip_exit)
+        return dispatch(c, &o);
+    if (o.ended)
+        return record_outcome(c, &o, true);
+    if (c->deleting) {
+        memset(&o, 0, sizeof(o));
+        o.ended = true;
+        snprintf(o.reason, sizeof(o.reason), "Cancelled");
+        snprintf(o.message, sizeof(o.message), "the OMJob was deleted while the main pod was %s",
+                 jx_str_or(pod, "phase", "Pending"));
+        add_event(a, EV_NORMAL, "Cancelling",
+                  "OMJob deleted: stopping main pod %s and running the exit handler", c->main_name);
+        return record_outcome(c, &o, true);
+    }
+    const char *pphase = jx_str(pod, "phase");
+    /* Unknown: it ran, on a node that stopped reporting (node_lost below). */
+    bool running = str_eq(pphase, "Running") || str_eq(pphase, "Unknown");
+    int64_t pcreated = time_ms(pod, "creationTimestamp");
+    if (!running && pcreated > 0 && in->now_ms >= pcreated + c->start_timeout_ms) {
+        char wr[400];
+        waiting_reason(pod, wr, sizeof(wr));
+        memset(&o, 0, sizeof(o));
+        o.ended = true;
+        snprintf(o.reason, sizeof(o.reason), "StartTimeout");
+        snprintf(o.message, sizeof(o.message), "did not start within %lld s: %.300s",
+                 (long long)(c->start_timeout_ms / 1000), wr);
+        add_event(a, EV_WARNING, "StartTimeout", "main pod %s did not start within %lld s: %s",
+                  c->main_name, (long long)(c->start_timeout_ms / 1000), wr);
+        return record_outcome(c, &o, true);
+    }
+    int64_t lost_at = 0;
+    if (node_lost(pod, in->now_ms, in->cfg->node_lost_s, &lost_at)) {
+        memset(&o, 0, sizeof(o));
+        o.ended = true;
+        snprintf(o.reason, sizeof(o.reason), "NodeLost");
+        snprintf(o.message, sizeof(o.message),
+                 "node %s stopped answering: the pod was not ready for %d s",
+                 jx_str_or(pod, "nodeName", "?"), in->cfg->node_lost_s);
+        add_event(a, EV_WARNING, "NodeLost", "main pod %s: node %s stopped answering for %d s",
+                  c->main_name, jx_str_or(pod, "nodeName", "?"), in->cfg->node_lost_s);
+        return record_outcome(c, &o, true);
+    }
+    /* Still going: keep status in step with the pod. */
+    const char *want = running ? PH_RUNNING : PH_PENDING;
+    const char *cur = jx_str(c->omjob, "status.phase");
+    if (!str_eq(cur, want) || !str_eq(status_main, c->main_name)) {
+        struct st s;
+        if (st_begin(&s, c->omjob, in->now_ms) != 0)
+            return -ENOMEM;
+        st_phase(&s, want);
+        st_set(&s, "mainPodName", c->main_name);
+        if (st_str(&s, "startTime") == NULL) {
+            const char *t = jx_str(pod, "creationTimestamp");
+            st_set(&s, "startTime", t != NULL ? t : s.now);
+        }
+        char msg[300];
+        snprintf(msg, sizeof(msg), running ? "main pod %s is running" : "main pod %s is pending",
+                 c->main_name);
+        st_set(&s, "message", msg);
+        st_cond(&s, "MainPodFinished", false, want, msg);
+        st_cond(&s, "ExitHandlerFinished", false, "Waiting", "waiting for the main pod");
+        st_commit(&s, a, cur);
+        why(a, "main pod %s", running ? "running" : "pending");
+        return 0;
+    }
+    a->kind = DC_NONE;
+    if (!running && pcreated > 0)
+        a->requeue_at_ms = pcreated + c->start_timeout_ms;
+    if (lost_at > 0)
+        a->requeue_at_ms = lost_at;
+    why(a, "main pod %s", running ? "running" : "pending");
+    return 0;
+}
+
+/* Releases our finalizer on pod p: a merge patch carrying the pod's
+ * resourceVersion. */
+static int release_pod(struct dc_action *a, struct json_object *p, const char *why_s)
+{
+    a->kind = DC_RELEASE_POD;
+    snprintf(a->pod, sizeof(a->pod), "%s", jx_str_or(p, "name", ""));
+    snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(p, "uid", ""));
+    a->patch = json_object_new_object();
+    if (a->patch == NULL)
+        return -ENOMEM;
+    const char *rv = jx_str(p, "resourceVersion");
+    if (rv != NULL)
+        jx_set_str(a->patch, "metadata.resourceVersion", rv);
+    struct json_object *f = arr_edit(jx_arr(p, "finalizers"), FINALIZER_TRACKING, false);
+    if (f == NULL)
+        return -ENOMEM;
+    jx_set(a->patch, "metadata.finalizers", f);
+    why(a, "releasing pod %s (%s)", a->pod, why_s);
+    return 0;
+}
+
+/* The main pod still runs although its outcome is recorded (we ended it:
+ * Cancelled, StartTimeout, NodeLost): delete it. True when that is the action. */
+static bool stop_main(struct ctx *c)
+{
+    struct dc_action *a = c->a;
+    const char *mreason = jx_str(c->omjob, "status.mainPodReason");
+    struct json_object *mpod = pod_named(c->in->pods, c->main_name);
+    if (mpod == NULL || !str_eq(jx_str(mpod, "ownerUid"), c->uid) ||
+        jx_str(mpod, "deletionTimestamp") != NULL ||
+        !(str_eq(mreason, "Cancelled") || str_eq(mreason, "StartTimeout") ||
+          str_eq(mreason, "NodeLost")))
+        return false;
+    struct dc_outcome o;
+    dc_classify(mpod, &o);
+    if (o.ended)
+        return false;
+    a->kind = DC_DELETE_POD;
+    snprintf(a->pod, sizeof(a->pod), "%s", c->main_name);
+    snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(mpod, "uid", ""));
+    why(a, "stopping main pod %s (%s)", c->main_name, mreason);
+    return true;
+}
+
+/* After the outcome is recorded: stop the main pod when we ended it, then the
+ * exit handler's attempts, then the final status. */
+static int after_outcome(struct ctx *c)
+{
+    const struct dc_input *in = c->in;
+    struct dc_action *a = c->a;
+    struct json_object *status = jx_obj(c->omjob, "status");
+    const char *mreason = jx_str(status, "mainPodReason");
+    (void)mreason;
+    if (stop_main(c))
+        return 0;
+    int64_t attempts = jx_i64_or(status, "exitHandlerAttempts", 0);
+    struct st s;
+    if (!c->has_exit_spec || (c->skip_exit && attempts == 0)) {
+        if (st_begin(&s, c->omjob, in->now_ms) != 0)
+            return -ENOMEM;
+        finish(c, &s, c->has_exit_spec ? "Skipped" : "NotConfigured",
+               c->has_exit_spec ? "exit handler skipped" : "no exit handler configured");
+        return 0;
+    }
+    if (attempts < 1) {
+        /* The outcome was recorded by an older writer without the first attempt. */
+        char ename[PODSPEC_NAME_BUF];
+        exit_name(c, 0, ename, sizeof(ename));
+        if (st_begin(&s, c->omjob, in->now_ms) != 0)
+            return -ENOMEM;
+        st_phase(&s, PH_EXIT);
+        st_set(&s, "exitHandlerPodName", ename);
+        st_set_int(&s, "exitHandlerAttempts", 1);
+        st_commit(&s, a, jx_str(status, "phase"));
+        why(a, "starting the exit handler");
+        return 0;
+    }
+    char ename[PODSPEC_NAME_BUF];
+    exit_name(c, (unsigned)(attempts - 1), ename, sizeof(ename));
+    struct json_object *epod = pod_named(in->pods, ename);
+    if (wait_foreign(c, epod, ename))
+        return 0;
+    struct dc_outcome o;
+    if (epod == NULL && c->deleting &&
+        arr_has(jx_arr(c->omjob, "metadata.finalizers"), "foregroundDeletion")) {
+        /* Foreground deletion: the garbage collector deletes every dependent while
+         * the OMJob carries foregroundDeletion, an exit pod created now too. Let
+         * our pods go first (the main pod's logs with them); once the collector
+         * drops foregroundDeletion, new dependents are left alone. */
+        for (size_t i = 0; in->pods != NULL && i < json_object_array_length(in->pods); i++) {
+            struct json_object *p = json_object_array_get_idx(in->pods, i);
+            if (arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
+                return release_pod(a, p, "foreground deletion of the OMJob");
+        }
+        a->kind = DC_NONE;
+        a->requeue_at_ms = in->now_ms + 1000;
+        why(a, "foreground deletion: waiting for the garbage collector before the exit pod");
+        return 0;
+    }
+    if (epod == NULL && in->ns_terminating) {
+        if (st_begin(&s, c->omjob, in->now_ms) != 0)
+            return -ENOMEM;
+        char m[200];
+        snprintf(m, sizeof(m), "exit handler not run: namespace %.100s is being deleted", c->ns);
+        st_set(&s, "exitHandlerReason", "NamespaceTerminating");
+        finish(c, &s, "Failed", m);
+        return 0;
+    }
+    if (epod == NULL) {
+        /* Not created yet (the status write comes first), or vanished. Creation is
+         * idempotent by name either way. */
+        int rc = build_pod(c, PODSPEC_EXIT, (unsigned)(attempts - 1), NULL);
+        if (rc == -EINVAL) {
+            char err[160];
+            snprintf(err, sizeof(err), "%s", a->why);
+            if (st_begin(&s, c->omjob, in->now_ms) != 0)
+                return -ENOMEM;
+            add_event(a, EV_WARNING, "InvalidSpec", "cannot build the exit handler pod: %s", err);
+            char m[300];
+            snprintf(m, sizeof(m), "exit handler cannot be built: %s", err);
+            st_set(&s, "exitHandlerReason", "InvalidSpec");
+            finish(c, &s, "Failed", m);
+            return 0;
+        }
+        if (rc != 0)
+            return rc;
+        a->kind = DC_CREATE_EXIT;
+        a->pod_type = POD_TYPE_EXIT_HANDLER;
+        snprintf(a->pod, sizeof(a->pod), "%s", ename);
+        add_event(a, EV_NORMAL, "ExitHandlerCreated",
+                  "created exit handler pod %s (attempt %lld, pipelineStatus=%s)", ename,
+                  (long long)attempts, main_succeeded(status) ? "success" : "failed");
+        why(a, "creating exit pod %s (attempt %lld)", ename, (long long)attempts);
+        return 0;
+    }
+    dc_classify(epod, &o);
+    int64_t elost_at = 0;
+    if (!o.ended && node_lost(epod, in->now_ms, in->cfg->node_lost_s, &elost_at)) {
+        /* Its node stopped answering: delete it; the deletion makes it disrupted
+         * and the next attempt starts. */
+        a->kind = DC_DELETE_POD;
+        snprintf(a->pod, sizeof(a->pod), "%s", ename);
+        snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(epod, "uid", ""));
+        add_event(a, EV_WARNING, "NodeLost",
+                  "exit handler pod %s: node %s stopped answering for %d s", ename,
+                  jx_str_or(epod, "nodeName", "?"), in->cfg->node_lost_s);
+        why(a, "exit pod %s on a lost node", ename);
+        return 0;
+    }
+    int64_t ecreated = time_ms(epod, "creationTimestamp");
+    if (!o.ended && !str_eq(jx_str(epod, "phase"), "Running") &&
+        !str_eq(jx_str(epod, "phase"), "Unknown") && ecreated > 0 &&
+        in->now_ms >= ecreated + c->start_timeout_ms) {
+        /* Never started (image, scheduling, a node that took it and went silent):
+         * delete it; the next attempt may land elsewhere. */
+        char wr[300];
+        waiting_reason(epod, wr, sizeof(wr));
+        a->kind = DC_DELETE_POD;
+        snprintf(a->pod, sizeof(a->pod), "%s", ename);
+        snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(epod, "uid", ""));
+        add_event(a, EV_WARNING, "StartTimeout",
+                  "exit handler pod %s did not start within %lld s: %s", ename,
+                  (long long)(c->start_timeout_ms / 1000), wr);
+        why(a, "exit pod %s did not start", ename);
+        return 0;
+    }
+    if (!o.ended) {
+        a->kind = DC_NONE;
+        a->requeue_at_ms = elost_at;
+        if (!str_eq(jx_str(epod, "phase"), "Running") && ecreated > 0 &&
+            (a->requeue_at_ms == 0 || ecreated + c->start_timeout_ms < a->requeue_at_ms))
+            a->requeue_at_ms = ecreated + c->start_timeout_ms;
+        if (c->deleting) {
+            int64_t del = time_ms(c->omjob, "metadata.deletionTimestamp");
+            int64_t dl = del + (int64_t)in->cfg->cancel_deadline_s * 1000;
+            if (del > 0 && (a->requeue_at_ms == 0 || dl < a->requeue_at_ms))
+                a->requeue_at_ms = dl;
+        }
+        why(a, "exit handler %s running", ename);
+        return 0;
+    }
+    if (o.disrupted) {
+        if (attempts < in->cfg->exit_max_attempts) {
+            char next[PODSPEC_NAME_BUF];
+            exit_name(c, (unsigned)attempts, next, sizeof(next));
+            if (st_begin(&s, c->omjob, in->now_ms) != 0)
+                return -ENOMEM;
+            st_set(&s, "exitHandlerPodName", next);
+            st_set_int(&s, "exitHandlerAttempts", attempts + 1);
+            add_event(a, EV_WARNING, "ExitHandlerRecreated",
+                      "exit handler pod %s was %s (%s): starting attempt %lld as %s", ename,
+                      str_eq(o.reason, "Deleted") ? "deleted" : "disrupted", o.reason,
+                      (long long)attempts + 1, next);
+            st_commit(&s, a, jx_str(status, "phase"));
+            why(a, "exit pod %s disrupted (%s): attempt %lld", ename, o.reason,
+                (long long)attempts + 1);
+            return 0;
+        }
+        if (st_begin(&s, c->omjob, in->now_ms) != 0)
+            return -ENOMEM;
+        char m[300];
+        snprintf(m, sizeof(m), "exit handler disrupted %lld times (last: %s)", (long long)attempts,
+                 o.reason);
+        st_set(&s, "exitHandlerReason", o.reason);
+        if (o.code_known)
+            st_set_int(&s, "exitHandlerExitCode", o.code);
+        finish(c, &s, "Disrupted", m);
+        return 0;
+    }
+    if (st_begin(&s, c->omjob, in->now_ms) != 0)
+        return -ENOMEM;
+    char m[300];
+    bool ok = o.code_known && o.code == 0 && str_eq(o.reason, "Completed");
+    if (o.code_known)
+        st_set_int(&s, "exitHandlerExitCode", o.code);
+    st_set(&s, "exitHandlerReason", o.reason);
+    if (ok)
+        snprintf(m, sizeof(m), "exit handler succeeded");
+    else if (o.code_known)
+        snprintf(m, sizeof(m), "exit handler failed: %s (exit code %d)", o.reason, o.code);
+    else
+        snprintf(m, sizeof(m), "exit handler failed: %s", o.reason);
+    finish(c, &s, ok ? "Succeeded" : "Failed", m);
+    return 0;
+}
+
+static int omjob_finalizer(struct ctx *c, bool add)
+{
+    struct dc_action *a = c->a;
+    a->kind = add ? DC_ADD_FINALIZER : DC_RELEASE_OMJOB;
+    a->patch = json_object_new_object();
+    if (a->patch == NULL)
+        return -ENOMEM;
+    const char *rv = jx_str(c->omjob, "metadata.resourceVersion");
+    if (rv != NULL)
+        jx_set_str(a->patch, "metadata.resourceVersion", rv);
+    struct json_object *f = arr_edit(jx_arr(c->omjob, "metadata.finalizers"), FINALIZER_OMJOB, add);
+    if (f == NULL)
+        return -ENOMEM;
+    jx_set(a->patch, "metadata.finalizers", f);
+    why(a, add ? "adding the OMJob finalizer" : "releasing the OMJob");
+    return 0;
+}
+
+static bool terminal(const char *phase)
+{
+    return str_eq(phase, PH_SUCCEEDED) || str_eq(phase, PH_FAILED);
+}
+
+int64_t dc_start_timeout_ms(struct json_object *omjob, const struct dc_cfg *cfg)
+{
+    int64_t sts = jx_i64_or(omjob, "spec.startTimeoutSeconds", 0);
+    return (sts > 0 ? sts : cfg->start_timeout_s) * 1000;
+}
+
+int64_t dc_create_deadline_ms(struct json_object *omjob, const struct dc_cfg *cfg)
+{
+    int64_t created = time_ms(omjob, "metadata.creationTimestamp");
+    return created > 0 ? created + dc_start_timeout_ms(omjob, cfg) : 0;
+}
+
+int dc_decide(const struct dc_input *in, struct dc_action *a)
+{
+    memset(a, 0, sizeof(*a));
+    size_t npods = in->pods != NULL ? json_object_array_length(in->pods) : 0;
+    struct json_object *omjob = in->omjob;
+    const char *uid = jx_str(omjob, "metadata.uid");
+    /* Pods whose OMJob is gone, or of an earlier OMJob of the same name: release
+     * them; the garbage collector does the rest. */
+    for (size_t i = 0; i < npods; i++) {
+        struct json_object *p = json_object_array_get_idx(in->pods, i);
+        if (!arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
+            continue;
+        if (omjob == NULL || uid == NULL || !str_eq(jx_str(p, "ownerUid"), uid))
+            return release_pod(a, p, "its OMJob is gone");
+    }
+    if (omjob == NULL || uid == NULL) {
+        a->kind = DC_NONE;
+        why(a, "no OMJob");
+        return 0;
+    }
+    struct ctx c = {.in = in, .a = a, .omjob = omjob, .uid = uid};
+    c.ns = jx_str_or(omjob, "metadata.namespace", "");
+    c.name = jx_str_or(omjob, "metadata.name", "");
+    c.phase = jx_str(omjob, "status.phase");
+    c.deleting = jx_str(omjob, "metadata.deletionTimestamp") != NULL;
+    c.has_exit_spec = jx_obj(omjob, "spec.exitHandlerSpec") != NULL;
+    c.skip_exit =
+        str_eq(jx_str(omjob, "metadata.annotations.omjob\\.pipelines\\.openmetadata\\.org/"
+                             "skip-exit-handler"),
+               "true");
+    c.start_timeout_ms = dc_start_timeout_ms(omjob, in->cfg);
+    if (podspec_name(c.name, PODSPEC_MAIN, 0, c.main_name, sizeof(c.main_name)) != 0) {
+        a->kind = DC_NONE;
+        why(a, "bad OMJob name");
+        return 0;
+    }
+    bool has_fin = arr_has(jx_arr(omjob, "metadata.finalizers"), FINALIZER_OMJOB);
+    bool finished = terminal(c.phase) && jx_str(omjob, "status.completionTime") != NULL;
+
+    if (finished) {
+        /* Being deleted, the garbage collector takes the pods once we let go. */
+        if (!c.deleting && stop_main(&c))
+            return 0;
+        for (size_t i = 0; i < npods; i++) {
+            struct json_object *p = json_object_array_get_idx(in->pods, i);
+            if (arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
+                return release_pod(a, p, "the OMJob is finished");
+        }
+        if (has_fin)
+            return omjob_finalizer(&c, false);
+        a->kind = DC_NONE;
+        why(a, "finished");
+        return 0;
+    }
+    if (c.deleting && !has_fin) {
+        /* Deleted before we ever took it on, or after we let it go. */
+        a->kind = DC_NONE;
+        why(a, "being deleted without our finalizer");
+        return 0;
+    }
+    if (c.deleting) {
+        int64_t del = time_ms(omjob, "metadata.deletionTimestamp");
+        int64_t deadline = del + (int64_t)in->cfg->cancel_deadline_s * 1000;
+        if (del > 0 && in->now_ms >= deadline) {
+            struct st s;
+            if (st_begin(&s, omjob, in->now_ms) != 0)
+                return -ENOMEM;
+            if (st_str(&s, "mainPodReason") == NULL) {
+                st_set(&s, "mainPodReason", "Cancelled");
+                st_cond(&s, "MainPodFinished", true, "Cancelled",
+                        "the OMJob was deleted; cancel deadline exceeded");
+            }
+            char m[200];
+            snprintf(m, sizeof(m), "cancel deadline of %d s exceeded: finalizers released",
+                     in->cfg->cancel_deadline_s);
+            add_event(a, EV_WARNING, "CancelDeadlineExceeded", "%s", m);
+            finish(&c, &s, "Failed", m);
+            return 0;
+        }
+    }
+    if (!has_fin)
+        return omjob_finalizer(&c, true);
+    if (jx_str(omjob, "status.mainPodReason") == NULL)
+        return before_outcome(&c);
+    return after_outcome(&c);
+}

@@ -1,0 +1,1216 @@
+/* The reconciler role: shard I of N owns the OMJobs whose key hashes to I and runs
+ * their state machine (roles/reconciler/decide.c), writing to the API server.
+ *
+ * One thread. Hints arrive on topic shard.<I> and mark keys dirty (a deduplicated
+ * FIFO); a timer heap holds delayed looks (start deadlines, backoff); a gap, a new
+ * publisher or the periodic resync asks the watcher for every key of the shard.
+ * A pass over a key reads its objects from the watcher (GET_KEY: no API read),
+ * then repeats decide -> execute -> update the view from the API server's reply,
+ * so one hint can carry a job through several writes without waiting for the
+ * cache to catch up. Every write carries a resourceVersion precondition or is an
+ * idempotent create of a deterministic name, so a stale view costs a conflict,
+ * never a wrong write. */
+#include "roles/reconciler/reconciler.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/common/cfg.h"
+#include "lib/common/json.h"
+#include "lib/common/log.h"
+#include "lib/common/metrics.h"
+#include "lib/common/util.h"
+#include "lib/ipc/endpoints.h"
+#include "lib/ipc/ipc.h"
+#include "lib/ipc/pubsub.h"
+#include "lib/ipc/reqrep.h"
+#include "lib/kube/client.h"
+#include "roles/reconciler/decide.h"
+#include "runtime/ctl.h"
+#include "runtime/events.h"
+#include "model/labels.h"
+#include "runtime/role.h"
+#include "model/objects.h"
+
+#define TRUTH_TIMEOUT_MS 1000 /* local IPC; short so a stop signal is never kept waiting */
+#define MAX_STEPS 16
+#define MAX_GONE 4
+#define BATCH 64           /* keys per loop turn before polling again */
+#define CONFLICT_MS 50     /* first look after a 409 */
+#define NOT_SYNCED_MS 500  /* watcher not synced yet */
+#define EXISTS_MS 300      /* 409 AlreadyExists: wait for the cache */
+#define RETRY_MAX_MS 30000 /* backoff ceiling */
+#define CREATE_RETRY_FIRST_MS 1000
+
+/* ---- per-key state ---- */
+
+struct kst {
+    struct kst *hnext, *qnext;
+    char *key;
+    bool queued;
+    int64_t enq_ms;     /* mono, when queued */
+    int64_t timer_at;   /* mono, 0: none */
+    unsigned heap_refs; /* heap entries pointing here, current or stale */
+    bool dead;          /* droppable once the last heap entry is gone */
+    int fails;          /* consecutive errors, for backoff */
+    int create_fails;   /* consecutive rejections of the main pod */
+    int64_t create_retry_at;
+    bool create_retry_main;    /* create_retry_at is for the main pod (else an exit pod) */
+    bool exit_create_rejected; /* the last exit pod creation was rejected */
+    bool ns_terminating;       /* ... because the namespace is being deleted */
+    /* A creation whose reply was lost (the request may have been applied): its
+     * Events wait until the cache shows whether the pod exists. */
+    struct dc_action *uncertain;
+    bool events_checked; /* backfill_events ran (or was not needed) */
+    char *create_error;
+    uint64_t handled_rev;
+};
+
+/* Events wait until the end of the pass: a POST between "outcome recorded" and
+ * "exit pod created" would delay the exit handler for information only. */
+struct pending_ev {
+    char ns[64], name[256], uid[64];
+    enum ev_type type;
+    int tries;
+    const char *reason; /* static strings from decide.c */
+    char message[640];
+};
+#define MAX_PENDING_EV (MAX_STEPS * DC_MAX_EVENTS)
+
+struct evq {
+    struct pending_ev ev[MAX_PENDING_EV];
+    int n;
+};
+
+struct timer {
+    int64_t at;
+    struct kst *k;
+};
+
+struct rc {
+    struct cfg cfg;
+    struct dc_cfg dcfg;
+    int shard, nshards;
+    char name[32];
+    char topic[32];
+    struct ctl *ctl;
+    const struct ctl_families *fam;
+    struct kube_client *kc;
+    struct ev_recorder *ev;
+    struct ipc_sub *sub;
+    struct ipc_req *truth;
+    /* keys */
+    struct kst **tab;
+    size_t tabsz, nkeys;
+    struct kst *qhead, *qtail;
+    size_t qlen;
+    struct timer *heap;
+    size_t nheap, capheap;
+    int64_t next_resync;
+    bool resync_pending;
+    bool resync_full;
+    bool synced_once;
+    unsigned sub_connects;
+    unsigned seed;
+    struct evq evq;
+    struct evq ev_retry; /* Events the API server did not take yet */
+    int64_t ev_retry_at;
+};
+
+static struct kst *kst_find(struct rc *r, const char *key, bool create)
+{
+    size_t h = (size_t)util_fnv1a64(key, strlen(key)) & (r->tabsz - 1);
+    for (struct kst *k = r->tab[h]; k != NULL; k = k->hnext)
+        if (strcmp(k->key, key) == 0)
+            return k;
+    if (!create)
+        return NULL;
+    if (r->nkeys + 1 > r->tabsz) {
+        size_t nsz = r->tabsz * 2;
+        struct kst **nt = calloc(nsz, sizeof(*nt));
+        if (nt != NULL) {
+            for (size_t i = 0; i < r->tabsz; i++) {
+                struct kst *k = r->tab[i], *nx;
+                for (; k != NULL; k = nx) {
+                    nx = k->hnext;
+                    size_t nh = (size_t)util_fnv1a64(k->key, strlen(k->key)) & (nsz - 1);
+                    k->hnext = nt[nh];
+                    nt[nh] = k;
+                }
+            }
+            free(r->tab);
+            r->tab = nt;
+            r->tabsz = nsz;
+            h = (size_t)util_fnv1a64(key, strlen(key)) & (r->tabsz - 1);
+        }
+    }
+    struct kst *k = calloc(1, sizeof(*k));
+    if (k == NULL || (k->key = strdup(key)) == NULL) {
+        free(k);
+        return NULL;
+    }
+    k->hnext = r->tab[h];
+    r->tab[h] = k;
+    r->nkeys++;
+    return k;
+}
+
+static void kst_free(struct kst *k)
+{
+    free(k->uncertain);
+    free(k->key);
+    free(k->create_error);
+    free(k);
+}
+
+/* Forgets k when nothing refers to it any more (not queued, no timer). */
+static void kst_maybe_drop(struct rc *r, struct kst *k)
+{
+    if (k->queued || k->timer_at != 0 || k->create_error != NULL || k->uncertain != NULL)
+        return;
+    if (k->heap_refs != 0) {
+        k->dead = true; /* a stale heap entry still points here: fire_timers frees it */
+        return;
+    }
+    size_t h = (size_t)util_fnv1a64(k->key, strlen(k->key)) & (r->tabsz - 1);
+    for (struct kst **pp = &r->tab[h]; *pp != NULL; pp = &(*pp)->hnext) {
+        if (*pp == k) {
+            *pp = k->hnext;
+            r->nkeys--;
+            kst_free(k);
+            return;
+        }
+    }
+}
+
+static void wq_gauge(struct rc *r)
+{
+    metrics_gauge_set(r->fam->wq_depth, (double)r->qlen, r->name);
+}
+
+static void enqueue(struct rc *r, struct kst *k)
+{
+    k->dead = false;
+    if (k->queued)
+        return;
+    k->queued = true;
+    k->enq_ms = util_mono_ms();
+    k->qnext = NULL;
+    if (r->qtail != NULL)
+        r->qtail->qnext = k;
+    else
+        r->qhead = k;
+    r->qtail = k;
+    r->qlen++;
+    metrics_counter_add(r->fam->wq_adds, 1.0, r->name);
+    wq_gauge(r);
+}
+
+static struct kst *dequeue(struct rc *r)
+{
+    struct kst *k = r->qhead;
+    if (k == NULL)
+        return NULL;
+    r->qhead = k->qnext;
+    if (r->qhead == NULL)
+        r->qtail = NULL;
+    k->queued = false;
+    r->qlen--;
+    metrics_observe(r->fam->wq_queue_duration, (double)(util_mono_ms() - k->enq_ms) / 1000.0,
+                    r->name);
+    wq_gauge(r);
+    return k;
+}
+
+static void mark_key(struct rc *r, const char *key)
+{
+    struct kst *k = kst_find(r, key, true);
+    if (k == NULL) {
+        log_error("out of memory marking a key", "key", key, NULL);
+        return;
+    }
+    enqueue(r, k);
+}
+
+/* ---- timers: a min-heap with lazy deletion (an entry counts only while its
+ * time equals its key's timer_at) ---- */
+
+static void heap_swap(struct rc *r, size_t a, size_t b)
+{
+    struct timer t = r->heap[a];
+    r->heap[a] = r->heap[b];
+    r->heap[b] = t;
+}
+
+static void schedule(struct rc *r, struct kst *k, int64_t at_mono)
+{
+    if (k->timer_at != 0 && k->timer_at <= at_mono)
+        return;
+    if (r->nheap == r->capheap) {
+        size_t nc = r->capheap ? r->capheap * 2 : 64;
+        struct timer *nh = realloc(r->heap, nc * sizeof(*nh));
+        if (nh == NULL) {
+            log_error("out of memory scheduling a key; queueing it now", "key", k->key, NULL);
+            enqueue(r, k);
+            return;
+        }
+        r->heap = nh;
+        r->capheap = nc;
+    }
+    k->timer_at = at_mono;
+    k->heap_refs++;
+    size_t i = r->nheap++;
+    r->heap[i] = (struct timer){at_mono, k};
+    while (i > 0 && r->heap[(i - 1) / 2].at > r->heap[i].at) {
+        heap_swap(r, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_pop(struct rc *r)
+{
+    r->heap[0].k->heap_refs--;
+    r->heap[0] = r->heap[--r->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, rr = l + 1, m = i;
+        if (l < r->nheap && r->heap[l].at < r->heap[m].at)
+            m = l;
+        if (rr < r->nheap && r->heap[rr].at < r->heap[m].at)
+            m = rr;
+        if (m == i)
+            break;
+        heap_swap(r, i, m);
+        i = m;
+    }
+}
+
+/* Queues the keys whose time has come; returns ms until the next timer (-1: none). */
+static int64_t fire_timers(struct rc *r)
+{
+    int64_t now = util_mono_ms();
+    while (r->nheap > 0) {
+        struct timer t = r->heap[0];
+        if (t.k->timer_at != t.at) {
+            heap_pop(r);
+            if (t.k->dead && t.k->heap_refs == 0)
+                kst_maybe_drop(r, t.k);
+            continue;
+        }
+        if (t.at > now)
+            return t.at - now;
+        heap_pop(r);
+        t.k->timer_at = 0;
+        enqueue(r, t.k);
+    }
+    return -1;
+}
+
+static int64_t backoff_ms(int n, int64_t first)
+{
+    int64_t d = first;
+    for (int i = 1; i < n && d < RETRY_MAX_MS; i++)
+        d *= 2;
+    return d < RETRY_MAX_MS ? d : RETRY_MAX_MS;
+}
+
+/* ---- the view of one key ---- */
+
+struct view {
+    struct json_object *root; /* the GET_KEY reply */
+    char ns[64];
+    char name[256];
+    char gone[MAX_GONE][PODSPEC_NAME_BUF + 8];
+    const char *gonep[MAX_GONE];
+    int ngone;
+    struct evq *evq; /* Events of this pass */
+};
+
+static struct json_object *view_omjob(struct view *v)
+{
+    struct json_object *o = jx_get(v->root, "omjob");
+    return o != NULL && json_object_is_type(o, json_type_object) ? o : NULL;
+}
+
+static struct json_object *view_pods(struct view *v)
+{
+    struct json_object *p = jx_arr(v->root, "pods");
+    if (p == NULL) {
+        p = json_object_new_array();
+        json_object_object_add(v->root, "pods", p);
+    }
+    return p;
+}
+
+/* Puts the compact form of the full pod `full` into the view (replacing the pod of
+ * the same name), or removes the pod named `name` when full is NULL. */
+static void view_put_pod(struct view *v, const char *name, struct json_object *full)
+{
+    struct json_object *pods = view_pods(v), *compact = NULL;
+    if (full != NULL) {
+        struct wc_pod *wp = NULL;
+        struct sbuf sb;
+        if (wc_pod_parse(full, &wp) != 0)
+            return;
+        sbuf_init(&sb);
+        wc_pod_render(&sb, wp);
+        free(wp);
+        if (sbuf_str(&sb) != NULL)
+            jx_parse(sbuf_str(&sb), sbuf_len(&sb), &compact, NULL, 0);
+        sbuf_free(&sb);
+        if (compact == NULL)
+            return;
+    }
+    for (size_t i = 0; i < json_object_array_length(pods); i++) {
+        if (strcmp(jx_str_or(json_object_array_get_idx(pods, i), "name", ""), name) == 0) {
+            if (compact != NULL)
+                json_object_array_put_idx(pods, i, compact);
+            else
+                json_object_array_del_idx(pods, i, 1);
+            return;
+        }
+    }
+    if (compact != NULL)
+        json_object_array_add(pods, compact);
+}
+
+/* GET_KEY over req/rep. 0 with v->root, -EAGAIN when the watcher has not synced
+ * yet, or a negative errno. */
+static int fetch(struct rc *r, const char *key, struct view *v)
+{
+    struct ipc_msg *rep = NULL;
+    memset(v, 0, sizeof(*v));
+    int rc = ipc_req_call(r->truth, IPC_REQ_GET_KEY, key, strlen(key), TRUTH_TIMEOUT_MS, &rep);
+    if (rc != 0)
+        return rc;
+    if (rep->type != IPC_REQ_GET_KEY_REPLY) {
+        int code = -EPROTO;
+        const char *t;
+        size_t tl;
+        if (rep->type == IPC_REQ_ERROR)
+            ipc_err_decode(rep->body, rep->body_len, &code, &t, &tl);
+        ipc_msg_free(rep);
+        return code;
+    }
+    rc = jx_parse((const char *)rep->body, rep->body_len, &v->root, NULL, 0);
+    ipc_msg_free(rep);
+    if (rc != 0)
+        return -EBADMSG;
+    if (!jx_bool_or(v->root, "synced", false)) {
+        json_object_put(v->root);
+        v->root = NULL;
+        return -EAGAIN;
+    }
+    const char *slash = strchr(key, '/');
+    snprintf(v->ns, sizeof(v->ns), "%.*s", (int)(slash - key), key);
+    snprintf(v->name, sizeof(v->name), "%s", slash + 1);
+    return 0;
+}
+
+/* ---- executing actions ---- */
+
+enum step {
+    STEP_CONTINUE, /* the view is up to date: decide again */
+    STEP_WAIT,     /* done for now: a hint (or the timer set) brings the key back */
+    STEP_ERROR,    /* failed: backoff */
+};
+
+static void emit_events(struct evq *q, struct json_object *omjob, const struct dc_action *a)
+{
+    for (int i = 0; i < a->nev && q->n < MAX_PENDING_EV; i++) {
+        struct pending_ev *e = &q->ev[q->n++];
+        snprintf(e->ns, sizeof(e->ns), "%s", jx_str_or(omjob, "metadata.namespace", ""));
+        snprintf(e->name, sizeof(e->name), "%s", jx_str_or(omjob, "metadata.name", ""));
+        snprintf(e->uid, sizeof(e->uid), "%s", jx_str_or(omjob, "metadata.uid", ""));
+        e->type = a->ev[i].type;
+        e->reason = a->ev[i].reason;
+        snprintf(e->message, sizeof(e->message), "%s", a->ev[i].message);
+    }
+}
+
+/* Posts the Events of q; those the API server could not take (an outage) move to
+ * r->ev_retry, tried again every EV_RETRY_MS for up to EV_RETRY_MAX rounds. */
+#define EV_RETRY_MS 2000
+#define EV_RETRY_MAX 30
+static void flush_events(struct rc *r, struct evq *q)
+{
+    int kept = 0;
+    for (int i = 0; i < q->n; i++) {
+        struct pending_ev *e = &q->ev[i];
+        struct ev_object o = {.api_version = OMJOB_GROUP_VERSION,
+                              .kind = OMJOB_KIND,
+                              .ns = e->ns,
+                              .name = e->name,
+                              .uid = e->uid};
+        int rc = ev_emit(r->ev, &o, e->type, e->reason, e->message);
+        if (rc == 0 || !(rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -ETIMEDOUT ||
+                         rc == -EIO || rc == -EAGAIN))
+            continue; /* recorded, or refused for good (namespace gone, forbidden) */
+        if (q == &r->ev_retry) {
+            if (++e->tries < EV_RETRY_MAX)
+                q->ev[kept++] = *e;
+        } else if (r->ev_retry.n < MAX_PENDING_EV) {
+            e->tries = 0;
+            r->ev_retry.ev[r->ev_retry.n++] = *e;
+        }
+    }
+    q->n = q == &r->ev_retry ? kept : 0;
+    if (r->ev_retry.n > 0 && r->ev_retry_at == 0)
+        r->ev_retry_at = util_mono_ms() + EV_RETRY_MS;
+}
+
+static void retry_events(struct rc *r)
+{
+    if (r->ev_retry.n == 0 || util_mono_ms() < r->ev_retry_at)
+        return;
+    r->ev_retry_at = 0;
+    flush_events(r, &r->ev_retry);
+}
+
+static void transition_metrics(struct rc *r, struct json_object *before, const struct dc_action *a)
+{
+    const char *from = a->from_phase != NULL && *a->from_phase ? a->from_phase : "None";
+    const char *to = a->to_phase != NULL ? a->to_phase : "None";
+    if (strcmp(from, to) == 0)
+        return;
+    metrics_counter_add(r->fam->status_transitions, 1.0, from, to);
+    const char *lt = jx_str(before, "status.lastTransitionTime");
+    int64_t ns;
+    if (strcmp(from, "None") != 0 && lt != NULL && util_rfc3339_parse(lt, &ns) == 0) {
+        double d = (double)(util_now_ns() - ns) / 1e9;
+        metrics_observe(r->fam->duration, d < 0 ? 0 : d, from);
+    }
+}
+
+static void log_write_error(const struct kst *k, const struct dc_action *a,
+                            const struct kube_err *e)
+{
+    char code[16];
+    snprintf(code, sizeof(code), "%d", e->http);
+    log_warn("write failed", "key", k->key, "action", dc_kind_str(a->kind), "pod",
+             a->pod[0] ? a->pod : NULL, "http", code, "reason", e->reason, "error", e->message,
+             NULL);
+}
+
+static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct dc_action *a)
+{
+    struct kube_err e;
+    struct json_object *out = NULL, *omjob = view_omjob(v);
+    struct kube_ref ref = {.gv = POD_GROUP_VERSION, .plural = POD_PLURAL, .ns = v->ns};
+    bool is_main = a->kind == DC_CREATE_MAIN;
+    if (k->create_retry_main != is_main) {
+        /* Backoff of the other pod's creation does not apply. */
+        k->create_retry_at = 0;
+        k->create_fails = 0;
+    }
+    if (k->create_retry_at > util_mono_ms()) {
+        schedule(r, k, k->create_retry_at);
+        return STEP_WAIT;
+    }
+    int rc = kube_create(r->kc, &ref, a->pod_obj, &out, &e);
+    if (rc == 0) {
+        metrics_counter_add(r->fam->pods_created, 1.0, a->pod_type);
+        log_info("pod created", "key", k->key, "pod", a->pod, "type", a->pod_type, NULL);
+        emit_events(v->evq, omjob, a);
+        view_put_pod(v, a->pod, out);
+        json_object_put(out);
+        if (is_main) {
+            free(k->create_error);
+            k->create_error = NULL;
+        }
+        k->create_fails = 0;
+        k->create_retry_at = 0;
+        free(k->uncertain);
+        k->uncertain = NULL;
+        if (!is_main)
+            k->exit_create_rejected = false;
+        return STEP_CONTINUE;
+    }
+    if (rc == -EEXIST) {
+        /* Ours from an earlier pass (the cache will show it), or a leftover of an
+         * earlier OMJob of this name (decide waits for it). */
+        schedule(r, k, util_mono_ms() + EXISTS_MS);
+        return STEP_WAIT;
+    }
+    if (rc == -EPERM || rc == -EINVAL) {
+        /* Rejected: quota, admission, invalid. Retried with backoff; for the main
+         * pod decide turns it into CreateFailed at the start deadline. */
+        struct ev_object o = {OMJOB_GROUP_VERSION,           OMJOB_KIND, v->ns, v->name,
+                              jx_str(omjob, "metadata.uid"), NULL};
+        int64_t delay = backoff_ms(++k->create_fails, CREATE_RETRY_FIRST_MS);
+        /* The same message every time, so that the Event aggregates (count). */
+        ev_emitf(r->ev, &o, EV_WARNING, "FailedCreate",
+                 "creating %s pod %s was rejected (HTTP %d %s): %s; retrying with backoff",
+                 a->pod_type, a->pod, e.http, e.reason, e.message);
+        log_write_error(k, a, &e);
+        k->create_retry_at = util_mono_ms() + delay;
+        k->create_retry_main = is_main;
+        if (!is_main) {
+            k->exit_create_rejected = true;
+            k->ns_terminating = strstr(e.message, "because it is being terminated") != NULL;
+            /* Record the outcome now rather than after the backoff. */
+            schedule(r, k, util_mono_ms());
+            return STEP_WAIT;
+        }
+        if (is_main) {
+            char *msg = NULL;
+            if (asprintf(&msg, "HTTP %d %s: %s", e.http, e.reason, e.message) >= 0) {
+                free(k->create_error);
+                k->create_error = msg;
+            }
+            /* Wake at the retry, or earlier at the start deadline. */
+            int64_t deadline = dc_create_deadline_ms(omjob, &r->dcfg);
+            int64_t until = deadline - util_now_ms();
+            if (deadline > 0 && until < delay)
+                delay = until < 0 ? 0 : until + 50;
+        }
+        schedule(r, k, util_mono_ms() + delay);
+        return STEP_WAIT;
+    }
+    log_write_error(k, a, &e);
+    if (e.kind == KUBE_ERRK_TRANSPORT || e.kind == KUBE_ERRK_TIMEOUT || e.http >= 500) {
+        /* Perhaps created: keep its Events (pod name and messages) for when the
+         * cache shows the pod (pending_uncertain). */
+        struct dc_action *u = calloc(1, sizeof(*u));
+        if (u != NULL) {
+            memcpy(u->pod, a->pod, sizeof(u->pod));
+            memcpy(u->ev, a->ev, sizeof(u->ev));
+            u->nev = a->nev;
+            free(k->uncertain);
+            k->uncertain = u;
+        }
+    }
+    return STEP_ERROR;
+}
+
+static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct dc_action *a)
+{
+    struct kube_err e;
+    struct json_object *out = NULL, *omjob = view_omjob(v);
+    bool is_pod = a->kind == DC_RELEASE_POD;
+    struct kube_ref ref = {.gv = is_pod ? POD_GROUP_VERSION : OMJOB_GROUP_VERSION,
+                           .plural = is_pod ? POD_PLURAL : OMJOB_PLURAL,
+                           .ns = v->ns,
+                           .name = is_pod ? a->pod : v->name,
+                           .sub = a->kind == DC_STATUS ? "status" : NULL};
+    int rc = kube_patch(r->kc, &ref, KUBE_PATCH_MERGE, a->patch, &out, &e);
+    if (rc == 0) {
+        if (a->kind == DC_STATUS) {
+            transition_metrics(r, omjob, a);
+            if (a->to_phase != NULL && a->from_phase != NULL &&
+                strcmp(a->to_phase, a->from_phase) != 0)
+                log_info("phase", "key", k->key, "from", *a->from_phase ? a->from_phase : "None",
+                         "to", a->to_phase, "reason", jx_str(out, "status.mainPodReason"), NULL);
+        }
+        emit_events(v->evq, is_pod ? omjob : out, a);
+        if (is_pod) {
+            view_put_pod(v, a->pod, out);
+            json_object_put(out);
+        } else {
+            json_object_object_add(v->root, "omjob", out);
+        }
+        return STEP_CONTINUE;
+    }
+    if (rc == -ESTALE) {
+        /* Conflict: our view is older than the server's. Look again shortly; the
+         * hint of whatever changed it is on its way too. */
+        schedule(r, k, util_mono_ms() + CONFLICT_MS);
+        return STEP_WAIT;
+    }
+    if (rc == -ENOENT) {
+        if (is_pod) {
+            view_put_pod(v, a->pod, NULL);
+            return STEP_CONTINUE;
+        }
+        return STEP_WAIT; /* the OMJob is gone: its deletion hint follows */
+    }
+    log_write_error(k, a, &e);
+    if (a->nev > 0 &&
+        (e.kind == KUBE_ERRK_TRANSPORT || e.kind == KUBE_ERRK_TIMEOUT || e.http >= 500))
+        /* Perhaps applied, its Events not posted: check them on the next pass. */
+        k->events_checked = false;
+    return STEP_ERROR;
+}
+
+static enum step exec_action(struct rc *r, struct kst *k, struct view *v, struct dc_action *a)
+{
+    struct kube_err e;
+    struct kube_ref pref = {
+        .gv = POD_GROUP_VERSION, .plural = POD_PLURAL, .ns = v->ns, .name = a->pod};
+    int rc;
+    switch (a->kind) {
+    case DC_NONE:
+        return STEP_WAIT;
+    case DC_CREATE_MAIN:
+    case DC_CREATE_EXIT:
+        return exec_create(r, k, v, a);
+    case DC_STATUS:
+    case DC_ADD_FINALIZER:
+    case DC_RELEASE_OMJOB:
+    case DC_RELEASE_POD:
+        return exec_patch(r, k, v, a);
+    case DC_DELETE_POD: {
+        struct kube_delete_opts o = {.uid = a->pod_uid[0] ? a->pod_uid : NULL, .grace_seconds = -1};
+        struct json_object *out = NULL;
+        rc = kube_delete(r->kc, &pref, &o, &out, &e);
+        if (rc == 0 || rc == -ENOENT || rc == -ESTALE) {
+            log_info("pod deleted", "key", k->key, "pod", a->pod, NULL);
+            /* Held by our finalizer, the reply is the pod with its deletionTimestamp. */
+            if (rc == 0 && out != NULL && jx_str(out, "metadata.deletionTimestamp") != NULL) {
+                view_put_pod(v, a->pod, out);
+                json_object_put(out);
+                return STEP_CONTINUE;
+            }
+            if (out != NULL)
+                json_object_put(out);
+            return STEP_WAIT; /* the change comes back as a hint */
+        }
+        log_write_error(k, a, &e);
+        return STEP_ERROR;
+    }
+    case DC_VERIFY_GONE: {
+        struct json_object *out = NULL;
+        rc = kube_get(r->kc, &pref, &out, &e);
+        if (rc == -ENOENT) {
+            if (v->ngone < MAX_GONE) {
+                snprintf(v->gone[v->ngone], sizeof(v->gone[0]), "%s", a->pod);
+                v->gonep[v->ngone] = v->gone[v->ngone];
+                v->ngone++;
+            }
+            return STEP_CONTINUE;
+        }
+        if (rc == 0) {
+            /* The cache is behind: it will show the pod. */
+            json_object_put(out);
+            schedule(r, k, util_mono_ms() + NOT_SYNCED_MS);
+            return STEP_WAIT;
+        }
+        log_write_error(k, a, &e);
+        return STEP_ERROR;
+    }
+    }
+    return STEP_ERROR;
+}
+
+/* ---- Events lost to a crash ----
+ *
+ * A role killed between a write and the end of its pass loses that pass's Events
+ * (never the write). When a key shows progress this process did not make (the
+ * first pass of a key whose status is already set: after a restart), the Events
+ * the status implies are listed from the API server and the missing ones posted.
+ * One LIST per such key, only after a restart; never for new OMJobs. */
+
+struct seen_events {
+    int main_created, main_completed, completed, failed;
+    char exit_msgs[4096]; /* ExitHandlerCreated messages, '\n'-separated */
+};
+
+static int seen_event(void *ctx, struct json_object *item)
+{
+    struct seen_events *se = ctx;
+    const char *reason = jx_str_or(item, "reason", "");
+    if (strcmp(reason, "MainPodCreated") == 0)
+        se->main_created++;
+    else if (strcmp(reason, "MainPodCompleted") == 0)
+        se->main_completed++;
+    else if (strcmp(reason, "OMJobCompleted") == 0)
+        se->completed++;
+    else if (strcmp(reason, "OMJobFailed") == 0)
+        se->failed++;
+    else if (strcmp(reason, "ExitHandlerCreated") == 0) {
+        size_t n = strlen(se->exit_msgs);
+        snprintf(se->exit_msgs + n, sizeof(se->exit_msgs) - n, "%s\n",
+                 jx_str_or(item, "message", ""));
+    }
+    return 0;
+}
+
+/* True when an Event of this reason (and message part) for this object waits in
+ * the retry queue: not missing, only late. */
+static bool queue_has(const struct evq *q, const char *uid, const char *reason, const char *part)
+{
+    for (int i = 0; i < q->n; i++) {
+        const struct pending_ev *e = &q->ev[i];
+        if (strcmp(e->uid, uid) == 0 && strcmp(e->reason, reason) == 0 &&
+            (part == NULL || strstr(e->message, part) != NULL))
+            return true;
+    }
+    return false;
+}
+
+/* ... or waits to be posted at the end of this pass. */
+static bool retry_has(const struct rc *r, const char *uid, const char *reason, const char *part)
+{
+    return queue_has(&r->ev_retry, uid, reason, part) || queue_has(&r->evq, uid, reason, part);
+}
+
+static void backfill_add(struct evq *q, struct json_object *om, enum ev_type type,
+                         const char *reason, const char *msg)
+{
+    struct dc_action a = {0};
+    a.nev = 1;
+    a.ev[0].type = type;
+    a.ev[0].reason = reason;
+    snprintf(a.ev[0].message, sizeof(a.ev[0].message), "%s", msg);
+    emit_events(q, om, &a);
+}
+
+/* 0 when done (or nothing to do), negative errno to try again later. */
+static int backfill_events(struct rc *r, struct view *v)
+{
+    struct json_object *om = view_omjob(v), *st = jx_obj(om, "status");
+    const char *phase = jx_str(st, "phase");
+    if (om == NULL || phase == NULL)
+        return 0;
+    int64_t done_ns;
+    const char *ct = jx_str(st, "completionTime");
+    if (ct != NULL && util_rfc3339_parse(ct, &done_ns) == 0 &&
+        util_now_ns() - done_ns > (int64_t)600 * 1000000000)
+        return 0; /* finished long ago: its Events were had or are history */
+    struct seen_events se = {0};
+    char sel[128], rv[64];
+    struct kube_err e;
+    snprintf(sel, sizeof(sel), "involvedObject.uid=%s", jx_str_or(om, "metadata.uid", ""));
+    struct kube_ref ref = {.gv = "v1", .plural = "events", .ns = v->ns};
+    struct kube_list_opts lo = {.field_selector = sel};
+    int rc = kube_list(r->kc, &ref, &lo, seen_event, &se, rv, sizeof(rv), &e);
+    if (rc != 0)
+        return rc;
+    char m[600];
+    const char *main_pod = jx_str(st, "mainPodName");
+    const char *mreason = jx_str(st, "mainPodReason");
+    const char *uid = jx_str_or(om, "metadata.uid", "");
+    if (main_pod != NULL && jx_str(st, "startTime") != NULL && se.main_created == 0 &&
+        !retry_has(r, uid, "MainPodCreated", NULL)) {
+        snprintf(m, sizeof(m), "created main pod %s", main_pod);
+        backfill_add(v->evq, om, EV_NORMAL, "MainPodCreated", m);
+    }
+    if (mreason != NULL && se.main_completed == 0 && !retry_has(r, uid, "MainPodCompleted", NULL)) {
+        int64_t code;
+        if (jx_i64(st, "mainPodExitCode", &code) == 0)
+            snprintf(m, sizeof(m), "main pod %s ended: %s (exit code %lld)",
+                     main_pod != NULL ? main_pod : "", mreason, (long long)code);
+        else
+            snprintf(m, sizeof(m), "main pod %s ended: %s", main_pod != NULL ? main_pod : "",
+                     mreason);
+        backfill_add(v->evq, om, strcmp(mreason, "Completed") == 0 ? EV_NORMAL : EV_WARNING,
+                     "MainPodCompleted", m);
+    }
+    /* One ExitHandlerCreated per exit pod that exists (ours). */
+    struct json_object *pods = view_pods(v);
+    for (size_t i = 0; i < json_object_array_length(pods); i++) {
+        struct json_object *p = json_object_array_get_idx(pods, i);
+        const char *pn = jx_str_or(p, "name", "");
+        if (strcmp(jx_str_or(p, "podType", ""), POD_TYPE_EXIT_HANDLER) != 0 ||
+            strcmp(jx_str_or(p, "ownerUid", "-"), jx_str_or(om, "metadata.uid", "")) != 0)
+            continue;
+        char needle[PODSPEC_NAME_BUF + 16];
+        snprintf(needle, sizeof(needle), "pod %s (", pn);
+        if (strstr(se.exit_msgs, needle) != NULL || retry_has(r, uid, "ExitHandlerCreated", needle))
+            continue;
+        snprintf(m, sizeof(m), "created exit handler pod %s (pipelineStatus=%s)", pn,
+                 mreason != NULL && strcmp(mreason, "Completed") == 0 ? "success" : "failed");
+        backfill_add(v->evq, om, EV_NORMAL, "ExitHandlerCreated", m);
+    }
+    if (strcmp(phase, "Succeeded") == 0 && ct != NULL && se.completed == 0 &&
+        !retry_has(r, uid, "OMJobCompleted", NULL))
+        backfill_add(v->evq, om, EV_NORMAL, "OMJobCompleted", jx_str_or(st, "message", ""));
+    if (strcmp(phase, "Failed") == 0 && ct != NULL && se.failed == 0 &&
+        !retry_has(r, uid, "OMJobFailed", NULL))
+        backfill_add(v->evq, om, EV_WARNING, "OMJobFailed", jx_str_or(st, "message", ""));
+    if (v->evq->n > 0)
+        log_info("posting the Events a previous process did not", "namespace", v->ns, "name",
+                 v->name, NULL);
+    return 0;
+}
+
+/* One pass over a key. */
+static void reconcile(struct rc *r, struct kst *k)
+{
+    struct view v;
+    int64_t t0 = util_mono_ms();
+    const char *result = "success";
+    int rc = fetch(r, k->key, &v);
+    if (rc != 0) {
+        if (rc != -EAGAIN)
+            log_warn("cannot read the key from the watcher; retrying", "key", k->key, "error",
+                     strerror(-rc), NULL);
+        schedule(r, k, util_mono_ms() + NOT_SYNCED_MS);
+        metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", "requeue_after");
+        return;
+    }
+    v.evq = &r->evq;
+    if (k->uncertain != NULL) {
+        /* A creation whose reply was lost: if the pod is there, it was ours. */
+        struct json_object *om = view_omjob(&v), *pods = view_pods(&v);
+        for (size_t i = 0; om != NULL && i < json_object_array_length(pods); i++) {
+            struct json_object *p = json_object_array_get_idx(pods, i);
+            if (strcmp(jx_str_or(p, "name", ""), k->uncertain->pod) == 0 &&
+                strcmp(jx_str_or(p, "ownerUid", "-"), jx_str_or(om, "metadata.uid", "")) == 0) {
+                emit_events(v.evq, om, k->uncertain);
+                free(k->uncertain);
+                k->uncertain = NULL;
+                break;
+            }
+        }
+    }
+    if (!k->events_checked) {
+        /* First pass of this key in this process: status already set means an
+         * earlier process made progress and may have died before its Events. */
+        if (backfill_events(r, &v) == 0)
+            k->events_checked = true;
+    }
+    uint64_t rev = (uint64_t)jx_i64_or(v.root, "cacheRevision", 0);
+    enum step st = STEP_WAIT;
+    bool wrote = false;
+    for (int i = 0; i < MAX_STEPS; i++) {
+        struct dc_action a;
+        struct dc_input in = {.omjob = view_omjob(&v),
+                              .pods = jx_arr(v.root, "pods"),
+                              .now_ms = util_now_ms(),
+                              .cfg = &r->dcfg,
+                              .create_error = k->create_error,
+                              .exit_create_rejected = k->exit_create_rejected,
+                              .ns_terminating = k->ns_terminating,
+                              .gone = v.gonep,
+                              .ngone = v.ngone};
+        if (dc_decide(&in, &a) != 0) {
+            dc_action_clear(&a);
+            st = STEP_ERROR;
+            break;
+        }
+        if (a.kind == DC_NONE) {
+            if (a.requeue_at_ms > 0) {
+                int64_t d = a.requeue_at_ms - in.now_ms;
+                schedule(r, k, util_mono_ms() + (d > 0 ? d : 0) + 10);
+                result = "requeue_after";
+            }
+            dc_action_clear(&a);
+            st = STEP_WAIT;
+            break;
+        }
+        log_debug("action", "key", k->key, "action", dc_kind_str(a.kind), "why", a.why, NULL);
+        st = exec_action(r, k, &v, &a);
+        dc_action_clear(&a);
+        wrote = true;
+        if (st != STEP_CONTINUE)
+            break;
+    }
+    bool empty = view_omjob(&v) == NULL && json_object_array_length(view_pods(&v)) == 0;
+    json_object_put(v.root);
+    flush_events(r, &r->evq);
+    double secs = (double)(util_mono_ms() - t0) / 1000.0;
+    metrics_observe(r->fam->cr_reconcile_time, secs, "omjob");
+    if (st == STEP_ERROR) {
+        k->fails++;
+        int64_t d = backoff_ms(k->fails, 200);
+        schedule(r, k, util_mono_ms() + d);
+        metrics_counter_add(r->fam->reconciliations, 1.0, "error");
+        metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", "error");
+        metrics_counter_add(r->fam->cr_reconcile_errors, 1.0, "omjob");
+        return;
+    }
+    k->fails = 0;
+    k->handled_rev = rev;
+    (void)wrote;
+    metrics_counter_add(r->fam->reconciliations, 1.0, "success");
+    metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", result);
+    if (empty)
+        kst_maybe_drop(r, k);
+}
+
+/* ---- resync ---- */
+
+/* Asks the watcher for every key of the shard and queues those changed since we
+ * last handled them (all of them when full). False when the watcher could not
+ * answer (tried again shortly). */
+static bool resync(struct rc *r, bool full)
+{
+    char body[64];
+    struct ipc_msg *rep = NULL;
+    struct json_object *root = NULL;
+    snprintf(body, sizeof(body), "{\"shard\":%d,\"shards\":%d}", r->shard, r->nshards);
+    int rc = ipc_req_call(r->truth, IPC_REQ_LIST_SHARD, body, strlen(body), TRUTH_TIMEOUT_MS, &rep);
+    if (rc != 0)
+        return false;
+    if (rep->type != IPC_REQ_LIST_SHARD_REPLY ||
+        jx_parse((const char *)rep->body, rep->body_len, &root, NULL, 0) != 0) {
+        ipc_msg_free(rep);
+        return false;
+    }
+    ipc_msg_free(rep);
+    if (!jx_bool_or(root, "synced", false)) {
+        json_object_put(root);
+        return false;
+    }
+    struct json_object *keys = jx_arr(root, "keys");
+    size_t n = keys != NULL ? json_object_array_length(keys) : 0, queued = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_array_get_idx(keys, i);
+        const char *key = jx_str(e, "key");
+        if (key == NULL)
+            continue;
+        struct kst *k = kst_find(r, key, full);
+        uint64_t rev = (uint64_t)jx_i64_or(e, "revision", 0);
+        if (k == NULL) {
+            if ((k = kst_find(r, key, true)) == NULL)
+                continue;
+        } else if (!full && rev <= k->handled_rev) {
+            continue;
+        }
+        enqueue(r, k);
+        queued++;
+    }
+    char ns[24], nq[24];
+    snprintf(ns, sizeof(ns), "%zu", n);
+    snprintf(nq, sizeof(nq), "%zu", queued);
+    log_info("resync", "keys", ns, "queued", nq, "full", full ? "true" : "false", NULL);
+    json_object_put(root);
+    return true;
+}
+
+static void drain_hints(struct rc *r)
+{
+    struct ipc_sub_event ev;
+    for (int i = 0; i < 4096; i++) {
+        int rc = ipc_sub_recv(r->sub, 0, &ev);
+        if (rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EBADF)
+            break;
+        if (rc != 0) {
+            r->resync_pending = true;
+            continue;
+        }
+        if (ev.se_status != IPC_SEQ_OK)
+            r->resync_pending = true;
+        if (ev.se_msg.type == IPC_EV_RESYNC) {
+            r->resync_pending = true;
+            continue;
+        }
+        struct ipc_hint h;
+        if (ev.se_msg.type != IPC_EV_CHANGE ||
+            ipc_hint_decode(ev.se_msg.body, ev.se_msg.body_len, &h) != 0)
+            continue;
+        mark_key(r, h.key);
+    }
+    unsigned c = ipc_sub_connects(r->sub);
+    if (c != r->sub_connects) {
+        if (r->sub_connects != 0)
+            r->resync_pending = true;
+        r->sub_connects = c;
+    }
+}
+
+/* ---- the role ---- */
+
+int reconciler_parse_shard(const char *s, int max, int *shard, int *nshards)
+{
+    char num[16];
+    long long i, n;
+    const char *slash = strchr(s, '/');
+    if (slash == NULL || (size_t)(slash - s) >= sizeof(num))
+        return -EINVAL;
+    memcpy(num, s, (size_t)(slash - s));
+    num[slash - s] = '\0';
+    if (util_parse_i64(num, 0, max - 1, &i) != 0 || util_parse_i64(slash + 1, 1, max, &n) != 0 ||
+        i >= n)
+        return -EINVAL;
+    *shard = (int)i;
+    *nshards = (int)n;
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: omjob-operator reconciler --shard I/N   (0 <= I < N <= %d)\n",
+            CFG_THREADS_MAX);
+}
+
+/* 0 with the shard, or ROLE_EX_USAGE after a message. */
+static int parse_args(int argc, char **argv, int *shard, int *nshards)
+{
+    const char *v = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--shard") == 0 && i + 1 < argc) {
+            v = argv[++i];
+        } else if (strncmp(argv[i], "--shard=", 8) == 0) {
+            v = argv[i] + 8;
+        } else {
+            fprintf(stderr, "omjob-operator reconciler: unexpected argument '%s'\n", argv[i]);
+            usage();
+            return ROLE_EX_USAGE;
+        }
+    }
+    if (v == NULL) {
+        fprintf(stderr, "omjob-operator reconciler: --shard I/N is required\n");
+        usage();
+        return ROLE_EX_USAGE;
+    }
+    if (reconciler_parse_shard(v, CFG_THREADS_MAX, shard, nshards) != 0) {
+        fprintf(stderr,
+                "omjob-operator reconciler: bad --shard '%s': expected I/N with 0 <= I < N <= %d, "
+                "e.g. --shard 2/5\n",
+                v, CFG_THREADS_MAX);
+        return ROLE_EX_USAGE;
+    }
+    return 0;
+}
+
+static void status_fn(void *arg, struct json_object *obj)
+{
+    struct rc *r = arg;
+    (void)r;
+    json_object_object_add(obj, "shard", json_object_new_int(r->shard));
+    json_object_object_add(obj, "shards", json_object_new_int(r->nshards));
+}
+
+static int setup(struct rc *r)
+{
+    char err[512] = "", url[IPC_URL_MAX], host[64] = "", inst[128];
+    struct kube_config *kcfg = NULL;
+    int rc = ctl_open(r->name, &r->cfg, &r->ctl);
+    if (rc != 0) {
+        log_error("cannot open the control socket", "error", strerror(-rc), NULL);
+        return rc;
+    }
+    r->fam = ctl_families(r->ctl);
+    ctl_set_status_fn(r->ctl, status_fn, r);
+    if ((rc = kube_config_load(&kcfg, err, sizeof(err))) != 0) {
+        log_error("cannot load the API server configuration", "error", err, NULL);
+        return rc;
+    }
+    struct kube_client_opts o = {
+        .qps = r->cfg.kube_qps, .burst = r->cfg.kube_burst, .field_manager = "omjob-operator"};
+    if ((rc = kube_client_new(kcfg, &o, &r->kc)) != 0) {
+        kube_config_free(kcfg);
+        log_error("cannot create the API client", "error", strerror(-rc), NULL);
+        return rc;
+    }
+    kube_client_set_observer(r->kc, ctl_kube_observer, r->ctl);
+    gethostname(host, sizeof(host) - 1);
+    snprintf(inst, sizeof(inst), "%s@%s", r->name, host);
+    if ((rc = ev_recorder_new(r->kc, "omjob-operator", inst, 0, &r->ev)) != 0) {
+        log_error("cannot create the event recorder", "error", strerror(-rc), NULL);
+        return rc;
+    }
+    if ((rc = ipc_endpoint_url(url, sizeof(url), r->cfg.run_dir, IPC_EP_HINTS, NULL)) != 0 ||
+        (rc = ipc_sub_open(&r->sub, url)) != 0 || (rc = ipc_sub_subscribe(r->sub, r->topic)) != 0) {
+        log_error("cannot subscribe to hints", "error", strerror(-rc), NULL);
+        return rc;
+    }
+    if ((rc = ipc_endpoint_url(url, sizeof(url), r->cfg.run_dir, IPC_EP_TRUTH, NULL)) != 0 ||
+        (rc = ipc_req_open(&r->truth, url)) != 0) {
+        log_error("cannot open the truth client", "error", strerror(-rc), NULL);
+        return rc;
+    }
+    r->tabsz = 256;
+    if ((r->tab = calloc(r->tabsz, sizeof(*r->tab))) == NULL)
+        return -ENOMEM;
+    r->dcfg.start_timeout_s = r->cfg.start_timeout_s;
+    r->dcfg.cancel_deadline_s = r->cfg.cancel_deadline_s;
+    r->dcfg.exit_max_attempts = r->cfg.exit_handler_max_attempts;
+    r->dcfg.node_lost_s = r->cfg.node_lost_timeout_s;
+    r->resync_pending = true;
+    return 0;
+}
+
+static void teardown(struct rc *r)
+{
+    for (size_t i = 0; r->tab != NULL && i < r->tabsz; i++) {
+        struct kst *k = r->tab[i], *nx;
+        for (; k != NULL; k = nx) {
+            nx = k->hnext;
+            kst_free(k);
+        }
+    }
+    free(r->tab);
+    free(r->heap);
+    ipc_req_close(r->truth);
+    ipc_sub_close(r->sub);
+    ev_recorder_free(r->ev);
+    kube_client_free(r->kc);
+    ctl_close(r->ctl);
+}
+
+static int run(struct rc *r)
+{
+    int subfd = -1;
+    if (ipc_sub_fd(r->sub, &subfd) != 0)
+        subfd = -1;
+    int64_t resync_retry_at = 0;
+    for (;;) {
+        ctl_heartbeat(r->ctl);
+        drain_hints(r);
+        int64_t now = util_mono_ms();
+        if (now >= r->next_resync && r->synced_once) {
+            r->resync_pending = true;
+            r->resync_full = true;
+            r->next_resync = now + (int64_t)r->cfg.resync_s * 1000;
+        }
+        if (r->resync_pending && now >= resync_retry_at) {
+            if (resync(r, !r->synced_once || r->resync_full)) {
+                r->resync_pending = false;
+                r->resync_full = false;
+                if (!r->synced_once) {
+                    r->synced_once = true;
+                    r->next_resync = now + (int64_t)r->cfg.resync_s * 1000;
+                    ctl_set_ready(r->ctl, true);
+                    log_info("reconciler ready", NULL);
+                }
+            } else {
+                resync_retry_at = now + NOT_SYNCED_MS;
+            }
+        }
+        retry_events(r);
+        int64_t until = fire_timers(r);
+        for (int i = 0; i < BATCH; i++) {
+            struct kst *k = dequeue(r);
+            if (k == NULL)
+                break;
+            reconcile(r, k);
+            ctl_heartbeat(r->ctl);
+        }
+        int timeout = 1000;
+        if (r->qhead != NULL)
+            timeout = 0;
+        else if (until >= 0 && until < timeout)
+            timeout = (int)until;
+        if (r->resync_pending && timeout > NOT_SYNCED_MS)
+            timeout = NOT_SYNCED_MS;
+        int rc = role_poll(subfd, timeout);
+        if (rc != ROLE_POLL_GO_ON)
+            return rc;
+    }
+}
+
+int reconciler(int argc, char **argv)
+{
+    struct rc r = {0};
+    if (parse_args(argc, argv, &r.shard, &r.nshards) != 0)
+        return ROLE_EX_USAGE;
+    snprintf(r.name, sizeof(r.name), "reconciler-%d", r.shard);
+    char shard_s[24];
+    snprintf(shard_s, sizeof(shard_s), "%d/%d", r.shard, r.nshards);
+    ipc_topic_shard(r.topic, sizeof(r.topic), (unsigned)r.shard);
+    role_init(r.name);
+    cfg_load_or_exit(&r.cfg);
+    if (r.nshards != r.cfg.reconcile_threads)
+        log_warn("--shard N differs from RECONCILIATION_THREADS: shards would overlap", "shard",
+                 shard_s, NULL);
+    int rc = setup(&r);
+    if (rc == 0) {
+        role_ready();
+        log_info("reconciler started", "shard", shard_s, NULL);
+        rc = run(&r);
+    } else {
+        rc = 1;
+    }
+    teardown(&r);
+    ipc_fini();
+    role_fini();
+    cfg_free(&r.cfg);
+    return rc;
+}

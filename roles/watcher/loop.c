@@ -1,0 +1,424 @@
+/* The watcher's list+watch loops and metrics (see loop.h). */
+#include "roles/watcher/loop.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/common/log.h"
+#include "lib/common/util.h"
+#include "lib/kube/client.h"
+#include "lib/kube/kubeconfig.h"
+#include "lib/kube/retry.h"
+#include "lib/kube/watch.h"
+#include "runtime/ctl.h"
+#include "model/labels.h"
+
+/* A repeated error is logged again (at its level) at most this often. */
+#define ERR_RELOG_MS 300000
+#define LIST_PAGE 500
+
+struct wloop {
+    struct wshared *wl_sh;
+    enum wc_kind wl_kind;
+    char *wl_ns; /* NULL: all namespaces */
+    struct kube_client *wl_client;
+    struct kube_watch *wl_watch;
+    pthread_t wl_thread;
+    bool wl_started;
+    atomic_bool wl_synced;
+    atomic_bool wl_done;
+    uint32_t wl_serial; /* LIST stamp */
+    unsigned wl_seed;
+    struct kube_backoff wl_backoff;
+    char wl_errsig[160]; /* the last error logged; "" after a success */
+    int64_t wl_errlog_ms;
+    unsigned long wl_errrepeats;
+};
+
+/* ---- metrics ---- */
+
+int wstats_init(struct wstats *s, struct ctl *ctl)
+{
+    static const char *const rt[] = {"resource", "type"},
+                             *const rrr[] = {"resource", "reason", "result"},
+                             *const re[] = {"resource", "end"}, *const r[] = {"resource"},
+                             *const kr[] = {"kind", "result"}, *const m[] = {"method"};
+    int rc;
+    memset(s, 0, sizeof(*s));
+    s->ws_ctl = ctl;
+    s->ws_reg = ctl_metrics(ctl);
+    rc = metrics_counter_new(s->ws_reg, "omjob_watcher_events_total",
+                             "Watch events received, by resource and event type", rt, 2,
+                             &s->ws_events);
+    if (rc == 0)
+        rc = metrics_counter_new(s->ws_reg, "omjob_watcher_lists_total",
+                                 "LISTs (initial, after 410 expired, after a lost event, after "
+                                 "an error), by result",
+                                 rrr, 3, &s->ws_lists);
+    if (rc == 0)
+        rc = metrics_counter_new(s->ws_reg, "omjob_watcher_watch_ends_total",
+                                 "Watch requests ended, by reason", re, 2, &s->ws_watch_ends);
+    if (rc == 0)
+        rc = metrics_gauge_new(s->ws_reg, "omjob_watcher_cache_objects",
+                               "Objects in the watcher's cache", r, 1, &s->ws_objects);
+    if (rc == 0)
+        rc = metrics_gauge_new(s->ws_reg, "omjob_watcher_synced", "1 once every initial LIST is in",
+                               NULL, 0, &s->ws_synced);
+    if (rc == 0)
+        rc = metrics_counter_new(s->ws_reg, "omjob_watcher_hints_total",
+                                 "Change hints published, by object kind and result", kr, 2,
+                                 &s->ws_hints);
+    if (rc == 0)
+        rc = metrics_histogram_new(s->ws_reg, "rest_client_request_duration_seconds",
+                                   "API request latency (watches: to the response headers)", m, 1,
+                                   NULL, 0, &s->ws_latency);
+    return rc;
+}
+
+void wstats_observe(void *ctx, const char *method, int code, double seconds)
+{
+    struct wstats *s = ctx;
+    ctl_kube_observer(s->ws_ctl, method, code, seconds);
+    metrics_observe(s->ws_latency, seconds, method);
+}
+
+static void count_objects(struct wloop *l)
+{
+    struct wshared *sh = l->wl_sh;
+    metrics_gauge_set(sh->ws_stats->ws_objects, (double)wcache_count(sh->ws_cache, l->wl_kind),
+                      wc_kind_str(l->wl_kind));
+}
+
+/* ---- shared state ---- */
+
+int wshared_init(struct wshared *sh)
+{
+    pthread_condattr_t ca;
+    memset(sh, 0, sizeof(*sh));
+    if ((sh->ws_notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+        return -errno;
+    pthread_mutex_init(&sh->ws_mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&sh->ws_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return 0;
+}
+
+void wshared_fini(struct wshared *sh)
+{
+    if (sh->ws_notify_fd >= 0)
+        close(sh->ws_notify_fd);
+    pthread_cond_destroy(&sh->ws_cv);
+    pthread_mutex_destroy(&sh->ws_mu);
+    sh->ws_notify_fd = -1;
+}
+
+void wshared_stop(struct wshared *sh)
+{
+    pthread_mutex_lock(&sh->ws_mu);
+    sh->ws_stopping = true;
+    pthread_cond_broadcast(&sh->ws_cv);
+    pthread_mutex_unlock(&sh->ws_mu);
+}
+
+static bool stopping(struct wshared *sh)
+{
+    bool s;
+    pthread_mutex_lock(&sh->ws_mu);
+    s = sh->ws_stopping;
+    pthread_mutex_unlock(&sh->ws_mu);
+    return s;
+}
+
+/* Sleeps ms unless the watcher stops first. */
+static void pause_ms(struct wshared *sh, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&sh->ws_mu);
+    while (!sh->ws_stopping && pthread_cond_timedwait(&sh->ws_cv, &sh->ws_mu, &ts) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&sh->ws_mu);
+}
+
+static void backoff(struct wloop *l)
+{
+    double r = (double)(rand_r(&l->wl_seed) % 1000000) / 1000000.0;
+    pause_ms(l->wl_sh, kube_backoff_next(&l->wl_backoff, util_mono_ms(), r));
+}
+
+/* ---- logging ---- */
+
+static const char *ns_label(const struct wloop *l)
+{
+    return l->wl_ns != NULL ? l->wl_ns : "(all)";
+}
+
+static const char *error_hint(const struct wloop *l, const struct kube_err *e)
+{
+    if (e->http == 403)
+        return "the operator's identity may not list/watch this resource: check its RBAC "
+               "(deploy/rbac/rbac.yaml); not ready until it can";
+    if (e->http == 404)
+        return l->wl_kind == WC_POD ? "pods not found: namespace missing?"
+                                    : "resource not found: is the CRD installed (deploy/crds)?";
+    if (e->http == 401)
+        return "credentials rejected: check KUBECONFIG or the service account token";
+    return "retrying with backoff";
+}
+
+/* Logs a failed LIST or WATCH: each distinct error at once, a repeat only every
+ * ERR_RELOG_MS (at debug level in between), so a missing CRD or RBAC rule is
+ * clear without flooding the log. */
+static void report_error(struct wloop *l, const char *op, const char *end, const struct kube_err *e)
+{
+    char sig[sizeof(l->wl_errsig)], code[16], rep[24];
+    int64_t now = util_mono_ms();
+    /* A LIST's reason (initial, error, ...) changes between retries: not part of
+     * the error's identity; a watch's end is. */
+    snprintf(sig, sizeof(sig), "%s %s %d %s %s", op, op[0] == 'w' ? end : "", e->http,
+             kube_errkind_str(e->kind), e->reason);
+    bool again = strcmp(sig, l->wl_errsig) == 0;
+    enum log_level lvl =
+        e->http == 401 || e->http == 403 || e->http == 404 ? LOG_LVL_ERROR : LOG_LVL_WARN;
+    l->wl_errrepeats = again ? l->wl_errrepeats + 1 : 0;
+    if (again && now - l->wl_errlog_ms < ERR_RELOG_MS)
+        lvl = LOG_LVL_DEBUG;
+    else
+        l->wl_errlog_ms = now;
+    util_strlcpy(l->wl_errsig, sig, sizeof(l->wl_errsig));
+    snprintf(code, sizeof(code), "%d", e->http);
+    snprintf(rep, sizeof(rep), "%lu", l->wl_errrepeats);
+    log_kv(lvl, op[0] == 'l' ? "LIST failed" : "WATCH failed", "resource", wc_kind_str(l->wl_kind),
+           "namespace", ns_label(l), "end", end, "http", code, "kind", kube_errkind_str(e->kind),
+           "reason", e->reason, "error", e->message, "hint", error_hint(l, e), "repeats", rep,
+           NULL);
+}
+
+static void report_recovered(struct wloop *l)
+{
+    if (l->wl_errsig[0] == '\0')
+        return;
+    log_info("list/watch recovered", "resource", wc_kind_str(l->wl_kind), "namespace", ns_label(l),
+             "after", l->wl_errsig, NULL);
+    l->wl_errsig[0] = '\0';
+    l->wl_errrepeats = 0;
+}
+
+/* ---- list and watch ---- */
+
+static struct kube_ref loop_ref(const struct wloop *l)
+{
+    struct kube_ref r = {0};
+    r.gv = l->wl_kind == WC_POD ? POD_GROUP_VERSION : OMJOB_GROUP_VERSION;
+    r.plural = l->wl_kind == WC_POD     ? POD_PLURAL
+               : l->wl_kind == WC_OMJOB ? OMJOB_PLURAL
+                                        : CRONOMJOB_PLURAL;
+    r.ns = l->wl_ns;
+    return r;
+}
+
+static int on_item(void *ctx, struct json_object *item)
+{
+    struct wloop *l = ctx;
+    wcache_upsert(l->wl_sh->ws_cache, l->wl_kind, item, l->wl_serial); /* bad ones: logged */
+    return 0;
+}
+
+static int on_event(void *ctx, const struct kube_event *ev)
+{
+    struct wloop *l = ctx;
+    struct wcache *c = l->wl_sh->ws_cache;
+    switch (ev->type) {
+    case KUBE_EV_ADDED:
+    case KUBE_EV_MODIFIED:
+        wcache_upsert(c, l->wl_kind, ev->object, l->wl_serial);
+        break;
+    case KUBE_EV_DELETED:
+        wcache_delete(c, l->wl_kind, ev->object);
+        break;
+    default:
+        break;
+    }
+    metrics_counter_add(l->wl_sh->ws_stats->ws_events, 1.0, wc_kind_str(l->wl_kind),
+                        kube_ev_type_str(ev->type));
+    if (ev->type != KUBE_EV_BOOKMARK)
+        count_objects(l);
+    return 0;
+}
+
+static void mark_synced(struct wloop *l)
+{
+    uint64_t one = 1;
+    if (atomic_exchange(&l->wl_synced, true))
+        return;
+    if (write(l->wl_sh->ws_notify_fd, &one, sizeof(one)) < 0)
+        log_warn("readiness notification failed", "error", strerror(errno), NULL);
+}
+
+/* One complete LIST: apply, sweep, set the watch's starting point. */
+static int relist(struct wloop *l, const char *reason)
+{
+    struct kube_ref r = loop_ref(l);
+    struct kube_list_opts o = {.limit = LIST_PAGE};
+    struct kube_err err;
+    char rv[256], n[24], gone[24];
+    kube_err_clear(&err);
+    o.label_selector = l->wl_kind == WC_POD ? LABEL_SELECTOR_MANAGED : NULL;
+    l->wl_serial++;
+    int rc = kube_list(l->wl_client, &r, &o, on_item, l, rv, sizeof(rv), &err);
+    metrics_counter_add(l->wl_sh->ws_stats->ws_lists, 1.0, wc_kind_str(l->wl_kind), reason,
+                        rc == 0 ? "success" : "error");
+    if (rc != 0) {
+        report_error(l, "list", reason, &err);
+        return rc;
+    }
+    size_t swept = wcache_sweep(l->wl_sh->ws_cache, l->wl_kind, l->wl_ns, l->wl_serial);
+    kube_watch_set_resource_version(l->wl_watch, rv);
+    report_recovered(l);
+    count_objects(l);
+    snprintf(n, sizeof(n), "%zu", wcache_count(l->wl_sh->ws_cache, l->wl_kind));
+    snprintf(gone, sizeof(gone), "%zu", swept);
+    log_kv(LOG_LVL_INFO, "listed", "resource", wc_kind_str(l->wl_kind), "namespace", ns_label(l),
+           "reason", reason, "resourceVersion", rv, "cached", n, "vanished", gone, NULL);
+    mark_synced(l);
+    return 0;
+}
+
+/* Runs one watch request; returns the LIST reason when a relist is needed, or
+ * NULL. */
+static const char *watch_once(struct wloop *l, enum kube_watch_end *endp)
+{
+    struct kube_watch_params p = {0};
+    struct kube_err err;
+    kube_err_clear(&err);
+    p.ref = loop_ref(l);
+    p.label_selector = l->wl_kind == WC_POD ? LABEL_SELECTOR_MANAGED : NULL;
+    enum kube_watch_end end = kube_watch_run(l->wl_watch, &p, on_event, l, &err);
+    *endp = end;
+    metrics_counter_add(l->wl_sh->ws_stats->ws_watch_ends, 1.0, wc_kind_str(l->wl_kind),
+                        kube_watch_end_str(end));
+    switch (end) {
+    case KUBE_WATCH_TIMEOUT:
+    case KUBE_WATCH_CANCELLED:
+        return NULL;
+    case KUBE_WATCH_EXPIRED:
+        log_info("watch expired (410): relisting", "resource", wc_kind_str(l->wl_kind), "namespace",
+                 ns_label(l), NULL);
+        return "expired";
+    case KUBE_WATCH_BAD_STREAM:
+        report_error(l, "watch", kube_watch_end_str(end), &err);
+        return "bad_stream";
+    default:
+        report_error(l, "watch", kube_watch_end_str(end), &err);
+        backoff(l);
+        return end == KUBE_WATCH_FAILED ? "error" : NULL;
+    }
+}
+
+static void *loop_main(void *arg)
+{
+    struct wloop *l = arg;
+    const char *reason = "initial";
+    enum kube_watch_end end = KUBE_WATCH_RUNNING;
+    while (!stopping(l->wl_sh) && end != KUBE_WATCH_CANCELLED) {
+        if (reason != NULL && relist(l, reason) != 0) {
+            reason = "error";
+            backoff(l);
+            continue;
+        }
+        reason = watch_once(l, &end);
+    }
+    atomic_store(&l->wl_done, true);
+    return NULL;
+}
+
+/* ---- life cycle ---- */
+
+int wloop_new(struct wshared *sh, enum wc_kind k, const char *ns, struct wloop **out, char *errbuf,
+              size_t errlen)
+{
+    struct kube_client_opts o = {.qps = sh->ws_qps, .burst = sh->ws_burst};
+    struct kube_backoff b = KUBE_BACKOFF_WATCH_DEFAULT;
+    struct kube_config *cfg = NULL;
+    struct wloop *l = calloc(1, sizeof(*l));
+    int rc = -ENOMEM;
+    if (l == NULL || (ns != NULL && (l->wl_ns = strdup(ns)) == NULL))
+        goto fail;
+    l->wl_sh = sh;
+    l->wl_kind = k;
+    l->wl_backoff = b;
+    l->wl_seed = (unsigned)(util_now_ns() ^ (int64_t)getpid() ^ (int64_t)(uintptr_t)l);
+    if ((rc = kube_config_load(&cfg, errbuf, errlen)) != 0)
+        goto fail;
+    if ((rc = kube_client_new(cfg, &o, &l->wl_client)) != 0) {
+        snprintf(errbuf, errlen, "API client: %s", strerror(-rc));
+        goto fail;
+    }
+    cfg = NULL; /* the client's now */
+    kube_client_set_observer(l->wl_client, wstats_observe, sh->ws_stats);
+    if ((rc = kube_watch_new(l->wl_client, &l->wl_watch)) != 0)
+        goto fail;
+    *out = l;
+    return 0;
+fail:
+    kube_config_free(cfg);
+    wloop_free(l);
+    return rc;
+}
+
+int wloop_start(struct wloop *l)
+{
+    int rc = pthread_create(&l->wl_thread, NULL, loop_main, l);
+    if (rc != 0)
+        return -rc;
+    l->wl_started = true;
+    return 0;
+}
+
+bool wloop_synced(struct wloop *l)
+{
+    return atomic_load(&l->wl_synced);
+}
+
+void wloop_cancel(struct wloop *l)
+{
+    if (l != NULL && l->wl_watch != NULL)
+        kube_watch_cancel(l->wl_watch);
+}
+
+int wloop_join(struct wloop *l, int64_t deadline_ms)
+{
+    if (!l->wl_started)
+        return 0;
+    while (!atomic_load(&l->wl_done) && util_mono_ms() < deadline_ms)
+        usleep(10000);
+    if (!atomic_load(&l->wl_done))
+        return -ETIMEDOUT;
+    pthread_join(l->wl_thread, NULL);
+    l->wl_started = false;
+    return 0;
+}
+
+void wloop_free(struct wloop *l)
+{
+    if (l == NULL)
+        return;
+    kube_watch_free(l->wl_watch);
+    kube_client_free(l->wl_client);
+    free(l->wl_ns);
+    free(l);
+}

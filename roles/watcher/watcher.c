@@ -1,0 +1,269 @@
+/* The watcher role: LIST+WATCH of OMJobs, CronOMJobs and operator-owned pods, in
+ * all namespaces or in each of WATCH_NAMESPACES (one loop thread per resource and
+ * namespace, loop.c); the cache (cache.c); change hints on pub/sub; the truth
+ * server on req/rep (truth.c). Ready once every initial LIST is in. */
+#include "roles/watcher/watcher.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/common/cfg.h"
+#include "lib/common/json.h"
+#include "lib/common/log.h"
+#include "lib/common/util.h"
+#include "lib/ipc/ipc.h"
+#include "runtime/ctl.h"
+#include "runtime/role.h"
+#include "roles/watcher/cache.h"
+#include "roles/watcher/loop.h"
+#include "roles/watcher/truth.h"
+
+#define TRUTH_WORKERS 4
+#define JOIN_GRACE_MS 5000
+
+struct watcher_ctx {
+    struct cfg w_cfg;
+    struct ctl *w_ctl;
+    struct wstats w_stats;
+    struct wshared w_sh;
+    bool w_sh_init;
+    struct wcache *w_cache;
+    struct ipc_pub *w_pub;
+    struct ipc_rep *w_rep;
+    struct wloop **w_loops;
+    size_t w_nloops;
+    bool w_stuck; /* a loop thread did not end: leave shared memory alone */
+};
+
+/* The hint callback (under the cache's write lock): OMJob and pod changes go to
+ * the key's shard topic, OMJob changes also to "ttl" (the cleaner), CronOMJob
+ * changes to "ttl" only (the cleaner runs schedules and history limits). */
+static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
+                    const char *name, uint64_t rev)
+{
+    struct watcher_ctx *w = ctx;
+    struct ipc_hint h = {.kind = kind, .seq = rev};
+    char topics[2][WATCHER_TOPIC_MAX];
+    int rc = util_strlcpy(h.key, key, sizeof(h.key));
+    int n = rc == 0 ? watcher_hint_topics(kind, ns, name, w->w_cfg.reconcile_threads, topics) : rc;
+    rc = n < 0 ? n : 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = ipc_pub_send_hint(w->w_pub, topics[i], &h);
+    metrics_counter_add(w->w_stats.ws_hints, 1.0, ipc_kind_str(kind), rc == 0 ? "sent" : "error");
+    if (rc != 0)
+        log_warn("hint not published", "key", key, "kind", ipc_kind_str(kind), "error",
+                 strerror(-rc), NULL);
+}
+
+/* One numbered tick per topic: pub/sub loses messages silently, and a subscriber
+ * only sees a gap when the next message arrives; with a tick every second a lost
+ * hint costs at most a second before the subscriber resyncs. */
+static void tick(struct watcher_ctx *w)
+{
+    char topic[WATCHER_TOPIC_MAX];
+    for (int i = 0; i < w->w_cfg.reconcile_threads; i++)
+        if (ipc_topic_shard(topic, sizeof(topic), (unsigned)i) == 0)
+            ipc_pub_send(w->w_pub, topic, IPC_EV_TICK, NULL, 0);
+    ipc_pub_send(w->w_pub, IPC_TOPIC_TTL, IPC_EV_TICK, NULL, 0);
+}
+
+static int open_ipc(struct watcher_ctx *w)
+{
+    char url[IPC_URL_MAX];
+    const char *dir = w->w_cfg.run_dir;
+    int rc = ipc_rundir_prepare(dir);
+    if (rc != 0) {
+        log_error("run directory unusable", "dir", dir, "error", strerror(-rc), NULL);
+        return EX_CONFIG;
+    }
+    rc = ipc_endpoint_url(url, sizeof(url), dir, IPC_EP_HINTS, NULL);
+    if (rc == 0)
+        rc = ipc_pub_open(&w->w_pub, url);
+    if (rc == 0)
+        rc = ipc_endpoint_url(url, sizeof(url), dir, IPC_EP_TRUTH, NULL);
+    if (rc == 0)
+        rc = ipc_rep_open(&w->w_rep, url, TRUTH_WORKERS, watcher_truth_handle, w->w_cache);
+    if (rc != 0) {
+        log_error("cannot listen", "url", url, "error", strerror(-rc), "hint",
+                  rc == -EADDRINUSE ? "another watcher runs with this OMJOB_RUN_DIR" : NULL, NULL);
+        return 1;
+    }
+    return 0;
+}
+
+/* One loop per resource and namespace: WATCH_NAMESPACES=a,b means exactly a and b. */
+static int make_loops(struct watcher_ctx *w)
+{
+    static const enum wc_kind kinds[] = {WC_OMJOB, WC_CRONOMJOB, WC_POD};
+    size_t nns = w->w_cfg.watch_all ? 1 : w->w_cfg.n_watch_namespaces;
+    char err[512] = "";
+    w->w_loops = calloc(3 * nns, sizeof(*w->w_loops));
+    if (w->w_loops == NULL)
+        return 1;
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t i = 0; i < nns; i++) {
+            const char *ns = w->w_cfg.watch_all ? NULL : w->w_cfg.watch_namespaces[i];
+            int rc = wloop_new(&w->w_sh, kinds[k], ns, &w->w_loops[w->w_nloops], err, sizeof(err));
+            if (rc != 0) {
+                log_error("no API client", "error", err[0] ? err : strerror(-rc), NULL);
+                return rc == -ENOMEM ? 1 : EX_CONFIG;
+            }
+            w->w_nloops++;
+        }
+    }
+    return 0;
+}
+
+/* Extra fields of the control socket's STATUS reply. */
+static void status_fields(void *arg, struct json_object *obj)
+{
+    struct watcher_ctx *w = arg;
+    jx_set_bool(obj, "synced", wcache_synced(w->w_cache));
+    jx_set_i64(obj, "cacheRevision", (int64_t)wcache_revision(w->w_cache));
+    for (enum wc_kind k = 0; k < WC_NKINDS; k++)
+        jx_set_i64(obj, wc_kind_str(k), (int64_t)wcache_count(w->w_cache, k));
+}
+
+static int setup(struct watcher_ctx *w)
+{
+    int rc = ctl_open("watcher", &w->w_cfg, &w->w_ctl);
+    if (rc != 0) {
+        log_error("control socket unusable", "error", strerror(-rc), NULL);
+        return rc == -EADDRINUSE ? 1 : EX_CONFIG;
+    }
+    if (wstats_init(&w->w_stats, w->w_ctl) != 0 || (w->w_cache = wcache_new()) == NULL ||
+        wshared_init(&w->w_sh) != 0)
+        return 1;
+    ctl_set_status_fn(w->w_ctl, status_fields, w);
+    w->w_sh_init = true;
+    wcache_set_hint(w->w_cache, publish, w);
+    w->w_sh.ws_cache = w->w_cache;
+    w->w_sh.ws_stats = &w->w_stats;
+    w->w_sh.ws_qps = w->w_cfg.kube_qps;
+    w->w_sh.ws_burst = w->w_cfg.kube_burst;
+    if ((rc = make_loops(w)) != 0 || (rc = open_ipc(w)) != 0)
+        return rc;
+    for (size_t i = 0; i < w->w_nloops; i++)
+        if (wloop_start(w->w_loops[i]) != 0)
+            return 1;
+    return 0;
+}
+
+static bool all_synced(struct watcher_ctx *w)
+{
+    for (size_t i = 0; i < w->w_nloops; i++)
+        if (!wloop_synced(w->w_loops[i]))
+            return false;
+    return true;
+}
+
+static void became_ready(struct watcher_ctx *w)
+{
+    char o[24], p[24], c[24];
+    snprintf(o, sizeof(o), "%zu", wcache_count(w->w_cache, WC_OMJOB));
+    snprintf(p, sizeof(p), "%zu", wcache_count(w->w_cache, WC_POD));
+    snprintf(c, sizeof(c), "%zu", wcache_count(w->w_cache, WC_CRONOMJOB));
+    wcache_set_synced(w->w_cache, true);
+    metrics_gauge_set(w->w_stats.ws_synced, 1.0);
+    ctl_set_ready(w->w_ctl, true);
+    log_info("synced: every initial LIST is in", "omjobs", o, "pods", p, "cronomjobs", c, NULL);
+    role_ready();
+}
+
+/* Until a stop signal (0) or the supervisor's death (1). */
+static int run(struct watcher_ctx *w)
+{
+    struct pollfd fds[3] = {{.fd = role_stop_fd(), .events = POLLIN},
+                            {.fd = w->w_sh.ws_notify_fd, .events = POLLIN},
+                            {.fd = role_parent_fd(), .events = POLLIN}};
+    nfds_t n = fds[2].fd >= 0 ? 3 : 2;
+    bool ready = false;
+    int64_t last_tick = 0;
+    for (;;) {
+        uint64_t v;
+        ctl_heartbeat(w->w_ctl);
+        if (poll(fds, n, 1000) < 0 && errno != EINTR) {
+            log_error("poll failed", "error", strerror(errno), NULL);
+            return 1;
+        }
+        if (fds[0].revents != 0 && role_handle_stop() == 0)
+            return 0;
+        if (n == 3 && fds[2].revents != 0) {
+            role_log_parent_gone();
+            return 1;
+        }
+        if (fds[1].revents != 0 && read(fds[1].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+            log_warn("readiness notification unreadable", "error", strerror(errno), NULL);
+        if (!ready && all_synced(w)) {
+            ready = true;
+            became_ready(w);
+        }
+        int64_t now = util_mono_ms();
+        if (ready && now - last_tick >= 1000) {
+            tick(w);
+            last_tick = now;
+        }
+    }
+}
+
+static void stop_loops(struct watcher_ctx *w)
+{
+    int64_t deadline = util_mono_ms() + JOIN_GRACE_MS;
+    if (w->w_sh_init)
+        wshared_stop(&w->w_sh);
+    for (size_t i = 0; i < w->w_nloops; i++)
+        wloop_cancel(w->w_loops[i]);
+    for (size_t i = 0; i < w->w_nloops; i++) {
+        if (wloop_join(w->w_loops[i], deadline) != 0) {
+            log_warn("a list+watch thread did not stop in time (request in flight); exiting "
+                     "without freeing",
+                     NULL);
+            w->w_stuck = true;
+            return;
+        }
+    }
+}
+
+static void teardown(struct watcher_ctx *w)
+{
+    stop_loops(w);
+    if (w->w_stuck)
+        return; /* threads still use the cache and the publisher: just exit */
+    ipc_rep_close(w->w_rep);
+    ipc_pub_close(w->w_pub);
+    ctl_close(w->w_ctl);
+    for (size_t i = 0; i < w->w_nloops; i++)
+        wloop_free(w->w_loops[i]);
+    free(w->w_loops);
+    wcache_free(w->w_cache);
+    if (w->w_sh_init)
+        wshared_fini(&w->w_sh);
+    ipc_fini();
+}
+
+int watcher(int argc, char **argv)
+{
+    struct watcher_ctx w = {0};
+    if (argc > 1) {
+        fprintf(stderr,
+                "omjob-operator watcher: unexpected argument '%s' (the watcher takes none)\n",
+                argv[1]);
+        return ROLE_EX_USAGE;
+    }
+    role_init("watcher");
+    cfg_load_or_exit(&w.w_cfg);
+    int rc = setup(&w);
+    if (rc == 0) {
+        log_info("watcher started", "namespaces", w.w_cfg.watch_all ? "ALL" : "listed", "run_dir",
+                 w.w_cfg.run_dir, NULL);
+        rc = run(&w);
+    }
+    teardown(&w);
+    role_fini();
+    cfg_free(&w.w_cfg);
+    return rc;
+}

@@ -1,0 +1,235 @@
+/* Role side of the supervisor protocol: the readiness pipe, stop signals via
+ * signalfd, the parent-liveness pipe, and the test knobs that make a role
+ * misbehave on purpose (OMJOB_TEST_ROLE_EXIT, _HANG, _ORPHAN). */
+#include "runtime/role.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/common/log.h"
+#include "lib/common/util.h"
+
+static struct {
+    char name[32];
+    int ready_fd;  /* write end of the readiness pipe, or -1 */
+    int parent_fd; /* read end of the parent-liveness pipe, or -1 */
+    int stop_fd;   /* signalfd for SIGTERM and SIGINT, or -1 */
+    bool hang;     /* OMJOB_TEST_ROLE_HANG: ignore stop signals */
+} rs = {"", -1, -1, -1, false};
+
+/* True when a knob's value names this role: its instance name ("reconciler-2")
+ * or its kind ("reconciler", every shard). */
+static bool knob_matches(const char *v, size_t vlen, const char *name)
+{
+    if (vlen == strlen(name) && strncmp(v, name, vlen) == 0)
+        return true;
+    return strncmp(name, v, vlen) == 0 && name[vlen] == '-';
+}
+
+/* Takes an inherited descriptor named by the environment variable var, or -1.
+ * It is made close-on-exec so that nothing the role runs holds it. */
+static int take_fd(const char *var)
+{
+    const char *v = getenv(var);
+    long long fd;
+    if (v == NULL)
+        return -1;
+    if (util_parse_i64(v, 0, INT_MAX, &fd) != 0 || fcntl((int)fd, F_SETFD, FD_CLOEXEC) != 0) {
+        log_warn("ignoring a bad inherited descriptor", "variable", var, "value", v, NULL);
+        fd = -1;
+    }
+    unsetenv(var);
+    return (int)fd;
+}
+
+/* OMJOB_TEST_ROLE_EXIT=<role>:<code>: exit with code right away. */
+static void knob_exit(void)
+{
+    const char *v = getenv("OMJOB_TEST_ROLE_EXIT");
+    const char *colon = v != NULL ? strchr(v, ':') : NULL;
+    long long code;
+    if (colon == NULL || !knob_matches(v, (size_t)(colon - v), rs.name))
+        return;
+    if (util_parse_i64(colon + 1, 0, 255, &code) != 0) {
+        log_error("bad OMJOB_TEST_ROLE_EXIT, expected <role>:<code 0-255>", "value", v, NULL);
+        return;
+    }
+    log_warn("exiting at start as OMJOB_TEST_ROLE_EXIT asks", "code", colon + 1, NULL);
+    role_fini();
+    exit((int)code);
+}
+
+/* OMJOB_TEST_ROLE_ORPHAN=<role>: leave a grandchild that outlives its parent
+ * for 200 ms, so that the supervisor (subreaper or PID 1) has to reap it. */
+static void knob_orphan(void)
+{
+    const char *v = getenv("OMJOB_TEST_ROLE_ORPHAN");
+    if (v == NULL || !knob_matches(v, strlen(v), rs.name))
+        return;
+    pid_t child = fork();
+    if (child == 0) {
+        if (fork() == 0) {
+            struct timespec ts = {0, 200 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        _exit(0);
+    }
+    if (child > 0)
+        waitpid(child, NULL, 0);
+    log_warn("left an orphan process as OMJOB_TEST_ROLE_ORPHAN asks", NULL);
+}
+
+static int open_stop_fd(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return -errno;
+    int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    return fd >= 0 ? fd : -errno;
+}
+
+void role_init(const char *name)
+{
+    util_strlcpy(rs.name, name, sizeof(rs.name));
+    log_init(name);
+    signal(SIGPIPE, SIG_IGN);
+    rs.stop_fd = open_stop_fd();
+    if (rs.stop_fd < 0) {
+        log_error("cannot receive stop signals", "error", strerror(-rs.stop_fd), NULL);
+        exit(1);
+    }
+    rs.ready_fd = take_fd("OMJOB_READY_FD");
+    rs.parent_fd = take_fd("OMJOB_PARENT_FD");
+    unsetenv("OMJOB_SUPERVISOR_PID");
+    const char *hang = getenv("OMJOB_TEST_ROLE_HANG");
+    rs.hang = hang != NULL && knob_matches(hang, strlen(hang), rs.name);
+    knob_exit();
+    knob_orphan();
+}
+
+void role_ready(void)
+{
+    static const char msg[] = "READY\n";
+    if (rs.ready_fd < 0)
+        return;
+    ssize_t w;
+    do
+        w = write(rs.ready_fd, msg, sizeof(msg) - 1);
+    while (w < 0 && errno == EINTR);
+    if (w != (ssize_t)sizeof(msg) - 1)
+        log_warn("could not tell the supervisor we are ready", "error", strerror(errno), NULL);
+    close(rs.ready_fd);
+    rs.ready_fd = -1;
+}
+
+int role_stop_fd(void)
+{
+    return rs.stop_fd;
+}
+
+int role_take_stop(void)
+{
+    struct signalfd_siginfo si;
+    ssize_t n = read(rs.stop_fd, &si, sizeof(si));
+    return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+int role_parent_fd(void)
+{
+    return rs.parent_fd;
+}
+
+bool role_supervised(void)
+{
+    return rs.parent_fd >= 0;
+}
+
+/* "SIGTERM" for SIGTERM: the name people type. */
+static const char *sig_name(int sig, char *buf, size_t bufsz)
+{
+    const char *abbrev = sigabbrev_np(sig);
+    snprintf(buf, bufsz, "SIG%s", abbrev != NULL ? abbrev : "?");
+    return buf;
+}
+
+int role_handle_stop(void)
+{
+    char name[24];
+    int sig = role_take_stop();
+    if (sig == 0)
+        return -1;
+    if (rs.hang) {
+        log_warn("ignoring a stop signal as OMJOB_TEST_ROLE_HANG asks", "signal",
+                 sig_name(sig, name, sizeof(name)), NULL);
+        return -1;
+    }
+    log_info("stopping", "signal", sig_name(sig, name, sizeof(name)), NULL);
+    return 0;
+}
+
+void role_log_parent_gone(void)
+{
+    log_warn("the supervisor is gone; exiting", NULL);
+}
+
+int role_poll(int fd, int timeout_ms)
+{
+    struct pollfd fds[3] = {{.fd = rs.stop_fd, .events = POLLIN},
+                            {.fd = rs.parent_fd, .events = POLLIN},
+                            {.fd = fd, .events = POLLIN}};
+    if (poll(fds, 3, timeout_ms) < 0 && errno != EINTR) {
+        log_error("poll failed", "error", strerror(errno), NULL);
+        return ROLE_POLL_EXIT;
+    }
+    if (fds[0].revents != 0 && role_handle_stop() == 0)
+        return ROLE_POLL_STOP;
+    if (fds[1].fd >= 0 && fds[1].revents != 0) {
+        role_log_parent_gone();
+        return ROLE_POLL_EXIT;
+    }
+    return ROLE_POLL_GO_ON;
+}
+
+int role_wait_stop(void)
+{
+    struct pollfd p[2] = {{.fd = rs.stop_fd, .events = POLLIN},
+                          {.fd = rs.parent_fd, .events = POLLIN}};
+    nfds_t n = rs.parent_fd >= 0 ? 2 : 1;
+    for (;;) {
+        if (poll(p, n, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("poll failed", "error", strerror(errno), NULL);
+            return 1;
+        }
+        if (p[0].revents != 0 && role_handle_stop() == 0)
+            return 0;
+        if (n == 2 && p[1].revents != 0) {
+            role_log_parent_gone();
+            return 1;
+        }
+    }
+}
+
+void role_fini(void)
+{
+    int *fds[] = {&rs.ready_fd, &rs.parent_fd, &rs.stop_fd};
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+        *fds[i] = -1;
+    }
+}
