@@ -6,6 +6,16 @@ set(OMJOB_TEST_LIBS omjob_kube omjob_ipc omjob_common)
 # Unit tests: tests/unit/test_<module>.c -> unit_<module>; valgrind_<module> too
 # when valgrind is there and the build is not sanitized.
 find_program(VALGRIND valgrind)
+# Under ThreadSanitizer a report fails the test (exit 66), suppressions aside.
+set(OMJOB_TSAN_ENV "")
+if(OMJOB_TSAN)
+  set(OMJOB_TSAN_ENV
+    "TSAN_OPTIONS=halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=${CMAKE_SOURCE_DIR}/tests/tsan.supp")
+  # The operator's processes under test write their reports here instead; a
+  # restarted role would hide its exit code, so scripts/test fails on any file.
+  set(OMJOB_TSAN_PROC_ENV
+    "TSAN_OPTIONS=exitcode=66 second_deadlock_stack=1 suppressions=${CMAKE_SOURCE_DIR}/tests/tsan.supp log_path=${CMAKE_BINARY_DIR}/tsan-reports/report")
+endif()
 file(GLOB UNIT_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
 file(GLOB UNIT_SUPPORT CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/support/*.c)
 foreach(src ${UNIT_TESTS})
@@ -29,9 +39,15 @@ foreach(src ${UNIT_TESTS})
   target_link_libraries(${name} PRIVATE ${libs} PkgConfig::CUNIT)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
   add_test(NAME unit_${mod} COMMAND ${name})
-  set_tests_properties(unit_${mod} PROPERTIES LABELS unit TIMEOUT 120
-    ENVIRONMENT "OMJOB_TEST_DATA=${CMAKE_SOURCE_DIR}/tests/unit/data")
-  if(VALGRIND AND NOT OMJOB_SANITIZE)
+  # Modules that run threads (the watcher's cache, IPC's reply workers, the
+  # control socket, httpd) are labelled threads: `make tsan` runs them.
+  set(labels unit)
+  if(mod MATCHES "^(watcher|ipc|runtime_ctl|httpd)")
+    set(labels "unit;threads")
+  endif()
+  set_tests_properties(unit_${mod} PROPERTIES LABELS "${labels}" TIMEOUT 120
+    ENVIRONMENT "OMJOB_TEST_DATA=${CMAKE_SOURCE_DIR}/tests/unit/data;${OMJOB_TSAN_ENV}")
+  if(VALGRIND AND NOT OMJOB_SANITIZE AND NOT OMJOB_TSAN AND NOT OMJOB_COVERAGE)
     add_test(NAME valgrind_${mod} COMMAND ${VALGRIND} --quiet --error-exitcode=99
       --suppressions=${CMAKE_SOURCE_DIR}/tests/unit/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect,possible
       --errors-for-leak-kinds=definite,indirect,possible $<TARGET_FILE:${name}>)
@@ -121,6 +137,19 @@ foreach(src ${PROCESS_TESTS})
   string(REPLACE "test_" "" pt ${name})
   omjob_integration_test(process_${pt} 300 bash ${src})
   set_tests_properties(process_${pt} PROPERTIES LABELS "process;integration")
+endforeach()
+
+# Integration tests whose processes run threads of their own: the watcher (list,
+# watch and reply threads) and httpd. `make test` runs them in the TSan build.
+foreach(t it_test_watcher process_httpd)
+  if(TEST ${t})
+    get_test_property(${t} LABELS l)
+    set_tests_properties(${t} PROPERTIES LABELS "${l};threads")
+    if(OMJOB_TSAN)
+      get_test_property(${t} ENVIRONMENT e)
+      set_tests_properties(${t} PROPERTIES ENVIRONMENT "${e};${OMJOB_TSAN_PROC_ENV}")
+    endif()
+  endif()
 endforeach()
 
 # They restart the API server under everyone's feet, or make nodes NotReady (KCM's
