@@ -113,7 +113,6 @@ void role_init(const char *name)
     }
     rs.ready_fd = take_fd("OMJOB_READY_FD");
     rs.parent_fd = take_fd("OMJOB_PARENT_FD");
-    unsetenv("OMJOB_SUPERVISOR_PID");
     const char *hang = getenv("OMJOB_TEST_ROLE_HANG");
     rs.hang = hang != NULL && knob_matches(hang, strlen(hang), rs.name);
     knob_exit();

@@ -124,29 +124,28 @@ int64_t proc_backoff_next(int64_t cur)
 
 static bool env_is_ours(const char *e)
 {
-    static const char *const names[] = {
-        "OMJOB_READY_FD=", "OMJOB_PARENT_FD=", "OMJOB_SUPERVISOR_PID="};
+    static const char *const names[] = {"OMJOB_READY_FD=", "OMJOB_PARENT_FD="};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strncmp(e, names[i], strlen(names[i])) == 0)
             return true;
     return false;
 }
 
-/* The child's environment: the supervisor's, with our three variables replaced.
+/* The child's environment: the supervisor's, with our two variables replaced.
  * The array is the caller's to free; its strings are borrowed from env and vars. */
-static char **child_env(char *const *env, char vars[3][48])
+static char **child_env(char *const *env, char vars[2][48])
 {
     size_t n = 0;
     while (env[n] != NULL)
         n++;
-    char **out = calloc(n + 4, sizeof(*out));
+    char **out = calloc(n + 3, sizeof(*out));
     if (out == NULL)
         return NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (!env_is_ours(env[i]))
             out[k++] = env[i];
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         out[k++] = vars[i];
     out[k] = NULL;
     return out;
@@ -231,13 +230,12 @@ int proc_spawn(struct proc_role *r, const struct proc_spawn_ctx *ctx, int64_t no
                int64_t now_wall)
 {
     int p[2];
-    char vars[3][48];
+    char vars[2][48];
     const char *argv[7] = {ctx->ps_argv0};
     if (pipe2(p, O_CLOEXEC) != 0)
         return -errno;
     snprintf(vars[0], sizeof(vars[0]), "OMJOB_READY_FD=%d", p[1]);
     snprintf(vars[1], sizeof(vars[1]), "OMJOB_PARENT_FD=%d", ctx->ps_parent_rd);
-    snprintf(vars[2], sizeof(vars[2]), "OMJOB_SUPERVISOR_PID=%ld", (long)ctx->ps_supervisor);
     for (int i = 0; i < 5 && r->pr_argv[i] != NULL; i++)
         argv[i + 1] = r->pr_argv[i];
     int rc = -ENOMEM;

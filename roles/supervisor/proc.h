@@ -95,9 +95,9 @@ struct proc_spawn_ctx {
  * supervisor has no threads, no NNG and no curl (keep it so); it saves each role the
  * private pages of relocating ~40 shared libraries (measured: 26.5 -> 16.2 MiB PSS
  * for the operator with 5 reconcilers). Either way the role gets OMJOB_READY_FD (write
- * end of a new readiness pipe whose read end becomes r->pr_ready_fd), OMJOB_PARENT_FD and
- * OMJOB_SUPERVISOR_PID in its environment. The child dies with SIGTERM when the supervisor dies. On
- * success r is STARTING with its pid; on failure
+ * end of a new readiness pipe whose read end becomes r->pr_ready_fd) and OMJOB_PARENT_FD
+ * in its environment (docs/PROTOCOL.md, "Supervisor and roles"). The child dies with
+ * SIGTERM when the supervisor dies. On success r is STARTING with its pid; on failure
  * (-errno) r is unchanged. now_*: the current clocks. */
 int proc_spawn(struct proc_role *r, const struct proc_spawn_ctx *ctx, int64_t now_mono,
                int64_t now_wall);
