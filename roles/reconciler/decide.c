@@ -174,23 +174,74 @@ static const char *disruption_reason(const char *cond_reason)
     return "Deleted";
 }
 
+/* A Failed pod that is being deleted: true when its container ended on its own
+ * before the deletion was asked for (the pod garbage collector removes old
+ * finished pods; our finalizer holds them), so the deletion is not its end. */
+static bool ended_before_deletion(struct json_object *pod)
+{
+    struct json_object *after = jx_get(pod, "deletedAfterEnd");
+    if (after != NULL && json_object_is_type(after, json_type_boolean))
+        return json_object_get_boolean(after); /* what the pod was when the watcher saw it */
+    /* First seen already deleted (a watcher restart): the container's end against
+     * the deletion request, in whole seconds. A kubelet's confirming delete
+     * shortens deletionTimestamp to its own time (grace 0): then a tie counts as
+     * the deletion's doing. */
+    int64_t fin = time_ms(pod, "container.finishedAt");
+    int64_t del = time_ms(pod, "deletionTimestamp");
+    int64_t grace = jx_i64_or(pod, "deletionGracePeriodSeconds", 0);
+    return fin > 0 && del > 0 && fin < del - grace * 1000;
+}
+
+/* Ended by deletion, eviction or node loss (disrupt_cond: a DisruptionTarget
+ * condition says which). */
+static void classify_disrupted(struct json_object *pod, bool disrupt_cond, struct dc_outcome *o)
+{
+    const char *phase = jx_str(pod, "phase");
+    o->ended = true;
+    o->disrupted = true;
+    snprintf(o->reason, sizeof(o->reason), "%s",
+             disruption_reason(disrupt_cond ? jx_str(pod, "disruptionTarget.reason") : NULL));
+    const char *how = str_eq(o->reason, "Deleted") ? "deleted" : "disrupted";
+    const char *m = disrupt_cond ? jx_str(pod, "disruptionTarget.message") : NULL;
+    if (nonempty(m))
+        snprintf(o->message, sizeof(o->message), "%s (%s)", how, m);
+    else
+        snprintf(o->message, sizeof(o->message), "%s while %s", how,
+                 phase != NULL ? phase : "Pending");
+}
+
+/* Phase Failed, not disrupted (but by the kubelet's eviction). A pod-level reason
+ * (Evicted, DeadlineExceeded, UnexpectedAdmissionError, OutOfcpu, ...) says why
+ * the kubelet ended it: it wins over the container's (usually Error, 137). */
+static void classify_failed(struct json_object *pod, struct dc_outcome *o)
+{
+    const char *preason = jx_str(pod, "reason");
+    const char *creason = jx_str(pod, "container.reason");
+    o->ended = true;
+    o->disrupted = str_eq(preason, "Evicted");
+    snprintf(o->reason, sizeof(o->reason), "%s",
+             nonempty(preason)   ? preason
+             : nonempty(creason) ? creason
+                                 : "Error");
+    const char *m = jx_str(pod, "container.message");
+    if (!nonempty(m))
+        m = jx_str(pod, "message");
+    snprintf(o->message, sizeof(o->message), "failed%s%s", nonempty(m) ? ": " : "",
+             nonempty(m) ? m : "");
+}
+
 void dc_classify(struct json_object *pod, struct dc_outcome *o)
 {
     memset(o, 0, sizeof(*o));
     const char *phase = jx_str(pod, "phase");
-    const char *cstate = jx_str(pod, "container.state");
-    const char *creason = jx_str(pod, "container.reason");
-    const char *preason = jx_str(pod, "reason");
-    const char *dt_status = jx_str(pod, "disruptionTarget.status");
-    const char *dt_reason = jx_str(pod, "disruptionTarget.reason");
-    bool deleting = jx_str(pod, "deletionTimestamp") != NULL;
-    bool disrupt_cond = str_eq(dt_status, "True");
     int64_t code;
-    if (str_eq(cstate, "terminated") && jx_i64(pod, "container.exitCode", &code) == 0) {
+    if (str_eq(jx_str(pod, "container.state"), "terminated") &&
+        jx_i64(pod, "container.exitCode", &code) == 0) {
         o->code_known = true;
         o->code = (int)code;
     }
     if (str_eq(phase, "Succeeded")) {
+        /* Final even while being deleted: exit 0 is its own result. */
         o->ended = true;
         if (!o->code_known) {
             o->code_known = true;
@@ -200,66 +251,15 @@ void dc_classify(struct json_object *pod, struct dc_outcome *o)
         snprintf(o->message, sizeof(o->message), "succeeded");
         return;
     }
-    if (deleting && !disrupt_cond && str_eq(phase, "Failed") && o->code_known) {
-        /* Failed and then deleted (the pod garbage collector removes old finished
-         * pods; our finalizer holds them): the container ended on its own if it
-         * finished before the deletion was asked for. Whole seconds: a tie counts
-         * as the deletion's doing. */
-        struct json_object *after = jx_get(pod, "deletedAfterEnd");
-        if (after != NULL && json_object_is_type(after, json_type_boolean)) {
-            /* The watcher saw the deletion arrive, and what the pod was then. */
-            deleting = !json_object_get_boolean(after);
-        } else {
-            /* First seen already deleted (a watcher restart): the container's end
-             * against the deletion request. A kubelet's confirming delete shortens
-             * deletionTimestamp to its own time (grace 0): then a tie counts as
-             * the deletion's doing. */
-            int64_t fin = time_ms(pod, "container.finishedAt");
-            int64_t del = time_ms(pod, "deletionTimestamp");
-            int64_t grace = jx_i64_or(pod, "deletionGracePeriodSeconds", 0);
-            if (fin > 0 && del > 0 && fin < del - grace * 1000)
-                deleting = false;
-        }
-    }
-    if (deleting || disrupt_cond) {
-        o->ended = true;
-        o->disrupted = true;
-        snprintf(o->reason, sizeof(o->reason), "%s",
-                 disruption_reason(disrupt_cond ? dt_reason : NULL));
-        const char *m = disrupt_cond ? jx_str(pod, "disruptionTarget.message") : NULL;
-        if (nonempty(m))
-            snprintf(o->message, sizeof(o->message), "%s (%s)",
-                     str_eq(o->reason, "Deleted") ? "deleted" : "disrupted", m);
-        else
-            snprintf(o->message, sizeof(o->message), "%s while %s",
-                     str_eq(o->reason, "Deleted") ? "deleted" : "disrupted",
-                     phase != NULL ? phase : "Pending");
-        return;
-    }
-    if (str_eq(phase, "Failed")) {
-        o->ended = true;
-        if (str_eq(preason, "Evicted")) {
-            o->disrupted = true;
-            snprintf(o->reason, sizeof(o->reason), "Evicted");
-        } else if (nonempty(preason)) {
-            /* A pod-level reason (DeadlineExceeded, UnexpectedAdmissionError,
-             * OutOfcpu, ...) says why the kubelet ended it: it wins over the
-             * container's (usually Error, 137). */
-            snprintf(o->reason, sizeof(o->reason), "%s", preason);
-        } else if (nonempty(creason)) {
-            snprintf(o->reason, sizeof(o->reason), "%s", creason);
-        } else if (nonempty(preason)) {
-            snprintf(o->reason, sizeof(o->reason), "%s", preason);
-        } else {
-            snprintf(o->reason, sizeof(o->reason), "Error");
-        }
-        const char *m = jx_str(pod, "container.message");
-        if (!nonempty(m))
-            m = jx_str(pod, "message");
-        snprintf(o->message, sizeof(o->message), "failed%s%s", nonempty(m) ? ": " : "",
-                 nonempty(m) ? m : "");
-        return;
-    }
+    bool disrupt_cond = str_eq(jx_str(pod, "disruptionTarget.status"), "True");
+    bool deleting = jx_str(pod, "deletionTimestamp") != NULL;
+    if (deleting && !disrupt_cond && str_eq(phase, "Failed") && o->code_known &&
+        ended_before_deletion(pod))
+        deleting = false;
+    if (deleting || disrupt_cond)
+        classify_disrupted(pod, disrupt_cond, o);
+    else if (str_eq(phase, "Failed"))
+        classify_failed(pod, o);
 }
 
 /* Why a pending pod is not running, for the StartTimeout message. */
