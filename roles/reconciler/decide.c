@@ -1,4 +1,8 @@
-/* The OMJob state machine (docs/LIFECYCLE.md): one pure decision per call. */
+/* The OMJob state machine (docs/LIFECYCLE.md): one pure decision per call.
+ * Read it from dc_decide at the bottom: an OMJob not finished goes to
+ * before_outcome (the main pod) or after_outcome (the exit pods); each judges its
+ * pod with pod_check, written once for both, and maps the verdict to its own
+ * action in a short step of its own. */
 #include "roles/reconciler/decide.h"
 
 #include <errno.h>
@@ -15,9 +19,6 @@
 #define PH_EXIT "ExitHandlerRunning"
 #define PH_SUCCEEDED "Succeeded"
 #define PH_FAILED "Failed"
-
-/* A stale cache and a missing pod: look again after this long. */
-#define DC_RECHECK_MS 500
 
 const char *dc_kind_str(enum dc_kind k)
 {
@@ -456,6 +457,13 @@ static int64_t earliest(int64_t x, int64_t y)
 
 /* ---- actions ---- */
 
+static int nothing(struct dc_action *a, const char *why_s)
+{
+    a->kind = DC_NONE;
+    why(a, "%s", why_s);
+    return 0;
+}
+
 static void set_create(struct dc_action *a, enum dc_kind kind, const char *type, const char *name)
 {
     a->kind = kind;
@@ -497,6 +505,20 @@ static struct json_object *tracked_pod(struct json_object *pods)
     for (size_t i = 0; pods != NULL && i < json_object_array_length(pods); i++) {
         struct json_object *p = json_object_array_get_idx(pods, i);
         if (arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
+            return p;
+    }
+    return NULL;
+}
+
+/* A pod holding our finalizer whose OMJob is gone (omjob or uid NULL), or of an
+ * earlier OMJob of the same name; NULL when there is none. */
+static struct json_object *stray_pod(struct json_object *pods, struct json_object *omjob,
+                                     const char *uid)
+{
+    for (size_t i = 0; pods != NULL && i < json_object_array_length(pods); i++) {
+        struct json_object *p = json_object_array_get_idx(pods, i);
+        if (arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING) &&
+            (omjob == NULL || uid == NULL || !str_eq(jx_str(p, "ownerUid"), uid)))
             return p;
     }
     return NULL;
@@ -568,12 +590,14 @@ struct pod_check {
     const char *name;
     struct json_object *pod; /* NULL when absent */
     struct dc_outcome o;     /* PV_ENDED; not ended otherwise */
-    bool running;            /* phase Running or Unknown (it ran, on a node that went silent) */
+    bool running;            /* phase Running, or Unknown (it ran, on a node gone silent) */
     int64_t start_deadline;  /* its creation + the start timeout; 0: creation unknown */
     int64_t lost_at;         /* PV_UP: when its node counts as lost; 0: not unready */
     char waiting[400];       /* PV_START_TIMEOUT: why it is not running */
 };
 
+/* Judges the pod called name (the main pod or an exit attempt) by its phase, the
+ * OMJob's start timeout and the node-lost timeout. */
 static void pod_check(const struct ctx *c, const char *name, struct pod_check *pc)
 {
     const struct dc_input *in = c->in;
@@ -617,8 +641,39 @@ static int wait_foreign(struct ctx *c, const char *name)
 
 /* ---- the final status and the main outcome ---- */
 
+/* The message of the last condition of type, or NULL. */
+static const char *cond_message(struct json_object *status, const char *type)
+{
+    const char *m = NULL;
+    struct json_object *conds = jx_arr(status, "conditions");
+    for (size_t i = 0; conds != NULL && i < json_object_array_length(conds); i++) {
+        struct json_object *x = json_object_array_get_idx(conds, i);
+        if (str_eq(jx_str(x, "type"), type))
+            m = jx_str(x, "message");
+    }
+    return m;
+}
+
+/* The main pod's half of the final message. */
+static void main_desc(struct st *s, char *buf, size_t sz)
+{
+    const char *mreason = st_str(s, "mainPodReason");
+    int64_t code = 0;
+    if (main_succeeded(s->status)) {
+        snprintf(buf, sz, "main pod succeeded");
+    } else if (jx_i64(s->status, "mainPodExitCode", &code) == 0) {
+        snprintf(buf, sz, "main pod failed: %s (exit code %lld)",
+                 mreason != NULL ? mreason : "Error", (long long)code);
+    } else {
+        /* No exit code: say why (did not start, rejected, node lost, ...). */
+        const char *detail = cond_message(s->status, "MainPodFinished");
+        snprintf(buf, sz, "main pod failed: %s%s%.150s", mreason != NULL ? mreason : "Error",
+                 nonempty(detail) ? ": " : "", nonempty(detail) ? detail : "");
+    }
+}
+
 /* The final status: phase Succeeded or Failed, completionTime, conditions,
- * message; with the OMJobCompleted / OMJobFailed Event. exit_reason describes the
+ * message; with the OMJobCompleted / OMJobFailed Event. eh_reason describes the
  * exit handler's end for ExitHandlerFinished. */
 static void finish(struct ctx *c, struct st *s, const char *eh_reason, const char *eh_msg)
 {
@@ -626,27 +681,8 @@ static void finish(struct ctx *c, struct st *s, const char *eh_reason, const cha
     bool eh_ok = str_eq(eh_reason, "Succeeded") || str_eq(eh_reason, "NotConfigured") ||
                  str_eq(eh_reason, "Skipped");
     const char *mreason = st_str(s, "mainPodReason");
-    int64_t code = 0;
-    bool code_known = jx_i64(s->status, "mainPodExitCode", &code) == 0;
     char mdesc[200], msg[600];
-    if (main_ok)
-        snprintf(mdesc, sizeof(mdesc), "main pod succeeded");
-    else if (code_known)
-        snprintf(mdesc, sizeof(mdesc), "main pod failed: %s (exit code %lld)",
-                 mreason != NULL ? mreason : "Error", (long long)code);
-    else {
-        /* No exit code: say why (did not start, rejected, node lost, ...). */
-        const char *detail = NULL;
-        struct json_object *conds = jx_arr(s->status, "conditions");
-        for (size_t i = 0; conds != NULL && i < json_object_array_length(conds); i++) {
-            struct json_object *x = json_object_array_get_idx(conds, i);
-            if (str_eq(jx_str(x, "type"), "MainPodFinished"))
-                detail = jx_str(x, "message");
-        }
-        snprintf(mdesc, sizeof(mdesc), "main pod failed: %s%s%.150s",
-                 mreason != NULL ? mreason : "Error", nonempty(detail) ? ": " : "",
-                 nonempty(detail) ? detail : "");
-    }
+    main_desc(s, mdesc, sizeof(mdesc));
     snprintf(msg, sizeof(msg), "%s; %s", mdesc, eh_msg);
     const char *from = jx_str(c->omjob, "status.phase");
     bool ok = main_ok && eh_ok;
@@ -807,6 +843,7 @@ static int dispatch(struct ctx *c, struct dc_outcome *o)
     return create_first_exit(c, o, ename);
 }
 
+/* Creates the main pod; one that cannot be built from the spec is InvalidSpec. */
 static int create_main(struct ctx *c)
 {
     struct dc_action *a = c->a;
@@ -856,6 +893,8 @@ static int main_absent(struct ctx *c)
     return create_main(c);
 }
 
+/* Ended on its own evidence: the exit pod first (dispatch), or, when the OMJob is
+ * being deleted or no exit handler runs, status first. */
 static int main_ended(struct ctx *c, struct dc_outcome *o)
 {
     if (c->deleting && o->disrupted) {
@@ -881,6 +920,7 @@ static int main_cancel(struct ctx *c, struct json_object *pod)
     return record_outcome(c, &o, true);
 }
 
+/* Not started in time: StartTimeout, recorded first; after_outcome deletes it. */
 static int main_start_timeout(struct ctx *c, const struct pod_check *pc)
 {
     struct dc_outcome o;
@@ -891,6 +931,7 @@ static int main_start_timeout(struct ctx *c, const struct pod_check *pc)
     return record_outcome(c, &o, true);
 }
 
+/* Its node stopped answering: NodeLost, recorded first; after_outcome deletes it. */
 static int main_node_lost(struct ctx *c, const struct pod_check *pc)
 {
     struct dc_outcome o;
@@ -1020,6 +1061,8 @@ static int foreground_wait(struct ctx *c)
     return 0;
 }
 
+/* Creates exit attempt `attempts`; one that cannot be built from the spec fails
+ * the OMJob (InvalidSpec). */
 static int create_exit(struct ctx *c, const char *ename, int64_t attempts)
 {
     struct dc_action *a = c->a;
@@ -1201,86 +1244,83 @@ int64_t dc_create_deadline_ms(struct json_object *omjob, const struct dc_cfg *cf
     return created > 0 ? created + dc_start_timeout_ms(omjob, cfg) : 0;
 }
 
+/* False when the OMJob's name yields no pod name. */
+static bool ctx_init(struct ctx *c, const struct dc_input *in, struct dc_action *a, const char *uid)
+{
+    struct json_object *omjob = in->omjob;
+    *c = (struct ctx){.in = in, .a = a, .omjob = omjob, .uid = uid};
+    c->ns = jx_str_or(omjob, "metadata.namespace", "");
+    c->name = jx_str_or(omjob, "metadata.name", "");
+    c->phase = jx_str(omjob, "status.phase");
+    c->deleting = jx_str(omjob, "metadata.deletionTimestamp") != NULL;
+    c->has_exit_spec = jx_obj(omjob, "spec.exitHandlerSpec") != NULL;
+    c->skip_exit =
+        str_eq(jx_str(omjob, "metadata.annotations.omjob\\.pipelines\\.openmetadata\\.org/"
+                             "skip-exit-handler"),
+               "true");
+    c->start_timeout_ms = dc_start_timeout_ms(omjob, in->cfg);
+    return podspec_name(c->name, PODSPEC_MAIN, 0, c->main_name, sizeof(c->main_name)) == 0;
+}
+
+/* Succeeded or Failed: stop the main pod if we ended it and it still runs, then
+ * release our finalizers, pods first. */
+static int finished(struct ctx *c, bool has_fin)
+{
+    /* Being deleted, the garbage collector takes the pods once we let go. */
+    if (!c->deleting && stop_main(c))
+        return 0;
+    struct json_object *p = tracked_pod(c->in->pods);
+    if (p != NULL)
+        return release_pod(c->a, p, "the OMJob is finished");
+    if (has_fin)
+        return omjob_finalizer(c, false);
+    return nothing(c->a, "finished");
+}
+
+/* OMJOB_CANCEL_DEADLINE_SECONDS after the deletion: Failed whatever the state, so
+ * that the finalizers go. */
+static int cancel_deadline_exceeded(struct ctx *c)
+{
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    if (st_str(&s, "mainPodReason") == NULL) {
+        st_set(&s, "mainPodReason", "Cancelled");
+        st_cond(&s, "MainPodFinished", true, "Cancelled",
+                "the OMJob was deleted; cancel deadline exceeded");
+    }
+    char m[200];
+    snprintf(m, sizeof(m), "cancel deadline of %d s exceeded: finalizers released",
+             c->in->cfg->cancel_deadline_s);
+    add_event(c->a, EV_WARNING, "CancelDeadlineExceeded", "%s", m);
+    finish(c, &s, "Failed", m);
+    return 0;
+}
+
 int dc_decide(const struct dc_input *in, struct dc_action *a)
 {
     memset(a, 0, sizeof(*a));
-    size_t npods = in->pods != NULL ? json_object_array_length(in->pods) : 0;
     struct json_object *omjob = in->omjob;
     const char *uid = jx_str(omjob, "metadata.uid");
     /* Pods whose OMJob is gone, or of an earlier OMJob of the same name: release
      * them; the garbage collector does the rest. */
-    for (size_t i = 0; i < npods; i++) {
-        struct json_object *p = json_object_array_get_idx(in->pods, i);
-        if (!arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
-            continue;
-        if (omjob == NULL || uid == NULL || !str_eq(jx_str(p, "ownerUid"), uid))
-            return release_pod(a, p, "its OMJob is gone");
-    }
-    if (omjob == NULL || uid == NULL) {
-        a->kind = DC_NONE;
-        why(a, "no OMJob");
-        return 0;
-    }
-    struct ctx c = {.in = in, .a = a, .omjob = omjob, .uid = uid};
-    c.ns = jx_str_or(omjob, "metadata.namespace", "");
-    c.name = jx_str_or(omjob, "metadata.name", "");
-    c.phase = jx_str(omjob, "status.phase");
-    c.deleting = jx_str(omjob, "metadata.deletionTimestamp") != NULL;
-    c.has_exit_spec = jx_obj(omjob, "spec.exitHandlerSpec") != NULL;
-    c.skip_exit =
-        str_eq(jx_str(omjob, "metadata.annotations.omjob\\.pipelines\\.openmetadata\\.org/"
-                             "skip-exit-handler"),
-               "true");
-    c.start_timeout_ms = dc_start_timeout_ms(omjob, in->cfg);
-    if (podspec_name(c.name, PODSPEC_MAIN, 0, c.main_name, sizeof(c.main_name)) != 0) {
-        a->kind = DC_NONE;
-        why(a, "bad OMJob name");
-        return 0;
-    }
+    struct json_object *stray = stray_pod(in->pods, omjob, uid);
+    if (stray != NULL)
+        return release_pod(a, stray, "its OMJob is gone");
+    if (omjob == NULL || uid == NULL)
+        return nothing(a, "no OMJob");
+    struct ctx c;
+    if (!ctx_init(&c, in, a, uid))
+        return nothing(a, "bad OMJob name");
     bool has_fin = arr_has(jx_arr(omjob, "metadata.finalizers"), FINALIZER_OMJOB);
-    bool finished = terminal(c.phase) && jx_str(omjob, "status.completionTime") != NULL;
-
-    if (finished) {
-        /* Being deleted, the garbage collector takes the pods once we let go. */
-        if (!c.deleting && stop_main(&c))
-            return 0;
-        for (size_t i = 0; i < npods; i++) {
-            struct json_object *p = json_object_array_get_idx(in->pods, i);
-            if (arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
-                return release_pod(a, p, "the OMJob is finished");
-        }
-        if (has_fin)
-            return omjob_finalizer(&c, false);
-        a->kind = DC_NONE;
-        why(a, "finished");
-        return 0;
-    }
-    if (c.deleting && !has_fin) {
-        /* Deleted before we ever took it on, or after we let it go. */
-        a->kind = DC_NONE;
-        why(a, "being deleted without our finalizer");
-        return 0;
-    }
-    if (c.deleting) {
-        int64_t del = time_ms(omjob, "metadata.deletionTimestamp");
-        int64_t deadline = del + (int64_t)in->cfg->cancel_deadline_s * 1000;
-        if (del > 0 && in->now_ms >= deadline) {
-            struct st s;
-            if (st_begin(&s, omjob, in->now_ms) != 0)
-                return -ENOMEM;
-            if (st_str(&s, "mainPodReason") == NULL) {
-                st_set(&s, "mainPodReason", "Cancelled");
-                st_cond(&s, "MainPodFinished", true, "Cancelled",
-                        "the OMJob was deleted; cancel deadline exceeded");
-            }
-            char m[200];
-            snprintf(m, sizeof(m), "cancel deadline of %d s exceeded: finalizers released",
-                     in->cfg->cancel_deadline_s);
-            add_event(a, EV_WARNING, "CancelDeadlineExceeded", "%s", m);
-            finish(&c, &s, "Failed", m);
-            return 0;
-        }
-    }
+    if (terminal(c.phase) && jx_str(omjob, "status.completionTime") != NULL)
+        return finished(&c, has_fin);
+    /* Deleted before we ever took it on, or after we let it go. */
+    if (c.deleting && !has_fin)
+        return nothing(a, "being deleted without our finalizer");
+    int64_t deadline = c.deleting ? cancel_deadline_ms(&c) : 0;
+    if (deadline > 0 && in->now_ms >= deadline)
+        return cancel_deadline_exceeded(&c);
     if (!has_fin)
         return omjob_finalizer(&c, true);
     if (jx_str(omjob, "status.mainPodReason") == NULL)
