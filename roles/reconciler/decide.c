@@ -1,4 +1,8 @@
-/* The OMJob state machine (docs/LIFECYCLE.md): one pure decision per call. */
+/* The OMJob state machine (docs/LIFECYCLE.md): one pure decision per call.
+ * Read it from dc_decide at the bottom: an OMJob not finished goes to
+ * before_outcome (the main pod) or after_outcome (the exit pods); each judges its
+ * pod with pod_check, written once for both, and maps the verdict to its own
+ * action in a short step of its own. */
 #include "roles/reconciler/decide.h"
 
 #include <errno.h>
@@ -15,9 +19,6 @@
 #define PH_EXIT "ExitHandlerRunning"
 #define PH_SUCCEEDED "Succeeded"
 #define PH_FAILED "Failed"
-
-/* A stale cache and a missing pod: look again after this long. */
-#define DC_RECHECK_MS 500
 
 const char *dc_kind_str(enum dc_kind k)
 {
@@ -174,23 +175,74 @@ static const char *disruption_reason(const char *cond_reason)
     return "Deleted";
 }
 
+/* A Failed pod that is being deleted: true when its container ended on its own
+ * before the deletion was asked for (the pod garbage collector removes old
+ * finished pods; our finalizer holds them), so the deletion is not its end. */
+static bool ended_before_deletion(struct json_object *pod)
+{
+    struct json_object *after = jx_get(pod, "deletedAfterEnd");
+    if (after != NULL && json_object_is_type(after, json_type_boolean))
+        return json_object_get_boolean(after); /* what the pod was when the watcher saw it */
+    /* First seen already deleted (a watcher restart): the container's end against
+     * the deletion request, in whole seconds. A kubelet's confirming delete
+     * shortens deletionTimestamp to its own time (grace 0): then a tie counts as
+     * the deletion's doing. */
+    int64_t fin = time_ms(pod, "container.finishedAt");
+    int64_t del = time_ms(pod, "deletionTimestamp");
+    int64_t grace = jx_i64_or(pod, "deletionGracePeriodSeconds", 0);
+    return fin > 0 && del > 0 && fin < del - grace * 1000;
+}
+
+/* Ended by deletion, eviction or node loss (disrupt_cond: a DisruptionTarget
+ * condition says which). */
+static void classify_disrupted(struct json_object *pod, bool disrupt_cond, struct dc_outcome *o)
+{
+    const char *phase = jx_str(pod, "phase");
+    o->ended = true;
+    o->disrupted = true;
+    snprintf(o->reason, sizeof(o->reason), "%s",
+             disruption_reason(disrupt_cond ? jx_str(pod, "disruptionTarget.reason") : NULL));
+    const char *how = str_eq(o->reason, "Deleted") ? "deleted" : "disrupted";
+    const char *m = disrupt_cond ? jx_str(pod, "disruptionTarget.message") : NULL;
+    if (nonempty(m))
+        snprintf(o->message, sizeof(o->message), "%s (%s)", how, m);
+    else
+        snprintf(o->message, sizeof(o->message), "%s while %s", how,
+                 phase != NULL ? phase : "Pending");
+}
+
+/* Phase Failed, not disrupted (but by the kubelet's eviction). A pod-level reason
+ * (Evicted, DeadlineExceeded, UnexpectedAdmissionError, OutOfcpu, ...) says why
+ * the kubelet ended it: it wins over the container's (usually Error, 137). */
+static void classify_failed(struct json_object *pod, struct dc_outcome *o)
+{
+    const char *preason = jx_str(pod, "reason");
+    const char *creason = jx_str(pod, "container.reason");
+    o->ended = true;
+    o->disrupted = str_eq(preason, "Evicted");
+    snprintf(o->reason, sizeof(o->reason), "%s",
+             nonempty(preason)   ? preason
+             : nonempty(creason) ? creason
+                                 : "Error");
+    const char *m = jx_str(pod, "container.message");
+    if (!nonempty(m))
+        m = jx_str(pod, "message");
+    snprintf(o->message, sizeof(o->message), "failed%s%s", nonempty(m) ? ": " : "",
+             nonempty(m) ? m : "");
+}
+
 void dc_classify(struct json_object *pod, struct dc_outcome *o)
 {
     memset(o, 0, sizeof(*o));
     const char *phase = jx_str(pod, "phase");
-    const char *cstate = jx_str(pod, "container.state");
-    const char *creason = jx_str(pod, "container.reason");
-    const char *preason = jx_str(pod, "reason");
-    const char *dt_status = jx_str(pod, "disruptionTarget.status");
-    const char *dt_reason = jx_str(pod, "disruptionTarget.reason");
-    bool deleting = jx_str(pod, "deletionTimestamp") != NULL;
-    bool disrupt_cond = str_eq(dt_status, "True");
     int64_t code;
-    if (str_eq(cstate, "terminated") && jx_i64(pod, "container.exitCode", &code) == 0) {
+    if (str_eq(jx_str(pod, "container.state"), "terminated") &&
+        jx_i64(pod, "container.exitCode", &code) == 0) {
         o->code_known = true;
         o->code = (int)code;
     }
     if (str_eq(phase, "Succeeded")) {
+        /* Final even while being deleted: exit 0 is its own result. */
         o->ended = true;
         if (!o->code_known) {
             o->code_known = true;
@@ -200,66 +252,15 @@ void dc_classify(struct json_object *pod, struct dc_outcome *o)
         snprintf(o->message, sizeof(o->message), "succeeded");
         return;
     }
-    if (deleting && !disrupt_cond && str_eq(phase, "Failed") && o->code_known) {
-        /* Failed and then deleted (the pod garbage collector removes old finished
-         * pods; our finalizer holds them): the container ended on its own if it
-         * finished before the deletion was asked for. Whole seconds: a tie counts
-         * as the deletion's doing. */
-        struct json_object *after = jx_get(pod, "deletedAfterEnd");
-        if (after != NULL && json_object_is_type(after, json_type_boolean)) {
-            /* The watcher saw the deletion arrive, and what the pod was then. */
-            deleting = !json_object_get_boolean(after);
-        } else {
-            /* First seen already deleted (a watcher restart): the container's end
-             * against the deletion request. A kubelet's confirming delete shortens
-             * deletionTimestamp to its own time (grace 0): then a tie counts as
-             * the deletion's doing. */
-            int64_t fin = time_ms(pod, "container.finishedAt");
-            int64_t del = time_ms(pod, "deletionTimestamp");
-            int64_t grace = jx_i64_or(pod, "deletionGracePeriodSeconds", 0);
-            if (fin > 0 && del > 0 && fin < del - grace * 1000)
-                deleting = false;
-        }
-    }
-    if (deleting || disrupt_cond) {
-        o->ended = true;
-        o->disrupted = true;
-        snprintf(o->reason, sizeof(o->reason), "%s",
-                 disruption_reason(disrupt_cond ? dt_reason : NULL));
-        const char *m = disrupt_cond ? jx_str(pod, "disruptionTarget.message") : NULL;
-        if (nonempty(m))
-            snprintf(o->message, sizeof(o->message), "%s (%s)",
-                     str_eq(o->reason, "Deleted") ? "deleted" : "disrupted", m);
-        else
-            snprintf(o->message, sizeof(o->message), "%s while %s",
-                     str_eq(o->reason, "Deleted") ? "deleted" : "disrupted",
-                     phase != NULL ? phase : "Pending");
-        return;
-    }
-    if (str_eq(phase, "Failed")) {
-        o->ended = true;
-        if (str_eq(preason, "Evicted")) {
-            o->disrupted = true;
-            snprintf(o->reason, sizeof(o->reason), "Evicted");
-        } else if (nonempty(preason)) {
-            /* A pod-level reason (DeadlineExceeded, UnexpectedAdmissionError,
-             * OutOfcpu, ...) says why the kubelet ended it: it wins over the
-             * container's (usually Error, 137). */
-            snprintf(o->reason, sizeof(o->reason), "%s", preason);
-        } else if (nonempty(creason)) {
-            snprintf(o->reason, sizeof(o->reason), "%s", creason);
-        } else if (nonempty(preason)) {
-            snprintf(o->reason, sizeof(o->reason), "%s", preason);
-        } else {
-            snprintf(o->reason, sizeof(o->reason), "Error");
-        }
-        const char *m = jx_str(pod, "container.message");
-        if (!nonempty(m))
-            m = jx_str(pod, "message");
-        snprintf(o->message, sizeof(o->message), "failed%s%s", nonempty(m) ? ": " : "",
-                 nonempty(m) ? m : "");
-        return;
-    }
+    bool disrupt_cond = str_eq(jx_str(pod, "disruptionTarget.status"), "True");
+    bool deleting = jx_str(pod, "deletionTimestamp") != NULL;
+    if (deleting && !disrupt_cond && str_eq(phase, "Failed") && o->code_known &&
+        ended_before_deletion(pod))
+        deleting = false;
+    if (deleting || disrupt_cond)
+        classify_disrupted(pod, disrupt_cond, o);
+    else if (str_eq(phase, "Failed"))
+        classify_failed(pod, o);
 }
 
 /* Why a pending pod is not running, for the StartTimeout message. */
@@ -438,8 +439,241 @@ static void exit_name(const struct ctx *c, unsigned attempt0, char *buf, size_t 
         snprintf(buf, sz, "%s", "");
 }
 
+/* When the finalizers are released whatever the state: the OMJob's deletion plus
+ * the cancel deadline; 0 when the deletion time is unknown. */
+static int64_t cancel_deadline_ms(const struct ctx *c)
+{
+    int64_t del = time_ms(c->omjob, "metadata.deletionTimestamp");
+    return del > 0 ? del + (int64_t)c->in->cfg->cancel_deadline_s * 1000 : 0;
+}
+
+/* The earlier of two times, 0 meaning none. */
+static int64_t earliest(int64_t x, int64_t y)
+{
+    if (x == 0 || (y != 0 && y < x))
+        return y;
+    return x;
+}
+
+/* ---- actions ---- */
+
+static int nothing(struct dc_action *a, const char *why_s)
+{
+    a->kind = DC_NONE;
+    why(a, "%s", why_s);
+    return 0;
+}
+
+static void set_create(struct dc_action *a, enum dc_kind kind, const char *type, const char *name)
+{
+    a->kind = kind;
+    a->pod_type = type;
+    snprintf(a->pod, sizeof(a->pod), "%s", name);
+}
+
+static void set_delete(struct dc_action *a, const char *name, struct json_object *pod)
+{
+    a->kind = DC_DELETE_POD;
+    snprintf(a->pod, sizeof(a->pod), "%s", name);
+    snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(pod, "uid", ""));
+}
+
+/* Releases our finalizer on pod p: a merge patch carrying the pod's
+ * resourceVersion. */
+static int release_pod(struct dc_action *a, struct json_object *p, const char *why_s)
+{
+    a->kind = DC_RELEASE_POD;
+    snprintf(a->pod, sizeof(a->pod), "%s", jx_str_or(p, "name", ""));
+    snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(p, "uid", ""));
+    a->patch = json_object_new_object();
+    if (a->patch == NULL)
+        return -ENOMEM;
+    const char *rv = jx_str(p, "resourceVersion");
+    if (rv != NULL)
+        jx_set_str(a->patch, "metadata.resourceVersion", rv);
+    struct json_object *f = arr_edit(jx_arr(p, "finalizers"), FINALIZER_TRACKING, false);
+    if (f == NULL)
+        return -ENOMEM;
+    jx_set(a->patch, "metadata.finalizers", f);
+    why(a, "releasing pod %s (%s)", a->pod, why_s);
+    return 0;
+}
+
+/* The first pod holding our finalizer, or NULL. */
+static struct json_object *tracked_pod(struct json_object *pods)
+{
+    for (size_t i = 0; pods != NULL && i < json_object_array_length(pods); i++) {
+        struct json_object *p = json_object_array_get_idx(pods, i);
+        if (arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
+            return p;
+    }
+    return NULL;
+}
+
+/* A pod holding our finalizer whose OMJob is gone (omjob or uid NULL), or of an
+ * earlier OMJob of the same name; NULL when there is none. */
+static struct json_object *stray_pod(struct json_object *pods, struct json_object *omjob,
+                                     const char *uid)
+{
+    for (size_t i = 0; pods != NULL && i < json_object_array_length(pods); i++) {
+        struct json_object *p = json_object_array_get_idx(pods, i);
+        if (arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING) &&
+            (omjob == NULL || uid == NULL || !str_eq(jx_str(p, "ownerUid"), uid)))
+            return p;
+    }
+    return NULL;
+}
+
+static int omjob_finalizer(struct ctx *c, bool add)
+{
+    struct dc_action *a = c->a;
+    a->kind = add ? DC_ADD_FINALIZER : DC_RELEASE_OMJOB;
+    a->patch = json_object_new_object();
+    if (a->patch == NULL)
+        return -ENOMEM;
+    const char *rv = jx_str(c->omjob, "metadata.resourceVersion");
+    if (rv != NULL)
+        jx_set_str(a->patch, "metadata.resourceVersion", rv);
+    struct json_object *f = arr_edit(jx_arr(c->omjob, "metadata.finalizers"), FINALIZER_OMJOB, add);
+    if (f == NULL)
+        return -ENOMEM;
+    jx_set(a->patch, "metadata.finalizers", f);
+    why(a, add ? "adding the OMJob finalizer" : "releasing the OMJob");
+    return 0;
+}
+
+/* given: the exit pod's main outcome when status does not hold it yet (NULL: from
+ * status). */
+static int build_pod(struct ctx *c, enum podspec_kind kind, unsigned attempt0,
+                     const struct podspec_exit_info *given)
+{
+    struct json_object *status = jx_obj(c->omjob, "status");
+    struct podspec_exit_info ei = {0};
+    char err[256] = "";
+    int64_t code;
+    if (kind == PODSPEC_EXIT && given != NULL) {
+        ei = *given;
+    } else if (kind == PODSPEC_EXIT) {
+        ei.pe_success = main_succeeded(status);
+        ei.pe_exit_code_known = jx_i64(status, "mainPodExitCode", &code) == 0;
+        ei.pe_exit_code = ei.pe_exit_code_known ? (int)code : 0;
+        ei.pe_reason = jx_str(status, "mainPodReason");
+        ei.pe_main_pod = jx_str(status, "mainPodName");
+        ei.pe_attempt = attempt0;
+    }
+    int rc = podspec_build(c->omjob, kind, &ei, &c->a->pod_obj, err, sizeof(err));
+    if (rc == -ENOMEM)
+        return rc;
+    if (rc != 0) {
+        c->a->pod_obj = NULL;
+        snprintf(c->a->why, sizeof(c->a->why), "%.150s", err);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- one pod of ours, the main or an exit pod: the checks, written once ---- */
+
+/* What a pod is doing, as far as the next write goes. before_outcome (the main
+ * pod) and after_outcome (the exit pods) map it to their own actions. */
+enum pod_verdict {
+    PV_ABSENT,        /* not in the cache */
+    PV_FOREIGN,       /* its name is held by a pod of an earlier OMJob of this name */
+    PV_ENDED,         /* ended (how: o) */
+    PV_START_TIMEOUT, /* still not running start_timeout_ms after its creation */
+    PV_NODE_LOST,     /* it ran, on a node silent for node_lost_s */
+    PV_UP,            /* pending or running: look again at start_deadline / lost_at */
+};
+
+struct pod_check {
+    enum pod_verdict verdict;
+    const char *name;
+    struct json_object *pod; /* NULL when absent */
+    struct dc_outcome o;     /* PV_ENDED; not ended otherwise */
+    bool running;            /* phase Running, or Unknown (it ran, on a node gone silent) */
+    int64_t start_deadline;  /* its creation + the start timeout; 0: creation unknown */
+    int64_t lost_at;         /* PV_UP: when its node counts as lost; 0: not unready */
+    char waiting[400];       /* PV_START_TIMEOUT: why it is not running */
+};
+
+/* Judges the pod called name (the main pod or an exit attempt) by its phase, the
+ * OMJob's start timeout and the node-lost timeout. */
+static void pod_check(const struct ctx *c, const char *name, struct pod_check *pc)
+{
+    const struct dc_input *in = c->in;
+    memset(pc, 0, sizeof(*pc));
+    pc->name = name;
+    pc->pod = pod_named(in->pods, name);
+    if (pc->pod == NULL) {
+        pc->verdict = PV_ABSENT;
+        return;
+    }
+    if (!str_eq(jx_str(pc->pod, "ownerUid"), c->uid)) {
+        pc->verdict = PV_FOREIGN;
+        return;
+    }
+    dc_classify(pc->pod, &pc->o);
+    const char *phase = jx_str(pc->pod, "phase");
+    pc->running = str_eq(phase, "Running") || str_eq(phase, "Unknown");
+    int64_t created = time_ms(pc->pod, "creationTimestamp");
+    pc->start_deadline = created > 0 ? created + c->start_timeout_ms : 0;
+    if (pc->o.ended) {
+        pc->verdict = PV_ENDED;
+    } else if (!pc->running && created > 0 && in->now_ms >= pc->start_deadline) {
+        pc->verdict = PV_START_TIMEOUT;
+        waiting_reason(pc->pod, pc->waiting, sizeof(pc->waiting));
+    } else if (node_lost(pc->pod, in->now_ms, in->cfg->node_lost_s, &pc->lost_at)) {
+        pc->verdict = PV_NODE_LOST;
+    } else {
+        pc->verdict = PV_UP;
+    }
+}
+
+/* PV_FOREIGN: nothing to do until the garbage collector removes that pod, once
+ * its finalizer is released (the stray-pod pass of dc_decide). */
+static int wait_foreign(struct ctx *c, const char *name)
+{
+    c->a->kind = DC_NONE;
+    c->a->requeue_at_ms = c->in->now_ms + 1000;
+    why(c->a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", name);
+    return 0;
+}
+
+/* ---- the final status and the main outcome ---- */
+
+/* The message of the last condition of type, or NULL. */
+static const char *cond_message(struct json_object *status, const char *type)
+{
+    const char *m = NULL;
+    struct json_object *conds = jx_arr(status, "conditions");
+    for (size_t i = 0; conds != NULL && i < json_object_array_length(conds); i++) {
+        struct json_object *x = json_object_array_get_idx(conds, i);
+        if (str_eq(jx_str(x, "type"), type))
+            m = jx_str(x, "message");
+    }
+    return m;
+}
+
+/* The main pod's half of the final message. */
+static void main_desc(struct st *s, char *buf, size_t sz)
+{
+    const char *mreason = st_str(s, "mainPodReason");
+    int64_t code = 0;
+    if (main_succeeded(s->status)) {
+        snprintf(buf, sz, "main pod succeeded");
+    } else if (jx_i64(s->status, "mainPodExitCode", &code) == 0) {
+        snprintf(buf, sz, "main pod failed: %s (exit code %lld)",
+                 mreason != NULL ? mreason : "Error", (long long)code);
+    } else {
+        /* No exit code: say why (did not start, rejected, node lost, ...). */
+        const char *detail = cond_message(s->status, "MainPodFinished");
+        snprintf(buf, sz, "main pod failed: %s%s%.150s", mreason != NULL ? mreason : "Error",
+                 nonempty(detail) ? ": " : "", nonempty(detail) ? detail : "");
+    }
+}
+
 /* The final status: phase Succeeded or Failed, completionTime, conditions,
- * message; with the OMJobCompleted / OMJobFailed Event. exit_reason describes the
+ * message; with the OMJobCompleted / OMJobFailed Event. eh_reason describes the
  * exit handler's end for ExitHandlerFinished. */
 static void finish(struct ctx *c, struct st *s, const char *eh_reason, const char *eh_msg)
 {
@@ -447,27 +681,8 @@ static void finish(struct ctx *c, struct st *s, const char *eh_reason, const cha
     bool eh_ok = str_eq(eh_reason, "Succeeded") || str_eq(eh_reason, "NotConfigured") ||
                  str_eq(eh_reason, "Skipped");
     const char *mreason = st_str(s, "mainPodReason");
-    int64_t code = 0;
-    bool code_known = jx_i64(s->status, "mainPodExitCode", &code) == 0;
     char mdesc[200], msg[600];
-    if (main_ok)
-        snprintf(mdesc, sizeof(mdesc), "main pod succeeded");
-    else if (code_known)
-        snprintf(mdesc, sizeof(mdesc), "main pod failed: %s (exit code %lld)",
-                 mreason != NULL ? mreason : "Error", (long long)code);
-    else {
-        /* No exit code: say why (did not start, rejected, node lost, ...). */
-        const char *detail = NULL;
-        struct json_object *conds = jx_arr(s->status, "conditions");
-        for (size_t i = 0; conds != NULL && i < json_object_array_length(conds); i++) {
-            struct json_object *x = json_object_array_get_idx(conds, i);
-            if (str_eq(jx_str(x, "type"), "MainPodFinished"))
-                detail = jx_str(x, "message");
-        }
-        snprintf(mdesc, sizeof(mdesc), "main pod failed: %s%s%.150s",
-                 mreason != NULL ? mreason : "Error", nonempty(detail) ? ": " : "",
-                 nonempty(detail) ? detail : "");
-    }
+    main_desc(s, mdesc, sizeof(mdesc));
     snprintf(msg, sizeof(msg), "%s; %s", mdesc, eh_msg);
     const char *from = jx_str(c->omjob, "status.phase");
     bool ok = main_ok && eh_ok;
@@ -484,6 +699,20 @@ static void finish(struct ctx *c, struct st *s, const char *eh_reason, const cha
     }
     st_commit(s, c->a, from);
     why(c->a, "finished: %s", ok ? PH_SUCCEEDED : PH_FAILED);
+}
+
+/* The final status with what the status holds now plus exitHandlerReason
+ * (NULL: left as it is). */
+static int finish_now(struct ctx *c, const char *eh_field_reason, const char *eh_reason,
+                      const char *eh_msg)
+{
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    if (eh_field_reason != NULL)
+        st_set(&s, "exitHandlerReason", eh_field_reason);
+    finish(c, &s, eh_reason, eh_msg);
+    return 0;
 }
 
 /* Records the main pod's outcome, then either the exit handler's first attempt
@@ -531,80 +760,45 @@ static int record_outcome(struct ctx *c, const struct dc_outcome *o, bool had_po
     return 0;
 }
 
-/* given: the exit pod's main outcome when status does not hold it yet (NULL: from
- * status). */
-static int build_pod(struct ctx *c, enum podspec_kind kind, unsigned attempt0,
-                     const struct podspec_exit_info *given)
+/* An outcome decided here (a deadline, a rejection, a disappearance, a
+ * cancellation), not read from the pod. */
+static void decided(struct dc_outcome *o, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void decided(struct dc_outcome *o, const char *reason, const char *fmt, ...)
 {
-    struct json_object *status = jx_obj(c->omjob, "status");
-    struct podspec_exit_info ei = {0};
-    char err[256] = "";
-    int64_t code;
-    if (kind == PODSPEC_EXIT && given != NULL) {
-        ei = *given;
-    } else if (kind == PODSPEC_EXIT) {
-        ei.pe_success = main_succeeded(status);
-        ei.pe_exit_code_known = jx_i64(status, "mainPodExitCode", &code) == 0;
-        ei.pe_exit_code = ei.pe_exit_code_known ? (int)code : 0;
-        ei.pe_reason = jx_str(status, "mainPodReason");
-        ei.pe_main_pod = jx_str(status, "mainPodName");
-        ei.pe_attempt = attempt0;
-    }
-    int rc = podspec_build(c->omjob, kind, &ei, &c->a->pod_obj, err, sizeof(err));
-    if (rc == -ENOMEM)
-        return rc;
-    if (rc != 0) {
-        c->a->pod_obj = NULL;
-        snprintf(c->a->why, sizeof(c->a->why), "%.150s", err);
-        return -EINVAL;
-    }
-    return 0;
+    va_list ap;
+    memset(o, 0, sizeof(*o));
+    o->ended = true;
+    snprintf(o->reason, sizeof(o->reason), "%s", reason);
+    va_start(ap, fmt);
+    vsnprintf(o->message, sizeof(o->message), fmt, ap);
+    va_end(ap);
 }
 
-/* True (with a DC_NONE action looking again in a second) when pod is one of an
- * earlier OMJob of the same name, holding a name we need: the garbage collector
- * removes it once its finalizer is released (the foreign-pod pass of dc_decide). */
-static bool wait_foreign(struct ctx *c, struct json_object *pod, const char *name)
+/* ---- before the main outcome is recorded: the main pod ---- */
+
+/* The first exit pod exists: record the outcome it was told (its annotations),
+ * which wins over what the main pod shows by now. */
+static int record_told(struct ctx *c, struct dc_outcome *o, struct json_object *epod)
 {
-    if (pod == NULL || str_eq(jx_str(pod, "ownerUid"), c->uid))
-        return false;
-    c->a->kind = DC_NONE;
-    c->a->requeue_at_ms = c->in->now_ms + 1000;
-    why(c->a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", name);
-    return true;
+    const char *r = jx_str(epod, "mainReason");
+    const char *code = jx_str(epod, "mainExitCode");
+    long long v;
+    if (nonempty(r) && strcmp(r, o->reason) != 0) {
+        snprintf(o->reason, sizeof(o->reason), "%s", r);
+        o->code_known = false;
+    }
+    if (r != NULL && code != NULL) {
+        o->code_known = util_parse_i64(code, -2147483648LL, 2147483647LL, &v) == 0;
+        o->code = o->code_known ? (int)v : 0;
+    }
+    return record_outcome(c, o, true);
 }
 
-/* The main pod ended on its own evidence (its phase, deletion or disruption, all
- * kept by our finalizer): the exit pod is created first, carrying the outcome in
- * its env and annotations, and status records it right after, from those
- * annotations. One write between the main pod's end and the exit handler's start;
- * a crash in between leaves the exit pod as the record. */
-static int dispatch(struct ctx *c, struct dc_outcome *o)
+/* Creates the first exit pod, telling it the main outcome o. */
+static int create_first_exit(struct ctx *c, const struct dc_outcome *o, const char *ename)
 {
-    const struct dc_input *in = c->in;
     struct dc_action *a = c->a;
-    char ename[PODSPEC_NAME_BUF];
-    exit_name(c, 0, ename, sizeof(ename));
-    struct json_object *epod = pod_named(in->pods, ename);
-    if (wait_foreign(c, epod, ename))
-        return 0;
-    if (epod != NULL) {
-        /* Created: record what it was told. */
-        const char *r = jx_str(epod, "mainReason");
-        const char *code = jx_str(epod, "mainExitCode");
-        long long v;
-        if (nonempty(r) && strcmp(r, o->reason) != 0) {
-            snprintf(o->reason, sizeof(o->reason), "%s", r);
-            o->code_known = false;
-        }
-        if (r != NULL && code != NULL) {
-            o->code_known = util_parse_i64(code, -2147483648LL, 2147483647LL, &v) == 0;
-            o->code = o->code_known ? (int)v : 0;
-        }
-        return record_outcome(c, o, true);
-    }
-    if (in->exit_create_rejected)
-        return record_outcome(c, o, true);
     struct podspec_exit_info ei = {
         .pe_success = str_eq(o->reason, "Completed") && o->code_known && o->code == 0,
         .pe_exit_code_known = o->code_known,
@@ -621,9 +815,7 @@ static int dispatch(struct ctx *c, struct dc_outcome *o)
     }
     if (rc != 0)
         return rc;
-    a->kind = DC_CREATE_EXIT;
-    a->pod_type = POD_TYPE_EXIT_HANDLER;
-    snprintf(a->pod, sizeof(a->pod), "%s", ename);
+    set_create(a, DC_CREATE_EXIT, POD_TYPE_EXIT_HANDLER, ename);
     add_event(a, EV_NORMAL, "ExitHandlerCreated",
               "created exit handler pod %s (attempt 1, pipelineStatus=%s)", ename,
               ei.pe_success ? "success" : "failed");
@@ -631,388 +823,409 @@ static int dispatch(struct ctx *c, struct dc_outcome *o)
     return 0;
 }
 
-/* Before the main outcome is recorded. */
-static int before_outcome(struct ctx *c)
+/* The main pod ended on its own evidence (its phase, deletion or disruption, all
+ * kept by our finalizer): the exit pod is created first, carrying the outcome in
+ * its env and annotations, and status records it right after, from those
+ * annotations. One write between the main pod's end and the exit handler's start;
+ * a crash in between leaves the exit pod as the record. */
+static int dispatch(struct ctx *c, struct dc_outcome *o)
 {
-    const struct dc_input *in = c->in;
+    char ename[PODSPEC_NAME_BUF];
+    exit_name(c, 0, ename, sizeof(ename));
+    struct pod_check ep;
+    pod_check(c, ename, &ep);
+    if (ep.verdict == PV_FOREIGN)
+        return wait_foreign(c, ename);
+    if (ep.verdict != PV_ABSENT)
+        return record_told(c, o, ep.pod);
+    if (c->in->exit_create_rejected)
+        return record_outcome(c, o, true);
+    return create_first_exit(c, o, ename);
+}
+
+/* Creates the main pod; one that cannot be built from the spec is InvalidSpec. */
+static int create_main(struct ctx *c)
+{
     struct dc_action *a = c->a;
-    struct json_object *pod = pod_named(in->pods, c->main_name);
-    const char *status_main = jx_str(c->omjob, "status.mainPodName");
-    struct dc_outcome o;
-    if (wait_foreign(c, pod, c->main_name))
-        return 0;
-    if (pod == NULL) {
-        if (str_eq(status_main, c->main_name) && !is_gone(in, c->main_name)) {
-            a->kind = DC_VERIFY_GONE;
-            snprintf(a->pod, sizeof(a->pod), "%s", c->main_name);
-            why(a, "main pod %s missing from the cache", c->main_name);
-            return 0;
-        }
-        memset(&o, 0, sizeof(o));
-        o.ended = true;
-        if (str_eq(status_main, c->main_name)) {
-            snprintf(o.reason, sizeof(o.reason), "Deleted");
-            snprintf(o.message, sizeof(o.message), "the pod disappeared (force-deleted)");
-            return record_outcome(c, &o, true);
-        }
-        if (c->deleting) {
-            snprintf(o.reason, sizeof(o.reason), "Cancelled");
-            snprintf(o.message, sizeof(o.message),
-                     "the OMJob was deleted before the main pod "
-                     "was created");
-            add_event(a, EV_NORMAL, "Cancelling",
-                      "OMJob deleted before its main pod was created: running the exit handler");
-            return record_outcome(c, &o, false);
-        }
-        int64_t deadline = dc_create_deadline_ms(c->omjob, in->cfg);
-        if (in->create_error != NULL && deadline > 0 && in->now_ms >= deadline) {
-            snprintf(o.reason, sizeof(o.reason), "CreateFailed");
-            snprintf(o.message, sizeof(o.message),
-                     "the API server rejected the main pod for %lld s: %s",
-                     (long long)(c->start_timeout_ms / 1000), in->create_error);
-            return record_outcome(c, &o, false);
-        }
-        int rc = build_pod(c, PODSPEC_MAIN, 0, NULL);
-        if (rc == -EINVAL) {
-            snprintf(o.reason, sizeof(o.reason), "InvalidSpec");
-            snprintf(o.message, sizeof(o.message), "%s", a->why);
-            add_event(a, EV_WARNING, "InvalidSpec", "cannot build the main pod: %s", a->why);
-            return record_outcome(c, &o, false);
-        }
-        if (rc != 0)
-            return rc;
-        a->kind = DC_CREATE_MAIN;
-        a->pod_type = POD_TYPE_MAIN;
-        snprintf(a->pod, sizeof(a->pod), "%s", c->main_name);
-        add_event(a, EV_NORMAL, "MainPodCreated", "created main pod %s", c->main_name);
-        why(a, "creating main pod %s", c->main_name);
-        return 0;
+    int rc = build_pod(c, PODSPEC_MAIN, 0, NULL);
+    if (rc == -EINVAL) {
+        struct dc_outcome o;
+        decided(&o, "InvalidSpec", "%s", a->why);
+        add_event(a, EV_WARNING, "InvalidSpec", "cannot build the main pod: %s", a->why);
+        return record_outcome(c, &o, false);
     }
-    dc_classify(pod, &o);
-    if (o.ended && o.disrupted && c->deleting) {
-        /* Deleted with the OMJob (foreground deletion deletes dependents first):
-         * a cancellation, not a disruption. */
-        snprintf(o.reason, sizeof(o.reason), "Cancelled");
-        snprintf(o.message, sizeof(o.message), "the OMJob was deleted");
-        add_event(a, EV_NORMAL, "Cancelling", "OMJob deleted: running the exit handler");
-    }
-    if (o.ended && !c->deleting && c->has_exit_spec && !c->skip_exit)
-        return dispatch(c, &o);
-    if (o.ended)
-        return record_outcome(c, &o, true);
-    if (c->deleting) {
-        memset(&o, 0, sizeof(o));
-        o.ended = true;
-        snprintf(o.reason, sizeof(o.reason), "Cancelled");
-        snprintf(o.message, sizeof(o.message), "the OMJob was deleted while the main pod was %s",
-                 jx_str_or(pod, "phase", "Pending"));
-        add_event(a, EV_NORMAL, "Cancelling",
-                  "OMJob deleted: stopping main pod %s and running the exit handler", c->main_name);
-        return record_outcome(c, &o, true);
-    }
-    const char *pphase = jx_str(pod, "phase");
-    /* Unknown: it ran, on a node that stopped reporting (node_lost below). */
-    bool running = str_eq(pphase, "Running") || str_eq(pphase, "Unknown");
-    int64_t pcreated = time_ms(pod, "creationTimestamp");
-    if (!running && pcreated > 0 && in->now_ms >= pcreated + c->start_timeout_ms) {
-        char wr[400];
-        waiting_reason(pod, wr, sizeof(wr));
-        memset(&o, 0, sizeof(o));
-        o.ended = true;
-        snprintf(o.reason, sizeof(o.reason), "StartTimeout");
-        snprintf(o.message, sizeof(o.message), "did not start within %lld s: %.300s",
-                 (long long)(c->start_timeout_ms / 1000), wr);
-        add_event(a, EV_WARNING, "StartTimeout", "main pod %s did not start within %lld s: %s",
-                  c->main_name, (long long)(c->start_timeout_ms / 1000), wr);
-        return record_outcome(c, &o, true);
-    }
-    int64_t lost_at = 0;
-    if (node_lost(pod, in->now_ms, in->cfg->node_lost_s, &lost_at)) {
-        memset(&o, 0, sizeof(o));
-        o.ended = true;
-        snprintf(o.reason, sizeof(o.reason), "NodeLost");
-        snprintf(o.message, sizeof(o.message),
-                 "node %s stopped answering: the pod was not ready for %d s",
-                 jx_str_or(pod, "nodeName", "?"), in->cfg->node_lost_s);
-        add_event(a, EV_WARNING, "NodeLost", "main pod %s: node %s stopped answering for %d s",
-                  c->main_name, jx_str_or(pod, "nodeName", "?"), in->cfg->node_lost_s);
-        return record_outcome(c, &o, true);
-    }
-    /* Still going: keep status in step with the pod. */
-    const char *want = running ? PH_RUNNING : PH_PENDING;
-    const char *cur = jx_str(c->omjob, "status.phase");
-    if (!str_eq(cur, want) || !str_eq(status_main, c->main_name)) {
-        struct st s;
-        if (st_begin(&s, c->omjob, in->now_ms) != 0)
-            return -ENOMEM;
-        st_phase(&s, want);
-        st_set(&s, "mainPodName", c->main_name);
-        if (st_str(&s, "startTime") == NULL) {
-            const char *t = jx_str(pod, "creationTimestamp");
-            st_set(&s, "startTime", t != NULL ? t : s.now);
-        }
-        char msg[300];
-        snprintf(msg, sizeof(msg), running ? "main pod %s is running" : "main pod %s is pending",
-                 c->main_name);
-        st_set(&s, "message", msg);
-        st_cond(&s, "MainPodFinished", false, want, msg);
-        st_cond(&s, "ExitHandlerFinished", false, "Waiting", "waiting for the main pod");
-        st_commit(&s, a, cur);
-        why(a, "main pod %s", running ? "running" : "pending");
-        return 0;
-    }
-    a->kind = DC_NONE;
-    if (!running && pcreated > 0)
-        a->requeue_at_ms = pcreated + c->start_timeout_ms;
-    if (lost_at > 0)
-        a->requeue_at_ms = lost_at;
-    why(a, "main pod %s", running ? "running" : "pending");
+    if (rc != 0)
+        return rc;
+    set_create(a, DC_CREATE_MAIN, POD_TYPE_MAIN, c->main_name);
+    add_event(a, EV_NORMAL, "MainPodCreated", "created main pod %s", c->main_name);
+    why(a, "creating main pod %s", c->main_name);
     return 0;
 }
 
-/* Releases our finalizer on pod p: a merge patch carrying the pod's
- * resourceVersion. */
-static int release_pod(struct dc_action *a, struct json_object *p, const char *why_s)
+/* No main pod in the cache: not created yet, or gone (status names it). */
+static int main_absent(struct ctx *c)
 {
-    a->kind = DC_RELEASE_POD;
-    snprintf(a->pod, sizeof(a->pod), "%s", jx_str_or(p, "name", ""));
-    snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(p, "uid", ""));
-    a->patch = json_object_new_object();
-    if (a->patch == NULL)
+    const struct dc_input *in = c->in;
+    struct dc_outcome o;
+    bool named = str_eq(jx_str(c->omjob, "status.mainPodName"), c->main_name);
+    if (named && !is_gone(in, c->main_name)) {
+        c->a->kind = DC_VERIFY_GONE;
+        snprintf(c->a->pod, sizeof(c->a->pod), "%s", c->main_name);
+        why(c->a, "main pod %s missing from the cache", c->main_name);
+        return 0;
+    }
+    if (named) {
+        decided(&o, "Deleted", "the pod disappeared (force-deleted)");
+        return record_outcome(c, &o, true);
+    }
+    if (c->deleting) {
+        decided(&o, "Cancelled", "the OMJob was deleted before the main pod was created");
+        add_event(c->a, EV_NORMAL, "Cancelling",
+                  "OMJob deleted before its main pod was created: running the exit handler");
+        return record_outcome(c, &o, false);
+    }
+    int64_t deadline = dc_create_deadline_ms(c->omjob, in->cfg);
+    if (in->create_error != NULL && deadline > 0 && in->now_ms >= deadline) {
+        decided(&o, "CreateFailed", "the API server rejected the main pod for %lld s: %s",
+                (long long)(c->start_timeout_ms / 1000), in->create_error);
+        return record_outcome(c, &o, false);
+    }
+    return create_main(c);
+}
+
+/* Ended on its own evidence: the exit pod first (dispatch), or, when the OMJob is
+ * being deleted or no exit handler runs, status first. */
+static int main_ended(struct ctx *c, struct dc_outcome *o)
+{
+    if (c->deleting && o->disrupted) {
+        /* Deleted with the OMJob (foreground deletion deletes dependents first):
+         * a cancellation, not a disruption (the container's exit code stays). */
+        snprintf(o->reason, sizeof(o->reason), "Cancelled");
+        snprintf(o->message, sizeof(o->message), "the OMJob was deleted");
+        add_event(c->a, EV_NORMAL, "Cancelling", "OMJob deleted: running the exit handler");
+    }
+    if (!c->deleting && c->has_exit_spec && !c->skip_exit)
+        return dispatch(c, o);
+    return record_outcome(c, o, true);
+}
+
+/* The OMJob was deleted while its main pod is pending or running. */
+static int main_cancel(struct ctx *c, struct json_object *pod)
+{
+    struct dc_outcome o;
+    decided(&o, "Cancelled", "the OMJob was deleted while the main pod was %s",
+            jx_str_or(pod, "phase", "Pending"));
+    add_event(c->a, EV_NORMAL, "Cancelling",
+              "OMJob deleted: stopping main pod %s and running the exit handler", c->main_name);
+    return record_outcome(c, &o, true);
+}
+
+/* Not started in time: StartTimeout, recorded first; after_outcome deletes it. */
+static int main_start_timeout(struct ctx *c, const struct pod_check *pc)
+{
+    struct dc_outcome o;
+    long long secs = (long long)(c->start_timeout_ms / 1000);
+    decided(&o, "StartTimeout", "did not start within %lld s: %.300s", secs, pc->waiting);
+    add_event(c->a, EV_WARNING, "StartTimeout", "main pod %s did not start within %lld s: %s",
+              c->main_name, secs, pc->waiting);
+    return record_outcome(c, &o, true);
+}
+
+/* Its node stopped answering: NodeLost, recorded first; after_outcome deletes it. */
+static int main_node_lost(struct ctx *c, const struct pod_check *pc)
+{
+    struct dc_outcome o;
+    const char *node = jx_str_or(pc->pod, "nodeName", "?");
+    int lost_s = c->in->cfg->node_lost_s;
+    decided(&o, "NodeLost", "node %s stopped answering: the pod was not ready for %d s", node,
+            lost_s);
+    add_event(c->a, EV_WARNING, "NodeLost", "main pod %s: node %s stopped answering for %d s",
+              c->main_name, node, lost_s);
+    return record_outcome(c, &o, true);
+}
+
+/* Status follows a main pod that is pending or running. */
+static int main_status(struct ctx *c, struct json_object *pod, bool running)
+{
+    const char *want = running ? PH_RUNNING : PH_PENDING;
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
         return -ENOMEM;
-    const char *rv = jx_str(p, "resourceVersion");
-    if (rv != NULL)
-        jx_set_str(a->patch, "metadata.resourceVersion", rv);
-    struct json_object *f = arr_edit(jx_arr(p, "finalizers"), FINALIZER_TRACKING, false);
-    if (f == NULL)
-        return -ENOMEM;
-    jx_set(a->patch, "metadata.finalizers", f);
-    why(a, "releasing pod %s (%s)", a->pod, why_s);
+    st_phase(&s, want);
+    st_set(&s, "mainPodName", c->main_name);
+    if (st_str(&s, "startTime") == NULL) {
+        const char *t = jx_str(pod, "creationTimestamp");
+        st_set(&s, "startTime", t != NULL ? t : s.now);
+    }
+    char msg[300];
+    snprintf(msg, sizeof(msg), running ? "main pod %s is running" : "main pod %s is pending",
+             c->main_name);
+    st_set(&s, "message", msg);
+    st_cond(&s, "MainPodFinished", false, want, msg);
+    st_cond(&s, "ExitHandlerFinished", false, "Waiting", "waiting for the main pod");
+    st_commit(&s, c->a, c->phase);
+    why(c->a, "main pod %s", running ? "running" : "pending");
     return 0;
 }
+
+/* Still going: keep status in step with the pod, else look again when it would
+ * time out (pending) or count as lost (running, unready). */
+static int main_up(struct ctx *c, const struct pod_check *pc)
+{
+    const char *want = pc->running ? PH_RUNNING : PH_PENDING;
+    if (!str_eq(c->phase, want) || !str_eq(jx_str(c->omjob, "status.mainPodName"), c->main_name))
+        return main_status(c, pc->pod, pc->running);
+    c->a->kind = DC_NONE;
+    c->a->requeue_at_ms = pc->running ? pc->lost_at : pc->start_deadline;
+    why(c->a, "main pod %s", pc->running ? "running" : "pending");
+    return 0;
+}
+
+/* Before the main outcome is recorded: create the main pod and follow it, until
+ * it ends on its own or we end it (the OMJob's deletion, a deadline, a lost node);
+ * then record how it ended. */
+static int before_outcome(struct ctx *c)
+{
+    struct pod_check pc;
+    pod_check(c, c->main_name, &pc);
+    if (pc.verdict == PV_FOREIGN)
+        return wait_foreign(c, c->main_name);
+    if (pc.verdict == PV_ABSENT)
+        return main_absent(c);
+    if (pc.verdict == PV_ENDED)
+        return main_ended(c, &pc.o);
+    if (c->deleting)
+        return main_cancel(c, pc.pod);
+    if (pc.verdict == PV_START_TIMEOUT)
+        return main_start_timeout(c, &pc);
+    if (pc.verdict == PV_NODE_LOST)
+        return main_node_lost(c, &pc);
+    return main_up(c, &pc);
+}
+
+/* ---- after the main outcome is recorded: the exit pods ---- */
 
 /* The main pod still runs although its outcome is recorded (we ended it:
  * Cancelled, StartTimeout, NodeLost): delete it. True when that is the action. */
 static bool stop_main(struct ctx *c)
 {
-    struct dc_action *a = c->a;
     const char *mreason = jx_str(c->omjob, "status.mainPodReason");
-    struct json_object *mpod = pod_named(c->in->pods, c->main_name);
-    if (mpod == NULL || !str_eq(jx_str(mpod, "ownerUid"), c->uid) ||
-        jx_str(mpod, "deletionTimestamp") != NULL ||
-        !(str_eq(mreason, "Cancelled") || str_eq(mreason, "StartTimeout") ||
+    if (!(str_eq(mreason, "Cancelled") || str_eq(mreason, "StartTimeout") ||
           str_eq(mreason, "NodeLost")))
         return false;
-    struct dc_outcome o;
-    dc_classify(mpod, &o);
-    if (o.ended)
+    struct pod_check pc;
+    pod_check(c, c->main_name, &pc);
+    if (pc.verdict == PV_ABSENT || pc.verdict == PV_FOREIGN || pc.verdict == PV_ENDED ||
+        jx_str(pc.pod, "deletionTimestamp") != NULL)
         return false;
-    a->kind = DC_DELETE_POD;
-    snprintf(a->pod, sizeof(a->pod), "%s", c->main_name);
-    snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(mpod, "uid", ""));
-    why(a, "stopping main pod %s (%s)", c->main_name, mreason);
+    set_delete(c->a, c->main_name, pc.pod);
+    why(c->a, "stopping main pod %s (%s)", c->main_name, mreason);
     return true;
+}
+
+/* No exit handler is due: none configured, or skipped before its first attempt. */
+static int finish_without_exit(struct ctx *c)
+{
+    return finish_now(c, NULL, c->has_exit_spec ? "Skipped" : "NotConfigured",
+                      c->has_exit_spec ? "exit handler skipped" : "no exit handler configured");
+}
+
+/* The outcome was recorded by an older writer without the first attempt. */
+static int start_first_attempt(struct ctx *c)
+{
+    char ename[PODSPEC_NAME_BUF];
+    exit_name(c, 0, ename, sizeof(ename));
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    st_phase(&s, PH_EXIT);
+    st_set(&s, "exitHandlerPodName", ename);
+    st_set_int(&s, "exitHandlerAttempts", 1);
+    st_commit(&s, c->a, c->phase);
+    why(c->a, "starting the exit handler");
+    return 0;
+}
+
+/* Foreground deletion: the garbage collector deletes every dependent while the
+ * OMJob carries foregroundDeletion, an exit pod created now too. Let our pods go
+ * first (the main pod's logs with them); once the collector drops
+ * foregroundDeletion, new dependents are left alone. */
+static int foreground_wait(struct ctx *c)
+{
+    struct json_object *p = tracked_pod(c->in->pods);
+    if (p != NULL)
+        return release_pod(c->a, p, "foreground deletion of the OMJob");
+    c->a->kind = DC_NONE;
+    c->a->requeue_at_ms = c->in->now_ms + 1000;
+    why(c->a, "foreground deletion: waiting for the garbage collector before the exit pod");
+    return 0;
+}
+
+/* Creates exit attempt `attempts`; one that cannot be built from the spec fails
+ * the OMJob (InvalidSpec). */
+static int create_exit(struct ctx *c, const char *ename, int64_t attempts)
+{
+    struct dc_action *a = c->a;
+    int rc = build_pod(c, PODSPEC_EXIT, (unsigned)(attempts - 1), NULL);
+    if (rc == -EINVAL) {
+        char err[160], m[300];
+        snprintf(err, sizeof(err), "%s", a->why);
+        add_event(a, EV_WARNING, "InvalidSpec", "cannot build the exit handler pod: %s", err);
+        snprintf(m, sizeof(m), "exit handler cannot be built: %s", err);
+        return finish_now(c, "InvalidSpec", "Failed", m);
+    }
+    if (rc != 0)
+        return rc;
+    set_create(a, DC_CREATE_EXIT, POD_TYPE_EXIT_HANDLER, ename);
+    add_event(a, EV_NORMAL, "ExitHandlerCreated",
+              "created exit handler pod %s (attempt %lld, pipelineStatus=%s)", ename,
+              (long long)attempts,
+              main_succeeded(jx_obj(c->omjob, "status")) ? "success" : "failed");
+    why(a, "creating exit pod %s (attempt %lld)", ename, (long long)attempts);
+    return 0;
+}
+
+/* No pod of this attempt in the cache: not created yet (the status write comes
+ * first), or vanished. Creation is idempotent by name either way. */
+static int exit_absent(struct ctx *c, const char *ename, int64_t attempts)
+{
+    if (c->deleting && arr_has(jx_arr(c->omjob, "metadata.finalizers"), "foregroundDeletion"))
+        return foreground_wait(c);
+    if (c->in->ns_terminating) {
+        char m[200];
+        snprintf(m, sizeof(m), "exit handler not run: namespace %.100s is being deleted", c->ns);
+        return finish_now(c, "NamespaceTerminating", "Failed", m);
+    }
+    return create_exit(c, ename, attempts);
+}
+
+/* Never started (image, scheduling, a node that took it and went silent), or its
+ * node stopped answering: delete it; the deletion makes it disrupted and the next
+ * attempt, which may land elsewhere, starts. */
+static int exit_delete(struct ctx *c, const struct pod_check *pc)
+{
+    struct dc_action *a = c->a;
+    set_delete(a, pc->name, pc->pod);
+    if (pc->verdict == PV_NODE_LOST) {
+        add_event(a, EV_WARNING, "NodeLost",
+                  "exit handler pod %s: node %s stopped answering for %d s", pc->name,
+                  jx_str_or(pc->pod, "nodeName", "?"), c->in->cfg->node_lost_s);
+        why(a, "exit pod %s on a lost node", pc->name);
+    } else {
+        add_event(a, EV_WARNING, "StartTimeout",
+                  "exit handler pod %s did not start within %lld s: %.299s", pc->name,
+                  (long long)(c->start_timeout_ms / 1000), pc->waiting);
+        why(a, "exit pod %s did not start", pc->name);
+    }
+    return 0;
+}
+
+/* Pending or running: look again at the earliest of its node-lost time, its start
+ * deadline and the cancel deadline. Unlike the main pod's, the start deadline
+ * counts in phase Unknown too (where it may have passed already). */
+static int exit_up(struct ctx *c, const struct pod_check *pc)
+{
+    struct dc_action *a = c->a;
+    a->kind = DC_NONE;
+    a->requeue_at_ms = pc->lost_at;
+    if (!str_eq(jx_str(pc->pod, "phase"), "Running"))
+        a->requeue_at_ms = earliest(a->requeue_at_ms, pc->start_deadline);
+    if (c->deleting)
+        a->requeue_at_ms = earliest(a->requeue_at_ms, cancel_deadline_ms(c));
+    why(a, "exit handler %s running", pc->name);
+    return 0;
+}
+
+/* Disrupted (deleted, evicted, node lost): the next attempt, or after the last
+ * one the final status with the disruption as exitHandlerReason. */
+static int exit_disrupted(struct ctx *c, const struct dc_outcome *o, const char *ename,
+                          int64_t attempts)
+{
+    char m[300];
+    if (attempts >= c->in->cfg->exit_max_attempts) {
+        snprintf(m, sizeof(m), "exit handler disrupted %lld times (last: %s)", (long long)attempts,
+                 o->reason);
+        struct st s;
+        if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+            return -ENOMEM;
+        st_set(&s, "exitHandlerReason", o->reason);
+        if (o->code_known)
+            st_set_int(&s, "exitHandlerExitCode", o->code);
+        finish(c, &s, "Disrupted", m);
+        return 0;
+    }
+    char next[PODSPEC_NAME_BUF];
+    exit_name(c, (unsigned)attempts, next, sizeof(next));
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    st_set(&s, "exitHandlerPodName", next);
+    st_set_int(&s, "exitHandlerAttempts", attempts + 1);
+    add_event(c->a, EV_WARNING, "ExitHandlerRecreated",
+              "exit handler pod %s was %s (%s): starting attempt %lld as %s", ename,
+              str_eq(o->reason, "Deleted") ? "deleted" : "disrupted", o->reason,
+              (long long)attempts + 1, next);
+    st_commit(&s, c->a, c->phase);
+    why(c->a, "exit pod %s disrupted (%s): attempt %lld", ename, o->reason,
+        (long long)attempts + 1);
+    return 0;
+}
+
+/* Ended on its own: its result is the exit handler's. */
+static int exit_ended(struct ctx *c, const struct dc_outcome *o)
+{
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    char m[300];
+    bool ok = o->code_known && o->code == 0 && str_eq(o->reason, "Completed");
+    if (o->code_known)
+        st_set_int(&s, "exitHandlerExitCode", o->code);
+    st_set(&s, "exitHandlerReason", o->reason);
+    if (ok)
+        snprintf(m, sizeof(m), "exit handler succeeded");
+    else if (o->code_known)
+        snprintf(m, sizeof(m), "exit handler failed: %s (exit code %d)", o->reason, o->code);
+    else
+        snprintf(m, sizeof(m), "exit handler failed: %s", o->reason);
+    finish(c, &s, ok ? "Succeeded" : "Failed", m);
+    return 0;
 }
 
 /* After the outcome is recorded: stop the main pod when we ended it, then the
  * exit handler's attempts, then the final status. */
 static int after_outcome(struct ctx *c)
 {
-    const struct dc_input *in = c->in;
-    struct dc_action *a = c->a;
-    struct json_object *status = jx_obj(c->omjob, "status");
-    const char *mreason = jx_str(status, "mainPodReason");
-    (void)mreason;
     if (stop_main(c))
         return 0;
-    int64_t attempts = jx_i64_or(status, "exitHandlerAttempts", 0);
-    struct st s;
-    if (!c->has_exit_spec || (c->skip_exit && attempts == 0)) {
-        if (st_begin(&s, c->omjob, in->now_ms) != 0)
-            return -ENOMEM;
-        finish(c, &s, c->has_exit_spec ? "Skipped" : "NotConfigured",
-               c->has_exit_spec ? "exit handler skipped" : "no exit handler configured");
-        return 0;
-    }
-    if (attempts < 1) {
-        /* The outcome was recorded by an older writer without the first attempt. */
-        char ename[PODSPEC_NAME_BUF];
-        exit_name(c, 0, ename, sizeof(ename));
-        if (st_begin(&s, c->omjob, in->now_ms) != 0)
-            return -ENOMEM;
-        st_phase(&s, PH_EXIT);
-        st_set(&s, "exitHandlerPodName", ename);
-        st_set_int(&s, "exitHandlerAttempts", 1);
-        st_commit(&s, a, jx_str(status, "phase"));
-        why(a, "starting the exit handler");
-        return 0;
-    }
+    int64_t attempts = jx_i64_or(jx_obj(c->omjob, "status"), "exitHandlerAttempts", 0);
+    if (!c->has_exit_spec || (c->skip_exit && attempts == 0))
+        return finish_without_exit(c);
+    if (attempts < 1)
+        return start_first_attempt(c);
     char ename[PODSPEC_NAME_BUF];
     exit_name(c, (unsigned)(attempts - 1), ename, sizeof(ename));
-    struct json_object *epod = pod_named(in->pods, ename);
-    if (wait_foreign(c, epod, ename))
-        return 0;
-    struct dc_outcome o;
-    if (epod == NULL && c->deleting &&
-        arr_has(jx_arr(c->omjob, "metadata.finalizers"), "foregroundDeletion")) {
-        /* Foreground deletion: the garbage collector deletes every dependent while
-         * the OMJob carries foregroundDeletion, an exit pod created now too. Let
-         * our pods go first (the main pod's logs with them); once the collector
-         * drops foregroundDeletion, new dependents are left alone. */
-        for (size_t i = 0; in->pods != NULL && i < json_object_array_length(in->pods); i++) {
-            struct json_object *p = json_object_array_get_idx(in->pods, i);
-            if (arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
-                return release_pod(a, p, "foreground deletion of the OMJob");
-        }
-        a->kind = DC_NONE;
-        a->requeue_at_ms = in->now_ms + 1000;
-        why(a, "foreground deletion: waiting for the garbage collector before the exit pod");
-        return 0;
+    struct pod_check pc;
+    pod_check(c, ename, &pc);
+    switch (pc.verdict) {
+    case PV_FOREIGN:
+        return wait_foreign(c, ename);
+    case PV_ABSENT:
+        return exit_absent(c, ename, attempts);
+    case PV_START_TIMEOUT:
+    case PV_NODE_LOST:
+        return exit_delete(c, &pc);
+    case PV_UP:
+        return exit_up(c, &pc);
+    case PV_ENDED:
+        break;
     }
-    if (epod == NULL && in->ns_terminating) {
-        if (st_begin(&s, c->omjob, in->now_ms) != 0)
-            return -ENOMEM;
-        char m[200];
-        snprintf(m, sizeof(m), "exit handler not run: namespace %.100s is being deleted", c->ns);
-        st_set(&s, "exitHandlerReason", "NamespaceTerminating");
-        finish(c, &s, "Failed", m);
-        return 0;
-    }
-    if (epod == NULL) {
-        /* Not created yet (the status write comes first), or vanished. Creation is
-         * idempotent by name either way. */
-        int rc = build_pod(c, PODSPEC_EXIT, (unsigned)(attempts - 1), NULL);
-        if (rc == -EINVAL) {
-            char err[160];
-            snprintf(err, sizeof(err), "%s", a->why);
-            if (st_begin(&s, c->omjob, in->now_ms) != 0)
-                return -ENOMEM;
-            add_event(a, EV_WARNING, "InvalidSpec", "cannot build the exit handler pod: %s", err);
-            char m[300];
-            snprintf(m, sizeof(m), "exit handler cannot be built: %s", err);
-            st_set(&s, "exitHandlerReason", "InvalidSpec");
-            finish(c, &s, "Failed", m);
-            return 0;
-        }
-        if (rc != 0)
-            return rc;
-        a->kind = DC_CREATE_EXIT;
-        a->pod_type = POD_TYPE_EXIT_HANDLER;
-        snprintf(a->pod, sizeof(a->pod), "%s", ename);
-        add_event(a, EV_NORMAL, "ExitHandlerCreated",
-                  "created exit handler pod %s (attempt %lld, pipelineStatus=%s)", ename,
-                  (long long)attempts, main_succeeded(status) ? "success" : "failed");
-        why(a, "creating exit pod %s (attempt %lld)", ename, (long long)attempts);
-        return 0;
-    }
-    dc_classify(epod, &o);
-    int64_t elost_at = 0;
-    if (!o.ended && node_lost(epod, in->now_ms, in->cfg->node_lost_s, &elost_at)) {
-        /* Its node stopped answering: delete it; the deletion makes it disrupted
-         * and the next attempt starts. */
-        a->kind = DC_DELETE_POD;
-        snprintf(a->pod, sizeof(a->pod), "%s", ename);
-        snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(epod, "uid", ""));
-        add_event(a, EV_WARNING, "NodeLost",
-                  "exit handler pod %s: node %s stopped answering for %d s", ename,
-                  jx_str_or(epod, "nodeName", "?"), in->cfg->node_lost_s);
-        why(a, "exit pod %s on a lost node", ename);
-        return 0;
-    }
-    int64_t ecreated = time_ms(epod, "creationTimestamp");
-    if (!o.ended && !str_eq(jx_str(epod, "phase"), "Running") &&
-        !str_eq(jx_str(epod, "phase"), "Unknown") && ecreated > 0 &&
-        in->now_ms >= ecreated + c->start_timeout_ms) {
-        /* Never started (image, scheduling, a node that took it and went silent):
-         * delete it; the next attempt may land elsewhere. */
-        char wr[300];
-        waiting_reason(epod, wr, sizeof(wr));
-        a->kind = DC_DELETE_POD;
-        snprintf(a->pod, sizeof(a->pod), "%s", ename);
-        snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(epod, "uid", ""));
-        add_event(a, EV_WARNING, "StartTimeout",
-                  "exit handler pod %s did not start within %lld s: %s", ename,
-                  (long long)(c->start_timeout_ms / 1000), wr);
-        why(a, "exit pod %s did not start", ename);
-        return 0;
-    }
-    if (!o.ended) {
-        a->kind = DC_NONE;
-        a->requeue_at_ms = elost_at;
-        if (!str_eq(jx_str(epod, "phase"), "Running") && ecreated > 0 &&
-            (a->requeue_at_ms == 0 || ecreated + c->start_timeout_ms < a->requeue_at_ms))
-            a->requeue_at_ms = ecreated + c->start_timeout_ms;
-        if (c->deleting) {
-            int64_t del = time_ms(c->omjob, "metadata.deletionTimestamp");
-            int64_t dl = del + (int64_t)in->cfg->cancel_deadline_s * 1000;
-            if (del > 0 && (a->requeue_at_ms == 0 || dl < a->requeue_at_ms))
-                a->requeue_at_ms = dl;
-        }
-        why(a, "exit handler %s running", ename);
-        return 0;
-    }
-    if (o.disrupted) {
-        if (attempts < in->cfg->exit_max_attempts) {
-            char next[PODSPEC_NAME_BUF];
-            exit_name(c, (unsigned)attempts, next, sizeof(next));
-            if (st_begin(&s, c->omjob, in->now_ms) != 0)
-                return -ENOMEM;
-            st_set(&s, "exitHandlerPodName", next);
-            st_set_int(&s, "exitHandlerAttempts", attempts + 1);
-            add_event(a, EV_WARNING, "ExitHandlerRecreated",
-                      "exit handler pod %s was %s (%s): starting attempt %lld as %s", ename,
-                      str_eq(o.reason, "Deleted") ? "deleted" : "disrupted", o.reason,
-                      (long long)attempts + 1, next);
-            st_commit(&s, a, jx_str(status, "phase"));
-            why(a, "exit pod %s disrupted (%s): attempt %lld", ename, o.reason,
-                (long long)attempts + 1);
-            return 0;
-        }
-        if (st_begin(&s, c->omjob, in->now_ms) != 0)
-            return -ENOMEM;
-        char m[300];
-        snprintf(m, sizeof(m), "exit handler disrupted %lld times (last: %s)", (long long)attempts,
-                 o.reason);
-        st_set(&s, "exitHandlerReason", o.reason);
-        if (o.code_known)
-            st_set_int(&s, "exitHandlerExitCode", o.code);
-        finish(c, &s, "Disrupted", m);
-        return 0;
-    }
-    if (st_begin(&s, c->omjob, in->now_ms) != 0)
-        return -ENOMEM;
-    char m[300];
-    bool ok = o.code_known && o.code == 0 && str_eq(o.reason, "Completed");
-    if (o.code_known)
-        st_set_int(&s, "exitHandlerExitCode", o.code);
-    st_set(&s, "exitHandlerReason", o.reason);
-    if (ok)
-        snprintf(m, sizeof(m), "exit handler succeeded");
-    else if (o.code_known)
-        snprintf(m, sizeof(m), "exit handler failed: %s (exit code %d)", o.reason, o.code);
-    else
-        snprintf(m, sizeof(m), "exit handler failed: %s", o.reason);
-    finish(c, &s, ok ? "Succeeded" : "Failed", m);
-    return 0;
+    if (pc.o.disrupted)
+        return exit_disrupted(c, &pc.o, ename, attempts);
+    return exit_ended(c, &pc.o);
 }
 
-static int omjob_finalizer(struct ctx *c, bool add)
-{
-    struct dc_action *a = c->a;
-    a->kind = add ? DC_ADD_FINALIZER : DC_RELEASE_OMJOB;
-    a->patch = json_object_new_object();
-    if (a->patch == NULL)
-        return -ENOMEM;
-    const char *rv = jx_str(c->omjob, "metadata.resourceVersion");
-    if (rv != NULL)
-        jx_set_str(a->patch, "metadata.resourceVersion", rv);
-    struct json_object *f = arr_edit(jx_arr(c->omjob, "metadata.finalizers"), FINALIZER_OMJOB, add);
-    if (f == NULL)
-        return -ENOMEM;
-    jx_set(a->patch, "metadata.finalizers", f);
-    why(a, add ? "adding the OMJob finalizer" : "releasing the OMJob");
-    return 0;
-}
+/* ---- the entry ---- */
 
 static bool terminal(const char *phase)
 {
@@ -1031,86 +1244,83 @@ int64_t dc_create_deadline_ms(struct json_object *omjob, const struct dc_cfg *cf
     return created > 0 ? created + dc_start_timeout_ms(omjob, cfg) : 0;
 }
 
+/* False when the OMJob's name yields no pod name. */
+static bool ctx_init(struct ctx *c, const struct dc_input *in, struct dc_action *a, const char *uid)
+{
+    struct json_object *omjob = in->omjob;
+    *c = (struct ctx){.in = in, .a = a, .omjob = omjob, .uid = uid};
+    c->ns = jx_str_or(omjob, "metadata.namespace", "");
+    c->name = jx_str_or(omjob, "metadata.name", "");
+    c->phase = jx_str(omjob, "status.phase");
+    c->deleting = jx_str(omjob, "metadata.deletionTimestamp") != NULL;
+    c->has_exit_spec = jx_obj(omjob, "spec.exitHandlerSpec") != NULL;
+    c->skip_exit =
+        str_eq(jx_str(omjob, "metadata.annotations.omjob\\.pipelines\\.openmetadata\\.org/"
+                             "skip-exit-handler"),
+               "true");
+    c->start_timeout_ms = dc_start_timeout_ms(omjob, in->cfg);
+    return podspec_name(c->name, PODSPEC_MAIN, 0, c->main_name, sizeof(c->main_name)) == 0;
+}
+
+/* Succeeded or Failed: stop the main pod if we ended it and it still runs, then
+ * release our finalizers, pods first. */
+static int finished(struct ctx *c, bool has_fin)
+{
+    /* Being deleted, the garbage collector takes the pods once we let go. */
+    if (!c->deleting && stop_main(c))
+        return 0;
+    struct json_object *p = tracked_pod(c->in->pods);
+    if (p != NULL)
+        return release_pod(c->a, p, "the OMJob is finished");
+    if (has_fin)
+        return omjob_finalizer(c, false);
+    return nothing(c->a, "finished");
+}
+
+/* OMJOB_CANCEL_DEADLINE_SECONDS after the deletion: Failed whatever the state, so
+ * that the finalizers go. */
+static int cancel_deadline_exceeded(struct ctx *c)
+{
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    if (st_str(&s, "mainPodReason") == NULL) {
+        st_set(&s, "mainPodReason", "Cancelled");
+        st_cond(&s, "MainPodFinished", true, "Cancelled",
+                "the OMJob was deleted; cancel deadline exceeded");
+    }
+    char m[200];
+    snprintf(m, sizeof(m), "cancel deadline of %d s exceeded: finalizers released",
+             c->in->cfg->cancel_deadline_s);
+    add_event(c->a, EV_WARNING, "CancelDeadlineExceeded", "%s", m);
+    finish(c, &s, "Failed", m);
+    return 0;
+}
+
 int dc_decide(const struct dc_input *in, struct dc_action *a)
 {
     memset(a, 0, sizeof(*a));
-    size_t npods = in->pods != NULL ? json_object_array_length(in->pods) : 0;
     struct json_object *omjob = in->omjob;
     const char *uid = jx_str(omjob, "metadata.uid");
     /* Pods whose OMJob is gone, or of an earlier OMJob of the same name: release
      * them; the garbage collector does the rest. */
-    for (size_t i = 0; i < npods; i++) {
-        struct json_object *p = json_object_array_get_idx(in->pods, i);
-        if (!arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
-            continue;
-        if (omjob == NULL || uid == NULL || !str_eq(jx_str(p, "ownerUid"), uid))
-            return release_pod(a, p, "its OMJob is gone");
-    }
-    if (omjob == NULL || uid == NULL) {
-        a->kind = DC_NONE;
-        why(a, "no OMJob");
-        return 0;
-    }
-    struct ctx c = {.in = in, .a = a, .omjob = omjob, .uid = uid};
-    c.ns = jx_str_or(omjob, "metadata.namespace", "");
-    c.name = jx_str_or(omjob, "metadata.name", "");
-    c.phase = jx_str(omjob, "status.phase");
-    c.deleting = jx_str(omjob, "metadata.deletionTimestamp") != NULL;
-    c.has_exit_spec = jx_obj(omjob, "spec.exitHandlerSpec") != NULL;
-    c.skip_exit =
-        str_eq(jx_str(omjob, "metadata.annotations.omjob\\.pipelines\\.openmetadata\\.org/"
-                             "skip-exit-handler"),
-               "true");
-    c.start_timeout_ms = dc_start_timeout_ms(omjob, in->cfg);
-    if (podspec_name(c.name, PODSPEC_MAIN, 0, c.main_name, sizeof(c.main_name)) != 0) {
-        a->kind = DC_NONE;
-        why(a, "bad OMJob name");
-        return 0;
-    }
+    struct json_object *stray = stray_pod(in->pods, omjob, uid);
+    if (stray != NULL)
+        return release_pod(a, stray, "its OMJob is gone");
+    if (omjob == NULL || uid == NULL)
+        return nothing(a, "no OMJob");
+    struct ctx c;
+    if (!ctx_init(&c, in, a, uid))
+        return nothing(a, "bad OMJob name");
     bool has_fin = arr_has(jx_arr(omjob, "metadata.finalizers"), FINALIZER_OMJOB);
-    bool finished = terminal(c.phase) && jx_str(omjob, "status.completionTime") != NULL;
-
-    if (finished) {
-        /* Being deleted, the garbage collector takes the pods once we let go. */
-        if (!c.deleting && stop_main(&c))
-            return 0;
-        for (size_t i = 0; i < npods; i++) {
-            struct json_object *p = json_object_array_get_idx(in->pods, i);
-            if (arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING))
-                return release_pod(a, p, "the OMJob is finished");
-        }
-        if (has_fin)
-            return omjob_finalizer(&c, false);
-        a->kind = DC_NONE;
-        why(a, "finished");
-        return 0;
-    }
-    if (c.deleting && !has_fin) {
-        /* Deleted before we ever took it on, or after we let it go. */
-        a->kind = DC_NONE;
-        why(a, "being deleted without our finalizer");
-        return 0;
-    }
-    if (c.deleting) {
-        int64_t del = time_ms(omjob, "metadata.deletionTimestamp");
-        int64_t deadline = del + (int64_t)in->cfg->cancel_deadline_s * 1000;
-        if (del > 0 && in->now_ms >= deadline) {
-            struct st s;
-            if (st_begin(&s, omjob, in->now_ms) != 0)
-                return -ENOMEM;
-            if (st_str(&s, "mainPodReason") == NULL) {
-                st_set(&s, "mainPodReason", "Cancelled");
-                st_cond(&s, "MainPodFinished", true, "Cancelled",
-                        "the OMJob was deleted; cancel deadline exceeded");
-            }
-            char m[200];
-            snprintf(m, sizeof(m), "cancel deadline of %d s exceeded: finalizers released",
-                     in->cfg->cancel_deadline_s);
-            add_event(a, EV_WARNING, "CancelDeadlineExceeded", "%s", m);
-            finish(&c, &s, "Failed", m);
-            return 0;
-        }
-    }
+    if (terminal(c.phase) && jx_str(omjob, "status.completionTime") != NULL)
+        return finished(&c, has_fin);
+    /* Deleted before we ever took it on, or after we let it go. */
+    if (c.deleting && !has_fin)
+        return nothing(a, "being deleted without our finalizer");
+    int64_t deadline = c.deleting ? cancel_deadline_ms(&c) : 0;
+    if (deadline > 0 && in->now_ms >= deadline)
+        return cancel_deadline_exceeded(&c);
     if (!has_fin)
         return omjob_finalizer(&c, true);
     if (jx_str(omjob, "status.mainPodReason") == NULL)

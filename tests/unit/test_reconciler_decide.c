@@ -57,6 +57,7 @@ static struct {
     int64_t now_ms;
     struct dc_cfg cfg;
     const char *create_error;
+    bool exit_create_rejected;
     bool ns_terminating;
     char *gone[MAX_GONE];
     int ngone;
@@ -704,6 +705,22 @@ static void generic_checks(void)
     CU_ASSERT(a->why[0] != '\0');
 }
 
+/* DECIDE_TRACE=full: the whole action, so that two builds of decide.c can be
+ * compared decision by decision (a refactor's proof that nothing changed). */
+static void trace_full(const struct dc_action *a)
+{
+    fprintf(stderr, "\n      uid=%s type=%s from=%s to=%s", a->pod_uid,
+            a->pod_type != NULL ? a->pod_type : "-", a->from_phase != NULL ? a->from_phase : "-",
+            a->to_phase != NULL ? a->to_phase : "-");
+    for (int i = 0; i < a->nev; i++)
+        fprintf(stderr, "\n      event %d %s: %s", (int)a->ev[i].type, a->ev[i].reason,
+                a->ev[i].message);
+    if (a->patch != NULL)
+        fprintf(stderr, "\n      patch %s", json_object_to_json_string(a->patch));
+    if (a->pod_obj != NULL)
+        fprintf(stderr, "\n      pod %s", json_object_to_json_string(a->pod_obj));
+}
+
 /* Decides on the world; the action is W.a (the previous one is released). */
 static struct dc_action *decide(void)
 {
@@ -714,14 +731,18 @@ static struct dc_action *decide(void)
         .now_ms = W.now_ms,
         .cfg = &W.cfg,
         .create_error = W.create_error,
+        .exit_create_rejected = W.exit_create_rejected,
         .ns_terminating = W.ns_terminating,
         .gone = (const char *const *)W.gone,
         .ngone = W.ngone,
     };
     CU_ASSERT_EQUAL_FATAL(dc_decide(&in, &W.a), 0);
-    if (getenv("DECIDE_TRACE") != NULL)
+    const char *trace = getenv("DECIDE_TRACE");
+    if (trace != NULL)
         fprintf(stderr, "\n    [%lld] %s %s requeue=%lld: %s", (long long)(W.now_ms - T0_MS),
                 dc_kind_str(W.a.kind), W.a.pod, (long long)W.a.requeue_at_ms, W.a.why);
+    if (trace != NULL && strcmp(trace, "full") == 0)
+        trace_full(&W.a);
     return &W.a;
 }
 
@@ -2350,6 +2371,600 @@ static void test_pure(void)
     free(after_p);
 }
 
+/* ---- paths the main/exit pod checks share (added to guard their refactor) ---- */
+
+/* What the watcher renders from a created exit pod's annotations (mainReason,
+ * mainExitCode): the main outcome the pod was told. Call right after its creation
+ * step, while W.a still holds the pod. */
+static void watch_told_outcome(const char *name)
+{
+    struct json_object *ann = jx_obj(W.a.pod_obj, "metadata.annotations"), *v = NULL;
+    struct json_object *p = pod_get(name);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ann);
+    CU_ASSERT_FATAL(
+        json_object_object_get_ex(ann, "omjob.pipelines.openmetadata.org/main-reason", &v));
+    jx_set_str(p, "mainReason", json_object_get_string(v));
+    CU_ASSERT_FATAL(
+        json_object_object_get_ex(ann, "omjob.pipelines.openmetadata.org/main-exit-code", &v));
+    jx_set_str(p, "mainExitCode", json_object_get_string(v));
+    pod_touch(p);
+}
+
+/* Status as another writer left it: the main outcome recorded (MainPodFinished
+ * True), the phase not terminal, no exit attempt. */
+static void outcome_recorded_elsewhere(const char *reason, int code)
+{
+    struct json_object *st = jx_obj(W.omjob, "status");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+    jx_set_str(st, "mainPodReason", reason);
+    jx_set_i64(st, "mainPodExitCode", code);
+    struct json_object *conds = jx_arr(st, "conditions");
+    for (size_t i = 0; conds != NULL && i < json_object_array_length(conds); i++) {
+        struct json_object *c = json_object_array_get_idx(conds, i);
+        if (strcmp(jx_str_or(c, "type", ""), "MainPodFinished") == 0) {
+            jx_set_str(c, "status", "True");
+            jx_set_str(c, "reason", reason);
+        }
+    }
+    omjob_touch();
+    snprintf(W.main_reason, sizeof(W.main_reason), "%s", reason);
+    W.main_code_known = true;
+    W.main_code = code;
+}
+
+/* A main pod without creationTimestamp: no start deadline (nothing to count
+ * from), startTime taken from the clock. */
+static void test_main_pending_without_creation_time(void)
+{
+    world_new();
+    step_apply(DC_ADD_FINALIZER);
+    advance(1 * SEC);
+    step_apply(DC_CREATE_MAIN);
+    set_null(pod_get(MAIN_POD), "creationTimestamp");
+    advance(2 * SEC);
+    step(DC_STATUS);
+    check_phase("Pending");
+    check_now("startTime");
+    apply();
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, 0);
+    advance(3600 * SEC);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, 0);
+}
+
+/* Why a Pending pod did not start when neither its container nor the scheduler
+ * says: "Pending", with the pod's message when it has one. */
+static void test_start_timeout_plain_pending(void)
+{
+    world_new();
+    to_pending();
+    struct json_object *p = pod_get(MAIN_POD);
+    jx_set_str(p, "container.state", "none");
+    set_null(jx_obj(p, "container"), "reason");
+    jx_set_str(p, "message", "waiting for a volume");
+    W.now_ms = main_created_ms() + 600 * SEC;
+    expect_outcome("StartTimeout", -1);
+    check_contains("message", "did not start within 600 s: Pending: waiting for a volume");
+    CU_ASSERT_PTR_NOT_NULL(strstr(event_message("StartTimeout"), "Pending: waiting for a volume"));
+
+    world_new();
+    to_pending();
+    p = pod_get(MAIN_POD);
+    jx_set_str(p, "container.state", "none");
+    set_null(jx_obj(p, "container"), "reason");
+    W.now_ms = main_created_ms() + 600 * SEC;
+    expect_outcome("StartTimeout", -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(event_message("StartTimeout"), "600 s: Pending"));
+    CU_ASSERT_PTR_NULL(strstr(event_message("StartTimeout"), "Pending:"));
+}
+
+/* Node loss counted from the Ready condition's lastTransitionTime, else the pod's
+ * startTime, else its creation, else from the next look (never fires). */
+static void node_lost_since(struct json_object *p, bool keep_start, bool keep_created)
+{
+    struct json_object *ready = jx_obj(p, "ready");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ready);
+    set_null(ready, "lastTransitionTime");
+    if (!keep_start)
+        set_null(p, "startTime");
+    if (!keep_created)
+        set_null(p, "creationTimestamp");
+    pod_touch(p);
+}
+
+static void test_node_lost_since_fallbacks(void)
+{
+    /* startTime. */
+    world_new();
+    to_running();
+    struct json_object *p = pod_get(MAIN_POD);
+    int64_t started = parse_ms(jx_str(p, "startTime"));
+    pod_unready(MAIN_POD, false);
+    node_lost_since(p, true, true);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, started + 300 * SEC);
+    W.now_ms = started + 300 * SEC;
+    expect_outcome("NodeLost", -1);
+
+    /* creationTimestamp. */
+    world_new();
+    to_running();
+    p = pod_get(MAIN_POD);
+    pod_unready(MAIN_POD, false);
+    node_lost_since(p, false, true);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, main_created_ms() + 300 * SEC);
+
+    /* No time at all: from the next look, which never comes closer. */
+    world_new();
+    to_running();
+    p = pod_get(MAIN_POD);
+    pod_unready(MAIN_POD, false);
+    node_lost_since(p, false, false);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 300 * SEC);
+    advance(300 * SEC);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 300 * SEC);
+
+    /* The same rule for an exit pod. */
+    exit_handler_started();
+    p = pod_get(EXIT_POD);
+    started = parse_ms(jx_str(p, "startTime"));
+    pod_unready(EXIT_POD, false);
+    node_lost_since(p, true, true);
+    advance(10 * SEC);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, started + 300 * SEC);
+    W.now_ms = started + 300 * SEC;
+    step(DC_DELETE_POD);
+    CU_ASSERT_STRING_EQUAL(W.a.pod, EXIT_POD);
+    check_events("NodeLost", EV_WARNING, NULL);
+}
+
+/* The main pod ended before status ever said Pending: startTime is the time the
+ * outcome was recorded. */
+static void test_main_ended_before_status(void)
+{
+    /* No exit handler: finished at once. */
+    world_new();
+    json_object_object_del(jx_obj(W.omjob, "spec"), "exitHandlerSpec");
+    step_apply(DC_ADD_FINALIZER);
+    advance(1 * SEC);
+    step_apply(DC_CREATE_MAIN);
+    advance(3 * SEC);
+    pod_exit(MAIN_POD, 0, "Completed");
+    step(DC_STATUS);
+    check_phase("Succeeded");
+    CU_ASSERT_STRING_EQUAL(W.a.from_phase, "");
+    check_str("mainPodName", MAIN_POD);
+    check_now("startTime");
+    check_cond("MainPodFinished", "True", "Completed");
+    check_events("MainPodCompleted", EV_NORMAL, "OMJobCompleted", EV_NORMAL, NULL);
+    apply();
+    CU_ASSERT_EQUAL(expect_release_all(), 1);
+
+    /* With one: the exit pod first, then the record it carries. */
+    world_new();
+    step_apply(DC_ADD_FINALIZER);
+    advance(1 * SEC);
+    step_apply(DC_CREATE_MAIN);
+    advance(3 * SEC);
+    pod_exit(MAIN_POD, 3, "Error");
+    expect_create_exit(EXIT_POD, "failed", "Error", "3");
+    watch_told_outcome(EXIT_POD);
+    expect_outcome("Error", 3);
+    check_now("startTime");
+    CU_ASSERT_STRING_EQUAL(W.a.from_phase, "");
+    check_events("MainPodCompleted", EV_WARNING, NULL);
+    apply();
+}
+
+/* The exit pod created first is the record: what it was told wins over what the
+ * main pod shows by the time status is written. */
+static void test_outcome_from_exit_pod(void)
+{
+    /* Failed (Error 3), then deleted in the same second (which, alone, reads as
+     * Deleted): the exit pod was told Error 3. */
+    world_new();
+    to_running();
+    pod_exit(MAIN_POD, 3, "Error");
+    expect_create_exit(EXIT_POD, "failed", "Error", "3");
+    watch_told_outcome(EXIT_POD);
+    pod_mark_deleted(MAIN_POD);
+    struct dc_outcome o;
+    dc_classify(pod_get(MAIN_POD), &o);
+    CU_ASSERT_STRING_EQUAL(o.reason, "Deleted");
+    expect_outcome("Error", 3);
+    check_events("MainPodCompleted", EV_WARNING, NULL);
+    apply();
+    pod_running(EXIT_POD);
+    step(DC_NONE);
+
+    /* Deleted while running (no exit code), then the container ended 143: the
+     * exit pod was told no code, and that stands. */
+    world_new();
+    to_running();
+    pod_mark_deleted(MAIN_POD);
+    expect_create_exit(EXIT_POD, "failed", "Deleted", "");
+    watch_told_outcome(EXIT_POD);
+    pod_exit(MAIN_POD, 143, "Error");
+    dc_classify(pod_get(MAIN_POD), &o);
+    CU_ASSERT(o.code_known && o.code == 143);
+    expect_outcome("Deleted", -1);
+    apply();
+
+    /* Told a reason but no code field at all (an older pod): the reason, no code. */
+    world_new();
+    to_running();
+    pod_exit(MAIN_POD, 3, "Error");
+    expect_create_exit(EXIT_POD, "failed", "Error", "3");
+    jx_set_str(pod_get(EXIT_POD), "mainReason", "OOMKilled");
+    expect_outcome("OOMKilled", -1);
+    apply();
+}
+
+/* The API server rejected the first exit pod: the outcome is recorded first, and
+ * the exit pod follows from status. */
+static void test_exit_create_rejected(void)
+{
+    world_new();
+    to_running();
+    pod_exit(MAIN_POD, 0, "Completed");
+    step(DC_CREATE_EXIT);
+    W.exit_create_rejected = true;
+    expect_outcome("Completed", 0);
+    check_events("MainPodCompleted", EV_NORMAL, NULL);
+    apply();
+    /* Recorded: the flag no longer matters, the creation is retried from status. */
+    expect_create_exit(EXIT_POD, "success", "Completed", "0");
+    W.exit_create_rejected = false;
+}
+
+/* Recorded StartTimeout, but the main pod ended on its own before our deletion:
+ * nothing to stop, straight to the exit handler. */
+static void test_stop_main_already_ended(void)
+{
+    world_new();
+    to_pending();
+    W.now_ms = main_created_ms() + 600 * SEC;
+    expect_outcome("StartTimeout", -1);
+    apply();
+    pod_exit(MAIN_POD, 1, "Error");
+    expect_create_exit(EXIT_POD, "failed", "StartTimeout", "");
+}
+
+/* Without the OMJob's creationTimestamp there is no CreateFailed deadline: the
+ * creation is retried. */
+static void test_create_failed_without_creation_time(void)
+{
+    world_new();
+    json_object_object_del(jx_obj(W.omjob, "metadata"), "creationTimestamp");
+    step_apply(DC_ADD_FINALIZER);
+    W.create_error = "exceeded quota";
+    W.now_ms = T0_MS + 86400 * SEC;
+    step(DC_CREATE_MAIN);
+    CU_ASSERT_STRING_EQUAL(W.a.pod, MAIN_POD);
+    W.create_error = NULL;
+}
+
+/* An exit pod without creationTimestamp has no start deadline. */
+static void test_exit_pending_without_creation_time(void)
+{
+    world_new();
+    to_running();
+    pod_exit(MAIN_POD, 0, "Completed");
+    expect_create_exit(EXIT_POD, "success", "Completed", "0");
+    expect_outcome("Completed", 0);
+    apply();
+    set_null(pod_get(EXIT_POD), "creationTimestamp");
+    pod_touch(pod_get(EXIT_POD));
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, 0);
+    advance(3600 * SEC);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, 0);
+}
+
+/* An exit pod with phase Unknown (its node went silent after it started) is not
+ * "never started": it waits for the node-lost timeout, then is deleted. The
+ * requeue time is not asserted here: decide.c takes the earlier of the node-lost
+ * time and the pod's start deadline, which may already have passed. */
+static void test_exit_phase_unknown(void)
+{
+    exit_handler_started();
+    advance(700 * SEC);
+    int64_t since = W.now_ms;
+    pod_unready(EXIT_POD, true);
+    step(DC_NONE);
+    W.now_ms = since + 299 * SEC;
+    step(DC_NONE);
+    W.now_ms = since + 300 * SEC;
+    step(DC_DELETE_POD);
+    CU_ASSERT_STRING_EQUAL(W.a.pod, EXIT_POD);
+    check_events("NodeLost", EV_WARNING, NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(W.a.ev[0].message, "worker-1"));
+}
+
+/* A deletionTimestamp that does not parse: no cancel deadline to count from. */
+static void test_cancel_unparsable_deletion_time(void)
+{
+    world_new();
+    to_running();
+    jx_set_str(W.omjob, "metadata.deletionTimestamp", "not a time");
+    omjob_touch();
+    step(DC_STATUS);
+    check_str("mainPodReason", "Cancelled");
+    apply();
+    step_apply(DC_DELETE_POD);
+    expect_create_exit(EXIT_POD, "failed", "Cancelled", "");
+    pod_running(EXIT_POD);
+    W.now_ms += 86400 * SEC;
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, 0);
+}
+
+/* The last attempt disrupted after its container had ended: its code is kept. */
+static void test_exit_disrupted_last_with_code(void)
+{
+    exit_handler_started();
+    W.cfg.exit_max_attempts = 1;
+    pod_exit(EXIT_POD, 137, "Error");
+    pod_disrupt(EXIT_POD, "EvictionByEvictionAPI", "evicting");
+    step(DC_STATUS);
+    check_phase("Failed");
+    check_str("exitHandlerReason", "Evicted");
+    check_int("exitHandlerExitCode", 137);
+    check_cond("ExitHandlerFinished", "True", "Disrupted");
+    check_contains("message", "exit handler disrupted 1 times (last: Evicted)");
+    check_events("OMJobFailed", EV_WARNING, NULL);
+}
+
+/* Exit pods that failed without an exit code, or with code 0 but a pod reason. */
+static void test_exit_failed_odd_codes(void)
+{
+    exit_handler_started();
+    struct json_object *p = pod_get(EXIT_POD);
+    jx_set_str(p, "phase", "Failed");
+    jx_set_str(p, "container.state", "none");
+    pod_touch(p);
+    step(DC_STATUS);
+    check_phase("Failed");
+    check_str("exitHandlerReason", "Error");
+    check_absent("exitHandlerExitCode");
+    check_contains("message", "exit handler failed: Error");
+    CU_ASSERT_PTR_NULL(strstr(ps("message"), "exit code"));
+    check_cond("ExitHandlerFinished", "True", "Failed");
+
+    exit_handler_started();
+    pod_exit(EXIT_POD, 0, "Completed");
+    p = pod_get(EXIT_POD);
+    jx_set_str(p, "phase", "Failed");
+    jx_set_str(p, "reason", "DeadlineExceeded");
+    step(DC_STATUS);
+    check_phase("Failed");
+    check_str("exitHandlerReason", "DeadlineExceeded");
+    check_int("exitHandlerExitCode", 0);
+    check_contains("message", "exit handler failed: DeadlineExceeded (exit code 0)");
+    check_cond("Failed", "True", "ExitHandlerFailed");
+}
+
+/* An outcome recorded elsewhere while no exit handler is due (none configured, or
+ * skipped before any attempt): the final status follows. */
+static void test_outcome_recorded_without_exit_handler(void)
+{
+    world_new();
+    json_object_object_del(jx_obj(W.omjob, "spec"), "exitHandlerSpec");
+    to_running();
+    pod_exit(MAIN_POD, 0, "Completed");
+    outcome_recorded_elsewhere("Completed", 0);
+    step(DC_STATUS);
+    check_phase("Succeeded");
+    check_cond("ExitHandlerFinished", "True", "NotConfigured");
+    check_contains("message", "no exit handler configured");
+    check_events("OMJobCompleted", EV_NORMAL, NULL);
+    apply();
+    CU_ASSERT_EQUAL(expect_release_all(), 1);
+
+    world_new();
+    annotate_skip();
+    to_running();
+    pod_exit(MAIN_POD, 1, "Error");
+    outcome_recorded_elsewhere("Error", 1);
+    step(DC_STATUS);
+    check_phase("Failed");
+    check_cond("ExitHandlerFinished", "True", "Skipped");
+    check_cond("Failed", "True", "Error");
+    check_contains("message", "exit handler skipped");
+    check_absent("exitHandlerPodName");
+    apply();
+    CU_ASSERT_EQUAL(expect_release_all(), 1);
+}
+
+/* A foreign pod holding the name of a later exit attempt. */
+static void test_foreign_exit_retry(void)
+{
+    exit_handler_started();
+    pod_mark_deleted(EXIT_POD);
+    step(DC_STATUS);
+    check_str("exitHandlerPodName", EXIT_POD1);
+    apply();
+    add_foreign_pod(EXIT_POD1, false);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 1000);
+    pod_remove(EXIT_POD1);
+    expect_create_exit(EXIT_POD1, "success", "Completed", "0");
+}
+
+/* Foreground deletion with pods left that hold no finalizer of ours: nothing to
+ * release, wait for the collector. */
+static void test_foreground_nothing_to_release(void)
+{
+    world_new();
+    to_running();
+    omjob_delete_at(W.now_ms);
+    json_object_array_add(jx_arr(W.omjob, "metadata.finalizers"),
+                          json_object_new_string("foregroundDeletion"));
+    pod_mark_deleted(MAIN_POD);
+    expect_outcome("Cancelled", -1);
+    apply();
+    json_object_object_add(pod_get(MAIN_POD), "finalizers", json_object_new_array());
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 1000);
+}
+
+/* An OMJob whose name yields no pod name, and one without a uid. */
+static void test_bad_omjob(void)
+{
+    world_new();
+    jx_set_str(W.omjob, "metadata.name", "");
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, 0);
+
+    world_new();
+    json_object_object_del(jx_obj(W.omjob, "metadata"), "uid");
+    step(DC_NONE);
+    pod_add(compact_pod(MAIN_POD, "uid-m", FIX_UID, FIX_NAME, POD_TYPE_MAIN, tracking()));
+    step(DC_RELEASE_POD);
+    CU_ASSERT_STRING_EQUAL(W.a.pod, MAIN_POD);
+}
+
+/* A terminal phase without completionTime is not finished: the run goes on. */
+static void test_terminal_without_completion_time(void)
+{
+    exit_handler_started();
+    jx_set_str(W.omjob, "status.phase", "Failed");
+    omjob_touch();
+    pod_exit(EXIT_POD, 0, "Completed");
+    step(DC_STATUS);
+    check_phase("Succeeded");
+    check_now("completionTime");
+}
+
+/* dc_classify: a terminated container without exit code; a deletedAfterEnd that
+ * is not a boolean (the times decide); a disrupted pod without a phase. */
+static void test_classify_edges(void)
+{
+    world_new();
+    struct dc_outcome o;
+    struct json_object *p = compact_pod(MAIN_POD, "u", FIX_UID, FIX_NAME, POD_TYPE_MAIN, NULL);
+    jx_set_str(p, "phase", "Failed");
+    jx_set_str(p, "container.state", "terminated");
+    jx_set_str(p, "container.reason", "Error");
+    dc_classify(p, &o);
+    CU_ASSERT(o.ended && !o.disrupted && !o.code_known);
+    CU_ASSERT_STRING_EQUAL(o.reason, "Error");
+
+    jx_set_i64(p, "container.exitCode", 3);
+    jx_set_str(p, "container.finishedAt", "2026-03-01T12:00:00Z");
+    jx_set_str(p, "deletionTimestamp", "2026-03-01T12:30:00Z");
+    jx_set_str(p, "deletedAfterEnd", "yes");
+    dc_classify(p, &o);
+    CU_ASSERT(o.ended && !o.disrupted && o.code_known && o.code == 3);
+    CU_ASSERT_STRING_EQUAL(o.reason, "Error");
+    json_object_put(p);
+
+    p = compact_pod(MAIN_POD, "u", FIX_UID, FIX_NAME, POD_TYPE_MAIN, NULL);
+    set_null(p, "phase");
+    jx_set_str(p, "deletionTimestamp", "2026-03-01T12:30:00Z");
+    dc_classify(p, &o);
+    CU_ASSERT(o.ended && o.disrupted);
+    CU_ASSERT_STRING_EQUAL(o.reason, "Deleted");
+    CU_ASSERT_STRING_EQUAL(o.message, "deleted while Pending");
+    json_object_object_add(p, "disruptionTarget",
+                           pod_cond("True", "DeletionByPodGC", "", W.now_ms));
+    dc_classify(p, &o);
+    CU_ASSERT_STRING_EQUAL(o.reason, "NodeLost");
+    CU_ASSERT_STRING_EQUAL(o.message, "disrupted while Pending");
+    json_object_put(p);
+
+    /* Failed and deleted without an exit code, or with a deletion time that does
+     * not parse: the deletion's doing. */
+    p = compact_pod(MAIN_POD, "u", FIX_UID, FIX_NAME, POD_TYPE_MAIN, NULL);
+    jx_set_str(p, "phase", "Failed");
+    jx_set_str(p, "deletionTimestamp", "2026-03-01T12:30:00Z");
+    jx_set_str(p, "container.finishedAt", "2026-03-01T12:00:00Z");
+    dc_classify(p, &o);
+    CU_ASSERT(o.ended && o.disrupted && !o.code_known);
+    CU_ASSERT_STRING_EQUAL(o.reason, "Deleted");
+    jx_set_str(p, "container.state", "terminated");
+    jx_set_i64(p, "container.exitCode", 3);
+    jx_set_str(p, "deletionTimestamp", "not a time");
+    dc_classify(p, &o);
+    CU_ASSERT(o.ended && o.disrupted && o.code_known && o.code == 3);
+    CU_ASSERT_STRING_EQUAL(o.reason, "Deleted");
+    json_object_put(p);
+}
+
+/* Status in the right phase but without mainPodName (an older writer): written. */
+static void test_pending_status_without_pod_name(void)
+{
+    world_new();
+    to_pending();
+    json_object_object_del(jx_obj(W.omjob, "status"), "mainPodName");
+    omjob_touch();
+    step(DC_STATUS);
+    check_phase("Pending");
+    check_str("mainPodName", MAIN_POD);
+    CU_ASSERT_EQUAL(parse_ms(ps("startTime")), main_created_ms());
+    apply();
+    step(DC_NONE);
+}
+
+/* The skip annotation added once an exit attempt is under way: it runs on. */
+static void test_skip_after_first_attempt(void)
+{
+    exit_handler_started();
+    annotate_skip();
+    omjob_touch();
+    step(DC_NONE);
+    pod_exit(EXIT_POD, 0, "Completed");
+    step(DC_STATUS);
+    check_phase("Succeeded");
+    check_cond("ExitHandlerFinished", "True", "Succeeded");
+}
+
+/* An exit pod waiting while the OMJob is being deleted looks again at the earlier
+ * of its start deadline and the cancel deadline; a node-lost time before its
+ * start deadline wins. */
+static void test_exit_requeue_times(void)
+{
+    world_new();
+    to_running();
+    jx_set_i64(W.omjob, "spec.startTimeoutSeconds", 1200);
+    int64_t del = W.now_ms;
+    omjob_delete_at(del);
+    step_apply(DC_STATUS);
+    step_apply(DC_DELETE_POD);
+    expect_create_exit(EXIT_POD, "failed", "Cancelled", "");
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, del + 900 * SEC);
+
+    exit_handler_started();
+    advance(10 * SEC);
+    int64_t since = W.now_ms;
+    pod_unready(EXIT_POD, true);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, since + 300 * SEC);
+}
+
+/* No pods array at all (the loop's view before the first list). */
+static void test_no_pods_array(void)
+{
+    world_new();
+    struct dc_action a;
+    struct dc_input in = {.omjob = W.omjob, .pods = NULL, .now_ms = W.now_ms, .cfg = &W.cfg};
+    CU_ASSERT_EQUAL_FATAL(dc_decide(&in, &a), 0);
+    CU_ASSERT_EQUAL(a.kind, DC_ADD_FINALIZER);
+    dc_action_clear(&a);
+    step_apply(DC_ADD_FINALIZER);
+    in.omjob = W.omjob;
+    CU_ASSERT_EQUAL_FATAL(dc_decide(&in, &a), 0);
+    CU_ASSERT_EQUAL(a.kind, DC_CREATE_MAIN);
+    dc_action_clear(&a);
+}
+
 int main(void)
 {
     static const struct unit_test tests[] = {
@@ -2407,6 +3022,31 @@ int main(void)
         {"add finalizer keeps others", test_add_finalizer_keeps_others},
         {"250-char OMJob name", test_long_name},
         {"decide does not change its input", test_pure},
+        {"main pod pending without creationTimestamp", test_main_pending_without_creation_time},
+        {"StartTimeout: plain Pending, with and without message", test_start_timeout_plain_pending},
+        {"node loss counted from startTime, creation, next look", test_node_lost_since_fallbacks},
+        {"main pod ended before the Pending status", test_main_ended_before_status},
+        {"outcome from the exit pod's annotations", test_outcome_from_exit_pod},
+        {"exit pod creation rejected: outcome first", test_exit_create_rejected},
+        {"StartTimeout main pod ended before our deletion", test_stop_main_already_ended},
+        {"no CreateFailed without the OMJob's creation time",
+         test_create_failed_without_creation_time},
+        {"exit pod pending without creationTimestamp", test_exit_pending_without_creation_time},
+        {"exit pod phase Unknown: NodeLost, not StartTimeout", test_exit_phase_unknown},
+        {"cancel with an unparsable deletionTimestamp", test_cancel_unparsable_deletion_time},
+        {"last exit attempt disrupted with an exit code", test_exit_disrupted_last_with_code},
+        {"exit pod failed without code, or with code 0", test_exit_failed_odd_codes},
+        {"outcome recorded elsewhere, no exit handler due",
+         test_outcome_recorded_without_exit_handler},
+        {"foreign pod holding a later exit attempt's name", test_foreign_exit_retry},
+        {"foreground deletion with nothing to release", test_foreground_nothing_to_release},
+        {"OMJob without a usable name or uid", test_bad_omjob},
+        {"terminal phase without completionTime", test_terminal_without_completion_time},
+        {"dc_classify edges", test_classify_edges},
+        {"Pending status without mainPodName", test_pending_status_without_pod_name},
+        {"skip annotation after the first exit attempt", test_skip_after_first_attempt},
+        {"exit pod requeue: cancel deadline, node-lost time", test_exit_requeue_times},
+        {"no pods array", test_no_pods_array},
         {NULL, NULL},
     };
     return unit_run("reconciler_decide", NULL, suite_clean, tests);
