@@ -1121,14 +1121,15 @@ static int exit_delete(struct ctx *c, const struct pod_check *pc)
 }
 
 /* Pending or running: look again at the earliest of its node-lost time, its start
- * deadline and the cancel deadline. Unlike the main pod's, the start deadline
- * counts in phase Unknown too (where it may have passed already). */
+ * deadline (not started yet: a pod in phase Unknown has started, as for the main
+ * pod; its deadline may be long past and would wake the key in a loop) and the
+ * cancel deadline. */
 static int exit_up(struct ctx *c, const struct pod_check *pc)
 {
     struct dc_action *a = c->a;
     a->kind = DC_NONE;
     a->requeue_at_ms = pc->lost_at;
-    if (!str_eq(jx_str(pc->pod, "phase"), "Running"))
+    if (!pc->running)
         a->requeue_at_ms = earliest(a->requeue_at_ms, pc->start_deadline);
     if (c->deleting)
         a->requeue_at_ms = earliest(a->requeue_at_ms, cancel_deadline_ms(c));

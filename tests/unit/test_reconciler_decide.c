@@ -2678,8 +2678,12 @@ static void test_exit_phase_unknown(void)
     int64_t since = W.now_ms;
     pod_unready(EXIT_POD, true);
     step(DC_NONE);
+    /* Woken at the node-lost time, not at the start deadline long past (which
+     * made the reconciler decide the key again every few ms for 300 s). */
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, since + 300 * SEC);
     W.now_ms = since + 299 * SEC;
     step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, since + 300 * SEC);
     W.now_ms = since + 300 * SEC;
     step(DC_DELETE_POD);
     CU_ASSERT_STRING_EQUAL(W.a.pod, EXIT_POD);
