@@ -365,10 +365,84 @@ static void log_write_error(const struct kst *k, const struct dc_action *a,
              NULL);
 }
 
+/* The pod of a is created (out: the API server's reply, put into the view). */
+static void create_done(struct rc *r, struct kst *k, struct view *v, struct dc_action *a,
+                        struct json_object *out)
+{
+    bool is_main = a->kind == DC_CREATE_MAIN;
+    metrics_counter_add(r->fam->pods_created, 1.0, a->pod_type);
+    log_info("pod created", "key", k->key, "pod", a->pod, "type", a->pod_type, NULL);
+    emit_events(v->evq, view_omjob(v), a);
+    view_put_pod(v, a->pod, out);
+    json_object_put(out);
+    if (is_main) {
+        free(k->create_error);
+        k->create_error = NULL;
+    }
+    k->create_fails = 0;
+    k->create_retry_at = 0;
+    free(k->uncertain);
+    k->uncertain = NULL;
+    if (!is_main)
+        k->exit_create_rejected = false;
+}
+
+/* Rejected: quota, admission, invalid. Retried with backoff; for the main pod decide
+ * turns it into CreateFailed at the start deadline. */
+static enum step create_rejected(struct rc *r, struct kst *k, struct view *v,
+                                 const struct dc_action *a, const struct kube_err *e)
+{
+    struct json_object *omjob = view_omjob(v);
+    bool is_main = a->kind == DC_CREATE_MAIN;
+    struct ev_object o = {OMJOB_GROUP_VERSION,           OMJOB_KIND, v->ns, v->name,
+                          jx_str(omjob, "metadata.uid"), NULL};
+    int64_t delay = backoff_ms(++k->create_fails, CREATE_RETRY_FIRST_MS);
+    /* The same message every time, so that the Event aggregates (count). */
+    ev_emitf(r->ev, &o, EV_WARNING, "FailedCreate",
+             "creating %s pod %s was rejected (HTTP %d %s): %s; retrying with backoff", a->pod_type,
+             a->pod, e->http, e->reason, e->message);
+    log_write_error(k, a, e);
+    k->create_retry_at = util_mono_ms() + delay;
+    k->create_retry_main = is_main;
+    if (!is_main) {
+        k->exit_create_rejected = true;
+        k->ns_terminating = strstr(e->message, "because it is being terminated") != NULL;
+        /* Record the outcome now rather than after the backoff. */
+        schedule(r, k, util_mono_ms());
+        return STEP_WAIT;
+    }
+    char *msg = NULL;
+    if (asprintf(&msg, "HTTP %d %s: %s", e->http, e->reason, e->message) >= 0) {
+        free(k->create_error);
+        k->create_error = msg;
+    }
+    /* Wake at the retry, or earlier at the start deadline. */
+    int64_t deadline = dc_create_deadline_ms(omjob, &r->dcfg);
+    int64_t until = deadline - util_now_ms();
+    if (deadline > 0 && until < delay)
+        delay = until < 0 ? 0 : until + 50;
+    schedule(r, k, util_mono_ms() + delay);
+    return STEP_WAIT;
+}
+
+/* A creation that perhaps happened (its reply lost): keep its Events (pod name and
+ * messages) for when the cache shows the pod (settle_uncertain). */
+static void keep_uncertain(struct kst *k, const struct dc_action *a)
+{
+    struct dc_action *u = calloc(1, sizeof(*u));
+    if (u == NULL)
+        return;
+    memcpy(u->pod, a->pod, sizeof(u->pod));
+    memcpy(u->ev, a->ev, sizeof(u->ev));
+    u->nev = a->nev;
+    free(k->uncertain);
+    k->uncertain = u;
+}
+
 static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct dc_action *a)
 {
     struct kube_err e;
-    struct json_object *out = NULL, *omjob = view_omjob(v);
+    struct json_object *out = NULL;
     struct kube_ref ref = {.gv = POD_GROUP_VERSION, .plural = POD_PLURAL, .ns = v->ns};
     bool is_main = a->kind == DC_CREATE_MAIN;
     if (k->create_retry_main != is_main) {
@@ -382,21 +456,7 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
     }
     int rc = kube_create(r->kc, &ref, a->pod_obj, &out, &e);
     if (rc == 0) {
-        metrics_counter_add(r->fam->pods_created, 1.0, a->pod_type);
-        log_info("pod created", "key", k->key, "pod", a->pod, "type", a->pod_type, NULL);
-        emit_events(v->evq, omjob, a);
-        view_put_pod(v, a->pod, out);
-        json_object_put(out);
-        if (is_main) {
-            free(k->create_error);
-            k->create_error = NULL;
-        }
-        k->create_fails = 0;
-        k->create_retry_at = 0;
-        free(k->uncertain);
-        k->uncertain = NULL;
-        if (!is_main)
-            k->exit_create_rejected = false;
+        create_done(r, k, v, a, out);
         return STEP_CONTINUE;
     }
     if (rc == -EEXIST) {
@@ -405,54 +465,11 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         schedule(r, k, util_mono_ms() + EXISTS_MS);
         return STEP_WAIT;
     }
-    if (rc == -EPERM || rc == -EINVAL) {
-        /* Rejected: quota, admission, invalid. Retried with backoff; for the main
-         * pod decide turns it into CreateFailed at the start deadline. */
-        struct ev_object o = {OMJOB_GROUP_VERSION,           OMJOB_KIND, v->ns, v->name,
-                              jx_str(omjob, "metadata.uid"), NULL};
-        int64_t delay = backoff_ms(++k->create_fails, CREATE_RETRY_FIRST_MS);
-        /* The same message every time, so that the Event aggregates (count). */
-        ev_emitf(r->ev, &o, EV_WARNING, "FailedCreate",
-                 "creating %s pod %s was rejected (HTTP %d %s): %s; retrying with backoff",
-                 a->pod_type, a->pod, e.http, e.reason, e.message);
-        log_write_error(k, a, &e);
-        k->create_retry_at = util_mono_ms() + delay;
-        k->create_retry_main = is_main;
-        if (!is_main) {
-            k->exit_create_rejected = true;
-            k->ns_terminating = strstr(e.message, "because it is being terminated") != NULL;
-            /* Record the outcome now rather than after the backoff. */
-            schedule(r, k, util_mono_ms());
-            return STEP_WAIT;
-        }
-        if (is_main) {
-            char *msg = NULL;
-            if (asprintf(&msg, "HTTP %d %s: %s", e.http, e.reason, e.message) >= 0) {
-                free(k->create_error);
-                k->create_error = msg;
-            }
-            /* Wake at the retry, or earlier at the start deadline. */
-            int64_t deadline = dc_create_deadline_ms(omjob, &r->dcfg);
-            int64_t until = deadline - util_now_ms();
-            if (deadline > 0 && until < delay)
-                delay = until < 0 ? 0 : until + 50;
-        }
-        schedule(r, k, util_mono_ms() + delay);
-        return STEP_WAIT;
-    }
+    if (rc == -EPERM || rc == -EINVAL)
+        return create_rejected(r, k, v, a, &e);
     log_write_error(k, a, &e);
-    if (e.kind == KUBE_ERRK_TRANSPORT || e.kind == KUBE_ERRK_TIMEOUT || e.http >= 500) {
-        /* Perhaps created: keep its Events (pod name and messages) for when the
-         * cache shows the pod (pending_uncertain). */
-        struct dc_action *u = calloc(1, sizeof(*u));
-        if (u != NULL) {
-            memcpy(u->pod, a->pod, sizeof(u->pod));
-            memcpy(u->ev, a->ev, sizeof(u->ev));
-            u->nev = a->nev;
-            free(k->uncertain);
-            k->uncertain = u;
-        }
-    }
+    if (e.kind == KUBE_ERRK_TRANSPORT || e.kind == KUBE_ERRK_TIMEOUT || e.http >= 500)
+        keep_uncertain(k, a);
     return STEP_ERROR;
 }
 
