@@ -96,7 +96,7 @@ bool workq_add(struct workq *q, struct workq_key *k);
 /* The oldest queued key, now processing until workq_done, or NULL when none. */
 struct workq_key *workq_get(struct workq *q);
 /* Ends the processing of k (from workq_get); k is queued again when it was added
- * meanwhile. */
+ * meanwhile. A no-op when k is not processing. */
 void workq_done(struct workq *q, struct workq_key *k);
 /* Keys queued, i.e. that workq_get would return one by one. */
 size_t workq_len(const struct workq *q);
