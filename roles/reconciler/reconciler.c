@@ -1,8 +1,9 @@
 /* The reconciler role: shard I of N owns the OMJobs whose key hashes to I and runs
  * their state machine (roles/reconciler/decide.c), writing to the API server.
  *
- * One thread. Hints arrive on topic shard.<I> and mark keys dirty (a deduplicated
- * FIFO); a timer heap holds delayed looks (start deadlines, backoff); a gap, a new
+ * One thread. Hints arrive on topic shard.<I> and mark keys dirty in the work
+ * queue (lib/workq: a deduplicated FIFO, with timers for delayed looks such as start
+ * deadlines and backoff, and each key's state as its payload); a gap, a new
  * publisher or the periodic resync asks the watcher for every key of the shard.
  * A pass over a key reads its objects from the watcher (GET_KEY: no API read),
  * then repeats decide -> execute -> update the view from the API server's reply,
@@ -29,6 +30,7 @@
 #include "lib/ipc/pubsub.h"
 #include "lib/ipc/reqrep.h"
 #include "lib/kube/client.h"
+#include "lib/workq/workq.h"
 #include "roles/reconciler/decide.h"
 #include "runtime/ctl.h"
 #include "runtime/events.h"
@@ -46,18 +48,13 @@
 #define RETRY_MAX_MS 30000 /* backoff ceiling */
 #define CREATE_RETRY_FIRST_MS 1000
 
-/* ---- per-key state ---- */
+/* ---- per-key state: the payload of the key in the work queue (lib/workq) ---- */
 
 struct kst {
-    struct kst *hnext, *qnext;
-    char *key;
-    bool queued;
-    int64_t enq_ms;     /* mono, when queued */
-    int64_t timer_at;   /* mono, 0: none */
-    unsigned heap_refs; /* heap entries pointing here, current or stale */
-    bool dead;          /* droppable once the last heap entry is gone */
-    int fails;          /* consecutive errors, for backoff */
-    int create_fails;   /* consecutive rejections of the main pod */
+    struct workq_key *wk;
+    const char *key;  /* the work queue's copy, as long as the key lives */
+    int fails;        /* consecutive errors, for backoff */
+    int create_fails; /* consecutive rejections of the main pod */
     int64_t create_retry_at;
     bool create_retry_main;    /* create_retry_at is for the main pod (else an exit pod) */
     bool exit_create_rejected; /* the last exit pod creation was rejected */
@@ -86,11 +83,6 @@ struct evq {
     int n;
 };
 
-struct timer {
-    int64_t at;
-    struct kst *k;
-};
-
 struct rc {
     struct cfg cfg;
     struct dc_cfg dcfg;
@@ -103,13 +95,7 @@ struct rc {
     struct ev_recorder *ev;
     struct ipc_sub *sub;
     struct ipc_req *truth;
-    /* keys */
-    struct kst **tab;
-    size_t tabsz, nkeys;
-    struct kst *qhead, *qtail;
-    size_t qlen;
-    struct timer *heap;
-    size_t nheap, capheap;
+    struct workq *wq; /* the keys: their state, the dirty FIFO and the timers */
     int64_t next_resync;
     bool resync_pending;
     bool resync_full;
@@ -121,109 +107,57 @@ struct rc {
     int64_t ev_retry_at;
 };
 
+/* The state of key, created when create is set. NULL when absent or out of memory. */
 static struct kst *kst_find(struct rc *r, const char *key, bool create)
 {
-    size_t h = (size_t)util_fnv1a64(key, strlen(key)) & (r->tabsz - 1);
-    for (struct kst *k = r->tab[h]; k != NULL; k = k->hnext)
-        if (strcmp(k->key, key) == 0)
-            return k;
-    if (!create)
+    struct workq_key *wk = workq_find(r->wq, key);
+    if (wk == NULL && (!create || workq_insert(r->wq, key, &wk) < 0))
         return NULL;
-    if (r->nkeys + 1 > r->tabsz) {
-        size_t nsz = r->tabsz * 2;
-        struct kst **nt = calloc(nsz, sizeof(*nt));
-        if (nt != NULL) {
-            for (size_t i = 0; i < r->tabsz; i++) {
-                struct kst *k = r->tab[i], *nx;
-                for (; k != NULL; k = nx) {
-                    nx = k->hnext;
-                    size_t nh = (size_t)util_fnv1a64(k->key, strlen(k->key)) & (nsz - 1);
-                    k->hnext = nt[nh];
-                    nt[nh] = k;
-                }
-            }
-            free(r->tab);
-            r->tab = nt;
-            r->tabsz = nsz;
-            h = (size_t)util_fnv1a64(key, strlen(key)) & (r->tabsz - 1);
-        }
-    }
-    struct kst *k = calloc(1, sizeof(*k));
-    if (k == NULL || (k->key = strdup(key)) == NULL) {
-        free(k);
-        return NULL;
-    }
-    k->hnext = r->tab[h];
-    r->tab[h] = k;
-    r->nkeys++;
+    struct kst *k = workq_key_data(wk);
+    k->wk = wk;
+    k->key = workq_key_str(wk);
     return k;
 }
 
-static void kst_free(struct kst *k)
+/* workq's fini: frees what a key's state points to. */
+static void kst_fini(void *data)
 {
+    struct kst *k = data;
     free(k->uncertain);
-    free(k->key);
     free(k->create_error);
-    free(k);
 }
 
-/* Forgets k when nothing refers to it any more (not queued, no timer). */
+/* Forgets k when nothing refers to it any more: not queued, no timer, nothing kept
+ * for a later pass. The work queue keeps it while stale timer entries point at it. */
 static void kst_maybe_drop(struct rc *r, struct kst *k)
 {
-    if (k->queued || k->timer_at != 0 || k->create_error != NULL || k->uncertain != NULL)
+    if (k->create_error != NULL || k->uncertain != NULL)
         return;
-    if (k->heap_refs != 0) {
-        k->dead = true; /* a stale heap entry still points here: fire_timers frees it */
-        return;
-    }
-    size_t h = (size_t)util_fnv1a64(k->key, strlen(k->key)) & (r->tabsz - 1);
-    for (struct kst **pp = &r->tab[h]; *pp != NULL; pp = &(*pp)->hnext) {
-        if (*pp == k) {
-            *pp = k->hnext;
-            r->nkeys--;
-            kst_free(k);
-            return;
-        }
-    }
+    workq_release(r->wq, k->wk);
 }
 
-static void wq_gauge(struct rc *r)
+/* The work queue's hooks: the workqueue_* metric families. */
+static void wq_added(void *arg)
 {
-    metrics_gauge_set(r->fam->wq_depth, (double)r->qlen, r->name);
+    struct rc *r = arg;
+    metrics_counter_add(r->fam->wq_adds, 1.0, r->name);
+}
+
+static void wq_depth(void *arg, size_t pending)
+{
+    struct rc *r = arg;
+    metrics_gauge_set(r->fam->wq_depth, (double)pending, r->name);
+}
+
+static void wq_waited(void *arg, int64_t ms)
+{
+    struct rc *r = arg;
+    metrics_observe(r->fam->wq_queue_duration, (double)ms / 1000.0, r->name);
 }
 
 static void enqueue(struct rc *r, struct kst *k)
 {
-    k->dead = false;
-    if (k->queued)
-        return;
-    k->queued = true;
-    k->enq_ms = util_mono_ms();
-    k->qnext = NULL;
-    if (r->qtail != NULL)
-        r->qtail->qnext = k;
-    else
-        r->qhead = k;
-    r->qtail = k;
-    r->qlen++;
-    metrics_counter_add(r->fam->wq_adds, 1.0, r->name);
-    wq_gauge(r);
-}
-
-static struct kst *dequeue(struct rc *r)
-{
-    struct kst *k = r->qhead;
-    if (k == NULL)
-        return NULL;
-    r->qhead = k->qnext;
-    if (r->qhead == NULL)
-        r->qtail = NULL;
-    k->queued = false;
-    r->qlen--;
-    metrics_observe(r->fam->wq_queue_duration, (double)(util_mono_ms() - k->enq_ms) / 1000.0,
-                    r->name);
-    wq_gauge(r);
-    return k;
+    workq_add(r->wq, k->wk);
 }
 
 static void mark_key(struct rc *r, const char *key)
@@ -236,78 +170,13 @@ static void mark_key(struct rc *r, const char *key)
     enqueue(r, k);
 }
 
-/* ---- timers: a min-heap with lazy deletion (an entry counts only while its
- * time equals its key's timer_at) ---- */
-
-static void heap_swap(struct rc *r, size_t a, size_t b)
-{
-    struct timer t = r->heap[a];
-    r->heap[a] = r->heap[b];
-    r->heap[b] = t;
-}
-
+/* A look at k at at_mono (the earlier of this and a look already set). */
 static void schedule(struct rc *r, struct kst *k, int64_t at_mono)
 {
-    if (k->timer_at != 0 && k->timer_at <= at_mono)
-        return;
-    if (r->nheap == r->capheap) {
-        size_t nc = r->capheap ? r->capheap * 2 : 64;
-        struct timer *nh = realloc(r->heap, nc * sizeof(*nh));
-        if (nh == NULL) {
-            log_error("out of memory scheduling a key; queueing it now", "key", k->key, NULL);
-            enqueue(r, k);
-            return;
-        }
-        r->heap = nh;
-        r->capheap = nc;
+    if (workq_add_at(r->wq, k->wk, at_mono) != 0) {
+        log_error("out of memory scheduling a key; queueing it now", "key", k->key, NULL);
+        enqueue(r, k);
     }
-    k->timer_at = at_mono;
-    k->heap_refs++;
-    size_t i = r->nheap++;
-    r->heap[i] = (struct timer){at_mono, k};
-    while (i > 0 && r->heap[(i - 1) / 2].at > r->heap[i].at) {
-        heap_swap(r, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-}
-
-static void heap_pop(struct rc *r)
-{
-    r->heap[0].k->heap_refs--;
-    r->heap[0] = r->heap[--r->nheap];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, rr = l + 1, m = i;
-        if (l < r->nheap && r->heap[l].at < r->heap[m].at)
-            m = l;
-        if (rr < r->nheap && r->heap[rr].at < r->heap[m].at)
-            m = rr;
-        if (m == i)
-            break;
-        heap_swap(r, i, m);
-        i = m;
-    }
-}
-
-/* Queues the keys whose time has come; returns ms until the next timer (-1: none). */
-static int64_t fire_timers(struct rc *r)
-{
-    int64_t now = util_mono_ms();
-    while (r->nheap > 0) {
-        struct timer t = r->heap[0];
-        if (t.k->timer_at != t.at) {
-            heap_pop(r);
-            if (t.k->dead && t.k->heap_refs == 0)
-                kst_maybe_drop(r, t.k);
-            continue;
-        }
-        if (t.at > now)
-            return t.at - now;
-        heap_pop(r);
-        t.k->timer_at = 0;
-        enqueue(r, t.k);
-    }
-    return -1;
 }
 
 static int64_t backoff_ms(int n, int64_t first)
@@ -496,10 +365,84 @@ static void log_write_error(const struct kst *k, const struct dc_action *a,
              NULL);
 }
 
+/* The pod of a is created (out: the API server's reply, put into the view). */
+static void create_done(struct rc *r, struct kst *k, struct view *v, struct dc_action *a,
+                        struct json_object *out)
+{
+    bool is_main = a->kind == DC_CREATE_MAIN;
+    metrics_counter_add(r->fam->pods_created, 1.0, a->pod_type);
+    log_info("pod created", "key", k->key, "pod", a->pod, "type", a->pod_type, NULL);
+    emit_events(v->evq, view_omjob(v), a);
+    view_put_pod(v, a->pod, out);
+    json_object_put(out);
+    if (is_main) {
+        free(k->create_error);
+        k->create_error = NULL;
+    }
+    k->create_fails = 0;
+    k->create_retry_at = 0;
+    free(k->uncertain);
+    k->uncertain = NULL;
+    if (!is_main)
+        k->exit_create_rejected = false;
+}
+
+/* Rejected: quota, admission, invalid. Retried with backoff; for the main pod decide
+ * turns it into CreateFailed at the start deadline. */
+static enum step create_rejected(struct rc *r, struct kst *k, struct view *v,
+                                 const struct dc_action *a, const struct kube_err *e)
+{
+    struct json_object *omjob = view_omjob(v);
+    bool is_main = a->kind == DC_CREATE_MAIN;
+    struct ev_object o = {OMJOB_GROUP_VERSION,           OMJOB_KIND, v->ns, v->name,
+                          jx_str(omjob, "metadata.uid"), NULL};
+    int64_t delay = backoff_ms(++k->create_fails, CREATE_RETRY_FIRST_MS);
+    /* The same message every time, so that the Event aggregates (count). */
+    ev_emitf(r->ev, &o, EV_WARNING, "FailedCreate",
+             "creating %s pod %s was rejected (HTTP %d %s): %s; retrying with backoff", a->pod_type,
+             a->pod, e->http, e->reason, e->message);
+    log_write_error(k, a, e);
+    k->create_retry_at = util_mono_ms() + delay;
+    k->create_retry_main = is_main;
+    if (!is_main) {
+        k->exit_create_rejected = true;
+        k->ns_terminating = strstr(e->message, "because it is being terminated") != NULL;
+        /* Record the outcome now rather than after the backoff. */
+        schedule(r, k, util_mono_ms());
+        return STEP_WAIT;
+    }
+    char *msg = NULL;
+    if (asprintf(&msg, "HTTP %d %s: %s", e->http, e->reason, e->message) >= 0) {
+        free(k->create_error);
+        k->create_error = msg;
+    }
+    /* Wake at the retry, or earlier at the start deadline. */
+    int64_t deadline = dc_create_deadline_ms(omjob, &r->dcfg);
+    int64_t until = deadline - util_now_ms();
+    if (deadline > 0 && until < delay)
+        delay = until < 0 ? 0 : until + 50;
+    schedule(r, k, util_mono_ms() + delay);
+    return STEP_WAIT;
+}
+
+/* A creation that perhaps happened (its reply lost): keep its Events (pod name and
+ * messages) for when the cache shows the pod (settle_uncertain). */
+static void keep_uncertain(struct kst *k, const struct dc_action *a)
+{
+    struct dc_action *u = calloc(1, sizeof(*u));
+    if (u == NULL)
+        return;
+    memcpy(u->pod, a->pod, sizeof(u->pod));
+    memcpy(u->ev, a->ev, sizeof(u->ev));
+    u->nev = a->nev;
+    free(k->uncertain);
+    k->uncertain = u;
+}
+
 static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct dc_action *a)
 {
     struct kube_err e;
-    struct json_object *out = NULL, *omjob = view_omjob(v);
+    struct json_object *out = NULL;
     struct kube_ref ref = {.gv = POD_GROUP_VERSION, .plural = POD_PLURAL, .ns = v->ns};
     bool is_main = a->kind == DC_CREATE_MAIN;
     if (k->create_retry_main != is_main) {
@@ -513,21 +456,7 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
     }
     int rc = kube_create(r->kc, &ref, a->pod_obj, &out, &e);
     if (rc == 0) {
-        metrics_counter_add(r->fam->pods_created, 1.0, a->pod_type);
-        log_info("pod created", "key", k->key, "pod", a->pod, "type", a->pod_type, NULL);
-        emit_events(v->evq, omjob, a);
-        view_put_pod(v, a->pod, out);
-        json_object_put(out);
-        if (is_main) {
-            free(k->create_error);
-            k->create_error = NULL;
-        }
-        k->create_fails = 0;
-        k->create_retry_at = 0;
-        free(k->uncertain);
-        k->uncertain = NULL;
-        if (!is_main)
-            k->exit_create_rejected = false;
+        create_done(r, k, v, a, out);
         return STEP_CONTINUE;
     }
     if (rc == -EEXIST) {
@@ -536,54 +465,11 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         schedule(r, k, util_mono_ms() + EXISTS_MS);
         return STEP_WAIT;
     }
-    if (rc == -EPERM || rc == -EINVAL) {
-        /* Rejected: quota, admission, invalid. Retried with backoff; for the main
-         * pod decide turns it into CreateFailed at the start deadline. */
-        struct ev_object o = {OMJOB_GROUP_VERSION,           OMJOB_KIND, v->ns, v->name,
-                              jx_str(omjob, "metadata.uid"), NULL};
-        int64_t delay = backoff_ms(++k->create_fails, CREATE_RETRY_FIRST_MS);
-        /* The same message every time, so that the Event aggregates (count). */
-        ev_emitf(r->ev, &o, EV_WARNING, "FailedCreate",
-                 "creating %s pod %s was rejected (HTTP %d %s): %s; retrying with backoff",
-                 a->pod_type, a->pod, e.http, e.reason, e.message);
-        log_write_error(k, a, &e);
-        k->create_retry_at = util_mono_ms() + delay;
-        k->create_retry_main = is_main;
-        if (!is_main) {
-            k->exit_create_rejected = true;
-            k->ns_terminating = strstr(e.message, "because it is being terminated") != NULL;
-            /* Record the outcome now rather than after the backoff. */
-            schedule(r, k, util_mono_ms());
-            return STEP_WAIT;
-        }
-        if (is_main) {
-            char *msg = NULL;
-            if (asprintf(&msg, "HTTP %d %s: %s", e.http, e.reason, e.message) >= 0) {
-                free(k->create_error);
-                k->create_error = msg;
-            }
-            /* Wake at the retry, or earlier at the start deadline. */
-            int64_t deadline = dc_create_deadline_ms(omjob, &r->dcfg);
-            int64_t until = deadline - util_now_ms();
-            if (deadline > 0 && until < delay)
-                delay = until < 0 ? 0 : until + 50;
-        }
-        schedule(r, k, util_mono_ms() + delay);
-        return STEP_WAIT;
-    }
+    if (rc == -EPERM || rc == -EINVAL)
+        return create_rejected(r, k, v, a, &e);
     log_write_error(k, a, &e);
-    if (e.kind == KUBE_ERRK_TRANSPORT || e.kind == KUBE_ERRK_TIMEOUT || e.http >= 500) {
-        /* Perhaps created: keep its Events (pod name and messages) for when the
-         * cache shows the pod (pending_uncertain). */
-        struct dc_action *u = calloc(1, sizeof(*u));
-        if (u != NULL) {
-            memcpy(u->pod, a->pod, sizeof(u->pod));
-            memcpy(u->ev, a->ev, sizeof(u->ev));
-            u->nev = a->nev;
-            free(k->uncertain);
-            k->uncertain = u;
-        }
-    }
+    if (e.kind == KUBE_ERRK_TRANSPORT || e.kind == KUBE_ERRK_TIMEOUT || e.http >= 500)
+        keep_uncertain(k, a);
     return STEP_ERROR;
 }
 
@@ -828,8 +714,64 @@ static int backfill_events(struct rc *r, struct view *v)
     return 0;
 }
 
-/* One pass over a key. */
-static void reconcile(struct rc *r, struct kst *k)
+/* A creation whose reply was lost: if the cache shows the pod, ours, it was
+ * created, and the Events kept for it go with this pass's. */
+static void settle_uncertain(struct kst *k, struct view *v)
+{
+    struct json_object *om = view_omjob(v), *pods = view_pods(v);
+    for (size_t i = 0; om != NULL && i < json_object_array_length(pods); i++) {
+        struct json_object *p = json_object_array_get_idx(pods, i);
+        if (strcmp(jx_str_or(p, "name", ""), k->uncertain->pod) == 0 &&
+            strcmp(jx_str_or(p, "ownerUid", "-"), jx_str_or(om, "metadata.uid", "")) == 0) {
+            emit_events(v->evq, om, k->uncertain);
+            free(k->uncertain);
+            k->uncertain = NULL;
+            return;
+        }
+    }
+}
+
+/* decide -> execute -> update the view, up to MAX_STEPS times: the last step's
+ * outcome. *result becomes "requeue_after" when decide asks for a later look. */
+static enum step run_steps(struct rc *r, struct kst *k, struct view *v, const char **result)
+{
+    enum step st = STEP_WAIT;
+    for (int i = 0; i < MAX_STEPS; i++) {
+        struct dc_action a;
+        struct dc_input in = {.omjob = view_omjob(v),
+                              .pods = jx_arr(v->root, "pods"),
+                              .now_ms = util_now_ms(),
+                              .cfg = &r->dcfg,
+                              .create_error = k->create_error,
+                              .exit_create_rejected = k->exit_create_rejected,
+                              .ns_terminating = k->ns_terminating,
+                              .gone = v->gonep,
+                              .ngone = v->ngone};
+        if (dc_decide(&in, &a) != 0) {
+            dc_action_clear(&a);
+            return STEP_ERROR;
+        }
+        if (a.kind == DC_NONE) {
+            if (a.requeue_at_ms > 0) {
+                int64_t d = a.requeue_at_ms - in.now_ms;
+                schedule(r, k, util_mono_ms() + (d > 0 ? d : 0) + 10);
+                *result = "requeue_after";
+            }
+            dc_action_clear(&a);
+            return STEP_WAIT;
+        }
+        log_debug("action", "key", k->key, "action", dc_kind_str(a.kind), "why", a.why, NULL);
+        st = exec_action(r, k, v, &a);
+        dc_action_clear(&a);
+        if (st != STEP_CONTINUE)
+            break;
+    }
+    return st;
+}
+
+/* One pass over a key. True when the key may be forgotten: its OMJob and pods are
+ * gone (kst_maybe_drop, once the work queue is done with it). */
+static bool reconcile(struct rc *r, struct kst *k)
 {
     struct view v;
     int64_t t0 = util_mono_ms();
@@ -841,65 +783,17 @@ static void reconcile(struct rc *r, struct kst *k)
                      strerror(-rc), NULL);
         schedule(r, k, util_mono_ms() + NOT_SYNCED_MS);
         metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", "requeue_after");
-        return;
+        return false;
     }
     v.evq = &r->evq;
-    if (k->uncertain != NULL) {
-        /* A creation whose reply was lost: if the pod is there, it was ours. */
-        struct json_object *om = view_omjob(&v), *pods = view_pods(&v);
-        for (size_t i = 0; om != NULL && i < json_object_array_length(pods); i++) {
-            struct json_object *p = json_object_array_get_idx(pods, i);
-            if (strcmp(jx_str_or(p, "name", ""), k->uncertain->pod) == 0 &&
-                strcmp(jx_str_or(p, "ownerUid", "-"), jx_str_or(om, "metadata.uid", "")) == 0) {
-                emit_events(v.evq, om, k->uncertain);
-                free(k->uncertain);
-                k->uncertain = NULL;
-                break;
-            }
-        }
-    }
-    if (!k->events_checked) {
-        /* First pass of this key in this process: status already set means an
-         * earlier process made progress and may have died before its Events. */
-        if (backfill_events(r, &v) == 0)
-            k->events_checked = true;
-    }
+    if (k->uncertain != NULL)
+        settle_uncertain(k, &v);
+    /* First pass of this key in this process: status already set means an earlier
+     * process made progress and may have died before its Events. */
+    if (!k->events_checked && backfill_events(r, &v) == 0)
+        k->events_checked = true;
     uint64_t rev = (uint64_t)jx_i64_or(v.root, "cacheRevision", 0);
-    enum step st = STEP_WAIT;
-    bool wrote = false;
-    for (int i = 0; i < MAX_STEPS; i++) {
-        struct dc_action a;
-        struct dc_input in = {.omjob = view_omjob(&v),
-                              .pods = jx_arr(v.root, "pods"),
-                              .now_ms = util_now_ms(),
-                              .cfg = &r->dcfg,
-                              .create_error = k->create_error,
-                              .exit_create_rejected = k->exit_create_rejected,
-                              .ns_terminating = k->ns_terminating,
-                              .gone = v.gonep,
-                              .ngone = v.ngone};
-        if (dc_decide(&in, &a) != 0) {
-            dc_action_clear(&a);
-            st = STEP_ERROR;
-            break;
-        }
-        if (a.kind == DC_NONE) {
-            if (a.requeue_at_ms > 0) {
-                int64_t d = a.requeue_at_ms - in.now_ms;
-                schedule(r, k, util_mono_ms() + (d > 0 ? d : 0) + 10);
-                result = "requeue_after";
-            }
-            dc_action_clear(&a);
-            st = STEP_WAIT;
-            break;
-        }
-        log_debug("action", "key", k->key, "action", dc_kind_str(a.kind), "why", a.why, NULL);
-        st = exec_action(r, k, &v, &a);
-        dc_action_clear(&a);
-        wrote = true;
-        if (st != STEP_CONTINUE)
-            break;
-    }
+    enum step st = run_steps(r, k, &v, &result);
     bool empty = view_omjob(&v) == NULL && json_object_array_length(view_pods(&v)) == 0;
     json_object_put(v.root);
     flush_events(r, &r->evq);
@@ -912,15 +806,29 @@ static void reconcile(struct rc *r, struct kst *k)
         metrics_counter_add(r->fam->reconciliations, 1.0, "error");
         metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", "error");
         metrics_counter_add(r->fam->cr_reconcile_errors, 1.0, "omjob");
-        return;
+        return false;
     }
     k->fails = 0;
     k->handled_rev = rev;
-    (void)wrote;
     metrics_counter_add(r->fam->reconciliations, 1.0, "success");
     metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", result);
-    if (empty)
-        kst_maybe_drop(r, k);
+    return empty;
+}
+
+/* Takes up to BATCH keys from the work queue, one pass each. */
+static void process_batch(struct rc *r)
+{
+    for (int i = 0; i < BATCH; i++) {
+        struct workq_key *wk = workq_get(r->wq);
+        if (wk == NULL)
+            break;
+        struct kst *k = workq_key_data(wk);
+        bool forget = reconcile(r, k);
+        workq_done(r->wq, wk); /* queued again if added meanwhile */
+        if (forget)
+            kst_maybe_drop(r, k);
+        ctl_heartbeat(r->ctl);
+    }
 }
 
 /* ---- resync ---- */
@@ -1106,9 +1014,12 @@ static int setup(struct rc *r)
         log_error("cannot open the truth client", "error", strerror(-rc), NULL);
         return rc;
     }
-    r->tabsz = 256;
-    if ((r->tab = calloc(r->tabsz, sizeof(*r->tab))) == NULL)
-        return -ENOMEM;
+    struct workq_opts wo = {
+        .data_size = sizeof(struct kst),
+        .fini = kst_fini,
+        .hooks = {.added = wq_added, .depth = wq_depth, .waited = wq_waited, .arg = r}};
+    if ((rc = workq_new(&wo, &r->wq)) != 0)
+        return rc;
     r->dcfg.start_timeout_s = r->cfg.start_timeout_s;
     r->dcfg.cancel_deadline_s = r->cfg.cancel_deadline_s;
     r->dcfg.exit_max_attempts = r->cfg.exit_handler_max_attempts;
@@ -1119,15 +1030,7 @@ static int setup(struct rc *r)
 
 static void teardown(struct rc *r)
 {
-    for (size_t i = 0; r->tab != NULL && i < r->tabsz; i++) {
-        struct kst *k = r->tab[i], *nx;
-        for (; k != NULL; k = nx) {
-            nx = k->hnext;
-            kst_free(k);
-        }
-    }
-    free(r->tab);
-    free(r->heap);
+    workq_free(r->wq);
     ipc_req_close(r->truth);
     ipc_sub_close(r->sub);
     ev_recorder_free(r->ev);
@@ -1165,16 +1068,10 @@ static int run(struct rc *r)
             }
         }
         retry_events(r);
-        int64_t until = fire_timers(r);
-        for (int i = 0; i < BATCH; i++) {
-            struct kst *k = dequeue(r);
-            if (k == NULL)
-                break;
-            reconcile(r, k);
-            ctl_heartbeat(r->ctl);
-        }
+        int64_t until = workq_fire(r->wq);
+        process_batch(r);
         int timeout = 1000;
-        if (r->qhead != NULL)
+        if (workq_len(r->wq) > 0)
             timeout = 0;
         else if (until >= 0 && until < timeout)
             timeout = (int)until;
