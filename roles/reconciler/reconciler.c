@@ -128,12 +128,20 @@ static void kst_fini(void *data)
 }
 
 /* Forgets k when nothing refers to it any more: not queued, no timer, nothing kept
- * for a later pass. The work queue keeps it while stale timer entries point at it. */
+ * for a later pass. The work queue keeps the key while stale timer entries point at
+ * it; its state is forgotten now all the same, so that an OMJob created again
+ * under the same name starts afresh (not with the old one's backoff or rejected
+ * exit pod). */
 static void kst_maybe_drop(struct rc *r, struct kst *k)
 {
     if (k->create_error != NULL || k->uncertain != NULL)
         return;
-    workq_release(r->wq, k->wk);
+    struct workq_key *wk = k->wk;
+    if (workq_release(r->wq, wk) == 1) {
+        memset(k, 0, sizeof(*k));
+        k->wk = wk;
+        k->key = workq_key_str(wk);
+    }
 }
 
 /* The work queue's hooks: the workqueue_* metric families. */
