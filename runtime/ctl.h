@@ -1,6 +1,7 @@
 /* The per-role control socket (ipc://<rundir>/ctl-<role>.rep), used by every role:
- * answers health, metrics, status and stop from httpd and the supervisor, and
- * holds the role's metrics registry with the families every role shares.
+ * answers health, metrics and status for httpd, and stop for a tool (the
+ * supervisor has no NNG and stops roles with signals), and holds the role's
+ * metrics registry with the families every role shares.
  * Message bodies are in docs/PROTOCOL.md ("Control message bodies"). */
 #ifndef OMJOB_RUNTIME_CTL_H
 #define OMJOB_RUNTIME_CTL_H

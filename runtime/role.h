@@ -1,7 +1,8 @@
-/* The role side of the supervisor protocol, used by every role process (watcher,
- * reconciler, cleaner, httpd): readiness handshake, stop signals, and noticing
- * that the supervisor is gone. A role started by hand (no supervisor) works the
- * same; the handshake is then a no-op. */
+/* The role side of the supervisor protocol (docs/PROTOCOL.md, "Supervisor and
+ * roles"), used by every role process (watcher, reconciler, cleaner, httpd):
+ * readiness handshake, stop signals, and noticing that the supervisor is gone. A
+ * role started by hand (no supervisor) works the same; the handshake is then a
+ * no-op. */
 #ifndef OMJOB_RUNTIME_ROLE_H
 #define OMJOB_RUNTIME_ROLE_H
 
