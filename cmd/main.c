@@ -69,10 +69,17 @@ static int run_command(int argc, char **argv, int ndisabled)
         }
         return roles[i].pd_main(argc, argv);
     }
-    fprintf(stderr,
-            "omjob-operator: unknown role or command '%s' (roles: watcher, reconciler, "
-            "cleaner, httpd; commands: status, cache; try --help)\n",
-            argv[0]);
+    fprintf(stderr, "omjob-operator: unknown role or command '%s' (roles:", argv[0]);
+    for (int pass = 0; pass < 2; pass++) { /* the roles, then the commands */
+        const char *sep = pass == 0 ? " " : "; commands: ";
+        for (int i = 0; i < NROLES; i++) {
+            if (((roles[i].pd_flags & PROC_DEF_PROCESS) != 0) != (pass == 0))
+                continue;
+            fprintf(stderr, "%s%s", sep, roles[i].pd_name);
+            sep = ", ";
+        }
+    }
+    fprintf(stderr, "; try --help)\n");
     return ROLE_EX_USAGE;
 }
 
