@@ -70,6 +70,12 @@ foreach(src ${FUZZ_TARGETS})
   endif()
 endforeach()
 
+# Differential test of lib/cron against robfig/cron/v3, Kubernetes' CronJob parser
+# (tests/crondiff/run.sh: a few seconds once Go's caches are warm; skipped without Go).
+add_test(NAME unit_crondiff COMMAND bash ${CMAKE_SOURCE_DIR}/tests/crondiff/run.sh
+  $<TARGET_FILE:test_cron>)
+set_tests_properties(unit_crondiff PROPERTIES LABELS unit TIMEOUT 300 SKIP_RETURN_CODE 77)
+
 # Integration tests share one control plane: cluster_up (FIXTURES_SETUP) writes
 # ${CMAKE_BINARY_DIR}/cluster.env, cluster_down (FIXTURES_CLEANUP) stops it. With
 # OMJOB_TEST_CLUSTER=external in the environment both reuse a running cluster.
