@@ -189,7 +189,9 @@ static void load_error(int rc, const char *name, const char *dir, const char *wh
         snprintf(err, errlen, "time zone \"%s\" in %s is unusable: %s", name, dir, why);
     else
         snprintf(err, errlen, "time zone \"%s\" could not be read from %s: %s", name, dir,
-                 strerror(-rc));
+                 rc == -ENOMEM         ? "out of memory"
+                 : rc == -ENAMETOOLONG ? "the path is too long"
+                                       : "read error");
 }
 
 /* Reads and parses dir/name. */
@@ -257,8 +259,10 @@ int tz_get(const char *name, const struct tz_zone **zone, char *err, size_t errl
     struct tz_zone *z = NULL;
     if (found == NULL) {
         rc = load(name, &z, err, errlen);
-        if (rc == 0 && (rc = cache_add(z)) != 0)
+        if (rc == 0 && (rc = cache_add(z)) != 0) {
             tz_free(z);
+            load_error(rc, name, "the zone cache", "", err, errlen);
+        }
         found = rc == 0 ? z : NULL;
     }
     pthread_mutex_unlock(&cache_lock);

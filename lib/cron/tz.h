@@ -48,7 +48,9 @@ struct tz_span {
  * NULL) receives one sentence saying which zone and why, e.g. "unknown time zone
  * \"Mars/Olympus\" (no such zone in /usr/share/zoneinfo)"; any failure is the
  * controller's UnknownTimeZone. Failures are not cached: a zone installed later is
- * found by a later call. */
+ * found by a later call. NULL and "" are -EINVAL: the caller maps an absent
+ * spec.timeZone to "UTC". Lookups scan the loaded zones under the lock (a process
+ * uses a handful of zones, however many CronOMJobs name them). */
 int tz_get(const char *name, const struct tz_zone **zone, char *err, size_t errlen);
 
 /* The built-in UTC zone (borrowed, static). */
