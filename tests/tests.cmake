@@ -30,7 +30,9 @@ foreach(src ${UNIT_TESTS})
     set(libs omjob_ipc nng::nng)
   elseif(mod MATCHES "^common|^log|^cfg|^json|^metrics|^util")
     set(libs omjob_common)
-  elseif(mod MATCHES "^(watcher|reconciler|cleaner|httpd|supervisor|runtime|model|workq|cron)")
+  elseif(mod MATCHES "^cron|^tz")
+    set(libs omjob_cron)
+  elseif(mod MATCHES "^(watcher|reconciler|cleaner|httpd|supervisor|runtime|model|workq)")
     string(REGEX REPLACE "_.*" "" lib ${mod})
     set(libs omjob_${lib} nng::nng PkgConfig::CURL)
   else()
@@ -74,6 +76,24 @@ foreach(src ${FUZZ_TARGETS})
     target_link_libraries(${name} PRIVATE ${OMJOB_TEST_LIBS} nng::nng PkgConfig::CURL)
   endif()
 endforeach()
+
+# The schedule library's fuzz targets (fuzz_cron*, fuzz_tz*) link omjob_cron.
+foreach(src ${FUZZ_TARGETS})
+  get_filename_component(name ${src} NAME_WE)
+  string(REPLACE "fuzz_" "" fz ${name})
+  if(fz MATCHES "^cron|^tz")
+    target_link_libraries(corpus_${fz} PRIVATE omjob_cron)
+    if(TARGET ${name})
+      target_link_libraries(${name} PRIVATE omjob_cron)
+    endif()
+  endif()
+endforeach()
+
+# Differential test of lib/cron against robfig/cron/v3, Kubernetes' CronJob parser
+# (tests/crondiff/run.sh: a few seconds once Go's caches are warm; skipped without Go).
+add_test(NAME unit_crondiff COMMAND bash ${CMAKE_SOURCE_DIR}/tests/crondiff/run.sh
+  $<TARGET_FILE:test_cron>)
+set_tests_properties(unit_crondiff PROPERTIES LABELS unit TIMEOUT 300 SKIP_RETURN_CODE 77)
 
 # Integration tests share one control plane: cluster_up (FIXTURES_SETUP) writes
 # ${CMAKE_BINARY_DIR}/cluster.env, cluster_down (FIXTURES_CLEANUP) stops it. With
