@@ -9,6 +9,8 @@
 #include "lib/kube/watchevent.h"
 #include "lib/kube/watchsplit.h"
 
+#include "lib/common/util.h"
+
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -255,7 +257,7 @@ static int on_line(void *ctx, enum kube_wsplit_what what, const char *line, size
 
 static double now_s(void)
 {
-    return (double)kube_now_ns() / 1e9;
+    return (double)util_mono_ns() / 1e9;
 }
 
 int main(void)

@@ -30,14 +30,14 @@ int64_t util_mono_ms(void)
     return util_mono_ns() / 1000000;
 }
 
-int64_t util_now_ns(void)
+int64_t util_wall_ns(void)
 {
     return clock_ns(CLOCK_REALTIME);
 }
 
-int64_t util_now_ms(void)
+int64_t util_wall_ms(void)
 {
-    return util_now_ns() / 1000000;
+    return util_wall_ns() / 1000000;
 }
 
 /* ---- RFC 3339 ---- */

@@ -9,11 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Clocks. Monotonic for timeouts and durations, realtime for timestamps. */
+/* Clocks, named by clock. mono: CLOCK_MONOTONIC, for timeouts, deadlines and
+ * durations (never jumps, meaningless across processes and boots). wall:
+ * CLOCK_REALTIME, time since the epoch, for timestamps and for times shared with
+ * other processes or the API server (jumps when the system clock is set). */
 int64_t util_mono_ms(void);
 int64_t util_mono_ns(void);
-int64_t util_now_ms(void);
-int64_t util_now_ns(void);
+int64_t util_wall_ms(void);
+int64_t util_wall_ns(void);
 
 /* Longest string util_rfc3339_format writes, with its NUL. */
 #define UTIL_RFC3339_MAX 36

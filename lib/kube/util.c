@@ -1,5 +1,5 @@
 /* Helpers shared by the kube sources: bounded JSON parsing and lookup, reading
- * small regular files, base64 decoding, wiping secrets, the monotonic clock. */
+ * small regular files, base64 decoding, wiping secrets. */
 #include "lib/kube/internal.h"
 
 #include <errno.h>
@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 struct json_object *kube_json_parse(const char *buf, size_t len)
@@ -208,13 +207,6 @@ void kube_secret_free(void *p, size_t len)
 char *kube_secret_dup(const char *s)
 {
     return strdup(s);
-}
-
-int64_t kube_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 void kube_strlcpy(char *dst, const char *src, size_t cap)

@@ -361,7 +361,7 @@ int wloop_new(struct wshared *sh, enum wc_kind k, const char *ns, struct wloop *
     l->wl_sh = sh;
     l->wl_kind = k;
     l->wl_backoff = b;
-    l->wl_seed = (unsigned)(util_now_ns() ^ (int64_t)getpid() ^ (int64_t)(uintptr_t)l);
+    l->wl_seed = (unsigned)(util_wall_ns() ^ (int64_t)getpid() ^ (int64_t)(uintptr_t)l);
     if ((rc = kube_config_load(&cfg, errbuf, errlen)) != 0)
         goto fail;
     if ((rc = kube_client_new(cfg, &o, &l->wl_client)) != 0) {

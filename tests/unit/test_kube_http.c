@@ -9,6 +9,8 @@
 #include "lib/kube/kubeconfig.h"
 #include "lib/kube/watch.h"
 
+#include "lib/common/util.h"
+
 #include <CUnit/Basic.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,7 +66,7 @@ static unsigned seed;
 
 static int64_t now_ms(void)
 {
-    return kube_now_ns() / 1000000;
+    return util_mono_ns() / 1000000;
 }
 
 static void sleep_ms(int ms)

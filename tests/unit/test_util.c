@@ -16,8 +16,8 @@ static void test_clocks(void)
     CU_ASSERT(b >= a);
     CU_ASSERT(util_mono_ms() >= a / 1000000);
     /* Realtime is after 2020-01-01 and agrees between ms and ns. */
-    CU_ASSERT(util_now_ms() > 1577836800000LL);
-    CU_ASSERT(util_now_ns() / 1000000 - util_now_ms() <= 1000);
+    CU_ASSERT(util_wall_ms() > 1577836800000LL);
+    CU_ASSERT(util_wall_ns() / 1000000 - util_wall_ms() <= 1000);
 }
 
 static void test_rfc3339_format(void)
