@@ -195,7 +195,7 @@ struct run {
 
 static void copy(char *dst, size_t cap, const char *s)
 {
-    kube_strlcpy(dst, s ? s : "", cap);
+    util_strlcpy(dst, s ? s : "", cap);
 }
 
 static void extract_labels(struct pod *pd, struct json_object *labels)

@@ -3,6 +3,8 @@
 #include "lib/kube/http_int.h"
 #include "lib/kube/internal.h"
 
+#include "lib/common/util.h"
+
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -227,7 +229,7 @@ static int list_page(struct json_object *page, kube_list_cb cb, void *ctx, char 
     const char *v = kube_json_str(page, "metadata", "resourceVersion", NULL);
     const char *k = kube_json_str(page, "metadata", "continue", NULL);
     if (rv != NULL && rvlen > 0)
-        kube_strlcpy(rv, v ? v : "", rvlen);
+        util_strlcpy(rv, v ? v : "", rvlen);
     free(*cont);
     *cont = (k != NULL && *k != '\0') ? strdup(k) : NULL;
     if (k != NULL && *k != '\0' && *cont == NULL)
@@ -272,6 +274,6 @@ int kube_list(struct kube_client *c, const struct kube_ref *r, const struct kube
     } while (rc == 0 && cont != NULL);
     free(cont);
     if (rc == 0 && rv != NULL && rvlen > 0)
-        kube_strlcpy(rv, rvbuf, rvlen);
+        util_strlcpy(rv, rvbuf, rvlen);
     return rc;
 }

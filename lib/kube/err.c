@@ -3,6 +3,8 @@
 #include "lib/kube/err.h"
 #include "lib/kube/internal.h"
 
+#include "lib/common/util.h"
+
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -126,7 +128,7 @@ void kube_err_from_response(struct kube_err *e, int http, const char *body, size
     e->message[0] = '\0';
     struct json_object *st = (body != NULL && len > 0) ? kube_json_parse(body, len) : NULL;
     if (st == NULL || kube_err_from_status_json(e, st) != 0) {
-        kube_strlcpy(e->reason, kube_http_reason(http), sizeof(e->reason));
+        util_strlcpy(e->reason, kube_http_reason(http), sizeof(e->reason));
         if (body != NULL)
             copy_clean(e->message, sizeof(e->message), body, len);
     }

@@ -42,9 +42,6 @@ struct kube_err;
  * 0, or -1 when st is not a Status (e untouched but reason/message). */
 int kube_err_from_status_json(struct kube_err *e, struct json_object *st);
 
-/* Copies src into dst of cap bytes, truncating; always terminates (cap > 0). */
-void kube_strlcpy(char *dst, const char *src, size_t cap);
-
 #endif
 
 /* The full configuration, for the client and the unit tests (see kubeconfig.h). */

@@ -208,10 +208,3 @@ char *kube_secret_dup(const char *s)
 {
     return strdup(s);
 }
-
-void kube_strlcpy(char *dst, const char *src, size_t cap)
-{
-    size_t n = strnlen(src, cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}

@@ -109,7 +109,7 @@ int kube_watch_set_resource_version(struct kube_watch *w, const char *rv)
         rv = "";
     if (strlen(rv) >= sizeof(w->rv))
         return -EINVAL;
-    kube_strlcpy(w->rv, rv, sizeof(w->rv));
+    util_strlcpy(w->rv, rv, sizeof(w->rv));
     return 0;
 }
 
@@ -158,7 +158,7 @@ static int handle_event(struct kube_watch *w, const struct kube_event *ev)
         return 1;
     }
     if (ev->resource_version != NULL && strlen(ev->resource_version) < sizeof(w->rv))
-        kube_strlcpy(w->rv, ev->resource_version, sizeof(w->rv));
+        util_strlcpy(w->rv, ev->resource_version, sizeof(w->rv));
     return 0;
 }
 

@@ -2,6 +2,8 @@
 #include "lib/kube/watchevent.h"
 #include "lib/kube/internal.h"
 
+#include "lib/common/util.h"
+
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -79,7 +81,7 @@ static void fill_status(struct kube_event *ev)
     ev->status.kind = KUBE_ERRK_HTTP;
     /* http 0 makes the Status's own code count. */
     if (kube_err_from_status_json(&ev->status, ev->object) != 0)
-        kube_strlcpy(ev->status.reason, "Unknown", sizeof(ev->status.reason));
+        util_strlcpy(ev->status.reason, "Unknown", sizeof(ev->status.reason));
 }
 
 int kube_evparser_parse(struct kube_evparser *p, const char *line, size_t len,
