@@ -420,10 +420,14 @@ void util_wipe(void *p, size_t n)
 
 void util_free_secret(char *s)
 {
-    if (s == NULL)
-        return;
-    util_wipe(s, strlen(s));
-    free(s);
+    if (s != NULL)
+        util_free_secret_n(s, strlen(s));
+}
+
+void util_free_secret_n(void *p, size_t n)
+{
+    util_wipe(p, n);
+    free(p);
 }
 
 /* ---- string buffer ---- */

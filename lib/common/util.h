@@ -75,6 +75,9 @@ int util_strlcpy(char *dst, const char *src, size_t dstsz);
 void util_wipe(void *p, size_t n);
 /* Wipes the string s (strlen bytes) and frees it. NULL is a no-op. */
 void util_free_secret(char *s);
+/* Wipes n bytes at p (a buffer that held a secret: its capacity, not only what
+ * was read into it) and frees it. NULL is a no-op. */
+void util_free_secret_n(void *p, size_t n);
 
 /* Growable NUL-terminated byte buffer. Errors are sticky: after an allocation
  * failure every call is a no-op returning -ENOMEM, so callers may check once at

@@ -122,7 +122,7 @@ int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts
     int rc = -ENOMEM;
     if (c->ua == NULL || (opts && opts->field_manager && c->field_manager == NULL))
         goto fail;
-    if (cfg->kc_token != NULL && (c->token = kube_secret_dup(cfg->kc_token)) == NULL)
+    if (cfg->kc_token != NULL && (c->token = strdup(cfg->kc_token)) == NULL)
         goto fail;
     c->token_read_ns = util_mono_ns();
     if ((rc = share_new(c)) != 0)
@@ -147,7 +147,7 @@ void kube_client_free(struct kube_client *c)
             pthread_mutex_destroy(&c->share_mu[i]);
     }
     pthread_mutex_destroy(&c->mu);
-    kube_secret_free(c->token, SIZE_MAX);
+    util_free_secret(c->token);
     free(c->ua);
     free(c->field_manager);
     kube_config_free(c->cfg);
@@ -216,7 +216,7 @@ static int token_reload(struct kube_client *c, int64_t now)
     }
     c->token_read_ns = now;
     int changed = c->token == NULL || strcmp(c->token, t) != 0;
-    kube_secret_free(c->token, SIZE_MAX);
+    util_free_secret(c->token);
     c->token = t;
     return changed;
 }
@@ -252,7 +252,7 @@ static int auth_header(struct kube_client *c, struct curl_slist **hdrs)
                 rc = -ENOMEM;
             else
                 *hdrs = l;
-            kube_secret_free(h, n);
+            util_free_secret_n(h, n);
         }
     }
     pthread_mutex_unlock(&c->mu);

@@ -24,25 +24,18 @@ struct json_object *kube_json_path(struct json_object *o, ...) __attribute__((se
 const char *kube_json_str(struct json_object *o, ...) __attribute__((sentinel));
 
 /* Reads a regular file of at most max bytes into a new NUL-terminated buffer
- * (caller frees; kube_secret_free for secrets). 0, or -errno (-EFBIG when larger
- * than max, -EINVAL when not a regular file). */
+ * (caller frees; util_free_secret_n(*out, *len) for secrets). 0, or -errno
+ * (-EFBIG when larger than max, -EINVAL when not a regular file). */
 int kube_file_read(const char *path, size_t max, char **out, size_t *len);
 
 /* Decodes standard base64 (whitespace ignored, padding optional) into a new
  * NUL-terminated buffer. 0 or -EINVAL / -ENOMEM. */
 int kube_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
 
-/* Wipes len bytes (or strlen(p) when len is SIZE_MAX) and frees. NULL is a no-op. */
-void kube_secret_free(void *p, size_t len);
-/* strdup for secrets (plain strdup, named so the pairing is visible). */
-char *kube_secret_dup(const char *s);
-
 struct kube_err;
 /* Fills reason, message (and http when it is 0) of e from a parsed Status object.
  * 0, or -1 when st is not a Status (e untouched but reason/message). */
 int kube_err_from_status_json(struct kube_err *e, struct json_object *st);
-
-#endif
 
 /* The full configuration, for the client and the unit tests (see kubeconfig.h). */
 struct kube_config {
@@ -68,5 +61,7 @@ struct kube_config {
 #define KUBE_TOKEN_MAX ((size_t)64 << 10)
 
 /* Reads a token file and trims surrounding whitespace. 0 and *out (free with
- * kube_secret_free(p, SIZE_MAX)), -ENODATA when empty, or -errno. */
+ * util_free_secret), -ENODATA when empty, or -errno. */
 int kube_token_read(const char *path, char **out);
+
+#endif

@@ -4,6 +4,8 @@
 #include "lib/kube/kubeconfig.h"
 #include "lib/kube/internal.h"
 
+#include "lib/common/util.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -226,7 +228,7 @@ static int load_token(struct kp *p, yaml_node_t *u, const char *what)
                         strerror(-rc));
         return 0;
     }
-    if (token != NULL && (p->cfg->kc_token = kube_secret_dup(token)) == NULL)
+    if (token != NULL && (p->cfg->kc_token = strdup(token)) == NULL)
         return -ENOMEM;
     return 0;
 }
@@ -386,7 +388,7 @@ int kube_config_load_file(const char *path, struct kube_config **out, char *errb
         slash[slash == dir ? 1 : 0] = '\0';
     rc = kube_config_parse(buf, len, dir, path, out, errbuf, errlen);
 fail:
-    kube_secret_free(buf, len); /* may hold inline tokens and keys */
+    util_free_secret_n(buf, len); /* may hold inline tokens and keys */
     free(dir);
     return rc;
 }
@@ -404,7 +406,7 @@ int kube_token_read(const char *path, char **out)
     while (b > a && strchr(" \t\r\n", buf[b - 1]) != NULL)
         b--;
     if (a == b || memchr(buf + a, '\0', b - a) != NULL) {
-        kube_secret_free(buf, len);
+        util_free_secret_n(buf, len);
         return a == b ? -ENODATA : -EINVAL;
     }
     memmove(buf, buf + a, b - a);
@@ -540,8 +542,8 @@ void kube_config_free(struct kube_config *c)
     free(c->kc_namespace);
     free(c->kc_ca);
     free(c->kc_cert);
-    kube_secret_free(c->kc_key, c->kc_key_len);
-    kube_secret_free(c->kc_token, SIZE_MAX);
+    util_free_secret_n(c->kc_key, c->kc_key_len);
+    util_free_secret(c->kc_token);
     free(c->kc_token_file);
     free(c);
 }

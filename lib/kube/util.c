@@ -1,6 +1,8 @@
 /* Helpers shared by the kube sources: bounded JSON parsing and lookup, reading
- * small regular files, base64 decoding, wiping secrets. */
+ * small regular files, base64 decoding. */
 #include "lib/kube/internal.h"
+
+#include "lib/common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,7 +88,7 @@ static int read_fd(int fd, size_t max, char **out, size_t *len)
                 goto fail;
             }
             memcpy(nb, buf, n);
-            kube_secret_free(buf, cap);
+            util_free_secret_n(buf, cap);
             buf = nb;
             cap *= 2;
         }
@@ -110,7 +112,7 @@ static int read_fd(int fd, size_t max, char **out, size_t *len)
     *len = n;
     return 0;
 fail:
-    kube_secret_free(buf, cap);
+    util_free_secret_n(buf, cap);
     return rc;
 }
 
@@ -190,21 +192,6 @@ int kube_base64_decode(const char *in, size_t len, unsigned char **out, size_t *
     *outlen = n;
     return 0;
 fail:
-    kube_secret_free(buf, len / 4 * 3 + 4);
+    util_free_secret_n(buf, len / 4 * 3 + 4);
     return -EINVAL;
-}
-
-void kube_secret_free(void *p, size_t len)
-{
-    if (p == NULL)
-        return;
-    if (len == SIZE_MAX)
-        len = strlen(p);
-    explicit_bzero(p, len);
-    free(p);
-}
-
-char *kube_secret_dup(const char *s)
-{
-    return strdup(s);
 }

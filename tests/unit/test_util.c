@@ -384,6 +384,11 @@ static void test_wipe(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     util_free_secret(s);
     util_free_secret(NULL);
+    unsigned char *k = malloc(8); /* binary, no NUL: freed by its length */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+    memset(k, 0, 8);
+    util_free_secret_n(k, 8);
+    util_free_secret_n(NULL, 8);
 }
 
 static void test_sbuf(void)
