@@ -1,5 +1,6 @@
 /* Helpers shared by the kube sources (not part of the public API; no curl types):
- * bounded JSON parsing, json-c path getters, file reading, base64 and secrets. */
+ * file reading, base64, Status objects, and the parsed kubeconfig. JSON goes
+ * through common's jx_* (lib/common/json.h). */
 #ifndef OMJOB_LIB_KUBE_INTERNAL_H
 #define OMJOB_LIB_KUBE_INTERNAL_H
 
@@ -8,20 +9,6 @@
 #include <stdint.h>
 
 struct json_object;
-
-/* Nesting limit for every JSON document we parse (json-c's default is 32, too
- * shallow for managedFields). */
-#define KUBE_JSON_DEPTH 128
-
-/* Parses exactly one JSON value from buf (trailing whitespace allowed). Returns a
- * new reference (caller json_object_put()s it) or NULL. */
-struct json_object *kube_json_parse(const char *buf, size_t len);
-
-/* Borrowed member lookup along a NULL-terminated key path; NULL when a step is
- * missing or not an object. */
-struct json_object *kube_json_path(struct json_object *o, ...) __attribute__((sentinel));
-/* The string at a key path, borrowed, or NULL when missing or not a string. */
-const char *kube_json_str(struct json_object *o, ...) __attribute__((sentinel));
 
 /* Reads a regular file of at most max bytes into a new NUL-terminated buffer
  * (caller frees; util_free_secret_n(*out, *len) for secrets). 0, or -errno

@@ -1,73 +1,15 @@
-/* Helpers shared by the kube sources: bounded JSON parsing and lookup, reading
- * small regular files, base64 decoding. */
+/* Helpers shared by the kube sources: reading small regular files, base64
+ * decoding. */
 #include "lib/kube/internal.h"
 
 #include "lib/common/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-struct json_object *kube_json_parse(const char *buf, size_t len)
-{
-    if (len > INT32_MAX)
-        return NULL;
-    struct json_tokener *tok = json_tokener_new_ex(KUBE_JSON_DEPTH);
-    if (tok == NULL)
-        return NULL;
-    struct json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
-    size_t used = json_tokener_get_parse_end(tok);
-    if (o != NULL && json_tokener_get_error(tok) == json_tokener_success) {
-        while (used < len && strchr(" \t\r\n", buf[used]) != NULL && buf[used] != '\0')
-            used++;
-        if (used != len) {
-            json_object_put(o);
-            o = NULL;
-        }
-    } else {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    return o;
-}
-
-static struct json_object *path_v(struct json_object *o, va_list ap)
-{
-    const char *k;
-    while (o != NULL && (k = va_arg(ap, const char *)) != NULL) {
-        struct json_object *next = NULL;
-        if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, k, &next))
-            return NULL;
-        o = next;
-    }
-    return o;
-}
-
-struct json_object *kube_json_path(struct json_object *o, ...)
-{
-    va_list ap;
-    va_start(ap, o);
-    struct json_object *r = path_v(o, ap);
-    va_end(ap);
-    return r;
-}
-
-const char *kube_json_str(struct json_object *o, ...)
-{
-    va_list ap;
-    va_start(ap, o);
-    struct json_object *r = path_v(o, ap);
-    va_end(ap);
-    if (r == NULL || !json_object_is_type(r, json_type_string))
-        return NULL;
-    return json_object_get_string(r);
-}
 
 static int read_fd(int fd, size_t max, char **out, size_t *len)
 {

@@ -9,6 +9,7 @@
 #include "lib/kube/kubeconfig.h"
 #include "lib/kube/watch.h"
 
+#include "lib/common/json.h"
 #include "lib/common/util.h"
 
 #include <CUnit/Basic.h>
@@ -364,7 +365,7 @@ static void test_get_ok(void)
     struct json_object *o = NULL;
     struct kube_err e;
     CU_ASSERT_EQUAL_FATAL(kube_get(c, &pod, &o, &e), 0);
-    CU_ASSERT_STRING_EQUAL(kube_json_str(o, "metadata", "name", NULL), "p");
+    CU_ASSERT_STRING_EQUAL(jx_str(o, "metadata.name"), "p");
     CU_ASSERT_EQUAL(e.http, 200);
     CU_ASSERT_EQUAL(e.attempts, 1);
     json_object_put(o);
@@ -452,7 +453,7 @@ static void test_create_retry_rules(void)
     CU_ASSERT_EQUAL(kube_create(c, &pod, obj, &out, &e), 0);
     CU_ASSERT_EQUAL(e.attempts, 3);
     CU_ASSERT_EQUAL(e.http, 201);
-    CU_ASSERT_STRING_EQUAL(kube_json_str(out, "metadata", "uid", NULL), "u1");
+    CU_ASSERT_STRING_EQUAL(jx_str(out, "metadata.uid"), "u1");
     json_object_put(out);
     /* AlreadyExists is typed. */
     reply_status(409, "AlreadyExists", "pods \\\"p\\\" already exists");
@@ -541,7 +542,7 @@ static int count_items(void *ctx, struct json_object *item)
 {
     int *n = ctx;
     (*n)++;
-    return kube_json_str(item, "metadata", "name", NULL) == NULL ? -1 : 0;
+    return jx_str(item, "metadata.name") == NULL ? -1 : 0;
 }
 
 static int stop_items(void *ctx, struct json_object *item)

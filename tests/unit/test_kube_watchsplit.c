@@ -4,6 +4,8 @@
 #include "lib/kube/watchevent.h"
 #include "lib/kube/watchsplit.h"
 
+#include "lib/common/json.h"
+
 #include <CUnit/Basic.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -199,7 +201,7 @@ static void test_event_types(void)
                           &ev) == 0);
     CU_ASSERT_EQUAL(ev.type, KUBE_EV_ADDED);
     CU_ASSERT_STRING_EQUAL(ev.resource_version, "5");
-    CU_ASSERT_STRING_EQUAL(kube_json_str(ev.object, "metadata", "name", NULL), "a");
+    CU_ASSERT_STRING_EQUAL(jx_str(ev.object, "metadata.name"), "a");
     CU_ASSERT_FALSE(kube_event_is_expired(&ev));
     kube_event_clear(&ev);
     kube_event_clear(&ev); /* twice is harmless */
