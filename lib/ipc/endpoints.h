@@ -1,5 +1,7 @@
-/* Every IPC endpoint and topic name, and the private run directory that holds the
- * ipc:// sockets. Look a socket up here by its name. */
+/* Every IPC endpoint and topic name. Look a socket up here by its name. The
+ * sockets live in one private run directory (OMJOB_RUN_DIR) that this library
+ * neither creates nor checks: the supervisor does before it forks the roles,
+ * and the watcher before it listens (rundir_prepare, runtime/rundir.h). */
 #ifndef OMJOB_LIB_IPC_ENDPOINTS_H
 #define OMJOB_LIB_IPC_ENDPOINTS_H
 
@@ -45,17 +47,5 @@ int ipc_endpoint_url(char *buf, size_t cap, const char *rundir, enum ipc_endpoin
 
 /* Writes "shard.<shard>" into buf. -ENOSPC if cap is too small. */
 int ipc_topic_shard(char *buf, size_t cap, unsigned shard);
-
-/* Creates dir (mode 0700, the parent must exist) if missing, then checks it is a
- * directory, not a symlink, owned by the effective uid and not accessible by group
- * or others. 0, -EPERM (wrong owner or mode), -ENOTDIR (not a directory, or a
- * symlink) or another negative errno from mkdir/open. Called by the supervisor
- * before it forks. */
-int ipc_rundir_prepare(const char *dir);
-
-/* Writes the default run directory into buf: $XDG_RUNTIME_DIR/omjob-operator when
- * XDG_RUNTIME_DIR is an absolute path, else /tmp/omjob-operator-<euid>.
- * -ENOSPC if cap is too small. */
-int ipc_rundir_default(char *buf, size_t cap);
 
 #endif

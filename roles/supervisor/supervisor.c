@@ -436,7 +436,7 @@ static int disable_roles(struct sup *s, const struct sup_opts *o)
 
 static int take_run_dir(struct sup *s)
 {
-    char err[512];
+    char err[512] = "cannot set OMJOB_RUN_DIR in the environment";
     pid_t holder = 0;
     const char *dir = s->s_cfg.run_dir;
     if (setenv("OMJOB_RUN_DIR", dir, 1) != 0 || rundir_prepare(dir, err, sizeof(err)) != 0) {
