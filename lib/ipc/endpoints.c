@@ -14,8 +14,6 @@ const char *ipc_endpoint_str(enum ipc_endpoint ep)
         return "TRUTH";
     case IPC_EP_CTL:
         return "CTL";
-    case IPC_EP_SUPERVISOR:
-        return "SUPERVISOR";
     }
     return "UNKNOWN";
 }
@@ -50,9 +48,6 @@ static int endpoint_name(char *name, size_t cap, enum ipc_endpoint ep, const cha
         if (ipc_role_check(role) != 0)
             return -EINVAL;
         n = snprintf(name, cap, "ctl-%s.rep", role);
-        break;
-    case IPC_EP_SUPERVISOR:
-        n = snprintf(name, cap, "supervisor.rep");
         break;
     default:
         return -EINVAL;

@@ -8,16 +8,17 @@
 #include <stddef.h>
 
 /* The sockets, all under the run directory:
- *   IPC_EP_HINTS       ipc://<rundir>/hints.pub       watcher publishes hints (PUB)
- *   IPC_EP_TRUTH       ipc://<rundir>/truth.rep       watcher answers queries (REP)
- *   IPC_EP_CTL         ipc://<rundir>/ctl-<role>.rep  each role: health, metrics (REP)
- *   IPC_EP_SUPERVISOR  ipc://<rundir>/supervisor.rep  hello/ready, status, stop (REP)
- * The side named first listens; everyone else dials. */
+ *   IPC_EP_HINTS  ipc://<rundir>/hints.pub       watcher publishes hints (PUB)
+ *   IPC_EP_TRUTH  ipc://<rundir>/truth.rep       watcher answers queries (REP)
+ *   IPC_EP_CTL    ipc://<rundir>/ctl-<role>.rep  each role: health, metrics (REP)
+ * The side named first listens; everyone else dials. The supervisor has no
+ * socket: a role reports READY on a pipe (runtime/role.h), the supervisor stops
+ * it with signals and publishes the roles' states in the status file
+ * (runtime/statusfile.h). */
 enum ipc_endpoint {
     IPC_EP_HINTS,
     IPC_EP_TRUTH,
     IPC_EP_CTL,
-    IPC_EP_SUPERVISOR,
 };
 
 /* Hint topics: "shard.<i>" for reconciler shard i, "ttl" for the cleaner. */
@@ -32,7 +33,7 @@ enum ipc_endpoint {
 #define IPC_URL_MAX (6 + IPC_PATH_MAX + 1)
 #define IPC_ROLE_MAX 32
 
-/* "HINTS", "TRUTH", "CTL", "SUPERVISOR"; "UNKNOWN" otherwise. */
+/* "HINTS", "TRUTH", "CTL"; "UNKNOWN" otherwise. */
 const char *ipc_endpoint_str(enum ipc_endpoint ep);
 
 /* 0 if role is 1..IPC_ROLE_MAX bytes of [a-z0-9-] ("watcher", "reconciler-3"),

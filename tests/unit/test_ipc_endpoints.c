@@ -13,8 +13,8 @@ static void test_urls(void)
     CU_ASSERT_STRING_EQUAL(url, "ipc:///run/x/truth.rep");
     CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x", IPC_EP_CTL, "reconciler-3"), 0);
     CU_ASSERT_STRING_EQUAL(url, "ipc:///run/x/ctl-reconciler-3.rep");
-    CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x", IPC_EP_SUPERVISOR, "ignored"), 0);
-    CU_ASSERT_STRING_EQUAL(url, "ipc:///run/x/supervisor.rep");
+    CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x", IPC_EP_TRUTH, "ignored"), 0);
+    CU_ASSERT_STRING_EQUAL(url, "ipc:///run/x/truth.rep");
     CU_ASSERT_STRING_EQUAL(ipc_endpoint_str(IPC_EP_CTL), "CTL");
     CU_ASSERT_STRING_EQUAL(ipc_endpoint_str((enum ipc_endpoint)42), "UNKNOWN");
 }
@@ -35,8 +35,7 @@ static void test_url_errors(void)
     dir[97] = '\0'; /* 97 + "/hints.pub" (10) = 107: fits */
     CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), dir, IPC_EP_HINTS, NULL), 0);
     CU_ASSERT_EQUAL(strlen(url), 6 + 107);
-    CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), dir, IPC_EP_SUPERVISOR, NULL),
-                    -ENAMETOOLONG);
+    CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), dir, IPC_EP_CTL, "watcher"), -ENAMETOOLONG);
     CU_ASSERT_EQUAL(ipc_role_check("watcher"), 0);
     CU_ASSERT_EQUAL(ipc_role_check(""), -EINVAL);
     CU_ASSERT_EQUAL(ipc_role_check("a-very-long-role-name-longer-than-32"), -EINVAL);
