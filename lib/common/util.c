@@ -40,6 +40,26 @@ int64_t util_wall_ms(void)
     return util_wall_ns() / 1000000;
 }
 
+int util_mono_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    int rc = pthread_condattr_init(&ca);
+    if (rc != 0)
+        return -rc;
+    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return -rc;
+}
+
+struct timespec util_mono_deadline(int64_t ms)
+{
+    int64_t ns = util_mono_ns() + ms * 1000000;
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
+    return ts;
+}
+
 /* ---- RFC 3339 ---- */
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's

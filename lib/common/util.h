@@ -4,10 +4,12 @@
 #ifndef OMJOB_LIB_COMMON_UTIL_H
 #define OMJOB_LIB_COMMON_UTIL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Clocks, named by clock. mono: CLOCK_MONOTONIC, for timeouts, deadlines and
  * durations (never jumps, meaningless across processes and boots). wall:
@@ -17,6 +19,13 @@ int64_t util_mono_ms(void);
 int64_t util_mono_ns(void);
 int64_t util_wall_ms(void);
 int64_t util_wall_ns(void);
+
+/* Timed waits on the monotonic clock (pthread's default, the wall clock, would
+ * stretch or cut a wait when the system clock is set). util_mono_cond_init
+ * initialises cv for CLOCK_MONOTONIC: 0 or a negative errno. util_mono_deadline
+ * is the absolute time ms from now to pass to pthread_cond_timedwait on it. */
+int util_mono_cond_init(pthread_cond_t *cv);
+struct timespec util_mono_deadline(int64_t ms);
 
 /* Longest string util_rfc3339_format writes, with its NUL. */
 #define UTIL_RFC3339_MAX 36

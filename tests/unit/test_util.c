@@ -20,6 +20,28 @@ static void test_clocks(void)
     CU_ASSERT(util_wall_ns() / 1000000 - util_wall_ms() <= 1000);
 }
 
+/* A timed wait on a monotonic condition variable ends at its deadline. */
+static void test_mono_wait(void)
+{
+    pthread_cond_t cv;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    CU_ASSERT_EQUAL_FATAL(util_mono_cond_init(&cv), 0);
+    int64_t t0 = util_mono_ns();
+    struct timespec until = util_mono_deadline(1999);
+    CU_ASSERT(until.tv_nsec >= 0 && until.tv_nsec < 1000000000);
+    int64_t at = (int64_t)until.tv_sec * 1000000000 + until.tv_nsec;
+    CU_ASSERT(at - t0 >= 1999000000LL && at - t0 < 2100000000LL);
+    until = util_mono_deadline(30);
+    pthread_mutex_lock(&mu);
+    int rc = 0;
+    while (rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&cv, &mu, &until);
+    pthread_mutex_unlock(&mu);
+    int64_t waited = util_mono_ns() - t0;
+    CU_ASSERT(waited >= 30000000LL);
+    pthread_cond_destroy(&cv);
+}
+
 static void test_rfc3339_format(void)
 {
     char buf[UTIL_RFC3339_MAX];
@@ -439,6 +461,7 @@ int main(void)
 {
     static const struct unit_test tests[] = {
         {"clocks", test_clocks},
+        {"monotonic timed wait", test_mono_wait},
         {"rfc3339 format", test_rfc3339_format},
         {"rfc3339 parse", test_rfc3339_parse},
         {"parse_i64", test_parse_i64},
