@@ -4,12 +4,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- clocks ---- */
 
@@ -448,6 +451,76 @@ void util_free_secret_n(void *p, size_t n)
 {
     util_wipe(p, n);
     free(p);
+}
+
+/* ---- files ---- */
+
+static int read_fd(int fd, size_t max, char **out, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    int rc = 0;
+    if (buf == NULL)
+        return -ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            if (cap > max) {
+                rc = -EFBIG;
+                goto fail;
+            }
+            char *nb = malloc(cap * 2 + 1);
+            if (nb == NULL) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            memcpy(nb, buf, n);
+            util_free_secret_n(buf, cap);
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = -errno;
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > max) {
+        rc = -EFBIG;
+        goto fail;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+fail:
+    util_free_secret_n(buf, cap);
+    return rc;
+}
+
+int util_file_read(const char *path, size_t max, char **out, size_t *len)
+{
+    /* O_NONBLOCK so that a FIFO named in a hostile configuration cannot block us;
+     * only regular files are read. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int rc;
+    if (fstat(fd, &st) != 0)
+        rc = -errno;
+    else if (!S_ISREG(st.st_mode))
+        rc = -EINVAL;
+    else if ((uint64_t)st.st_size > max)
+        rc = -EFBIG;
+    else
+        rc = read_fd(fd, max, out, len);
+    close(fd);
+    return rc;
 }
 
 /* ---- string buffer ---- */

@@ -88,6 +88,13 @@ void util_free_secret(char *s);
  * was read into it) and frees it. NULL is a no-op. */
 void util_free_secret_n(void *p, size_t n);
 
+/* Reads the regular file path, of at most max bytes, into a new NUL-terminated
+ * buffer: *out (the caller frees it; util_free_secret_n(*out, *len) when it may
+ * hold a secret; buffers outgrown on the way are wiped) and *len. Opened
+ * non-blocking, so that a FIFO in its place cannot hang the caller. 0, or -errno
+ * (-EFBIG when larger than max, -EINVAL when not a regular file). */
+int util_file_read(const char *path, size_t max, char **out, size_t *len);
+
 /* Growable NUL-terminated byte buffer. Errors are sticky: after an allocation
  * failure every call is a no-op returning -ENOMEM, so callers may check once at
  * the end. Zero-initialisation ({0}) equals sbuf_init. */

@@ -1,6 +1,6 @@
 /* Helpers shared by the kube sources (not part of the public API; no curl types):
- * file reading, base64, Status objects, and the parsed kubeconfig. JSON goes
- * through common's jx_* (lib/common/json.h). */
+ * base64, Status objects, the parsed kubeconfig and token files. JSON, files,
+ * strings and secrets go through common (lib/common/json.h, util.h). */
 #ifndef OMJOB_LIB_KUBE_INTERNAL_H
 #define OMJOB_LIB_KUBE_INTERNAL_H
 
@@ -9,11 +9,6 @@
 #include <stdint.h>
 
 struct json_object;
-
-/* Reads a regular file of at most max bytes into a new NUL-terminated buffer
- * (caller frees; util_free_secret_n(*out, *len) for secrets). 0, or -errno
- * (-EFBIG when larger than max, -EINVAL when not a regular file). */
-int kube_file_read(const char *path, size_t max, char **out, size_t *len);
 
 /* Decodes standard base64 (whitespace ignored, padding optional) into a new
  * NUL-terminated buffer. 0 or -EINVAL / -ENOMEM. */

@@ -171,7 +171,7 @@ static int load_pem(struct kp *p, yaml_node_t *map, const char *what, const char
         return -ENOMEM;
     char *buf = NULL;
     size_t len = 0;
-    int rc = kube_file_read(path, PEM_MAX, &buf, &len);
+    int rc = util_file_read(path, PEM_MAX, &buf, &len);
     if (rc == 0 && len == 0) {
         free(buf);
         buf = NULL;
@@ -371,7 +371,7 @@ int kube_config_load_file(const char *path, struct kube_config **out, char *errb
 {
     char *buf = NULL, *dir = NULL;
     size_t len = 0;
-    int rc = kube_file_read(path, KUBECONFIG_MAX, &buf, &len);
+    int rc = util_file_read(path, KUBECONFIG_MAX, &buf, &len);
     if (rc != 0) {
         errf(errbuf, errlen, "%s: cannot read: %s", path, strerror(-rc));
         goto fail;
@@ -397,7 +397,7 @@ int kube_token_read(const char *path, char **out)
 {
     char *buf = NULL;
     size_t len = 0;
-    int rc = kube_file_read(path, KUBE_TOKEN_MAX, &buf, &len);
+    int rc = util_file_read(path, KUBE_TOKEN_MAX, &buf, &len);
     if (rc != 0)
         return rc;
     size_t a = 0, b = len;
@@ -429,13 +429,13 @@ static int in_cluster_files(struct kube_config *c, const char *dir, char *errbuf
     if ((c->kc_token_file = strdup(path)) == NULL)
         return -ENOMEM;
     snprintf(path, sizeof(path), "%s/ca.crt", dir);
-    rc = kube_file_read(path, PEM_MAX, (char **)&c->kc_ca, &c->kc_ca_len);
+    rc = util_file_read(path, PEM_MAX, (char **)&c->kc_ca, &c->kc_ca_len);
     if (rc != 0) {
         errf(errbuf, errlen, "in-cluster: %s: %s", path, strerror(-rc));
         return rc;
     }
     snprintf(path, sizeof(path), "%s/namespace", dir);
-    if (kube_file_read(path, 1024, &ns, &len) == 0) {
+    if (util_file_read(path, 1024, &ns, &len) == 0) {
         ns[strcspn(ns, " \t\r\n")] = '\0';
         if (ns[0] != '\0') {
             c->kc_namespace = ns;

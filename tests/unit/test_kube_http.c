@@ -867,7 +867,7 @@ static char *b64_file(const char *tls, const char *name)
     char path[1200], *in = NULL;
     size_t len = 0;
     snprintf(path, sizeof(path), "%s/%s", tls, name);
-    CU_ASSERT_FATAL(kube_file_read(path, 1 << 20, &in, &len) == 0);
+    CU_ASSERT_FATAL(util_file_read(path, 1 << 20, &in, &len) == 0);
     char *out = malloc(len / 3 * 4 + 5), *o = out;
     for (size_t i = 0; i < len; i += 3) {
         unsigned v = (unsigned)(unsigned char)in[i] << 16;
@@ -966,7 +966,7 @@ int main(void)
     const char *data = getenv("OMJOB_TEST_DATA");
     char path[1024];
     snprintf(path, sizeof(path), "%s/kube/watch_pods.jsonl", data ? data : "tests/unit/data");
-    if (kube_file_read(path, 1 << 20, &stream, &stream_len) != 0 || mkdtemp(tmpdir) == NULL)
+    if (util_file_read(path, 1 << 20, &stream, &stream_len) != 0 || mkdtemp(tmpdir) == NULL)
         return 2;
     snprintf(tokfile, sizeof(tokfile), "%s/token", tmpdir);
     if (srv_start() != 0 || CU_initialize_registry() != CUE_SUCCESS)

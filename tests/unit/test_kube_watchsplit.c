@@ -5,6 +5,7 @@
 #include "lib/kube/watchsplit.h"
 
 #include "lib/common/json.h"
+#include "lib/common/util.h"
 
 #include <CUnit/Basic.h>
 #include <json-c/json.h>
@@ -43,7 +44,7 @@ static char *load(const char *name, size_t *len)
     char path[1024];
     char *buf = NULL;
     snprintf(path, sizeof(path), "%s/kube/%s", dir ? dir : "tests/unit/data", name);
-    if (kube_file_read(path, 1 << 24, &buf, len) != 0) {
+    if (util_file_read(path, 1 << 24, &buf, len) != 0) {
         fprintf(stderr, "cannot read %s\n", path);
         return NULL;
     }

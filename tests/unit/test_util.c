@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/common/util.h"
 
@@ -413,6 +415,36 @@ static void test_wipe(void)
     util_free_secret_n(NULL, 8);
 }
 
+static void test_file_read(void)
+{
+    char dir[] = "/tmp/omjob-util-test-XXXXXX", path[64], *buf = NULL;
+    size_t len = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/f", dir);
+    FILE *f = fopen(path, "we");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (int i = 0; i < 3000; i++) /* 9000 bytes: the buffer grows twice */
+        fputs("ab\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(util_file_read(path, 9000, &buf, &len), 0);
+    CU_ASSERT_EQUAL(len, 9000);
+    CU_ASSERT_EQUAL(strlen(buf), 9000);
+    CU_ASSERT_EQUAL(strncmp(buf + 8997, "ab\n", 3), 0);
+    util_free_secret_n(buf, len);
+    buf = NULL;
+    CU_ASSERT_EQUAL(util_file_read(path, 8999, &buf, &len), -EFBIG);
+    CU_ASSERT_EQUAL(util_file_read(dir, 100, &buf, &len), -EINVAL);
+    snprintf(path, sizeof(path), "%s/fifo", dir);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+    CU_ASSERT_EQUAL(util_file_read(path, 100, &buf, &len), -EINVAL); /* and does not block */
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/f", dir);
+    unlink(path);
+    CU_ASSERT_EQUAL(util_file_read(path, 100, &buf, &len), -ENOENT);
+    CU_ASSERT_PTR_NULL(buf); /* written only on success */
+    rmdir(dir);
+}
+
 static void test_sbuf(void)
 {
     struct sbuf sb;
@@ -462,6 +494,7 @@ int main(void)
     static const struct unit_test tests[] = {
         {"clocks", test_clocks},
         {"monotonic timed wait", test_mono_wait},
+        {"file read", test_file_read},
         {"rfc3339 format", test_rfc3339_format},
         {"rfc3339 parse", test_rfc3339_parse},
         {"parse_i64", test_parse_i64},
