@@ -1,5 +1,6 @@
-/* Small utilities: clocks, RFC 3339, strict number parsing, FNV-1a and sharding,
- * Kubernetes name shortening, the growable string buffer, secure wiping. */
+/* Small utilities: clocks and monotonic timed waits, RFC 3339, strict number
+ * parsing, FNV-1a and sharding, Kubernetes name shortening, secure wiping, file
+ * reading, the growable string buffer. */
 #include "lib/common/util.h"
 
 #include <ctype.h>

@@ -1,6 +1,7 @@
-/* Small utilities shared by every role: clocks, RFC 3339 timestamps, strict number
- * parsing, FNV-1a hashing and sharding, Kubernetes name shortening, a growable
- * string buffer and secure wiping. */
+/* Small utilities shared by every layer: clocks and timed waits on the monotonic
+ * one, RFC 3339 timestamps, strict number parsing, FNV-1a hashing and sharding,
+ * Kubernetes name shortening, secure wiping, reading small files and a growable
+ * string buffer. */
 #ifndef OMJOB_LIB_COMMON_UTIL_H
 #define OMJOB_LIB_COMMON_UTIL_H
 
