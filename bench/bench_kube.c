@@ -5,9 +5,11 @@
  * uid, resourceVersion, phase, deletionTimestamp, labels, terminated exit code and
  * reason). Prints "BENCH watch_decode_throughput <MB/s>" (MB = 10^6 bytes) and
  * "BENCH watch_decode_events <events/s>", the mean over the repetitions. */
-#include "lib/kube/internal.h"
 #include "lib/kube/watchevent.h"
 #include "lib/kube/watchsplit.h"
+
+#include "lib/common/json.h"
+#include "lib/common/util.h"
 
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -193,7 +195,7 @@ struct run {
 
 static void copy(char *dst, size_t cap, const char *s)
 {
-    kube_strlcpy(dst, s ? s : "", cap);
+    util_strlcpy(dst, s ? s : "", cap);
 }
 
 static void extract_labels(struct pod *pd, struct json_object *labels)
@@ -216,15 +218,14 @@ static void extract_terminated(struct pod *pd, struct json_object *status)
 {
     pd->exit_code = -1;
     pd->reason[0] = '\0';
-    struct json_object *cs = kube_json_path(status, "containerStatuses", NULL);
+    struct json_object *cs = jx_get(status, "containerStatuses");
     size_t n = cs && json_object_is_type(cs, json_type_array) ? json_object_array_length(cs) : 0;
     for (size_t i = 0; i < n; i++) {
-        struct json_object *t =
-            kube_json_path(json_object_array_get_idx(cs, i), "state", "terminated", NULL);
+        struct json_object *t = jx_get(json_object_array_get_idx(cs, i), "state.terminated");
         if (t == NULL)
             continue;
-        pd->exit_code = json_object_get_int(kube_json_path(t, "exitCode", NULL));
-        copy(pd->reason, sizeof(pd->reason), kube_json_str(t, "reason", NULL));
+        pd->exit_code = json_object_get_int(jx_get(t, "exitCode"));
+        copy(pd->reason, sizeof(pd->reason), jx_str(t, "reason"));
     }
 }
 
@@ -238,14 +239,14 @@ static int on_line(void *ctx, enum kube_wsplit_what what, const char *line, size
     }
     struct pod pd;
     struct json_object *o = ev.object;
-    copy(pd.ns, sizeof(pd.ns), kube_json_str(o, "metadata", "namespace", NULL));
-    copy(pd.name, sizeof(pd.name), kube_json_str(o, "metadata", "name", NULL));
-    copy(pd.uid, sizeof(pd.uid), kube_json_str(o, "metadata", "uid", NULL));
+    copy(pd.ns, sizeof(pd.ns), jx_str(o, "metadata.namespace"));
+    copy(pd.name, sizeof(pd.name), jx_str(o, "metadata.name"));
+    copy(pd.uid, sizeof(pd.uid), jx_str(o, "metadata.uid"));
     copy(pd.rv, sizeof(pd.rv), ev.resource_version);
-    copy(pd.phase, sizeof(pd.phase), kube_json_str(o, "status", "phase", NULL));
-    copy(pd.deletion, sizeof(pd.deletion), kube_json_str(o, "metadata", "deletionTimestamp", NULL));
-    extract_labels(&pd, kube_json_path(o, "metadata", "labels", NULL));
-    extract_terminated(&pd, kube_json_path(o, "status", NULL));
+    copy(pd.phase, sizeof(pd.phase), jx_str(o, "status.phase"));
+    copy(pd.deletion, sizeof(pd.deletion), jx_str(o, "metadata.deletionTimestamp"));
+    extract_labels(&pd, jx_get(o, "metadata.labels"));
+    extract_terminated(&pd, jx_get(o, "status"));
     r->check += (uint64_t)strlen(pd.name) + (uint64_t)pd.exit_code + (uint64_t)strlen(pd.labels) +
                 (uint64_t)(pd.deletion[0] != '\0') + (uint64_t)pd.phase[0];
     r->events++;
@@ -255,7 +256,7 @@ static int on_line(void *ctx, enum kube_wsplit_what what, const char *line, size
 
 static double now_s(void)
 {
-    return (double)kube_now_ns() / 1e9;
+    return (double)util_mono_ns() / 1e9;
 }
 
 int main(void)

@@ -300,12 +300,12 @@ static int pod_cb(void *ctx, const struct kube_event *ev)
             if (ev->type != KUBE_EV_MODIFIED)
                 fprintf(stderr, "main pod of %d first seen terminal in an ADDED event\n", i);
             g_jobs[i].main_term = t;
-            g_jobs[i].main_term_rt = util_now_ns();
+            g_jobs[i].main_term_rt = util_wall_ns();
         }
     } else if (strcmp(type, POD_TYPE_EXIT_HANDLER) == 0) {
         if (g_jobs[i].exit_added == 0 && ev->type == KUBE_EV_ADDED) {
             g_jobs[i].exit_added = t;
-            g_jobs[i].exit_added_rt = util_now_ns();
+            g_jobs[i].exit_added_rt = util_wall_ns();
         }
     }
     return 0;
@@ -628,7 +628,7 @@ static struct json_object *cond(const char *type, const char *status, const char
 static struct json_object *status_patch(const char *name, int stage, int k)
 {
     char now[40], main[160], exitp[160], msg[400];
-    util_rfc3339_format(util_now_ns(), 0, now, sizeof(now));
+    util_rfc3339_format(util_wall_ns(), 0, now, sizeof(now));
     snprintf(main, sizeof(main), "%s-main", name);
     snprintf(exitp, sizeof(exitp), "%s-exit", name);
     struct json_object *p = json_object_new_object(), *s = json_object_new_object(),

@@ -355,7 +355,7 @@ int ev_emit(struct ev_recorder *r, const struct ev_object *o, enum ev_type t, co
     kube_err_clear(&err);
     size_t msglen = message_len(message);
     uint64_t h = key_hash(o, t, reason, message, msglen);
-    util_rfc3339_format(util_now_ns(), 0, now, sizeof(now));
+    util_rfc3339_format(util_wall_ns(), 0, now, sizeof(now));
 
     pthread_mutex_lock(&r->r_mu);
     e = entry_acquire(r, h);

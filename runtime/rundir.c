@@ -40,29 +40,50 @@ static int mkdirs(const char *dir)
     }
 }
 
-int rundir_prepare(const char *dir, char *err, size_t errsz)
+/* Checks the open run directory dir: ours, and private once we have closed it. */
+static int check_dir(const char *dir, int fd, char *err, size_t errsz)
 {
     struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) != 0) {
+        rc = -errno;
+        snprintf(err, errsz, "cannot stat run directory %s: %s", dir, strerror(-rc));
+    } else if (st.st_uid != geteuid()) {
+        snprintf(err, errsz, "run directory %s belongs to uid %lu, not to us (uid %lu)", dir,
+                 (unsigned long)st.st_uid, (unsigned long)geteuid());
+        rc = -EPERM;
+    } else if ((st.st_mode & 077) != 0 && fchmod(fd, 0700) != 0) {
+        rc = -errno;
+        snprintf(err, errsz, "cannot make run directory %s private: %s", dir, strerror(-rc));
+    }
+    return rc;
+}
+
+int rundir_prepare(const char *dir, char *err, size_t errsz)
+{
+    if (dir == NULL || dir[0] != '/') {
+        snprintf(err, errsz, "run directory %s is not an absolute path", dir ? dir : "(none)");
+        return -EINVAL;
+    }
     int rc = mkdirs(dir);
     if (rc != 0) {
         snprintf(err, errsz, "cannot create run directory %s: %s", dir, strerror(-rc));
         return rc;
     }
-    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errsz, "run directory %s is not a directory", dir);
-        return -ENOTDIR;
-    }
-    if (st.st_uid != getuid()) {
-        snprintf(err, errsz, "run directory %s belongs to uid %lu, not to us (uid %lu)", dir,
-                 (unsigned long)st.st_uid, (unsigned long)getuid());
-        return -EPERM;
-    }
-    if ((st.st_mode & 077) != 0 && chmod(dir, 0700) != 0) {
-        rc = -errno;
-        snprintf(err, errsz, "cannot make run directory %s private: %s", dir, strerror(-rc));
+    /* O_NOFOLLOW: a symbolic link planted in place of the directory is refused,
+     * and the checks apply to what we opened, not to a path that may change. */
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        rc = errno == ELOOP ? -ENOTDIR : -errno;
+        if (rc == -ENOTDIR)
+            snprintf(err, errsz, "run directory %s is not a directory", dir);
+        else
+            snprintf(err, errsz, "cannot open run directory %s: %s", dir, strerror(-rc));
         return rc;
     }
-    return 0;
+    rc = check_dir(dir, fd, err, errsz);
+    close(fd);
+    return rc;
 }
 
 static void whole_file(struct flock *fl, short type)

@@ -25,6 +25,9 @@
 
 #define STATUS_MAGIC "omjob-status 1"
 #define STATUS_FIELDS_MAX 12
+/* Largest status file read: a line per role is under 200 bytes, and there are at
+ * most 64 reconcilers and 3 other roles. */
+#define STATUS_FILE_MAX ((size_t)1 << 20)
 
 static const char *const state_names[] = {"STARTING", "READY", "BACKOFF", "STOPPED",
                                           "FAILED_CONFIG"};
@@ -201,20 +204,15 @@ out:
 
 int status_read(const char *dir, struct status_file *out)
 {
-    char path[PATH_MAX], buf[4096];
-    struct sbuf sb = {0};
-    size_t n;
+    char path[PATH_MAX];
+    char *text = NULL;
+    size_t len;
     int rc = rundir_path(path, sizeof(path), dir, "status");
-    FILE *f = rc == 0 ? fopen(path, "re") : NULL;
-    if (f == NULL)
-        return rc != 0 ? rc : -errno;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        sbuf_append(&sb, buf, n);
-    rc = ferror(f) ? -EIO : sb.sb_err;
-    fclose(f);
     if (rc == 0)
-        rc = status_parse(sbuf_str(&sb), out);
-    sbuf_free(&sb);
+        rc = util_file_read(path, STATUS_FILE_MAX, &text, &len);
+    if (rc == 0)
+        rc = status_parse(text, out);
+    free(text);
     return rc;
 }
 

@@ -50,9 +50,9 @@ int status_write(const char *dir, const struct status_file *sf);
 void status_remove(const char *dir);
 
 /* Reads dir/status. 0, -ENOENT (no supervisor has written one: not running or
- * just starting), -EINVAL (malformed), -ENOMEM. *out is written on success only;
- * free it with status_file_free. Whether its writer is alive is the caller's to
- * check (rundir_lock_holder). */
+ * just starting), -EINVAL (malformed, or not a regular file), -EFBIG, -ENOMEM. *out is written on
+ * success only; free it with status_file_free. Whether its writer is alive is the caller's to check
+ * (rundir_lock_holder). */
 int status_read(const char *dir, struct status_file *out);
 /* The same from the file's text. 0, -EINVAL or -ENOMEM; *out on success only. */
 int status_parse(const char *text, struct status_file *out);

@@ -214,6 +214,11 @@ static void load_qps(struct cfg *c, struct errs *e)
         c->kube_qps = q;
 }
 
+/* The default OMJOB_RUN_DIR: $XDG_RUNTIME_DIR/omjob-operator when XDG_RUNTIME_DIR
+ * is absolute and the result fits, else /tmp/omjob-operator-<euid>: named by the
+ * effective uid, the one that creates the directory and that runtime/rundir.c
+ * requires to own it, so that processes of one identity share it and no other
+ * identity's process picks a directory it would refuse. */
 static int default_run_dir(char *buf, size_t bufsz)
 {
     const char *x = env("XDG_RUNTIME_DIR");
@@ -222,7 +227,7 @@ static int default_run_dir(char *buf, size_t bufsz)
         if (n > 0 && (size_t)n <= CFG_RUN_DIR_MAX)
             return 0;
     }
-    snprintf(buf, bufsz, "/tmp/omjob-operator-%lu", (unsigned long)getuid());
+    snprintf(buf, bufsz, "/tmp/omjob-operator-%lu", (unsigned long)geteuid());
     return 0;
 }
 

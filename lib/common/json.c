@@ -12,9 +12,6 @@
 /* Longest path segment (a Kubernetes label key is at most 253 + 1 + 63). */
 #define JX_SEG_MAX 320
 
-/* Depth limit for parsing: deep enough for managedFields, bounded for safety. */
-#define JX_PARSE_DEPTH 128
-
 /* Copies the next segment of *pp into seg, unescaping "\.", and advances past its
  * dot. -EINVAL when the segment is too long. */
 static int next_seg(const char **pp, char seg[JX_SEG_MAX])
@@ -170,7 +167,32 @@ static struct json_object *tokenize(struct json_tokener *tok, const char *buf, s
     return o;
 }
 
-int jx_parse(const char *buf, size_t len, struct json_object **out, char *err, size_t errsz)
+struct jx_parser {
+    struct json_tokener *jp_tok;
+};
+
+int jx_parser_new(struct jx_parser **out)
+{
+    struct jx_parser *p = calloc(1, sizeof(*p));
+    if (p == NULL || (p->jp_tok = json_tokener_new_ex(JX_PARSE_DEPTH)) == NULL) {
+        free(p);
+        return -ENOMEM;
+    }
+    json_tokener_set_flags(p->jp_tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+    *out = p;
+    return 0;
+}
+
+void jx_parser_free(struct jx_parser *p)
+{
+    if (p == NULL)
+        return;
+    json_tokener_free(p->jp_tok);
+    free(p);
+}
+
+int jx_parser_parse(struct jx_parser *p, const char *buf, size_t len, struct json_object **out,
+                    char *err, size_t errsz)
 {
     if (buf == NULL) {
         buf = "";
@@ -180,17 +202,13 @@ int jx_parse(const char *buf, size_t len, struct json_object **out, char *err, s
         set_err(err, errsz, "document too large", 0);
         return -E2BIG;
     }
-    struct json_tokener *tok = json_tokener_new_ex(JX_PARSE_DEPTH);
-    if (tok == NULL)
-        return -ENOMEM;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
-    int rc = -EINVAL;
+    json_tokener_reset(p->jp_tok);
     /* json-c stops at a NUL byte: parse up to it and call the rest trailing data. */
     const char *nul = len > 0 ? memchr(buf, '\0', len) : NULL;
     size_t plen = nul != NULL ? (size_t)(nul - buf) : len;
     enum json_tokener_error je;
     size_t end;
-    struct json_object *o = tokenize(tok, buf, plen, &je, &end);
+    struct json_object *o = tokenize(p->jp_tok, buf, plen, &je, &end);
     if (je != json_tokener_success) {
         bool empty = only_space(buf, plen);
         set_err(err, errsz, empty ? "empty document" : json_tokener_error_desc(je), end);
@@ -203,11 +221,20 @@ int jx_parse(const char *buf, size_t len, struct json_object **out, char *err, s
         goto fail;
     }
     *out = o;
-    o = NULL;
-    rc = 0;
+    return 0;
 fail:
     json_object_put(o);
-    json_tokener_free(tok);
+    return -EINVAL;
+}
+
+int jx_parse(const char *buf, size_t len, struct json_object **out, char *err, size_t errsz)
+{
+    struct jx_parser *p;
+    int rc = jx_parser_new(&p);
+    if (rc != 0)
+        return rc;
+    rc = jx_parser_parse(p, buf, len, out, err, errsz);
+    jx_parser_free(p);
     return rc;
 }
 

@@ -32,11 +32,27 @@ struct json_object *jx_arr(struct json_object *obj, const char *path);
 /* Element count of the array at path; 0 when missing or not an array. */
 size_t jx_arr_len(struct json_object *obj, const char *path);
 
+/* Nesting limit of every document parsed here: json-c's default (32) is too
+ * shallow for managedFields; a limit still bounds the parser's stack. */
+#define JX_PARSE_DEPTH 128
+
 /* Parses exactly one JSON value from buf[0..len) (surrounding whitespace allowed,
- * anything else after it is an error). On success *out is a new reference the
- * caller puts (NULL for the document "null"). 0, -EINVAL (syntax; err says what and at which byte
- * offset), -E2BIG (len over INT_MAX) or -ENOMEM. err may be NULL. */
+ * anything else after it is an error), strictly (no comments, single quotes or
+ * trailing commas). On success *out is a new reference the caller puts (NULL for
+ * the document "null"). 0, -EINVAL (syntax, or nested deeper than JX_PARSE_DEPTH;
+ * err says what and at which byte offset), -E2BIG (len over INT_MAX) or -ENOMEM.
+ * err may be NULL. */
 int jx_parse(const char *buf, size_t len, struct json_object **out, char *err, size_t errsz);
+
+/* The same parser kept for a stream of documents (watch events), so that each one
+ * does not allocate a new json-c tokener. One per thread. */
+struct jx_parser;
+/* 0 or -ENOMEM; free with jx_parser_free (NULL is a no-op). */
+int jx_parser_new(struct jx_parser **out);
+void jx_parser_free(struct jx_parser *p);
+/* jx_parse with p's tokener. */
+int jx_parser_parse(struct jx_parser *p, const char *buf, size_t len, struct json_object **out,
+                    char *err, size_t errsz);
 
 /* Compact serialisation (no spaces, '/' not escaped) into a malloc'd string the
  * caller frees; *len (optional) gets its length. NULL on allocation failure. */

@@ -1,13 +1,13 @@
 /* Structured logging to stderr. Each line is assembled in one buffer and written
  * with one write(2), so lines from concurrent processes never interleave. */
 #include "lib/common/log.h"
+#include "lib/common/util.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LOG_LINE_MAX 8192
@@ -175,13 +175,8 @@ static void put_text_val(struct line *l, const char *s)
 
 static void put_time(struct line *l)
 {
-    struct timespec ts;
-    struct tm tm;
-    char t[40];
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(t + n, sizeof(t) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    char t[UTIL_RFC3339_MAX];
+    util_rfc3339_format(util_wall_ns(), 3, t, sizeof(t));
     puts_(l, t);
 }
 

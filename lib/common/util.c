@@ -1,15 +1,19 @@
-/* Small utilities: clocks, RFC 3339, strict number parsing, FNV-1a and sharding,
- * Kubernetes name shortening, the growable string buffer, secure wiping. */
+/* Small utilities: clocks and monotonic timed waits, RFC 3339, strict number
+ * parsing, FNV-1a and sharding, Kubernetes name shortening, secure wiping, file
+ * reading, the growable string buffer. */
 #include "lib/common/util.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- clocks ---- */
 
@@ -30,14 +34,34 @@ int64_t util_mono_ms(void)
     return util_mono_ns() / 1000000;
 }
 
-int64_t util_now_ns(void)
+int64_t util_wall_ns(void)
 {
     return clock_ns(CLOCK_REALTIME);
 }
 
-int64_t util_now_ms(void)
+int64_t util_wall_ms(void)
 {
-    return util_now_ns() / 1000000;
+    return util_wall_ns() / 1000000;
+}
+
+int util_mono_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    int rc = pthread_condattr_init(&ca);
+    if (rc != 0)
+        return -rc;
+    rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return -rc;
+}
+
+struct timespec util_mono_deadline(int64_t ms)
+{
+    int64_t ns = util_mono_ns() + ms * 1000000;
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
+    return ts;
 }
 
 /* ---- RFC 3339 ---- */
@@ -420,10 +444,84 @@ void util_wipe(void *p, size_t n)
 
 void util_free_secret(char *s)
 {
-    if (s == NULL)
-        return;
-    util_wipe(s, strlen(s));
-    free(s);
+    if (s != NULL)
+        util_free_secret_n(s, strlen(s));
+}
+
+void util_free_secret_n(void *p, size_t n)
+{
+    util_wipe(p, n);
+    free(p);
+}
+
+/* ---- files ---- */
+
+static int read_fd(int fd, size_t max, char **out, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    int rc = 0;
+    if (buf == NULL)
+        return -ENOMEM;
+    for (;;) {
+        if (n == cap) {
+            if (cap > max) {
+                rc = -EFBIG;
+                goto fail;
+            }
+            char *nb = malloc(cap * 2 + 1);
+            if (nb == NULL) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            memcpy(nb, buf, n);
+            util_free_secret_n(buf, cap);
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = -errno;
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > max) {
+        rc = -EFBIG;
+        goto fail;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+fail:
+    util_free_secret_n(buf, cap);
+    return rc;
+}
+
+int util_file_read(const char *path, size_t max, char **out, size_t *len)
+{
+    /* O_NONBLOCK so that a FIFO named in a hostile configuration cannot block us;
+     * only regular files are read. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    int rc;
+    if (fstat(fd, &st) != 0)
+        rc = -errno;
+    else if (!S_ISREG(st.st_mode))
+        rc = -EINVAL;
+    else if ((uint64_t)st.st_size > max)
+        rc = -EFBIG;
+    else
+        rc = read_fd(fd, max, out, len);
+    close(fd);
+    return rc;
 }
 
 /* ---- string buffer ---- */

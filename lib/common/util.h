@@ -1,19 +1,32 @@
-/* Small utilities shared by every role: clocks, RFC 3339 timestamps, strict number
- * parsing, FNV-1a hashing and sharding, Kubernetes name shortening, a growable
- * string buffer and secure wiping. */
+/* Small utilities shared by every layer: clocks and timed waits on the monotonic
+ * one, RFC 3339 timestamps, strict number parsing, FNV-1a hashing and sharding,
+ * Kubernetes name shortening, secure wiping, reading small files and a growable
+ * string buffer. */
 #ifndef OMJOB_LIB_COMMON_UTIL_H
 #define OMJOB_LIB_COMMON_UTIL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
-/* Clocks. Monotonic for timeouts and durations, realtime for timestamps. */
+/* Clocks, named by clock. mono: CLOCK_MONOTONIC, for timeouts, deadlines and
+ * durations (never jumps, meaningless across processes and boots). wall:
+ * CLOCK_REALTIME, time since the epoch, for timestamps and for times shared with
+ * other processes or the API server (jumps when the system clock is set). */
 int64_t util_mono_ms(void);
 int64_t util_mono_ns(void);
-int64_t util_now_ms(void);
-int64_t util_now_ns(void);
+int64_t util_wall_ms(void);
+int64_t util_wall_ns(void);
+
+/* Timed waits on the monotonic clock (pthread's default, the wall clock, would
+ * stretch or cut a wait when the system clock is set). util_mono_cond_init
+ * initialises cv for CLOCK_MONOTONIC: 0 or a negative errno. util_mono_deadline
+ * is the absolute time ms from now to pass to pthread_cond_timedwait on it. */
+int util_mono_cond_init(pthread_cond_t *cv);
+struct timespec util_mono_deadline(int64_t ms);
 
 /* Longest string util_rfc3339_format writes, with its NUL. */
 #define UTIL_RFC3339_MAX 36
@@ -72,6 +85,16 @@ int util_strlcpy(char *dst, const char *src, size_t dstsz);
 void util_wipe(void *p, size_t n);
 /* Wipes the string s (strlen bytes) and frees it. NULL is a no-op. */
 void util_free_secret(char *s);
+/* Wipes n bytes at p (a buffer that held a secret: its capacity, not only what
+ * was read into it) and frees it. NULL is a no-op. */
+void util_free_secret_n(void *p, size_t n);
+
+/* Reads the regular file path, of at most max bytes, into a new NUL-terminated
+ * buffer: *out (the caller frees it; util_free_secret_n(*out, *len) when it may
+ * hold a secret; buffers outgrown on the way are wiped) and *len. Opened
+ * non-blocking, so that a FIFO in its place cannot hang the caller. 0, or -errno
+ * (-EFBIG when larger than max, -EINVAL when not a regular file). */
+int util_file_read(const char *path, size_t max, char **out, size_t *len);
 
 /* Growable NUL-terminated byte buffer. Errors are sticky: after an allocation
  * failure every call is a no-op returning -ENOMEM, so callers may check once at

@@ -12,12 +12,12 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <nng/transport/ipc/ipc.h>
 
 #include "lib/common/log.h"
+#include "lib/common/util.h"
 #include "lib/ipc/endpoints.h"
 #include "lib/ipc/internal.h"
 #include "lib/ipc/ipc.h"
@@ -97,14 +97,11 @@ static int wd_probe(struct ipc_listener *l, int *fd)
         return 0; /* refused, backlog full, or the file is gone */
     size_t got = 0;
     uint8_t in[8];
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = util_mono_ms();
     for (;;) {
         if (got == sizeof(in) && atomic_load(&l->li_adds) != before)
             return 1;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
-        if (ms > WD_PROBE_MS || atomic_load(&l->li_stop))
+        if (util_mono_ms() - t0 > WD_PROBE_MS || atomic_load(&l->li_stop))
             return atomic_load(&l->li_stop); /* stopping: no verdict */
         struct pollfd p = {.fd = *fd, .events = POLLIN};
         if (got < sizeof(in) && poll(&p, 1, 10) == 1) {
@@ -137,14 +134,7 @@ static void *wd_main(void *arg)
     struct ipc_listener *l = arg;
     pthread_mutex_lock(&l->li_mu);
     while (!atomic_load(&l->li_stop)) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += l->li_interval / 1000;
-        until.tv_nsec += (long)(l->li_interval % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = util_mono_deadline(l->li_interval);
         pthread_cond_timedwait(&l->li_cv, &l->li_mu, &until);
         if (atomic_load(&l->li_stop))
             break;
@@ -183,12 +173,10 @@ static int wd_start(struct ipc_listener *l)
     l->li_interval = ipc_watchdog_interval();
     if (l->li_interval <= 0)
         return 0;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&l->li_cv, &ca);
-    pthread_condattr_destroy(&ca);
-    int rc = pthread_create(&l->li_wd, NULL, wd_main, l);
+    int rc = util_mono_cond_init(&l->li_cv);
+    if (rc != 0)
+        return rc;
+    rc = pthread_create(&l->li_wd, NULL, wd_main, l);
     if (rc != 0) {
         pthread_cond_destroy(&l->li_cv);
         return -rc;

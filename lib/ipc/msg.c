@@ -42,10 +42,6 @@ static uint64_t get64(const uint8_t *p)
 const char *ipc_type_str(enum ipc_type t)
 {
     switch (t) {
-    case IPC_CTL_HELLO:
-        return "CTL_HELLO";
-    case IPC_CTL_READY:
-        return "CTL_READY";
     case IPC_CTL_HEALTH:
         return "CTL_HEALTH";
     case IPC_CTL_HEALTH_REPLY:

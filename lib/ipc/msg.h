@@ -24,19 +24,18 @@
 #define IPC_MSG_MAX (IPC_TOPIC_MAX + 1 + IPC_HDR_LEN + IPC_BODY_MAX)
 
 /* Every IPC message, grouped by the high nibble: 0x1_ control (req/rep on a role's
- * control socket or the supervisor's), 0x2_ hints (pub/sub, lossy), 0x3_ truth
- * queries (req/rep on the watcher). IPC_REQ_ERROR answers any request. */
+ * control socket), 0x2_ hints (pub/sub, lossy), 0x3_ truth queries (req/rep on
+ * the watcher). IPC_REQ_ERROR answers any request. The values are the wire's and
+ * never change; 0x10 and 0x11 are unassigned (a decoder rejects them). */
 enum ipc_type {
-    IPC_CTL_HELLO = 0x10,        /* role -> supervisor: I started (role, pid) */
-    IPC_CTL_READY = 0x11,        /* role -> supervisor: initialised, serving */
-    IPC_CTL_HEALTH = 0x12,       /* httpd/supervisor -> role: are you healthy? */
+    IPC_CTL_HEALTH = 0x12,       /* httpd -> role: are you healthy? */
     IPC_CTL_HEALTH_REPLY = 0x13, /* the role's health */
     IPC_CTL_METRICS = 0x14,      /* httpd -> role: your metrics */
     IPC_CTL_METRICS_REPLY = 0x15,
-    IPC_CTL_STATUS = 0x16, /* `omjob-operator status` -> supervisor: role table */
+    IPC_CTL_STATUS = 0x16, /* -> role: its state (tools, tests) */
     IPC_CTL_STATUS_REPLY = 0x17,
-    IPC_CTL_STOP = 0x18, /* -> role or supervisor: stop gracefully */
-    IPC_CTL_ACK = 0x19,  /* reply to HELLO, READY and STOP */
+    IPC_CTL_STOP = 0x18, /* -> role: stop gracefully (tools, tests) */
+    IPC_CTL_ACK = 0x19,  /* reply to STOP */
 
     IPC_EV_CHANGE = 0x20, /* watcher -> shard/ttl topic: this key changed (a hint) */
     IPC_EV_RESYNC = 0x21, /* watcher -> topic: resync everything (after a relist) */
@@ -63,7 +62,7 @@ struct ipc_msg {
     size_t body_len;
 };
 
-/* "CTL_HELLO" and so on; "UNKNOWN" for anything else. */
+/* "CTL_HEALTH" and so on; "UNKNOWN" for anything else. */
 const char *ipc_type_str(enum ipc_type t);
 /* 1 if t is one of enum ipc_type, else 0. */
 int ipc_type_valid(unsigned t);

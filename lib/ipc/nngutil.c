@@ -15,6 +15,7 @@
 #include <nng/transport/ipc/ipc.h>
 
 #include "lib/common/log.h"
+#include "lib/common/util.h"
 
 /* Set once a close hung: NNG's global state is then not safe to tear down. */
 static atomic_bool close_hung;
@@ -155,12 +156,11 @@ static struct closer *closer_new(nng_socket s)
     if (c == NULL)
         return NULL;
     c->cl_sock = s;
+    if (util_mono_cond_init(&c->cl_cv) != 0) {
+        free(c);
+        return NULL;
+    }
     pthread_mutex_init(&c->cl_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cl_cv, &ca);
-    pthread_condattr_destroy(&ca);
     return c;
 }
 
@@ -173,9 +173,7 @@ int ipc_nng_close(nng_socket s)
         nng_close(s);
         return 0;
     }
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += IPC_CLOSE_WAIT_MS / 1000;
+    struct timespec until = util_mono_deadline(IPC_CLOSE_WAIT_MS);
     pthread_mutex_lock(&c->cl_mu);
     while (!c->cl_done)
         if (pthread_cond_timedwait(&c->cl_cv, &c->cl_mu, &until) == ETIMEDOUT)

@@ -8,13 +8,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
 
 #include "lib/common/log.h"
+#include "lib/common/util.h"
 #include "lib/ipc/endpoints.h"
 #include "lib/ipc/internal.h"
 
@@ -216,19 +216,12 @@ void ipc_req_close(struct ipc_req *c)
         free(c);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left until deadline (-1: none), at least 0. */
 static nng_duration remaining(int64_t deadline)
 {
     if (deadline < 0)
         return NNG_DURATION_INFINITE;
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - util_mono_ms();
     return left > 0 ? (nng_duration)left : 0;
 }
 
@@ -274,7 +267,7 @@ int ipc_req_call(struct ipc_req *c, enum ipc_type type, const void *body, size_t
 {
     if (c == NULL || reply == NULL || !ipc_type_valid(type) || ipc_type_is_reply(type))
         return -EINVAL;
-    int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+    int64_t deadline = timeout_ms < 0 ? -1 : util_mono_ms() + timeout_ms;
     struct ipc_msg m = {.topic = IPC_TOPIC_REQ,
                         .type = type,
                         .seq = atomic_fetch_add(&c->rq_seq, 1) + 1,

@@ -3,6 +3,9 @@
 #include "lib/kube/http_int.h"
 #include "lib/kube/internal.h"
 
+#include "lib/common/json.h"
+#include "lib/common/util.h"
+
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -15,12 +18,10 @@ static int decode(struct kube_http_resp *resp, struct json_object **out, struct 
     int rc = 0;
     if (out != NULL) {
         *out = NULL;
-        if (resp->len > 0) {
-            *out = kube_json_parse(resp->body, resp->len);
-            if (*out == NULL) {
-                kube_err_set(err, KUBE_ERRK_DECODE, "response is not JSON (%zu bytes)", resp->len);
-                rc = -EBADMSG;
-            }
+        /* A body "null" parses to NULL: no object either. */
+        if (resp->len > 0 && (jx_parse(resp->body, resp->len, out, NULL, 0) != 0 || *out == NULL)) {
+            kube_err_set(err, KUBE_ERRK_DECODE, "response is not JSON (%zu bytes)", resp->len);
+            rc = -EBADMSG;
         }
     }
     free(resp->body);
@@ -213,7 +214,7 @@ fail:
 static int list_page(struct json_object *page, kube_list_cb cb, void *ctx, char **cont, char *rv,
                      size_t rvlen, struct kube_err *err)
 {
-    struct json_object *items = kube_json_path(page, "items", NULL);
+    struct json_object *items = jx_get(page, "items");
     if (items != NULL && !json_object_is_type(items, json_type_array)) {
         kube_err_set(err, KUBE_ERRK_DECODE, "list: items is not an array");
         return -EBADMSG;
@@ -224,10 +225,10 @@ static int list_page(struct json_object *page, kube_list_cb cb, void *ctx, char 
         if (rc != 0)
             return rc;
     }
-    const char *v = kube_json_str(page, "metadata", "resourceVersion", NULL);
-    const char *k = kube_json_str(page, "metadata", "continue", NULL);
+    const char *v = jx_str(page, "metadata.resourceVersion");
+    const char *k = jx_str(page, "metadata.continue");
     if (rv != NULL && rvlen > 0)
-        kube_strlcpy(rv, v ? v : "", rvlen);
+        util_strlcpy(rv, v ? v : "", rvlen);
     free(*cont);
     *cont = (k != NULL && *k != '\0') ? strdup(k) : NULL;
     if (k != NULL && *k != '\0' && *cont == NULL)
@@ -272,6 +273,6 @@ int kube_list(struct kube_client *c, const struct kube_ref *r, const struct kube
     } while (rc == 0 && cont != NULL);
     free(cont);
     if (rc == 0 && rv != NULL && rvlen > 0)
-        kube_strlcpy(rv, rvbuf, rvlen);
+        util_strlcpy(rv, rvbuf, rvlen);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include "lib/kube/internal.h"
 
 #include "lib/common/log.h"
+#include "lib/common/util.h"
 #include "lib/common/version.h"
 
 #include <errno.h>
@@ -113,7 +114,7 @@ int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts
     pol.max_attempts = c->opts.max_attempts;
     c->policy = pol;
     pthread_mutex_init(&c->mu, NULL);
-    kube_ratelimit_init(&c->rl, c->opts.qps, c->opts.burst, kube_now_ns());
+    kube_ratelimit_init(&c->rl, c->opts.qps, c->opts.burst, util_mono_ns());
     c->ua = strdup(c->opts.user_agent ? c->opts.user_agent : "omjob-operator/" OMJOB_VERSION);
     c->field_manager = c->opts.field_manager ? strdup(c->opts.field_manager) : NULL;
     c->opts.user_agent = NULL;
@@ -121,9 +122,9 @@ int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts
     int rc = -ENOMEM;
     if (c->ua == NULL || (opts && opts->field_manager && c->field_manager == NULL))
         goto fail;
-    if (cfg->kc_token != NULL && (c->token = kube_secret_dup(cfg->kc_token)) == NULL)
+    if (cfg->kc_token != NULL && (c->token = strdup(cfg->kc_token)) == NULL)
         goto fail;
-    c->token_read_ns = kube_now_ns();
+    c->token_read_ns = util_mono_ns();
     if ((rc = share_new(c)) != 0)
         goto fail;
     c->cfg = cfg;
@@ -146,7 +147,7 @@ void kube_client_free(struct kube_client *c)
             pthread_mutex_destroy(&c->share_mu[i]);
     }
     pthread_mutex_destroy(&c->mu);
-    kube_secret_free(c->token, SIZE_MAX);
+    util_free_secret(c->token);
     free(c->ua);
     free(c->field_manager);
     kube_config_free(c->cfg);
@@ -179,7 +180,7 @@ double kube_http_rand01(void)
 {
     static _Thread_local uint64_t s;
     if (s == 0)
-        s = (uint64_t)kube_now_ns() ^ ((uint64_t)(uintptr_t)&s << 16) ^ (uint64_t)getpid();
+        s = (uint64_t)util_mono_ns() ^ ((uint64_t)(uintptr_t)&s << 16) ^ (uint64_t)getpid();
     s ^= s << 13; /* xorshift64: jitter only, not security */
     s ^= s >> 7;
     s ^= s << 17;
@@ -196,7 +197,7 @@ static void sleep_ns(int64_t ns)
 void kube_http_ratelimit(struct kube_client *c)
 {
     pthread_mutex_lock(&c->mu);
-    int64_t wait = kube_ratelimit_reserve(&c->rl, kube_now_ns());
+    int64_t wait = kube_ratelimit_reserve(&c->rl, util_mono_ns());
     pthread_mutex_unlock(&c->mu);
     if (wait > 0)
         sleep_ns(wait);
@@ -215,7 +216,7 @@ static int token_reload(struct kube_client *c, int64_t now)
     }
     c->token_read_ns = now;
     int changed = c->token == NULL || strcmp(c->token, t) != 0;
-    kube_secret_free(c->token, SIZE_MAX);
+    util_free_secret(c->token);
     c->token = t;
     return changed;
 }
@@ -225,7 +226,7 @@ int kube_http_token_refresh(struct kube_client *c)
     if (c->cfg->kc_token_file == NULL)
         return 0;
     pthread_mutex_lock(&c->mu);
-    int changed = token_reload(c, kube_now_ns());
+    int changed = token_reload(c, util_mono_ns());
     pthread_mutex_unlock(&c->mu);
     return changed;
 }
@@ -236,7 +237,7 @@ static int auth_header(struct kube_client *c, struct curl_slist **hdrs)
 {
     int rc = 0;
     pthread_mutex_lock(&c->mu);
-    int64_t now = kube_now_ns();
+    int64_t now = util_mono_ns();
     if (c->cfg->kc_token_file != NULL && now - c->token_read_ns >= TOKEN_REFRESH_NS)
         token_reload(c, now);
     if (c->token != NULL) {
@@ -251,7 +252,7 @@ static int auth_header(struct kube_client *c, struct curl_slist **hdrs)
                 rc = -ENOMEM;
             else
                 *hdrs = l;
-            kube_secret_free(h, n);
+            util_free_secret_n(h, n);
         }
     }
     pthread_mutex_unlock(&c->mu);
@@ -474,7 +475,7 @@ static void sink_reset(struct sink *s)
 
 static double since(int64_t t0)
 {
-    return (double)(kube_now_ns() - t0) / 1e9;
+    return (double)(util_mono_ns() - t0) / 1e9;
 }
 
 /* One attempt. 0 on 2xx, else fills err (kind, http, reason, message). */
@@ -496,7 +497,7 @@ static int attempt(struct kube_client *c, CURL *e, const struct kube_http_req *r
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
-    int64_t t0 = kube_now_ns();
+    int64_t t0 = util_mono_ns();
     CURLcode cr = curl_easy_perform(e);
     long code = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);

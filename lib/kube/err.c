@@ -3,6 +3,9 @@
 #include "lib/kube/err.h"
 #include "lib/kube/internal.h"
 
+#include "lib/common/json.h"
+#include "lib/common/util.h"
+
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
@@ -98,12 +101,12 @@ static void copy_clean(char *dst, size_t cap, const char *s, size_t len)
 
 int kube_err_from_status_json(struct kube_err *e, struct json_object *st)
 {
-    const char *kind = kube_json_str(st, "kind", NULL);
+    const char *kind = jx_str(st, "kind");
     if (kind == NULL || strcmp(kind, "Status") != 0)
         return -1;
-    const char *reason = kube_json_str(st, "reason", NULL);
-    const char *msg = kube_json_str(st, "message", NULL);
-    struct json_object *code = kube_json_path(st, "code", NULL);
+    const char *reason = jx_str(st, "reason");
+    const char *msg = jx_str(st, "message");
+    struct json_object *code = jx_get(st, "code");
     if (e->http == 0 && code != NULL && json_object_is_type(code, json_type_int)) {
         int64_t c = json_object_get_int64(code);
         if (c > 0 && c < 1000)
@@ -124,9 +127,10 @@ void kube_err_from_response(struct kube_err *e, int http, const char *body, size
     e->http = http;
     e->reason[0] = '\0';
     e->message[0] = '\0';
-    struct json_object *st = (body != NULL && len > 0) ? kube_json_parse(body, len) : NULL;
-    if (st == NULL || kube_err_from_status_json(e, st) != 0) {
-        kube_strlcpy(e->reason, kube_http_reason(http), sizeof(e->reason));
+    struct json_object *st = NULL;
+    if (body == NULL || len == 0 || jx_parse(body, len, &st, NULL, 0) != 0 || st == NULL ||
+        kube_err_from_status_json(e, st) != 0) {
+        util_strlcpy(e->reason, kube_http_reason(http), sizeof(e->reason));
         if (body != NULL)
             copy_clean(e->message, sizeof(e->message), body, len);
     }

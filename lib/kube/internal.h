@@ -1,5 +1,6 @@
 /* Helpers shared by the kube sources (not part of the public API; no curl types):
- * bounded JSON parsing, json-c path getters, file reading, base64 and secrets. */
+ * base64, Status objects, the parsed kubeconfig and token files. JSON, files,
+ * strings and secrets go through common (lib/common/json.h, util.h). */
 #ifndef OMJOB_LIB_KUBE_INTERNAL_H
 #define OMJOB_LIB_KUBE_INTERNAL_H
 
@@ -9,46 +10,14 @@
 
 struct json_object;
 
-/* Nesting limit for every JSON document we parse (json-c's default is 32, too
- * shallow for managedFields). */
-#define KUBE_JSON_DEPTH 128
-
-/* Parses exactly one JSON value from buf (trailing whitespace allowed). Returns a
- * new reference (caller json_object_put()s it) or NULL. */
-struct json_object *kube_json_parse(const char *buf, size_t len);
-
-/* Borrowed member lookup along a NULL-terminated key path; NULL when a step is
- * missing or not an object. */
-struct json_object *kube_json_path(struct json_object *o, ...) __attribute__((sentinel));
-/* The string at a key path, borrowed, or NULL when missing or not a string. */
-const char *kube_json_str(struct json_object *o, ...) __attribute__((sentinel));
-
-/* Reads a regular file of at most max bytes into a new NUL-terminated buffer
- * (caller frees; kube_secret_free for secrets). 0, or -errno (-EFBIG when larger
- * than max, -EINVAL when not a regular file). */
-int kube_file_read(const char *path, size_t max, char **out, size_t *len);
-
 /* Decodes standard base64 (whitespace ignored, padding optional) into a new
  * NUL-terminated buffer. 0 or -EINVAL / -ENOMEM. */
 int kube_base64_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
-
-/* Wipes len bytes (or strlen(p) when len is SIZE_MAX) and frees. NULL is a no-op. */
-void kube_secret_free(void *p, size_t len);
-/* strdup for secrets (plain strdup, named so the pairing is visible). */
-char *kube_secret_dup(const char *s);
 
 struct kube_err;
 /* Fills reason, message (and http when it is 0) of e from a parsed Status object.
  * 0, or -1 when st is not a Status (e untouched but reason/message). */
 int kube_err_from_status_json(struct kube_err *e, struct json_object *st);
-
-/* Monotonic time in nanoseconds. */
-int64_t kube_now_ns(void);
-
-/* Copies src into dst of cap bytes, truncating; always terminates (cap > 0). */
-void kube_strlcpy(char *dst, const char *src, size_t cap);
-
-#endif
 
 /* The full configuration, for the client and the unit tests (see kubeconfig.h). */
 struct kube_config {
@@ -74,5 +43,7 @@ struct kube_config {
 #define KUBE_TOKEN_MAX ((size_t)64 << 10)
 
 /* Reads a token file and trims surrounding whitespace. 0 and *out (free with
- * kube_secret_free(p, SIZE_MAX)), -ENODATA when empty, or -errno. */
+ * util_free_secret), -ENODATA when empty, or -errno. */
 int kube_token_read(const char *path, char **out);
+
+#endif

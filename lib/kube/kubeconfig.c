@@ -4,6 +4,8 @@
 #include "lib/kube/kubeconfig.h"
 #include "lib/kube/internal.h"
 
+#include "lib/common/util.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -169,7 +171,7 @@ static int load_pem(struct kp *p, yaml_node_t *map, const char *what, const char
         return -ENOMEM;
     char *buf = NULL;
     size_t len = 0;
-    int rc = kube_file_read(path, PEM_MAX, &buf, &len);
+    int rc = util_file_read(path, PEM_MAX, &buf, &len);
     if (rc == 0 && len == 0) {
         free(buf);
         buf = NULL;
@@ -226,7 +228,7 @@ static int load_token(struct kp *p, yaml_node_t *u, const char *what)
                         strerror(-rc));
         return 0;
     }
-    if (token != NULL && (p->cfg->kc_token = kube_secret_dup(token)) == NULL)
+    if (token != NULL && (p->cfg->kc_token = strdup(token)) == NULL)
         return -ENOMEM;
     return 0;
 }
@@ -369,7 +371,7 @@ int kube_config_load_file(const char *path, struct kube_config **out, char *errb
 {
     char *buf = NULL, *dir = NULL;
     size_t len = 0;
-    int rc = kube_file_read(path, KUBECONFIG_MAX, &buf, &len);
+    int rc = util_file_read(path, KUBECONFIG_MAX, &buf, &len);
     if (rc != 0) {
         errf(errbuf, errlen, "%s: cannot read: %s", path, strerror(-rc));
         goto fail;
@@ -386,7 +388,7 @@ int kube_config_load_file(const char *path, struct kube_config **out, char *errb
         slash[slash == dir ? 1 : 0] = '\0';
     rc = kube_config_parse(buf, len, dir, path, out, errbuf, errlen);
 fail:
-    kube_secret_free(buf, len); /* may hold inline tokens and keys */
+    util_free_secret_n(buf, len); /* may hold inline tokens and keys */
     free(dir);
     return rc;
 }
@@ -395,7 +397,7 @@ int kube_token_read(const char *path, char **out)
 {
     char *buf = NULL;
     size_t len = 0;
-    int rc = kube_file_read(path, KUBE_TOKEN_MAX, &buf, &len);
+    int rc = util_file_read(path, KUBE_TOKEN_MAX, &buf, &len);
     if (rc != 0)
         return rc;
     size_t a = 0, b = len;
@@ -404,7 +406,7 @@ int kube_token_read(const char *path, char **out)
     while (b > a && strchr(" \t\r\n", buf[b - 1]) != NULL)
         b--;
     if (a == b || memchr(buf + a, '\0', b - a) != NULL) {
-        kube_secret_free(buf, len);
+        util_free_secret_n(buf, len);
         return a == b ? -ENODATA : -EINVAL;
     }
     memmove(buf, buf + a, b - a);
@@ -427,13 +429,13 @@ static int in_cluster_files(struct kube_config *c, const char *dir, char *errbuf
     if ((c->kc_token_file = strdup(path)) == NULL)
         return -ENOMEM;
     snprintf(path, sizeof(path), "%s/ca.crt", dir);
-    rc = kube_file_read(path, PEM_MAX, (char **)&c->kc_ca, &c->kc_ca_len);
+    rc = util_file_read(path, PEM_MAX, (char **)&c->kc_ca, &c->kc_ca_len);
     if (rc != 0) {
         errf(errbuf, errlen, "in-cluster: %s: %s", path, strerror(-rc));
         return rc;
     }
     snprintf(path, sizeof(path), "%s/namespace", dir);
-    if (kube_file_read(path, 1024, &ns, &len) == 0) {
+    if (util_file_read(path, 1024, &ns, &len) == 0) {
         ns[strcspn(ns, " \t\r\n")] = '\0';
         if (ns[0] != '\0') {
             c->kc_namespace = ns;
@@ -540,8 +542,8 @@ void kube_config_free(struct kube_config *c)
     free(c->kc_namespace);
     free(c->kc_ca);
     free(c->kc_cert);
-    kube_secret_free(c->kc_key, c->kc_key_len);
-    kube_secret_free(c->kc_token, SIZE_MAX);
+    util_free_secret_n(c->kc_key, c->kc_key_len);
+    util_free_secret(c->kc_token);
     free(c->kc_token_file);
     free(c);
 }

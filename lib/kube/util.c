@@ -1,140 +1,11 @@
-/* Helpers shared by the kube sources: bounded JSON parsing and lookup, reading
- * small regular files, base64 decoding, wiping secrets, the monotonic clock. */
+/* Base64 decoding for the kube sources (kubeconfig's inline certificates and
+ * keys). */
 #include "lib/kube/internal.h"
 
+#include "lib/common/util.h"
+
 #include <errno.h>
-#include <fcntl.h>
-#include <json-c/json.h>
-#include <stdarg.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-struct json_object *kube_json_parse(const char *buf, size_t len)
-{
-    if (len > INT32_MAX)
-        return NULL;
-    struct json_tokener *tok = json_tokener_new_ex(KUBE_JSON_DEPTH);
-    if (tok == NULL)
-        return NULL;
-    struct json_object *o = json_tokener_parse_ex(tok, buf, (int)len);
-    size_t used = json_tokener_get_parse_end(tok);
-    if (o != NULL && json_tokener_get_error(tok) == json_tokener_success) {
-        while (used < len && strchr(" \t\r\n", buf[used]) != NULL && buf[used] != '\0')
-            used++;
-        if (used != len) {
-            json_object_put(o);
-            o = NULL;
-        }
-    } else {
-        json_object_put(o);
-        o = NULL;
-    }
-    json_tokener_free(tok);
-    return o;
-}
-
-static struct json_object *path_v(struct json_object *o, va_list ap)
-{
-    const char *k;
-    while (o != NULL && (k = va_arg(ap, const char *)) != NULL) {
-        struct json_object *next = NULL;
-        if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, k, &next))
-            return NULL;
-        o = next;
-    }
-    return o;
-}
-
-struct json_object *kube_json_path(struct json_object *o, ...)
-{
-    va_list ap;
-    va_start(ap, o);
-    struct json_object *r = path_v(o, ap);
-    va_end(ap);
-    return r;
-}
-
-const char *kube_json_str(struct json_object *o, ...)
-{
-    va_list ap;
-    va_start(ap, o);
-    struct json_object *r = path_v(o, ap);
-    va_end(ap);
-    if (r == NULL || !json_object_is_type(r, json_type_string))
-        return NULL;
-    return json_object_get_string(r);
-}
-
-static int read_fd(int fd, size_t max, char **out, size_t *len)
-{
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    int rc = 0;
-    if (buf == NULL)
-        return -ENOMEM;
-    for (;;) {
-        if (n == cap) {
-            if (cap > max) {
-                rc = -EFBIG;
-                goto fail;
-            }
-            char *nb = malloc(cap * 2 + 1);
-            if (nb == NULL) {
-                rc = -ENOMEM;
-                goto fail;
-            }
-            memcpy(nb, buf, n);
-            kube_secret_free(buf, cap);
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = -errno;
-            goto fail;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (n > max) {
-        rc = -EFBIG;
-        goto fail;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return 0;
-fail:
-    kube_secret_free(buf, cap);
-    return rc;
-}
-
-int kube_file_read(const char *path, size_t max, char **out, size_t *len)
-{
-    /* O_NONBLOCK so that a FIFO named in a hostile kubeconfig cannot block us;
-     * only regular files are read. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    int rc;
-    if (fstat(fd, &st) != 0)
-        rc = -errno;
-    else if (!S_ISREG(st.st_mode))
-        rc = -EINVAL;
-    else if ((uint64_t)st.st_size > max)
-        rc = -EFBIG;
-    else
-        rc = read_fd(fd, max, out, len);
-    close(fd);
-    return rc;
-}
 
 static int b64_val(unsigned char c)
 {
@@ -191,35 +62,6 @@ int kube_base64_decode(const char *in, size_t len, unsigned char **out, size_t *
     *outlen = n;
     return 0;
 fail:
-    kube_secret_free(buf, len / 4 * 3 + 4);
+    util_free_secret_n(buf, len / 4 * 3 + 4);
     return -EINVAL;
-}
-
-void kube_secret_free(void *p, size_t len)
-{
-    if (p == NULL)
-        return;
-    if (len == SIZE_MAX)
-        len = strlen(p);
-    explicit_bzero(p, len);
-    free(p);
-}
-
-char *kube_secret_dup(const char *s)
-{
-    return strdup(s);
-}
-
-int64_t kube_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-void kube_strlcpy(char *dst, const char *src, size_t cap)
-{
-    size_t n = strnlen(src, cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
 }

@@ -7,6 +7,8 @@
 #include "lib/kube/internal.h"
 #include "lib/kube/watchsplit.h"
 
+#include "lib/common/util.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -107,7 +109,7 @@ int kube_watch_set_resource_version(struct kube_watch *w, const char *rv)
         rv = "";
     if (strlen(rv) >= sizeof(w->rv))
         return -EINVAL;
-    kube_strlcpy(w->rv, rv, sizeof(w->rv));
+    util_strlcpy(w->rv, rv, sizeof(w->rv));
     return 0;
 }
 
@@ -156,7 +158,7 @@ static int handle_event(struct kube_watch *w, const struct kube_event *ev)
         return 1;
     }
     if (ev->resource_version != NULL && strlen(ev->resource_version) < sizeof(w->rv))
-        kube_strlcpy(w->rv, ev->resource_version, sizeof(w->rv));
+        util_strlcpy(w->rv, ev->resource_version, sizeof(w->rv));
     return 0;
 }
 
@@ -198,7 +200,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 {
     struct kube_watch *w = ud;
     size_t len = sz * n;
-    w->last_byte_ns = kube_now_ns();
+    w->last_byte_ns = util_mono_ns();
     if (w->http != 200) {
         keep_errbody(w, p, len);
         return len;
@@ -219,7 +221,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 {
     struct kube_watch *w = ud;
     size_t len = sz * n;
-    w->last_byte_ns = kube_now_ns();
+    w->last_byte_ns = util_mono_ns();
     /* Once: a blank line also ends the trailers of a chunked body. */
     if (w->http == 0 && len <= 2 && (len == 0 || p[0] == '\r' || p[0] == '\n')) {
         long code = 0;
@@ -309,7 +311,7 @@ enum kube_watch_end kube_watch_start(struct kube_watch *w, const struct kube_wat
         return fail_start(w, KUBE_WATCH_FAILED, err);
     }
     kube_http_ratelimit(w->c);
-    w->t0_ns = w->last_byte_ns = kube_now_ns();
+    w->t0_ns = w->last_byte_ns = util_mono_ns();
     w->deadline_ns = w->t0_ns + (int64_t)w->p.timeout_seconds * 1000000000 + CAP_SLACK_NS;
     if (easy_setup(w, path) != 0)
         return fail_start(w, KUBE_WATCH_FAILED, err);
@@ -332,7 +334,7 @@ static void on_done(struct kube_watch *w, CURLcode rc)
         w->end = kube_err_is_expired(&w->err) ? KUBE_WATCH_EXPIRED : KUBE_WATCH_HTTP_ERROR;
     } else {
         if (w->http == 0)
-            kube_http_observe(w->c, "GET", 0, (double)(kube_now_ns() - w->t0_ns) / 1e9);
+            kube_http_observe(w->c, "GET", 0, (double)(util_mono_ns() - w->t0_ns) / 1e9);
         kube_err_set(&w->err, kube_http_kind(rc, w->easy), "watch: %s", curl_easy_strerror(rc));
         w->end = KUBE_WATCH_DISCONNECTED;
     }
@@ -350,7 +352,7 @@ static void check_done(struct kube_watch *w)
 
 static void check_timers(struct kube_watch *w)
 {
-    int64_t now = kube_now_ns();
+    int64_t now = util_mono_ns();
     if (atomic_load(&w->cancelled))
         set_end(w, KUBE_WATCH_CANCELLED);
     else if (now - w->last_byte_ns >= w->stall_ns)
@@ -361,7 +363,7 @@ static void check_timers(struct kube_watch *w)
 
 static int wait_ms(struct kube_watch *w, int timeout_ms)
 {
-    int64_t left = (w->last_byte_ns + w->stall_ns - kube_now_ns()) / 1000000 + 1;
+    int64_t left = (w->last_byte_ns + w->stall_ns - util_mono_ns()) / 1000000 + 1;
     if (left < timeout_ms)
         timeout_ms = left < 0 ? 0 : (int)left;
     return timeout_ms;

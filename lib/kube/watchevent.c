@@ -2,13 +2,16 @@
 #include "lib/kube/watchevent.h"
 #include "lib/kube/internal.h"
 
+#include "lib/common/json.h"
+#include "lib/common/util.h"
+
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct kube_evparser {
-    struct json_tokener *tok;
+    struct jx_parser *ep_json; /* one json-c tokener for the whole stream */
 };
 
 static const char *const type_names[] = {"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"};
@@ -23,10 +26,7 @@ const char *kube_ev_type_str(enum kube_ev_type t)
 int kube_evparser_new(struct kube_evparser **out)
 {
     struct kube_evparser *p = calloc(1, sizeof(*p));
-    if (p == NULL)
-        return -ENOMEM;
-    p->tok = json_tokener_new_ex(KUBE_JSON_DEPTH);
-    if (p->tok == NULL) {
+    if (p == NULL || jx_parser_new(&p->ep_json) != 0) {
         free(p);
         return -ENOMEM;
     }
@@ -38,28 +38,8 @@ void kube_evparser_free(struct kube_evparser *p)
 {
     if (p == NULL)
         return;
-    json_tokener_free(p->tok);
+    jx_parser_free(p->ep_json);
     free(p);
-}
-
-static struct json_object *parse_one(struct json_tokener *tok, const char *line, size_t len)
-{
-    if (len > INT32_MAX)
-        return NULL;
-    json_tokener_reset(tok);
-    struct json_object *o = json_tokener_parse_ex(tok, line, (int)len);
-    if (o == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-        json_object_put(o);
-        return NULL;
-    }
-    size_t used = json_tokener_get_parse_end(tok);
-    while (used < len && (line[used] == ' ' || line[used] == '\t' || line[used] == '\r'))
-        used++;
-    if (used != len) {
-        json_object_put(o);
-        return NULL;
-    }
-    return o;
 }
 
 static int type_of(const char *s, enum kube_ev_type *t)
@@ -79,18 +59,18 @@ static void fill_status(struct kube_event *ev)
     ev->status.kind = KUBE_ERRK_HTTP;
     /* http 0 makes the Status's own code count. */
     if (kube_err_from_status_json(&ev->status, ev->object) != 0)
-        kube_strlcpy(ev->status.reason, "Unknown", sizeof(ev->status.reason));
+        util_strlcpy(ev->status.reason, "Unknown", sizeof(ev->status.reason));
 }
 
 int kube_evparser_parse(struct kube_evparser *p, const char *line, size_t len,
                         struct kube_event *ev)
 {
-    struct json_object *root = parse_one(p->tok, line, len);
+    struct json_object *root = NULL;
     enum kube_ev_type t;
-    const char *type = kube_json_str(root, "type", NULL);
-    struct json_object *obj = kube_json_path(root, "object", NULL);
-    if (type == NULL || obj == NULL || !json_object_is_type(obj, json_type_object) ||
-        type_of(type, &t) != 0) {
+    int rc = jx_parser_parse(p->ep_json, line, len, &root, NULL, 0);
+    const char *type = jx_str(root, "type");
+    struct json_object *obj = jx_obj(root, "object");
+    if (rc != 0 || type == NULL || obj == NULL || type_of(type, &t) != 0) {
         json_object_put(root);
         return -EBADMSG;
     }
@@ -98,7 +78,7 @@ int kube_evparser_parse(struct kube_evparser *p, const char *line, size_t len,
     ev->type = t;
     ev->object = obj;
     ev->ev_root = root;
-    ev->resource_version = kube_json_str(obj, "metadata", "resourceVersion", NULL);
+    ev->resource_version = jx_str(obj, "metadata.resourceVersion");
     if (t == KUBE_EV_ERROR)
         fill_status(ev);
     else

@@ -148,8 +148,8 @@ static int wait_ms(struct cleaner_ctx *c)
 {
     int64_t w = LOOP_MAX_WAIT_MS;
     struct ttl_entry *e = ttl_peek(c->cl_tab);
-    if (e != NULL && e->te_at_ms - util_now_ms() < w)
-        w = e->te_at_ms - util_now_ms();
+    if (e != NULL && e->te_at_ms - util_wall_ms() < w)
+        w = e->te_at_ms - util_wall_ms();
     if (c->cl_need_resync && c->cl_resync_at_ms - util_mono_ms() < w)
         w = c->cl_resync_at_ms - util_mono_ms();
     return w < 0 ? 0 : (int)w;

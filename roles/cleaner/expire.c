@@ -81,7 +81,7 @@ static void retry_later(struct cleaner_ctx *c, struct ttl_entry *e, const char *
     snprintf(ms, sizeof(ms), "%lld", (long long)wait);
     log_warn("TTL deletion failed; retrying", "omjob.key", e->te_key, "step", what, "error",
              strerror(-rc), "detail", err->message[0] ? err->message : NULL, "retryMs", ms, NULL);
-    if (ttl_schedule(c->cl_tab, e, util_now_ms() + wait) != 0)
+    if (ttl_schedule(c->cl_tab, e, util_wall_ms() + wait) != 0)
         ttl_unschedule(c->cl_tab, e);
 }
 
@@ -118,13 +118,13 @@ static void delete_now(struct cleaner_ctx *c, struct ttl_entry *e, const char *n
     int rc = kube_delete(c->cl_kc, &r, &o, NULL, &err);
     if (rc == 0 || (rc == -ENOENT && err.attempts > 1)) { /* 404 after a retry: ours */
         ttl_unschedule(c->cl_tab, e);
-        deleted(c, ns, name, s, rv, util_now_ms());
+        deleted(c, ns, name, s, rv, util_wall_ms());
     } else if (rc == -ENOENT) { /* someone else was first */
         ttl_unschedule(c->cl_tab, e);
     } else if (rc == -ESTALE && e->te_failures == 0) {
         /* Another incarnation since the GET: read again at once. */
         e->te_failures++;
-        ttl_schedule(c->cl_tab, e, util_now_ms());
+        ttl_schedule(c->cl_tab, e, util_wall_ms());
     } else {
         retry_later(c, e, "delete", rc, &err);
     }
@@ -149,7 +149,7 @@ static void act(struct cleaner_ctx *c, struct ttl_entry *e)
         retry_later(c, e, "get", rc, &err);
     } else if (ttl_eval(fresh, &s) != 0 || !ttl_due(&s)) {
         ttl_unschedule(c->cl_tab, e); /* not finished any more, or already going */
-    } else if (s.expiry_ms > util_now_ms()) {
+    } else if (s.expiry_ms > util_wall_ms()) {
         /* TTL raised, or another incarnation: its own time. */
         util_strlcpy(e->te_uid, s.uid, sizeof(e->te_uid));
         e->te_expiry_ms = s.expiry_ms;
@@ -165,7 +165,7 @@ void cleaner_run_due(struct cleaner_ctx *c)
 {
     int64_t start = util_mono_ms();
     struct ttl_entry *e;
-    while ((e = ttl_peek(c->cl_tab)) != NULL && e->te_at_ms <= util_now_ms()) {
+    while ((e = ttl_peek(c->cl_tab)) != NULL && e->te_at_ms <= util_wall_ms()) {
         act(c, e);
         if (util_mono_ms() - start >= RUN_SLICE_MS)
             break;

@@ -267,7 +267,7 @@ static void answer_info(struct httpd_ctx *x, struct httpd_answer *a)
 {
     struct httpd_status s = {0};
     int err = httpd_status_read(x->x_cfg->run_dir, &s);
-    int64_t now = util_now_ms();
+    int64_t now = util_wall_ms();
     struct json_object *o = json_object_new_object(), *roles = json_object_new_array();
     struct json_object *conf = cfg_to_json(x->x_cfg);
     const char *bind = getenv(HTTPD_BIND_ENV);

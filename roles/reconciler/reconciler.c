@@ -358,7 +358,7 @@ static void transition_metrics(struct rc *r, struct json_object *before, const s
     const char *lt = jx_str(before, "status.lastTransitionTime");
     int64_t ns;
     if (strcmp(from, "None") != 0 && lt != NULL && util_rfc3339_parse(lt, &ns) == 0) {
-        double d = (double)(util_now_ns() - ns) / 1e9;
+        double d = (double)(util_wall_ns() - ns) / 1e9;
         metrics_observe(r->fam->duration, d < 0 ? 0 : d, from);
     }
 }
@@ -426,7 +426,7 @@ static enum step create_rejected(struct rc *r, struct kst *k, struct view *v,
     }
     /* Wake at the retry, or earlier at the start deadline. */
     int64_t deadline = dc_create_deadline_ms(omjob, &r->dcfg);
-    int64_t until = deadline - util_now_ms();
+    int64_t until = deadline - util_wall_ms();
     if (deadline > 0 && until < delay)
         delay = until < 0 ? 0 : until + 50;
     schedule(r, k, util_mono_ms() + delay);
@@ -663,7 +663,7 @@ static int backfill_events(struct rc *r, struct view *v)
     int64_t done_ns;
     const char *ct = jx_str(st, "completionTime");
     if (ct != NULL && util_rfc3339_parse(ct, &done_ns) == 0 &&
-        util_now_ns() - done_ns > (int64_t)600 * 1000000000)
+        util_wall_ns() - done_ns > (int64_t)600 * 1000000000)
         return 0; /* finished long ago: its Events were had or are history */
     struct seen_events se = {0};
     char sel[128], rv[64];
@@ -748,7 +748,7 @@ static enum step run_steps(struct rc *r, struct kst *k, struct view *v, const ch
         struct dc_action a;
         struct dc_input in = {.omjob = view_omjob(v),
                               .pods = jx_arr(v->root, "pods"),
-                              .now_ms = util_now_ms(),
+                              .now_ms = util_wall_ms(),
                               .cfg = &r->dcfg,
                               .create_error = k->create_error,
                               .exit_create_rejected = k->exit_create_rejected,

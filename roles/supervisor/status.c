@@ -57,7 +57,7 @@ static void row_note(char *buf, size_t bufsz, const struct status_row *r, int nr
  * supervisor runs in another pid namespace (a container seen from the host). */
 static void print_table(const struct status_file *sf, pid_t holder)
 {
-    long long now = util_now_ms();
+    long long now = util_wall_ms();
     char up[32], ready[64] = "", here[40] = "";
     int nrec = count_reconcilers(sf);
     fmt_dur(up, sizeof(up), now - sf->started_ms);

@@ -107,7 +107,7 @@ static void start_role(struct sup *s, struct proc_role *r)
     char pid[24];
     bool restart = r->pr_state != ROLE_STOPPED;
     s->s_ctx.ps_environ = environ;
-    int rc = proc_spawn(r, &s->s_ctx, now, util_now_ms());
+    int rc = proc_spawn(r, &s->s_ctx, now, util_wall_ms());
     r->pr_restarts += restart;
     s->s_dirty = true;
     if (rc != 0) {
@@ -361,7 +361,7 @@ static void flush_status(struct sup *s)
                  ? s->s_t.pt_n
                  : (int)(sizeof(rows) / sizeof(rows[0])),
     };
-    status_rows(s, rows, sf.n, util_mono_ms(), util_now_ms());
+    status_rows(s, rows, sf.n, util_mono_ms(), util_wall_ms());
     int rc = status_write(s->s_cfg.run_dir, &sf);
     if (rc != 0)
         log_warn("cannot write the status file", "error", strerror(-rc), NULL);
@@ -436,7 +436,7 @@ static int disable_roles(struct sup *s, const struct sup_opts *o)
 
 static int take_run_dir(struct sup *s)
 {
-    char err[512];
+    char err[512] = "cannot set OMJOB_RUN_DIR in the environment";
     pid_t holder = 0;
     const char *dir = s->s_cfg.run_dir;
     if (setenv("OMJOB_RUN_DIR", dir, 1) != 0 || rundir_prepare(dir, err, sizeof(err)) != 0) {
@@ -518,7 +518,7 @@ int supervisor(const struct sup_opts *o)
     struct sup s = {
         .s_sigfd = -1, .s_lock_fd = -1, .s_exe_fd = -1, .s_parent = {-1, -1}, .s_ready_ms = -1};
     s.s_t0_mono = o->so_t0_mono_ms;
-    s.s_t0_wall = util_now_ms() - (util_mono_ms() - o->so_t0_mono_ms);
+    s.s_t0_wall = util_wall_ms() - (util_mono_ms() - o->so_t0_mono_ms);
     log_init("supervisor");
     int rc = setup(&s, o);
     if (rc == 0) {

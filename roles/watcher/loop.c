@@ -99,15 +99,16 @@ static void count_objects(struct wloop *l)
 
 int wshared_init(struct wshared *sh)
 {
-    pthread_condattr_t ca;
     memset(sh, 0, sizeof(*sh));
     if ((sh->ws_notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
         return -errno;
+    int rc = util_mono_cond_init(&sh->ws_cv);
+    if (rc != 0) {
+        close(sh->ws_notify_fd);
+        sh->ws_notify_fd = -1;
+        return rc;
+    }
     pthread_mutex_init(&sh->ws_mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&sh->ws_cv, &ca);
-    pthread_condattr_destroy(&ca);
     return 0;
 }
 
@@ -140,14 +141,7 @@ static bool stopping(struct wshared *sh)
 /* Sleeps ms unless the watcher stops first. */
 static void pause_ms(struct wshared *sh, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = util_mono_deadline(ms);
     pthread_mutex_lock(&sh->ws_mu);
     while (!sh->ws_stopping && pthread_cond_timedwait(&sh->ws_cv, &sh->ws_mu, &ts) != ETIMEDOUT)
         ;
@@ -361,7 +355,7 @@ int wloop_new(struct wshared *sh, enum wc_kind k, const char *ns, struct wloop *
     l->wl_sh = sh;
     l->wl_kind = k;
     l->wl_backoff = b;
-    l->wl_seed = (unsigned)(util_now_ns() ^ (int64_t)getpid() ^ (int64_t)(uintptr_t)l);
+    l->wl_seed = (unsigned)(util_wall_ns() ^ (int64_t)getpid() ^ (int64_t)(uintptr_t)l);
     if ((rc = kube_config_load(&cfg, errbuf, errlen)) != 0)
         goto fail;
     if ((rc = kube_client_new(cfg, &o, &l->wl_client)) != 0) {

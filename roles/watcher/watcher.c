@@ -18,6 +18,7 @@
 #include "lib/ipc/ipc.h"
 #include "runtime/ctl.h"
 #include "runtime/role.h"
+#include "runtime/rundir.h"
 #include "roles/watcher/cache.h"
 #include "roles/watcher/loop.h"
 #include "roles/watcher/truth.h"
@@ -75,9 +76,10 @@ static int open_ipc(struct watcher_ctx *w)
 {
     char url[IPC_URL_MAX];
     const char *dir = w->w_cfg.run_dir;
-    int rc = ipc_rundir_prepare(dir);
+    char err[512];
+    int rc = rundir_prepare(dir, err, sizeof(err));
     if (rc != 0) {
-        log_error("run directory unusable", "dir", dir, "error", strerror(-rc), NULL);
+        log_error("run directory unusable", "dir", dir, "error", err, NULL);
         return EX_CONFIG;
     }
     rc = ipc_endpoint_url(url, sizeof(url), dir, IPC_EP_HINTS, NULL);

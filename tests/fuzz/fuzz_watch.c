@@ -1,9 +1,10 @@
 /* Fuzz target for the watch stream: the splitter and the event parser fed
  * arbitrary bytes in an arbitrary chunking. The first 4 input bytes choose the
  * maximum line size and seed the chunk sizes; the rest is the stream. */
-#include "lib/kube/internal.h"
 #include "lib/kube/watchevent.h"
 #include "lib/kube/watchsplit.h"
+
+#include "lib/common/json.h"
 
 #include <json-c/json.h>
 #include <stdint.h>
@@ -41,7 +42,7 @@ static int on_line(void *ctx, enum kube_wsplit_what what, const char *line, size
         if (strlen(ev.status.reason) >= sizeof(ev.status.reason))
             abort();
     }
-    (void)kube_json_str(ev.object, "metadata", "name", NULL);
+    (void)jx_str(ev.object, "metadata.name");
     kube_event_clear(&ev);
     return 0;
 }

@@ -93,7 +93,7 @@ static void test_defaults(void)
     CU_ASSERT_DOUBLE_EQUAL(c.kube_qps, 50.0, 1e-9);
     CU_ASSERT_EQUAL(c.kube_burst, 100);
     char want[64];
-    snprintf(want, sizeof(want), "/tmp/omjob-operator-%lu", (unsigned long)getuid());
+    snprintf(want, sizeof(want), "/tmp/omjob-operator-%lu", (unsigned long)geteuid());
     CU_ASSERT_STRING_EQUAL(c.run_dir, want);
     CU_ASSERT_EQUAL(c.start_timeout_s, 600);
     CU_ASSERT_EQUAL(c.node_lost_timeout_s, 300);

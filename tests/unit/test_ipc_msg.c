@@ -7,11 +7,12 @@
 #include "test_ipc_helpers.h"
 
 static const enum ipc_type all_types[] = {
-    IPC_CTL_HELLO,   IPC_CTL_READY,         IPC_CTL_HEALTH,     IPC_CTL_HEALTH_REPLY,
-    IPC_CTL_METRICS, IPC_CTL_METRICS_REPLY, IPC_CTL_STATUS,     IPC_CTL_STATUS_REPLY,
-    IPC_CTL_STOP,    IPC_CTL_ACK,           IPC_EV_CHANGE,      IPC_EV_RESYNC,
-    IPC_REQ_GET_KEY, IPC_REQ_GET_KEY_REPLY, IPC_REQ_LIST_SHARD, IPC_REQ_LIST_SHARD_REPLY,
-    IPC_REQ_ERROR,   IPC_EV_TICK,
+    IPC_CTL_HEALTH,        IPC_CTL_HEALTH_REPLY, IPC_CTL_METRICS,
+    IPC_CTL_METRICS_REPLY, IPC_CTL_STATUS,       IPC_CTL_STATUS_REPLY,
+    IPC_CTL_STOP,          IPC_CTL_ACK,          IPC_EV_CHANGE,
+    IPC_EV_RESYNC,         IPC_EV_TICK,          IPC_REQ_GET_KEY,
+    IPC_REQ_GET_KEY_REPLY, IPC_REQ_LIST_SHARD,   IPC_REQ_LIST_SHARD_REPLY,
+    IPC_REQ_ERROR,
 };
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
 
@@ -64,7 +65,15 @@ static void test_round_trip_every_type(void)
     }
     CU_ASSERT_STRING_EQUAL(ipc_type_str((enum ipc_type)0x7f), "UNKNOWN");
     CU_ASSERT(!ipc_type_valid(0));
+    CU_ASSERT(!ipc_type_valid(0x10)); /* unassigned */
+    CU_ASSERT(!ipc_type_valid(0x11));
     CU_ASSERT(!ipc_type_valid(0x1a));
+    /* The wire values stay what they were. */
+    CU_ASSERT_EQUAL(IPC_CTL_HEALTH, 0x12);
+    CU_ASSERT_EQUAL(IPC_CTL_ACK, 0x19);
+    CU_ASSERT_EQUAL(IPC_EV_CHANGE, 0x20);
+    CU_ASSERT_EQUAL(IPC_REQ_GET_KEY, 0x30);
+    CU_ASSERT_EQUAL(IPC_REQ_ERROR, 0x3f);
     CU_ASSERT(ipc_type_is_reply(IPC_REQ_ERROR));
     CU_ASSERT(!ipc_type_is_reply(IPC_REQ_GET_KEY));
 }

@@ -159,6 +159,38 @@ static void test_parse_depth(void)
     json_object_put(o);
 }
 
+/* One parser for a stream: each document parsed alone, whatever came before. */
+static void test_parser_reuse(void)
+{
+    struct jx_parser *p = NULL;
+    struct json_object *o = NULL;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(jx_parser_new(&p), 0);
+    CU_ASSERT_EQUAL(jx_parser_parse(p, "{\"a\":1}", 7, &o, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(jx_i64_or(o, "a", 0), 1);
+    json_object_put(o);
+    /* Cut short, then broken: neither leaves state for the next document. */
+    CU_ASSERT_EQUAL(jx_parser_parse(p, "{\"a\":[1,", 9, &o, err, sizeof(err)), -EINVAL);
+    CU_ASSERT_EQUAL(jx_parser_parse(p, "[1,]", 4, &o, err, sizeof(err)), -EINVAL);
+    CU_ASSERT_STRING_EQUAL(err, "invalid JSON at byte 3: unexpected character");
+    CU_ASSERT_EQUAL(jx_parser_parse(p, "{\"b\":2} \r", 9, &o, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(jx_i64_or(o, "b", 0), 2);
+    CU_ASSERT_PTR_NULL(jx_get(o, "a"));
+    json_object_put(o);
+    CU_ASSERT_EQUAL(jx_parser_parse(p, "7", 1, &o, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(json_object_get_int64(o), 7);
+    json_object_put(o);
+    /* JX_PARSE_DEPTH levels are fine, one more is not. */
+    char doc[2 * JX_PARSE_DEPTH + 2];
+    memset(doc, '[', JX_PARSE_DEPTH + 1);
+    memset(doc + JX_PARSE_DEPTH + 1, ']', JX_PARSE_DEPTH + 1);
+    CU_ASSERT_EQUAL(jx_parser_parse(p, doc + 1, 2 * JX_PARSE_DEPTH, &o, err, sizeof(err)), 0);
+    json_object_put(o);
+    CU_ASSERT_EQUAL(jx_parser_parse(p, doc, sizeof(doc), &o, err, sizeof(err)), -EINVAL);
+    jx_parser_free(p);
+    jx_parser_free(NULL);
+}
+
 static void test_dump(void)
 {
     struct json_object *o = json_object_new_object();
@@ -211,6 +243,7 @@ int main(void)
         {"parse errors", test_parse_errors},
         {"parse ok", test_parse_ok},
         {"parse depth", test_parse_depth},
+        {"parser reused", test_parser_reuse},
         {"dump", test_dump},
         {"set", test_set},
         {NULL, NULL},

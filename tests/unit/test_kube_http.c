@@ -9,6 +9,9 @@
 #include "lib/kube/kubeconfig.h"
 #include "lib/kube/watch.h"
 
+#include "lib/common/json.h"
+#include "lib/common/util.h"
+
 #include <CUnit/Basic.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -64,7 +67,7 @@ static unsigned seed;
 
 static int64_t now_ms(void)
 {
-    return kube_now_ns() / 1000000;
+    return util_mono_ns() / 1000000;
 }
 
 static void sleep_ms(int ms)
@@ -362,7 +365,7 @@ static void test_get_ok(void)
     struct json_object *o = NULL;
     struct kube_err e;
     CU_ASSERT_EQUAL_FATAL(kube_get(c, &pod, &o, &e), 0);
-    CU_ASSERT_STRING_EQUAL(kube_json_str(o, "metadata", "name", NULL), "p");
+    CU_ASSERT_STRING_EQUAL(jx_str(o, "metadata.name"), "p");
     CU_ASSERT_EQUAL(e.http, 200);
     CU_ASSERT_EQUAL(e.attempts, 1);
     json_object_put(o);
@@ -450,7 +453,7 @@ static void test_create_retry_rules(void)
     CU_ASSERT_EQUAL(kube_create(c, &pod, obj, &out, &e), 0);
     CU_ASSERT_EQUAL(e.attempts, 3);
     CU_ASSERT_EQUAL(e.http, 201);
-    CU_ASSERT_STRING_EQUAL(kube_json_str(out, "metadata", "uid", NULL), "u1");
+    CU_ASSERT_STRING_EQUAL(jx_str(out, "metadata.uid"), "u1");
     json_object_put(out);
     /* AlreadyExists is typed. */
     reply_status(409, "AlreadyExists", "pods \\\"p\\\" already exists");
@@ -539,7 +542,7 @@ static int count_items(void *ctx, struct json_object *item)
 {
     int *n = ctx;
     (*n)++;
-    return kube_json_str(item, "metadata", "name", NULL) == NULL ? -1 : 0;
+    return jx_str(item, "metadata.name") == NULL ? -1 : 0;
 }
 
 static int stop_items(void *ctx, struct json_object *item)
@@ -864,7 +867,7 @@ static char *b64_file(const char *tls, const char *name)
     char path[1200], *in = NULL;
     size_t len = 0;
     snprintf(path, sizeof(path), "%s/%s", tls, name);
-    CU_ASSERT_FATAL(kube_file_read(path, 1 << 20, &in, &len) == 0);
+    CU_ASSERT_FATAL(util_file_read(path, 1 << 20, &in, &len) == 0);
     char *out = malloc(len / 3 * 4 + 5), *o = out;
     for (size_t i = 0; i < len; i += 3) {
         unsigned v = (unsigned)(unsigned char)in[i] << 16;
@@ -963,7 +966,7 @@ int main(void)
     const char *data = getenv("OMJOB_TEST_DATA");
     char path[1024];
     snprintf(path, sizeof(path), "%s/kube/watch_pods.jsonl", data ? data : "tests/unit/data");
-    if (kube_file_read(path, 1 << 20, &stream, &stream_len) != 0 || mkdtemp(tmpdir) == NULL)
+    if (util_file_read(path, 1 << 20, &stream, &stream_len) != 0 || mkdtemp(tmpdir) == NULL)
         return 2;
     snprintf(tokfile, sizeof(tokfile), "%s/token", tmpdir);
     if (srv_start() != 0 || CU_initialize_registry() != CUE_SUCCESS)

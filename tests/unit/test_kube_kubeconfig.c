@@ -4,6 +4,8 @@
 #include "lib/kube/internal.h"
 #include "lib/kube/kubeconfig.h"
 
+#include "lib/common/util.h"
+
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +31,7 @@ static void write_file(const char *name, const char *content)
 static char *slurp(const char *path, size_t *len)
 {
     char *buf = NULL;
-    CU_ASSERT_FATAL(kube_file_read(path, 1 << 20, &buf, len) == 0);
+    CU_ASSERT_FATAL(util_file_read(path, 1 << 20, &buf, len) == 0);
     return buf;
 }
 

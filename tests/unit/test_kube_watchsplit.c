@@ -4,6 +4,9 @@
 #include "lib/kube/watchevent.h"
 #include "lib/kube/watchsplit.h"
 
+#include "lib/common/json.h"
+#include "lib/common/util.h"
+
 #include <CUnit/Basic.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -41,7 +44,7 @@ static char *load(const char *name, size_t *len)
     char path[1024];
     char *buf = NULL;
     snprintf(path, sizeof(path), "%s/kube/%s", dir ? dir : "tests/unit/data", name);
-    if (kube_file_read(path, 1 << 24, &buf, len) != 0) {
+    if (util_file_read(path, 1 << 24, &buf, len) != 0) {
         fprintf(stderr, "cannot read %s\n", path);
         return NULL;
     }
@@ -199,7 +202,7 @@ static void test_event_types(void)
                           &ev) == 0);
     CU_ASSERT_EQUAL(ev.type, KUBE_EV_ADDED);
     CU_ASSERT_STRING_EQUAL(ev.resource_version, "5");
-    CU_ASSERT_STRING_EQUAL(kube_json_str(ev.object, "metadata", "name", NULL), "a");
+    CU_ASSERT_STRING_EQUAL(jx_str(ev.object, "metadata.name"), "a");
     CU_ASSERT_FALSE(kube_event_is_expired(&ev));
     kube_event_clear(&ev);
     kube_event_clear(&ev); /* twice is harmless */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/common/util.h"
 
@@ -16,8 +18,30 @@ static void test_clocks(void)
     CU_ASSERT(b >= a);
     CU_ASSERT(util_mono_ms() >= a / 1000000);
     /* Realtime is after 2020-01-01 and agrees between ms and ns. */
-    CU_ASSERT(util_now_ms() > 1577836800000LL);
-    CU_ASSERT(util_now_ns() / 1000000 - util_now_ms() <= 1000);
+    CU_ASSERT(util_wall_ms() > 1577836800000LL);
+    CU_ASSERT(util_wall_ns() / 1000000 - util_wall_ms() <= 1000);
+}
+
+/* A timed wait on a monotonic condition variable ends at its deadline. */
+static void test_mono_wait(void)
+{
+    pthread_cond_t cv;
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    CU_ASSERT_EQUAL_FATAL(util_mono_cond_init(&cv), 0);
+    int64_t t0 = util_mono_ns();
+    struct timespec until = util_mono_deadline(1999);
+    CU_ASSERT(until.tv_nsec >= 0 && until.tv_nsec < 1000000000);
+    int64_t at = (int64_t)until.tv_sec * 1000000000 + until.tv_nsec;
+    CU_ASSERT(at - t0 >= 1999000000LL && at - t0 < 2100000000LL);
+    until = util_mono_deadline(30);
+    pthread_mutex_lock(&mu);
+    int rc = 0;
+    while (rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&cv, &mu, &until);
+    pthread_mutex_unlock(&mu);
+    int64_t waited = util_mono_ns() - t0;
+    CU_ASSERT(waited >= 30000000LL);
+    pthread_cond_destroy(&cv);
 }
 
 static void test_rfc3339_format(void)
@@ -384,6 +408,41 @@ static void test_wipe(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     util_free_secret(s);
     util_free_secret(NULL);
+    unsigned char *k = malloc(8); /* binary, no NUL: freed by its length */
+    CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+    memset(k, 0, 8);
+    util_free_secret_n(k, 8);
+    util_free_secret_n(NULL, 8);
+}
+
+static void test_file_read(void)
+{
+    char dir[] = "/tmp/omjob-util-test-XXXXXX", path[64], *buf = NULL;
+    size_t len = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/f", dir);
+    FILE *f = fopen(path, "we");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (int i = 0; i < 3000; i++) /* 9000 bytes: the buffer grows twice */
+        fputs("ab\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(util_file_read(path, 9000, &buf, &len), 0);
+    CU_ASSERT_EQUAL(len, 9000);
+    CU_ASSERT_EQUAL(strlen(buf), 9000);
+    CU_ASSERT_EQUAL(strncmp(buf + 8997, "ab\n", 3), 0);
+    util_free_secret_n(buf, len);
+    buf = NULL;
+    CU_ASSERT_EQUAL(util_file_read(path, 8999, &buf, &len), -EFBIG);
+    CU_ASSERT_EQUAL(util_file_read(dir, 100, &buf, &len), -EINVAL);
+    snprintf(path, sizeof(path), "%s/fifo", dir);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+    CU_ASSERT_EQUAL(util_file_read(path, 100, &buf, &len), -EINVAL); /* and does not block */
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/f", dir);
+    unlink(path);
+    CU_ASSERT_EQUAL(util_file_read(path, 100, &buf, &len), -ENOENT);
+    CU_ASSERT_PTR_NULL(buf); /* written only on success */
+    rmdir(dir);
 }
 
 static void test_sbuf(void)
@@ -434,6 +493,8 @@ int main(void)
 {
     static const struct unit_test tests[] = {
         {"clocks", test_clocks},
+        {"monotonic timed wait", test_mono_wait},
+        {"file read", test_file_read},
         {"rfc3339 format", test_rfc3339_format},
         {"rfc3339 parse", test_rfc3339_parse},
         {"parse_i64", test_parse_i64},
