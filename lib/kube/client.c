@@ -380,6 +380,14 @@ static bool nothing_sent(CURL *e)
     return curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent == 0;
 }
 
+/* A handshake the peer cut (reset, closed) rather than refused on TLS grounds. */
+static bool handshake_cut(CURL *e)
+{
+    long os = 0;
+    return curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os) == CURLE_OK &&
+           (os == ECONNRESET || os == EPIPE || os == ECONNABORTED);
+}
+
 enum kube_errkind kube_http_kind(CURLcode rc, CURL *e)
 {
     switch (rc) {
@@ -390,6 +398,10 @@ enum kube_errkind kube_http_kind(CURLcode rc, CURL *e)
     case CURLE_COULDNT_CONNECT:
         return KUBE_ERRK_CONNECT;
     case CURLE_SSL_CONNECT_ERROR:
+        /* An API server restarting accepts and then resets the handshake ("Recv
+         * failure: Connection reset by peer"): nothing was sent, so it is a
+         * connection failure, retried as one, not a TLS misconfiguration. */
+        return handshake_cut(e) ? KUBE_ERRK_CONNECT : KUBE_ERRK_TLS;
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:

@@ -310,7 +310,11 @@ static void emit_events(struct evq *q, struct json_object *omjob, const struct d
 }
 
 /* Posts the Events of q; those the API server could not take (an outage) move to
- * r->ev_retry, tried again every EV_RETRY_MS for up to EV_RETRY_MAX rounds. */
+ * r->ev_retry, tried again every EV_RETRY_MS for up to EV_RETRY_MAX rounds. A 403
+ * counts as an outage too: right after an API server restart its authorizer may
+ * refuse what RBAC grants until its caches sync (seen in it_test_apiserver_outage:
+ * ExitHandlerCreated lost to "events is forbidden"); a namespace being deleted is
+ * 403 as well, and a minute of retries for it costs nothing. */
 #define EV_RETRY_MS 2000
 #define EV_RETRY_MAX 30
 static void flush_events(struct rc *r, struct evq *q)
@@ -325,8 +329,8 @@ static void flush_events(struct rc *r, struct evq *q)
                               .uid = e->uid};
         int rc = ev_emit(r->ev, &o, e->type, e->reason, e->message);
         if (rc == 0 || !(rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -ETIMEDOUT ||
-                         rc == -EIO || rc == -EAGAIN))
-            continue; /* recorded, or refused for good (namespace gone, forbidden) */
+                         rc == -EIO || rc == -EAGAIN || rc == -EPERM))
+            continue; /* recorded, or refused for good (namespace gone, invalid) */
         if (q == &r->ev_retry) {
             if (++e->tries < EV_RETRY_MAX)
                 q->ev[kept++] = *e;
