@@ -26,18 +26,6 @@ OWATCH_OUT=$OP_TMP/omjobs.watch
 CASES=$OP_TMP/cases.jsonl # one expectation per line (check_runs)
 : >"$CASES"
 
-# free_port: a TCP port no socket uses, below the ephemeral range.
-free_port() {
-	local p
-	while :; do
-		p=$((10000 + RANDOM % 22000))
-		ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || {
-			echo "$p"
-			return
-		}
-	done
-}
-
 op_status() { OMJOB_RUN_DIR=$OP_RUN timeout 10 "$OMJOB_BIN" status 2>&1; }
 op_ready() {
 	op_status | grep -q '^omjob-operator ready:' &&
@@ -48,9 +36,12 @@ op_metrics() { curl -s -m 5 "http://127.0.0.1:$OP_MP/metrics"; }
 # start_operator [ENV=VALUE...]: the whole operator (supervisor and every role) as
 # the operator's restricted identity, JSON logs in $OP_LOG; returns once ready.
 start_operator() {
-	OP_HP=$(free_port)
-	OP_MP=$(free_port)
-	while [ "$OP_MP" = "$OP_HP" ]; do OP_MP=$(free_port); done
+	local ports
+	ports=$(free_ports 2) || {
+		fail "no free ports for the operator"
+		return 1
+	}
+	read -r OP_HP OP_MP <<<"$ports"
 	env KUBECONFIG="$OMJOB_TEST_KUBECONFIG" OMJOB_RUN_DIR="$OP_RUN" HEALTH_CHECK_PORT="$OP_HP" \
 		METRICS_PORT="$OP_MP" OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 LOG_FORMAT=json LOG_LEVEL=INFO \
 		RECONCILIATION_THREADS=5 "$@" "$OMJOB_BIN" 2>>"$OP_LOG" &
@@ -187,7 +178,7 @@ expect() {
 	jq -c --arg ns "$1" --arg name "$2" '. + {ns: $ns, name: $name}' <<<"$3" >>"$CASES"
 }
 
-# wait_finished SECONDS: every expected OMJob has phase Succeeded or Failed.
+# unfinished: "ns/name=phase" of every expected OMJob not yet Succeeded or Failed.
 unfinished() {
 	$K get omj -A -o json >"$OP_TMP/omj.json" || return 2
 	jq -rn --slurpfile o "$OP_TMP/omj.json" --slurpfile e <(jq -s . "$CASES") '
@@ -195,16 +186,20 @@ unfinished() {
 		| $e[0][] | "\(.ns)/\(.name)" as $k | select(($ph[$k] // "") | test("^(Succeeded|Failed)$") | not)
 		| "\($k)=\($ph[$k] // "absent")"'
 }
-wait_finished() {
-	local deadline=$(($(now_ms) + $1 * 1000)) left
-	while :; do
-		left=$(unfinished 2>&1) || left="cannot tell: $left"
-		[ -z "$left" ] && return 0
-		[ "$(now_ms)" -lt "$deadline" ] || break
-		sleep 0.5
-	done
-	fail "not finished after $1 s: $(echo "$left" | tr '\n' ' ' | head -c 2000)"
-	return 1
+UNFINISHED=
+all_finished() {
+	UNFINISHED=$(unfinished 2>&1) || UNFINISHED="cannot tell: $UNFINISHED"
+	[ -z "$UNFINISHED" ]
+}
+# check_finished SECONDS SINCE_MS [WHAT]: a check. Passes once every expected
+# OMJob has phase Succeeded or Failed ("all N OMJobs finished X ms WHAT", X
+# counted from SINCE_MS); fails, naming those left, after SECONDS.
+check_finished() {
+	if T_POLL=0.5 wait_until "$1" all_finished; then
+		pass "all $(wc -l <"$CASES") OMJobs finished $(($(now_ms) - $2)) ms ${3:-after the test began}"
+	else
+		fail "not finished after $1 s: $(echo "$UNFINISHED" | tr '\n' ' ' | head -c 2000)"
+	fi
 }
 
 # The checker: for every expected OMJob, every failed assertion as one line.

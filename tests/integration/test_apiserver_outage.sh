@@ -84,9 +84,7 @@ rewatch
 omjob "$ns" after '{"exit":0,"run":"1s"}' '{"exit":0}'
 expect "$ns" after '{"row":17,"desc":"created after the outage","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
 
-if wait_finished 90; then
-	pass "all $(wc -l <"$CASES") OMJobs finished $(($(now_ms) - tr)) ms after the API server was killed"
-fi
+check_finished 90 "$tr" "after the API server was killed"
 check_runs
 no_restarts
 n410=$(grep -ciE 'relist|410|too old' "$OP_LOG" || true)

@@ -92,9 +92,7 @@ for c in "4 $n4 del" "5 $n5 force" "6 $n6 evict"; do
 	fi
 done
 
-if wait_finished 60; then
-	pass "all $(wc -l <"$CASES") OMJobs finished in $(($(now_ms) - t0)) ms"
-fi
+check_finished 60 "$t0"
 check_runs
 # Row 13: the disrupted exit pod was really killed (not finished on its own) and
 # the second attempt ran to its end.

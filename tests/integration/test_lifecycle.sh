@@ -87,9 +87,7 @@ else
 	fail "row 20: exit pod not Running in 20 s: $($K get pods -n "$n20" -o wide 2>&1)"
 fi
 
-if wait_finished 60; then
-	pass "all $(wc -l <"$CASES") OMJobs finished in $(($(now_ms) - t0)) ms"
-fi
+check_finished 60 "$t0"
 $K wait --for=condition=Complete -n "$n1" omj/ok --timeout=5s >/dev/null 2>&1 &&
 	pass "kubectl wait --for=condition=Complete works" || fail "kubectl wait --for=condition=Complete omj/ok"
 check_runs

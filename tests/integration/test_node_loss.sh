@@ -155,9 +155,7 @@ else
 		fail "row 8: tolerant main pod: NodeLost $d s after Ready False (want 10 s, -1/+10)"
 fi
 
-if wait_finished 60; then
-	pass "all 4 OMJobs finished $(($(now_ms) - tl)) ms after the nodes were lost"
-fi
+check_finished 60 "$tl" "after the nodes were lost"
 # A pod deleted on a dead node stays Terminating until its node answers again (as
 # with a real kubelet): bring the silenced node back so kwok completes the
 # deletion; the run is over by now.

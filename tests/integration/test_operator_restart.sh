@@ -87,9 +87,7 @@ held=$($K get pods -n "$ns" -o json | jq -r --arg f "$F_POD" '[.items[] | select
 
 tr=$(now_ms)
 start_operator
-if wait_finished 60; then
-	pass "all $(wc -l <"$CASES") OMJobs finished $(($(now_ms) - tr)) ms after the start"
-fi
+check_finished 60 "$tr" "after the start"
 check_runs
 no_restarts
 echo "elapsed $(($(now_ms) - t0)) ms"

@@ -235,9 +235,7 @@ else
 	fail "roles not READY 60 s after the kills stopped: $(op_status)"
 fi
 
-if wait_finished 120; then
-	pass "all $N OMJobs finished $(($(now_ms) - tr)) ms after the kills stopped"
-fi
+check_finished 120 "$tr" "after the kills stopped"
 check_runs quiet
 kill -0 "$SUP" && pass "the supervisor survived" || fail "the supervisor died"
 echo "seed $SEED, elapsed $(($(now_ms) - t0)) ms"

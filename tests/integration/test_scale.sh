@@ -68,9 +68,7 @@ created=$($K get omj -A -o json | jq --arg l "${NSS[*]}" '($l | split(" ")) as $
 [ "$created" -eq "$N" ] && pass "$N OMJobs created in $(($(now_ms) - tc)) ms" ||
 	fail "$created of $N OMJobs created: $(cat "$OP_TMP"/create*.err)"
 
-if wait_finished "$BOUND"; then
-	pass "all $N OMJobs finished $(($(now_ms) - tc)) ms after creation (bound ${BOUND} s)"
-fi
+check_finished "$BOUND" "$tc" "after creation (bound ${BOUND} s)"
 check_runs quiet
 
 # Per-key exclusivity from the log: "role key" pairs of reconciler lines (the

@@ -69,9 +69,7 @@ else
 fi
 $K patch resourcequota -n "$nq" nopods --type=merge -p '{"spec":{"hard":{"pods":"10"}}}' >/dev/null
 
-if wait_finished 90; then
-	pass "all $(wc -l <"$CASES") OMJobs finished in $(($(now_ms) - t0)) ms"
-fi
+check_finished 90 "$t0"
 check_runs
 
 snapshot || fail "snapshot failed"

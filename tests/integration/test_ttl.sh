@@ -39,14 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	local p
-	while :; do
-		p=$((10000 + RANDOM % 22000))
-		ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
-	done
-}
-
 NS=ttl-$(printf '%04x%04x' $RANDOM $RANDOM)
 $K create namespace "$NS" >/dev/null
 T_NAMESPACES+=("$NS")
@@ -95,8 +87,8 @@ early_uid=$(omjob early 5)
 finish early "$(date -u -d '-60 seconds' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
 omjob idle 0 >/dev/null
 
-HP=$(free_port)
-MP=$(free_port)
+ports=$(free_ports 2)
+read -r HP MP <<<"$ports"
 env KUBECONFIG="$OMJOB_TEST_KUBECONFIG" OMJOB_RUN_DIR="$RUN" WATCH_NAMESPACES="$NS" \
 	HEALTH_CHECK_PORT="$HP" METRICS_PORT="$MP" OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 \
 	RECONCILIATION_THREADS=2 LOG_FORMAT=text \
