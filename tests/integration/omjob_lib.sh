@@ -62,12 +62,22 @@ start_operator() {
 	fi
 }
 
+# stop_operator: SIGTERM to the supervisor; SIGKILL after 30 s. Status 0 when
+# it exited 0 within the 30 s, else 1 with the reason in OP_STOP.
+OP_STOP=
 stop_operator() {
+	local rc=0
+	OP_STOP=
 	[ -n "$OP_PID" ] || return 0
 	kill -TERM "$OP_PID" 2>/dev/null || true
-	timeout 30 tail --pid="$OP_PID" -f /dev/null 2>/dev/null || kill -KILL "$OP_PID" 2>/dev/null || true
-	wait "$OP_PID" 2>/dev/null || true
+	if ! timeout 30 tail --pid="$OP_PID" -f /dev/null 2>/dev/null; then
+		OP_STOP="still running 30 s after SIGTERM: killed"
+		kill -KILL "$OP_PID" 2>/dev/null || true
+	fi
+	wait "$OP_PID" 2>/dev/null || rc=$?
+	[ -n "$OP_STOP" ] || [ "$rc" -eq 0 ] || OP_STOP="exit status $rc"
 	OP_PID=
+	[ -z "$OP_STOP" ]
 }
 
 # no_restarts: every role still has its first process (status RESTARTS and
@@ -113,7 +123,7 @@ start_pod_watch() {
 }
 
 cleanup() {
-	stop_operator
+	stop_operator || true
 	[ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
 	[ -n "$OWATCH_PID" ] && kill "$OWATCH_PID" 2>/dev/null
 	if [ "$T_FAILS" -gt 0 ] || [ -n "${KEEP_LOGS:-}" ]; then
@@ -384,11 +394,12 @@ snapshot() {
 		$K get pods -A -o json >"$OP_TMP/pods.json" &&
 		$K get events -A --field-selector involvedObject.kind=OMJob -o json >"$OP_TMP/events.json"
 }
-# failures: every failed assertion of every expected OMJob, one per line.
+# failures: every failed assertion of every expected OMJob, one per line; status
+# 1 when the cluster cannot be read or the checker itself fails.
 failures() {
 	snapshot || {
-		echo "snapshot failed"
-		return
+		echo "failures: the snapshot of the cluster failed" >&2
+		return 1
 	}
 	jq -rn --slurpfile e <(jq -s . "$CASES") --slurpfile o "$OP_TMP/omj.json" \
 		--slurpfile p "$OP_TMP/pods.json" --slurpfile v "$OP_TMP/events.json" \
@@ -397,21 +408,27 @@ failures() {
 		| \$w[0] as \$W | \$gc[0] as \$GC
 		| (\$ow | split(\"\\n\") | map(select(length > 0))) as \$OW | $CHECK_JQ"
 }
-no_failures() { [ -z "$(failures)" ]; }
+no_failures() {
+	local f
+	f=$(failures) && [ -z "$f" ]
+}
 
 # check_runs [quiet]: waits up to 15 s for everything to settle (finalizers are
 # released and the last Events written just after the final phase), then reports
 # each expected OMJob: one "ok" line, or one FAIL per failed assertion. quiet:
 # failures only, and one summary line.
 check_runs() {
-	local f n bad=0 total
+	local f n bad=0 total matched=0 k c l
 	wait_until 15 no_failures || true
-	f=$(failures)
+	if ! f=$(failures); then
+		fail "check_runs: the checker could not run (cluster unreadable, or a jq error above)"
+		return 0
+	fi
 	total=$(wc -l <"$CASES")
 	while IFS= read -r c; do
-		local k lbl
 		k=$(jq -r '"row \(.row // "?") \(.ns)/\(.name | if length > 40 then .[:30] + "...(\(length))" else . end)"' <<<"$c")
 		n=$(grep -cF "$k: " <<<"$f" || true)
+		matched=$((matched + n))
 		if [ "$n" -gt 0 ]; then
 			bad=$((bad + 1))
 			while IFS= read -r l; do fail "$l"; done < <(grep -F "$k: " <<<"$f")
@@ -420,9 +437,13 @@ check_runs() {
 		fi
 	done <"$CASES"
 	if [ "${1:-}" = quiet ]; then
-		[ "$bad" -eq 0 ] && pass "all $total OMJobs checked: every assertion of the scenario header holds" ||
+		[ "$bad" -eq 0 ] && pass "all $total OMJobs checked: every common check of docs/SCENARIOS.md holds" ||
 			fail "$bad of $total OMJobs fail some assertion"
 	fi
+	# A line of the checker's that names no expected OMJob must not go unseen.
+	n=$(grep -c . <<<"$f" || true)
+	[ "$n" -eq "$matched" ] ||
+		fail "check_runs: $((n - matched)) checker lines name no expected OMJob: $(grep -vF "$(jq -r '"row \(.row // "?") \(.ns)/"' "$CASES" | sort -u)" <<<"$f" | head -c 1500)"
 	return 0
 }
 

@@ -67,10 +67,12 @@ trap node_cleanup EXIT
 node_ready() { [ "$($K get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
 
 for n in "${NODES[@]}"; do add_node "$n"; done
+ready=0
 for n in "${NODES[@]}"; do
-	wait_until 30 node_ready "$n" || fail "node $n not Ready in 30 s: $($K get node "$n" -o yaml 2>&1 | tail -20)"
+	wait_until 30 node_ready "$n" && ready=$((ready + 1)) ||
+		fail "node $n not Ready in 30 s: $($K get node "$n" -o yaml 2>&1 | tail -20)"
 done
-pass "3 private tainted nodes Ready"
+[ "$ready" -eq 3 ] && pass "3 private tainted nodes Ready" || fail "$ready of 3 private nodes Ready"
 
 start_pod_watch
 start_operator OMJOB_NODE_LOST_TIMEOUT_SECONDS=10
@@ -109,7 +111,8 @@ tl=$(now_ms)
 "$NODE_CMD" silence "$N_SIL"
 
 # Time to the recorded outcome, per OMJob (PodGC needs about a minute).
-took_del= took_notready= took_silent= took_tolerant=
+# shellcheck disable=SC2034 # read through ${!v}
+took_del='' took_notready='' took_silent='' took_tolerant=''
 while :; do
 	n=0
 	for j in del notready silent tolerant; do

@@ -53,8 +53,11 @@ wait_until 30 pod_phase_is "$ns" xrun-exit Running && wait_until 10 omj_phase_is
 	fail "xrun: exit pod not Running: $($K get omj,pods -n "$ns" 2>&1)"
 
 ts=$(now_ms)
-stop_operator
-pass "operator stopped (SIGTERM) $(($(now_ms) - ts)) ms; 6 main pods and 1 exit pod running"
+if stop_operator; then
+	pass "operator stopped (SIGTERM, exit 0) in $(($(now_ms) - ts)) ms; 6 main pods and 1 exit pod running"
+else
+	fail "operator stop: $OP_STOP"
+fi
 still=$(for p in ok-main exit3-main oom-main xrun-exit; do [ "$(jp pod "$ns" "$p" '{.status.phase}')" = Running ] && echo "$p"; done | wc -l)
 [ "$still" -eq 4 ] && pass "at the stop, the 3 timed main pods and xrun-exit still run" ||
 	fail "at the stop only $still of 4 timed pods still ran (too slow to stop in time?): $($K get pods -n "$ns" 2>&1)"
@@ -70,11 +73,13 @@ expect "$ns" late '{"row":16,"desc":"created while the operator is down","phase"
 ended() { # POD: terminated (Succeeded or Failed)
 	[[ "$(jp pod "$ns" "$1" '{.status.phase}')" =~ ^(Succeeded|Failed)$ ]]
 }
+left=()
 for p in ok-main exit3-main oom-main del-main force-main evict-main xrun-exit; do
-	wait_until 30 ended "$p" || fail "$p did not end while the operator was down: $($K get pod -n "$ns" "$p" 2>&1)"
+	wait_until 30 ended "$p" || left+=("$p")
 done
+[ "${#left[@]}" -eq 0 ] && pass "every pod ended $(($(now_ms) - ts)) ms after the stop" ||
+	fail "pods that did not end while the operator was down: ${left[*]}: $($K get pods -n "$ns" 2>&1)"
 sleep 2
-pass "every pod ended $(($(now_ms) - ts)) ms after the stop"
 [ "$(exit_pods)" -eq 1 ] && pass "while down: no exit pod created (only xrun-exit)" ||
 	fail "while down: exit pods $($K get pods -n "$ns" -l omjob.pipelines.openmetadata.org/pod-type=exit-handler -o name | tr '\n' ' ')"
 now=$($K get omj -n "$ns" -o json | jq -c '[.items[] | select(.metadata.name != "late") | {n: .metadata.name, p: .status.phase, r: .status.mainPodReason}] | sort_by(.n)')

@@ -227,7 +227,8 @@ while read -r r rest; do
 done <"$DRES"
 nd=$(grep -c '^ok' "$DRES" || true)
 [ "$nd" -eq "${#DISRUPT[@]}" ] &&
-	pass "$nd main pods disrupted (deleted, force-deleted, evicted), $(awk '$1 == "ok" && $4 < '$((KILL_S * 1000))'' "$DRES" | wc -l) of them during the kills"
+	pass "$nd main pods disrupted (deleted, force-deleted, evicted), $(awk '$1 == "ok" && $4 < '$((KILL_S * 1000))'' "$DRES" | wc -l) of them during the kills" ||
+	fail "$nd of ${#DISRUPT[@]} main pods disrupted: $(tr '\n' ' ' <"$DRES" | head -c 1500)"
 # The supervisor restarts every role (backoff at most 30 s).
 if wait_until 60 all_ready; then
 	pass "every role READY again $(($(now_ms) - tr)) ms after the kills stopped"

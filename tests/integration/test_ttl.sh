@@ -122,7 +122,7 @@ uide=$(omjob edited 3)
 omjob recreated 2 >/dev/null
 c3=$(finish ttl3)
 ce=$(finish edited)
-cr=$(finish recreated)
+finish recreated >/dev/null
 $K patch omj -n "$NS" edited --type=merge -p '{"spec":{"ttlSecondsAfterFinished":8}}' >/dev/null
 $K delete omj -n "$NS" recreated --wait=true >/dev/null
 uidr2=$(omjob recreated 2)
