@@ -1,8 +1,10 @@
-# Helpers for the scenario tests (../shared/SCENARIOS.md rows; test_lifecycle.sh,
+# shellcheck shell=bash
+# Helpers for the scenario tests (the rows of docs/SCENARIOS.md; test_lifecycle.sh,
 # test_disruption.sh, test_invalid.sh, test_scale.sh and others): one whole
 # operator per test file, watches that record every pod event and every OMJob
 # status change, OMJob builders, and one checker (check_runs) that asserts
-# everything SCENARIOS.md's header lists for each OMJob. Sourced after lib.sh.
+# everything docs/SCENARIOS.md lists as checked for every row, for each OMJob.
+# Sourced after lib.sh.
 # The contract checked is docs/LIFECYCLE.md.
 #
 # The test cluster's controller-manager keeps at most 50 terminated pods

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md row 17 for the whole operator: the API server is killed and
+# docs/SCENARIOS.md row 17 for the whole operator: the API server is killed and
 # restarted (tests/cluster/restart-apiserver --down-for 3: every watch breaks,
 # connections are refused for a while, the new server's watch cache starts from
 # etcd, so watches resumed from an old resourceVersion may get 410 Gone) while
@@ -11,7 +11,7 @@
 #   before the API server goes;
 # - xrun: its exit pod running across the outage (no second exit pod);
 # - after: created once the API server is back.
-# Every OMJob is checked against everything the scenarios header lists
+# Every OMJob is checked against every common check of docs/SCENARIOS.md
 # (omjob_lib.sh check_runs); no role crashed or restarted (the roles ride the
 # outage out). Whether a watch resumed with 410 and relisted is reported from
 # the operator's log (it depends on timing; test_watcher.sh forces one).

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Scenario 17's first half at the watcher: the API server is restarted under a
-# running watcher (every watch breaks, connections are refused for a while); the
-# watcher reconnects with backoff and its cache converges on every change made
-# before, during and after the outage. Runs alone (RUN_SERIAL): it takes the API
+# docs/SCENARIOS.md row 17, its first half, at the watcher alone: the API server
+# is restarted under a running watcher (every watch breaks, connections are
+# refused for a while); the watcher reconnects with backoff and its cache
+# converges on every change made before, during and after the outage. Runs alone (RUN_SERIAL): it takes the API
 # server away from every other test.
 . "$(dirname "$0")/lib.sh"
 : "${OMJOB_BIN:?}" "${OMJOB_TEST_KUBECONFIG:?}" "${OMJOB_CLUSTER_STATE:?}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md row 11: an OMJob deleted while its main pod runs (cancel,
+# docs/SCENARIOS.md row 11: an OMJob deleted while its main pod runs (cancel,
 # OpenMetadata's "kill"). docs/LIFECYCLE.md "Cancellation": a Cancelling Event,
 # mainPodReason Cancelled, the main pod deleted, the exit handler run to its end
 # with pipelineStatus=failed, the OMJob Failed, then finalizers released and the

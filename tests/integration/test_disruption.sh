@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# SCENARIOS.md rows 4, 5, 6 and 13 against one operator: the running main pod
+# docs/SCENARIOS.md rows 4, 5, 6 and 13 against one operator: the running main pod
 # deleted by hand (graceful), force-deleted (grace 0), evicted through the
 # Eviction API; the running exit pod deleted, and evicted. Each OMJob in a
 # namespace of its own, all at once. While they run: the OMJob's finalizer and the
 # pods' tracking finalizer are there, and a disrupted main pod stays visible while
-# the exit handler runs. At the end every assertion of the scenarios header
+# the exit handler runs. At the end every common check of docs/SCENARIOS.md
 # (omjob_lib.sh check_runs), and for row 13 the second exit pod <omjob>-exit-1,
 # exitHandlerAttempts 2, each exit pod created exactly once.
 . "$(dirname "$0")/lib.sh"

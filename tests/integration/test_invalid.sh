@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md row 21, invalid OMJobs, against one operator:
+# docs/SCENARIOS.md row 21, invalid OMJobs, against one operator:
 # - refused at admission by the CRD schema with a message naming the field
 #   (missing image, bad pull policy, negative TTL), and nothing stored;
 # - a 250-character name: pods get names of at most 63 characters with a hash,
@@ -12,8 +12,8 @@
 # - a pod the API server rejects (a resource quantity the CRD lets through): a
 #   FailedCreate Warning with the server's message, retried, then CreateFailed,
 #   and the exit handler still runs once;
-# no role crashes or restarts. Every run is checked against the whole scenarios
-# header (omjob_lib.sh check_runs).
+# no role crashes or restarts. Every run is checked against every common check
+# of docs/SCENARIOS.md (omjob_lib.sh check_runs).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/omjob_lib.sh"
 t0=$(now_ms)

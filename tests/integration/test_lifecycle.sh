@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# SCENARIOS.md rows 1, 2, 3, 12, 14 and 20 against one operator: every OMJob in a
-# namespace of its own, all at once, then each checked against everything the
-# scenarios header lists (omjob_lib.sh check_runs): phase, mainPodReason,
+# docs/SCENARIOS.md rows 1, 2, 3, 12, 14 and 20 against one operator: every OMJob
+# in a namespace of its own, all at once, then each checked against every common
+# check of docs/SCENARIOS.md (omjob_lib.sh check_runs): phase, mainPodReason,
 # mainPodExitCode, message, conditions, the exit pod created exactly once (pod
 # watch and ExitHandlerCreated Events) with the right pipelineStatus and OMJOB_*
 # env, the Events, finalizers released, nothing left running; phases only move
 # forward and the main outcome never changes once recorded.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/omjob_lib.sh"
-FIX=$OMJOB_SRC/tests/fixtures/omjob-k8spipelineclient.yaml # a copy of ../shared/fixtures/
+FIX=$OMJOB_SRC/tests/fixtures/omjob-k8spipelineclient.yaml # as OpenMetadata sends it
 t0=$(now_ms)
 
 start_pod_watch

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md rows 7 and 8: the node under a running main pod is lost.
+# docs/SCENARIOS.md rows 7 and 8: the node under a running main pod is lost.
 # - row 7: the Node object is deleted: PodGC marks the pod Failed with
 #   DisruptionTarget DeletionByPodGC and deletes it (~54 s here: 40 s quarantine
 #   + 20 s GC period). Nothing else can notice (the pod's Ready condition stays
@@ -16,7 +16,7 @@
 #   do: the taint manager leaves it alone, so the operator's own detection (Ready
 #   False for OMJOB_NODE_LOST_TIMEOUT_SECONDS) must record NodeLost, with its
 #   NodeLost Warning.
-# Each OMJob is checked against everything the scenarios header lists
+# Each OMJob is checked against every common check of docs/SCENARIOS.md
 # (omjob_lib.sh check_runs): NodeLost, exit pod exactly once with
 # pipelineStatus=failed and OMJOB_MAIN_REASON, Events, finalizers, nothing left.
 #

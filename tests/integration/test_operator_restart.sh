@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md row 16: the operator fully stopped (SIGTERM to the supervisor)
+# docs/SCENARIOS.md row 16: the operator fully stopped (SIGTERM to the supervisor)
 # while main pods run; they end while it is down; started again, it runs each
 # exit handler exactly once. OMJobs of rows 1-6, each in the state the stop finds
 # it in:
@@ -11,7 +11,7 @@
 # - late: created while the operator is down.
 # While down: no exit pod is created, the OMJobs stay as they were, the ended
 # pods stay (tracking finalizer). After the start: every OMJob finishes and is
-# checked against everything the scenarios header lists (omjob_lib.sh
+# checked against every common check of docs/SCENARIOS.md (omjob_lib.sh
 # check_runs: exactly one exit pod per OMJob over the whole run, by the pod watch
 # and the ExitHandlerCreated Events, env, status, Events, finalizers).
 . "$(dirname "$0")/lib.sh"

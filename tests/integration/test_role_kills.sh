@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md row 15: operator roles killed with SIGKILL at random moments,
+# docs/SCENARIOS.md row 15: operator roles killed with SIGKILL at random moments,
 # repeatedly, while OMJobs of rows 1-6 run: main exit 0, exit 3, OOM-killed,
 # deleted (graceful), force-deleted, evicted (Eviction API); exit handlers exit 0.
 # CHAOS_OMJOBS (default 50) OMJobs of random kinds and durations are created at
@@ -10,7 +10,7 @@
 # (checked in /proc just before each kill). Meanwhile the rows 4-6 main pods are
 # disrupted at random moments once they run. Then the kills stop; every role
 # must be READY again, every OMJob must finish, and each is checked against
-# everything the scenarios header lists (omjob_lib.sh check_runs): exactly one
+# every common check of docs/SCENARIOS.md (omjob_lib.sh check_runs): exactly one
 # exit pod (pod watch, one uid per name; ExitHandlerCreated Events) with the
 # right env, the outcome the same as without the kills, Events, finalizers,
 # nothing left running. The operator's log must show work done between the

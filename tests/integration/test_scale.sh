@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# SCENARIOS.md row 22: 200 OMJobs created at once (4 namespaces of 50), mixed
+# docs/SCENARIOS.md row 22: 200 OMJobs created at once (4 namespaces of 50), mixed
 # outcomes (rows 1, 2, 3, 12 and 14), one operator with RECONCILIATION_THREADS=5.
-# All finish within SCALE_BOUND_S (120 s), and each is checked against everything
-# the scenarios header lists (omjob_lib.sh check_runs): each exit pod created
+# All finish within SCALE_BOUND_S (120 s), and each is checked against every
+# common check of docs/SCENARIOS.md (omjob_lib.sh check_runs): each exit pod created
 # exactly once (pod watch: one uid per name, one ExitHandlerCreated Event), the
 # main pod exactly once, status, env, Events, finalizers.
 #

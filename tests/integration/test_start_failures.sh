@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md rows 9 and 10 against one operator, every OMJob in a namespace of
+# docs/SCENARIOS.md rows 9 and 10 against one operator, every OMJob in a namespace of
 # its own, all at once:
 # - row 9: a main pod that never starts (ImagePullBackOff; unschedulable through a
 #   nodeSelector no node matches) ends as StartTimeout spec.startTimeoutSeconds
@@ -14,7 +14,7 @@
 #   startTimeoutSeconds (8) after the OMJob's creation; no main pod ever; the
 #   exit handler runs once (for the quota: once the quota is raised, after its
 #   own creation was refused too).
-# Everything else the scenarios header lists is asserted by check_runs
+# Every other common check of docs/SCENARIOS.md is asserted by check_runs
 # (omjob_lib.sh); the timing and aggregation checks are here.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/omjob_lib.sh"

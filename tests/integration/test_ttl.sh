@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Scenario 19 (ttlSecondsAfterFinished elapses), against the real API server: the
-# operator runs as its restricted identity with the reconcilers disabled (this
+# docs/SCENARIOS.md row 19 (ttlSecondsAfterFinished elapses), against the real
+# API server: the operator runs as its restricted identity with the reconcilers disabled (this
 # test writes the finished status itself, through the status subresource) and
 # WATCH_NAMESPACES set to the test's namespace. Asserts: TTL 0 deleted within 2 s
 # of the status write; TTL 3 deleted between 3 and 5 s after completionTime, its
