@@ -16,6 +16,7 @@
 #                              until it succeeds: status 0; status 1 once
 #                              SECONDS have passed (CMD runs at least once)
 #   alive PID                  PID exists and is not a zombie
+#   children_of PID            "pid state" of each child of PID (state Z: zombie)
 #   free_ports N               N distinct free TCP ports, on one line
 #   free_port                  one free TCP port
 #   pass MSG                   prints "ok: MSG", counts a passed check
@@ -76,6 +77,18 @@ alive() {
 	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
 	line=${line##*) } # the command name may hold spaces and parentheses
 	case ${line%% *} in Z | X) return 1 ;; esac
+}
+
+children_of() {
+	local s line p state ppid
+	for s in /proc/[0-9]*/stat; do
+		{ read -r line <"$s"; } 2>/dev/null || continue
+		p=${s#/proc/}
+		p=${p%/stat}
+		read -r state ppid _ <<<"${line##*) }"
+		[ "$ppid" = "$1" ] && echo "$p $state"
+	done
+	return 0
 }
 
 # Free ports are below the ephemeral range (32768 and up), where the kernel picks

@@ -190,6 +190,38 @@ expect() {
 	jq -c --arg ns "$1" --arg name "$2" '. + {ns: $ns, name: $name}' <<<"$3" >>"$CASES"
 }
 
+# rows_1_to_6 NS RUN ENDS DISRUPTED: six OMJobs in NS and what check_runs expects
+# of them: ok, exit3, oom (rows 1-3), whose main pods end RUN (a Go duration)
+# after they start, described as ending ENDS; del, force, evict (rows 4-6),
+# whose main pods run until the test deletes, force-deletes or evicts them,
+# described as disrupted DISRUPTED. Exit handlers exit 0.
+rows_1_to_6() {
+	local ns=$1 run=$2 ends=$3 disrupted=$4 r
+	r='"attempts":1,"xcode":0'
+	omjob "$ns" ok "{\"exit\":0,\"run\":\"$run\"}" '{"exit":0,"run":"1s"}'
+	expect "$ns" ok "{\"row\":1,\"desc\":\"main exits 0 $ends\",\"phase\":\"Succeeded\",\"reason\":\"Completed\",\"codes\":[0],$r}"
+	omjob "$ns" exit3 "{\"exit\":3,\"run\":\"$run\"}" '{"exit":0}'
+	expect "$ns" exit3 "{\"row\":2,\"desc\":\"main exits 3 $ends\",\"phase\":\"Failed\",\"reason\":\"Error\",\"codes\":[3],$r,\"msg\":\"Error|exit code 3\"}"
+	omjob "$ns" oom "{\"exit\":137,\"reason\":\"OOMKilled\",\"run\":\"$run\"}" '{"exit":0}'
+	expect "$ns" oom "{\"row\":3,\"desc\":\"main OOM-killed $ends\",\"phase\":\"Failed\",\"reason\":\"OOMKilled\",\"codes\":[137],$r,\"msg\":\"OOMKilled\"}"
+	r='"phase":"Failed","codes":[null,137],"attempts":1,"xcode":0,"stays":false'
+	omjob "$ns" del '{}' '{"exit":0}'
+	expect "$ns" del "{\"row\":4,\"desc\":\"main deleted $disrupted\",\"reason\":\"Deleted\",$r,\"msg\":\"delet\"}"
+	omjob "$ns" force '{}' '{"exit":0}'
+	expect "$ns" force "{\"row\":5,\"desc\":\"main force-deleted $disrupted\",\"reason\":\"Deleted\",$r,\"msg\":\"delet\"}"
+	omjob "$ns" evict '{}' '{"exit":0}'
+	expect "$ns" evict "{\"row\":6,\"desc\":\"main evicted $disrupted\",\"reason\":\"Evicted\",$r,\"msg\":\"evict\"}"
+}
+# rows_1_to_6_running NS: a check: the six main pods of rows_1_to_6 Running
+# within 30 s, and their OMJobs Running.
+rows_1_to_6_running() {
+	local j
+	for j in ok exit3 oom del force evict; do
+		wait_until 30 pod_phase_is "$1" "$j-main" Running && wait_until 10 omj_phase_is "$1" "$j" Running ||
+			fail "$j: not Running: $($K get omj,pods -n "$1" 2>&1)"
+	done
+}
+
 # unfinished: "ns/name=phase" of every expected OMJob not yet Succeeded or Failed.
 unfinished() {
 	$K get omj -A -o json >"$OP_TMP/omj.json" || return 2
@@ -449,6 +481,12 @@ check_runs() {
 	return 0
 }
 
+# evict NS POD: a policy/v1 Eviction, as `kubectl drain` sends it.
+evict() {
+	printf '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"%s","namespace":"%s"}}' "$2" "$1" |
+		$K create --raw "/api/v1/namespaces/$1/pods/$2/eviction" -f - >/dev/null
+}
 # jp KIND NS NAME JSONPATH
 jp() { $K get "$1" -n "$2" "$3" -o jsonpath="$4" 2>/dev/null; }
 pod_phase_is() { [ "$(jp pod "$1" "$2" '{.status.phase}')" = "$3" ]; }
+omj_phase_is() { [ "$(jp omj "$1" "$2" '{.status.phase}')" = "$3" ]; }

@@ -52,13 +52,12 @@ for j in fg1 fg2 fg3 fg4; do create $j '{}' '{"exit":0,"run":"4s"}' '{}' '{}'; d
 create skip '{}' '{"exit":0,"run":"4s"}' '{}' "{\"$SKIP\":\"true\"}"
 JOBS=(run pending skip fg1 fg2 fg3 fg4)
 
-omj_phase_is() { [ "$(jp omj "$ns" "$1" '{.status.phase}')" = "$2" ]; }
 started=0
 for j in run skip fg1 fg2 fg3 fg4; do
-	wait_until 30 pod_phase_is "$ns" "$j-main" Running && wait_until 10 omj_phase_is "$j" Running &&
+	wait_until 30 pod_phase_is "$ns" "$j-main" Running && wait_until 10 omj_phase_is "$ns" "$j" Running &&
 		started=$((started + 1)) || fail "$j: not Running: $($K get omj,pods -n "$ns" 2>&1)"
 done
-wait_until 30 omj_phase_is pending Pending && pod_phase_is "$ns" pending-main Pending &&
+wait_until 30 omj_phase_is "$ns" pending Pending && pod_phase_is "$ns" pending-main Pending &&
 	started=$((started + 1)) || fail "pending: not Pending: $($K get omj,pods -n "$ns" 2>&1)"
 declare -A UID_OF
 for j in "${JOBS[@]}"; do UID_OF[$j]=$(jp omj "$ns" "$j" '{.metadata.uid}'); done

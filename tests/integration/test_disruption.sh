@@ -14,14 +14,9 @@ t0=$(now_ms)
 start_pod_watch
 start_operator
 
-evict() { # NS POD: a policy/v1 Eviction, as `kubectl drain` sends it
-	printf '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"%s","namespace":"%s"}}' "$2" "$1" |
-		$K create --raw "/api/v1/namespaces/$1/pods/$2/eviction" -f - >/dev/null
-}
 has_fin() { # KIND NS NAME FINALIZER
 	jp "$1" "$2" "$3" '{.metadata.finalizers}' | grep -qF "\"$4\""
 }
-omj_phase_is() { [ "$(jp omj "$1" "$2" '{.status.phase}')" = "$3" ]; }
 F_OMJ=omjob.pipelines.openmetadata.org/finalizer
 F_POD=omjob.pipelines.openmetadata.org/tracking
 

@@ -19,37 +19,18 @@
 t0=$(now_ms)
 F_POD=omjob.pipelines.openmetadata.org/tracking
 
-evict() { # NS POD: a policy/v1 Eviction
-	printf '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"%s","namespace":"%s"}}' "$2" "$1" |
-		$K create --raw "/api/v1/namespaces/$1/pods/$2/eviction" -f - >/dev/null
-}
-omj_phase_is() { [ "$(jp omj "$ns" "$1" '{.status.phase}')" = "$2" ]; }
 exit_pods() { $K get pods -n "$ns" -l omjob.pipelines.openmetadata.org/pod-type=exit-handler -o name | wc -l; }
 
 start_pod_watch
 start_operator
 
 ns=$(new_ns restart)
-omjob "$ns" ok '{"exit":0,"run":"15s"}' '{"exit":0,"run":"1s"}'
-expect "$ns" ok '{"row":1,"desc":"main exits 0 while the operator is down","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
-omjob "$ns" exit3 '{"exit":3,"run":"15s"}' '{"exit":0}'
-expect "$ns" exit3 '{"row":2,"desc":"main exits 3 while the operator is down","phase":"Failed","reason":"Error","codes":[3],"attempts":1,"xcode":0,"msg":"Error|exit code 3"}'
-omjob "$ns" oom '{"exit":137,"reason":"OOMKilled","run":"15s"}' '{"exit":0}'
-expect "$ns" oom '{"row":3,"desc":"main OOM-killed while the operator is down","phase":"Failed","reason":"OOMKilled","codes":[137],"attempts":1,"xcode":0,"msg":"OOMKilled"}'
-omjob "$ns" del '{}' '{"exit":0}'
-expect "$ns" del '{"row":4,"desc":"main deleted while the operator is down","phase":"Failed","reason":"Deleted","codes":[null,137],"attempts":1,"xcode":0,"msg":"delet","stays":false}'
-omjob "$ns" force '{}' '{"exit":0}'
-expect "$ns" force '{"row":5,"desc":"main force-deleted while the operator is down","phase":"Failed","reason":"Deleted","codes":[null,137],"attempts":1,"xcode":0,"msg":"delet","stays":false}'
-omjob "$ns" evict '{}' '{"exit":0}'
-expect "$ns" evict '{"row":6,"desc":"main evicted while the operator is down","phase":"Failed","reason":"Evicted","codes":[null,137],"attempts":1,"xcode":0,"msg":"evict","stays":false}'
+rows_1_to_6 "$ns" 15s "while the operator is down" "while the operator is down"
 omjob "$ns" xrun '{"exit":0}' '{"exit":0,"run":"12s"}'
 expect "$ns" xrun '{"row":16,"desc":"exit pod ends while the operator is down","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
 
-for j in ok exit3 oom del force evict; do
-	wait_until 30 pod_phase_is "$ns" "$j-main" Running && wait_until 10 omj_phase_is "$j" Running ||
-		fail "$j: not Running: $($K get omj,pods -n "$ns" 2>&1)"
-done
-wait_until 30 pod_phase_is "$ns" xrun-exit Running && wait_until 10 omj_phase_is xrun ExitHandlerRunning ||
+rows_1_to_6_running "$ns"
+wait_until 30 pod_phase_is "$ns" xrun-exit Running && wait_until 10 omj_phase_is "$ns" xrun ExitHandlerRunning ||
 	fail "xrun: exit pod not Running: $($K get omj,pods -n "$ns" 2>&1)"
 
 ts=$(now_ms)

@@ -44,18 +44,25 @@ chaos_cleanup() {
 }
 trap chaos_cleanup EXIT
 
-# roles_of PID: live (not zombie) children of PID running our binary.
+# roles_of: live (not zombie) children of $SUP running our binary.
 roles_of() {
-	local s line p
-	for s in /proc/[0-9]*/stat; do
-		{ read -r line <"$s"; } 2>/dev/null || continue
-		p=${s#/proc/}
-		p=${p%/stat}
-		line=${line##*) }
-		set -- $line
-		[ "${2:-}" = "$SUP" ] && [ "$1" != Z ] && [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$BIN_REAL" ] && echo "$p"
+	local p st
+	children_of "$SUP" | while read -r p st; do
+		if [ "$st" != Z ] && [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$BIN_REAL" ]; then echo "$p"; fi
 	done
 	return 0
+}
+# shuffle ARRAY: shuffles the array named ARRAY in place, from RANDOM (so that
+# OMJOB_TEST_SEED replays it).
+shuffle() {
+	local -n shuffled=$1
+	local i j x
+	for ((i = ${#shuffled[@]} - 1; i > 0; i--)); do
+		j=$((RANDOM % (i + 1)))
+		x=${shuffled[$i]}
+		shuffled[$i]=${shuffled[$j]}
+		shuffled[$j]=$x
+	done
 }
 # kill_loop SEED: every 200-500 ms, SIGKILLs the next role of a random order of
 # the status table's roles that has a live process (roles waiting out their
@@ -69,13 +76,8 @@ kill_loop() {
 		sleep "0.$((2 + RANDOM % 4))"
 		st=$(op_status) || continue
 		if [ "${#queue[@]}" -eq 0 ]; then
-			queue=($(echo "$st" | awk 'NR > 2 {print $1}'))
-			for ((i = ${#queue[@]} - 1; i > 0; i--)); do
-				p=$((RANDOM % (i + 1)))
-				role=${queue[$i]}
-				queue[$i]=${queue[$p]}
-				queue[$p]=$role
-			done
+			mapfile -t queue < <(echo "$st" | awk 'NR > 2 {print $1}')
+			shuffle queue
 		fi
 		for i in "${!queue[@]}"; do
 			role=${queue[$i]}
@@ -93,10 +95,6 @@ kill_loop() {
 all_ready() {
 	local st
 	st=$(op_status) && echo "$st" | grep -q '^omjob-operator ready:' && [ -z "$(echo "$st" | awk 'NR > 2 && $3 != "READY"')" ]
-}
-evict() { # NS POD: a policy/v1 Eviction
-	printf '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"%s","namespace":"%s"}}' "$2" "$1" |
-		$K create --raw "/api/v1/namespaces/$1/pods/$2/eviction" -f - >/dev/null
 }
 
 start_pod_watch
@@ -170,12 +168,7 @@ tk=$(now_ms)
 # Disrupt the rows 4-6 main pods once they run, in a random order, in the
 # background (the kills stop after KILL_S whatever happens here). Results in
 # $DRES, one "ok ..." or "FAIL ..." line each.
-for ((i = ${#DISRUPT[@]} - 1; i > 0; i--)); do
-	j=$((RANDOM % (i + 1)))
-	x=${DISRUPT[$i]}
-	DISRUPT[$i]=${DISRUPT[$j]}
-	DISRUPT[$j]=$x
-done
+shuffle DISRUPT
 DRES=$OP_TMP/disruptions
 : >"$DRES"
 disrupt_all() {

@@ -67,21 +67,8 @@ run_dir_pids() {
     return 0
 }
 
-# Children of PPID, as "pid state" lines.
-children() {
-    local s line p
-    for s in /proc/[0-9]*/stat; do
-        { read -r line <"$s"; } 2>/dev/null || continue
-        p=${s#/proc/}
-        p=${p%/stat}
-        line=${line##*) }
-        set -- $line
-        [ "${2:-}" = "$PPID_Q" ] && echo "$p $1"
-    done
-    return 0
-}
-zombies_of() { PPID_Q=$1 children | awk '$2 == "Z" {print $1}'; }
-role_pids_of() { PPID_Q=$1 children | awk '$2 != "Z" {print $1}'; }
+zombies_of() { children_of "$1" | awk '$2 == "Z" {print $1}'; }
+role_pids_of() { children_of "$1" | awk '$2 != "Z" {print $1}'; }
 
 # Status table fields of a role: PID STATE RESTARTS.
 role_row() { status | awk -v r="$1" '$1 == r {print $2, $3, $4}'; }
