@@ -68,6 +68,6 @@ check_finished 90 "$tr" "after the API server was killed"
 check_runs
 no_restarts
 n410=$(grep -ciE 'relist|410|too old' "$OP_LOG" || true)
-echo "note: $n410 operator log lines mention a relist / 410 / too old resource version"
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "$n410 operator log lines mention a relist / 410 / too old resource version"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

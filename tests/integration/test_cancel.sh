@@ -184,5 +184,5 @@ check() {
 }
 for j in "${JOBS[@]}"; do check "$j"; done
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -97,5 +97,5 @@ for x in xdel xevict; do
 		fail "row 13 ($x): $x-exit-1: $($K get pod -n "$n13" "$x-exit-1" -o jsonpath='{.status}' 2>&1)"
 done
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -111,5 +111,5 @@ else
 	fail "row 21: FailedCreate Events (want Warning, the server's message, >= 2 tries with backoff): $(jq -c '[.items[] | {type, count, message}]' <<<"$ev")"
 fi
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -95,5 +95,5 @@ check_runs
 [ "$(jp pod "$n1" ok-exit '{.spec.containers[0].env[?(@.name=="KEEP")].value}')" = me ] &&
 	pass "row 1: the user's own exit env kept" || fail "row 1: user env KEEP lost"
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -127,7 +127,7 @@ done
 for j in del notready silent tolerant; do
 	r=$(jp omj "$nn" "$j" '{.status.mainPodReason}')
 	v=took_$j
-	echo "$j: outcome ${r:-none} after ${!v:-(not within 120 s)} ms; DisruptionTarget seen: $(awk -F'|' -v p="$j-main" '$1 == p && $2 != "" {print $2}' "$OP_TMP/dt.watch" | sort -u | tr '\n' ' ')"
+	note "$j: outcome ${r:-none} after ${!v:-(not within 120 s)} ms; DisruptionTarget seen: $(awk -F'|' -v p="$j-main" '$1 == p && $2 != "" {print $2}' "$OP_TMP/dt.watch" | sort -u | tr '\n' ' ')"
 done
 
 expect "$nn" del '{"row":7,"desc":"node deleted (PodGC)","phase":"Failed","reason":"NodeLost","codes":[null,137],"attempts":1,"xcode":0,"stays":false,"msg":"NodeLost"}'
@@ -171,5 +171,5 @@ on_lost() {
 }
 wait_until 20 eval '[ -z "$(on_lost)" ]' && pass "no pod left on the lost nodes" || fail "pods left on the lost nodes: $(on_lost)"
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

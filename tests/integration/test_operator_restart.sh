@@ -76,5 +76,5 @@ start_operator
 check_finished 60 "$tr" "after the start"
 check_runs
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

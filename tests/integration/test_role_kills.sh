@@ -25,7 +25,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/omjob_lib.sh"
 SEED=${OMJOB_TEST_SEED:-$(((RANDOM << 15) | RANDOM))}
-echo "seed $SEED (replay: OMJOB_TEST_SEED=$SEED)"
+note "seed $SEED (replay: OMJOB_TEST_SEED=$SEED)"
 RANDOM=$SEED
 N=${CHAOS_OMJOBS:-50}
 KILL_S=${CHAOS_KILL_S:-20}
@@ -232,5 +232,5 @@ fi
 check_finished 120 "$tr" "after the kills stopped"
 check_runs quiet
 kill -0 "$SUP" && pass "the supervisor survived" || fail "the supervisor died"
-echo "seed $SEED, elapsed $(($(now_ms) - t0)) ms"
+note "seed $SEED, elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -92,7 +92,7 @@ keys=$(cut -d' ' -f2 "$pairs" | sort -u | wc -l)
 roles=$(cut -d' ' -f1 "$pairs" | sort -u | wc -l)
 multi=$(cut -d' ' -f2 "$pairs" | sort | uniq -d)
 if [ "$keys" -eq 0 ]; then
-	echo "note: the reconcilers' log names no OMJob as ns/name; exclusivity rests on the exactly-once checks"
+	note "the reconcilers' log names no OMJob as ns/name; exclusivity rests on the exactly-once checks"
 elif [ -z "$multi" ]; then
 	pass "log: each of $keys OMJobs handled by one reconciler only ($roles reconcilers shared the work: $(cut -d' ' -f1 "$pairs" | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}'))"
 else
@@ -100,5 +100,5 @@ else
 fi
 [ "$keys" -eq 0 ] || [ "$roles" -ge 2 ] || fail "all the work went to $roles reconciler: sharding not effective"
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

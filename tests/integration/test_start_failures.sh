@@ -120,5 +120,5 @@ for c in "$nq quota" "$nl limit"; do
 	fi
 done
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done
