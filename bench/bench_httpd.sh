@@ -7,6 +7,7 @@
 set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/tests/lib.sh" # free_ports
 BIN=$(readlink -f "$OMJOB_BIN")
 TMP=$(mktemp -d /tmp/omb.XXXXXX)
 CLUSTER=""
@@ -30,15 +31,9 @@ fi
 export KUBECONFIG=${OMJOB_TEST_KUBECONFIG:-$KUBECONFIG}
 export RECONCILIATION_THREADS=5 LOG_LEVEL=WARN OMJOB_HTTP_BIND_ADDRESS=127.0.0.1
 
-free_port() {
-    local p
-    while :; do
-        p=$((10000 + RANDOM % 22000)) # below the ephemeral range
-        ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
-    done
-}
-export HEALTH_CHECK_PORT=$(free_port)
-export METRICS_PORT=$(free_port)
+ports=$(free_ports 2)
+read -r HEALTH_CHECK_PORT METRICS_PORT <<<"$ports"
+export HEALTH_CHECK_PORT METRICS_PORT
 H=http://127.0.0.1:$HEALTH_CHECK_PORT
 M=http://127.0.0.1:$METRICS_PORT
 

@@ -33,6 +33,7 @@
 set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/tests/lib.sh" # free_ports, wait_until
 BIN=$(readlink -f "$OMJOB_BIN")
 DRV=$(dirname "$BIN")/lifecycle_driver
 [ -x "$DRV" ] || { echo "bench_lifecycle: $DRV not built" >&2; exit 1; }
@@ -79,16 +80,8 @@ fi
 export KUBECONFIG # admin: the driver and kubectl; the operator runs as itself
 OPCONF=$OMJOB_TEST_KUBECONFIG
 
-free_port() {
-	local p
-	while :; do
-		p=$((10000 + RANDOM % 22000)) # below the ephemeral range
-		ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
-	done
-}
-HP=$(free_port)
-MP=$(free_port)
-while [ "$MP" = "$HP" ]; do MP=$(free_port); done
+ports=$(free_ports 2)
+read -r HP MP <<<"$ports"
 H=http://127.0.0.1:$HP
 M=http://127.0.0.1:$MP
 RUNS=0
@@ -102,15 +95,12 @@ start_op() {
 		OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 RECONCILIATION_THREADS=5 LOG_LEVEL=WARN "$@" \
 		"$BIN" 2>>"$OPLOG" &
 	SUP=$!
-	local i
-	for i in $(seq 300); do
-		[ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$H/readyz")" = 200 ] && return 0
-		sleep 0.1
-	done
+	wait_until 30 op_ready && return 0
 	echo "bench_lifecycle: operator not ready in 30 s" >&2
 	tail -20 "$OPLOG" >&2
 	exit 1
 }
+op_ready() { [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$H/readyz")" = 200 ]; }
 stop_op() {
 	[ -n "$SUP" ] || return 0
 	kill -TERM "$SUP" 2>/dev/null || true

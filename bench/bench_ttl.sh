@@ -9,6 +9,7 @@
 set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/tests/lib.sh" # free_ports, now_ms, wait_until
 BIN=$(readlink -f "$OMJOB_BIN")
 TMP=$(mktemp -d /tmp/ombt.XXXXXX)
 N=${BENCH_TTL_N:-100}
@@ -39,14 +40,9 @@ fi
 K=${OMJOB_CLUSTER_BIN:+$OMJOB_CLUSTER_BIN/}kubectl
 ADMIN=$KUBECONFIG
 
-free_port() {
-    local p
-    while :; do
-        p=$((10000 + RANDOM % 22000)) # below the ephemeral range
-        ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
-    done
-}
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+T_POLL=0.05
+ports=$(free_ports 3)
+read -r HP MP PP <<<"$ports"
 
 NS=bench-ttl-$(printf '%04x%04x' $RANDOM $RANDOM)
 $K create namespace "$NS" >/dev/null
@@ -63,28 +59,20 @@ $K get omj -n "$NS" --watch-only --output-watch-events \
 PIDS+=($!)
 
 # The operator: as itself, this namespace only, no reconcilers.
-HP=$(free_port)
 env KUBECONFIG="${OMJOB_TEST_KUBECONFIG:-$KUBECONFIG}" OMJOB_RUN_DIR="$TMP/run" \
-    WATCH_NAMESPACES="$NS" HEALTH_CHECK_PORT="$HP" METRICS_PORT="$(free_port)" \
+    WATCH_NAMESPACES="$NS" HEALTH_CHECK_PORT="$HP" METRICS_PORT="$MP" \
     OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 LOG_LEVEL=WARN RECONCILIATION_THREADS=5 \
     "$BIN" --disable-role reconciler 2>>"$TMP/log" &
 SUP=$!
-deadline=$(($(now_ms) + 30000))
-until [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$HP/readyz")" = 200 ]; do
-    [ "$(now_ms)" -lt "$deadline" ] || { echo "operator not ready" >&2; tail -20 "$TMP/log" >&2; exit 1; }
-    sleep 0.05
-done
+ready() { [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$HP/readyz")" = 200 ]; }
+wait_until 30 ready || { echo "operator not ready" >&2; tail -20 "$TMP/log" >&2; exit 1; }
 
 # Status writes through kubectl proxy (one curl each: ~10 ms, unlike a kubectl
 # process per write).
-PP=$(free_port)
 KUBECONFIG=$ADMIN $K proxy --address=127.0.0.1 --port="$PP" >/dev/null 2>&1 &
 PIDS+=($!)
-deadline=$(($(now_ms) + 10000))
-until curl -s -o /dev/null -m 1 "http://127.0.0.1:$PP/version"; do
-    [ "$(now_ms)" -lt "$deadline" ] || { echo "kubectl proxy did not start" >&2; exit 1; }
-    sleep 0.05
-done
+wait_until 10 curl -s -o /dev/null -m 1 "http://127.0.0.1:$PP/version" ||
+    { echo "kubectl proxy did not start" >&2; exit 1; }
 URL=http://127.0.0.1:$PP/apis/pipelines.openmetadata.org/v1/namespaces/$NS/omjobs
 for i in $(seq 1 "$N"); do
     name=$(printf 'b%03d' "$i")

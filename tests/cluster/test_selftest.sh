@@ -53,10 +53,14 @@ wait_until 10 is pull '{.status.containerStatuses[0].state.waiting.reason}' Imag
 	pass "ImagePullBackOff: stays Pending with the waiting reason" || fail "pull: $(jp pull '{.status}')"
 
 # 5. Deleting a running pod terminates it (exit 137) and removes it.
-pod victim '' && wait_until 10 is victim '{.status.phase}' Running
-$K delete pod -n "$ns" victim --wait=false >/dev/null
-wait_until 10 bash -c "! $K get pod -n $ns victim" && pass "deleted running pod removed" ||
-	fail "victim still there: $(jp victim '{.status.phase}')"
+pod victim ''
+if wait_until 10 is victim '{.status.phase}' Running; then
+	$K delete pod -n "$ns" victim --wait=false >/dev/null
+	wait_until 10 bash -c "! $K get pod -n $ns victim" && pass "deleted running pod removed" ||
+		fail "victim still there: $(jp victim '{.status.phase}')"
+else
+	fail "victim: not Running within 10 s (phase $(jp victim '{.status.phase}'))"
+fi
 
 # 6. Garbage collection: deleting the owner removes the pods it owns.
 $K create configmap -n "$ns" owner >/dev/null
@@ -71,7 +75,7 @@ wait_until 60 bash -c "! $K get pod -n $ns owned" && pass "owner deleted: owned 
 # 7. A node made NotReady has its pods evicted (taint manager, 5 s toleration).
 node=kwok-node-$(($($K get nodes -l type=kwok --no-headers | wc -l) - 1))
 pod onnode '' "nodeName: $node"
-wait_until 10 is onnode '{.status.phase}' Running
+wait_until 10 is onnode '{.status.phase}' Running || fail "onnode: not Running on $node within 10 s"
 $K label node "$node" node-not-ready.stage.kwok.x-k8s.io=true >/dev/null
 t=$(now_ms)
 if wait_until 60 bash -c "! $K get pod -n $ns onnode || [ -n \"\$($K get pod -n $ns onnode -o jsonpath='{.metadata.deletionTimestamp}')\" ]"; then

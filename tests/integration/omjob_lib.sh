@@ -1,8 +1,10 @@
-# Helpers for the scenario tests (../shared/SCENARIOS.md rows; test_lifecycle.sh,
+# shellcheck shell=bash
+# Helpers for the scenario tests (the rows of docs/SCENARIOS.md; test_lifecycle.sh,
 # test_disruption.sh, test_invalid.sh, test_scale.sh and others): one whole
 # operator per test file, watches that record every pod event and every OMJob
 # status change, OMJob builders, and one checker (check_runs) that asserts
-# everything SCENARIOS.md's header lists for each OMJob. Sourced after lib.sh.
+# everything docs/SCENARIOS.md lists as checked for every row, for each OMJob.
+# Sourced after lib.sh.
 # The contract checked is docs/LIFECYCLE.md.
 #
 # The test cluster's controller-manager keeps at most 50 terminated pods
@@ -26,18 +28,6 @@ OWATCH_OUT=$OP_TMP/omjobs.watch
 CASES=$OP_TMP/cases.jsonl # one expectation per line (check_runs)
 : >"$CASES"
 
-# free_port: a TCP port no socket uses, below the ephemeral range.
-free_port() {
-	local p
-	while :; do
-		p=$((10000 + RANDOM % 22000))
-		ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || {
-			echo "$p"
-			return
-		}
-	done
-}
-
 op_status() { OMJOB_RUN_DIR=$OP_RUN timeout 10 "$OMJOB_BIN" status 2>&1; }
 op_ready() {
 	op_status | grep -q '^omjob-operator ready:' &&
@@ -48,9 +38,12 @@ op_metrics() { curl -s -m 5 "http://127.0.0.1:$OP_MP/metrics"; }
 # start_operator [ENV=VALUE...]: the whole operator (supervisor and every role) as
 # the operator's restricted identity, JSON logs in $OP_LOG; returns once ready.
 start_operator() {
-	OP_HP=$(free_port)
-	OP_MP=$(free_port)
-	while [ "$OP_MP" = "$OP_HP" ]; do OP_MP=$(free_port); done
+	local ports
+	ports=$(free_ports 2) || {
+		fail "no free ports for the operator"
+		return 1
+	}
+	read -r OP_HP OP_MP <<<"$ports"
 	env KUBECONFIG="$OMJOB_TEST_KUBECONFIG" OMJOB_RUN_DIR="$OP_RUN" HEALTH_CHECK_PORT="$OP_HP" \
 		METRICS_PORT="$OP_MP" OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 LOG_FORMAT=json LOG_LEVEL=INFO \
 		RECONCILIATION_THREADS=5 "$@" "$OMJOB_BIN" 2>>"$OP_LOG" &
@@ -71,12 +64,22 @@ start_operator() {
 	fi
 }
 
+# stop_operator: SIGTERM to the supervisor; SIGKILL after 30 s. Status 0 when
+# it exited 0 within the 30 s, else 1 with the reason in OP_STOP.
+OP_STOP=
 stop_operator() {
+	local rc=0
+	OP_STOP=
 	[ -n "$OP_PID" ] || return 0
 	kill -TERM "$OP_PID" 2>/dev/null || true
-	timeout 30 tail --pid="$OP_PID" -f /dev/null 2>/dev/null || kill -KILL "$OP_PID" 2>/dev/null || true
-	wait "$OP_PID" 2>/dev/null || true
+	if ! timeout 30 tail --pid="$OP_PID" -f /dev/null 2>/dev/null; then
+		OP_STOP="still running 30 s after SIGTERM: killed"
+		kill -KILL "$OP_PID" 2>/dev/null || true
+	fi
+	wait "$OP_PID" 2>/dev/null || rc=$?
+	[ -n "$OP_STOP" ] || [ "$rc" -eq 0 ] || OP_STOP="exit status $rc"
 	OP_PID=
+	[ -z "$OP_STOP" ]
 }
 
 # no_restarts: every role still has its first process (status RESTARTS and
@@ -122,7 +125,7 @@ start_pod_watch() {
 }
 
 cleanup() {
-	stop_operator
+	stop_operator || true
 	[ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null
 	[ -n "$OWATCH_PID" ] && kill "$OWATCH_PID" 2>/dev/null
 	if [ "$T_FAILS" -gt 0 ] || [ -n "${KEEP_LOGS:-}" ]; then
@@ -187,7 +190,39 @@ expect() {
 	jq -c --arg ns "$1" --arg name "$2" '. + {ns: $ns, name: $name}' <<<"$3" >>"$CASES"
 }
 
-# wait_finished SECONDS: every expected OMJob has phase Succeeded or Failed.
+# rows_1_to_6 NS RUN ENDS DISRUPTED: six OMJobs in NS and what check_runs expects
+# of them: ok, exit3, oom (rows 1-3), whose main pods end RUN (a Go duration)
+# after they start, described as ending ENDS; del, force, evict (rows 4-6),
+# whose main pods run until the test deletes, force-deletes or evicts them,
+# described as disrupted DISRUPTED. Exit handlers exit 0.
+rows_1_to_6() {
+	local ns=$1 run=$2 ends=$3 disrupted=$4 r
+	r='"attempts":1,"xcode":0'
+	omjob "$ns" ok "{\"exit\":0,\"run\":\"$run\"}" '{"exit":0,"run":"1s"}'
+	expect "$ns" ok "{\"row\":1,\"desc\":\"main exits 0 $ends\",\"phase\":\"Succeeded\",\"reason\":\"Completed\",\"codes\":[0],$r}"
+	omjob "$ns" exit3 "{\"exit\":3,\"run\":\"$run\"}" '{"exit":0}'
+	expect "$ns" exit3 "{\"row\":2,\"desc\":\"main exits 3 $ends\",\"phase\":\"Failed\",\"reason\":\"Error\",\"codes\":[3],$r,\"msg\":\"Error|exit code 3\"}"
+	omjob "$ns" oom "{\"exit\":137,\"reason\":\"OOMKilled\",\"run\":\"$run\"}" '{"exit":0}'
+	expect "$ns" oom "{\"row\":3,\"desc\":\"main OOM-killed $ends\",\"phase\":\"Failed\",\"reason\":\"OOMKilled\",\"codes\":[137],$r,\"msg\":\"OOMKilled\"}"
+	r='"phase":"Failed","codes":[null,137],"attempts":1,"xcode":0,"stays":false'
+	omjob "$ns" del '{}' '{"exit":0}'
+	expect "$ns" del "{\"row\":4,\"desc\":\"main deleted $disrupted\",\"reason\":\"Deleted\",$r,\"msg\":\"delet\"}"
+	omjob "$ns" force '{}' '{"exit":0}'
+	expect "$ns" force "{\"row\":5,\"desc\":\"main force-deleted $disrupted\",\"reason\":\"Deleted\",$r,\"msg\":\"delet\"}"
+	omjob "$ns" evict '{}' '{"exit":0}'
+	expect "$ns" evict "{\"row\":6,\"desc\":\"main evicted $disrupted\",\"reason\":\"Evicted\",$r,\"msg\":\"evict\"}"
+}
+# rows_1_to_6_running NS: a check: the six main pods of rows_1_to_6 Running
+# within 30 s, and their OMJobs Running.
+rows_1_to_6_running() {
+	local j
+	for j in ok exit3 oom del force evict; do
+		wait_until 30 pod_phase_is "$1" "$j-main" Running && wait_until 10 omj_phase_is "$1" "$j" Running ||
+			fail "$j: not Running: $($K get omj,pods -n "$1" 2>&1)"
+	done
+}
+
+# unfinished: "ns/name=phase" of every expected OMJob not yet Succeeded or Failed.
 unfinished() {
 	$K get omj -A -o json >"$OP_TMP/omj.json" || return 2
 	jq -rn --slurpfile o "$OP_TMP/omj.json" --slurpfile e <(jq -s . "$CASES") '
@@ -195,16 +230,20 @@ unfinished() {
 		| $e[0][] | "\(.ns)/\(.name)" as $k | select(($ph[$k] // "") | test("^(Succeeded|Failed)$") | not)
 		| "\($k)=\($ph[$k] // "absent")"'
 }
-wait_finished() {
-	local deadline=$(($(now_ms) + $1 * 1000)) left
-	while :; do
-		left=$(unfinished 2>&1) || left="cannot tell: $left"
-		[ -z "$left" ] && return 0
-		[ "$(now_ms)" -lt "$deadline" ] || break
-		sleep 0.5
-	done
-	fail "not finished after $1 s: $(echo "$left" | tr '\n' ' ' | head -c 2000)"
-	return 1
+UNFINISHED=
+all_finished() {
+	UNFINISHED=$(unfinished 2>&1) || UNFINISHED="cannot tell: $UNFINISHED"
+	[ -z "$UNFINISHED" ]
+}
+# check_finished SECONDS SINCE_MS [WHAT]: a check. Passes once every expected
+# OMJob has phase Succeeded or Failed ("all N OMJobs finished X ms WHAT", X
+# counted from SINCE_MS); fails, naming those left, after SECONDS.
+check_finished() {
+	if T_POLL=0.5 wait_until "$1" all_finished; then
+		pass "all $(wc -l <"$CASES") OMJobs finished $(($(now_ms) - $2)) ms ${3:-after the test began}"
+	else
+		fail "not finished after $1 s: $(echo "$UNFINISHED" | tr '\n' ' ' | head -c 2000)"
+	fi
 }
 
 # The checker: for every expected OMJob, every failed assertion as one line.
@@ -389,11 +428,12 @@ snapshot() {
 		$K get pods -A -o json >"$OP_TMP/pods.json" &&
 		$K get events -A --field-selector involvedObject.kind=OMJob -o json >"$OP_TMP/events.json"
 }
-# failures: every failed assertion of every expected OMJob, one per line.
+# failures: every failed assertion of every expected OMJob, one per line; status
+# 1 when the cluster cannot be read or the checker itself fails.
 failures() {
 	snapshot || {
-		echo "snapshot failed"
-		return
+		echo "failures: the snapshot of the cluster failed" >&2
+		return 1
 	}
 	jq -rn --slurpfile e <(jq -s . "$CASES") --slurpfile o "$OP_TMP/omj.json" \
 		--slurpfile p "$OP_TMP/pods.json" --slurpfile v "$OP_TMP/events.json" \
@@ -402,21 +442,27 @@ failures() {
 		| \$w[0] as \$W | \$gc[0] as \$GC
 		| (\$ow | split(\"\\n\") | map(select(length > 0))) as \$OW | $CHECK_JQ"
 }
-no_failures() { [ -z "$(failures)" ]; }
+no_failures() {
+	local f
+	f=$(failures) && [ -z "$f" ]
+}
 
 # check_runs [quiet]: waits up to 15 s for everything to settle (finalizers are
 # released and the last Events written just after the final phase), then reports
 # each expected OMJob: one "ok" line, or one FAIL per failed assertion. quiet:
 # failures only, and one summary line.
 check_runs() {
-	local f n bad=0 total
+	local f n bad=0 total matched=0 k c l
 	wait_until 15 no_failures || true
-	f=$(failures)
+	if ! f=$(failures); then
+		fail "check_runs: the checker could not run (cluster unreadable, or a jq error above)"
+		return 0
+	fi
 	total=$(wc -l <"$CASES")
 	while IFS= read -r c; do
-		local k lbl
 		k=$(jq -r '"row \(.row // "?") \(.ns)/\(.name | if length > 40 then .[:30] + "...(\(length))" else . end)"' <<<"$c")
 		n=$(grep -cF "$k: " <<<"$f" || true)
+		matched=$((matched + n))
 		if [ "$n" -gt 0 ]; then
 			bad=$((bad + 1))
 			while IFS= read -r l; do fail "$l"; done < <(grep -F "$k: " <<<"$f")
@@ -425,12 +471,22 @@ check_runs() {
 		fi
 	done <"$CASES"
 	if [ "${1:-}" = quiet ]; then
-		[ "$bad" -eq 0 ] && pass "all $total OMJobs checked: every assertion of the scenario header holds" ||
+		[ "$bad" -eq 0 ] && pass "all $total OMJobs checked: every common check of docs/SCENARIOS.md holds" ||
 			fail "$bad of $total OMJobs fail some assertion"
 	fi
+	# A line of the checker's that names no expected OMJob must not go unseen.
+	n=$(grep -c . <<<"$f" || true)
+	[ "$n" -eq "$matched" ] ||
+		fail "check_runs: $((n - matched)) checker lines name no expected OMJob: $(grep -vF "$(jq -r '"row \(.row // "?") \(.ns)/"' "$CASES" | sort -u)" <<<"$f" | head -c 1500)"
 	return 0
 }
 
+# evict NS POD: a policy/v1 Eviction, as `kubectl drain` sends it.
+evict() {
+	printf '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"%s","namespace":"%s"}}' "$2" "$1" |
+		$K create --raw "/api/v1/namespaces/$1/pods/$2/eviction" -f - >/dev/null
+}
 # jp KIND NS NAME JSONPATH
 jp() { $K get "$1" -n "$2" "$3" -o jsonpath="$4" 2>/dev/null; }
 pod_phase_is() { [ "$(jp pod "$1" "$2" '{.status.phase}')" = "$3" ]; }
+omj_phase_is() { [ "$(jp omj "$1" "$2" '{.status.phase}')" = "$3" ]; }

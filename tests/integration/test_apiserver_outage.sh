@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md row 17 for the whole operator: the API server is killed and
+# docs/SCENARIOS.md row 17 for the whole operator: the API server is killed and
 # restarted (tests/cluster/restart-apiserver --down-for 3: every watch breaks,
 # connections are refused for a while, the new server's watch cache starts from
 # etcd, so watches resumed from an old resourceVersion may get 410 Gone) while
@@ -11,7 +11,7 @@
 #   before the API server goes;
 # - xrun: its exit pod running across the outage (no second exit pod);
 # - after: created once the API server is back.
-# Every OMJob is checked against everything the scenarios header lists
+# Every OMJob is checked against every common check of docs/SCENARIOS.md
 # (omjob_lib.sh check_runs); no role crashed or restarted (the roles ride the
 # outage out). Whether a watch resumed with 410 and relisted is reported from
 # the operator's log (it depends on timing; test_watcher.sh forces one).
@@ -21,12 +21,6 @@
 . "$(dirname "$0")/omjob_lib.sh"
 : "${OMJOB_CLUSTER_STATE:?}" "${OMJOB_SRC:?}"
 t0=$(now_ms)
-
-evict() { # NS POD: a policy/v1 Eviction
-	printf '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"%s","namespace":"%s"}}' "$2" "$1" |
-		$K create --raw "/api/v1/namespaces/$1/pods/$2/eviction" -f - >/dev/null
-}
-omj_phase_is() { [ "$(jp omj "$ns" "$1" '{.status.phase}')" = "$2" ]; }
 
 # rewatch: the pod and OMJob watches of omjob_lib.sh end with the API server;
 # start them again, appending to the same records (their first events list
@@ -50,25 +44,11 @@ start_pod_watch
 start_operator
 
 ns=$(new_ns outage)
-omjob "$ns" ok '{"exit":0,"run":"6s"}' '{"exit":0,"run":"1s"}'
-expect "$ns" ok '{"row":1,"desc":"main exits 0 around the outage","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
-omjob "$ns" exit3 '{"exit":3,"run":"6s"}' '{"exit":0}'
-expect "$ns" exit3 '{"row":2,"desc":"main exits 3 around the outage","phase":"Failed","reason":"Error","codes":[3],"attempts":1,"xcode":0,"msg":"Error|exit code 3"}'
-omjob "$ns" oom '{"exit":137,"reason":"OOMKilled","run":"6s"}' '{"exit":0}'
-expect "$ns" oom '{"row":3,"desc":"main OOM-killed around the outage","phase":"Failed","reason":"OOMKilled","codes":[137],"attempts":1,"xcode":0,"msg":"OOMKilled"}'
-omjob "$ns" del '{}' '{"exit":0}'
-expect "$ns" del '{"row":4,"desc":"main deleted just before the outage","phase":"Failed","reason":"Deleted","codes":[null,137],"attempts":1,"xcode":0,"msg":"delet","stays":false}'
-omjob "$ns" force '{}' '{"exit":0}'
-expect "$ns" force '{"row":5,"desc":"main force-deleted just before the outage","phase":"Failed","reason":"Deleted","codes":[null,137],"attempts":1,"xcode":0,"msg":"delet","stays":false}'
-omjob "$ns" evict '{}' '{"exit":0}'
-expect "$ns" evict '{"row":6,"desc":"main evicted just before the outage","phase":"Failed","reason":"Evicted","codes":[null,137],"attempts":1,"xcode":0,"msg":"evict","stays":false}'
+rows_1_to_6 "$ns" 6s "around the outage" "just before the outage"
 omjob "$ns" xrun '{"exit":0}' '{"exit":0,"run":"6s"}'
 expect "$ns" xrun '{"row":17,"desc":"exit pod running across the outage","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
 
-for j in ok exit3 oom del force evict; do
-	wait_until 30 pod_phase_is "$ns" "$j-main" Running && wait_until 10 omj_phase_is "$j" Running ||
-		fail "$j: not Running: $($K get omj,pods -n "$ns" 2>&1)"
-done
+rows_1_to_6_running "$ns"
 wait_until 30 pod_phase_is "$ns" xrun-exit Running || fail "xrun: exit pod not Running: $($K get omj,pods -n "$ns" 2>&1)"
 
 $K delete pod -n "$ns" del-main --wait=false >/dev/null
@@ -84,12 +64,10 @@ rewatch
 omjob "$ns" after '{"exit":0,"run":"1s"}' '{"exit":0}'
 expect "$ns" after '{"row":17,"desc":"created after the outage","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
 
-if wait_finished 90; then
-	pass "all $(wc -l <"$CASES") OMJobs finished $(($(now_ms) - tr)) ms after the API server was killed"
-fi
+check_finished 90 "$tr" "after the API server was killed"
 check_runs
 no_restarts
 n410=$(grep -ciE 'relist|410|too old' "$OP_LOG" || true)
-echo "note: $n410 operator log lines mention a relist / 410 / too old resource version"
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "$n410 operator log lines mention a relist / 410 / too old resource version"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md row 11: an OMJob deleted while its main pod runs (cancel,
+# docs/SCENARIOS.md row 11: an OMJob deleted while its main pod runs (cancel,
 # OpenMetadata's "kill"). docs/LIFECYCLE.md "Cancellation": a Cancelling Event,
 # mainPodReason Cancelled, the main pod deleted, the exit handler run to its end
 # with pipelineStatus=failed, the OMJob Failed, then finalizers released and the
@@ -52,16 +52,17 @@ for j in fg1 fg2 fg3 fg4; do create $j '{}' '{"exit":0,"run":"4s"}' '{}' '{}'; d
 create skip '{}' '{"exit":0,"run":"4s"}' '{}' "{\"$SKIP\":\"true\"}"
 JOBS=(run pending skip fg1 fg2 fg3 fg4)
 
-omj_phase_is() { [ "$(jp omj "$ns" "$1" '{.status.phase}')" = "$2" ]; }
+started=0
 for j in run skip fg1 fg2 fg3 fg4; do
-	wait_until 30 pod_phase_is "$ns" "$j-main" Running && wait_until 10 omj_phase_is "$j" Running ||
-		fail "$j: not Running: $($K get omj,pods -n "$ns" 2>&1)"
+	wait_until 30 pod_phase_is "$ns" "$j-main" Running && wait_until 10 omj_phase_is "$ns" "$j" Running &&
+		started=$((started + 1)) || fail "$j: not Running: $($K get omj,pods -n "$ns" 2>&1)"
 done
-wait_until 30 omj_phase_is pending Pending && pod_phase_is "$ns" pending-main Pending ||
-	fail "pending: not Pending: $($K get omj,pods -n "$ns" 2>&1)"
+wait_until 30 omj_phase_is "$ns" pending Pending && pod_phase_is "$ns" pending-main Pending &&
+	started=$((started + 1)) || fail "pending: not Pending: $($K get omj,pods -n "$ns" 2>&1)"
 declare -A UID_OF
 for j in "${JOBS[@]}"; do UID_OF[$j]=$(jp omj "$ns" "$j" '{.metadata.uid}'); done
-pass "${#JOBS[@]} OMJobs started ($((${#JOBS[@]} - 1)) Running, 1 Pending)"
+[ "$started" -eq "${#JOBS[@]}" ] && pass "${#JOBS[@]} OMJobs started ($((${#JOBS[@]} - 1)) Running, 1 Pending)" ||
+	fail "$started of ${#JOBS[@]} OMJobs started"
 
 # Every state of the OMJobs from now on, whole objects.
 $K get omj -n "$ns" -w --output-watch-events -o json >"$OP_TMP/omj.stream" 2>/dev/null &
@@ -70,9 +71,12 @@ wait_until 10 eval '[ "$(jq -s length "$OP_TMP/omj.stream" 2>/dev/null || echo 0
 	fail "OMJob watch not live"
 
 tc=$(now_ms)
-$K delete omj -n "$ns" run pending skip --wait=false >/dev/null
-$K delete omj -n "$ns" fg1 fg2 fg3 fg4 --cascade=foreground --wait=false >/dev/null
-pass "deleted: run, pending, skip (background), fg1-fg4 (foreground)"
+if out=$($K delete omj -n "$ns" run pending skip --wait=false 2>&1 &&
+	$K delete omj -n "$ns" fg1 fg2 fg3 fg4 --cascade=foreground --wait=false 2>&1); then
+	pass "deleted: run, pending, skip (background), fg1-fg4 (foreground)"
+else
+	fail "kubectl delete: $out"
+fi
 
 # Until every OMJob is gone: capture each exit pod while it exists, and count the
 # exit pods of each OMJob by labels.
@@ -180,5 +184,5 @@ check() {
 }
 for j in "${JOBS[@]}"; do check "$j"; done
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -4,7 +4,7 @@
 # the extra status fields survive, printer columns and short names work.
 . "$(dirname "$0")/lib.sh"
 ns=$(new_ns crd)
-FIX=$OMJOB_SRC/tests/fixtures/omjob-k8spipelineclient.yaml # a copy of ../shared/fixtures/
+FIX=$OMJOB_SRC/tests/fixtures/omjob-k8spipelineclient.yaml # as OpenMetadata sends it (docs/SCENARIOS.md row 20)
 
 # 1. The fixture, exactly as OpenMetadata's server sends it, is stored unchanged.
 want=$($K create --dry-run=client -o json -f "$FIX" | jq -S .spec)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# SCENARIOS.md rows 4, 5, 6 and 13 against one operator: the running main pod
+# docs/SCENARIOS.md rows 4, 5, 6 and 13 against one operator: the running main pod
 # deleted by hand (graceful), force-deleted (grace 0), evicted through the
 # Eviction API; the running exit pod deleted, and evicted. Each OMJob in a
 # namespace of its own, all at once. While they run: the OMJob's finalizer and the
 # pods' tracking finalizer are there, and a disrupted main pod stays visible while
-# the exit handler runs. At the end every assertion of the scenarios header
+# the exit handler runs. At the end every common check of docs/SCENARIOS.md
 # (omjob_lib.sh check_runs), and for row 13 the second exit pod <omjob>-exit-1,
 # exitHandlerAttempts 2, each exit pod created exactly once.
 . "$(dirname "$0")/lib.sh"
@@ -14,14 +14,9 @@ t0=$(now_ms)
 start_pod_watch
 start_operator
 
-evict() { # NS POD: a policy/v1 Eviction, as `kubectl drain` sends it
-	printf '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"%s","namespace":"%s"}}' "$2" "$1" |
-		$K create --raw "/api/v1/namespaces/$1/pods/$2/eviction" -f - >/dev/null
-}
 has_fin() { # KIND NS NAME FINALIZER
 	jp "$1" "$2" "$3" '{.metadata.finalizers}' | grep -qF "\"$4\""
 }
-omj_phase_is() { [ "$(jp omj "$1" "$2" '{.status.phase}')" = "$3" ]; }
 F_OMJ=omjob.pipelines.openmetadata.org/finalizer
 F_POD=omjob.pipelines.openmetadata.org/tracking
 
@@ -92,9 +87,7 @@ for c in "4 $n4 del" "5 $n5 force" "6 $n6 evict"; do
 	fi
 done
 
-if wait_finished 60; then
-	pass "all $(wc -l <"$CASES") OMJobs finished in $(($(now_ms) - t0)) ms"
-fi
+check_finished 60 "$t0"
 check_runs
 # Row 13: the disrupted exit pod was really killed (not finished on its own) and
 # the second attempt ran to its end.
@@ -104,5 +97,5 @@ for x in xdel xevict; do
 		fail "row 13 ($x): $x-exit-1: $($K get pod -n "$n13" "$x-exit-1" -o jsonpath='{.status}' 2>&1)"
 done
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md rows 7 and 8: the node under a running main pod is lost.
+# docs/SCENARIOS.md rows 7 and 8: the node under a running main pod is lost.
 # - row 7: the Node object is deleted: PodGC marks the pod Failed with
 #   DisruptionTarget DeletionByPodGC and deletes it (~54 s here: 40 s quarantine
 #   + 20 s GC period). Nothing else can notice (the pod's Ready condition stays
@@ -16,7 +16,7 @@
 #   do: the taint manager leaves it alone, so the operator's own detection (Ready
 #   False for OMJOB_NODE_LOST_TIMEOUT_SECONDS) must record NodeLost, with its
 #   NodeLost Warning.
-# Each OMJob is checked against everything the scenarios header lists
+# Each OMJob is checked against every common check of docs/SCENARIOS.md
 # (omjob_lib.sh check_runs): NodeLost, exit pod exactly once with
 # pipelineStatus=failed and OMJOB_MAIN_REASON, Events, finalizers, nothing left.
 #
@@ -67,10 +67,12 @@ trap node_cleanup EXIT
 node_ready() { [ "$($K get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; }
 
 for n in "${NODES[@]}"; do add_node "$n"; done
+ready=0
 for n in "${NODES[@]}"; do
-	wait_until 30 node_ready "$n" || fail "node $n not Ready in 30 s: $($K get node "$n" -o yaml 2>&1 | tail -20)"
+	wait_until 30 node_ready "$n" && ready=$((ready + 1)) ||
+		fail "node $n not Ready in 30 s: $($K get node "$n" -o yaml 2>&1 | tail -20)"
 done
-pass "3 private tainted nodes Ready"
+[ "$ready" -eq 3 ] && pass "3 private tainted nodes Ready" || fail "$ready of 3 private nodes Ready"
 
 start_pod_watch
 start_operator OMJOB_NODE_LOST_TIMEOUT_SECONDS=10
@@ -109,7 +111,8 @@ tl=$(now_ms)
 "$NODE_CMD" silence "$N_SIL"
 
 # Time to the recorded outcome, per OMJob (PodGC needs about a minute).
-took_del= took_notready= took_silent= took_tolerant=
+# shellcheck disable=SC2034 # read through ${!v}
+took_del='' took_notready='' took_silent='' took_tolerant=''
 while :; do
 	n=0
 	for j in del notready silent tolerant; do
@@ -124,7 +127,7 @@ done
 for j in del notready silent tolerant; do
 	r=$(jp omj "$nn" "$j" '{.status.mainPodReason}')
 	v=took_$j
-	echo "$j: outcome ${r:-none} after ${!v:-(not within 120 s)} ms; DisruptionTarget seen: $(awk -F'|' -v p="$j-main" '$1 == p && $2 != "" {print $2}' "$OP_TMP/dt.watch" | sort -u | tr '\n' ' ')"
+	note "$j: outcome ${r:-none} after ${!v:-(not within 120 s)} ms; DisruptionTarget seen: $(awk -F'|' -v p="$j-main" '$1 == p && $2 != "" {print $2}' "$OP_TMP/dt.watch" | sort -u | tr '\n' ' ')"
 done
 
 expect "$nn" del '{"row":7,"desc":"node deleted (PodGC)","phase":"Failed","reason":"NodeLost","codes":[null,137],"attempts":1,"xcode":0,"stays":false,"msg":"NodeLost"}'
@@ -155,9 +158,7 @@ else
 		fail "row 8: tolerant main pod: NodeLost $d s after Ready False (want 10 s, -1/+10)"
 fi
 
-if wait_finished 60; then
-	pass "all 4 OMJobs finished $(($(now_ms) - tl)) ms after the nodes were lost"
-fi
+check_finished 60 "$tl" "after the nodes were lost"
 # A pod deleted on a dead node stays Terminating until its node answers again (as
 # with a real kubelet): bring the silenced node back so kwok completes the
 # deletion; the run is over by now.
@@ -170,5 +171,5 @@ on_lost() {
 }
 wait_until 20 eval '[ -z "$(on_lost)" ]' && pass "no pod left on the lost nodes" || fail "pods left on the lost nodes: $(on_lost)"
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

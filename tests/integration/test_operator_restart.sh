@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md row 16: the operator fully stopped (SIGTERM to the supervisor)
+# docs/SCENARIOS.md row 16: the operator fully stopped (SIGTERM to the supervisor)
 # while main pods run; they end while it is down; started again, it runs each
 # exit handler exactly once. OMJobs of rows 1-6, each in the state the stop finds
 # it in:
@@ -11,7 +11,7 @@
 # - late: created while the operator is down.
 # While down: no exit pod is created, the OMJobs stay as they were, the ended
 # pods stay (tracking finalizer). After the start: every OMJob finishes and is
-# checked against everything the scenarios header lists (omjob_lib.sh
+# checked against every common check of docs/SCENARIOS.md (omjob_lib.sh
 # check_runs: exactly one exit pod per OMJob over the whole run, by the pod watch
 # and the ExitHandlerCreated Events, env, status, Events, finalizers).
 . "$(dirname "$0")/lib.sh"
@@ -19,42 +19,26 @@
 t0=$(now_ms)
 F_POD=omjob.pipelines.openmetadata.org/tracking
 
-evict() { # NS POD: a policy/v1 Eviction
-	printf '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"%s","namespace":"%s"}}' "$2" "$1" |
-		$K create --raw "/api/v1/namespaces/$1/pods/$2/eviction" -f - >/dev/null
-}
-omj_phase_is() { [ "$(jp omj "$ns" "$1" '{.status.phase}')" = "$2" ]; }
 exit_pods() { $K get pods -n "$ns" -l omjob.pipelines.openmetadata.org/pod-type=exit-handler -o name | wc -l; }
 
 start_pod_watch
 start_operator
 
 ns=$(new_ns restart)
-omjob "$ns" ok '{"exit":0,"run":"15s"}' '{"exit":0,"run":"1s"}'
-expect "$ns" ok '{"row":1,"desc":"main exits 0 while the operator is down","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
-omjob "$ns" exit3 '{"exit":3,"run":"15s"}' '{"exit":0}'
-expect "$ns" exit3 '{"row":2,"desc":"main exits 3 while the operator is down","phase":"Failed","reason":"Error","codes":[3],"attempts":1,"xcode":0,"msg":"Error|exit code 3"}'
-omjob "$ns" oom '{"exit":137,"reason":"OOMKilled","run":"15s"}' '{"exit":0}'
-expect "$ns" oom '{"row":3,"desc":"main OOM-killed while the operator is down","phase":"Failed","reason":"OOMKilled","codes":[137],"attempts":1,"xcode":0,"msg":"OOMKilled"}'
-omjob "$ns" del '{}' '{"exit":0}'
-expect "$ns" del '{"row":4,"desc":"main deleted while the operator is down","phase":"Failed","reason":"Deleted","codes":[null,137],"attempts":1,"xcode":0,"msg":"delet","stays":false}'
-omjob "$ns" force '{}' '{"exit":0}'
-expect "$ns" force '{"row":5,"desc":"main force-deleted while the operator is down","phase":"Failed","reason":"Deleted","codes":[null,137],"attempts":1,"xcode":0,"msg":"delet","stays":false}'
-omjob "$ns" evict '{}' '{"exit":0}'
-expect "$ns" evict '{"row":6,"desc":"main evicted while the operator is down","phase":"Failed","reason":"Evicted","codes":[null,137],"attempts":1,"xcode":0,"msg":"evict","stays":false}'
+rows_1_to_6 "$ns" 15s "while the operator is down" "while the operator is down"
 omjob "$ns" xrun '{"exit":0}' '{"exit":0,"run":"12s"}'
 expect "$ns" xrun '{"row":16,"desc":"exit pod ends while the operator is down","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
 
-for j in ok exit3 oom del force evict; do
-	wait_until 30 pod_phase_is "$ns" "$j-main" Running && wait_until 10 omj_phase_is "$j" Running ||
-		fail "$j: not Running: $($K get omj,pods -n "$ns" 2>&1)"
-done
-wait_until 30 pod_phase_is "$ns" xrun-exit Running && wait_until 10 omj_phase_is xrun ExitHandlerRunning ||
+rows_1_to_6_running "$ns"
+wait_until 30 pod_phase_is "$ns" xrun-exit Running && wait_until 10 omj_phase_is "$ns" xrun ExitHandlerRunning ||
 	fail "xrun: exit pod not Running: $($K get omj,pods -n "$ns" 2>&1)"
 
 ts=$(now_ms)
-stop_operator
-pass "operator stopped (SIGTERM) $(($(now_ms) - ts)) ms; 6 main pods and 1 exit pod running"
+if stop_operator; then
+	pass "operator stopped (SIGTERM, exit 0) in $(($(now_ms) - ts)) ms; 6 main pods and 1 exit pod running"
+else
+	fail "operator stop: $OP_STOP"
+fi
 still=$(for p in ok-main exit3-main oom-main xrun-exit; do [ "$(jp pod "$ns" "$p" '{.status.phase}')" = Running ] && echo "$p"; done | wc -l)
 [ "$still" -eq 4 ] && pass "at the stop, the 3 timed main pods and xrun-exit still run" ||
 	fail "at the stop only $still of 4 timed pods still ran (too slow to stop in time?): $($K get pods -n "$ns" 2>&1)"
@@ -70,11 +54,13 @@ expect "$ns" late '{"row":16,"desc":"created while the operator is down","phase"
 ended() { # POD: terminated (Succeeded or Failed)
 	[[ "$(jp pod "$ns" "$1" '{.status.phase}')" =~ ^(Succeeded|Failed)$ ]]
 }
+left=()
 for p in ok-main exit3-main oom-main del-main force-main evict-main xrun-exit; do
-	wait_until 30 ended "$p" || fail "$p did not end while the operator was down: $($K get pod -n "$ns" "$p" 2>&1)"
+	wait_until 30 ended "$p" || left+=("$p")
 done
+[ "${#left[@]}" -eq 0 ] && pass "every pod ended $(($(now_ms) - ts)) ms after the stop" ||
+	fail "pods that did not end while the operator was down: ${left[*]}: $($K get pods -n "$ns" 2>&1)"
 sleep 2
-pass "every pod ended $(($(now_ms) - ts)) ms after the stop"
 [ "$(exit_pods)" -eq 1 ] && pass "while down: no exit pod created (only xrun-exit)" ||
 	fail "while down: exit pods $($K get pods -n "$ns" -l omjob.pipelines.openmetadata.org/pod-type=exit-handler -o name | tr '\n' ' ')"
 now=$($K get omj -n "$ns" -o json | jq -c '[.items[] | select(.metadata.name != "late") | {n: .metadata.name, p: .status.phase, r: .status.mainPodReason}] | sort_by(.n)')
@@ -87,10 +73,8 @@ held=$($K get pods -n "$ns" -o json | jq -r --arg f "$F_POD" '[.items[] | select
 
 tr=$(now_ms)
 start_operator
-if wait_finished 60; then
-	pass "all $(wc -l <"$CASES") OMJobs finished $(($(now_ms) - tr)) ms after the start"
-fi
+check_finished 60 "$tr" "after the start"
 check_runs
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

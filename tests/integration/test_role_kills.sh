@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SCENARIOS.md row 15: operator roles killed with SIGKILL at random moments,
+# docs/SCENARIOS.md row 15: operator roles killed with SIGKILL at random moments,
 # repeatedly, while OMJobs of rows 1-6 run: main exit 0, exit 3, OOM-killed,
 # deleted (graceful), force-deleted, evicted (Eviction API); exit handlers exit 0.
 # CHAOS_OMJOBS (default 50) OMJobs of random kinds and durations are created at
@@ -10,7 +10,7 @@
 # (checked in /proc just before each kill). Meanwhile the rows 4-6 main pods are
 # disrupted at random moments once they run. Then the kills stop; every role
 # must be READY again, every OMJob must finish, and each is checked against
-# everything the scenarios header lists (omjob_lib.sh check_runs): exactly one
+# every common check of docs/SCENARIOS.md (omjob_lib.sh check_runs): exactly one
 # exit pod (pod watch, one uid per name; ExitHandlerCreated Events) with the
 # right env, the outcome the same as without the kills, Events, finalizers,
 # nothing left running. The operator's log must show work done between the
@@ -25,7 +25,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/omjob_lib.sh"
 SEED=${OMJOB_TEST_SEED:-$(((RANDOM << 15) | RANDOM))}
-echo "seed $SEED (replay: OMJOB_TEST_SEED=$SEED)"
+note "seed $SEED (replay: OMJOB_TEST_SEED=$SEED)"
 RANDOM=$SEED
 N=${CHAOS_OMJOBS:-50}
 KILL_S=${CHAOS_KILL_S:-20}
@@ -44,18 +44,25 @@ chaos_cleanup() {
 }
 trap chaos_cleanup EXIT
 
-# roles_of PID: live (not zombie) children of PID running our binary.
+# roles_of: live (not zombie) children of $SUP running our binary.
 roles_of() {
-	local s line p
-	for s in /proc/[0-9]*/stat; do
-		{ read -r line <"$s"; } 2>/dev/null || continue
-		p=${s#/proc/}
-		p=${p%/stat}
-		line=${line##*) }
-		set -- $line
-		[ "${2:-}" = "$SUP" ] && [ "$1" != Z ] && [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$BIN_REAL" ] && echo "$p"
+	local p st
+	children_of "$SUP" | while read -r p st; do
+		if [ "$st" != Z ] && [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$BIN_REAL" ]; then echo "$p"; fi
 	done
 	return 0
+}
+# shuffle ARRAY: shuffles the array named ARRAY in place, from RANDOM (so that
+# OMJOB_TEST_SEED replays it).
+shuffle() {
+	local -n shuffled=$1
+	local i j x
+	for ((i = ${#shuffled[@]} - 1; i > 0; i--)); do
+		j=$((RANDOM % (i + 1)))
+		x=${shuffled[$i]}
+		shuffled[$i]=${shuffled[$j]}
+		shuffled[$j]=$x
+	done
 }
 # kill_loop SEED: every 200-500 ms, SIGKILLs the next role of a random order of
 # the status table's roles that has a live process (roles waiting out their
@@ -69,13 +76,8 @@ kill_loop() {
 		sleep "0.$((2 + RANDOM % 4))"
 		st=$(op_status) || continue
 		if [ "${#queue[@]}" -eq 0 ]; then
-			queue=($(echo "$st" | awk 'NR > 2 {print $1}'))
-			for ((i = ${#queue[@]} - 1; i > 0; i--)); do
-				p=$((RANDOM % (i + 1)))
-				role=${queue[$i]}
-				queue[$i]=${queue[$p]}
-				queue[$p]=$role
-			done
+			mapfile -t queue < <(echo "$st" | awk 'NR > 2 {print $1}')
+			shuffle queue
 		fi
 		for i in "${!queue[@]}"; do
 			role=${queue[$i]}
@@ -93,10 +95,6 @@ kill_loop() {
 all_ready() {
 	local st
 	st=$(op_status) && echo "$st" | grep -q '^omjob-operator ready:' && [ -z "$(echo "$st" | awk 'NR > 2 && $3 != "READY"')" ]
-}
-evict() { # NS POD: a policy/v1 Eviction
-	printf '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"%s","namespace":"%s"}}' "$2" "$1" |
-		$K create --raw "/api/v1/namespaces/$1/pods/$2/eviction" -f - >/dev/null
 }
 
 start_pod_watch
@@ -170,12 +168,7 @@ tk=$(now_ms)
 # Disrupt the rows 4-6 main pods once they run, in a random order, in the
 # background (the kills stop after KILL_S whatever happens here). Results in
 # $DRES, one "ok ..." or "FAIL ..." line each.
-for ((i = ${#DISRUPT[@]} - 1; i > 0; i--)); do
-	j=$((RANDOM % (i + 1)))
-	x=${DISRUPT[$i]}
-	DISRUPT[$i]=${DISRUPT[$j]}
-	DISRUPT[$j]=$x
-done
+shuffle DISRUPT
 DRES=$OP_TMP/disruptions
 : >"$DRES"
 disrupt_all() {
@@ -227,7 +220,8 @@ while read -r r rest; do
 done <"$DRES"
 nd=$(grep -c '^ok' "$DRES" || true)
 [ "$nd" -eq "${#DISRUPT[@]}" ] &&
-	pass "$nd main pods disrupted (deleted, force-deleted, evicted), $(awk '$1 == "ok" && $4 < '$((KILL_S * 1000))'' "$DRES" | wc -l) of them during the kills"
+	pass "$nd main pods disrupted (deleted, force-deleted, evicted), $(awk '$1 == "ok" && $4 < '$((KILL_S * 1000))'' "$DRES" | wc -l) of them during the kills" ||
+	fail "$nd of ${#DISRUPT[@]} main pods disrupted: $(tr '\n' ' ' <"$DRES" | head -c 1500)"
 # The supervisor restarts every role (backoff at most 30 s).
 if wait_until 60 all_ready; then
 	pass "every role READY again $(($(now_ms) - tr)) ms after the kills stopped"
@@ -235,10 +229,8 @@ else
 	fail "roles not READY 60 s after the kills stopped: $(op_status)"
 fi
 
-if wait_finished 120; then
-	pass "all $N OMJobs finished $(($(now_ms) - tr)) ms after the kills stopped"
-fi
+check_finished 120 "$tr" "after the kills stopped"
 check_runs quiet
 kill -0 "$SUP" && pass "the supervisor survived" || fail "the supervisor died"
-echo "seed $SEED, elapsed $(($(now_ms) - t0)) ms"
+note "seed $SEED, elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# SCENARIOS.md row 22: 200 OMJobs created at once (4 namespaces of 50), mixed
+# docs/SCENARIOS.md row 22: 200 OMJobs created at once (4 namespaces of 50), mixed
 # outcomes (rows 1, 2, 3, 12 and 14), one operator with RECONCILIATION_THREADS=5.
-# All finish within SCALE_BOUND_S (120 s), and each is checked against everything
-# the scenarios header lists (omjob_lib.sh check_runs): each exit pod created
+# All finish within SCALE_BOUND_S (120 s), and each is checked against every
+# common check of docs/SCENARIOS.md (omjob_lib.sh check_runs): each exit pod created
 # exactly once (pod watch: one uid per name, one ExitHandlerCreated Event), the
 # main pod exactly once, status, env, Events, finalizers.
 #
@@ -68,9 +68,7 @@ created=$($K get omj -A -o json | jq --arg l "${NSS[*]}" '($l | split(" ")) as $
 [ "$created" -eq "$N" ] && pass "$N OMJobs created in $(($(now_ms) - tc)) ms" ||
 	fail "$created of $N OMJobs created: $(cat "$OP_TMP"/create*.err)"
 
-if wait_finished "$BOUND"; then
-	pass "all $N OMJobs finished $(($(now_ms) - tc)) ms after creation (bound ${BOUND} s)"
-fi
+check_finished "$BOUND" "$tc" "after creation (bound ${BOUND} s)"
 check_runs quiet
 
 # Per-key exclusivity from the log: "role key" pairs of reconciler lines (the
@@ -94,7 +92,7 @@ keys=$(cut -d' ' -f2 "$pairs" | sort -u | wc -l)
 roles=$(cut -d' ' -f1 "$pairs" | sort -u | wc -l)
 multi=$(cut -d' ' -f2 "$pairs" | sort | uniq -d)
 if [ "$keys" -eq 0 ]; then
-	echo "note: the reconcilers' log names no OMJob as ns/name; exclusivity rests on the exactly-once checks"
+	note "the reconcilers' log names no OMJob as ns/name; exclusivity rests on the exactly-once checks"
 elif [ -z "$multi" ]; then
 	pass "log: each of $keys OMJobs handled by one reconciler only ($roles reconcilers shared the work: $(cut -d' ' -f1 "$pairs" | sort | uniq -c | awk '{printf "%s=%s ", $2, $1}'))"
 else
@@ -102,5 +100,5 @@ else
 fi
 [ "$keys" -eq 0 ] || [ "$roles" -ge 2 ] || fail "all the work went to $roles reconciler: sharding not effective"
 no_restarts
-echo "elapsed $(($(now_ms) - t0)) ms"
+note "elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Scenario 19 (ttlSecondsAfterFinished elapses), against the real API server: the
-# operator runs as its restricted identity with the reconcilers disabled (this
+# docs/SCENARIOS.md row 19 (ttlSecondsAfterFinished elapses), against the real
+# API server: the operator runs as its restricted identity with the reconcilers disabled (this
 # test writes the finished status itself, through the status subresource) and
 # WATCH_NAMESPACES set to the test's namespace. Asserts: TTL 0 deleted within 2 s
 # of the status write; TTL 3 deleted between 3 and 5 s after completionTime, its
@@ -38,14 +38,6 @@ cleanup() {
 	t_cleanup
 }
 trap cleanup EXIT
-
-free_port() {
-	local p
-	while :; do
-		p=$((10000 + RANDOM % 22000))
-		ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
-	done
-}
 
 NS=ttl-$(printf '%04x%04x' $RANDOM $RANDOM)
 $K create namespace "$NS" >/dev/null
@@ -95,8 +87,8 @@ early_uid=$(omjob early 5)
 finish early "$(date -u -d '-60 seconds' +%Y-%m-%dT%H:%M:%SZ)" >/dev/null
 omjob idle 0 >/dev/null
 
-HP=$(free_port)
-MP=$(free_port)
+ports=$(free_ports 2)
+read -r HP MP <<<"$ports"
 env KUBECONFIG="$OMJOB_TEST_KUBECONFIG" OMJOB_RUN_DIR="$RUN" WATCH_NAMESPACES="$NS" \
 	HEALTH_CHECK_PORT="$HP" METRICS_PORT="$MP" OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 \
 	RECONCILIATION_THREADS=2 LOG_FORMAT=text \
@@ -130,7 +122,7 @@ uide=$(omjob edited 3)
 omjob recreated 2 >/dev/null
 c3=$(finish ttl3)
 ce=$(finish edited)
-cr=$(finish recreated)
+finish recreated >/dev/null
 $K patch omj -n "$NS" edited --type=merge -p '{"spec":{"ttlSecondsAfterFinished":8}}' >/dev/null
 $K delete omj -n "$NS" recreated --wait=true >/dev/null
 uidr2=$(omjob recreated 2)

@@ -236,7 +236,7 @@ if grep -q 'relisting' "$MAINRUN.log"; then
 elif [ "$cut" -gt 0 ] && [ "$gone" = yes ]; then
 	fail "connections cut and the version expired, but no 410 relist"
 else
-	echo "note: no 410 this time (connections cut: $cut; version expired: $gone)"
+	note "no 410 this time (connections cut: $cut; version expired: $gone)"
 fi
 
 # 8. Graceful stop.

@@ -1,9 +1,15 @@
+# shellcheck shell=bash
 # Helpers for the process tests (tests/process/test_*.sh): the supervisor and its
-# roles as real processes, against the fixture's cluster (for the watcher). A test sources this file, runs checks with
-# `check DESCRIPTION COMMAND...`, and ends with `finish`, which prints
-# "N passed, N failed" and sets the exit status. Every process a test started is
-# killed on exit, even when the test fails or is interrupted.
+# roles as real processes, against the fixture's cluster (for the watcher). A
+# test sources this file, runs checks with `check DESCRIPTION COMMAND...` (and
+# the rest of tests/lib.sh: pass, fail, note, wait_until in seconds), and ends
+# with `finish`, which looks for sanitizer reports and ends as t_done does.
+# Every process a test started is killed on exit, even when the test fails or
+# is interrupted. No `set -e`: the tests read exit statuses of commands that fail.
 set -u
+# shellcheck source=SCRIPTDIR/../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+T_POLL=0.02 # timings are measured to tens of ms
 
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 BIN_REAL=$(readlink -f "$OMJOB_BIN")
@@ -17,36 +23,15 @@ export LOG_FORMAT=text
 export WATCH_NAMESPACES=${WATCH_NAMESPACES:-omjob-process-tests-none}
 unset OMJOB_TEST_ROLE_EXIT OMJOB_TEST_ROLE_HANG OMJOB_TEST_ROLE_ORPHAN RECONCILIATION_THREADS \
     OMJOB_ROLE_GRACE_SECONDS OMJOB_READY_FD OMJOB_PARENT_FD
-# free_port: a TCP port no socket uses, below the ephemeral range (32768+), where
-# outgoing connections take their local ports (a port that refuses connections
-# may still be bound by one of them).
-free_port() {
-    local p
-    while :; do
-        p=$((10000 + RANDOM % 22000))
-        ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
-    done
-}
 # Every supervisor a test starts runs httpd: never on the default ports, which
 # another test running in parallel would hold.
-export HEALTH_CHECK_PORT=$(free_port) METRICS_PORT=$(free_port) OMJOB_HTTP_BIND_ADDRESS=127.0.0.1
-PASSED=0
-FAILED=0
+PORTS=$(free_ports 2) || { rm -rf "$TMP"; exit 1; }
+read -r HEALTH_CHECK_PORT METRICS_PORT <<<"$PORTS"
+export HEALTH_CHECK_PORT METRICS_PORT OMJOB_HTTP_BIND_ADDRESS=127.0.0.1
 RUNS=0
 SUP=        # pid of the supervisor started last
 LOG=        # its log
 PIDS=()     # every omjob-operator pid seen, for the cleanup
-
-pass() { PASSED=$((PASSED + 1)); echo "ok   - $*"; }
-fail() { FAILED=$((FAILED + 1)); echo "FAIL - $*"; }
-check() {
-    local what=$1
-    shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
-note() { echo "#    $*"; }
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # A fresh run directory (and log) for the next supervisor.
 new_run() {
@@ -70,14 +55,6 @@ status() { timeout 10 "$OMJOB_BIN" status 2>&1; }
 # omj ARGS...: the binary in the foreground, bounded in case it does not exit.
 omj() { timeout 10 "$OMJOB_BIN" "$@"; }
 
-# alive PID: the process exists and is not a zombie.
-alive() {
-    local line
-    { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
-    line=${line##*) }
-    [ "${line%% *}" != Z ]
-}
-
 # Live omjob-operator processes (not this shell) whose environment has our run dir.
 run_dir_pids() {
     local e p
@@ -90,31 +67,8 @@ run_dir_pids() {
     return 0
 }
 
-# Children of PPID, as "pid state" lines.
-children() {
-    local s line p
-    for s in /proc/[0-9]*/stat; do
-        { read -r line <"$s"; } 2>/dev/null || continue
-        p=${s#/proc/}
-        p=${p%/stat}
-        line=${line##*) }
-        set -- $line
-        [ "${2:-}" = "$PPID_Q" ] && echo "$p $1"
-    done
-    return 0
-}
-zombies_of() { PPID_Q=$1 children | awk '$2 == "Z" {print $1}'; }
-role_pids_of() { PPID_Q=$1 children | awk '$2 != "Z" {print $1}'; }
-
-# wait_for TIMEOUT_MS COMMAND...: polls every 20 ms until COMMAND succeeds.
-wait_for() {
-    local deadline=$(($(now_ms) + $1))
-    shift
-    until "$@"; do
-        [ "$(now_ms)" -ge "$deadline" ] && return 1
-        sleep 0.02
-    done
-}
+zombies_of() { children_of "$1" | awk '$2 == "Z" {print $1}'; }
+role_pids_of() { children_of "$1" | awk '$2 != "Z" {print $1}'; }
 
 # Status table fields of a role: PID STATE RESTARTS.
 role_row() { status | awk -v r="$1" '$1 == r {print $2, $3, $4}'; }
@@ -131,11 +85,12 @@ all_ready() { # all_ready N: exactly N roles, all READY, and the header says so
         echo "$out" | head -1 | grep -q '^omjob-operator ready:'
 }
 
-# wait_exit PID TIMEOUT_MS: waits for our background child PID to end; its exit
+# wait_exit PID SECONDS: waits for our background child PID to end; its exit
 # status in EXIT_RC (or 255 after the timeout).
+# shellcheck disable=SC2034 # EXIT_RC is read by the tests
 wait_exit() {
     EXIT_RC=255
-    wait_for "$2" eval '! alive '"$1" || return 1
+    wait_until "$2" eval '! alive '"$1" || return 1
     wait "$1" 2>/dev/null
     EXIT_RC=$?
 }
@@ -155,7 +110,7 @@ cleanup() {
     kill -9 "$WATCHDOG" 2>/dev/null # it ignores SIGTERM
     kill_all
     wait 2>/dev/null
-    if [ "$FAILED" -gt 0 ] || [ "${KEEP_LOGS:-}" = 1 ]; then
+    if [ "$T_FAILS" -gt 0 ] || [ "${KEEP_LOGS:-}" = 1 ]; then
         for l in "$TMP"/*.log; do
             [ -f "$l" ] || continue
             echo "# ---- $l (last 40 lines)"
@@ -177,14 +132,13 @@ disown "$WATCHDOG" # no job notice when cleanup kills it, and `wait` skips it
 trap cleanup EXIT
 trap 'fail "interrupted"; exit 1' INT TERM
 
+# finish: a sanitizer report in any log is a failure; then t_done.
 finish() {
     local l
     for l in "$TMP"/*.log; do
         [ -f "$l" ] && grep -q 'Sanitizer' "$l" && fail "sanitizer report in $l"
     done
-    echo "$PASSED passed, $FAILED failed"
-    [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
-    exit $?
+    t_done
 }
 
 new_run

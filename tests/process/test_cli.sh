@@ -39,7 +39,7 @@ check "nothing was left running" test -z "$(run_dir_pids)"
 # Debugging workflow: the supervisor leaves reconciler-1 and the watcher out.
 start_sup --disable-role reconciler-1 --disable-role=watcher
 check "--disable-role: the 6 other roles are READY" \
-    wait_for 2000 eval '[ "$(ready_count)" -eq 6 ]'
+    wait_until 2 eval '[ "$(ready_count)" -eq 6 ]'
 out=$(status)
 check "--disable-role: the operator counts as ready" grep -q '^omjob-operator ready' <<<"$out"
 check "--disable-role: reconciler-1 is STOPPED with no pid" \
@@ -55,36 +55,36 @@ FG_LOG=$TMP/fg.log
 FG=$!
 PIDS+=("$FG")
 check "by hand: reconciler --shard 1/5 starts" \
-    wait_for 2000 grep -q 'reconciler-1\[.*reconciler started.*shard=1/5' "$FG_LOG"
+    wait_until 2 grep -q 'reconciler-1\[.*reconciler started.*shard=1/5' "$FG_LOG"
 check "by hand: it is not a child of the supervisor" \
     test "$(awk '{print $4}' "/proc/$FG/stat")" != "$SUP"
 t0=$(now_ms)
 kill -TERM "$FG"
-wait_exit "$FG" 2000
+wait_exit "$FG" 2
 check "by hand: SIGTERM stops it with exit 0 ($(($(now_ms) - t0)) ms)" test "$EXIT_RC" -eq 0
 check "by hand: it logs the signal" grep -q 'stopping signal=SIGTERM' "$FG_LOG"
 
 "$OMJOB_BIN" watcher 2>>"$FG_LOG" &
 FG=$!
 PIDS+=("$FG")
-check "by hand: the watcher starts" wait_for 2000 grep -q 'watcher\[.*watcher started' "$FG_LOG"
+check "by hand: the watcher starts" wait_until 2 grep -q 'watcher\[.*watcher started' "$FG_LOG"
 kill -INT "$FG"
-wait_exit "$FG" 2000
+wait_exit "$FG" 2
 check "by hand: SIGINT (^C) stops the watcher with exit 0" test "$EXIT_RC" -eq 0
 
 kill -TERM "$SUP"
-wait_exit "$SUP" 20000
+wait_exit "$SUP" 20
 check "--disable-role: the supervisor exits 0" test "$EXIT_RC" -eq 0
 
 # 'reconciler' disables every shard.
 new_run
 start_sup --disable-role reconciler
 check "--disable-role reconciler: the 3 other roles are READY" \
-    wait_for 2000 eval '[ "$(ready_count)" -eq 3 ]'
+    wait_until 2 eval '[ "$(ready_count)" -eq 3 ]'
 check "--disable-role reconciler: every shard is STOPPED" \
     test "$(status | awk '$1 ~ /^reconciler-/ && $3 == "STOPPED"' | wc -l)" -eq 5
 kill -TERM "$SUP"
-wait_exit "$SUP" 20000
+wait_exit "$SUP" 20
 check "--disable-role reconciler: the supervisor exits 0" test "$EXIT_RC" -eq 0
 
 finish

@@ -6,10 +6,9 @@
 # asked like the others while it answers.
 . "$(dirname "$0")/lib.sh"
 
-HP=$(free_port)
-MP=$(free_port)
-while [ "$MP" = "$HP" ]; do MP=$(free_port); done
-export HEALTH_CHECK_PORT=$HP METRICS_PORT=$MP OMJOB_HTTP_BIND_ADDRESS=127.0.0.1
+# The two free ports lib.sh chose for every supervisor of this test.
+HP=$HEALTH_CHECK_PORT
+MP=$METRICS_PORT
 H=http://127.0.0.1:$HP
 M=http://127.0.0.1:$MP
 
@@ -22,7 +21,7 @@ PROMTOOL=${OMJOB_CLUSTER_BIN:+$OMJOB_CLUSTER_BIN/promtool}
 
 RUNNING="watcher reconciler-0 reconciler-1 reconciler-2 reconciler-3 reconciler-4 cleaner httpd"
 start_sup
-check "/readyz becomes 200" wait_for 10000 is200 "$H/readyz"
+check "/readyz becomes 200" wait_until 10 is200 "$H/readyz"
 check "/healthz is 200 ok" test "$(curl -s -m 5 "$H/healthz")" = ok
 check "/health and /ready too" eval 'is200 $H/health && is200 $H/ready'
 
@@ -71,11 +70,11 @@ for r in $RUNNING; do
     pid=$(role_pid "$r")
     kill_role -9 "$pid" || fail "$r (pid $pid) is a child of the supervisor"
     check "$r killed: back READY under a new pid" \
-        wait_for 10000 eval '[ "$(role_state '"$r"')" = READY ] && [ "$(role_pid '"$r"')" != '"$pid"' ]'
-    check "$r killed: /readyz back to 200" wait_for 10000 is200 "$H/readyz"
+        wait_until 10 eval '[ "$(role_state '"$r"')" = READY ] && [ "$(role_pid '"$r"')" != '"$pid"' ]'
+    check "$r killed: /readyz back to 200" wait_until 10 is200 "$H/readyz"
     check "$r killed: omjob_component_restarts_total{role=\"$r\"} is 1" \
-        wait_for 3000 eval '[ "$(restarts_of '"$r"')" = 1 ]'
-    check "$r killed: no zombie" wait_for 1000 eval '[ -z "$(zombies_of "$SUP")" ]'
+        wait_until 3 eval '[ "$(restarts_of '"$r"')" = 1 ]'
+    check "$r killed: no zombie" wait_until 1 eval '[ -z "$(zombies_of "$SUP")" ]'
 done
 
 pid=$(role_pid reconciler-1)
@@ -89,19 +88,19 @@ check "... within the deadline (took $took ms)" test "$took" -lt 1500
 check "... and /readyz 503 too" test "$(code "$H/readyz")" = 503
 check "... while /metrics still answers" is200 "$M/metrics"
 kill -CONT "$pid"
-check "SIGCONT: /healthz 200 again" wait_for 3000 is200 "$H/healthz"
+check "SIGCONT: /healthz 200 again" wait_until 3 is200 "$H/healthz"
 kill -TERM "$SUP"
-wait_exit "$SUP" 20000
+wait_exit "$SUP" 20
 check "the supervisor exits 0" test "$EXIT_RC" -eq 0
 
 # A disabled role run by hand is asked like the others.
 new_run
 start_sup --disable-role cleaner  # reconcilers are ready only with a watcher
-check "cleaner disabled, not running: /readyz 200" wait_for 10000 is200 "$H/readyz"
+check "cleaner disabled, not running: /readyz 200" wait_until 10 is200 "$H/readyz"
 "$OMJOB_BIN" cleaner 2>>"$LOG" &
 HAND=$!
 PIDS+=("$HAND")
-check "cleaner run by hand: its metrics appear" wait_for 5000 eval \
+check "cleaner run by hand: its metrics appear" wait_until 5 eval \
     "curl -s -m 5 $M/metrics | grep -q '^process_resident_memory_bytes{role=\"cleaner\"}'"
 kill -STOP "$HAND"
 # Stopped in gdb, say: a disabled role counts only while it answers (a killed one
@@ -109,9 +108,10 @@ kill -STOP "$HAND"
 check "cleaner run by hand, stopped: /healthz still 200" is200 "$H/healthz"
 kill -CONT "$HAND"
 kill -TERM "$HAND"
-wait_exit "$HAND" 5000
+wait_exit "$HAND" 5
 check "cleaner run by hand exits 0 on SIGTERM" test "$EXIT_RC" -eq 0
-check "cleaner gone: /healthz 200" wait_for 3000 is200 "$H/healthz"
+check "cleaner gone: /healthz 200" wait_until 3 is200 "$H/healthz"
 kill -TERM "$SUP"
-wait_exit "$SUP" 20000
+wait_exit "$SUP" 20
+check "cleaner disabled: the supervisor exits 0" test "$EXIT_RC" -eq 0
 finish

@@ -6,7 +6,7 @@
 
 t0=$(now_ms)
 start_sup
-if wait_for 2000 all_ready 8; then
+if wait_until 2 all_ready 8; then
     t1=$(now_ms)
     pass "all 8 roles READY within 2 s"
     note "start to all READY: $((t1 - t0)) ms measured by the test (polling status)," \
@@ -40,7 +40,7 @@ check "the roles' pids are those in status" \
 
 t0=$(now_ms)
 kill -TERM "$SUP"
-if wait_exit "$SUP" 20000; then
+if wait_exit "$SUP" 20; then
     note "SIGTERM to exit: $(($(now_ms) - t0)) ms"
     check "SIGTERM: the supervisor exits 0" test "$EXIT_RC" -eq 0
 else
@@ -64,9 +64,9 @@ check "the run directory is private (0700)" test "$(stat -c %a "$OMJOB_RUN_DIR")
 # SIGINT (^C in a terminal) stops it the same way.
 new_run
 start_sup
-wait_for 2000 all_ready 8
+check "SIGINT: all 8 roles READY first" wait_until 2 all_ready 8
 kill -INT "$SUP"
-wait_exit "$SUP" 20000
+wait_exit "$SUP" 20
 check "SIGINT: the supervisor exits 0" test "$EXIT_RC" -eq 0
 check "SIGINT: no role process is left" test -z "$(run_dir_pids)"
 

@@ -16,32 +16,32 @@ back() {
 
 export OMJOB_TEST_ROLE_ORPHAN=cleaner # every cleaner start leaves an orphan behind
 start_sup
-wait_for 2000 all_ready 8 || fail "all roles READY at start"
+wait_until 2 all_ready 8 || fail "all roles READY at start"
 for round in 1 2 3; do
     for r in $ROLES; do
         read -r pid _ restarts <<<"$(role_row "$r")"
         t0=$(now_ms)
         kill_role -9 "$pid" || fail "round $round: $r (pid $pid) is a child of the supervisor"
-        if wait_for 10000 back "$r" "$pid" "$restarts"; then
+        if wait_until 10 back "$r" "$pid" "$restarts"; then
             pass "round $round: $r is back READY (pid $pid -> $(role_pid "$r"), restarts" \
                 "$restarts -> $(role_restarts "$r")) after $(($(now_ms) - t0)) ms"
         else
             fail "round $round: $r is back READY with a new pid"
             status
         fi
-        check "round $round: $r's old process is gone" wait_for 1000 eval "! alive $pid"
+        check "round $round: $r's old process is gone" wait_until 1 eval "! alive $pid"
         check "round $round: no zombie child of the supervisor" \
-            wait_for 1000 eval '[ -z "$(zombies_of "$SUP")" ]'
+            wait_until 1 eval '[ -z "$(zombies_of "$SUP")" ]'
     done
 done
 check "after 3 rounds every role shows 3 restarts" \
     test "$(status | awk 'NR > 2 && $4 == 3' | wc -l)" -eq 8
 check "status shows how the last one ended" grep -q 'signal 9 (SIGKILL)' <<<"$(status)"
 check "orphans left by the cleaner were reaped by the supervisor" \
-    wait_for 2000 eval '[ "$(grep -c "reaped a process that is not a role" "$LOG")" -ge 3 ]'
+    wait_until 2 eval '[ "$(grep -c "reaped a process that is not a role" "$LOG")" -ge 3 ]'
 check "no zombie child of the supervisor at the end" test -z "$(zombies_of "$SUP")"
 kill -TERM "$SUP"
-wait_exit "$SUP" 20000
+wait_exit "$SUP" 20
 check "the supervisor exits 0 after all this" test "$EXIT_RC" -eq 0
 unset OMJOB_TEST_ROLE_ORPHAN
 
@@ -60,7 +60,7 @@ check "the other roles are READY" test "$(ready_count)" -eq 7
 check "the operator is not ready" grep -q '^omjob-operator NOT READY' <<<"$(status)"
 check "the log says how httpd exited" grep -q 'role exited role=httpd .*status="exit 1"' "$LOG"
 kill -TERM "$SUP"
-wait_exit "$SUP" 20000
+wait_exit "$SUP" 20
 check "the supervisor exits 0" test "$EXIT_RC" -eq 0
 unset OMJOB_TEST_ROLE_EXIT
 

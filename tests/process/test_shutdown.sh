@@ -9,10 +9,10 @@
 # straggler is killed at 2 s.
 export OMJOB_ROLE_GRACE_SECONDS=2 OMJOB_TEST_ROLE_HANG=reconciler-1
 start_sup
-wait_for 2000 all_ready 8 || fail "all roles READY at start"
+wait_until 2 all_ready 8 || fail "all roles READY at start"
 t0=$(now_ms)
 kill -TERM "$SUP"
-wait_exit "$SUP" 10000
+wait_exit "$SUP" 10
 dt=$(($(now_ms) - t0))
 note "SIGTERM with a hung reconciler-1 and a 2 s grace: the supervisor exited after $dt ms"
 check "hung role: the supervisor exits 0" test "$EXIT_RC" -eq 0
@@ -32,12 +32,12 @@ check "hung role: no role process is left" test -z "$(run_dir_pids)"
 new_run
 export OMJOB_ROLE_GRACE_SECONDS=20 OMJOB_TEST_ROLE_HANG=cleaner
 start_sup
-wait_for 2000 all_ready 8 || fail "all roles READY at start"
+wait_until 2 all_ready 8 || fail "all roles READY at start"
 t0=$(now_ms)
 kill -TERM "$SUP"
 sleep 0.3
 kill -TERM "$SUP"
-wait_exit "$SUP" 5000
+wait_exit "$SUP" 5
 note "second SIGTERM: exit after $(($(now_ms) - t0)) ms"
 check "second SIGTERM: the supervisor exits 0 at once" test "$EXIT_RC" -eq 0
 check "second SIGTERM: the log says so" grep -q 'second stop signal' "$LOG"
@@ -48,20 +48,20 @@ check "second SIGTERM: no role process is left" test -z "$(run_dir_pids)"
 new_run
 export OMJOB_TEST_ROLE_HANG=watcher
 start_sup
-wait_for 2000 all_ready 8 || fail "all roles READY at start"
+wait_until 2 all_ready 8 || fail "all roles READY at start"
 roles=$(role_pids_of "$SUP")
 check "SIGKILL: 8 roles were running" test "$(echo "$roles" | wc -l)" -eq 8
 t0=$(now_ms)
 {
     kill -9 "$SUP"
-    wait_exit "$SUP" 2000
+    wait_exit "$SUP" 2
 } 2>/dev/null # bash's "Killed" job notice
 gone() {
     local p
     for p in $roles; do alive "$p" && return 1; done
     [ -z "$(run_dir_pids)" ]
 }
-if wait_for 2000 gone; then
+if wait_until 2 gone; then
     pass "SIGKILL: every role is gone within 2 s ($(($(now_ms) - t0)) ms)"
 else
     fail "SIGKILL: every role is gone within 2 s (left: $(run_dir_pids))"
@@ -86,7 +86,7 @@ if unshare --pid --fork --mount-proc true 2>/dev/null; then
     OMJOB_TEST_ROLE_ORPHAN=cleaner unshare --pid --fork --mount-proc "$OMJOB_BIN" 2>>"$LOG" &
     U=$!
     PIDS+=("$U")
-    check "PID 1: all roles READY" wait_for 2000 all_ready 8
+    check "PID 1: all roles READY" wait_until 2 all_ready 8
     SUP=$(role_pids_of "$U")
     PIDS+=("$SUP")
     check "PID 1: the supervisor is PID 1 in its namespace" \
@@ -102,18 +102,19 @@ if unshare --pid --fork --mount-proc true 2>/dev/null; then
     }
     # Each cleaner start leaves an orphan (also "cleaner" in ps) for 200 ms.
     check "PID 1: orphans are reaped" \
-        wait_for 2000 eval '[ "$(grep -c "reaped a process that is not a role" "$LOG")" -ge 1 ]'
+        wait_until 2 eval '[ "$(grep -c "reaped a process that is not a role" "$LOG")" -ge 1 ]'
     pid=$(host_pid_of cleaner)
+    # shellcheck disable=SC2034 # read by the eval below
     restarts=$(role_restarts cleaner)
     check "PID 1: the cleaner's host pid is found" test -n "$pid"
     [ -n "$pid" ] && kill -9 "$pid"
-    check "PID 1: a killed role comes back" wait_for 5000 eval \
+    check "PID 1: a killed role comes back" wait_until 5 eval \
         '[ "$(role_state cleaner) $(role_restarts cleaner)" = "READY $((restarts + 1))" ]'
     check "PID 1: the restarted cleaner's orphan is reaped too" \
-        wait_for 2000 eval '[ "$(grep -c "reaped a process that is not a role" "$LOG")" -ge 2 ]'
+        wait_until 2 eval '[ "$(grep -c "reaped a process that is not a role" "$LOG")" -ge 2 ]'
     check "PID 1: no zombie" test -z "$(zombies_of "$SUP")"
     kill -TERM "$SUP"
-    wait_exit "$U" 20000
+    wait_exit "$U" 20
     check "PID 1: SIGTERM from outside stops it with exit 0" test "$EXIT_RC" -eq 0
     check "PID 1: no role process is left" test -z "$(run_dir_pids)"
 else
