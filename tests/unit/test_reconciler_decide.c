@@ -942,6 +942,7 @@ static void expect_create_exit(const char *name, const char *pipeline_status, co
 
 /* Finished: every tracking finalizer released (pods first), then the OMJob's, then
  * nothing. Returns the number of pods released. */
+static int expect_release_all(void) __attribute__((warn_unused_result));
 static int expect_release_all(void)
 {
     int released = 0;
@@ -1363,7 +1364,7 @@ static void disrupted_main(const char *dt_reason, bool deleted, const char *want
     check_phase("Failed");
     check_cond("Failed", "True", want);
     apply();
-    expect_release_all();
+    CU_ASSERT_EQUAL(expect_release_all(), 2);
 }
 
 static void test_main_disrupted(void)
@@ -1451,7 +1452,7 @@ static void test_start_timeout_image(void)
     check_phase("Failed");
     check_cond("Failed", "True", "StartTimeout");
     apply();
-    expect_release_all();
+    CU_ASSERT_EQUAL(expect_release_all(), 2);
 }
 
 /* Unschedulable, with spec.startTimeoutSeconds overriding the operator's default. */
@@ -1568,7 +1569,7 @@ static void test_invalid_exit_spec(void)
     check_contains("message", "spec.exitHandlerSpec.image");
     check_events("InvalidSpec", EV_WARNING, "OMJobFailed", EV_WARNING, NULL);
     apply();
-    expect_release_all();
+    CU_ASSERT_EQUAL(expect_release_all(), 1);
 }
 
 static void test_cancel_running(void)
@@ -1664,7 +1665,7 @@ static void test_cancel_after_main_ended(void)
     step(DC_STATUS);
     check_phase("Succeeded");
     apply();
-    expect_release_all();
+    CU_ASSERT_EQUAL(expect_release_all(), 2);
     CU_ASSERT_PTR_NULL(W.omjob);
 }
 
@@ -1857,7 +1858,7 @@ static void test_exit_fails(void)
     check_events("OMJobFailed", EV_WARNING, NULL);
     CU_ASSERT_PTR_NOT_NULL(strstr(event_message("OMJobFailed"), "exit handler"));
     apply();
-    expect_release_all();
+    CU_ASSERT_EQUAL(expect_release_all(), 2);
 }
 
 /* An exit pod that vanished (our finalizer removed by hand, then deleted) cannot be
@@ -1984,7 +1985,7 @@ static void test_main_node_lost(void)
     check_phase("Failed");
     check_cond("Failed", "True", "NodeLost");
     apply();
-    expect_release_all();
+    CU_ASSERT_EQUAL(expect_release_all(), 2);
 }
 
 /* Ready again before the timeout: nothing happens. */
