@@ -165,7 +165,8 @@ new_ns() { # VAR PREFIX
 	printf -v "$1" %s "$n"
 }
 del_ns() { # NS: deleted, waiting until it is gone (its pods too)
-	local t0=$(date +%s%N)
+	local t0
+	t0=$(date +%s%N)
 	kubectl delete namespace "$1" --wait=true --timeout=600s >/dev/null
 	note "namespace $1 deleted in $((($(date +%s%N) - t0) / 1000000)) ms"
 }
@@ -188,7 +189,8 @@ part1() {
 	note "part 1: $N1 OMJobs at 2/s, pods run 1 s (exit 0); operator with the default client limit"
 	"$DRV" dispatch "$ns" "$N1" --rate 2 --run-for 1s --prefix d --template "$TMP/omjob.json" \
 		--timeout 300 --dump "$TMP/p1.times" >"$TMP/p1" 2>"$TMP/p1.err" || { cat "$TMP/p1" "$TMP/p1.err" >&2; exit 1; }
-	local rs=$(metrics | awk '/^omjob_component_restarts_total/ {s += $NF} END {print s + 0}')
+	local rs
+	rs=$(metrics | awk '/^omjob_component_restarts_total/ {s += $NF} END {print s + 0}')
 	stop_op
 	echo "BENCH exit_dispatch_p50_ms $(res "$TMP/p1" dispatch_p50_ms) ms"
 	echo "BENCH exit_dispatch_p99_ms $(res "$TMP/p1" dispatch_p99_ms) ms"
@@ -270,7 +272,8 @@ part2() { # NAME QPS BURST
 	sleep 2 # Events written after the final status, and late hints
 	metrics >"$TMP/m1.$name"
 	cpu_snap >"$TMP/cpu1.$name"
-	local depth=$(gauge workqueue_depth '')
+	local depth
+	depth=$(gauge workqueue_depth '')
 	stop_op
 	reqs "$TMP/m0.$name" "$TMP/m1.$name" >"$TMP/r.$name"
 	local post patch get
@@ -343,7 +346,7 @@ part4() {
 	"$DRV" fill "$ns" "$N4" --prefix m --template "$TMP/omjob.json" --timeout 900 \
 		>"$TMP/p4" 2>"$TMP/p4.err" || { cat "$TMP/p4" "$TMP/p4.err" >&2; exit 1; }
 	local i o p q
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		o=$(gauge omjob_watcher_cache_objects 'resource="omjobs"')
 		p=$(gauge omjob_watcher_cache_objects 'resource="pods"')
 		q=$(gauge workqueue_depth '')
