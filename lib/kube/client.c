@@ -374,6 +374,11 @@ int kube_http_setup(struct kube_client *c, CURL *e, const char *method, const ch
     return 0;
 }
 
+/* Nothing of the request went out during this curl_easy_perform. CURLINFO_REQUEST_SIZE
+ * adds up every request curl sent in it, the one it silently sends again on a fresh
+ * connection when a reused connection dies before the answer included: an error
+ * of that second connection (refused, handshake reset) is then no proof that the
+ * server never saw the request. */
 static bool nothing_sent(CURL *e)
 {
     long sent = 0;
@@ -396,12 +401,19 @@ enum kube_errkind kube_http_kind(CURLcode rc, CURL *e)
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
-        return KUBE_ERRK_CONNECT;
+        /* Sent on a reused connection that died, then refused on the fresh one
+         * curl tried next: the server may have applied it. */
+        return nothing_sent(e) ? KUBE_ERRK_CONNECT : KUBE_ERRK_TRANSPORT;
     case CURLE_SSL_CONNECT_ERROR:
         /* An API server restarting accepts and then resets the handshake ("Recv
-         * failure: Connection reset by peer"): nothing was sent, so it is a
-         * connection failure, retried as one, not a TLS misconfiguration. */
-        return handshake_cut(e) ? KUBE_ERRK_CONNECT : KUBE_ERRK_TLS;
+         * failure: Connection reset by peer"): a connection failure, retried as
+         * one, not a TLS misconfiguration; unless it is the handshake of curl's
+         * second try after the request went out on a reused connection (seen in
+         * it_test_apiserver_outage: a status write applied, "retried" as a
+         * connection failure into a 409, its MainPodCompleted Event lost). */
+        if (!handshake_cut(e))
+            return KUBE_ERRK_TLS;
+        return nothing_sent(e) ? KUBE_ERRK_CONNECT : KUBE_ERRK_TRANSPORT;
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
@@ -433,7 +445,31 @@ struct sink {
     size_t len, cap;
     int retry_after;
     bool too_big;
+    CURL *easy;      /* for the prerequest callback */
+    bool no_resend;  /* a write: curl must not send it a second time */
+    bool resend_cut; /* ... and it was about to: the attempt was stopped */
+    int sends;       /* prerequest callbacks: requests about to go out */
 };
+
+/* Called by curl before each request it sends on an established connection. A
+ * second call in one perform is curl's silent retry: the reused connection died
+ * after the request went out and before any answer. For a write that retry is
+ * refused (the attempt ends as TRANSPORT: maybe applied), so that kube_http_do's
+ * policy decides, and a 409 of the second copy never hides that the first one
+ * was applied. A first copy that never left (its send failed) may go again. */
+static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+    struct sink *s = ud;
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    if (s->sends++ == 0 || !s->no_resend || nothing_sent(s->easy))
+        return CURL_PREREQFUNC_OK;
+    s->resend_cut = true;
+    return CURL_PREREQFUNC_ABORT;
+}
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
@@ -509,6 +545,10 @@ static int attempt(struct kube_client *c, CURL *e, const struct kube_http_req *r
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
+    s->easy = e;
+    s->no_resend = strcmp(rq->method, "GET") != 0;
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, s);
     int64_t t0 = util_mono_ns();
     CURLcode cr = curl_easy_perform(e);
     long code = 0;
@@ -519,12 +559,15 @@ static int attempt(struct kube_client *c, CURL *e, const struct kube_http_req *r
     kube_http_observe(c, rq->method, cr == CURLE_OK ? (int)code : 0, since(t0));
     err->retry_after = s->retry_after;
     if (cr != CURLE_OK) {
-        enum kube_errkind k = s->too_big ? KUBE_ERRK_DECODE : kube_http_kind(cr, e);
+        enum kube_errkind k = s->too_big      ? KUBE_ERRK_DECODE
+                              : s->resend_cut ? KUBE_ERRK_TRANSPORT
+                                              : kube_http_kind(cr, e);
         err->http = 0;
         kube_err_set(err, k, "%s %s: %s", rq->method, rq->path,
-                     s->too_big ? "response body too large"
-                     : ebuf[0]  ? ebuf
-                                : curl_easy_strerror(cr));
+                     s->too_big      ? "response body too large"
+                     : s->resend_cut ? "connection closed after the request was sent, no answer"
+                     : ebuf[0]       ? ebuf
+                                     : curl_easy_strerror(cr));
         return kube_err_errno(err);
     }
     if (code >= 200 && code < 300) {
@@ -583,6 +626,8 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, struct k
         rc = attempt_pooled(c, rq, &s, err);
         if (rc == 0)
             break;
+        if (strcmp(rq->method, "GET") != 0 && kube_err_maybe_applied(err))
+            err->unanswered = true; /* sticks: a retry's 409 must not hide it */
         /* A rotated token: re-read it and try again at once, once. */
         if (err->http == 401 && !reauth) {
             reauth = true;

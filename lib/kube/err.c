@@ -188,3 +188,9 @@ int kube_err_errno(const struct kube_err *e)
     }
     return -EPROTO;
 }
+
+bool kube_err_maybe_applied(const struct kube_err *e)
+{
+    return e->unanswered || e->kind == KUBE_ERRK_TRANSPORT || e->kind == KUBE_ERRK_TIMEOUT ||
+           (e->kind == KUBE_ERRK_HTTP && (e->http == 500 || e->http == 504));
+}

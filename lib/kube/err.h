@@ -3,6 +3,7 @@
 #ifndef OMJOB_LIB_KUBE_ERR_H
 #define OMJOB_LIB_KUBE_ERR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum kube_errkind {
@@ -21,12 +22,17 @@ enum kube_errkind {
 
 /* Filled by every request. http is 0 when no response was received. retry_after is
  * the Retry-After of the last response in seconds, or -1. attempts counts the HTTP
- * attempts made, retries included. */
+ * attempts made, retries included. unanswered: an attempt of this write (any method
+ * but GET) reached the server and got no answer (TRANSPORT, TIMEOUT, HTTP 500 or
+ * 504), so the write may have been applied whatever the last attempt says: a retry
+ * answered 409 Conflict or AlreadyExists by its own earlier attempt, or a retry that
+ * found the server gone (see kube_err_maybe_applied). */
 struct kube_err {
     enum kube_errkind kind;
     int http;
     int attempts;
     int retry_after;
+    bool unanswered;
     char reason[64];
     char message[512];
 };
@@ -59,5 +65,11 @@ const char *kube_http_reason(int http);
  *   DECODE -EBADMSG CANCELLED -ECANCELED CONFIG/INVALID -EINVAL NOMEM -ENOMEM
  * NONE gives 0. */
 int kube_err_errno(const struct kube_err *e);
+
+/* True when the failed write e describes may have been applied all the same: its
+ * last attempt broke after sending (TRANSPORT), timed out (TIMEOUT) or got HTTP 500
+ * or 504, or an earlier attempt did (unanswered). Whoever acts on the write's
+ * success (its Events, say) must then check rather than assume it failed. */
+bool kube_err_maybe_applied(const struct kube_err *e);
 
 #endif

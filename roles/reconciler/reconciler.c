@@ -63,6 +63,10 @@ struct kst {
      * Events wait until the cache shows whether the pod exists. */
     struct dc_action *uncertain;
     bool events_checked; /* backfill_events ran (or was not needed) */
+    /* The OMJob's resourceVersion a write whose answer was lost was based on:
+     * backfill_events waits until the cache shows another (the write's outcome, or
+     * a later one), so that it does not judge by a view older than the write. */
+    char *unsure_rv;
     char *create_error;
     uint64_t handled_rev;
 };
@@ -125,6 +129,7 @@ static void kst_fini(void *data)
     struct kst *k = data;
     free(k->uncertain);
     free(k->create_error);
+    free(k->unsure_rv);
 }
 
 /* Forgets k when nothing refers to it any more: not queued, no timer, nothing kept
@@ -138,6 +143,7 @@ static void kst_maybe_drop(struct rc *r, struct kst *k)
         return;
     struct workq_key *wk = k->wk;
     if (workq_release(r->wq, wk) == 1) {
+        free(k->unsure_rv);
         memset(k, 0, sizeof(*k));
         k->wk = wk;
         k->key = workq_key_str(wk);
@@ -471,17 +477,21 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         create_done(r, k, v, a, out);
         return STEP_CONTINUE;
     }
+    /* An attempt that reached the server unanswered may have created the pod
+     * whatever the last one says (a retry's AlreadyExists): its Events wait for
+     * the cache (settle_uncertain). */
+    bool unsure = kube_err_maybe_applied(&e) || e.http >= 500;
+    if (unsure)
+        keep_uncertain(k, a);
     if (rc == -EEXIST) {
         /* Ours from an earlier pass (the cache will show it), or a leftover of an
          * earlier OMJob of this name (decide waits for it). */
         schedule(r, k, util_mono_ms() + EXISTS_MS);
         return STEP_WAIT;
     }
-    if (rc == -EPERM || rc == -EINVAL)
+    if ((rc == -EPERM || rc == -EINVAL) && !unsure)
         return create_rejected(r, k, v, a, &e);
     log_write_error(k, a, &e);
-    if (e.kind == KUBE_ERRK_TRANSPORT || e.kind == KUBE_ERRK_TIMEOUT || e.http >= 500)
-        keep_uncertain(k, a);
     return STEP_ERROR;
 }
 
@@ -496,6 +506,18 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
                            .name = is_pod ? a->pod : v->name,
                            .sub = a->kind == DC_STATUS ? "status" : NULL};
     int rc = kube_patch(r->kc, &ref, KUBE_PATCH_MERGE, a->patch, &out, &e);
+    if (rc != 0 && a->nev > 0 && (kube_err_maybe_applied(&e) || e.http >= 500)) {
+        /* Perhaps applied, its Events not posted: check them once the cache shows
+         * the OMJob past this write's base. Whatever the last attempt says: a merge
+         * patch is retried after a lost answer, and the retry of a status write
+         * applied the first time gets 409 Conflict (its resourceVersion is gone),
+         * or finds the server still down (seen in it_test_apiserver_outage as a
+         * missing MainPodCompleted or OMJobFailed). */
+        k->events_checked = false;
+        free(k->unsure_rv);
+        const char *base = is_pod ? NULL : jx_str(a->patch, "metadata.resourceVersion");
+        k->unsure_rv = base != NULL ? strdup(base) : NULL;
+    }
     if (rc == 0) {
         if (a->kind == DC_STATUS) {
             transition_metrics(r, omjob, a);
@@ -527,10 +549,6 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
         return STEP_WAIT; /* the OMJob is gone: its deletion hint follows */
     }
     log_write_error(k, a, &e);
-    if (a->nev > 0 &&
-        (e.kind == KUBE_ERRK_TRANSPORT || e.kind == KUBE_ERRK_TIMEOUT || e.http >= 500))
-        /* Perhaps applied, its Events not posted: check them on the next pass. */
-        k->events_checked = false;
     return STEP_ERROR;
 }
 
@@ -743,6 +761,14 @@ static void settle_uncertain(struct kst *k, struct view *v)
     }
 }
 
+/* The cache still shows the OMJob as the write whose answer was lost found it:
+ * whether that write was applied is not known yet. */
+static bool cache_before_unsure(const struct kst *k, struct view *v)
+{
+    return k->unsure_rv != NULL &&
+           strcmp(jx_str_or(view_omjob(v), "metadata.resourceVersion", ""), k->unsure_rv) == 0;
+}
+
 /* decide -> execute -> update the view, up to MAX_STEPS times: the last step's
  * outcome. *result becomes "requeue_after" when decide asks for a later look. */
 static enum step run_steps(struct rc *r, struct kst *k, struct view *v, const char **result)
@@ -801,9 +827,13 @@ static bool reconcile(struct rc *r, struct kst *k)
     if (k->uncertain != NULL)
         settle_uncertain(k, &v);
     /* First pass of this key in this process: status already set means an earlier
-     * process made progress and may have died before its Events. */
-    if (!k->events_checked && backfill_events(r, &v) == 0)
+     * process made progress and may have died before its Events. Or a write whose
+     * answer was lost, once the cache has moved past its base. */
+    if (!k->events_checked && !cache_before_unsure(k, &v) && backfill_events(r, &v) == 0) {
         k->events_checked = true;
+        free(k->unsure_rv);
+        k->unsure_rv = NULL;
+    }
     uint64_t rev = (uint64_t)jx_i64_or(v.root, "cacheRevision", 0);
     enum step st = run_steps(r, k, &v, &result);
     bool empty = view_omjob(&v) == NULL && json_object_array_length(view_pods(&v)) == 0;

@@ -494,6 +494,102 @@ static void test_connect_refused(void)
     kube_client_free(c);
 }
 
+/* A write sent on a reused connection that dies before the answer (an API server
+ * killed mid-request): curl would silently send it again on a fresh connection.
+ * It must not: the first copy may have been applied, and the second one's 409
+ * (Conflict for a status write with its resourceVersion, AlreadyExists for a
+ * create) or a refused connection would hide that. The attempt ends TRANSPORT,
+ * the retry policy decides, and the error remembers the unanswered attempt. */
+static void test_write_on_dead_reused_connection(void)
+{
+    struct kube_client *c = client();
+    struct json_object *obj = json_tokener_parse("{\"status\":{\"phase\":\"Failed\"}}");
+    struct kube_ref st = {"pipelines.openmetadata.org/v1", "omjobs", "ns", "j", "status"};
+    struct kube_err e;
+    /* Merge patch: retried by the policy (not by curl), the 409 flagged. */
+    reply_simple(200, NULL, "{}"); /* a GET leaves a connection to reuse */
+    reply_new()->close = true;     /* the PATCH is read, no answer */
+    reply_status(409, "Conflict", "the object has been modified");
+    CU_ASSERT_EQUAL(kube_get(c, &pod, NULL, &e), 0);
+    CU_ASSERT_FALSE(e.unanswered);
+    CU_ASSERT_EQUAL(kube_patch(c, &st, KUBE_PATCH_MERGE, obj, NULL, &e), -ESTALE);
+    CU_ASSERT_EQUAL(e.attempts, 2);
+    CU_ASSERT_TRUE(e.unanswered);
+    CU_ASSERT_TRUE(kube_err_maybe_applied(&e));
+    CU_ASSERT_EQUAL(srv.nreqs, 3);
+    /* Create: sent once, not retried, TRANSPORT (the 201 queued stays unused). */
+    srv_reset();
+    reply_simple(200, NULL, "{}");
+    reply_new()->close = true;
+    reply_simple(201, NULL, "{}");
+    CU_ASSERT_EQUAL(kube_get(c, &pod, NULL, &e), 0);
+    CU_ASSERT_EQUAL(kube_create(c, &pod, obj, NULL, &e), -ECONNRESET);
+    CU_ASSERT_EQUAL(e.kind, KUBE_ERRK_TRANSPORT);
+    CU_ASSERT_EQUAL(e.attempts, 1);
+    CU_ASSERT_TRUE(kube_err_maybe_applied(&e));
+    CU_ASSERT_EQUAL(srv.nreqs, 2);
+    /* A GET on a dead reused connection is sent again by curl, as before. */
+    srv_reset();
+    reply_simple(200, NULL, "{}");
+    reply_new()->close = true;
+    reply_simple(200, NULL, "{}");
+    CU_ASSERT_EQUAL(kube_get(c, &pod, NULL, &e), 0);
+    CU_ASSERT_EQUAL(kube_get(c, &pod, NULL, &e), 0);
+    CU_ASSERT_EQUAL(e.attempts, 1);
+    CU_ASSERT_EQUAL(srv.nreqs, 3);
+    json_object_put(obj);
+    kube_client_free(c);
+}
+
+/* A server that answers one GET, reads the next request and dies (listener
+ * too): curl's fresh connection is then refused. */
+static void *answer_once_then_die(void *arg)
+{
+    int lfd = *(int *)arg;
+    char *buf = malloc(REQ_MAX);
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+    int fd = accept(lfd, NULL, NULL);
+    if (fd >= 0 && read_request(fd, buf, REQ_MAX) == 0 && send_all(fd, ok, sizeof(ok) - 1) == 0)
+        read_request(fd, buf, REQ_MAX);
+    close(lfd);
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return NULL;
+}
+
+/* Refused after the request went out is not "nothing sent" (KUBE_ERRK_CONNECT,
+ * retried even for a create): the create is TRANSPORT and not retried; a merge
+ * patch is retried and its final CONNECT carries the unanswered attempt. */
+static void test_refused_after_sending(void)
+{
+    for (int i = 0; i < 2; i++) {
+        int port;
+        int lfd = listen_any(&port);
+        pthread_t th;
+        CU_ASSERT_FATAL(lfd >= 0);
+        CU_ASSERT_FATAL(pthread_create(&th, NULL, answer_once_then_die, &lfd) == 0);
+        struct kube_client *c = client_for(port, "{token: t}", 3);
+        struct json_object *obj = json_object_new_object();
+        struct kube_err e;
+        CU_ASSERT_EQUAL(kube_get(c, &pod, NULL, &e), 0);
+        if (i == 0) {
+            CU_ASSERT_EQUAL(kube_create(c, &pod, obj, NULL, &e), -ECONNRESET);
+            CU_ASSERT_EQUAL(e.kind, KUBE_ERRK_TRANSPORT);
+            CU_ASSERT_EQUAL(e.attempts, 1);
+        } else {
+            CU_ASSERT_EQUAL(kube_patch(c, &pod, KUBE_PATCH_MERGE, obj, NULL, &e), -ECONNREFUSED);
+            CU_ASSERT_EQUAL(e.kind, KUBE_ERRK_CONNECT);
+            CU_ASSERT_EQUAL(e.attempts, 3);
+            CU_ASSERT_TRUE(e.unanswered);
+        }
+        CU_ASSERT_TRUE(kube_err_maybe_applied(&e));
+        pthread_join(th, NULL);
+        json_object_put(obj);
+        kube_client_free(c);
+    }
+}
+
 static void test_writes(void)
 {
     struct kube_client *c = client();
@@ -978,6 +1074,8 @@ int main(void)
     CU_add_test(su, "429 with Retry-After", test_retry_after_429);
     CU_add_test(su, "create retry rules", test_create_retry_rules);
     CU_add_test(su, "connection refused", test_connect_refused);
+    CU_add_test(su, "write on a dead reused connection", test_write_on_dead_reused_connection);
+    CU_add_test(su, "refused after sending", test_refused_after_sending);
     CU_add_test(su, "update, patch, apply, delete, evict", test_writes);
     CU_add_test(su, "list pages", test_list_pages);
     CU_add_test(su, "token rotation on 401", test_token_rotation_401);

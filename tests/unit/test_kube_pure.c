@@ -144,6 +144,37 @@ static struct kube_err err_of(enum kube_errkind k, int http, int retry_after)
     return e;
 }
 
+/* A failed write that may have been applied: its last attempt lost the answer, or
+ * an earlier one did (unanswered), whatever the last one says. */
+static void test_maybe_applied(void)
+{
+    struct {
+        enum kube_errkind kind;
+        int http;
+        bool unanswered, want;
+    } t[] = {
+        {KUBE_ERRK_CONNECT, 0, false, false}, {KUBE_ERRK_TRANSPORT, 0, false, true},
+        {KUBE_ERRK_TIMEOUT, 0, false, true},  {KUBE_ERRK_TLS, 0, false, false},
+        {KUBE_ERRK_HTTP, 409, false, false},  {KUBE_ERRK_HTTP, 500, false, true},
+        {KUBE_ERRK_HTTP, 503, false, false},  {KUBE_ERRK_HTTP, 504, false, true},
+        {KUBE_ERRK_HTTP, 409, true, true},    {KUBE_ERRK_HTTP, 403, true, true},
+        {KUBE_ERRK_CONNECT, 0, true, true},   {KUBE_ERRK_NONE, 200, false, false},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct kube_err e;
+        kube_err_clear(&e);
+        e.kind = t[i].kind;
+        e.http = t[i].http;
+        e.unanswered = t[i].unanswered;
+        CU_ASSERT_EQUAL(kube_err_maybe_applied(&e), t[i].want);
+        if (kube_err_maybe_applied(&e) != t[i].want)
+            fprintf(stderr, "case %zu\n", i);
+    }
+    struct kube_err e;
+    kube_err_clear(&e);
+    CU_ASSERT_FALSE(e.unanswered);
+}
+
 static void test_retry_decisions(void)
 {
     struct kube_retry_policy p = KUBE_RETRY_POLICY_DEFAULT;
@@ -287,6 +318,7 @@ int main(void)
     CU_add_test(su, "query escaping", test_query);
     CU_add_test(su, "bad refs", test_bad_refs);
     CU_add_test(su, "Status parsing and errno", test_status_parse);
+    CU_add_test(su, "write maybe applied", test_maybe_applied);
     CU_add_test(su, "retry decisions", test_retry_decisions);
     CU_add_test(su, "Retry-After", test_retry_after);
     CU_add_test(su, "backoff", test_backoff);
