@@ -936,6 +936,12 @@ static void drain_hints(struct rc *r)
         }
         if (ev.se_status != IPC_SEQ_OK)
             r->resync_pending = true;
+        /* The watcher's revisions restart with it: after a new publisher every key
+         * is asked again, not only those whose (new, smaller) revision beats the
+         * one handled (two OMJobs sat Running for minutes after a watcher restart
+         * in it_test_role_kills: their changes had lower revisions than before). */
+        if (ev.se_status == IPC_SEQ_FIRST || ev.se_status == IPC_SEQ_NEW_PUBLISHER)
+            r->resync_full = true;
         if (ev.se_msg.type == IPC_EV_RESYNC) {
             r->resync_pending = true;
             continue;
@@ -947,9 +953,11 @@ static void drain_hints(struct rc *r)
         mark_key(r, h.key);
     }
     unsigned c = ipc_sub_connects(r->sub);
-    if (c != r->sub_connects) {
-        if (r->sub_connects != 0)
+    if (c != r->sub_connects) { /* the watcher may have restarted and sent nothing yet */
+        if (r->sub_connects != 0) {
             r->resync_pending = true;
+            r->resync_full = true;
+        }
         r->sub_connects = c;
     }
 }
