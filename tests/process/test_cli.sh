@@ -38,8 +38,8 @@ check "nothing was left running" test -z "$(run_dir_pids)"
 
 # Debugging workflow: the supervisor leaves reconciler-1 and the watcher out.
 start_sup --disable-role reconciler-1 --disable-role=watcher
-check "--disable-role: the 6 other roles are READY" \
-    wait_until 2 eval '[ "$(ready_count)" -eq 6 ]'
+check "--disable-role: the $((NROLES - 2)) other roles are READY" \
+    wait_until 2 eval '[ "$(ready_count)" -eq $((NROLES - 2)) ]'
 out=$(status)
 check "--disable-role: the operator counts as ready" grep -q '^omjob-operator ready' <<<"$out"
 check "--disable-role: reconciler-1 is STOPPED with no pid" \
@@ -47,8 +47,8 @@ check "--disable-role: reconciler-1 is STOPPED with no pid" \
 check "--disable-role: status tells how to run it by hand" \
     grep -q 'disabled: run omjob-operator reconciler --shard 1/5' <<<"$out"
 check "--disable-role: the watcher is not running" test "$(role_row watcher)" = "- STOPPED 0"
-check "--disable-role: the supervisor has 6 children" \
-    test "$(role_pids_of "$SUP" | wc -l)" -eq 6
+check "--disable-role: the supervisor has $((NROLES - 2)) children" \
+    test "$(role_pids_of "$SUP" | wc -l)" -eq $((NROLES - 2))
 
 FG_LOG=$TMP/fg.log
 "$OMJOB_BIN" reconciler --shard 1/5 2>"$FG_LOG" &

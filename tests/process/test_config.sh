@@ -20,7 +20,7 @@ check "exit 78: the log says why it is not restarted" \
 check "exit 78: the role's own log says it exited" \
     grep -q 'reconciler-3\[.*exiting at start as OMJOB_TEST_ROLE_EXIT asks' "$LOG"
 check "exit 78: the operator is not ready" grep -q '^omjob-operator NOT READY' <<<"$(status)"
-check "exit 78: the other roles are READY" test "$(ready_count)" -eq 7
+check "exit 78: the other roles are READY" test "$(ready_count)" -eq $((NROLES - 1))
 kill -TERM "$SUP"
 wait_exit "$SUP" 20
 check "exit 78: the supervisor still stops with 0" test "$EXIT_RC" -eq 0
@@ -44,7 +44,7 @@ check "a role with bad configuration exits 78" test $? -eq 78
 
 export RECONCILIATION_THREADS=3
 start_sup
-check "RECONCILIATION_THREADS=3: 6 roles READY" wait_until 2 all_ready 6
+check "RECONCILIATION_THREADS=3: $((NSINGLE + 3)) roles READY" wait_until 2 all_ready $((NSINGLE + 3))
 # Roles are forked without exec (roles/supervisor/proc.h): their log says which shard.
 check "RECONCILIATION_THREADS=3: reconciler-2 runs shard 2/3" \
     grep -q "reconciler-2\[$(role_pid reconciler-2)\].*shard=2/3" "$LOG"
@@ -53,7 +53,7 @@ rc=$?
 check "a second supervisor on the same run directory exits 1" test "$rc" -eq 1
 check "a second supervisor says who owns the run directory" \
     grep -q "another supervisor (pid $SUP)" <<<"$out"
-check "the first supervisor is unaffected" wait_until 1 all_ready 6
+check "the first supervisor is unaffected" wait_until 1 all_ready $((NSINGLE + 3))
 kill -TERM "$SUP"
 wait_exit "$SUP" 20
 check "RECONCILIATION_THREADS=3: the supervisor exits 0" test "$EXIT_RC" -eq 0

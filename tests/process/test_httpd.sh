@@ -19,7 +19,7 @@ is200() { [ "$(code "$1")" = 200 ]; }
 PROMTOOL=${OMJOB_CLUSTER_BIN:+$OMJOB_CLUSTER_BIN/promtool}
 [ -x "${PROMTOOL:-}" ] || PROMTOOL=$(ls ~/.cache/omjob-operator/k8s-*/bin/promtool 2>/dev/null | head -1)
 
-RUNNING="watcher reconciler-0 reconciler-1 reconciler-2 reconciler-3 reconciler-4 cleaner httpd"
+RUNNING=$ALL_ROLES
 start_sup
 check "/readyz becomes 200" wait_until 10 is200 "$H/readyz"
 check "/healthz is 200 ok" test "$(curl -s -m 5 "$H/healthz")" = ok
@@ -27,9 +27,9 @@ check "/health and /ready too" eval 'is200 $H/health && is200 $H/ready'
 
 info=$(curl -s -m 5 "$H/info")
 check "/info has the version" test -n "$(jq -r '.version // empty' <<<"$info")"
-check "/info lists 8 roles" test "$(jq '.roles | length' <<<"$info")" -eq 8
+check "/info lists $NROLES roles" test "$(jq '.roles | length' <<<"$info")" -eq "$NROLES"
 check "/info has the configuration" test "$(jq -r '.config.HEALTH_CHECK_PORT' <<<"$info")" = "$HP"
-check "/info has role pids" test "$(jq '[.roles[] | select(.pid != null)] | length' <<<"$info")" -eq 8
+check "/info has role pids" test "$(jq '[.roles[] | select(.pid != null)] | length' <<<"$info")" -eq "$NROLES"
 
 curl -s -m 5 -D "$TMP/mh" -o "$TMP/metrics" "$M/metrics"
 check "/metrics is 200 with the 0.0.4 content type" \

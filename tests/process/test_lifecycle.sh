@@ -6,13 +6,13 @@
 
 t0=$(now_ms)
 start_sup
-if wait_until 2 all_ready 8; then
+if wait_until 2 all_ready "$NROLES"; then
     t1=$(now_ms)
-    pass "all 8 roles READY within 2 s"
+    pass "all $NROLES roles READY within 2 s"
     note "start to all READY: $((t1 - t0)) ms measured by the test (polling status)," \
         "$(status | head -1 | sed -n 's/.*ready \([0-9]*\) ms after start.*/\1/p') ms by the supervisor"
 else
-    fail "all 8 roles READY within 2 s"
+    fail "all $NROLES roles READY within 2 s"
     status
 fi
 
@@ -27,12 +27,12 @@ done
 check "status names the supervisor's pid" grep -q "supervisor pid $SUP," <<<"$out"
 
 kids=$(role_pids_of "$SUP" | sort)
-check "the supervisor has exactly 8 children" test "$(echo "$kids" | wc -l)" -eq 8
+check "the supervisor has exactly $NROLES children" test "$(echo "$kids" | wc -l)" -eq "$NROLES"
 # Roles are forked without exec (roles/supervisor/proc.h): ps shows them by comm, and
 # each role's log says what it runs.
 names=$(for p in $kids; do cat "/proc/$p/comm"; done | sort | tr '\n' ' ')
 check "ps names the roles ($names)" \
-    test "$names" = "cleaner httpd reconciler-0 reconciler-1 reconciler-2 reconciler-3 reconciler-4 watcher "
+    test "$names" = "$(tr ' ' '\n' <<<"$ALL_ROLES" | sort | tr '\n' ' ')"
 r2=$(for p in $kids; do [ "$(cat "/proc/$p/comm")" = reconciler-2 ] && echo "$p"; done)
 check "reconciler-2 runs shard 2/5" grep -q "reconciler-2\[$r2\].*shard=2/5" "$LOG"
 check "the roles' pids are those in status" \
@@ -47,7 +47,7 @@ else
     fail "SIGTERM: the supervisor exits within the 20 s grace period"
 fi
 check "SIGTERM: no role process is left" test -z "$(run_dir_pids)"
-check "SIGTERM: every role exited 0" test "$(grep -c 'role stopped .*status="exit 0"' "$LOG")" -eq 8
+check "SIGTERM: every role exited 0" test "$(grep -c 'role stopped .*status="exit 0"' "$LOG")" -eq "$NROLES"
 
 # Writers (reconcilers, cleaner) stop before the watcher and httpd are asked to.
 last_writer=$(grep -n 'role stopped role=\(reconciler\|cleaner\)' "$LOG" | tail -1 | cut -d: -f1)
@@ -64,7 +64,7 @@ check "the run directory is private (0700)" test "$(stat -c %a "$OMJOB_RUN_DIR")
 # SIGINT (^C in a terminal) stops it the same way.
 new_run
 start_sup
-check "SIGINT: all 8 roles READY first" wait_until 2 all_ready 8
+check "SIGINT: all $NROLES roles READY first" wait_until 2 all_ready "$NROLES"
 kill -INT "$SUP"
 wait_exit "$SUP" 20
 check "SIGINT: the supervisor exits 0" test "$EXIT_RC" -eq 0

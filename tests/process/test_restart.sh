@@ -4,7 +4,7 @@
 # crash-looping role is restarted with exponential backoff, not in a tight loop.
 . "$(dirname "$0")/lib.sh"
 
-ROLES="watcher reconciler-0 reconciler-1 reconciler-2 reconciler-3 reconciler-4 cleaner httpd"
+ROLES=$ALL_ROLES
 
 # back ROLE OLDPID OLDRESTARTS: running under a new pid, READY, restarts grown.
 back() {
@@ -16,7 +16,7 @@ back() {
 
 export OMJOB_TEST_ROLE_ORPHAN=cleaner # every cleaner start leaves an orphan behind
 start_sup
-wait_until 2 all_ready 8 || fail "all roles READY at start"
+wait_until 2 all_ready "$NROLES" || fail "all roles READY at start"
 for round in 1 2 3; do
     for r in $ROLES; do
         read -r pid _ restarts <<<"$(role_row "$r")"
@@ -35,7 +35,7 @@ for round in 1 2 3; do
     done
 done
 check "after 3 rounds every role shows 3 restarts" \
-    test "$(status | awk 'NR > 2 && $4 == 3' | wc -l)" -eq 8
+    test "$(status | awk 'NR > 2 && $4 == 3' | wc -l)" -eq "$NROLES"
 check "status shows how the last one ended" grep -q 'signal 9 (SIGKILL)' <<<"$(status)"
 check "orphans left by the cleaner were reaped by the supervisor" \
     wait_until 2 eval '[ "$(grep -c "reaped a process that is not a role" "$LOG")" -ge 3 ]'
@@ -56,7 +56,7 @@ note "crash-looping httpd: $n restarts in 4.5 s"
 check "a crash-looping role is restarted with backoff (2..3 restarts in 4.5 s)" \
     test "${n:-0}" -ge 2 -a "${n:-99}" -le 3
 check "the crash-looping role is not READY" test "$(role_state httpd)" != READY
-check "the other roles are READY" test "$(ready_count)" -eq 7
+check "the other roles are READY" test "$(ready_count)" -eq $((NROLES - 1))
 check "the operator is not ready" grep -q '^omjob-operator NOT READY' <<<"$(status)"
 check "the log says how httpd exited" grep -q 'role exited role=httpd .*status="exit 1"' "$LOG"
 kill -TERM "$SUP"

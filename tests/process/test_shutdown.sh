@@ -9,7 +9,7 @@
 # straggler is killed at 2 s.
 export OMJOB_ROLE_GRACE_SECONDS=2 OMJOB_TEST_ROLE_HANG=reconciler-1
 start_sup
-wait_until 2 all_ready 8 || fail "all roles READY at start"
+wait_until 2 all_ready "$NROLES" || fail "all roles READY at start"
 t0=$(now_ms)
 kill -TERM "$SUP"
 wait_exit "$SUP" 10
@@ -32,7 +32,7 @@ check "hung role: no role process is left" test -z "$(run_dir_pids)"
 new_run
 export OMJOB_ROLE_GRACE_SECONDS=20 OMJOB_TEST_ROLE_HANG=cleaner
 start_sup
-wait_until 2 all_ready 8 || fail "all roles READY at start"
+wait_until 2 all_ready "$NROLES" || fail "all roles READY at start"
 t0=$(now_ms)
 kill -TERM "$SUP"
 sleep 0.3
@@ -48,9 +48,9 @@ check "second SIGTERM: no role process is left" test -z "$(run_dir_pids)"
 new_run
 export OMJOB_TEST_ROLE_HANG=watcher
 start_sup
-wait_until 2 all_ready 8 || fail "all roles READY at start"
+wait_until 2 all_ready "$NROLES" || fail "all roles READY at start"
 roles=$(role_pids_of "$SUP")
-check "SIGKILL: 8 roles were running" test "$(echo "$roles" | wc -l)" -eq 8
+check "SIGKILL: $NROLES roles were running" test "$(echo "$roles" | wc -l)" -eq "$NROLES"
 t0=$(now_ms)
 {
     kill -9 "$SUP"
@@ -70,7 +70,7 @@ fi
 # parent-death signal, so a role may notice either way first.
 check "SIGKILL: every role logged that it noticed (parent-death signal or pipe)" \
     test "$(grep -E 'stopping signal=SIGTERM|the supervisor is gone' "$LOG" |
-        grep -o '[a-z0-9-]*\[[0-9]*\]' | sort -u | wc -l)" -eq 8
+        grep -o '[a-z0-9-]*\[[0-9]*\]' | sort -u | wc -l)" -eq "$NROLES"
 check "SIGKILL: the watcher saw the parent-liveness pipe close" \
     grep -q 'watcher\[.*the supervisor is gone; exiting' "$LOG"
 out=$(status)
@@ -86,7 +86,7 @@ if unshare --pid --fork --mount-proc true 2>/dev/null; then
     OMJOB_TEST_ROLE_ORPHAN=cleaner unshare --pid --fork --mount-proc "$OMJOB_BIN" 2>>"$LOG" &
     U=$!
     PIDS+=("$U")
-    check "PID 1: all roles READY" wait_until 2 all_ready 8
+    check "PID 1: all roles READY" wait_until 2 all_ready "$NROLES"
     SUP=$(role_pids_of "$U")
     PIDS+=("$SUP")
     check "PID 1: the supervisor is PID 1 in its namespace" \
