@@ -1,6 +1,6 @@
 /* Unit tests of the kube library's pure parts: path building and URL escaping,
- * Status error parsing and errno mapping, retry decisions, Retry-After, backoff
- * and the token-bucket rate limiter (as functions of time). */
+ * Status error parsing and the whole errno and reason mapping, retry decisions,
+ * Retry-After, backoff and the token-bucket rate limiter (as functions of time). */
 #include "lib/kube/err.h"
 #include "lib/kube/internal.h"
 #include "lib/kube/path.h"
@@ -132,6 +132,115 @@ static void test_status_parse(void)
     e.kind = KUBE_ERRK_CONNECT;
     CU_ASSERT_EQUAL(kube_err_errno(&e), -ECONNREFUSED);
     CU_ASSERT_STRING_EQUAL(kube_errkind_str(KUBE_ERRK_TLS), "tls");
+}
+
+/* The documented mapping, whole: every HTTP reason, every kind's errno and name. */
+static void test_err_tables(void)
+{
+    static const struct {
+        int http;
+        const char *reason;
+    } reasons[] = {{400, "BadRequest"},
+                   {401, "Unauthorized"},
+                   {403, "Forbidden"},
+                   {404, "NotFound"},
+                   {405, "MethodNotAllowed"},
+                   {406, "NotAcceptable"},
+                   {408, "Timeout"},
+                   {409, "Conflict"},
+                   {410, "Expired"},
+                   {413, "RequestEntityTooLarge"},
+                   {415, "UnsupportedMediaType"},
+                   {422, "Invalid"},
+                   {429, "TooManyRequests"},
+                   {500, "InternalError"},
+                   {503, "ServiceUnavailable"},
+                   {504, "Timeout"},
+                   {418, "Unknown"},
+                   {0, "Unknown"}};
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        CU_ASSERT_STRING_EQUAL(kube_http_reason(reasons[i].http), reasons[i].reason);
+    static const struct {
+        enum kube_errkind kind;
+        int err;
+        const char *name;
+    } kinds[] = {{KUBE_ERRK_NONE, 0, "none"},
+                 {KUBE_ERRK_CONNECT, -ECONNREFUSED, "connect"},
+                 {KUBE_ERRK_TLS, -EPROTO, "tls"},
+                 {KUBE_ERRK_TRANSPORT, -ECONNRESET, "transport"},
+                 {KUBE_ERRK_TIMEOUT, -ETIMEDOUT, "timeout"},
+                 {KUBE_ERRK_DECODE, -EBADMSG, "decode"},
+                 {KUBE_ERRK_CANCELLED, -ECANCELED, "cancelled"},
+                 {KUBE_ERRK_CONFIG, -EINVAL, "config"},
+                 {KUBE_ERRK_INVALID, -EINVAL, "invalid"},
+                 {KUBE_ERRK_NOMEM, -ENOMEM, "nomem"}};
+    struct kube_err e;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        kube_err_clear(&e);
+        e.kind = kinds[i].kind;
+        e.http = 404; /* only an HTTP error looks at it */
+        CU_ASSERT_EQUAL(kube_err_errno(&e), kinds[i].err);
+        CU_ASSERT_STRING_EQUAL(kube_errkind_str(kinds[i].kind), kinds[i].name);
+    }
+    CU_ASSERT_STRING_EQUAL(kube_errkind_str(KUBE_ERRK_HTTP), "http");
+    CU_ASSERT_STRING_EQUAL(kube_errkind_str((enum kube_errkind)99), "unknown");
+    e.kind = (enum kube_errkind)99;
+    CU_ASSERT_EQUAL(kube_err_errno(&e), -EPROTO);
+}
+
+/* kube_err_set keeps the HTTP code; NULL is a no-op for every setter. */
+static void test_err_set(void)
+{
+    struct kube_err e;
+    kube_err_clear(&e);
+    e.http = 503;
+    kube_err_set(&e, KUBE_ERRK_TIMEOUT, "after %d ms", 250);
+    CU_ASSERT_EQUAL(e.kind, KUBE_ERRK_TIMEOUT);
+    CU_ASSERT_STRING_EQUAL(e.message, "after 250 ms");
+    CU_ASSERT_EQUAL(e.http, 503);
+    CU_ASSERT_EQUAL(kube_err_errno(&e), -ETIMEDOUT);
+    kube_err_set(NULL, KUBE_ERRK_TIMEOUT, "x");
+    kube_err_clear(NULL);
+    kube_err_from_response(NULL, 500, "x", 1);
+}
+
+/* The code in a Status body counts when no response code is known, and only when
+ * it is a plausible HTTP code; a JSON body that is not a Status is kept as text;
+ * a Status without a reason takes the code's. */
+static void test_err_status_edges(void)
+{
+    struct kube_err e;
+    const char *st = "{\"kind\":\"Status\",\"reason\":\"Gone\",\"code\":410}";
+    kube_err_clear(&e);
+    kube_err_from_response(&e, 0, st, strlen(st));
+    CU_ASSERT_EQUAL(e.http, 410);
+    CU_ASSERT_STRING_EQUAL(e.reason, "Gone");
+    CU_ASSERT_EQUAL(kube_err_errno(&e), -ESTALE);
+    const char *big = "{\"kind\":\"Status\",\"code\":1000}";
+    kube_err_from_response(&e, 0, big, strlen(big));
+    CU_ASSERT_EQUAL(e.http, 0);
+    CU_ASSERT_STRING_EQUAL(e.reason, "Unknown");
+    CU_ASSERT_EQUAL(kube_err_errno(&e), -EPROTO);
+    const char *str = "{\"kind\":\"Status\",\"code\":\"404\"}";
+    kube_err_from_response(&e, 0, str, strlen(str));
+    CU_ASSERT_EQUAL(e.http, 0);
+    const char *noreason = "{\"kind\":\"Status\",\"message\":\"m\",\"code\":409}";
+    kube_err_from_response(&e, 409, noreason, strlen(noreason));
+    CU_ASSERT_STRING_EQUAL(e.reason, "Conflict");
+    CU_ASSERT_STRING_EQUAL(e.message, "m");
+    CU_ASSERT_EQUAL(kube_err_errno(&e), -ESTALE);
+    const char *pod = "{\"kind\":\"Pod\"}";
+    kube_err_from_response(&e, 400, pod, strlen(pod));
+    CU_ASSERT_STRING_EQUAL(e.reason, "BadRequest");
+    CU_ASSERT_STRING_EQUAL(e.message, pod);
+    CU_ASSERT_EQUAL(kube_err_errno(&e), -EINVAL);
+    kube_err_from_response(&e, 502,
+                           "\x7f\x01"
+                           "bad gateway",
+                           13);
+    CU_ASSERT_STRING_EQUAL(e.reason, "Unknown");
+    CU_ASSERT_STRING_EQUAL(e.message, "  bad gateway");
+    CU_ASSERT_EQUAL(kube_err_errno(&e), -EIO);
 }
 
 static struct kube_err err_of(enum kube_errkind k, int http, int retry_after)
@@ -319,6 +428,9 @@ int main(void)
     CU_add_test(su, "bad refs", test_bad_refs);
     CU_add_test(su, "Status parsing and errno", test_status_parse);
     CU_add_test(su, "write maybe applied", test_maybe_applied);
+    CU_add_test(su, "error tables", test_err_tables);
+    CU_add_test(su, "error setters", test_err_set);
+    CU_add_test(su, "Status edge cases", test_err_status_edges);
     CU_add_test(su, "retry decisions", test_retry_decisions);
     CU_add_test(su, "Retry-After", test_retry_after);
     CU_add_test(su, "backoff", test_backoff);
