@@ -33,6 +33,7 @@ struct ev_entry {
     char *e_name;             /* the Event's metadata.name; NULL until created */
     long e_count;             /* the count the server has */
     bool e_busy;              /* a request for it is in flight */
+    bool e_unsure;            /* its POST got no answer: it may exist with count 1 */
     struct ev_entry *e_bnext; /* hash bucket chain */
     struct ev_entry *e_prev;  /* LRU list: head is the most recent */
     struct ev_entry *e_next;
@@ -237,21 +238,31 @@ static uint64_t key_hash(const struct ev_object *o, enum ev_type t, const char *
     return util_fnv1a64_update(h, msg, msglen);
 }
 
+/* The Event's name: the object's name and the hash of what aggregates (uid, type,
+ * reason, message). Deterministic, so that a POST retried after a lost answer, or
+ * the same Event from a restarted process, finds the one already there (409)
+ * instead of creating a second (generateName did: a duplicate ExitHandlerCreated
+ * after an API server restart). */
+static void event_name(const struct ev_object *o, uint64_t h, char *out, size_t outsz)
+{
+    snprintf(out, outsz, "%.*s.%016llx", EV_NAME_PREFIX_MAX, o->name, (unsigned long long)h);
+}
+
 /* The Event to POST (new reference), NULL on ENOMEM. */
 static struct json_object *event_json(struct ev_recorder *r, const struct ev_object *o,
                                       enum ev_type t, const char *reason, const char *msg,
                                       size_t msglen, const char *now)
 {
-    char prefix[EV_NAME_PREFIX_MAX + 2];
+    char name[EV_NAME_PREFIX_MAX + 24];
     struct json_object *e = json_object_new_object();
     int rc = e == NULL ? -ENOMEM : 0;
-    snprintf(prefix, sizeof(prefix), "%.*s.", EV_NAME_PREFIX_MAX, o->name);
+    event_name(o, key_hash(o, t, reason, msg, msglen), name, sizeof(name));
     if (rc == 0)
         rc = jx_set_str(e, "apiVersion", "v1");
     if (rc == 0)
         rc = jx_set_str(e, "kind", "Event");
     if (rc == 0)
-        rc = jx_set_str(e, "metadata.generateName", prefix);
+        rc = jx_set_str(e, "metadata.name", name);
     if (rc == 0)
         rc = jx_set_str(e, "metadata.namespace", o->ns);
     if (rc == 0)
@@ -291,27 +302,42 @@ static struct json_object *event_json(struct ev_recorder *r, const struct ev_obj
     return e;
 }
 
-/* POSTs a new Event; on success *name is its name (malloc'd). */
+/* POSTs a new Event; on success *name is its name (malloc'd) and *existed tells
+ * whether it was there already (409 AlreadyExists: its deterministic name). */
 static int post_event(struct ev_recorder *r, const struct ev_object *o, enum ev_type t,
                       const char *reason, const char *msg, size_t msglen, const char *now,
-                      char **name, struct kube_err *err)
+                      char **name, bool *existed, struct kube_err *err)
 {
     struct kube_ref ref = {.gv = "v1", .plural = "events", .ns = o->ns};
-    struct json_object *body = event_json(r, o, t, reason, msg, msglen, now), *out = NULL;
+    struct json_object *body = event_json(r, o, t, reason, msg, msglen, now);
     int rc = body == NULL ? -ENOMEM : 0;
+    *existed = false;
     if (rc == 0)
-        rc = kube_create(r->r_kc, &ref, body, &out, err);
-    /* generateName's 5 random characters can hit an existing name: once more. */
-    if (rc == -EEXIST)
-        rc = kube_create(r->r_kc, &ref, body, &out, err);
-    json_object_put(body);
-    if (rc == 0) {
-        const char *n = jx_str(out, "metadata.name");
-        *name = n != NULL ? strdup(n) : NULL;
-        rc = *name != NULL ? 0 : (n == NULL ? -EBADMSG : -ENOMEM);
+        rc = kube_create(r->r_kc, &ref, body, NULL, err);
+    if (rc == -EEXIST) {
+        *existed = true;
+        kube_err_clear(err);
+        rc = 0;
     }
-    json_object_put(out);
+    if (rc == 0) {
+        *name = strdup(jx_str_or(body, "metadata.name", ""));
+        rc = *name != NULL ? 0 : -ENOMEM;
+    }
+    json_object_put(body);
     return rc;
+}
+
+/* The count of the Event name as the server has it; 0 when unknown. */
+static long server_count(struct ev_recorder *r, const char *ns, const char *name)
+{
+    struct kube_ref ref = {.gv = "v1", .plural = "events", .ns = ns, .name = name};
+    struct json_object *ev = NULL;
+    struct kube_err err;
+    long count = 0;
+    if (kube_get(r->r_kc, &ref, &ev, &err) == 0)
+        count = (long)jx_i64_or(ev, "count", 1);
+    json_object_put(ev);
+    return count;
 }
 
 static int patch_event(struct ev_recorder *r, const char *ns, const char *name, long count,
@@ -357,12 +383,14 @@ int ev_emit(struct ev_recorder *r, const struct ev_object *o, enum ev_type t, co
     uint64_t h = key_hash(o, t, reason, message, msglen);
     util_rfc3339_format(util_wall_ns(), 0, now, sizeof(now));
 
+    bool unsure = false, existed = false;
     pthread_mutex_lock(&r->r_mu);
     e = entry_acquire(r, h);
     count = e != NULL ? e->e_count + 1 : 0;
     rc = e == NULL ? -ENOMEM : 0;
-    if (e != NULL && e->e_name != NULL && (name = strdup(e->e_name)) == NULL)
+    if (e != NULL && e->e_name != NULL && !e->e_unsure && (name = strdup(e->e_name)) == NULL)
         rc = -ENOMEM;
+    unsure = e != NULL && e->e_unsure;
     pthread_mutex_unlock(&r->r_mu);
 
     if (rc == 0 && name != NULL) {
@@ -372,17 +400,37 @@ int ev_emit(struct ev_recorder *r, const struct ev_object *o, enum ev_type t, co
     }
     if ((rc == 0 && name == NULL) || rc == -ENOENT) {
         count = 1;
-        rc = post_event(r, o, t, reason, message, msglen, now, &created, &err);
+        rc = post_event(r, o, t, reason, message, msglen, now, &created, &existed, &err);
+        /* There already: this very Event, if an earlier POST of ours got no answer
+         * (count 1); else the same one from an earlier process, to count again. */
+        if (rc == 0 && existed && !unsure) {
+            long c = server_count(r, o->ns, created);
+            if (c > 0) {
+                count = c + 1;
+                rc = patch_event(r, o->ns, created, count, now, &err);
+            }
+        }
     }
 
     pthread_mutex_lock(&r->r_mu);
     if (e != NULL) {
         if (rc == 0) {
             e->e_count = count;
+            e->e_unsure = false;
             if (created != NULL) {
                 free(e->e_name);
                 e->e_name = created;
                 created = NULL;
+            }
+        } else if (name == NULL && kube_err_maybe_applied(&err)) {
+            /* The POST may have landed: the next try POSTs the same name again. */
+            char det[EV_NAME_PREFIX_MAX + 24];
+            event_name(o, h, det, sizeof(det));
+            char *d = strdup(det);
+            if (d != NULL) {
+                free(e->e_name);
+                e->e_name = d;
+                e->e_unsure = true;
             }
         }
         e->e_busy = false;

@@ -1,6 +1,8 @@
 /* Kubernetes Events (core/v1) about OMJobs, with aggregation: the first occurrence of
  * (object uid, type, reason, message) is created, repeats PATCH its count and
- * lastTimestamp instead of creating duplicates. One recorder per process; thread-safe.
+ * lastTimestamp instead of creating duplicates. The name is deterministic
+ * (<object>.<hash of the four>), so neither a retried POST nor a restarted process
+ * makes a second one. One recorder per process; thread-safe.
  * Failures to record are logged and counted, never returned to the caller's logic:
  * an Event is information, not state. Contract: docs/LIFECYCLE.md ("Events"). */
 #ifndef OMJOB_RUNTIME_EVENTS_H
