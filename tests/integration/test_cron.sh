@@ -105,7 +105,10 @@ check_run() {
 		fail "$ns: OMJob $name of $(iso "$t") not found"
 		return
 	}
-	c=$($K get comj -n "$ns" "$cron" -o json)
+	c=$($K get comj -n "$ns" "$cron" -o json 2>&1) || {
+		fail "$ns: CronOMJob $cron: $c"
+		return
+	}
 	bad=$(jq -rn --argjson o "$o" --argjson c "$c" --arg at "$(iso "$t")" --arg name "$name" '
 		def ok($x; $m): if $x then empty else $m end;
 		($o.metadata.labels["app.kubernetes.io/run-id"] // "") as $rid
@@ -138,7 +141,7 @@ nr=$(new_ns cron-refuse)
 if out=$(comj_json "$nr" tz '{"schedule":"TZ=UTC * * * * *"}' '{"exit":0}' none | $K create -n "$nr" -f - 2>&1); then
 	fail "refuse: a schedule with TZ= was accepted: $out"
 else
-	grep -qiE 'timeZone|TZ=' <<<"$out" && pass "refuse: \"TZ=UTC * * * * *\" refused at admission: $(tail -1 <<<"$out" | head -c 300)" ||
+	grep -qiE 'timeZone|TZ=' <<<"$out" && pass "refuse: \"TZ=UTC * * * * *\" refused at admission: $(grep -iE 'timeZone|TZ=' <<<"$out" | grep -v '^The ' | head -1 | head -c 300)" ||
 		fail "refuse: refused without saying why (TZ/timeZone): $out"
 fi
 $K get comj -n "$nr" tz >/dev/null 2>&1 && fail "refuse: the refused CronOMJob exists"
@@ -168,7 +171,7 @@ comj "$nnv" never '{"schedule":"0 0 30 2 *"}' '{"exit":0}' '{"exit":0}'
 comj "$nd" delete '{}' '{}' '{"exit":0,"run":"1s"}'
 # M1: the first minute boundary after the last CronOMJob was created.
 MINE="$nfx $nev $nk $nfb $nrp $nsu $nh $nz $nnv $nd $nr"
-created=$($K get comj -A -o json | jq -r --arg mine " $MINE " '[.items[] | select($mine | contains(" " + .metadata.namespace + " "))
+created=$($K get comj -A -o json | jq -r --arg mine " $MINE " '[.items[] | .metadata.namespace as $n | select($mine | contains(" " + $n + " "))
 	| .metadata.creationTimestamp | fromdateiso8601] | max')
 M1=$(((created / 60 + 1) * 60))
 M2=$((M1 + 60)) M3=$((M1 + 120)) M4=$((M1 + 180))
@@ -202,7 +205,7 @@ cpatch "$nsu" suspend '{"spec":{"suspend":true}}'
 fxrun=$fxname-$M1
 check_run "$nfx" "$fxname" "$M1"
 expect "$nfx" "$fxrun" '{"row":"cron-fx","desc":"the fixture run by its CronOMJob","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
-rid=$(run_id "$nfx" "$fxrun")
+rid=$(run_id "$nfx" "$fxrun" || true)
 if wait_until 20 pod_running "$nfx" "$fxrun-main"; then
 	[ "$(pod_env "$nfx" "$fxrun-main" pipelineRunId)" = "$rid" ] && [ -n "$rid" ] &&
 		[ "$(jp pod "$nfx" "$fxrun-main" '{.spec.containers[0].env[?(@.name=="config")].valueFrom.configMapKeyRef.name}')" = om-config-mysql-usage-ingestion ] &&
@@ -253,10 +256,10 @@ if [ "$(date +%s)" -ge $((M2 - 6)) ]; then
 fi
 sleep_until $((M2 - 4))
 pids="$OP_PID $(ps -o pid= --ppid "$OP_PID" | tr -s ' \n' ' ')"
+disown "$OP_PID" # no "Killed" job notice; bash still reaps it
 kill -KILL $pids
 tk=$(now_ms)
-wait "$OP_PID" 2>/dev/null || true
-alive=$(for p in $pids; do st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) && [ "$st" != Z ] && echo "$p"; done)
+alive=$(for p in $pids; do st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) && [ "$st" != Z ] && echo "$p"; done; true)
 [ -z "$alive" ] && pass "operator SIGKILLed at $(date -u -d "@$((tk / 1000))" +%T) ($(($(wc -w <<<"$pids") - 1)) roles and the supervisor, by pid)" ||
 	fail "still alive after SIGKILL: $alive"
 OP_PID=
@@ -393,7 +396,7 @@ check_run "$nev" every "$M4"
 [ "$(pod_env "$nev" "every-$M3-exit" JOB)" = "every-$M3" ] && [ "$(pod_env "$nev" "every-$M3-exit" RUN)" = "$(run_id "$nev" "every-$M3")" ] &&
 	pass "every: exit pod env JOB = the OMJob's name, RUN = its run-id" ||
 	fail "every: exit pod env $($K get pod -n "$nev" "every-$M3-exit" -o jsonpath='{.spec.containers[0].env}' 2>&1)"
-ids=$(for t in $M1 $M2 $M3 $M4; do run_id "$nev" "every-$t"; echo; done | sort -u | grep -c .)
+ids=$(for t in $M1 $M2 $M3 $M4; do run_id "$nev" "every-$t"; echo; done | sort -u | grep -c . || true)
 [ "$ids" -eq 4 ] && pass "every: 4 different run-ids" || fail "every: $ids different run-ids of 4 runs"
 wait_finished 30 || true
 # Status of "every" once M4's run is done.
