@@ -259,7 +259,9 @@ pids="$OP_PID $(ps -o pid= --ppid "$OP_PID" | tr -s ' \n' ' ')"
 disown "$OP_PID" # no "Killed" job notice; bash still reaps it
 kill -KILL $pids
 tk=$(now_ms)
-alive=$(for p in $pids; do st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) && [ "$st" != Z ] && echo "$p"; done; true)
+living() { for p in $pids; do st=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null) && [ "$st" != Z ] && echo "$p"; done; true; }
+wait_until 5 eval '[ -z "$(living)" ]' || true
+alive=$(living | tr '\n' ' ')
 [ -z "$alive" ] && pass "operator SIGKILLed at $(date -u -d "@$((tk / 1000))" +%T) ($(($(wc -w <<<"$pids") - 1)) roles and the supervisor, by pid)" ||
 	fail "still alive after SIGKILL: $alive"
 OP_PID=
