@@ -19,8 +19,8 @@
 #      skipped (JobAlreadyActive, lastScheduleTime M2, no OMJob), M3 runs once the
 #      first run has ended.
 #  replace  Replace, main pod runs until told: at M2 the M1 run is cancelled (its
-#      exit handler runs with pipelineStatus=failed, the OMJob goes) and only then
-#      is M2's run created.
+#      exit handler runs with pipelineStatus=failed, the OMJob goes) and M2's run
+#      is created only once it has finished (phase Failed).
 #  suspend  suspended after its M1 run, resumed 30 s after M2: no run for M2, ever
 #      (missed, not queued), runs again at M3.
 #  history  Allow, history limits 1/1, main pods run until told: M1's run keeps
@@ -77,6 +77,8 @@ uid_of() { runs "$1" | awk -v n="$2" '$1 == n {print $2; exit}'; }
 gone() { grep -q "^DELETED|$1|$2|" "$OWATCH_OUT"; }
 # line_of NS NAME TYPE: the first line of the OMJob watch with that event (order).
 line_of() { grep -n "^$3|$1|$2|" "$OWATCH_OUT" | head -1 | cut -d: -f1; }
+# phase_line NS NAME PHASE: the first line of the OMJob watch showing it in PHASE.
+phase_line() { grep -n "^[A-Z]*|$1|$2|[^|]*|$3|" "$OWATCH_OUT" | head -1 | cut -d: -f1; }
 cev() { # NS NAME: the CronOMJob's Events as one JSON array
 	$K get events -n "$1" --field-selector "involvedObject.kind=CronOMJob,involvedObject.name=$2" -o json |
 		jq -c '[.items[] | {type, reason, message, count}]'
@@ -287,12 +289,14 @@ else
 	fail "history: history-$M2-main not Running"
 fi
 
-# replace: M1's run cancelled, then M2's created.
+# replace: M1's run cancelled; M2's created once it has finished (its exit
+# handler done: phase Failed; LIFECYCLE.md: "once none of this CronOMJob's runs is
+# unfinished"), and the cancelled one goes.
 if wait_until 40 gone "$nrp" "replace-$M1" && wait_until 10 has_run "$nrp" "replace-$M2"; then
-	ld=$(line_of "$nrp" "replace-$M1" DELETED)
+	lf=$(phase_line "$nrp" "replace-$M1" Failed)
 	la=$(line_of "$nrp" "replace-$M2" ADDED)
-	[ "$ld" -lt "$la" ] && pass "replace: replace-$M1 deleted (watch line $ld), then replace-$M2 created (line $la)" ||
-		fail "replace: replace-$M2 created (line $la) before replace-$M1 was gone (line $ld)"
+	[ -n "$lf" ] && [ "$lf" -lt "$la" ] && pass "replace: replace-$M1 cancelled and Failed (watch line $lf), then replace-$M2 created (line $la); replace-$M1 gone" ||
+		fail "replace: replace-$M2 created (watch line $la) before replace-$M1 had finished (line ${lf:-never})"
 	exit_ran_with "$nrp" "$(uid_of "$nrp" "replace-$M1")" failed &&
 		pass "replace: the replaced run's exit handler ran once with pipelineStatus=failed and succeeded" ||
 		fail "replace: exit pods of replace-$M1: $(exit_pods_of "$nrp" "$(uid_of "$nrp" "replace-$M1")")"
