@@ -7,7 +7,8 @@
  * OMJOB_RESYNC_SECONDS. The keys wait in a work queue (lib/workq) whose timers
  * are each CronOMJob's next look (its next scheduled time, a history deadline, a
  * backoff); a pass over a key (exec.c) runs the pure decision (decide.c) and
- * executes what it returns. Ready once the first resync is in. */
+ * executes what it returns. READY for the supervisor once initialised; ready in
+ * its health reply (/readyz) once the first resync is in. */
 #include "roles/scheduler/scheduler.h"
 
 #include <errno.h>
@@ -156,7 +157,6 @@ static void became_ready(struct sched *s)
     log_info("scheduler ready: first resync with the watcher done", "cronomjobs", n, NULL);
     s->s_synced_once = true;
     ctl_set_ready(s->s_ctl, true);
-    role_ready();
 }
 
 /* The resync, when asked for or due; on failure the next attempt is scheduled. */
@@ -251,6 +251,9 @@ int scheduler(int argc, char **argv)
     cfg_load_or_exit(&s.s_cfg);
     int rc = setup(&s);
     if (rc == 0) {
+        /* READY for the supervisor once initialised, like the reconcilers and the
+         * cleaner; ready for /readyz (ctl) once the first resync is in. */
+        role_ready();
         log_info("scheduler started", "run_dir", s.s_cfg.run_dir, NULL);
         rc = run(&s);
     }
