@@ -11,6 +11,7 @@
 #include "lib/common/util.h"
 #include "roles/httpd/httpd.h"
 #include "roles/reconciler/reconciler.h"
+#include "roles/scheduler/scheduler.h"
 #include "roles/supervisor/status.h"
 #include "roles/supervisor/supervisor.h"
 #include "runtime/role.h"
@@ -24,6 +25,7 @@ static const struct proc_def roles[] = {
     {"watcher", watcher, PROC_DEF_PROCESS},
     {"reconciler", reconciler, PROC_DEF_PROCESS | PROC_DEF_SHARDED | PROC_DEF_WRITES},
     {"cleaner", cleaner, PROC_DEF_PROCESS | PROC_DEF_WRITES},
+    {"scheduler", scheduler, PROC_DEF_PROCESS | PROC_DEF_WRITES},
     {"httpd", httpd, PROC_DEF_PROCESS},
     {"status", status_command, 0},
     {"cache", watcher_cache_command, 0},
@@ -36,16 +38,17 @@ static void usage(FILE *f)
             "usage: omjob-operator [--disable-role NAME]...   run the supervisor and every role\n"
             "       omjob-operator status                     show the roles of the running one\n"
             "       omjob-operator cache KEY | --shard I/N    query the watcher's cache\n"
-            "       omjob-operator watcher | cleaner | httpd  run one role in the foreground\n"
+            "       omjob-operator watcher | cleaner | scheduler | httpd\n"
+            "                                                 run one role in the foreground\n"
             "       omjob-operator reconciler --shard I/N     run reconciler shard I of N\n"
             "       omjob-operator --version | --help\n"
             "\n"
             "Runs OpenMetadata ingestion jobs (OMJob resources) and guarantees that each\n"
             "job's exit handler runs. Without a role it is the supervisor, which starts\n"
-            "the watcher, RECONCILIATION_THREADS reconcilers (reconciler-0...), the cleaner\n"
-            "and httpd as child processes. --disable-role NAME (repeatable; 'reconciler'\n"
-            "means every shard) leaves one out so that you can run it by hand, e.g. under\n"
-            "gdb (docs/DEBUGGING.md).\n"
+            "the watcher, RECONCILIATION_THREADS reconcilers (reconciler-0...), the cleaner,\n"
+            "the scheduler (CronOMJobs) and httpd as child processes. --disable-role NAME\n"
+            "(repeatable; 'reconciler' means every shard) leaves one out so that you can\n"
+            "run it by hand, e.g. under gdb (docs/DEBUGGING.md).\n"
             "\n"
             "Configuration comes from the environment: KUBECONFIG, OPERATOR_NAMESPACE,\n"
             "WATCH_NAMESPACES, RECONCILIATION_THREADS, HEALTH_CHECK_PORT, METRICS_PORT,\n"

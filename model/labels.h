@@ -1,6 +1,6 @@
 /* The operator's Kubernetes names in one place: API groups and resources it
  * watches, the labels it puts on the pods it runs (and selects them by), and the
- * ownerReference kinds. Shared by the watcher, the reconciler and the cleaner. */
+ * ownerReference kinds. Shared by the watcher, the reconciler, the cleaner and the scheduler. */
 #ifndef OMJOB_MODEL_LABELS_H
 #define OMJOB_MODEL_LABELS_H
 
@@ -34,6 +34,15 @@
 #define LABEL_COMPONENT_VALUE "ingestion"
 #define LABEL_PIPELINE "app.kubernetes.io/pipeline"
 #define LABEL_RUN_ID "app.kubernetes.io/run-id"
+
+/* On an OMJob a CronOMJob created: the scheduled time it runs, RFC 3339 UTC
+ * (docs/LIFECYCLE.md, "CronOMJob: runs, status and history"). The run's id is its
+ * LABEL_RUN_ID (a UUID); its controller ownerReference names the CronOMJob. */
+#define ANNOTATION_SCHEDULED_AT "pipelines.openmetadata.org/scheduled-at"
+/* Env values in a CronOMJob's omJobSpec replaced in each run's OMJob: the run id
+ * and the OMJob's name (exact matches of the whole value). */
+#define PLACEHOLDER_RUN_ID "{{ omjob.uid }}"
+#define PLACEHOLDER_NAME "{{ omjob.name }}"
 
 /* Finalizer on the operator's pods: holds a pod (and so its logs) until the
  * reconciler has recorded its end and the exit handler has run. */

@@ -130,6 +130,21 @@ static int time_at(struct json_object *obj, const char *path, int64_t *out)
     return 0;
 }
 
+/* Unix seconds of an RFC 3339 time, 0 when absent or malformed. */
+static int64_t secs_or_0(const char *s)
+{
+    int64_t ns;
+    return s != NULL && util_rfc3339_parse(s, &ns) == 0 ? ns / 1000000000 : 0;
+}
+
+/* The times the scheduler reads of an OMJob a CronOMJob controls. */
+static void child_times(struct json_object *obj, struct wc_obj *o)
+{
+    o->o_created = secs_or_0(jx_str(obj, "metadata.creationTimestamp"));
+    o->o_completed = secs_or_0(jx_str(obj, "status.completionTime"));
+    o->o_scheduled = secs_or_0(annotation(obj, ANNOTATION_SCHEDULED_AT));
+}
+
 /* The metadata.finalizers names, NUL-separated, into sb; their number. */
 static uint32_t finalizers(struct json_object *obj, struct sbuf *sb)
 {
@@ -201,6 +216,10 @@ int wc_obj_parse(struct json_object *obj, struct wc_obj **out)
     if (nfin > 0)
         pk_add(&p, offsetof(struct wc_obj, o_finalizers), sbuf_str(&fin), sbuf_len(&fin));
     pk_str(&p, offsetof(struct wc_obj, o_owner_cron), cron ? jx_str(cron, "name") : NULL);
+    if (cron != NULL && jx_str(cron, "name") != NULL) {
+        pk_str(&p, offsetof(struct wc_obj, o_owner_cron_uid), jx_str(cron, "uid"));
+        pk_str(&p, offsetof(struct wc_obj, o_phase), jx_str(obj, "status.phase"));
+    }
     pk_add(&p, offsetof(struct wc_obj, o_json), json, json_len);
     if ((o = pk_build(&p, sizeof(*o))) == NULL)
         goto out;
@@ -208,6 +227,8 @@ int wc_obj_parse(struct json_object *obj, struct wc_obj **out)
     o->o_generation = jx_i64_or(obj, "metadata.generation", 0);
     o->o_deletion_ts = del;
     o->o_nfinalizers = nfin;
+    if (o->o_owner_cron != NULL)
+        child_times(obj, o);
     *out = o;
     rc = 0;
 out:
@@ -467,4 +488,27 @@ void wc_pod_render(struct sbuf *sb, const struct wc_pod *p)
                   : p->p_deleted_when == WC_DEL_WHILE_ACTIVE ? "false"
                                                              : "null");
     sbuf_putc(sb, '}');
+}
+
+/* ---- the CronOMJob GET_KEY entry of an OMJob ---- */
+
+static void put_named_time(struct sbuf *sb, const char *name, int64_t secs)
+{
+    sbuf_appendf(sb, ",\"%s\":", name);
+    put_time(sb, secs);
+}
+
+void wc_obj_render_child(struct sbuf *sb, const struct wc_obj *o)
+{
+    sbuf_puts(sb, "{\"key\":");
+    jx_put_str(sb, o->o_key);
+    put_field(sb, "resourceVersion", o->o_rv);
+    put_field(sb, "name", o->o_key + strlen(o->o_ns) + 1);
+    put_field(sb, "uid", o->o_uid);
+    put_field(sb, "ownerUid", o->o_owner_cron_uid);
+    put_field(sb, "phase", o->o_phase);
+    put_named_time(sb, "creationTimestamp", o->o_created);
+    put_named_time(sb, "completionTime", o->o_completed);
+    put_named_time(sb, "scheduledAt", o->o_scheduled);
+    sbuf_appendf(sb, ",\"deleting\":%s}", o->o_deletion_ts != 0 ? "true" : "false");
 }

@@ -29,10 +29,17 @@ struct wc_obj {
     const char *o_rv;         /* metadata.resourceVersion */
     const char *o_finalizers; /* o_nfinalizers NUL-separated names */
     const char *o_owner_cron; /* name of the controlling CronOMJob, if any */
-    const char *o_json;       /* compact object, managedFields and last-applied dropped */
+    /* For the CronOMJob GET_KEY reply (docs/PROTOCOL.md), set only on an OMJob
+     * that o_owner_cron names: */
+    const char *o_owner_cron_uid; /* that ownerReference's uid */
+    const char *o_phase;          /* status.phase */
+    const char *o_json;           /* compact object, managedFields and last-applied dropped */
     size_t o_json_len;
     int64_t o_generation;
     int64_t o_deletion_ts; /* metadata.deletionTimestamp, unix seconds; 0: none */
+    int64_t o_created;     /* metadata.creationTimestamp, unix seconds; 0: unknown */
+    int64_t o_completed;   /* status.completionTime, unix seconds; 0: none */
+    int64_t o_scheduled;   /* annotation ANNOTATION_SCHEDULED_AT, unix seconds; 0: none */
     uint32_t o_nfinalizers;
     uint32_t o_stamp; /* LIST stamp (cache.c) */
 };
@@ -84,9 +91,10 @@ struct wc_pod {
     uint8_t p_deleted_when;
 };
 
-/* Parses an OMJob or CronOMJob. Deletes metadata.managedFields and the
- * last-applied annotation from obj in place (see wcache_upsert). *out is one
- * block the caller free()s. 0, -EINVAL (missing namespace, name, uid or
+/* Parses an OMJob or CronOMJob. A malformed creationTimestamp, completionTime or
+ * scheduled-at annotation leaves its field 0 (it is information, not identity). Deletes
+ * metadata.managedFields and the last-applied annotation from obj in place (see wcache_upsert).
+ * *out is one block the caller free()s. 0, -EINVAL (missing namespace, name, uid or
  * resourceVersion, a malformed key or deletionTimestamp), -ENOMEM. */
 int wc_obj_parse(struct json_object *obj, struct wc_obj **out);
 
@@ -95,6 +103,11 @@ int wc_pod_parse(struct json_object *obj, struct wc_pod **out);
 
 /* Appends the pod's compact JSON (docs/PROTOCOL.md, "Compact pod"). */
 void wc_pod_render(struct sbuf *sb, const struct wc_pod *p);
+
+/* Appends the entry of an OMJob in the CronOMJob GET_KEY reply's "omjobs":
+ * {"key","resourceVersion","name","uid","ownerUid","phase","creationTimestamp",
+ *  "completionTime","scheduledAt","deleting"}, null when unknown. */
+void wc_obj_render_child(struct sbuf *sb, const struct wc_obj *o);
 
 /* Identity of a (possibly bad) object for logs: "ns/name" or what exists of it,
  * with "?" for missing parts. */

@@ -21,9 +21,12 @@ enum ipc_endpoint {
     IPC_EP_CTL,
 };
 
-/* Hint topics: "shard.<i>" for reconciler shard i, "ttl" for the cleaner. */
+/* Hint topics: "shard.<i>" for reconciler shard i, "ttl" for the cleaner, "cron"
+ * for the scheduler (CronOMJob keys: a CronOMJob's changes and those of the
+ * OMJobs it controls). */
 #define IPC_TOPIC_SHARD_PREFIX "shard."
 #define IPC_TOPIC_TTL "ttl"
+#define IPC_TOPIC_CRON "cron"
 /* Request and reply topics on req/rep sockets (set by the library). */
 #define IPC_TOPIC_REQ "req"
 #define IPC_TOPIC_REP "rep"

@@ -7,7 +7,7 @@
  * publisher or reconnect, and every OMJOB_RESYNC_SECONDS. The finished ones wait
  * in a min-heap (ttl.c) and the loop sleeps exactly until the next one is due
  * (at most a second, for heartbeats); expire.c acts on them. CronOMJob history
- * limits are not done yet. */
+ * limits are the scheduler's (roles/scheduler/). */
 #include "roles/cleaner/cleaner.h"
 
 #include <errno.h>

@@ -134,7 +134,7 @@ static void handle_hint(struct cleaner_ctx *c, const struct ipc_sub_event *ev)
         c->cl_need_resync = true;
         return;
     }
-    if (h.kind != IPC_KIND_OMJOB) /* CronOMJob history limits: not yet */
+    if (h.kind != IPC_KIND_OMJOB) /* CronOMJob hints go to "cron" (the scheduler) */
         return;
     int rc = get_key(c, h.key, h.seq);
     if (rc != 0) {

@@ -245,6 +245,31 @@ static void changed(struct wcache *c, enum wc_kind k, const char *key)
     c->c_hint(c->c_hint_ctx, wc_kind_hint(k), key, buf, slash + 1, c->c_rev);
 }
 
+/* A change of an OMJob that a CronOMJob controls is also a change of that
+ * CronOMJob's key (its "omjobs"): hinted as kind CRONOMJOB, same revision. */
+static void changed_owner(struct wcache *c, const struct wc_obj *o)
+{
+    char key[IPC_KEY_MAX + 1];
+    if (c->c_hint == NULL || o == NULL || o->o_owner_cron == NULL)
+        return;
+    int n = snprintf(key, sizeof(key), "%s/%s", o->o_ns, o->o_owner_cron);
+    if (n < 0 || (size_t)n >= sizeof(key) || ipc_key_check(key, (size_t)n) != 0)
+        return;
+    c->c_hint(c->c_hint_ctx, IPC_KIND_CRONOMJOB, key, o->o_ns, o->o_owner_cron, c->c_rev);
+}
+
+/* changed() for an OMJob going from old to new (either may be NULL). */
+static void changed_omjob(struct wcache *c, const char *key, const struct wc_obj *old,
+                          const struct wc_obj *new)
+{
+    changed(c, WC_OMJOB, key);
+    changed_owner(c, new);
+    if (old != NULL && old->o_owner_cron != NULL &&
+        (new == NULL || new->o_owner_cron == NULL ||
+         strcmp(old->o_owner_cron, new->o_owner_cron) != 0))
+        changed_owner(c, old);
+}
+
 /* ---- keys ---- */
 
 static struct wc_key *key_find(struct wcache *c, const char *key, size_t len)
@@ -334,8 +359,8 @@ static void upsert_omjob(struct wcache *c, struct wc_obj *o)
     k->k_omjob = o;
     if (old == NULL)
         c->c_count[WC_OMJOB]++;
+    changed_omjob(c, o->o_key, old, o);
     free(old);
-    changed(c, WC_OMJOB, o->o_key);
 }
 
 static void upsert_cron(struct wcache *c, struct wc_obj *o)
@@ -436,7 +461,7 @@ static int delete_omjob(struct wcache *c, const char *key, const char *uid)
     struct wc_obj *o = k->k_omjob;
     k->k_omjob = NULL;
     c->c_count[WC_OMJOB]--;
-    changed(c, WC_OMJOB, key); /* key may be o->o_key: before the free */
+    changed_omjob(c, key, o, NULL); /* key may be o->o_key: before the free */
     free(o);
     key_release(c, k);
     return 1;
@@ -588,12 +613,9 @@ static void render_cron_key(struct wcache *c, struct sbuf *sb, const char *key, 
         qsort(v, k, sizeof(*v), cmp_key);
     sbuf_puts(sb, ",\"omjobs\":[");
     for (size_t i = 0; i < k; i++) {
-        struct wc_obj *j = ((struct wc_key *)v[i])->k_omjob;
-        sbuf_appendf(sb, "%s{\"key\":", i ? "," : "");
-        jx_put_str(sb, j->o_key);
-        sbuf_puts(sb, ",\"resourceVersion\":");
-        jx_put_str(sb, j->o_rv);
-        sbuf_putc(sb, '}');
+        if (i > 0)
+            sbuf_putc(sb, ',');
+        wc_obj_render_child(sb, ((struct wc_key *)v[i])->k_omjob);
     }
     sbuf_puts(sb, "]}");
     free(v);

@@ -28,7 +28,9 @@ enum ipc_kind wc_kind_hint(enum wc_kind k);
 
 /* A change: kind of the object that changed, the key it is filed under
  * ("ns/name" of the OMJob for pods) split into ns and name, and the cache
- * revision after the change (the hint's seq). All borrowed for the call. */
+ * revision after the change (the hint's seq). All borrowed for the call. A change
+ * of an OMJob whose controller is a CronOMJob (before or after the change) comes
+ * a second time, as kind IPC_KIND_CRONOMJOB with the CronOMJob's key. */
 typedef void (*wc_hint_fn)(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
                            const char *name, uint64_t rev);
 
@@ -74,7 +76,7 @@ uint64_t wcache_revision(struct wcache *c);
  *   {"key":..,"synced":b,"cacheRevision":n,"omjob":<object>|null,"pods":[<pod>...]}
  * or with cron true for a CronOMJob:
  *   {"key":..,"synced":b,"cacheRevision":n,"cronomjob":<object>|null,
- *    "omjobs":[{"key":..,"resourceVersion":..}...]}   (the OMJobs it controls)
+ *    "omjobs":[wc_obj_render_child...]}   (the OMJobs it controls, by key)
  * *out is malloc'd for the caller. 0, -EINVAL (not a key), -ENOMEM. */
 int wcache_render_key(struct wcache *c, const char *key, size_t len, bool cron, char **out,
                       size_t *outlen);

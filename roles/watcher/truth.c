@@ -110,12 +110,14 @@ int watcher_hint_topics(enum ipc_kind kind, const char *ns, const char *name, in
                         char topics[2][WATCHER_TOPIC_MAX])
 {
     int n = 0;
-    if (kind != IPC_KIND_CRONOMJOB) {
-        int s = util_shard_of(ns, name, shards);
-        if (s < 0 || ipc_topic_shard(topics[n++], WATCHER_TOPIC_MAX, (unsigned)s) != 0)
-            return -EINVAL;
+    if (kind == IPC_KIND_CRONOMJOB) {
+        util_strlcpy(topics[n++], IPC_TOPIC_CRON, WATCHER_TOPIC_MAX);
+        return n;
     }
-    if (kind != IPC_KIND_POD)
+    int s = util_shard_of(ns, name, shards);
+    if (s < 0 || ipc_topic_shard(topics[n++], WATCHER_TOPIC_MAX, (unsigned)s) != 0)
+        return -EINVAL;
+    if (kind == IPC_KIND_OMJOB)
         util_strlcpy(topics[n++], IPC_TOPIC_TTL, WATCHER_TOPIC_MAX);
     return n;
 }

@@ -41,8 +41,9 @@ struct watcher_ctx {
 };
 
 /* The hint callback (under the cache's write lock): OMJob and pod changes go to
- * the key's shard topic, OMJob changes also to "ttl" (the cleaner), CronOMJob
- * changes to "ttl" only (the cleaner runs schedules and history limits). */
+ * the key's shard topic, OMJob changes also to "ttl" (the cleaner); CronOMJob
+ * hints (a CronOMJob's changes and those of the OMJobs it controls, keyed by the
+ * CronOMJob: cache.c) go to "cron" only (the scheduler). */
 static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
                     const char *name, uint64_t rev)
 {
@@ -70,6 +71,7 @@ static void tick(struct watcher_ctx *w)
         if (ipc_topic_shard(topic, sizeof(topic), (unsigned)i) == 0)
             ipc_pub_send(w->w_pub, topic, IPC_EV_TICK, NULL, 0);
     ipc_pub_send(w->w_pub, IPC_TOPIC_TTL, IPC_EV_TICK, NULL, 0);
+    ipc_pub_send(w->w_pub, IPC_TOPIC_CRON, IPC_EV_TICK, NULL, 0);
 }
 
 static int open_ipc(struct watcher_ctx *w)

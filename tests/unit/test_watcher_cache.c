@@ -572,6 +572,14 @@ static void test_truth_handler(void)
     CU_ASSERT(jx_arr_len(r, "omjobs") == 2); /* not the one in another namespace */
     CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobs.0.key", ""), "ns/nightly-1000");
     CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobs.1.resourceVersion", ""), "2");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobs.1.name", ""), "nightly-1001");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobs.1.uid", ""), "nightly-1001");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobs.1.ownerUid", ""), "c1");
+    CU_ASSERT(jx_get(r, "omjobs.1.phase") == NULL); /* no status yet */
+    CU_ASSERT(json_object_object_get_ex(jx_obj(r, "omjobs.1"), "completionTime", NULL) &&
+              jx_get(r, "omjobs.1.completionTime") == NULL);
+    CU_ASSERT(jx_get(r, "omjobs.1.scheduledAt") == NULL);
+    CU_ASSERT(jx_bool_or(r, "omjobs.1.deleting", true) == false);
     json_object_put(r);
     CU_ASSERT(call(c, IPC_REQ_GET_KEY, "CRONOMJOB ns/absent", &r) == 0);
     CU_ASSERT(jx_get(r, "cronomjob") == NULL && jx_arr_len(r, "omjobs") == 0);
@@ -704,6 +712,66 @@ static void test_entry_size(void)
     wcache_free(c);
 }
 
+/* An OMJob a CronOMJob controls: its changes are hinted a second time under the
+ * CronOMJob's key (kind CRONOMJOB, the same revision), also when it loses that
+ * controller or is deleted; the GET_KEY cron entry carries its run fields. */
+static void test_cron_children(void)
+{
+    struct wcache *c = new_cache();
+    struct json_object *job = mk("ns", "nightly-1795600800", "j1", "5", NULL), *r;
+    jx_set(job, "metadata.ownerReferences",
+           parse("[{\"kind\":\"CronOMJob\",\"name\":\"nightly\",\"uid\":\"c1\","
+                 "\"controller\":true}]"));
+    jx_set_str(job, "metadata.creationTimestamp", "2026-11-25T10:00:01Z");
+    jx_set_str(job, "metadata.annotations.pipelines\\.openmetadata\\.org/scheduled-at",
+               "2026-11-25T10:00:00Z");
+    jx_set_str(job, "metadata.deletionTimestamp", "2026-11-25T10:05:00Z");
+    jx_set_str(job, "status.phase", "Succeeded");
+    jx_set_str(job, "status.completionTime", "2026-11-25T10:03:00Z");
+    struct json_object *copy = NULL;
+    CU_ASSERT_FATAL(json_object_deep_copy(job, &copy, NULL) == 0);
+    CU_ASSERT(upsert(c, WC_OMJOB, job, 1) == 0);
+    CU_ASSERT_FATAL(nhints == 2);
+    CU_ASSERT(hints[0].kind == IPC_KIND_OMJOB &&
+              strcmp(hints[0].key, "ns/nightly-1795600800") == 0);
+    CU_ASSERT(hints[1].kind == IPC_KIND_CRONOMJOB && strcmp(hints[1].key, "ns/nightly") == 0 &&
+              strcmp(hints[1].ns, "ns") == 0 && hints[1].rev == hints[0].rev);
+    r = get_key(c, "ns/nightly", true);
+    CU_ASSERT(jx_get(r, "cronomjob") == NULL); /* the CronOMJob itself is not cached */
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobs.0.creationTimestamp", ""), "2026-11-25T10:00:01Z");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobs.0.scheduledAt", ""), "2026-11-25T10:00:00Z");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobs.0.completionTime", ""), "2026-11-25T10:03:00Z");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(r, "omjobs.0.phase", ""), "Succeeded");
+    CU_ASSERT(jx_bool_or(r, "omjobs.0.deleting", false) == true);
+    json_object_put(r);
+    /* Orphaned (its ownerReference removed): the CronOMJob's key hears of it. */
+    jx_set_str(copy, "metadata.resourceVersion", "6");
+    jx_set(copy, "metadata.ownerReferences", json_object_new_array());
+    jx_set_str(copy, "metadata.annotations.pipelines\\.openmetadata\\.org/scheduled-at", "bad");
+    CU_ASSERT(upsert(c, WC_OMJOB, copy, 1) == 0);
+    CU_ASSERT(nhints == 4 && hints[3].kind == IPC_KIND_CRONOMJOB &&
+              strcmp(hints[3].key, "ns/nightly") == 0);
+    r = get_key(c, "ns/nightly", true);
+    CU_ASSERT(jx_arr_len(r, "omjobs") == 0);
+    json_object_put(r);
+    /* A plain OMJob: one hint. Deleting a controlled one: two. */
+    CU_ASSERT(upsert(c, WC_OMJOB, mk("ns", "plain", "p1", "7", NULL), 1) == 0);
+    CU_ASSERT(nhints == 5);
+    job = mk("ns", "nightly-1795604400", "j2", "8", NULL);
+    jx_set(job, "metadata.ownerReferences",
+           parse("[{\"kind\":\"CronOMJob\",\"name\":\"nightly\",\"uid\":\"c1\","
+                 "\"controller\":true}]"));
+    copy = NULL; /* the first copy went to upsert */
+    CU_ASSERT_FATAL(json_object_deep_copy(job, &copy, NULL) == 0);
+    CU_ASSERT(upsert(c, WC_OMJOB, job, 1) == 0);
+    CU_ASSERT(nhints == 7);
+    CU_ASSERT(wcache_delete(c, WC_OMJOB, copy) == 1);
+    json_object_put(copy);
+    CU_ASSERT(nhints == 9 && hints[8].kind == IPC_KIND_CRONOMJOB &&
+              strcmp(hints[8].key, "ns/nightly") == 0 && hints[8].rev == hints[7].rev);
+    wcache_free(c);
+}
+
 static void test_hint_topics(void)
 {
     char t[2][WATCHER_TOPIC_MAX], want[32];
@@ -714,7 +782,7 @@ static void test_hint_topics(void)
     CU_ASSERT(watcher_hint_topics(IPC_KIND_POD, "ns", "job", 5, t) == 1);
     CU_ASSERT_STRING_EQUAL(t[0], want);
     CU_ASSERT(watcher_hint_topics(IPC_KIND_CRONOMJOB, "ns", "job", 5, t) == 1);
-    CU_ASSERT_STRING_EQUAL(t[0], "ttl");
+    CU_ASSERT_STRING_EQUAL(t[0], "cron"); /* the scheduler's; no longer the cleaner's */
     CU_ASSERT(watcher_hint_topics(IPC_KIND_POD, "ns", "job", 1, t) == 1);
     CU_ASSERT_STRING_EQUAL(t[0], "shard.0");
     CU_ASSERT(watcher_hint_topics(IPC_KIND_OMJOB, "ns", "job", 0, t) == -EINVAL);
@@ -738,6 +806,7 @@ int main(void)
     CU_add_test(s, "LIST_SHARD bodies", test_list_shard);
     CU_add_test(s, "truth handler: GET_KEY, LIST_SHARD, errors", test_truth_handler);
     CU_add_test(s, "bad objects skipped", test_bad_objects);
+    CU_add_test(s, "CronOMJob children: hints and GET_KEY fields", test_cron_children);
     CU_add_test(s, "hint topics", test_hint_topics);
     CU_add_test(s, "entry sizes", test_entry_size);
     CU_basic_set_mode(CU_BRM_VERBOSE);

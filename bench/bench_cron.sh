@@ -1,0 +1,360 @@
+#!/usr/bin/env bash
+# The CronOMJob scheduler under load (issue 10), against the local control plane,
+# with the whole operator running as its restricted identity. Figures, each from
+# one run:
+#
+#  1. lateness: BENCH_CRON_N (1,000) CronOMJobs on "* * * * *" (OpenMetadata's
+#     shape, tests/fixtures/cronomjob-k8spipelineclient.yaml, concurrencyPolicy
+#     Allow), all due at the same second, over BENCH_CRON_MINUTES (2) scheduled
+#     minutes: for each run, the arrival of its OMJob's ADDED event on a WATCH of
+#     ours (kubectl, stamped on arrival, ms) minus the scheduled-at annotation;
+#     p50, p99, max, and runs missing when the next minute comes. Next to it the
+#     floor the client rate limit alone puts on N creates from one process
+#     (KUBE_QPS 50, KUBE_BURST 100: the i-th request waits (i - burst) / qps): the
+#     scheduler is one process, so its token bucket, not the design, bounds this.
+#     The reconcilers are disabled (--disable-role reconciler): the runs' OMJobs
+#     are created and not run, so the figure is the scheduler's alone and not the
+#     reconcilers' pod traffic on the same 2 cores (BENCH_CRON_RECONCILERS=1 runs
+#     them too, with instant kwok pods and no exit handler).
+#  2. API requests per scheduled run, by verb, from the operator's
+#     rest_client_requests_total (every role) between just before the first
+#     measured minute and just before the minute after the last, divided by the
+#     runs it created (omjob_cron_runs_created_total); by role in the notes.
+#  3. PSS (sum of /proc/<pid>/smaps_rollup Pss of the supervisor and every role)
+#     of the operator with BENCH_CRON_MEM_N (10,000) CronOMJobs cached and
+#     scheduled, next to the same operator measured before they existed; KiB per
+#     CronOMJob, and the average size of one CronOMJob's JSON for comparison
+#     (target: under 1 KiB per CronOMJob beyond its cached JSON). They are on
+#     "0 0 29 2 *" (valid, scheduled: the next time is 29 February 2028), so they
+#     make no OMJob and each holds a timer. This run raises the client limit
+#     (KUBE_QPS 1000, KUBE_BURST 2000) only so that the first status write of each
+#     takes seconds, not minutes: memory does not depend on it.
+#
+# BENCH_CRON_RAISED=1 repeats 1 and 2 with the raised limit (the scheduler itself).
+# Prints "BENCH <name> <value> <unit>" lines on stdout, details as "# ..." on
+# stderr. Its own cluster unless OMJOB_TEST_CLUSTER=external (KUBECONFIG,
+# OMJOB_TEST_KUBECONFIG). BENCH_CRON_PARTS: "1 3" by default (2 comes with 1).
+# About 8-9 minutes with the defaults.
+set -euo pipefail
+: "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$(readlink -f "$OMJOB_BIN")
+TMP=$(mktemp -d /tmp/omc.XXXXXX) # short: the run dir holds IPC socket paths
+CLUSTER=""
+SUP=""
+PIDS=()
+NAMESPACES=()
+N=${BENCH_CRON_N:-1000}
+MINUTES=${BENCH_CRON_MINUTES:-2}
+NMEM=${BENCH_CRON_MEM_N:-10000}
+PARTS=${BENCH_CRON_PARTS:-1 3}
+RECONCILERS=${BENCH_CRON_RECONCILERS:-0}
+LABEL=omjob-bench=$$
+
+note() { echo "# $*" >&2; }
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+sleep_until() { # UNIX-SECONDS
+	local d
+	d=$(awk -v t="$1" -v n="$EPOCHREALTIME" 'BEGIN {d = t - n; print (d > 0 ? d : 0)}')
+	sleep "$d"
+}
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	stop_op
+	if [ -n "$CLUSTER" ]; then
+		"$REPO/tests/cluster/down" "$CLUSTER" >/dev/null 2>&1 || true
+	else
+		for ns in "${NAMESPACES[@]}"; do kubectl delete ns "$ns" --wait=false >/dev/null 2>&1 || true; done
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+if [ "${OMJOB_TEST_CLUSTER:-}" = external ]; then
+	: "${KUBECONFIG:?OMJOB_TEST_CLUSTER=external needs KUBECONFIG (admin)}"
+	: "${OMJOB_TEST_KUBECONFIG:?OMJOB_TEST_CLUSTER=external needs OMJOB_TEST_KUBECONFIG}"
+	[ -n "${OMJOB_CLUSTER_BIN:-}" ] && PATH=$OMJOB_CLUSTER_BIN:$PATH
+else
+	eval "$("$REPO/tests/cluster/up" --owner-pid $$ 2>"$TMP/up.log")" || {
+		cat "$TMP/up.log" >&2
+		exit 1
+	}
+	CLUSTER=$OMJOB_CLUSTER_STATE
+fi
+export KUBECONFIG # admin: kubectl; the operator runs as itself
+OPCONF=$OMJOB_TEST_KUBECONFIG
+
+free_port() {
+	local p
+	while :; do
+		p=$((10000 + RANDOM % 22000)) # below the ephemeral range
+		ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
+	done
+}
+HP=$(free_port)
+MP=$(free_port)
+while [ "$MP" = "$HP" ]; do MP=$(free_port); done
+H=http://127.0.0.1:$HP
+M=http://127.0.0.1:$MP
+RUNS=0
+
+start_op() { # [ARGS-TO-THE-OPERATOR --] [ENV=VALUE...]
+	local args=()
+	if [ "${1:-}" = --disable-role ]; then
+		args=("$1" "$2")
+		shift 2
+	fi
+	RUNS=$((RUNS + 1))
+	OPLOG=$TMP/operator.$RUNS.log
+	env KUBECONFIG="$OPCONF" OMJOB_RUN_DIR="$TMP/r$RUNS" HEALTH_CHECK_PORT="$HP" METRICS_PORT="$MP" \
+		OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 RECONCILIATION_THREADS=5 LOG_LEVEL=WARN "$@" \
+		"$BIN" "${args[@]}" 2>>"$OPLOG" &
+	SUP=$!
+	for _ in $(seq 300); do
+		[ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$H/readyz")" = 200 ] && return 0
+		sleep 0.1
+	done
+	echo "bench_cron: operator not ready in 30 s" >&2
+	tail -20 "$OPLOG" >&2
+	exit 1
+}
+stop_op() {
+	[ -n "$SUP" ] || return 0
+	kill -TERM "$SUP" 2>/dev/null || true
+	wait "$SUP" 2>/dev/null || true
+	SUP=""
+}
+metrics() { curl -s -m 10 "$M/metrics"; }
+# msum NAME MATCH: the sum of a metric's samples whose line contains MATCH.
+msum() { metrics | awk -v n="$1" -v m="$2" '(index($0, n "{") == 1 || index($0, n " ") == 1) && (m == "" || index($0, m)) {s += $NF} END {print s + 0}'; }
+pss_total() {
+	local p k t=0
+	for p in "$SUP" $(ps -o pid= --ppid "$SUP"); do
+		k=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+		t=$((t + ${k:-0}))
+	done
+	echo "$t"
+}
+pss_each() {
+	local p
+	for p in "$SUP" $(ps -o pid= --ppid "$SUP"); do
+		printf '%s=%s ' "$(cat "/proc/$p/comm" 2>/dev/null)" "$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)"
+	done
+}
+new_ns() { # VAR PREFIX
+	local n
+	n=$2-$(printf '%04x%04x' $RANDOM $RANDOM)
+	kubectl create namespace "$n" >/dev/null
+	kubectl label namespace "$n" "$LABEL" >/dev/null
+	NAMESPACES+=("$n")
+	printf -v "$1" %s "$n"
+}
+del_ns() { # NS: deleted, waiting until it is gone
+	local t0
+	t0=$(now_ms)
+	kubectl delete namespace "$1" --wait=true --timeout=600s >/dev/null
+	note "namespace $1 deleted in $(($(now_ms) - t0)) ms"
+}
+pct() { # P: the P-th percentile of the numbers on stdin (nearest rank)
+	sort -n | awk -v p="$1" '{v[NR] = $1} END {if (NR == 0) {print "nan"; exit} r = int(NR * p / 100 + 0.999999); if (r < 1) r = 1; print v[r]}'
+}
+
+# The template: OpenMetadata's CronOMJob (the ConfigMap is not needed: runs are
+# either not run, or run on kwok without reading it).
+kubectl create --dry-run=client -o json -f "$REPO/tests/fixtures/cronomjob-k8spipelineclient.yaml" |
+	jq -c '(.items // [.])[] | select(.kind == "CronOMJob") | del(.metadata.namespace)' >"$TMP/cron.json"
+# make NS COUNT PREFIX SCHEDULE EXTRA-JQ: COUNT CronOMJobs created by 4 kubectl
+# processes at once (one List each).
+make_crons() {
+	local ns=$1 n=$2 prefix=$3 sched=$4 extra=$5 k t0 pids=() p
+	t0=$(now_ms)
+	for k in 0 1 2 3; do
+		jq -c --argjson n "$n" --argjson k "$k" --arg p "$prefix" --arg s "$sched" '
+			. as $c | {apiVersion: "v1", kind: "List", items: [range($k; $n; 4) as $i
+			| $c | .metadata.name = ($p + ($i | tostring)) | .spec.schedule = $s | '"$extra"']}' "$TMP/cron.json" \
+			>"$TMP/list.$k.json"
+		kubectl create -n "$ns" -f "$TMP/list.$k.json" >/dev/null 2>"$TMP/create.$k.err" &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || { cat "$TMP"/create.*.err >&2; exit 1; }; done
+	note "created $n CronOMJobs in $ns in $(($(now_ms) - t0)) ms (4 kubectl create in parallel)"
+}
+
+# reqs M0 M1: per-verb and per-role deltas of rest_client_requests_total.
+reqs() {
+	awk '
+		function lab(s, k,   r) { if (match(s, k "=\"[^\"]*\"")) { r = substr(s, RSTART + length(k) + 2, RLENGTH - length(k) - 3); return r } return "" }
+		/^rest_client_requests_total\{/ {
+			key = lab($0, "role") SUBSEP lab($0, "code") SUBSEP lab($0, "method")
+			if (FILENAME == ARGV[1]) before[key] = $NF; else after[key] = $NF
+		}
+		END {
+			for (k in after) {
+				split(k, p, SUBSEP); d = after[k] - before[k]
+				all[p[3]] += d
+				if (p[2] !~ /^2/) bad[p[3]] += d
+				g = p[1]; sub(/-[0-9]+$/, "", g); if (d > 0) byrole[g "/" p[3]] += d
+			}
+			for (v in all) printf "verb %s %d %d\n", v, all[v], bad[v]
+			for (r in byrole) printf "role %s %d\n", r, byrole[r]
+		}' "$1" "$2"
+}
+
+# ---------------------------------------------------------------------------------
+# 1 and 2. Lateness and requests per run.
+part1() { # NAME [ENV=VALUE...]
+	local name=$1 ns extra first
+	shift
+	new_ns ns bc-late
+	if [ "$RECONCILERS" = 1 ]; then
+		# Instant kwok pods, no exit handler; Forbid (the default) never blocks then.
+		extra='.spec.omJobSpec.mainPodSpec.annotations = {"sim.omjob.test/exit-code": "0"} | del(.spec.omJobSpec.exitHandlerSpec)'
+		start_op "$@"
+		note "part 1 ($name): $N CronOMJobs on \"* * * * *\", reconcilers running (instant kwok pods, no exit handler)"
+	else
+		extra='.spec.concurrencyPolicy = "Allow"'
+		start_op --disable-role reconciler "$@"
+		note "part 1 ($name): $N CronOMJobs on \"* * * * *\", concurrencyPolicy Allow, reconcilers disabled (OMJobs created, not run)"
+	fi
+	note "  operator env: ${*:-default client limit (KUBE_QPS 50, KUBE_BURST 100)}"
+	make_crons "$ns" "$N" c "* * * * *" "$extra"
+	# Each new CronOMJob gets its first status write: wait until the scheduler's
+	# requests stop for 3 s (or 120 s), then measure from the next full minute.
+	local last=-1 cur still=0
+	for _ in $(seq 240); do
+		cur=$(metrics | awk '/^rest_client_requests_total\{/ && /role="scheduler/ && !/method="(GET|LIST|WATCH)"/ {s += $NF} END {print s + 0}')
+		if [ "$cur" = "$last" ]; then still=$((still + 1)); else still=0; fi
+		last=$cur
+		[ "$still" -ge 6 ] && break
+		sleep 0.5
+	done
+	# Every CronOMJob must have had its first pass (a next time): up to 60 s more.
+	for _ in $(seq 120); do
+		[ "$(msum omjob_cron_scheduled '')" -ge "$N" ] && break
+		sleep 0.5
+	done
+	local sched
+	sched=$(msum omjob_cron_scheduled '')
+	note "  settled: the scheduler made $cur writes for the new CronOMJobs; cached $(msum omjob_watcher_cache_objects 'resource="cronomjobs"') CronOMJobs, omjob_cron_scheduled $sched"
+	echo "BENCH cron_unscheduled_${name} $((N - sched)) cronomjobs"
+	[ "$sched" -ge "$N" ] || note "  WARNING: $((N - sched)) of $N CronOMJobs have had no pass (no status, no next time) before the first measured minute: their runs will be missing"
+	first=$((($(date +%s) + 3) / 60 * 60 + 60))
+	# The watch of ours: every OMJob of the namespace, stamped on arrival.
+	(kubectl get omj -n "$ns" --watch-only --output-watch-events \
+		-o jsonpath='{.type} {.object.metadata.name} {.object.metadata.annotations.pipelines\.openmetadata\.org/scheduled-at}{"\n"}' 2>"$TMP/watch.err" |
+		while read -r t n s; do [ "$t" = ADDED ] && echo "${EPOCHREALTIME/./} $n $s"; done >"$TMP/arr.$name") &
+	PIDS+=($!)
+	sleep_until $((first - 1))
+	metrics >"$TMP/m0.$name"
+	sleep_until $((first + 60 * MINUTES - 1))
+	metrics >"$TMP/m1.$name"
+	local created missed
+	created=$(($(awk '/^omjob_cron_runs_created_total/ {s += $NF} END {print s + 0}' "$TMP/m1.$name") - $(awk '/^omjob_cron_runs_created_total/ {s += $NF} END {print s + 0}' "$TMP/m0.$name")))
+	missed=$(awk '/^omjob_cron_skipped_total\{/ {s += $NF} END {print s + 0}' "$TMP/m1.$name")
+	local lat
+	lat=$(awk '/^omjob_cron_lateness_seconds_(sum|count)/ {print $1, $NF}' "$TMP/m1.$name" | tr '\n' ' ')
+	stop_op
+	local wp
+	for wp in $(ps -o pid= --ppid "${PIDS[-1]}") "${PIDS[-1]}"; do kill "$wp" 2>/dev/null || true; done
+	# Lateness of each run of the measured minutes.
+	local at
+	for at in $(awk '{print $3}' "$TMP/arr.$name" | sort -u); do echo "$at $(date -u -d "$at" +%s)"; done >"$TMP/at.$name"
+	awk -v first="$first" -v mins="$MINUTES" -v map="$TMP/at.$name" '
+		BEGIN { while ((getline l < map) > 0) { split(l, f, " "); e[f[1]] = f[2] } }
+		($3 in e) { t = e[$3]; if (t >= first && t < first + 60 * mins) print int($1 / 1000) - t * 1000 }' "$TMP/arr.$name" >"$TMP/lat.$name"
+	local got want=$((N * MINUTES))
+	got=$(wc -l <"$TMP/lat.$name")
+	local p50 p99 max
+	p50=$(pct 50 <"$TMP/lat.$name")
+	p99=$(pct 99 <"$TMP/lat.$name")
+	max=$(pct 100 <"$TMP/lat.$name")
+	echo "BENCH cron_lateness_${name}_p50_ms $p50 ms"
+	echo "BENCH cron_lateness_${name}_p99_ms $p99 ms"
+	echo "BENCH cron_lateness_${name}_max_ms $max ms"
+	echo "BENCH cron_runs_missing_${name} $((want - got)) runs"
+	if [ "$name" = default ]; then
+		# The floor of the client limit alone for N creates from one process whose
+		# bucket is full at the minute: the i-th request goes at (i - burst) / qps.
+		echo "BENCH cron_lateness_ratelimit_floor_p50_ms $(awk -v n="$N" 'BEGIN {r = n * 0.5 - 100; print (r > 0 ? r / 50 * 1000 : 0)}') ms"
+		echo "BENCH cron_lateness_ratelimit_floor_p99_ms $(awk -v n="$N" 'BEGIN {r = n * 0.99 - 100; print (r > 0 ? r / 50 * 1000 : 0)}') ms"
+	fi
+	note "  $got of $want runs of $MINUTES minutes ($(date -u -d "@$first" +%T) on) arrived before the next minute; lateness = watch arrival - scheduled-at: p50 $p50 p90 $(pct 90 <"$TMP/lat.$name") p99 $p99 max $max ms; runs created in the window (omjob_cron_runs_created_total): $created; skipped (omjob_cron_skipped_total, all reasons): $missed"
+	note "  the operator's own omjob_cron_lateness_seconds: $lat"
+	# 2. Requests per run.
+	reqs "$TMP/m0.$name" "$TMP/m1.$name" >"$TMP/r.$name"
+	local v all bad tot=0
+	for v in POST PATCH PUT DELETE GET LIST WATCH; do
+		read -r all bad < <(awk -v v="$v" '$1 == "verb" && $2 == v {print $3, $4; f = 1} END {if (!f) print 0, 0}' "$TMP/r.$name")
+		tot=$((tot + all))
+		echo "BENCH cron_api_requests_per_run_${name}_$(tr A-Z a-z <<<"$v") $(awk -v a="$all" -v n="$created" 'BEGIN {printf "%.3f", (n > 0 ? a / n : 0)}') requests"
+		[ "$bad" -gt 0 ] && note "  $v: $bad answered non-2xx"
+	done
+	echo "BENCH cron_api_requests_per_run_${name}_total $(awk -v a="$tot" -v n="$created" 'BEGIN {printf "%.3f", (n > 0 ? a / n : 0)}') requests"
+	note "  by role over the window (totals, $created runs): $(awk '$1 == "role" {printf "%s=%d ", $2, $3}' "$TMP/r.$name")"
+	del_ns "$ns"
+}
+
+# ---------------------------------------------------------------------------------
+# 3. Memory with NMEM CronOMJobs cached and scheduled.
+part3() {
+	local ns idle loaded c s json
+	new_ns ns bc-mem
+	start_op KUBE_QPS=1000 KUBE_BURST=2000
+	sleep 5
+	idle=$(pss_total)
+	note "part 3: idle PSS $idle KiB ($(pss_each)); now $NMEM CronOMJobs on \"0 0 29 2 *\""
+	make_crons "$ns" "$NMEM" m "0 0 29 2 *" .
+	# Up to BENCH_CRON_SETTLE_S (330: past one periodic resync, OMJOB_RESYNC_SECONDS
+	# 300) for every one to be cached and scheduled.
+	local t0
+	t0=$(now_ms)
+	while [ $(($(now_ms) - t0)) -lt $((${BENCH_CRON_SETTLE_S:-330} * 1000)) ]; do
+		c=$(msum omjob_watcher_cache_objects 'resource="cronomjobs"')
+		s=$(msum omjob_cron_scheduled '')
+		[ "$c" -ge "$NMEM" ] && [ "$s" -ge "$NMEM" ] && break
+		sleep 0.5
+	done
+	note "  all cached and scheduled after $(($(now_ms) - t0)) ms (or the wait ended): cached $c, omjob_cron_scheduled $s"
+	# ... and their first status writes done (the cache then holds them with status).
+	local last=-1 cur still=0
+	for _ in $(seq 600); do
+		cur=$(metrics | awk '/^rest_client_requests_total\{/ && /role="scheduler/ {s += $NF} END {print s + 0}')
+		if [ "$cur" = "$last" ]; then still=$((still + 1)); else still=0; fi
+		last=$cur
+		[ "$still" -ge 6 ] && break
+		sleep 0.5
+	done
+	sleep 5
+	loaded=$(pss_total)
+	c=$(msum omjob_watcher_cache_objects 'resource="cronomjobs"')
+	s=$(msum omjob_cron_scheduled '')
+	note "  cached $c CronOMJobs, omjob_cron_scheduled $s, scheduler requests $cur; per process KiB: $(pss_each)"
+	stop_op
+	json=$(kubectl get comj -n "$ns" -o json | jq '[.items[] | del(.metadata.managedFields) | tojson | length] | add / length | floor')
+	local per
+	per=$(awk -v a="$loaded" -v b="$idle" -v n="$NMEM" 'BEGIN {printf "%.3f", (a - b) / n}')
+	echo "BENCH cron_unscheduled_mem $((NMEM - s)) cronomjobs"
+	echo "BENCH cron_pss_idle_kib $idle KiB"
+	echo "BENCH cron_pss_${NMEM}_cronomjobs_kib $loaded KiB"
+	echo "BENCH cron_pss_per_cronomjob_kib $per KiB"
+	echo "BENCH cron_json_per_cronomjob_kib $(awk -v j="$json" 'BEGIN {printf "%.3f", j / 1024}') KiB"
+	echo "BENCH cron_pss_per_cronomjob_beyond_json_kib $(awk -v p="$per" -v j="$json" 'BEGIN {printf "%.3f", p - j / 1024}') KiB"
+	note "  one CronOMJob's JSON as served (status included, managedFields left out): $json bytes on average; target: under 1 KiB per CronOMJob beyond it"
+	# Our own cluster goes as a whole; an external one gets its namespace back.
+	[ -n "$CLUSTER" ] || del_ns "$ns"
+}
+
+note "load before: $(uptime)"
+for part in $PARTS; do
+	case $part in
+	1)
+		part1 default
+		[ "${BENCH_CRON_RAISED:-0}" = 1 ] && part1 raised KUBE_QPS=1000 KUBE_BURST=2000
+		;;
+	3) part3 ;;
+	*) echo "bench_cron: unknown part $part" >&2; exit 1 ;;
+	esac
+done
+note "load after: $(uptime)"

@@ -1,0 +1,97 @@
+/* The scheduler role's shared state, between its loop (scheduler.c), its view of
+ * the watcher's cache (sync.c) and the execution of decisions (exec.c). One
+ * thread uses it; the atomics are read by the control socket's STATUS handler. */
+#ifndef OMJOB_ROLES_SCHEDULER_INTERNAL_H
+#define OMJOB_ROLES_SCHEDULER_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/common/cfg.h"
+#include "roles/scheduler/decide.h"
+#include "runtime/events.h"
+
+struct ctl;
+struct json_object;
+struct ctl_families;
+struct kube_client;
+struct ipc_sub;
+struct ipc_req;
+struct metrics_family;
+struct workq;
+struct workq_key;
+
+/* A CronOMJob key's state: the payload of its key in the work queue (lib/workq),
+ * as long as the queue knows the key. */
+struct sched_key {
+    struct workq_key *sk_wk;
+    const char *sk_key; /* the work queue's copy, "ns/name" */
+    int sk_fails;       /* consecutive failed passes, for backoff */
+    /* A create answered 409 by an OMJob this CronOMJob does not control: its name
+     * (sc_input.name_taken) until another run's name is taken. */
+    char *sk_name_taken;
+    bool sk_counted; /* counted in omjob_cron_scheduled (decide gave a next time) */
+};
+
+/* An Event to post on a CronOMJob, or one the API server did not take yet. */
+struct sched_ev {
+    char ns[64], name[254], uid[64];
+    enum ev_type type;
+    const char *reason; /* static strings from decide.c or exec.c */
+    char message[SC_MSG_MAX];
+    int tries;
+};
+#define SCHED_EV_RETRY_MAX 128
+
+struct sched {
+    struct cfg s_cfg;
+    struct ctl *s_ctl;
+    const struct ctl_families *s_fam;
+    struct kube_client *s_kc;
+    struct ev_recorder *s_ev;
+    struct ipc_sub *s_sub;
+    struct ipc_req *s_req;
+    struct workq *s_wq;
+    struct metrics_family *s_created;   /* omjob_cron_runs_created_total */
+    struct metrics_family *s_lateness;  /* omjob_cron_lateness_seconds */
+    struct metrics_family *s_scheduled; /* omjob_cron_scheduled */
+    struct metrics_family *s_skipped;   /* omjob_cron_skipped_total{reason} */
+    bool s_need_resync;
+    int64_t s_resync_at_ms; /* monotonic: the next resync (periodic or a retry) */
+    int s_resync_failures;
+    bool s_synced_once;
+    unsigned s_connects; /* ipc_sub_connects last seen */
+    struct sched_ev s_retry[SCHED_EV_RETRY_MAX];
+    int s_nretry;
+    int64_t s_retry_at_ms; /* monotonic: the next round of s_retry */
+    /* For the STATUS reply (read on another thread). */
+    _Atomic size_t s_nkeys;
+    _Atomic size_t s_nscheduled;
+    _Atomic unsigned long s_runs;
+};
+
+/* sync.c: the watcher's view. */
+/* LIST_SHARD {"kind":"CRONOMJOB"}: queues every CronOMJob key. 0, or a negative
+ * errno (-EAGAIN: the watcher is not synced yet). */
+int sched_resync(struct sched *s);
+/* Handles the hints waiting on the subscriber (at most a batch); sets
+ * s_need_resync on loss, a new publisher or a reconnect. */
+void sched_drain_hints(struct sched *s);
+/* GET_KEY "CRONOMJOB key": *root gets the reply (caller puts). -EAGAIN when the
+ * watcher is not synced yet, or a negative errno. */
+int sched_fetch(struct sched *s, const char *key, struct json_object **root);
+
+/* exec.c: passes over keys and what they write. */
+/* The state of key, created when create is set (NULL when absent or out of memory). */
+struct sched_key *sched_key_get(struct sched *s, const char *key, bool create);
+/* Queues key for a pass. */
+void sched_mark(struct sched *s, const char *key);
+/* Takes up to a batch of keys from the work queue, one pass each. */
+void sched_process(struct sched *s);
+/* Posts the Events the API server did not take yet, when their time has come. */
+void sched_retry_events(struct sched *s);
+/* A version 4 UUID (RFC 9562) from getrandom(2) into out (37 bytes). 0 or -errno. */
+int sched_uuid4(char out[37]);
+
+#endif

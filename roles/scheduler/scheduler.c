@@ -1,0 +1,264 @@
+/* The scheduler role: runs every CronOMJob (docs/LIFECYCLE.md, "CronOMJob: runs,
+ * status and history"). One process, one thread.
+ *
+ * It learns about CronOMJobs from the watcher (sync.c): "cron" hints, each naming
+ * a CronOMJob whose object or whose OMJobs changed, and a LIST_SHARD resync at
+ * start, after a lost hint, a new publisher or a reconnect, and every
+ * OMJOB_RESYNC_SECONDS. The keys wait in a work queue (lib/workq) whose timers
+ * are each CronOMJob's next look (its next scheduled time, a history deadline, a
+ * backoff); a pass over a key (exec.c) runs the pure decision (decide.c) and
+ * executes what it returns. READY for the supervisor once initialised; ready in
+ * its health reply (/readyz) once the first resync is in. */
+#include "roles/scheduler/scheduler.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "roles/scheduler/internal.h"
+#include "lib/common/json.h"
+#include "lib/common/log.h"
+#include "lib/common/metrics.h"
+#include "lib/common/util.h"
+#include "lib/ipc/ipc.h"
+#include "lib/kube/client.h"
+#include "lib/workq/workq.h"
+#include "runtime/ctl.h"
+#include "runtime/events.h"
+#include "runtime/kclient.h"
+#include "runtime/role.h"
+
+#define LOOP_MAX_WAIT_MS 1000
+/* A resync the watcher answered "not synced yet" is asked again this soon. */
+#define RESYNC_UNSYNCED_MS 200
+#define RESYNC_FIRST_MS 200
+#define RESYNC_BACKOFF_MAX_MS 30000
+/* The API client: short enough that one stuck request does not stall the loop
+ * past its health deadline for long. */
+#define KUBE_TIMEOUT_MS 10000
+#define KUBE_ATTEMPTS 3
+
+/* Creation time minus scheduled time. */
+static const double lateness_buckets[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                          2.5,  5,     10,   30,  60,   300};
+
+static int register_metrics(struct sched *s)
+{
+    static const char *const reason[] = {"reason"};
+    struct metrics *m = ctl_metrics(s->s_ctl);
+    int rc = metrics_counter_new(m, "omjob_cron_runs_created_total",
+                                 "OMJobs created for CronOMJob runs.", NULL, 0, &s->s_created);
+    if (rc == 0)
+        rc = metrics_histogram_new(m, "omjob_cron_lateness_seconds",
+                                   "Time from a run's scheduled time to the creation of its OMJob.",
+                                   NULL, 0, lateness_buckets,
+                                   sizeof(lateness_buckets) / sizeof(lateness_buckets[0]),
+                                   &s->s_lateness);
+    if (rc == 0)
+        rc = metrics_gauge_new(m, "omjob_cron_scheduled", "CronOMJobs with a next scheduled time.",
+                               NULL, 0, &s->s_scheduled);
+    if (rc == 0)
+        rc = metrics_counter_new(m, "omjob_cron_skipped_total",
+                                 "Scheduled times not run: Forbid (a run was active), missed "
+                                 "(past startingDeadlineSeconds), invalid (schedule or zone).",
+                                 reason, 1, &s->s_skipped);
+    return rc;
+}
+
+static void status_fields(void *arg, struct json_object *obj)
+{
+    struct sched *s = arg;
+    jx_set_i64(obj, "known", (int64_t)atomic_load(&s->s_nkeys));
+    jx_set_i64(obj, "scheduled", (int64_t)atomic_load(&s->s_nscheduled));
+    jx_set_i64(obj, "runsCreated", (int64_t)atomic_load(&s->s_runs));
+}
+
+/* The work queue's hooks: the workqueue_* families, name="scheduler". */
+static void wq_added(void *arg)
+{
+    struct sched *s = arg;
+    metrics_counter_add(s->s_fam->wq_adds, 1.0, "scheduler");
+}
+
+static void wq_depth(void *arg, size_t pending)
+{
+    struct sched *s = arg;
+    metrics_gauge_set(s->s_fam->wq_depth, (double)pending, "scheduler");
+}
+
+static void wq_waited(void *arg, int64_t ms)
+{
+    struct sched *s = arg;
+    metrics_observe(s->s_fam->wq_queue_duration, (double)ms / 1000.0, "scheduler");
+}
+
+/* workq's fini: frees what a key's state points to. */
+static void key_fini(void *data)
+{
+    struct sched_key *k = data;
+    free(k->sk_name_taken);
+}
+
+static int open_ipc(struct sched *s)
+{
+    char url[IPC_URL_MAX];
+    int rc = ipc_endpoint_url(url, sizeof(url), s->s_cfg.run_dir, IPC_EP_HINTS, NULL);
+    if (rc == 0)
+        rc = ipc_sub_open(&s->s_sub, url);
+    if (rc == 0)
+        rc = ipc_sub_subscribe(s->s_sub, IPC_TOPIC_CRON);
+    if (rc == 0)
+        rc = ipc_endpoint_url(url, sizeof(url), s->s_cfg.run_dir, IPC_EP_TRUTH, NULL);
+    if (rc == 0)
+        rc = ipc_req_open(&s->s_req, url);
+    if (rc != 0)
+        log_error("cannot dial the watcher", "url", url, "error", strerror(-rc), NULL);
+    return rc;
+}
+
+static int setup(struct sched *s)
+{
+    struct kube_client_opts ko = {.request_timeout_ms = KUBE_TIMEOUT_MS,
+                                  .max_attempts = KUBE_ATTEMPTS,
+                                  .field_manager = "omjob-operator"};
+    char err[512] = "", instance[128], host[64] = "";
+    int rc = ctl_open("scheduler", &s->s_cfg, &s->s_ctl);
+    if (rc != 0) {
+        log_error("control socket unusable", "error", strerror(-rc), NULL);
+        return rc == -EADDRINUSE ? 1 : EX_CONFIG;
+    }
+    s->s_fam = ctl_families(s->s_ctl);
+    if (register_metrics(s) != 0)
+        return 1;
+    ctl_set_status_fn(s->s_ctl, status_fields, s);
+    struct workq_opts wo = {
+        .data_size = sizeof(struct sched_key),
+        .fini = key_fini,
+        .hooks = {.added = wq_added, .depth = wq_depth, .waited = wq_waited, .arg = s}};
+    if (workq_new(&wo, &s->s_wq) != 0)
+        return 1;
+    if ((rc = kclient_new(&s->s_cfg, s->s_ctl, &ko, &s->s_kc, err, sizeof(err))) != 0) {
+        log_error("no API client", "error", err[0] ? err : strerror(-rc), NULL);
+        return rc == -ENOMEM ? 1 : EX_CONFIG;
+    }
+    gethostname(host, sizeof(host) - 1);
+    snprintf(instance, sizeof(instance), "scheduler@%s", host[0] ? host : "unknown");
+    if (ev_recorder_new(s->s_kc, "omjob-operator", instance, 0, &s->s_ev) != 0 || open_ipc(s) != 0)
+        return 1;
+    s->s_need_resync = true;
+    return 0;
+}
+
+static void became_ready(struct sched *s)
+{
+    char n[24];
+    snprintf(n, sizeof(n), "%zu", workq_nkeys(s->s_wq));
+    log_info("scheduler ready: first resync with the watcher done", "cronomjobs", n, NULL);
+    s->s_synced_once = true;
+    ctl_set_ready(s->s_ctl, true);
+}
+
+/* The resync, when asked for or due; on failure the next attempt is scheduled. */
+static void maybe_resync(struct sched *s)
+{
+    int64_t now = util_mono_ms();
+    if (now < s->s_resync_at_ms)
+        return;
+    int rc = sched_resync(s);
+    if (rc == 0) {
+        s->s_need_resync = false;
+        s->s_resync_failures = 0;
+        s->s_resync_at_ms = util_mono_ms() + (int64_t)s->s_cfg.resync_s * 1000;
+        if (!s->s_synced_once)
+            became_ready(s);
+        return;
+    }
+    s->s_need_resync = true;
+    if (rc == -EAGAIN) {
+        s->s_resync_at_ms = now + RESYNC_UNSYNCED_MS;
+        return;
+    }
+    int64_t wait = RESYNC_FIRST_MS;
+    for (int i = 1; i < ++s->s_resync_failures && wait < RESYNC_BACKOFF_MAX_MS; i++)
+        wait *= 2;
+    s->s_resync_at_ms = now + (wait < RESYNC_BACKOFF_MAX_MS ? wait : RESYNC_BACKOFF_MAX_MS);
+    if (s->s_resync_failures == 1 || s->s_resync_failures % 10 == 0)
+        log_warn("resync with the watcher failed; retrying", "error", strerror(-rc), NULL);
+}
+
+/* Milliseconds the loop may sleep: until the next timer, a resync or an Event
+ * retry, at most LOOP_MAX_WAIT_MS (heartbeats). */
+static int wait_ms(struct sched *s, int64_t until_timer)
+{
+    int64_t w = LOOP_MAX_WAIT_MS, now = util_mono_ms();
+    if (workq_len(s->s_wq) > 0)
+        return 0;
+    if (until_timer >= 0 && until_timer < w)
+        w = until_timer;
+    if (s->s_need_resync && s->s_resync_at_ms - now < w)
+        w = s->s_resync_at_ms - now;
+    if (s->s_nretry > 0 && s->s_retry_at_ms - now < w)
+        w = s->s_retry_at_ms - now;
+    return w < 0 ? 0 : (int)w;
+}
+
+/* Until a stop signal (0) or the supervisor's death (1). */
+static int run(struct sched *s)
+{
+    int subfd = -1;
+    if (ipc_sub_fd(s->s_sub, &subfd) != 0)
+        subfd = -1; /* then hints are read every loop */
+    for (;;) {
+        ctl_heartbeat(s->s_ctl);
+        sched_drain_hints(s);
+        if (s->s_need_resync || util_mono_ms() >= s->s_resync_at_ms)
+            maybe_resync(s);
+        sched_retry_events(s);
+        int64_t until = -1;
+        if (s->s_synced_once) { /* keys wait for the first resync: the watcher's cache */
+            workq_fire(s->s_wq);
+            sched_process(s);
+            until = workq_fire(s->s_wq);
+        }
+        int rc = role_poll(subfd, s->s_synced_once ? wait_ms(s, until) : RESYNC_UNSYNCED_MS);
+        if (rc != ROLE_POLL_GO_ON)
+            return rc;
+    }
+}
+
+static void teardown(struct sched *s)
+{
+    ipc_sub_close(s->s_sub);
+    ipc_req_close(s->s_req);
+    ev_recorder_free(s->s_ev);
+    kube_client_free(s->s_kc);
+    workq_free(s->s_wq);
+    ctl_close(s->s_ctl);
+    ipc_fini();
+}
+
+int scheduler(int argc, char **argv)
+{
+    static struct sched s;
+    if (argc > 1) {
+        fprintf(stderr,
+                "omjob-operator scheduler: unexpected argument '%s' (the scheduler takes none)\n",
+                argv[1]);
+        return ROLE_EX_USAGE;
+    }
+    role_init("scheduler");
+    cfg_load_or_exit(&s.s_cfg);
+    int rc = setup(&s);
+    if (rc == 0) {
+        /* READY for the supervisor once initialised, like the reconcilers and the
+         * cleaner; ready for /readyz (ctl) once the first resync is in. */
+        role_ready();
+        log_info("scheduler started", "run_dir", s.s_cfg.run_dir, NULL);
+        rc = run(&s);
+    }
+    teardown(&s);
+    role_fini();
+    cfg_free(&s.s_cfg);
+    return rc;
+}

@@ -1,0 +1,116 @@
+/* The scheduler's view of the watcher's cache: "cron" hints (kind CRONOMJOB, key
+ * of a CronOMJob: its own changes and those of the OMJobs it controls), GET_KEY
+ * "CRONOMJOB ns/name", and LIST_SHARD {"kind":"CRONOMJOB"} resyncs (bodies in
+ * docs/PROTOCOL.md, "Watcher bodies"). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "roles/scheduler/internal.h"
+#include "lib/common/json.h"
+#include "lib/common/log.h"
+#include "lib/ipc/ipc.h"
+#include "runtime/ctl.h"
+
+/* Local IPC; short, so that a stop signal is never kept waiting long. */
+#define TRUTH_TIMEOUT_MS 1000
+/* Hints handled per loop turn, so that the loop heartbeats and runs keys. */
+#define HINT_BATCH 1024
+
+/* One request to the watcher's truth socket; *out gets the JSON reply (caller
+ * puts). An IPC_REQ_ERROR reply gives its errno. */
+static int truth_call(struct sched *s, enum ipc_type type, const char *body, enum ipc_type want,
+                      struct json_object **out)
+{
+    struct ipc_msg *rep = NULL;
+    const char *text;
+    size_t tlen;
+    int code;
+    *out = NULL;
+    int rc = ipc_req_call(s->s_req, type, body, strlen(body), TRUTH_TIMEOUT_MS, &rep);
+    if (rc == 0 && rep->type == IPC_REQ_ERROR)
+        rc = ipc_err_decode(rep->body, rep->body_len, &code, &text, &tlen) == 0 ? code : -EPROTO;
+    else if (rc == 0 && rep->type != want)
+        rc = -EPROTO;
+    if (rc == 0 && (jx_parse((const char *)rep->body, rep->body_len, out, NULL, 0) != 0 ||
+                    *out == NULL || !json_object_is_type(*out, json_type_object)))
+        rc = -EBADMSG;
+    if (rc == 0 && !jx_bool_or(*out, "synced", false))
+        rc = -EAGAIN; /* null would not mean "absent" yet */
+    if (rc != 0) {
+        json_object_put(*out);
+        *out = NULL;
+    }
+    ipc_msg_free(rep);
+    return rc;
+}
+
+int sched_fetch(struct sched *s, const char *key, struct json_object **root)
+{
+    char body[16 + IPC_KEY_MAX];
+    snprintf(body, sizeof(body), "CRONOMJOB %s", key);
+    return truth_call(s, IPC_REQ_GET_KEY, body, IPC_REQ_GET_KEY_REPLY, root);
+}
+
+int sched_resync(struct sched *s)
+{
+    struct json_object *reply = NULL;
+    int rc = truth_call(s, IPC_REQ_LIST_SHARD, "{\"kind\":\"CRONOMJOB\"}", IPC_REQ_LIST_SHARD_REPLY,
+                        &reply);
+    struct json_object *keys = rc == 0 ? jx_arr(reply, "keys") : NULL;
+    if (rc == 0 && keys == NULL)
+        rc = -EBADMSG;
+    size_t n = keys != NULL ? json_object_array_length(keys) : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *key = jx_str(json_object_array_get_idx(keys, i), "key");
+        if (key != NULL)
+            sched_mark(s, key);
+    }
+    if (rc == 0) {
+        char nk[24];
+        snprintf(nk, sizeof(nk), "%zu", n);
+        log_debug("resynced with the watcher", "cronomjobs", nk, NULL);
+    }
+    json_object_put(reply);
+    return rc;
+}
+
+static void handle_hint(struct sched *s, const struct ipc_sub_event *ev)
+{
+    struct ipc_hint h;
+    if (ev->se_status != IPC_SEQ_OK)
+        s->s_need_resync = true; /* first message, a gap or a new publisher */
+    if (ev->se_msg.type == IPC_EV_RESYNC) {
+        s->s_need_resync = true;
+        return;
+    }
+    if (ev->se_msg.type == IPC_EV_TICK)
+        return; /* only its sequence number matters (checked above) */
+    if (ev->se_msg.type != IPC_EV_CHANGE ||
+        ipc_hint_decode(ev->se_msg.body, ev->se_msg.body_len, &h) != 0) {
+        s->s_need_resync = true;
+        return;
+    }
+    if (h.kind == IPC_KIND_CRONOMJOB)
+        sched_mark(s, h.key);
+}
+
+void sched_drain_hints(struct sched *s)
+{
+    struct ipc_sub_event ev;
+    unsigned n = ipc_sub_connects(s->s_sub);
+    if (n != s->s_connects) { /* the watcher may have restarted and sent nothing yet */
+        s->s_connects = n;
+        s->s_need_resync = true;
+    }
+    for (int i = 0; i < HINT_BATCH; i++) {
+        int rc = ipc_sub_recv(s->s_sub, 0, &ev);
+        if (rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EBADF)
+            break;
+        if (rc != 0) { /* malformed, dropped: the next one shows the gap */
+            s->s_need_resync = true;
+            continue;
+        }
+        handle_hint(s, &ev);
+    }
+}
