@@ -20,25 +20,25 @@ struct json_object;
 struct sc_child {
     const char *name;
     const char *uid;
-    const char *owner_uid;    /* its controller ownerReference's uid ("" unknown) */
-    const char *phase;        /* status.phase, NULL before the first status */
-    int64_t created_ms;       /* metadata.creationTimestamp, unix ms; 0 unknown */
-    int64_t completed_ms;     /* status.completionTime, unix ms; 0 not finished */
-    int64_t scheduled_ms;     /* annotation pipelines.openmetadata.org/scheduled-at; 0 none */
-    bool deleting;            /* metadata.deletionTimestamp is set */
+    const char *owner_uid; /* its controller ownerReference's uid ("" unknown) */
+    const char *phase;     /* status.phase, NULL before the first status */
+    int64_t created_ms;    /* metadata.creationTimestamp, unix ms; 0 unknown */
+    int64_t completed_ms;  /* status.completionTime, unix ms; 0 not finished */
+    int64_t scheduled_ms;  /* annotation pipelines.openmetadata.org/scheduled-at; 0 none */
+    bool deleting;         /* metadata.deletionTimestamp is set */
 };
 
 /* What the decision reads. */
 struct sc_input {
-    struct json_object *cron;       /* the CronOMJob as cached (borrowed, not changed) */
+    struct json_object *cron;        /* the CronOMJob as cached (borrowed, not changed) */
     const struct sc_child *children; /* the OMJobs it controls, any order */
     size_t nchildren;
-    int64_t now_ms;                 /* wall clock, unix ms */
-    const char *run_id;             /* a fresh UUID the pass may give a new run */
+    int64_t now_ms;     /* wall clock, unix ms */
+    const char *run_id; /* a fresh UUID the pass may give a new run */
     /* Facts the scheduler learnt from the API server, not in the cache: */
-    const char *name_taken;         /* a create got 409 AlreadyExists and the OMJob of
-                                       that name is not controlled by this CronOMJob
-                                       (checked with a GET): that run is skipped */
+    const char *name_taken; /* a create got 409 AlreadyExists and the OMJob of
+                               that name is not controlled by this CronOMJob
+                               (checked with a GET): that run is skipped */
 };
 
 enum sc_kind {
@@ -71,7 +71,7 @@ struct sc_action {
     int64_t requeue_at_ms;    /* SC_NONE: wall-clock time to decide again; 0 none */
     struct sc_event ev[SC_MAX_EVENTS];
     int nev;
-    char why[256];            /* one line for the DEBUG log */
+    char why[256]; /* one line for the DEBUG log */
 };
 
 /* Decides. 0 with *out filled (free with sc_action_free), or -ENOMEM. Never

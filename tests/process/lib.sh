@@ -30,7 +30,7 @@ read -r HEALTH_CHECK_PORT METRICS_PORT <<<"$PORTS"
 export HEALTH_CHECK_PORT METRICS_PORT OMJOB_HTTP_BIND_ADDRESS=127.0.0.1
 # The role processes of a supervisor with the default 5 reconcilers, in the role
 # table's order (cmd/main.c): the counts below follow from these.
-SINGLE_ROLES="watcher cleaner httpd" # one process each
+SINGLE_ROLES="watcher cleaner scheduler httpd" # one process each
 RECONCILERS="reconciler-0 reconciler-1 reconciler-2 reconciler-3 reconciler-4"
 ALL_ROLES="watcher $RECONCILERS ${SINGLE_ROLES#watcher }"
 # shellcheck disable=SC2034 # NROLES, NSINGLE: used by the test scripts

@@ -79,8 +79,8 @@ check "--disable-role: the supervisor exits 0" test "$EXIT_RC" -eq 0
 # 'reconciler' disables every shard.
 new_run
 start_sup --disable-role reconciler
-check "--disable-role reconciler: the 3 other roles are READY" \
-    wait_until 2 eval '[ "$(ready_count)" -eq 3 ]'
+check "--disable-role reconciler: the $NSINGLE other roles are READY" \
+    wait_until 2 eval '[ "$(ready_count)" -eq $NSINGLE ]'
 check "--disable-role reconciler: every shard is STOPPED" \
     test "$(status | awk '$1 ~ /^reconciler-/ && $3 == "STOPPED"' | wc -l)" -eq 5
 kill -TERM "$SUP"
