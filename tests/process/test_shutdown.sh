@@ -61,10 +61,12 @@ gone() {
     for p in $roles; do alive "$p" && return 1; done
     [ -z "$(run_dir_pids)" ]
 }
-if wait_until 2 gone; then
-    pass "SIGKILL: every role is gone within 2 s ($(($(now_ms) - t0)) ms)"
+# 5 s: each role exits at once, but under ASan its exit-time leak check over a
+# loaded 2-core machine took over 2 s for one of 9 roles (seen once).
+if wait_until 5 gone; then
+    pass "SIGKILL: every role is gone within 5 s ($(($(now_ms) - t0)) ms)"
 else
-    fail "SIGKILL: every role is gone within 2 s (left: $(run_dir_pids))"
+    fail "SIGKILL: every role is gone within 5 s (left: $(run_dir_pids))"
 fi
 # The kernel closes the dead supervisor's descriptors before it sends the
 # parent-death signal, so a role may notice either way first.
