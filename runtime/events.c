@@ -364,6 +364,41 @@ static void log_failure(const struct ev_object *o, const char *reason, int rc,
              err->message[0] != '\0' ? err->message : NULL, NULL);
 }
 
+/* POSTs the Event (count 1). When it is there already: this very Event if an
+ * earlier POST of ours got no answer (unsure), which stays at count 1; else the
+ * same one from an earlier process, counted again (GET + PATCH). *count is the
+ * count the server has after. */
+static int post_or_count(struct ev_recorder *r, const struct ev_object *o, enum ev_type t,
+                         const char *reason, const char *msg, size_t msglen, const char *now,
+                         bool unsure, long *count, char **created, struct kube_err *err)
+{
+    bool existed = false;
+    *count = 1;
+    int rc = post_event(r, o, t, reason, msg, msglen, now, created, &existed, err);
+    if (rc == 0 && existed && !unsure) {
+        long c = server_count(r, o->ns, *created);
+        if (c > 0) {
+            *count = c + 1;
+            rc = patch_event(r, o->ns, *created, *count, now, err);
+        }
+    }
+    return rc;
+}
+
+/* A POST that may have landed: the next try POSTs the same name again and takes
+ * a 409 as done. Called under r_mu. */
+static void mark_unsure(struct ev_entry *e, const struct ev_object *o, uint64_t h)
+{
+    char det[EV_NAME_PREFIX_MAX + 24];
+    event_name(o, h, det, sizeof(det));
+    char *d = strdup(det);
+    if (d != NULL) {
+        free(e->e_name);
+        e->e_name = d;
+        e->e_unsure = true;
+    }
+}
+
 int ev_emit(struct ev_recorder *r, const struct ev_object *o, enum ev_type t, const char *reason,
             const char *message)
 {
@@ -383,7 +418,7 @@ int ev_emit(struct ev_recorder *r, const struct ev_object *o, enum ev_type t, co
     uint64_t h = key_hash(o, t, reason, message, msglen);
     util_rfc3339_format(util_wall_ns(), 0, now, sizeof(now));
 
-    bool unsure = false, existed = false;
+    bool unsure = false;
     pthread_mutex_lock(&r->r_mu);
     e = entry_acquire(r, h);
     count = e != NULL ? e->e_count + 1 : 0;
@@ -398,19 +433,8 @@ int ev_emit(struct ev_recorder *r, const struct ev_object *o, enum ev_type t, co
         if (rc == -ENOENT) /* expired (1 h by default) or deleted: start again */
             kube_err_clear(&err);
     }
-    if ((rc == 0 && name == NULL) || rc == -ENOENT) {
-        count = 1;
-        rc = post_event(r, o, t, reason, message, msglen, now, &created, &existed, &err);
-        /* There already: this very Event, if an earlier POST of ours got no answer
-         * (count 1); else the same one from an earlier process, to count again. */
-        if (rc == 0 && existed && !unsure) {
-            long c = server_count(r, o->ns, created);
-            if (c > 0) {
-                count = c + 1;
-                rc = patch_event(r, o->ns, created, count, now, &err);
-            }
-        }
-    }
+    if ((rc == 0 && name == NULL) || rc == -ENOENT)
+        rc = post_or_count(r, o, t, reason, message, msglen, now, unsure, &count, &created, &err);
 
     pthread_mutex_lock(&r->r_mu);
     if (e != NULL) {
@@ -423,15 +447,7 @@ int ev_emit(struct ev_recorder *r, const struct ev_object *o, enum ev_type t, co
                 created = NULL;
             }
         } else if (name == NULL && kube_err_maybe_applied(&err)) {
-            /* The POST may have landed: the next try POSTs the same name again. */
-            char det[EV_NAME_PREFIX_MAX + 24];
-            event_name(o, h, det, sizeof(det));
-            char *d = strdup(det);
-            if (d != NULL) {
-                free(e->e_name);
-                e->e_name = d;
-                e->e_unsure = true;
-            }
+            mark_unsure(e, o, h);
         }
         e->e_busy = false;
         if (e->e_name == NULL)
