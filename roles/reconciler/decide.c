@@ -893,10 +893,39 @@ static int main_absent(struct ctx *c)
     return create_main(c);
 }
 
+/* How long after a main pod's deletion request its OMJob's own deletion may still
+ * be on its way through the watcher (see deletion_settling). */
+#define DELETE_SETTLE_MS 2000
+
+/* A main pod deleted while its OMJob shows no deletion: foreground deletion marks
+ * the OMJob first and then deletes its dependents, but the watcher's separate
+ * streams can deliver the pod's change first; dispatched at once, the exit pod
+ * was told Deleted while status then said Cancelled (it_test_cancel, fg2/fg3,
+ * under ASan). So a deletion waits DELETE_SETTLE_MS from its request (its
+ * deletionTimestamp less the grace period, whole seconds) before it counts as the
+ * pod's own end. True, with the action set, while it waits. */
+static bool deletion_settling(struct ctx *c, const struct dc_outcome *o, struct json_object *pod)
+{
+    int64_t del = time_ms(pod, "deletionTimestamp");
+    int64_t grace = jx_i64_or(pod, "deletionGracePeriodSeconds", 0);
+    if (c->deleting || !o->disrupted || !str_eq(o->reason, "Deleted") || del <= 0)
+        return false;
+    int64_t settled = del - grace * 1000 + DELETE_SETTLE_MS;
+    if (c->in->now_ms >= settled)
+        return false;
+    c->a->kind = DC_NONE;
+    c->a->requeue_at_ms = settled;
+    why(c->a, "main pod %s deleted: %lld ms for its OMJob's deletion to show", c->main_name,
+        (long long)(settled - c->in->now_ms));
+    return true;
+}
+
 /* Ended on its own evidence: the exit pod first (dispatch), or, when the OMJob is
  * being deleted or no exit handler runs, status first. */
-static int main_ended(struct ctx *c, struct dc_outcome *o)
+static int main_ended(struct ctx *c, struct dc_outcome *o, struct json_object *pod)
 {
+    if (deletion_settling(c, o, pod))
+        return 0;
     if (c->deleting && o->disrupted) {
         /* Deleted with the OMJob (foreground deletion deletes dependents first):
          * a cancellation, not a disruption (the container's exit code stays). */
@@ -993,7 +1022,7 @@ static int before_outcome(struct ctx *c)
     if (pc.verdict == PV_ABSENT)
         return main_absent(c);
     if (pc.verdict == PV_ENDED)
-        return main_ended(c, &pc.o);
+        return main_ended(c, &pc.o, pc.pod);
     if (c->deleting)
         return main_cancel(c, pc.pod);
     if (pc.verdict == PV_START_TIMEOUT)

@@ -1335,6 +1335,54 @@ static void test_main_deleted(void)
     CU_ASSERT_PTR_NULL(pod_find(MAIN_POD));
 }
 
+/* A DELETE as the API server records it: deletionTimestamp = request + grace. */
+static void pod_mark_deleted_real(const char *name, int grace_s)
+{
+    struct json_object *p = pod_get(name);
+    char ts[40];
+    fmt_ms(W.now_ms + grace_s * SEC, ts, sizeof(ts));
+    jx_set_str(p, "deletionTimestamp", ts);
+    jx_set_i64(p, "deletionGracePeriodSeconds", grace_s);
+    pod_touch(p);
+}
+
+/* A main pod deleted while its OMJob is not: DELETE_SETTLE_MS (2 s) from the
+ * request for the OMJob's deletion to show, then Deleted as before. */
+static void test_main_deleted_settles(void)
+{
+    world_new();
+    to_running();
+    int64_t req = W.now_ms;
+    pod_mark_deleted_real(MAIN_POD, 30);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, req + 2 * SEC);
+    CU_ASSERT_EQUAL(W.a.nev, 0);
+    advance(1 * SEC);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, req + 2 * SEC);
+    advance(1 * SEC);
+    expect_create_exit(EXIT_POD, "failed", "Deleted", "");
+    expect_outcome("Deleted", -1);
+}
+
+/* Foreground deletion as the watcher may show it: the main pod's deletion first,
+ * the OMJob's a moment later. A cancellation, the exit pod told so (it was told
+ * Deleted while status said Cancelled: it_test_cancel fg2/fg3). */
+static void test_foreground_pod_first(void)
+{
+    world_new();
+    to_running();
+    int64_t req = W.now_ms;
+    pod_mark_deleted_real(MAIN_POD, 30);
+    step(DC_NONE);
+    advance(1 * SEC); /* within the 2 s (times are whole seconds) */
+    omjob_delete_at(req);
+    step(DC_STATUS);
+    check_str("mainPodReason", "Cancelled");
+    check_cond("MainPodFinished", "True", "Cancelled");
+    CU_ASSERT(pod_find(EXIT_POD) == NULL);
+}
+
 /* The container had terminated (SIGTERM, 143) by the time the deletion is seen. */
 static void test_main_deleted_after_exit(void)
 {
@@ -3038,6 +3086,8 @@ int main(void)
          test_create_failed_without_creation_time},
         {"exit pod pending without creationTimestamp", test_exit_pending_without_creation_time},
         {"exit pod phase Unknown: NodeLost, not StartTimeout", test_exit_phase_unknown},
+        {"main pod deleted: 2 s for the OMJob's deletion to show", test_main_deleted_settles},
+        {"foreground deletion, the pod's change first: Cancelled", test_foreground_pod_first},
         {"cancel with an unparsable deletionTimestamp", test_cancel_unparsable_deletion_time},
         {"last exit attempt disrupted with an exit code", test_exit_disrupted_last_with_code},
         {"exit pod failed without code, or with code 0", test_exit_failed_odd_codes},
