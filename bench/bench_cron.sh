@@ -35,8 +35,9 @@
 # stderr. Its own cluster unless OMJOB_TEST_CLUSTER=external (KUBECONFIG,
 # OMJOB_TEST_KUBECONFIG). BENCH_CRON_PARTS: "1 3" by default (2 comes with 1).
 # About 9 minutes with the defaults (a Debug build measured 10,000 creates in 98 s),
-# plus up to BENCH_CRON_SETTLE_S (330) in part 3 while CronOMJobs whose first hint
-# was lost wait for the scheduler's periodic resync (cron_unscheduled_* counts them);
+# plus the time for part 3's CronOMJobs to be cached and scheduled, capped at
+# BENCH_CRON_SETTLE_S (330; a hint lost by pub/sub shows as a gap within a second
+# and the scheduler resyncs then; cron_unscheduled_* counts those still without);
 # BENCH_CRON_RAISED=1 adds about 4.
 set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
@@ -313,7 +314,8 @@ part3() {
 	note "part 3: idle PSS $idle KiB ($(pss_each)); now $NMEM CronOMJobs on \"0 0 29 2 *\""
 	make_crons "$ns" "$NMEM" m "0 0 29 2 *" .
 	# Up to BENCH_CRON_SETTLE_S (330: past one periodic resync, OMJOB_RESYNC_SECONDS
-	# 300) for every one to be cached and scheduled.
+	# 300, a safety margin: lost hints are resynced within a second or two) for
+	# every one to be cached and scheduled.
 	local t0
 	t0=$(now_ms)
 	while [ $(($(now_ms) - t0)) -lt $((${BENCH_CRON_SETTLE_S:-330} * 1000)) ]; do

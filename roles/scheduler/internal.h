@@ -34,6 +34,24 @@ struct sched_key {
     bool sk_counted; /* counted in omjob_cron_scheduled (decide gave a next time) */
 };
 
+/* When the scheduler resyncs with the watcher (sync.c; pure, monotonic ms). Two
+ * clocks, kept apart: the periodic resync (OMJOB_RESYNC_SECONDS), and a resync
+ * asked for (a lost hint, a new publisher, a reconnect, IPC_EV_RESYNC), which runs
+ * as soon as the floor allows: the backoff after a failed one, or a short interval
+ * after the last one so that a burst of gaps costs one resync per interval. One
+ * clock for both was the bug of a lost hint waiting for the periodic resync. */
+struct sched_resync {
+    bool sr_needed;
+    int64_t sr_periodic_at; /* the next periodic resync */
+    int64_t sr_retry_at;    /* the floor: no resync before it */
+    int sr_failures;        /* consecutive failed ones (-EAGAIN excluded) */
+};
+/* Resync timing constants (ms). */
+#define SCHED_RESYNC_MIN_MS 1000     /* between two resyncs asked for */
+#define SCHED_RESYNC_UNSYNCED_MS 200 /* the watcher answered "not synced yet" */
+#define SCHED_RESYNC_FIRST_MS 200    /* failures: backoff from ... */
+#define SCHED_RESYNC_MAX_MS 30000    /* ... doubling to */
+
 /* An Event to post on a CronOMJob, or one the API server did not take yet. */
 struct sched_ev {
     char ns[64], name[254], uid[64];
@@ -57,9 +75,7 @@ struct sched {
     struct metrics_family *s_lateness;  /* omjob_cron_lateness_seconds */
     struct metrics_family *s_scheduled; /* omjob_cron_scheduled */
     struct metrics_family *s_skipped;   /* omjob_cron_skipped_total{reason} */
-    bool s_need_resync;
-    int64_t s_resync_at_ms; /* monotonic: the next resync (periodic or a retry) */
-    int s_resync_failures;
+    struct sched_resync s_rs;
     bool s_synced_once;
     unsigned s_connects; /* ipc_sub_connects last seen */
     struct sched_ev s_retry[SCHED_EV_RETRY_MAX];
@@ -72,11 +88,22 @@ struct sched {
 };
 
 /* sync.c: the watcher's view. */
+/* A resync is needed from the start: r zeroed, sr_needed set. */
+void sched_resync_init(struct sched_resync *r);
+/* Asks for a resync (it runs at the floor, sr_retry_at). */
+void sched_resync_ask(struct sched_resync *r);
+/* True when a resync is to run at now: asked for or periodic, and the floor past. */
+bool sched_resync_due(const struct sched_resync *r, int64_t now);
+/* Ms from now until sched_resync_due (0 when due). */
+int64_t sched_resync_wait_ms(const struct sched_resync *r, int64_t now);
+/* Records the outcome rc of a resync that ran at now (0, -EAGAIN, or another
+ * negative errno: backoff); period_ms until the next periodic one. */
+void sched_resync_done(struct sched_resync *r, int64_t now, int rc, int64_t period_ms);
 /* LIST_SHARD {"kind":"CRONOMJOB"}: queues every CronOMJob key. 0, or a negative
  * errno (-EAGAIN: the watcher is not synced yet). */
 int sched_resync(struct sched *s);
-/* Handles the hints waiting on the subscriber (at most a batch); sets
- * s_need_resync on loss, a new publisher or a reconnect. */
+/* Handles the hints waiting on the subscriber (at most a batch); asks for a
+ * resync (s_rs) on loss, a new publisher or a reconnect. */
 void sched_drain_hints(struct sched *s);
 /* GET_KEY "CRONOMJOB key": *root gets the reply (caller puts). -EAGAIN when the
  * watcher is not synced yet, or a negative errno. */

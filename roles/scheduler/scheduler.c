@@ -30,10 +30,6 @@
 #include "runtime/role.h"
 
 #define LOOP_MAX_WAIT_MS 1000
-/* A resync the watcher answered "not synced yet" is asked again this soon. */
-#define RESYNC_UNSYNCED_MS 200
-#define RESYNC_FIRST_MS 200
-#define RESYNC_BACKOFF_MAX_MS 30000
 /* The API client: short enough that one stuck request does not stall the loop
  * past its health deadline for long. */
 #define KUBE_TIMEOUT_MS 10000
@@ -146,7 +142,7 @@ static int setup(struct sched *s)
     snprintf(instance, sizeof(instance), "scheduler@%s", host[0] ? host : "unknown");
     if (ev_recorder_new(s->s_kc, "omjob-operator", instance, 0, &s->s_ev) != 0 || open_ipc(s) != 0)
         return 1;
-    s->s_need_resync = true;
+    sched_resync_init(&s->s_rs);
     return 0;
 }
 
@@ -159,31 +155,22 @@ static void became_ready(struct sched *s)
     ctl_set_ready(s->s_ctl, true);
 }
 
-/* The resync, when asked for or due; on failure the next attempt is scheduled. */
+/* The resync, when asked for or due (sched_resync_due); a failed one is retried
+ * after a backoff. */
 static void maybe_resync(struct sched *s)
 {
     int64_t now = util_mono_ms();
-    if (now < s->s_resync_at_ms)
+    if (!sched_resync_due(&s->s_rs, now))
         return;
     int rc = sched_resync(s);
+    sched_resync_done(&s->s_rs, util_mono_ms(), rc, (int64_t)s->s_cfg.resync_s * 1000);
     if (rc == 0) {
-        s->s_need_resync = false;
-        s->s_resync_failures = 0;
-        s->s_resync_at_ms = util_mono_ms() + (int64_t)s->s_cfg.resync_s * 1000;
         if (!s->s_synced_once)
             became_ready(s);
         return;
     }
-    s->s_need_resync = true;
-    if (rc == -EAGAIN) {
-        s->s_resync_at_ms = now + RESYNC_UNSYNCED_MS;
-        return;
-    }
-    int64_t wait = RESYNC_FIRST_MS;
-    for (int i = 1; i < ++s->s_resync_failures && wait < RESYNC_BACKOFF_MAX_MS; i++)
-        wait *= 2;
-    s->s_resync_at_ms = now + (wait < RESYNC_BACKOFF_MAX_MS ? wait : RESYNC_BACKOFF_MAX_MS);
-    if (s->s_resync_failures == 1 || s->s_resync_failures % 10 == 0)
+    int f = s->s_rs.sr_failures;
+    if (rc != -EAGAIN && (f == 1 || f % 10 == 0))
         log_warn("resync with the watcher failed; retrying", "error", strerror(-rc), NULL);
 }
 
@@ -196,8 +183,8 @@ static int wait_ms(struct sched *s, int64_t until_timer)
         return 0;
     if (until_timer >= 0 && until_timer < w)
         w = until_timer;
-    if (s->s_need_resync && s->s_resync_at_ms - now < w)
-        w = s->s_resync_at_ms - now;
+    if (sched_resync_wait_ms(&s->s_rs, now) < w)
+        w = sched_resync_wait_ms(&s->s_rs, now);
     if (s->s_nretry > 0 && s->s_retry_at_ms - now < w)
         w = s->s_retry_at_ms - now;
     return w < 0 ? 0 : (int)w;
@@ -212,8 +199,7 @@ static int run(struct sched *s)
     for (;;) {
         ctl_heartbeat(s->s_ctl);
         sched_drain_hints(s);
-        if (s->s_need_resync || util_mono_ms() >= s->s_resync_at_ms)
-            maybe_resync(s);
+        maybe_resync(s);
         sched_retry_events(s);
         int64_t until = -1;
         if (s->s_synced_once) { /* keys wait for the first resync: the watcher's cache */
@@ -221,7 +207,7 @@ static int run(struct sched *s)
             sched_process(s);
             until = workq_fire(s->s_wq);
         }
-        int rc = role_poll(subfd, s->s_synced_once ? wait_ms(s, until) : RESYNC_UNSYNCED_MS);
+        int rc = role_poll(subfd, s->s_synced_once ? wait_ms(s, until) : SCHED_RESYNC_UNSYNCED_MS);
         if (rc != ROLE_POLL_GO_ON)
             return rc;
     }

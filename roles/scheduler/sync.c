@@ -52,6 +52,50 @@ int sched_fetch(struct sched *s, const char *key, struct json_object **root)
     return truth_call(s, IPC_REQ_GET_KEY, body, IPC_REQ_GET_KEY_REPLY, root);
 }
 
+void sched_resync_init(struct sched_resync *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->sr_needed = true;
+}
+
+void sched_resync_ask(struct sched_resync *r)
+{
+    r->sr_needed = true;
+}
+
+bool sched_resync_due(const struct sched_resync *r, int64_t now)
+{
+    return now >= r->sr_retry_at && (r->sr_needed || now >= r->sr_periodic_at);
+}
+
+int64_t sched_resync_wait_ms(const struct sched_resync *r, int64_t now)
+{
+    int64_t at =
+        r->sr_needed || r->sr_periodic_at < r->sr_retry_at ? r->sr_retry_at : r->sr_periodic_at;
+    return at > now ? at - now : 0;
+}
+
+void sched_resync_done(struct sched_resync *r, int64_t now, int rc, int64_t period_ms)
+{
+    if (rc == 0) {
+        r->sr_needed = false;
+        r->sr_failures = 0;
+        r->sr_periodic_at = now + period_ms;
+        r->sr_retry_at = now + SCHED_RESYNC_MIN_MS;
+        return;
+    }
+    r->sr_needed = true;
+    if (rc == -EAGAIN) {
+        r->sr_retry_at = now + SCHED_RESYNC_UNSYNCED_MS;
+        return;
+    }
+    int64_t wait = SCHED_RESYNC_FIRST_MS;
+    r->sr_failures++; /* once: an increment in the loop's test jumped to the maximum */
+    for (int i = 1; i < r->sr_failures && wait < SCHED_RESYNC_MAX_MS; i++)
+        wait *= 2;
+    r->sr_retry_at = now + (wait < SCHED_RESYNC_MAX_MS ? wait : SCHED_RESYNC_MAX_MS);
+}
+
 int sched_resync(struct sched *s)
 {
     struct json_object *reply = NULL;
@@ -78,17 +122,25 @@ int sched_resync(struct sched *s)
 static void handle_hint(struct sched *s, const struct ipc_sub_event *ev)
 {
     struct ipc_hint h;
-    if (ev->se_status != IPC_SEQ_OK)
-        s->s_need_resync = true; /* first message, a gap or a new publisher */
+    if (ev->se_status != IPC_SEQ_OK) { /* first message, a gap or a new publisher */
+        char lost[24];
+        snprintf(lost, sizeof(lost), "%llu", (unsigned long long)ev->se_missed);
+        if (ev->se_status == IPC_SEQ_GAP)
+            log_info("hints lost; resyncing with the watcher", "lost", lost, NULL);
+        else
+            log_debug("hint sequence restarts; resyncing with the watcher", "status",
+                      ipc_seq_str(ev->se_status), NULL);
+        sched_resync_ask(&s->s_rs);
+    }
     if (ev->se_msg.type == IPC_EV_RESYNC) {
-        s->s_need_resync = true;
+        sched_resync_ask(&s->s_rs);
         return;
     }
     if (ev->se_msg.type == IPC_EV_TICK)
         return; /* only its sequence number matters (checked above) */
     if (ev->se_msg.type != IPC_EV_CHANGE ||
         ipc_hint_decode(ev->se_msg.body, ev->se_msg.body_len, &h) != 0) {
-        s->s_need_resync = true;
+        sched_resync_ask(&s->s_rs);
         return;
     }
     if (h.kind == IPC_KIND_CRONOMJOB)
@@ -101,14 +153,14 @@ void sched_drain_hints(struct sched *s)
     unsigned n = ipc_sub_connects(s->s_sub);
     if (n != s->s_connects) { /* the watcher may have restarted and sent nothing yet */
         s->s_connects = n;
-        s->s_need_resync = true;
+        sched_resync_ask(&s->s_rs);
     }
     for (int i = 0; i < HINT_BATCH; i++) {
         int rc = ipc_sub_recv(s->s_sub, 0, &ev);
         if (rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EBADF)
             break;
         if (rc != 0) { /* malformed, dropped: the next one shows the gap */
-            s->s_need_resync = true;
+            sched_resync_ask(&s->s_rs);
             continue;
         }
         handle_hint(s, &ev);
