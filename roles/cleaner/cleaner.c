@@ -32,6 +32,8 @@
 /* A resync the watcher answered "not synced yet" is asked again this soon. */
 #define RESYNC_UNSYNCED_MS 200
 #define RESYNC_BACKOFF_MAX_MS 30000
+/* At most one asked-for resync a second: a burst of gaps costs one. */
+#define RESYNC_MIN_GAP_MS 1000
 /* The API client: short enough that one stuck request does not stall the loop
  * past its health deadline for long. */
 #define KUBE_TIMEOUT_MS 10000
@@ -111,17 +113,22 @@ static int setup(struct cleaner_ctx *c)
     return 0;
 }
 
-/* The resync, when asked for or due; on failure the next attempt is scheduled. */
+/* The resync, when asked for (a gap, a new watcher: at once, or after a failure's
+ * backoff) or periodically due. The two times are kept apart: one timer for both
+ * held an asked-for resync back until the periodic one, 300 s (a lost TTL hint
+ * waited that long; the scheduler had the same bug). */
 static void maybe_resync(struct cleaner_ctx *c)
 {
     int64_t now = util_mono_ms();
-    if (now < c->cl_resync_at_ms)
+    bool asked = c->cl_need_resync && now >= c->cl_try_at_ms;
+    if (!asked && now < c->cl_resync_at_ms)
         return;
     int rc = cleaner_resync(c);
     if (rc == 0) {
         c->cl_need_resync = false;
         c->cl_resync_failures = 0;
         c->cl_resync_at_ms = util_mono_ms() + (int64_t)c->cl_cfg.resync_s * 1000;
+        c->cl_try_at_ms = util_mono_ms() + RESYNC_MIN_GAP_MS;
         if (!c->cl_synced_once) {
             char n[24];
             snprintf(n, sizeof(n), "%zu", ttl_nscheduled(c->cl_tab));
@@ -131,14 +138,18 @@ static void maybe_resync(struct cleaner_ctx *c)
         return;
     }
     c->cl_need_resync = true;
-    if (rc == -EAGAIN) {
-        c->cl_resync_at_ms = now + RESYNC_UNSYNCED_MS;
-        return;
+    int64_t wait = RESYNC_UNSYNCED_MS;
+    if (rc != -EAGAIN) {
+        wait = ttl_backoff_ms(++c->cl_resync_failures);
+        if (wait > RESYNC_BACKOFF_MAX_MS)
+            wait = RESYNC_BACKOFF_MAX_MS;
     }
-    int64_t wait = ttl_backoff_ms(++c->cl_resync_failures);
-    if (wait > RESYNC_BACKOFF_MAX_MS)
-        wait = RESYNC_BACKOFF_MAX_MS;
-    c->cl_resync_at_ms = now + wait;
+    /* Neither the asked-for nor the periodic resync before the backoff is over. */
+    c->cl_try_at_ms = now + wait;
+    if (c->cl_resync_at_ms < c->cl_try_at_ms)
+        c->cl_resync_at_ms = c->cl_try_at_ms;
+    if (rc == -EAGAIN)
+        return;
     if (c->cl_resync_failures == 1 || c->cl_resync_failures % 10 == 0)
         log_warn("resync with the watcher failed; retrying", "error", strerror(-rc), NULL);
 }
@@ -150,7 +161,9 @@ static int wait_ms(struct cleaner_ctx *c)
     struct ttl_entry *e = ttl_peek(c->cl_tab);
     if (e != NULL && e->te_at_ms - util_wall_ms() < w)
         w = e->te_at_ms - util_wall_ms();
-    if (c->cl_need_resync && c->cl_resync_at_ms - util_mono_ms() < w)
+    if (c->cl_need_resync && c->cl_try_at_ms - util_mono_ms() < w)
+        w = c->cl_try_at_ms - util_mono_ms();
+    if (c->cl_resync_at_ms - util_mono_ms() < w)
         w = c->cl_resync_at_ms - util_mono_ms();
     return w < 0 ? 0 : (int)w;
 }
@@ -164,8 +177,7 @@ static int run(struct cleaner_ctx *c)
     for (;;) {
         ctl_heartbeat(c->cl_ctl);
         cleaner_drain_hints(c);
-        if (c->cl_need_resync || util_mono_ms() >= c->cl_resync_at_ms)
-            maybe_resync(c);
+        maybe_resync(c);
         cleaner_run_due(c);
         int rc = role_poll(subfd, wait_ms(c));
         if (rc != ROLE_POLL_GO_ON)

@@ -30,7 +30,10 @@ struct cleaner_ctx {
     struct metrics_family *cl_delay;     /* omjob_ttl_delay_seconds */
     struct metrics_family *cl_scheduled; /* omjob_ttl_scheduled */
     bool cl_need_resync;
-    int64_t cl_resync_at_ms; /* monotonic: the next resync (periodic or a retry) */
+    int64_t cl_resync_at_ms; /* monotonic: the next periodic resync */
+    int64_t cl_try_at_ms;    /* monotonic: the earliest resync asked for (a gap, a new
+                                watcher) may run: after a failure's backoff, else 1 s
+                                after the last one */
     int cl_resync_failures;
     unsigned cl_connects; /* ipc_sub_connects last seen */
     uint32_t cl_stamp;    /* resync sweep mark */
