@@ -512,3 +512,31 @@ void wc_obj_render_child(struct sbuf *sb, const struct wc_obj *o)
     put_named_time(sb, "scheduledAt", o->o_scheduled);
     sbuf_appendf(sb, ",\"deleting\":%s}", o->o_deletion_ts != 0 ? "true" : "false");
 }
+
+struct json_object *wc_controller_refs(const char *kind, const char *name, const char *uid)
+{
+    struct json_object *refs = json_object_new_array(), *ref = json_object_new_object();
+    int rc = refs == NULL || ref == NULL ? -ENOMEM : 0;
+    if (rc == 0)
+        rc = jx_add_str(ref, "apiVersion", OMJOB_GROUP_VERSION);
+    if (rc == 0)
+        rc = jx_add_str(ref, "kind", kind);
+    if (rc == 0)
+        rc = jx_add_str(ref, "name", name);
+    if (rc == 0)
+        rc = jx_add_str(ref, "uid", uid);
+    if (rc == 0)
+        rc = jx_add(ref, "controller", json_object_new_boolean(1));
+    if (rc == 0)
+        rc = jx_add(ref, "blockOwnerDeletion", json_object_new_boolean(1));
+    if (rc == 0) {
+        rc = jx_push(refs, ref);
+        ref = NULL;
+    }
+    json_object_put(ref);
+    if (rc != 0) {
+        json_object_put(refs);
+        return NULL;
+    }
+    return refs;
+}

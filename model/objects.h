@@ -113,4 +113,10 @@ void wc_obj_render_child(struct sbuf *sb, const struct wc_obj *o);
  * with "?" for missing parts. */
 void wc_identity(struct json_object *obj, char *buf, size_t bufsz);
 
+/* A new ownerReferences array holding one controller reference (apiVersion
+ * OMJOB_GROUP_VERSION, kind, name, uid, controller and blockOwnerDeletion true):
+ * how the operator's pods point at their OMJob and a run's OMJob at its
+ * CronOMJob. NULL on ENOMEM. */
+struct json_object *wc_controller_refs(const char *kind, const char *name, const char *uid);
+
 #endif

@@ -360,3 +360,26 @@ void jx_put_str(struct sbuf *sb, const char *s)
     }
     sbuf_putc(sb, '"');
 }
+
+int jx_add(struct json_object *o, const char *k, struct json_object *v)
+{
+    if (v == NULL || json_object_object_add(o, k, v) != 0) {
+        json_object_put(v);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int jx_add_str(struct json_object *o, const char *k, const char *s)
+{
+    return jx_add(o, k, json_object_new_string(s));
+}
+
+int jx_push(struct json_object *arr, struct json_object *v)
+{
+    if (v == NULL || json_object_array_add(arr, v) != 0) {
+        json_object_put(v);
+        return -ENOMEM;
+    }
+    return 0;
+}

@@ -70,6 +70,14 @@ int jx_set_bool(struct json_object *obj, const char *path, bool v);
 /* A new JSON array of the n strings of v (new reference), NULL on ENOMEM. */
 struct json_object *jx_str_array(const char *const *v, size_t n);
 
+/* Adds v under key k of o, taking the reference v: put on failure; a NULL v (a
+ * failed constructor) is -ENOMEM. 0 or -ENOMEM. For building objects by hand. */
+int jx_add(struct json_object *o, const char *k, struct json_object *v);
+/* jx_add of a new string s. */
+int jx_add_str(struct json_object *o, const char *k, const char *s);
+/* Appends v to the array arr, taking the reference as jx_add does. */
+int jx_push(struct json_object *arr, struct json_object *v);
+
 /* Appends s as a JSON string (quoted, escaped) to sb; NULL appends null. For
  * JSON bodies written by hand (the watcher's replies, the compact objects). */
 struct sbuf;

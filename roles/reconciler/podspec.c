@@ -9,6 +9,7 @@
 #include "lib/common/util.h"
 #include "roles/reconciler/podspec.h"
 #include "model/labels.h"
+#include "model/objects.h"
 
 /* One build: the inputs, borrowed, and what was derived from them. */
 struct build {
@@ -63,40 +64,12 @@ static int bad(struct build *b, const char *fmt, ...)
     return -EINVAL;
 }
 
-/* Adds v under k, taking the reference v (put on failure; NULL means ENOMEM). */
-static int add(struct json_object *o, const char *k, struct json_object *v)
-{
-    if (v == NULL)
-        return -ENOMEM;
-    if (json_object_object_add(o, k, v) != 0) {
-        json_object_put(v);
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-static int add_str(struct json_object *o, const char *k, const char *s)
-{
-    return add(o, k, json_object_new_string(s));
-}
-
 static int add_copy(struct json_object *o, const char *k, struct json_object *src)
 {
     struct json_object *dst = NULL;
     if (json_object_deep_copy(src, &dst, NULL) != 0)
         return -ENOMEM;
-    return add(o, k, dst);
-}
-
-static int push(struct json_object *arr, struct json_object *v)
-{
-    if (v == NULL)
-        return -ENOMEM;
-    if (json_object_array_add(arr, v) != 0) {
-        json_object_put(v);
-        return -ENOMEM;
-    }
-    return 0;
+    return jx_add(o, k, dst);
 }
 
 /* True for a non-empty object, array or string: empty ones are dropped. */
@@ -127,7 +100,7 @@ static int set_label(struct json_object *labels, const char *k, const char *v)
 {
     char buf[UTIL_K8S_LABEL_MAX + 1];
     int rc = util_label_value(buf, sizeof(buf), v);
-    return rc < 0 ? rc : add_str(labels, k, buf);
+    return rc < 0 ? rc : jx_add_str(labels, k, buf);
 }
 
 /* The OMJob's label k, when it is a string, copied onto the pod's labels. */
@@ -154,16 +127,16 @@ static int build_labels(struct build *b, struct json_object **out)
         }
     }
     if (rc == 0)
-        rc = add_str(labels, LABEL_APP_NAME, LABEL_APP_NAME_VALUE);
+        rc = jx_add_str(labels, LABEL_APP_NAME, LABEL_APP_NAME_VALUE);
     if (rc == 0)
-        rc = add_str(labels, LABEL_COMPONENT, LABEL_COMPONENT_VALUE);
+        rc = jx_add_str(labels, LABEL_COMPONENT, LABEL_COMPONENT_VALUE);
     if (rc == 0)
-        rc = add_str(labels, LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE);
+        rc = jx_add_str(labels, LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE);
     if (rc == 0)
         rc = set_label(labels, LABEL_OMJOB_NAME, b->b_name);
     if (rc == 0)
-        rc = add_str(labels, LABEL_POD_TYPE,
-                     b->b_kind == PODSPEC_MAIN ? POD_TYPE_MAIN : POD_TYPE_EXIT_HANDLER);
+        rc = jx_add_str(labels, LABEL_POD_TYPE,
+                        b->b_kind == PODSPEC_MAIN ? POD_TYPE_MAIN : POD_TYPE_EXIT_HANDLER);
     if (rc == 0)
         rc = copy_omjob_label(b, labels, LABEL_PIPELINE);
     if (rc == 0)
@@ -192,7 +165,7 @@ static int build_annotations(struct build *b, struct json_object *meta)
         json_object_object_foreach(src, k, v)
         {
             if (rc == 0 && json_object_is_type(v, json_type_string))
-                rc = add_str(dst, k, json_object_get_string(v));
+                rc = jx_add_str(dst, k, json_object_get_string(v));
         }
     }
     if (rc == 0 && exit_pod) {
@@ -203,45 +176,21 @@ static int build_annotations(struct build *b, struct json_object *meta)
             snprintf(code, sizeof(code), "%d", b->b_exit->pe_exit_code);
         json_object_object_del(dst, ANNOTATION_MAIN_REASON);
         json_object_object_del(dst, ANNOTATION_MAIN_EXIT_CODE);
-        rc = add_str(dst, ANNOTATION_MAIN_REASON,
-                     b->b_exit->pe_reason != NULL ? b->b_exit->pe_reason : "");
+        rc = jx_add_str(dst, ANNOTATION_MAIN_REASON,
+                        b->b_exit->pe_reason != NULL ? b->b_exit->pe_reason : "");
         if (rc == 0)
-            rc = add_str(dst, ANNOTATION_MAIN_EXIT_CODE, code);
+            rc = jx_add_str(dst, ANNOTATION_MAIN_EXIT_CODE, code);
     }
     if (rc < 0) {
         json_object_put(dst);
         return rc;
     }
-    return add(meta, "annotations", dst);
+    return jx_add(meta, "annotations", dst);
 }
 
 static int build_owner(struct build *b, struct json_object *meta)
 {
-    struct json_object *refs = json_object_new_array(), *ref = json_object_new_object();
-    int rc = refs == NULL || ref == NULL ? -ENOMEM : 0;
-    if (rc == 0)
-        rc = add_str(ref, "apiVersion", OMJOB_GROUP_VERSION);
-    if (rc == 0)
-        rc = add_str(ref, "kind", OMJOB_KIND);
-    if (rc == 0)
-        rc = add_str(ref, "name", b->b_name);
-    if (rc == 0)
-        rc = add_str(ref, "uid", b->b_uid);
-    if (rc == 0)
-        rc = add(ref, "controller", json_object_new_boolean(1));
-    if (rc == 0)
-        rc = add(ref, "blockOwnerDeletion", json_object_new_boolean(1));
-    if (rc == 0) {
-        rc = push(refs, ref);
-        ref = NULL;
-    }
-    if (rc == 0) {
-        rc = add(meta, "ownerReferences", refs);
-        refs = NULL;
-    }
-    json_object_put(ref);
-    json_object_put(refs);
-    return rc;
+    return jx_add(meta, "ownerReferences", wc_controller_refs(OMJOB_KIND, b->b_name, b->b_uid));
 }
 
 static int build_metadata(struct build *b, struct json_object *pod)
@@ -249,13 +198,13 @@ static int build_metadata(struct build *b, struct json_object *pod)
     struct json_object *meta = json_object_new_object(), *labels = NULL, *fin = NULL;
     int rc = meta == NULL ? -ENOMEM : 0;
     if (rc == 0)
-        rc = add_str(meta, "name", b->b_pod);
+        rc = jx_add_str(meta, "name", b->b_pod);
     if (rc == 0)
-        rc = add_str(meta, "namespace", b->b_ns);
+        rc = jx_add_str(meta, "namespace", b->b_ns);
     if (rc == 0)
         rc = build_labels(b, &labels);
     if (rc == 0)
-        rc = add(meta, "labels", labels);
+        rc = jx_add(meta, "labels", labels);
     if (rc == 0)
         rc = build_annotations(b, meta);
     if (rc == 0)
@@ -263,11 +212,11 @@ static int build_metadata(struct build *b, struct json_object *pod)
     if (rc == 0) {
         const char *f = FINALIZER_TRACKING;
         fin = jx_str_array(&f, 1);
-        rc = add(meta, "finalizers", fin);
+        rc = jx_add(meta, "finalizers", fin);
     }
     if (rc < 0)
         goto fail;
-    return add(pod, "metadata", meta);
+    return jx_add(pod, "metadata", meta);
 fail:
     json_object_put(meta);
     return rc;
@@ -298,20 +247,20 @@ static int env_copy(struct json_object *env, struct json_object *e)
         json_object_put(c);
         return rc;
     }
-    return push(env, c);
+    return jx_push(env, c);
 }
 
 static int env_add(struct json_object *env, const char *name, const char *value)
 {
     struct json_object *e = json_object_new_object();
-    int rc = e == NULL ? -ENOMEM : add_str(e, "name", name);
+    int rc = e == NULL ? -ENOMEM : jx_add_str(e, "name", name);
     if (rc == 0)
-        rc = add_str(e, "value", value);
+        rc = jx_add_str(e, "value", value);
     if (rc < 0) {
         json_object_put(e);
         return rc;
     }
-    return push(env, e);
+    return jx_push(env, e);
 }
 
 /* The exit handler's contract: pipelineStatus, then our OMJOB_* variables. */
@@ -369,7 +318,7 @@ static int build_env(struct build *b, struct json_object *ctr)
         json_object_put(env);
         return 0;
     }
-    return add(ctr, "env", env);
+    return jx_add(ctr, "env", env);
 fail:
     json_object_put(env);
     return rc;
@@ -385,11 +334,11 @@ static int build_ctr_security(struct build *b, struct json_object *ctr)
     struct json_object *psc = jx_obj(b->b_ps, "securityContext");
     int rc = sc == NULL || caps == NULL ? -ENOMEM : 0;
     if (rc == 0)
-        rc = add(sc, "allowPrivilegeEscalation", json_object_new_boolean(0));
+        rc = jx_add(sc, "allowPrivilegeEscalation", json_object_new_boolean(0));
     if (rc == 0)
-        rc = add(caps, "drop", jx_str_array(&all, 1));
+        rc = jx_add(caps, "drop", jx_str_array(&all, 1));
     if (rc == 0) {
-        rc = add(sc, "capabilities", caps);
+        rc = jx_add(sc, "capabilities", caps);
         caps = NULL;
     }
     for (size_t i = 0; rc == 0 && psc != NULL && i < sizeof(copied) / sizeof(copied[0]); i++) {
@@ -402,7 +351,7 @@ static int build_ctr_security(struct build *b, struct json_object *ctr)
         json_object_put(sc);
         return rc;
     }
-    return add(ctr, "securityContext", sc);
+    return jx_add(ctr, "securityContext", sc);
 }
 
 static int build_container(struct build *b, struct json_object *spec)
@@ -410,9 +359,9 @@ static int build_container(struct build *b, struct json_object *spec)
     struct json_object *ctrs = json_object_new_array(), *ctr = json_object_new_object();
     int rc = ctrs == NULL || ctr == NULL ? -ENOMEM : 0;
     if (rc == 0)
-        rc = add_str(ctr, "name", PODSPEC_CONTAINER);
+        rc = jx_add_str(ctr, "name", PODSPEC_CONTAINER);
     if (rc == 0)
-        rc = add_str(ctr, "image", jx_str(b->b_ps, "image"));
+        rc = jx_add_str(ctr, "image", jx_str(b->b_ps, "image"));
     if (rc == 0)
         rc = copy_if(ctr, b->b_ps, "imagePullPolicy");
     if (rc == 0)
@@ -424,7 +373,7 @@ static int build_container(struct build *b, struct json_object *spec)
     if (rc == 0)
         rc = build_ctr_security(b, ctr);
     if (rc == 0) {
-        rc = push(ctrs, ctr);
+        rc = jx_push(ctrs, ctr);
         ctr = NULL;
     }
     json_object_put(ctr);
@@ -432,7 +381,7 @@ static int build_container(struct build *b, struct json_object *spec)
         json_object_put(ctrs);
         return rc;
     }
-    return add(spec, "containers", ctrs);
+    return jx_add(spec, "containers", ctrs);
 }
 
 static int build_spec(struct build *b, struct json_object *pod)
@@ -440,7 +389,7 @@ static int build_spec(struct build *b, struct json_object *pod)
     static const char *const copied[] = {"serviceAccountName", "imagePullSecrets", "nodeSelector",
                                          "tolerations", "securityContext"};
     struct json_object *spec = json_object_new_object();
-    int rc = spec == NULL ? -ENOMEM : add_str(spec, "restartPolicy", "Never");
+    int rc = spec == NULL ? -ENOMEM : jx_add_str(spec, "restartPolicy", "Never");
     for (size_t i = 0; rc == 0 && i < sizeof(copied) / sizeof(copied[0]); i++)
         rc = copy_if(spec, b->b_ps, copied[i]);
     if (rc == 0)
@@ -449,7 +398,7 @@ static int build_spec(struct build *b, struct json_object *pod)
         json_object_put(spec);
         return rc;
     }
-    return add(pod, "spec", spec);
+    return jx_add(pod, "spec", spec);
 }
 
 /* Checks the OMJob fields every pod needs and fills b. 0 or -EINVAL. */
@@ -495,9 +444,9 @@ int podspec_build(const struct json_object *omjob, enum podspec_kind kind,
     if (rc < 0)
         goto fail;
     pod = json_object_new_object();
-    rc = pod == NULL ? -ENOMEM : add_str(pod, "apiVersion", POD_GROUP_VERSION);
+    rc = pod == NULL ? -ENOMEM : jx_add_str(pod, "apiVersion", POD_GROUP_VERSION);
     if (rc == 0)
-        rc = add_str(pod, "kind", "Pod");
+        rc = jx_add_str(pod, "kind", "Pod");
     if (rc == 0)
         rc = build_metadata(&b, pod);
     if (rc == 0)

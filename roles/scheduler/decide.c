@@ -23,6 +23,7 @@
 #include "lib/cron/cron.h"
 #include "lib/cron/tz.h"
 #include "model/labels.h"
+#include "model/objects.h"
 
 #define PH_SUCCEEDED "Succeeded"
 #define PH_FAILED "Failed"
@@ -215,30 +216,6 @@ static struct json_object *time_json(struct pass *p, int64_t t)
     char buf[UTIL_RFC3339_MAX];
     fmt_time(t, buf, sizeof(buf));
     return buf[0] != '\0' ? chk(p, json_object_new_string(buf)) : NULL;
-}
-
-/* Adds val (taken) under k; NULL val is -ENOMEM (a failed constructor). */
-static int add(struct json_object *o, const char *k, struct json_object *val)
-{
-    if (val == NULL || json_object_object_add(o, k, val) != 0) {
-        json_object_put(val);
-        return -ENOMEM;
-    }
-    return 0;
-}
-
-static int add_str(struct json_object *o, const char *k, const char *s)
-{
-    return add(o, k, json_object_new_string(s));
-}
-
-static int push(struct json_object *arr, struct json_object *val)
-{
-    if (val == NULL || json_object_array_add(arr, val) != 0) {
-        json_object_put(val);
-        return -ENOMEM;
-    }
-    return 0;
 }
 
 /* ---- the children ---- */
@@ -440,9 +417,9 @@ static int fill_env(struct json_object *podspec, const char *run_id, const char 
             !json_object_object_get_ex(e, "value", &v) || !json_object_is_type(v, json_type_string))
             continue;
         if (strcmp(json_object_get_string(v), PLACEHOLDER_RUN_ID) == 0)
-            rc = add_str(e, "value", run_id);
+            rc = jx_add_str(e, "value", run_id);
         else if (strcmp(json_object_get_string(v), PLACEHOLDER_NAME) == 0)
-            rc = add_str(e, "value", name);
+            rc = jx_add_str(e, "value", name);
     }
     return rc;
 }
@@ -473,11 +450,11 @@ static struct json_object *omjob_labels(struct pass *p)
         json_object_object_foreach(src, k, v)
         {
             if (rc == 0 && json_object_is_type(v, json_type_string))
-                rc = add(labels, k, json_object_get(v));
+                rc = jx_add(labels, k, json_object_get(v));
         }
     }
     if (rc == 0)
-        rc = add_str(labels, LABEL_RUN_ID, p->in->run_id);
+        rc = jx_add_str(labels, LABEL_RUN_ID, p->in->run_id);
     if (rc != 0) {
         json_object_put(labels);
         return NULL;
@@ -485,52 +462,24 @@ static struct json_object *omjob_labels(struct pass *p)
     return labels;
 }
 
-static struct json_object *owner_refs(struct pass *p)
-{
-    struct json_object *refs = json_object_new_array(), *ref = json_object_new_object();
-    int rc = refs == NULL || ref == NULL ? -ENOMEM : 0;
-    if (rc == 0)
-        rc = add_str(ref, "apiVersion", OMJOB_GROUP_VERSION);
-    if (rc == 0)
-        rc = add_str(ref, "kind", CRONOMJOB_KIND);
-    if (rc == 0)
-        rc = add_str(ref, "name", p->name);
-    if (rc == 0)
-        rc = add_str(ref, "uid", p->uid);
-    if (rc == 0)
-        rc = add(ref, "controller", json_object_new_boolean(1));
-    if (rc == 0)
-        rc = add(ref, "blockOwnerDeletion", json_object_new_boolean(1));
-    if (rc == 0) {
-        rc = push(refs, ref);
-        ref = NULL;
-    }
-    json_object_put(ref);
-    if (rc != 0) {
-        json_object_put(refs);
-        return NULL;
-    }
-    return refs;
-}
-
 static struct json_object *omjob_meta(struct pass *p, const char *name, int64_t t)
 {
     struct json_object *meta = json_object_new_object(), *ann = json_object_new_object();
     int rc = meta == NULL || ann == NULL ? -ENOMEM : 0;
     if (rc == 0)
-        rc = add_str(meta, "name", name);
+        rc = jx_add_str(meta, "name", name);
     if (rc == 0 && nonempty(p->ns))
-        rc = add_str(meta, "namespace", p->ns);
+        rc = jx_add_str(meta, "namespace", p->ns);
     if (rc == 0)
-        rc = add(meta, "labels", omjob_labels(p));
+        rc = jx_add(meta, "labels", omjob_labels(p));
     if (rc == 0)
-        rc = add(ann, ANNOTATION_SCHEDULED_AT, time_json(p, t));
+        rc = jx_add(ann, ANNOTATION_SCHEDULED_AT, time_json(p, t));
     if (rc == 0) {
-        rc = add(meta, "annotations", ann);
+        rc = jx_add(meta, "annotations", ann);
         ann = NULL;
     }
     if (rc == 0)
-        rc = add(meta, "ownerReferences", owner_refs(p));
+        rc = jx_add(meta, "ownerReferences", wc_controller_refs(CRONOMJOB_KIND, p->name, p->uid));
     json_object_put(ann);
     if (rc != 0) {
         json_object_put(meta);
@@ -544,15 +493,15 @@ static int build_omjob(struct pass *p, const char *name, int64_t t, struct json_
     struct json_object *o = json_object_new_object(), *spec = NULL;
     int rc = o == NULL ? -ENOMEM : 0;
     if (rc == 0)
-        rc = add_str(o, "apiVersion", OMJOB_GROUP_VERSION);
+        rc = jx_add_str(o, "apiVersion", OMJOB_GROUP_VERSION);
     if (rc == 0)
-        rc = add_str(o, "kind", OMJOB_KIND);
+        rc = jx_add_str(o, "kind", OMJOB_KIND);
     if (rc == 0)
-        rc = add(o, "metadata", omjob_meta(p, name, t));
+        rc = jx_add(o, "metadata", omjob_meta(p, name, t));
     if (rc == 0)
         rc = omjob_spec(p, name, &spec);
     if (rc == 0)
-        rc = add(o, "spec", spec);
+        rc = jx_add(o, "spec", spec);
     if (rc != 0) {
         json_object_put(o);
         return rc;
@@ -833,15 +782,15 @@ static struct json_object *active_refs(struct pass *p)
             arr = json_object_new_array();
         int rc = ref == NULL || arr == NULL ? -ENOMEM : 0;
         if (rc == 0)
-            rc = add_str(ref, "apiVersion", OMJOB_GROUP_VERSION);
+            rc = jx_add_str(ref, "apiVersion", OMJOB_GROUP_VERSION);
         if (rc == 0)
-            rc = add_str(ref, "kind", OMJOB_KIND);
+            rc = jx_add_str(ref, "kind", OMJOB_KIND);
         if (rc == 0)
-            rc = add_str(ref, "name", c->name);
+            rc = jx_add_str(ref, "name", c->name);
         if (rc == 0 && nonempty(c->uid))
-            rc = add_str(ref, "uid", c->uid);
+            rc = jx_add_str(ref, "uid", c->uid);
         if (rc == 0) {
-            rc = push(arr, ref);
+            rc = jx_push(arr, ref);
             ref = NULL;
         }
         json_object_put(ref);
@@ -863,17 +812,17 @@ static struct json_object *condition(struct pass *p, const char *type, bool ok, 
     const char *st = ok ? "True" : "False", *since = jx_str(old, "lastTransitionTime");
     int rc = c == NULL ? -ENOMEM : 0;
     if (rc == 0)
-        rc = add_str(c, "type", type);
+        rc = jx_add_str(c, "type", type);
     if (rc == 0)
-        rc = add_str(c, "status", st);
+        rc = jx_add_str(c, "status", st);
     if (rc == 0)
-        rc = add_str(c, "reason", reason);
+        rc = jx_add_str(c, "reason", reason);
     if (rc == 0)
-        rc = add_str(c, "message", msg);
+        rc = jx_add_str(c, "message", msg);
     if (rc == 0 && since != NULL && str_eq(jx_str(old, "status"), st))
-        rc = add_str(c, "lastTransitionTime", since);
+        rc = jx_add_str(c, "lastTransitionTime", since);
     else if (rc == 0 && (now = time_json(p, p->now_s)) != NULL)
-        rc = add(c, "lastTransitionTime", now);
+        rc = jx_add(c, "lastTransitionTime", now);
     if (rc != 0) {
         json_object_put(c);
         p->oom = true;
@@ -920,16 +869,16 @@ static struct json_object *last_run_cond(struct pass *p, const struct seen *s)
 static struct json_object *conditions(struct pass *p, const struct seen *s, char *msg, size_t sz)
 {
     struct json_object *arr = json_object_new_array(), *cur = jx_arr(p->status, "conditions");
-    int rc = arr == NULL ? -ENOMEM : push(arr, scheduled_cond(p, msg, sz));
+    int rc = arr == NULL ? -ENOMEM : jx_push(arr, scheduled_cond(p, msg, sz));
     struct json_object *lr = rc == 0 ? last_run_cond(p, s) : NULL;
     if (rc == 0 && lr != NULL)
-        rc = push(arr, lr);
+        rc = jx_push(arr, lr);
     size_t n = cur != NULL ? json_object_array_length(cur) : 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct json_object *c = json_object_array_get_idx(cur, i);
         const char *type = jx_str(c, "type");
         if (!str_eq(type, COND_SCHEDULED) && !str_eq(type, COND_LAST_RUN))
-            rc = push(arr, json_object_get(c)); /* someone else's */
+            rc = jx_push(arr, json_object_get(c)); /* someone else's */
     }
     if (rc != 0) {
         json_object_put(arr);
@@ -1038,7 +987,7 @@ static int status_step(struct pass *p)
         rc = status_patch(p, &s, patch);
     if (rc == 0 && json_object_object_length(patch) > 0) {
         body = json_object_new_object();
-        rc = body == NULL ? -ENOMEM : add(body, "status", patch);
+        rc = body == NULL ? -ENOMEM : jx_add(body, "status", patch);
         patch = NULL;
         if (rc == 0) {
             p->out->kind = SC_STATUS;

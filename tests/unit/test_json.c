@@ -235,6 +235,22 @@ static void test_set(void)
     json_object_put(o);
 }
 
+/* jx_add/jx_push take the reference, on failure too; NULL is a failed constructor. */
+static void test_add_push(void)
+{
+    struct json_object *o = json_object_new_object(), *a = json_object_new_array();
+    CU_ASSERT_EQUAL(jx_add_str(o, "k", "v"), 0);
+    CU_ASSERT_STRING_EQUAL(jx_str(o, "k"), "v");
+    CU_ASSERT_EQUAL(jx_add(o, "n", NULL), -ENOMEM);
+    CU_ASSERT_PTR_NULL(jx_get(o, "n"));
+    CU_ASSERT_EQUAL(jx_push(a, json_object_new_int(7)), 0);
+    CU_ASSERT_EQUAL(jx_push(a, NULL), -ENOMEM);
+    CU_ASSERT_EQUAL(json_object_array_length(a), 1);
+    CU_ASSERT_EQUAL(jx_add(o, "list", a), 0);
+    CU_ASSERT_EQUAL(jx_arr_len(o, "list"), 1);
+    json_object_put(o);
+}
+
 int main(void)
 {
     static const struct unit_test tests[] = {
@@ -246,6 +262,7 @@ int main(void)
         {"parser reused", test_parser_reuse},
         {"dump", test_dump},
         {"set", test_set},
+        {"add and push", test_add_push},
         {NULL, NULL},
     };
     return unit_run("json", NULL, NULL, tests);
