@@ -42,6 +42,10 @@
 set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/lib.sh
+. "$REPO/tests/lib.sh" # free_ports, now_ms
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh" # stop_op, metrics, msum, pss_total
 BIN=$(readlink -f "$OMJOB_BIN")
 TMP=$(mktemp -d /tmp/omc.XXXXXX) # short: the run dir holds IPC socket paths
 CLUSTER=""
@@ -55,8 +59,7 @@ PARTS=${BENCH_CRON_PARTS:-1 3}
 RECONCILERS=${BENCH_CRON_RECONCILERS:-0}
 LABEL=omjob-bench=$$
 
-note() { echo "# $*" >&2; }
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
+note() { echo "# $*" >&2; } # figures' details on stderr (not tests/lib.sh's note)
 sleep_until() { # UNIX-SECONDS
 	local d
 	d=$(awk -v t="$1" -v n="$EPOCHREALTIME" 'BEGIN {d = t - n; print (d > 0 ? d : 0)}')
@@ -90,16 +93,7 @@ fi
 export KUBECONFIG # admin: kubectl; the operator runs as itself
 OPCONF=$OMJOB_TEST_KUBECONFIG
 
-free_port() {
-	local p
-	while :; do
-		p=$((10000 + RANDOM % 22000)) # below the ephemeral range
-		ss -Htan "( sport = :$p )" 2>/dev/null | grep -q . || { echo "$p"; return; }
-	done
-}
-HP=$(free_port)
-MP=$(free_port)
-while [ "$MP" = "$HP" ]; do MP=$(free_port); done
+read -r HP MP <<<"$(free_ports 2)"
 H=http://127.0.0.1:$HP
 M=http://127.0.0.1:$MP
 RUNS=0
@@ -123,23 +117,6 @@ start_op() { # [ARGS-TO-THE-OPERATOR --] [ENV=VALUE...]
 	echo "bench_cron: operator not ready in 30 s" >&2
 	tail -20 "$OPLOG" >&2
 	exit 1
-}
-stop_op() {
-	[ -n "$SUP" ] || return 0
-	kill -TERM "$SUP" 2>/dev/null || true
-	wait "$SUP" 2>/dev/null || true
-	SUP=""
-}
-metrics() { curl -s -m 10 "$M/metrics"; }
-# msum NAME MATCH: the sum of a metric's samples whose line contains MATCH.
-msum() { metrics | awk -v n="$1" -v m="$2" '(index($0, n "{") == 1 || index($0, n " ") == 1) && (m == "" || index($0, m)) {s += $NF} END {print s + 0}'; }
-pss_total() {
-	local p k t=0
-	for p in "$SUP" $(ps -o pid= --ppid "$SUP"); do
-		k=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
-		t=$((t + ${k:-0}))
-	done
-	echo "$t"
 }
 pss_each() {
 	local p

@@ -8,6 +8,8 @@ set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 . "$REPO/tests/lib.sh" # free_ports
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh" # pss_total
 BIN=$(readlink -f "$OMJOB_BIN")
 TMP=$(mktemp -d /tmp/omb.XXXXXX)
 CLUSTER=""
@@ -72,14 +74,6 @@ echo "BENCH exec_to_readyz_ms $med ms"
 echo "# exec to /readyz 200, 5 starts: ${times[*]} ms (target <= 200 ms)" >&2
 
 # Memory at idle: the last supervisor and its children, a little after ready.
-pss_total() {
-    local p k t=0
-    for p in "$SUP" $(ps -o pid= --ppid "$SUP"); do
-        k=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup")
-        t=$((t + k))
-    done
-    echo "$t"
-}
 sleep 3
 pss=$(pss_total)
 echo "BENCH operator_pss_idle_kib $pss KiB"

@@ -33,6 +33,8 @@
 set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh" # stop_op, metrics, msum, pss_total
 . "$REPO/tests/lib.sh" # free_ports, wait_until
 BIN=$(readlink -f "$OMJOB_BIN")
 DRV=$(dirname "$BIN")/lifecycle_driver
@@ -101,23 +103,6 @@ start_op() {
 	exit 1
 }
 op_ready() { [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$H/readyz")" = 200 ]; }
-stop_op() {
-	[ -n "$SUP" ] || return 0
-	kill -TERM "$SUP" 2>/dev/null || true
-	wait "$SUP" 2>/dev/null || true
-	SUP=""
-}
-metrics() { curl -s -m 10 "$M/metrics"; }
-# gauge NAME LABEL-MATCH: the sum of a metric's samples whose labels contain the match.
-gauge() { metrics | awk -v n="$1" -v m="$2" 'index($0, n "{") == 1 && (m == "" || index($0, m)) {s += $NF} END {print s + 0}'; }
-pss_total() {
-	local p k t=0
-	for p in "$SUP" $(ps -o pid= --ppid "$SUP"); do
-		k=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
-		t=$((t + ${k:-0}))
-	done
-	echo "$t"
-}
 # CPU accounting: clock ticks (utime + stime) of the control plane's processes
 # (when its pids file is readable), of the operator (supervisor and roles), and of
 # the whole machine (busy, total), as "name ticks" lines.
@@ -273,7 +258,7 @@ part2() { # NAME QPS BURST
 	metrics >"$TMP/m1.$name"
 	cpu_snap >"$TMP/cpu1.$name"
 	local depth
-	depth=$(gauge workqueue_depth '')
+	depth=$(msum workqueue_depth '')
 	stop_op
 	reqs "$TMP/m0.$name" "$TMP/m1.$name" >"$TMP/r.$name"
 	local post patch get
@@ -347,15 +332,15 @@ part4() {
 		>"$TMP/p4" 2>"$TMP/p4.err" || { cat "$TMP/p4" "$TMP/p4.err" >&2; exit 1; }
 	local i o p q
 	for _ in $(seq 600); do
-		o=$(gauge omjob_watcher_cache_objects 'resource="omjobs"')
-		p=$(gauge omjob_watcher_cache_objects 'resource="pods"')
-		q=$(gauge workqueue_depth '')
+		o=$(msum omjob_watcher_cache_objects 'resource="omjobs"')
+		p=$(msum omjob_watcher_cache_objects 'resource="pods"')
+		q=$(msum workqueue_depth '')
 		[ "$o" -ge "$N4" ] && [ "$p" -ge $((2 * N4)) ] && [ "$q" -eq 0 ] && break
 		sleep 0.5
 	done
 	sleep 5
-	o=$(gauge omjob_watcher_cache_objects 'resource="omjobs"')
-	p=$(gauge omjob_watcher_cache_objects 'resource="pods"')
+	o=$(msum omjob_watcher_cache_objects 'resource="omjobs"')
+	p=$(msum omjob_watcher_cache_objects 'resource="pods"')
 	loaded=$(pss_total)
 	local per
 	per=$(for pid in "$SUP" $(ps -o pid= --ppid "$SUP"); do
