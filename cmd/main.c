@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "roles/cleaner/cleaner.h"
+#include "roles/elector/elector.h"
 #include "lib/common/log.h"
 #include "lib/common/util.h"
 #include "roles/httpd/httpd.h"
@@ -23,6 +24,7 @@
  * its command word: `omjob-operator watcher` runs the watcher by hand. */
 static const struct proc_def roles[] = {
     {"watcher", watcher, PROC_DEF_PROCESS},
+    {"elector", elector, PROC_DEF_PROCESS | PROC_DEF_ELECTOR}, /* LEADER_ELECTION=true only */
     {"reconciler", reconciler, PROC_DEF_PROCESS | PROC_DEF_SHARDED | PROC_DEF_WRITES},
     {"cleaner", cleaner, PROC_DEF_PROCESS | PROC_DEF_WRITES},
     {"scheduler", scheduler, PROC_DEF_PROCESS | PROC_DEF_WRITES},
@@ -38,7 +40,7 @@ static void usage(FILE *f)
             "usage: omjob-operator [--disable-role NAME]...   run the supervisor and every role\n"
             "       omjob-operator status                     show the roles of the running one\n"
             "       omjob-operator cache KEY | --shard I/N    query the watcher's cache\n"
-            "       omjob-operator watcher | cleaner | scheduler | httpd\n"
+            "       omjob-operator watcher | elector | cleaner | scheduler | httpd\n"
             "                                                 run one role in the foreground\n"
             "       omjob-operator reconciler --shard I/N     run reconciler shard I of N\n"
             "       omjob-operator --version | --help\n"
@@ -46,7 +48,9 @@ static void usage(FILE *f)
             "Runs OpenMetadata ingestion jobs (OMJob resources) and guarantees that each\n"
             "job's exit handler runs. Without a role it is the supervisor, which starts\n"
             "the watcher, RECONCILIATION_THREADS reconcilers (reconciler-0...), the cleaner,\n"
-            "the scheduler (CronOMJobs) and httpd as child processes. --disable-role NAME\n"
+            "the scheduler (CronOMJobs) and httpd as child processes; with\n"
+            "LEADER_ELECTION=true also the elector, and then the roles that write run only\n"
+            "while this replica holds the Lease. --disable-role NAME\n"
             "(repeatable; 'reconciler' means every shard) leaves one out so that you can\n"
             "run it by hand, e.g. under gdb (docs/DEBUGGING.md).\n"
             "\n"

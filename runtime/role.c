@@ -134,6 +134,20 @@ void role_ready(void)
     rs.ready_fd = -1;
 }
 
+int role_report(const char *line)
+{
+    size_t n = strlen(line);
+    ssize_t w;
+    if (rs.ready_fd < 0)
+        return 0;
+    if (n > PIPE_BUF)
+        return -EMSGSIZE;
+    do
+        w = write(rs.ready_fd, line, n);
+    while (w < 0 && errno == EINTR);
+    return w == (ssize_t)n ? 0 : w < 0 ? -errno : -EIO;
+}
+
 int role_stop_fd(void)
 {
     return rs.stop_fd;

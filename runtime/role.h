@@ -22,6 +22,11 @@ void role_init(const char *name);
 /* Tells the supervisor this role is initialised: writes "READY\n" to the
  * readiness pipe and closes it. Idempotent; a no-op when run by hand. */
 void role_ready(void);
+/* Writes one line (at most PIPE_BUF bytes, so one atomic write) to the readiness
+ * pipe and keeps it open: for the elector, which reports "READY" and then its
+ * leadership on it (docs/PROTOCOL.md, "Supervisor and roles"). 0, a negative
+ * errno, or 0 with nothing written when run by hand. */
+int role_report(const char *line);
 
 /* Readable when SIGTERM or SIGINT arrived; role_take_stop() consumes one. */
 int role_stop_fd(void);

@@ -8,6 +8,8 @@
  *   supervisor <pid> <started unix ms> running|stopping <ready 0|1> <ready after ms|-1>
  *   role <name> <pid|0> <state> <restarts> <started unix ms|0> <next start unix ms|0>
  *        <disabled 0|1> <last waitpid status|-1>
+ *   leader <this replica leads 0|1> <holder|-> (only with LEADER_ELECTION=true;
+ *        older readers skip it)
  */
 #include "runtime/statusfile.h"
 
@@ -30,18 +32,18 @@
 #define STATUS_FILE_MAX ((size_t)1 << 20)
 
 static const char *const state_names[] = {"STARTING", "READY", "BACKOFF", "STOPPED",
-                                          "FAILED_CONFIG"};
+                                          "FAILED_CONFIG", "STANDBY"};
 
 const char *role_state_str(enum role_state s)
 {
-    if ((unsigned)s > ROLE_FAILED_CONFIG)
+    if ((unsigned)s > ROLE_STANDBY)
         return "UNKNOWN";
     return state_names[s];
 }
 
 int role_state_parse(const char *s, enum role_state *out)
 {
-    for (int i = 0; i <= ROLE_FAILED_CONFIG; i++) {
+    for (int i = 0; i <= ROLE_STANDBY; i++) {
         if (strcmp(s, state_names[i]) == 0) {
             *out = (enum role_state)i;
             return 0;
@@ -74,6 +76,9 @@ static void format_status(struct sbuf *sb, const struct status_file *sf)
                      role_state_str(r->state), r->restarts, r->started_ms, r->next_ms, r->disabled,
                      r->last_status);
     }
+    if (sf->election)
+        sbuf_appendf(sb, "leader\t%d\t%s\n", sf->leading ? 1 : 0,
+                     sf->holder[0] != '\0' ? sf->holder : "-");
 }
 
 int status_write(const char *dir, const struct status_file *sf)
@@ -153,12 +158,24 @@ static int parse_role(char **f, int n, struct status_row *r)
     return 0;
 }
 
+static int parse_leader(char **f, int n, struct status_file *sf)
+{
+    if (n != 3 || (strcmp(f[1], "0") != 0 && strcmp(f[1], "1") != 0))
+        return -EINVAL;
+    sf->election = true;
+    sf->leading = f[1][0] == '1';
+    util_strlcpy(sf->holder, strcmp(f[2], "-") == 0 ? "" : f[2], sizeof(sf->holder));
+    return 0;
+}
+
 static int parse_line(char *line, struct status_file *sf)
 {
     char *f[STATUS_FIELDS_MAX] = {0};
     int n = split_tabs(line, f, STATUS_FIELDS_MAX);
     if (strcmp(f[0], "supervisor") == 0)
         return parse_supervisor(f, n, sf);
+    if (strcmp(f[0], "leader") == 0)
+        return parse_leader(f, n, sf);
     if (strcmp(f[0], "role") != 0)
         return 0; /* newer writers may add lines */
     struct status_row *rows = realloc(sf->rows, ((size_t)sf->n + 1) * sizeof(*rows));

@@ -13,6 +13,7 @@ enum role_state {
     ROLE_BACKOFF,       /* exited; restarts at its next start time */
     ROLE_STOPPED,       /* disabled, or stopped during shutdown */
     ROLE_FAILED_CONFIG, /* exited 78; retried only every 30 s */
+    ROLE_STANDBY,       /* writes to the API server: runs only while this replica leads */
 };
 const char *role_state_str(enum role_state s);
 /* The inverse of role_state_str. 0 or -EINVAL. */
@@ -40,6 +41,9 @@ struct status_file {
     long long ready;      /* 1 when every enabled role is READY */
     long long ready_ms;   /* start to the first all-READY, -1 before */
     bool stopping;
+    bool election;     /* LEADER_ELECTION=true: the line "leader" is written */
+    bool leading;      /* this replica holds the Lease (its elector said so) */
+    char holder[256];  /* the Lease's holder as the elector last saw it, "" unknown */
     struct status_row *rows; /* in role table order */
     int n;
 };

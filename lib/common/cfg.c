@@ -34,6 +34,9 @@ static const struct int_var int_vars[] = {
     {"OMJOB_EXIT_HANDLER_MAX_ATTEMPTS", offsetof(struct cfg, exit_handler_max_attempts), 3, 1, 100},
     {"OMJOB_RESYNC_SECONDS", offsetof(struct cfg, resync_s), 300, 1, DAY},
     {"OMJOB_ROLE_GRACE_SECONDS", offsetof(struct cfg, role_grace_s), 20, 1, CFG_ROLE_GRACE_MAX},
+    {"LEADER_ELECTION_LEASE_DURATION_SECONDS", offsetof(struct cfg, lease_duration_s), 15, 1, DAY},
+    {"LEADER_ELECTION_RENEW_DEADLINE_SECONDS", offsetof(struct cfg, renew_deadline_s), 10, 1, DAY},
+    {"LEADER_ELECTION_RETRY_PERIOD_SECONDS", offsetof(struct cfg, retry_period_s), 2, 1, DAY},
 };
 
 #define KUBE_QPS_MAX 100000.0
@@ -265,6 +268,19 @@ static int load_leader(struct cfg *c, struct errs *e)
             "expected a Lease name (DNS-1123 subdomain: a-z, 0-9, '-' and '.', at most 253 "
             "characters)");
         v = NULL;
+    }
+    /* client-go's rule: the leader gives up (renew deadline) before a follower may
+     * take over (lease duration), and tries more than once before giving up. */
+    if (c->lease_duration_s <= c->renew_deadline_s) {
+        char d[16];
+        snprintf(d, sizeof(d), "%d", c->lease_duration_s);
+        bad(e, "LEADER_ELECTION_LEASE_DURATION_SECONDS", d,
+            "expected more than LEADER_ELECTION_RENEW_DEADLINE_SECONDS");
+    } else if (c->renew_deadline_s * 10 <= c->retry_period_s * 12) {
+        char d[16];
+        snprintf(d, sizeof(d), "%d", c->renew_deadline_s);
+        bad(e, "LEADER_ELECTION_RENEW_DEADLINE_SECONDS", d,
+            "expected more than 1.2 x LEADER_ELECTION_RETRY_PERIOD_SECONDS");
     }
     return dup_str(&c->lease_name, v != NULL ? v : "omjob-operator");
 }

@@ -45,6 +45,10 @@ struct cfg {
     int role_grace_s;              /* OMJOB_ROLE_GRACE_SECONDS, 1..29 (20) */
     bool leader_election;          /* LEADER_ELECTION: true|false (false) */
     char *lease_name;              /* LEADER_ELECTION_LEASE_NAME ("omjob-operator") */
+    int lease_duration_s;          /* LEADER_ELECTION_LEASE_DURATION_SECONDS (15) */
+    int renew_deadline_s;          /* LEADER_ELECTION_RENEW_DEADLINE_SECONDS (10) */
+    int retry_period_s;            /* LEADER_ELECTION_RETRY_PERIOD_SECONDS (2); duration >
+                                      deadline > 1.2 x retry, as client-go requires */
     char *kubeconfig;              /* KUBECONFIG as given, NULL when unset; kube/ reads it */
 };
 

@@ -24,7 +24,10 @@ static int from_status_file(struct status_file *sf, int rc, struct httpd_status 
     struct httpd_status s = {.hs_pid = (long)sf->pid,
                              .hs_started_ms = sf->started_ms,
                              .hs_ready = sf->ready == 1,
-                             .hs_stopping = sf->stopping};
+                             .hs_stopping = sf->stopping,
+                             .hs_election = sf->election,
+                             .hs_leading = sf->leading};
+    util_strlcpy(s.hs_holder, sf->holder, sizeof(s.hs_holder));
     s.hs_roles = calloc(sf->n > 0 ? (size_t)sf->n : 1, sizeof(*s.hs_roles));
     if (s.hs_roles == NULL) {
         status_file_free(sf);
@@ -202,6 +205,8 @@ static const char *role_ready(const struct httpd_facts *f, int i, char *buf, siz
         return why;
     if (r->hr_disabled)
         return p->hp_asked && p->hp_err == 0 && !p->hp_ready ? "not ready (run by hand)" : NULL;
+    if (r->hr_state == ROLE_STANDBY)
+        return NULL; /* a follower is ready with its caches warm, as controller-runtime's */
     if (r->hr_state != ROLE_READY) {
         snprintf(buf, cap, "%s in the supervisor's table", role_state_str(r->hr_state));
         return buf;

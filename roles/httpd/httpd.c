@@ -263,6 +263,18 @@ static struct json_object *info_supervisor(const struct httpd_status *s, int err
     return o;
 }
 
+/* null without LEADER_ELECTION. */
+static struct json_object *info_leader(const struct httpd_status *s, int err)
+{
+    if (err != 0 || !s->hs_election)
+        return NULL;
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "holder",
+                           s->hs_holder[0] != '\0' ? json_object_new_string(s->hs_holder) : NULL);
+    json_object_object_add(o, "leader", json_object_new_boolean(s->hs_leading));
+    return o;
+}
+
 static void answer_info(struct httpd_ctx *x, struct httpd_answer *a)
 {
     struct httpd_status s = {0};
@@ -282,6 +294,7 @@ static void answer_info(struct httpd_ctx *x, struct httpd_answer *a)
     for (int i = 0; err == 0 && i < s.hs_n; i++)
         json_object_array_add(roles, info_role(&s.hs_roles[i], now));
     json_object_object_add(o, "roles", roles);
+    json_object_object_add(o, "leaderElection", info_leader(&s, err));
     const char *txt =
         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
     a->a_body = txt != NULL ? strdup(txt) : NULL;

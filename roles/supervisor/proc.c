@@ -19,6 +19,11 @@ bool proc_writes(const struct proc_role *r)
     return (r->pr_def->pd_flags & PROC_DEF_WRITES) != 0;
 }
 
+bool proc_elector(const struct proc_role *r)
+{
+    return (r->pr_def->pd_flags & PROC_DEF_ELECTOR) != 0;
+}
+
 static bool proc_sharded(const struct proc_role *r)
 {
     return (r->pr_def->pd_flags & PROC_DEF_SHARDED) != 0;
@@ -64,6 +69,21 @@ int proc_table_init(struct proc_table *t, const struct proc_def *defs, int ndefs
     t->pt_roles = roles;
     t->pt_n = n;
     return 0;
+}
+
+void proc_table_drop(struct proc_table *t, unsigned flags)
+{
+    int n = 0;
+    for (int i = 0; i < t->pt_n; i++) {
+        struct proc_role *r = &t->pt_roles[i];
+        if ((r->pr_def->pd_flags & flags) != 0)
+            continue;
+        t->pt_roles[n] = *r;
+        if (proc_sharded(r)) /* pr_argv points into the row */
+            t->pt_roles[n].pr_argv[2] = t->pt_roles[n].pr_shard;
+        n++;
+    }
+    t->pt_n = n;
 }
 
 void proc_table_free(struct proc_table *t)

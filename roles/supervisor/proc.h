@@ -32,6 +32,9 @@ enum {
     PROC_DEF_PROCESS = 1, /* the supervisor runs it as a child process */
     PROC_DEF_SHARDED = 2, /* one process per shard: RECONCILIATION_THREADS of them */
     PROC_DEF_WRITES = 4,  /* writes to the API server: stopped before the others */
+    /* Holds the leader-election Lease; run only with LEADER_ELECTION=true, and then
+     * the WRITES rows run only while it reports LEADER on its readiness pipe. */
+    PROC_DEF_ELECTOR = 8,
 };
 
 struct proc_role {
@@ -64,6 +67,11 @@ void proc_table_free(struct proc_table *t);
 /* True for a role that writes to the API server (PROC_DEF_WRITES): those stop
  * before the watcher and httpd, which they depend on. */
 bool proc_writes(const struct proc_role *r);
+/* True for the elector (PROC_DEF_ELECTOR). */
+bool proc_elector(const struct proc_role *r);
+/* Removes the rows with any of flags from the table (the elector without
+ * LEADER_ELECTION). */
+void proc_table_drop(struct proc_table *t, unsigned flags);
 
 struct proc_role *proc_by_pid(struct proc_table *t, pid_t pid);
 /* Marks the role called name disabled; a sharded row's name ("reconciler")

@@ -70,6 +70,10 @@ static void print_table(const struct status_file *sf, pid_t holder)
            : sf->ready  ? "ready"
                         : "NOT READY",
            sf->pid, here, up, ready);
+    if (sf->election)
+        printf("leader election: %s; Lease holder %s\n",
+               sf->leading ? "this replica leads" : "this replica follows (roles that write on STANDBY)",
+               sf->holder[0] != '\0' ? sf->holder : "unknown");
     printf("%-14s %-8s %-13s %8s  %-8s %-30s %s\n", "ROLE", "PID", "STATE", "RESTARTS", "UPTIME",
            "LAST EXIT", "NOTE");
     for (int i = 0; i < sf->n; i++) {

@@ -58,6 +58,11 @@ struct sup {
     enum sup_phase s_phase;
     int64_t s_phase_t0; /* when the stop (phase 1) or the kill (phase 3) began */
     int64_t s_grace_ms;
+    /* Leader election (LEADER_ELECTION=true): the roles that write run only while
+     * the elector's last "LEADER <ms>" line allows, until s_lead_until. */
+    bool s_elect;
+    int64_t s_lead_until; /* monotonic; 0 when not leading */
+    char s_holder[256];   /* as the elector last reported it */
 };
 
 /* "SIGTERM" for SIGTERM: the name people type. */
@@ -105,7 +110,7 @@ static void start_role(struct sup *s, struct proc_role *r)
 {
     int64_t now = util_mono_ms();
     char pid[24];
-    bool restart = r->pr_state != ROLE_STOPPED;
+    bool restart = r->pr_state != ROLE_STOPPED && r->pr_state != ROLE_STANDBY;
     s->s_ctx.ps_environ = environ;
     int rc = proc_spawn(r, &s->s_ctx, now, util_wall_ms());
     r->pr_restarts += restart;
@@ -132,10 +137,92 @@ static void start_due(struct sup *s)
     }
 }
 
-/* The role wrote to (or closed) its readiness pipe. */
+/* ---- leader election (docs/ARCHITECTURE.md, "Leader election") ---- */
+
+/* Stops leading: no new start of a role that writes, and SIGKILL to the running
+ * ones (they are crash-safe by design, and must stop before another replica may
+ * take over: a graceful stop could outlast the margin). */
+static void lead_stop(struct sup *s, const char *why)
+{
+    bool was = s->s_lead_until != 0;
+    s->s_lead_until = 0;
+    s->s_dirty = true;
+    for (int i = 0; i < s->s_t.pt_n; i++) {
+        struct proc_role *r = &s->s_t.pt_roles[i];
+        if (!proc_writes(r) || r->pr_disabled)
+            continue;
+        if (r->pr_pid > 0)
+            kill(r->pr_pid, SIGKILL);
+        else if (r->pr_state == ROLE_BACKOFF || r->pr_state == ROLE_FAILED_CONFIG)
+            r->pr_state = ROLE_STANDBY;
+    }
+    if (was)
+        log_warn("not leading: stopped the roles that write", "reason", why, NULL);
+}
+
+static void lead_start(struct sup *s)
+{
+    log_info("leading: starting the roles that write", NULL);
+    for (int i = 0; i < s->s_t.pt_n; i++) {
+        struct proc_role *r = &s->s_t.pt_roles[i];
+        if (proc_writes(r) && r->pr_state == ROLE_STANDBY && !r->pr_disabled)
+            start_role(s, r);
+    }
+}
+
+/* The holder as the status file shows it: no tabs or control bytes. */
+static void set_holder(struct sup *s, const char *h)
+{
+    size_t n = strcspn(h, "\n");
+    if (n >= sizeof(s->s_holder))
+        n = sizeof(s->s_holder) - 1;
+    for (size_t i = 0; i < n; i++)
+        s->s_holder[i] = (unsigned char)h[i] < 0x21 || h[i] == 0x7f ? '?' : h[i];
+    s->s_holder[n] = '\0';
+    if (strcmp(s->s_holder, "-") == 0)
+        s->s_holder[0] = '\0';
+    s->s_dirty = true;
+}
+
+/* "LEADER <ms> <holder>" or "FOLLOWER <holder>" from the elector. */
+static void on_elector_line(struct sup *s, const char *line)
+{
+    long long ms = 0;
+    char *end = NULL;
+    if (strncmp(line, "FOLLOWER ", 9) == 0) {
+        set_holder(s, line + 9);
+        lead_stop(s, "the elector does not hold the Lease");
+        return;
+    }
+    if (strncmp(line, "LEADER ", 7) != 0)
+        return;
+    errno = 0;
+    ms = strtoll(line + 7, &end, 10);
+    if (errno != 0 || end == line + 7 || *end != ' ' || ms <= 0)
+        return;
+    set_holder(s, end + 1);
+    if (s->s_phase != SUP_RUNNING)
+        return;
+    bool was = s->s_lead_until != 0;
+    s->s_lead_until = util_mono_ms() + ms;
+    if (!was)
+        lead_start(s);
+}
+
+/* The deadline the elector gave passed without a renewal (it hangs, or the API
+ * server does not answer): stop writing now, before another replica may lead. */
+static void lead_check(struct sup *s)
+{
+    if (s->s_lead_until != 0 && util_mono_ms() >= s->s_lead_until)
+        lead_stop(s, "renew deadline passed without a renewal from the elector");
+}
+
+/* The role wrote to (or closed) its readiness pipe: "READY", and from the elector
+ * its leadership, one line per write (each under PIPE_BUF, so never split; the
+ * elector writes at most one per retry period, so they never pile up past buf). */
 static void on_ready_fd(struct sup *s, struct proc_role *r)
 {
-    char buf[64], ms[24];
+    char buf[4096], ms[24];
     ssize_t n = read(r->pr_ready_fd, buf, sizeof(buf) - 1);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
@@ -145,11 +232,19 @@ static void on_ready_fd(struct sup *s, struct proc_role *r)
         return;
     }
     buf[n] = '\0';
-    if (strstr(buf, "READY\n") == NULL || r->pr_state != ROLE_STARTING)
-        return;
-    set_state(s, r, ROLE_READY);
-    snprintf(ms, sizeof(ms), "%lld", (long long)(util_mono_ms() - r->pr_start_mono_ms));
-    log_info("role ready", "role", r->pr_name, "ms_since_start", ms, NULL);
+    for (char *line = buf, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+        *nl = '\0';
+        if (strcmp(line, "READY") != 0) {
+            if (proc_elector(r) && s->s_elect)
+                on_elector_line(s, line);
+            continue;
+        }
+        if (r->pr_state != ROLE_STARTING)
+            continue;
+        set_state(s, r, ROLE_READY);
+        snprintf(ms, sizeof(ms), "%lld", (long long)(util_mono_ms() - r->pr_start_mono_ms));
+        log_info("role ready", "role", r->pr_name, "ms_since_start", ms, NULL);
+    }
 }
 
 static void log_exit(const struct proc_role *r, pid_t pid, int64_t now)
@@ -187,7 +282,12 @@ static void reap(struct sup *s)
         }
         proc_exited(r, st, now, s->s_phase != SUP_RUNNING);
         s->s_dirty = true;
+        /* Not leading: a role that writes waits for leadership, not for a restart. */
+        if (s->s_elect && s->s_phase == SUP_RUNNING && proc_writes(r) && s->s_lead_until == 0)
+            r->pr_state = ROLE_STANDBY;
         log_exit(r, pid, now);
+        if (s->s_elect && proc_elector(r))
+            lead_stop(s, "the elector exited");
     }
 }
 
@@ -241,6 +341,7 @@ static void begin_stop(struct sup *s, int sig)
         if (s->s_t.pt_roles[i].pr_pid <= 0)
             set_state(s, &s->s_t.pt_roles[i], ROLE_STOPPED);
     s->s_phase_t0 = util_mono_ms();
+    s->s_lead_until = 0;
     set_phase(s, SUP_STOP_WRITERS);
     signal_roles(s, true, SIGTERM);
 }
@@ -262,6 +363,9 @@ static void stop_progress(struct sup *s)
 {
     int64_t t = util_mono_ms() - s->s_phase_t0;
     if (s->s_phase == SUP_STOP_WRITERS && (!any_running(s, true) || t >= s->s_grace_ms / 2)) {
+        /* The elector releases the Lease when it stops: no writer may outlive that. */
+        if (s->s_elect && any_running(s, true))
+            signal_roles(s, true, SIGKILL);
         set_phase(s, SUP_STOP_ALL);
         signal_roles(s, false, SIGTERM);
     }
@@ -284,6 +388,8 @@ static int64_t next_deadline(const struct sup *s)
             r->pr_next_start_ms < d)
             d = r->pr_next_start_ms;
     }
+    if (s->s_lead_until != 0 && s->s_lead_until < d)
+        d = s->s_lead_until;
     return d;
 }
 
@@ -301,7 +407,7 @@ static void update_ready(struct sup *s)
     const struct proc_role *bad = NULL;
     for (int i = 0; i < s->s_t.pt_n && bad == NULL; i++) {
         const struct proc_role *r = &s->s_t.pt_roles[i];
-        if (!r->pr_disabled && r->pr_state != ROLE_READY)
+        if (!r->pr_disabled && r->pr_state != ROLE_READY && r->pr_state != ROLE_STANDBY)
             bad = r;
     }
     bool ready = bad == NULL && s->s_phase == SUP_RUNNING;
@@ -354,6 +460,8 @@ static void flush_status(struct sup *s)
         .pid = s->s_ctx.ps_supervisor,
         .started_ms = s->s_t0_wall,
         .stopping = s->s_phase != SUP_RUNNING,
+        .election = s->s_elect,
+        .leading = s->s_lead_until != 0,
         .ready = s->s_ready,
         .ready_ms = s->s_ready_ms,
         .rows = rows,
@@ -361,6 +469,7 @@ static void flush_status(struct sup *s)
                  ? s->s_t.pt_n
                  : (int)(sizeof(rows) / sizeof(rows[0])),
     };
+    util_strlcpy(sf.holder, s->s_holder, sizeof(sf.holder));
     status_rows(s, rows, sf.n, util_mono_ms(), util_wall_ms());
     int rc = status_write(s->s_cfg.run_dir, &sf);
     if (rc != 0)
@@ -402,6 +511,7 @@ static int run(struct sup *s)
             return 1;
         }
         reap(s);
+        lead_check(s);
         if (s->s_phase == SUP_RUNNING)
             start_due(s);
         else
@@ -466,6 +576,9 @@ static int setup(struct sup *s, const struct sup_opts *o)
     s->s_grace_ms = (int64_t)s->s_cfg.role_grace_s * 1000;
     if (proc_table_init(&s->s_t, o->so_roles, o->so_nroles, s->s_cfg.reconcile_threads) != 0)
         return 1;
+    s->s_elect = s->s_cfg.leader_election;
+    if (!s->s_elect)
+        proc_table_drop(&s->s_t, PROC_DEF_ELECTOR);
     if ((rc = disable_roles(s, o)) != 0 || (rc = take_run_dir(s)) != 0)
         return rc;
     /* An open descriptor, not the path "/proc/self/exe": the roles run the very
@@ -523,9 +636,15 @@ int supervisor(const struct sup_opts *o)
     int rc = setup(&s, o);
     if (rc == 0) {
         log_start(&s);
-        for (int i = 0; i < s.s_t.pt_n; i++)
-            if (!s.s_t.pt_roles[i].pr_disabled)
-                start_role(&s, &s.s_t.pt_roles[i]);
+        for (int i = 0; i < s.s_t.pt_n; i++) {
+            struct proc_role *r = &s.s_t.pt_roles[i];
+            if (r->pr_disabled)
+                continue;
+            if (s.s_elect && proc_writes(r)) /* until the elector says LEADER */
+                r->pr_state = ROLE_STANDBY;
+            else
+                start_role(&s, r);
+        }
         flush_status(&s);
         rc = run(&s);
         log_info("supervisor exiting", "status", rc == 0 ? "0" : "1", NULL);

@@ -31,6 +31,9 @@ static const char *const all_vars[] = {
     "OMJOB_ROLE_GRACE_SECONDS",
     "LEADER_ELECTION",
     "LEADER_ELECTION_LEASE_NAME",
+    "LEADER_ELECTION_LEASE_DURATION_SECONDS",
+    "LEADER_ELECTION_RENEW_DEADLINE_SECONDS",
+    "LEADER_ELECTION_RETRY_PERIOD_SECONDS",
     "KUBECONFIG",
     "XDG_RUNTIME_DIR",
 };
@@ -326,6 +329,41 @@ static void test_leader(void)
                "subdomain: a-z, 0-9, '-' and '.', at most 253 characters)");
 }
 
+/* client-go's defaults and its rule: duration > renew deadline > 1.2 x retry period. */
+static void test_leader_timing(void)
+{
+    struct cfg c;
+    if (load_with("LEADER_ELECTION", "true", &c) == 0) {
+        CU_ASSERT_EQUAL(c.lease_duration_s, 15);
+        CU_ASSERT_EQUAL(c.renew_deadline_s, 10);
+        CU_ASSERT_EQUAL(c.retry_period_s, 2);
+        cfg_free(&c);
+    }
+    expect_bad("LEADER_ELECTION_LEASE_DURATION_SECONDS", "10",
+               "LEADER_ELECTION_LEASE_DURATION_SECONDS=\"10\": expected more than "
+               "LEADER_ELECTION_RENEW_DEADLINE_SECONDS");
+    expect_bad("LEADER_ELECTION_RENEW_DEADLINE_SECONDS", "2",
+               "LEADER_ELECTION_RENEW_DEADLINE_SECONDS=\"2\": expected more than 1.2 x "
+               "LEADER_ELECTION_RETRY_PERIOD_SECONDS");
+    expect_bad("LEADER_ELECTION_RETRY_PERIOD_SECONDS", "9",
+               "LEADER_ELECTION_RENEW_DEADLINE_SECONDS=\"10\": expected more than 1.2 x "
+               "LEADER_ELECTION_RETRY_PERIOD_SECONDS");
+    expect_bad("LEADER_ELECTION_RETRY_PERIOD_SECONDS", "0",
+               "LEADER_ELECTION_RETRY_PERIOD_SECONDS=\"0\": expected an integer from 1 to 86400");
+    /* The tightest valid setting: 3 > 2 > 1.2. */
+    clear_env();
+    setenv("LEADER_ELECTION_LEASE_DURATION_SECONDS", "3", 1);
+    setenv("LEADER_ELECTION_RENEW_DEADLINE_SECONDS", "2", 1);
+    setenv("LEADER_ELECTION_RETRY_PERIOD_SECONDS", "1", 1);
+    if (cfg_load(&c, NULL, 0) == 0) {
+        CU_ASSERT_EQUAL(c.lease_duration_s, 3);
+        cfg_free(&c);
+    } else {
+        CU_FAIL("3/2/1 rejected");
+    }
+    clear_env();
+}
+
 static void test_kubeconfig(void)
 {
     struct cfg c;
@@ -376,7 +414,7 @@ static void test_json_view(void)
     CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(jx_get(j, "KUBE_QPS")), 50.0, 1e-9);
     CU_ASSERT_FALSE(jx_bool_or(j, "LEADER_ELECTION", true));
     CU_ASSERT_STRING_EQUAL(jx_str(j, "KUBECONFIG"), "/k");
-    CU_ASSERT_EQUAL(json_object_object_length(j), 19);
+    CU_ASSERT_EQUAL(json_object_object_length(j), 22);
     json_object_put(j);
     cfg_free(&c);
 
@@ -431,6 +469,7 @@ int main(void)
         {"KUBE_QPS", test_qps},
         {"OMJOB_RUN_DIR", test_run_dir},
         {"LEADER_ELECTION", test_leader},
+        {"LEADER_ELECTION timings", test_leader_timing},
         {"KUBECONFIG", test_kubeconfig},
         {"escaped values, several errors", test_value_escaped_and_many},
         {"JSON view", test_json_view},
