@@ -48,7 +48,7 @@ struct elector {
     bool e_was_leader; /* as last reported */
     char e_reported[LEASE_ID_MAX];
     bool e_reported_once;
-    int e_failures; /* consecutive failed attempts, for logging */
+    int e_failures;       /* consecutive failed attempts, for logging */
     pthread_mutex_t e_mu; /* guards the copies below, read by the status callback */
     char e_holder_copy[LEASE_ID_MAX];
     bool e_leader_copy;
@@ -151,7 +151,7 @@ static int write_lease(struct elector *e, enum lease_act act)
     struct json_object *body = lease_build(&e->e_ls, ref.ns, ref.name, util_wall_ms()), *out = NULL;
     struct lease_rec rec;
     int64_t sent = util_mono_ms();
-    int rc = body == NULL ? -ENOMEM
+    int rc = body == NULL              ? -ENOMEM
              : act == LEASE_ACT_CREATE ? kube_create(e->e_kc, &ref, body, &out, &ke)
                                        : kube_update(e->e_kc, &ref, body, &out, &ke);
     json_object_put(body);
@@ -186,8 +186,12 @@ static void try_acquire(struct elector *e)
     }
     enum lease_act act = lease_observe(&e->e_ls, &cur, util_mono_ms());
     report(e, false);
-    if (act == LEASE_ACT_WAIT)
+    if (act == LEASE_ACT_WAIT) {
+        int64_t exp = lease_expires_at(&e->e_ls);
+        if (exp > 0 && exp < e->e_next_ms)
+            e->e_next_ms = exp;
         return;
+    }
     if (write_lease(e, act) == 0) {
         report(e, true);
         log_info("became leader", "identity", e->e_ls.ls_id, "lease", e->e_cfg.lease_name, NULL);
@@ -205,8 +209,7 @@ static void renew(struct elector *e)
         return;
     }
     if (!e->e_ls.ls_leader) {
-        log_warn("lost the Lease (another replica updated it)", "lease", e->e_cfg.lease_name,
-                 NULL);
+        log_warn("lost the Lease (another replica updated it)", "lease", e->e_cfg.lease_name, NULL);
         report(e, false);
     }
 }

@@ -28,6 +28,22 @@ static bool same_record(const struct lease_rec *a, const struct lease_rec *b)
     return a->lr_exists == b->lr_exists && strcmp(a->lr_rv, b->lr_rv) == 0;
 }
 
+static int64_t holder_duration_ms(const struct lease_state *s, const struct lease_rec *r)
+{
+    /* The holder's own duration, as client-go: a replica configured otherwise
+     * still honours what the holder promised. */
+    return r->lr_duration_s > 0 ? r->lr_duration_s * 1000 : s->ls_t.lt_duration_ms;
+}
+
+int64_t lease_expires_at(const struct lease_state *s)
+{
+    const struct lease_rec *r = &s->ls_seen;
+    if (!s->ls_have_seen || !r->lr_exists || r->lr_holder[0] == '\0' ||
+        strcmp(r->lr_holder, s->ls_id) == 0)
+        return 0;
+    return s->ls_seen_ms + holder_duration_ms(s, r);
+}
+
 enum lease_act lease_observe(struct lease_state *s, const struct lease_rec *cur, int64_t now)
 {
     if (!s->ls_have_seen || !same_record(&s->ls_seen, cur)) {
@@ -42,10 +58,7 @@ enum lease_act lease_observe(struct lease_state *s, const struct lease_rec *cur,
         return LEASE_ACT_CREATE;
     if (ours || cur->lr_holder[0] == '\0')
         return LEASE_ACT_UPDATE;
-    /* The holder's own duration, as client-go: a replica configured otherwise
-     * still honours what the holder promised. */
-    int64_t dur_ms = cur->lr_duration_s > 0 ? cur->lr_duration_s * 1000 : s->ls_t.lt_duration_ms;
-    return s->ls_seen_ms + dur_ms > now ? LEASE_ACT_WAIT : LEASE_ACT_UPDATE;
+    return s->ls_seen_ms + holder_duration_ms(s, cur) > now ? LEASE_ACT_WAIT : LEASE_ACT_UPDATE;
 }
 
 static struct json_object *build(const struct lease_state *s, const char *ns, const char *name,
@@ -85,8 +98,8 @@ struct json_object *lease_build(const struct lease_state *s, const char *ns, con
     const struct lease_rec *r = &s->ls_seen;
     bool ours = s->ls_have_seen && r->lr_exists && strcmp(r->lr_holder, s->ls_id) == 0;
     int64_t transitions = !s->ls_have_seen || !r->lr_exists ? 0
-                          : ours                           ? r->lr_transitions
-                                                           : r->lr_transitions + 1;
+                          : ours                            ? r->lr_transitions
+                                                            : r->lr_transitions + 1;
     micro_time(now_wall_ms, now, sizeof(now));
     return build(s, ns, name, s->ls_id, (s->ls_t.lt_duration_ms + 999) / 1000,
                  ours && r->lr_acquire[0] != '\0' ? r->lr_acquire : now, transitions, now);

@@ -17,13 +17,13 @@ struct json_object;
 
 /* A Lease (coordination.k8s.io/v1) as the election reads it. */
 struct lease_rec {
-    bool lr_exists;                /* false: the GET was 404 */
-    char lr_holder[LEASE_ID_MAX];  /* spec.holderIdentity, "" when released */
-    int64_t lr_duration_s;         /* spec.leaseDurationSeconds */
-    int64_t lr_transitions;        /* spec.leaseTransitions */
-    char lr_acquire[40];           /* spec.acquireTime, as written (MicroTime) */
-    char lr_rv[64];                /* metadata.resourceVersion */
-    char lr_uid[64];               /* metadata.uid, for Events about it */
+    bool lr_exists;               /* false: the GET was 404 */
+    char lr_holder[LEASE_ID_MAX]; /* spec.holderIdentity, "" when released */
+    int64_t lr_duration_s;        /* spec.leaseDurationSeconds */
+    int64_t lr_transitions;       /* spec.leaseTransitions */
+    char lr_acquire[40];          /* spec.acquireTime, as written (MicroTime) */
+    char lr_rv[64];               /* metadata.resourceVersion */
+    char lr_uid[64];              /* metadata.uid, for Events about it */
 };
 
 struct lease_timing {
@@ -37,8 +37,8 @@ struct lease_state {
     struct lease_timing ls_t;
     struct lease_rec ls_seen; /* the record last read or written */
     bool ls_have_seen;
-    int64_t ls_seen_ms; /* when ls_seen last changed, local monotonic (client-go's observedTime) */
-    bool ls_leader;     /* we hold the Lease and may write */
+    int64_t ls_seen_ms;  /* when ls_seen last changed, local monotonic (client-go's observedTime) */
+    bool ls_leader;      /* we hold the Lease and may write */
     int64_t ls_fence_ms; /* leader: writing stops at this time unless renewed */
 };
 
@@ -90,6 +90,11 @@ void lease_released(struct lease_state *s, const struct lease_rec *written, int6
 bool lease_check_fence(struct lease_state *s, int64_t now);
 /* Milliseconds a leader may still write at now (0 when not leading). */
 int64_t lease_write_left(const struct lease_state *s, int64_t now);
+/* When another holder's record, as seen, expires (monotonic): a follower tries
+ * then rather than up to a retry period later, so a takeover after a crash comes
+ * within lease duration + retry period of the holder's last renewal. 0 when no
+ * other replica holds it. */
+int64_t lease_expires_at(const struct lease_state *s);
 /* The holder as last seen ("" for none or released). */
 const char *lease_holder(const struct lease_state *s);
 

@@ -58,22 +58,22 @@ static void row_note(char *buf, size_t bufsz, const struct status_row *r, int nr
 static void print_table(const struct status_file *sf, pid_t holder)
 {
     long long now = util_wall_ms();
-    char up[32], ready[64] = "", here[40] = "";
+    char up[32], ready[64] = "", here[40] = "", lead[320] = "";
     int nrec = count_reconcilers(sf);
     fmt_dur(up, sizeof(up), now - sf->started_ms);
     if (sf->ready_ms >= 0)
         snprintf(ready, sizeof(ready), "; all roles were ready %lld ms after start", sf->ready_ms);
     if (holder != sf->pid)
         snprintf(here, sizeof(here), " (pid %ld here)", (long)holder);
-    printf("omjob-operator %s: supervisor pid %lld%s, up %s%s\n",
+    /* On the first line: scripts read the roles from the third line on. */
+    if (sf->election)
+        snprintf(lead, sizeof(lead), "; leader election: this replica %s (Lease holder %s)",
+                 sf->leading ? "leads" : "follows", sf->holder[0] != '\0' ? sf->holder : "unknown");
+    printf("omjob-operator %s: supervisor pid %lld%s, up %s%s%s\n",
            sf->stopping ? "stopping"
            : sf->ready  ? "ready"
                         : "NOT READY",
-           sf->pid, here, up, ready);
-    if (sf->election)
-        printf("leader election: %s; Lease holder %s\n",
-               sf->leading ? "this replica leads" : "this replica follows (roles that write on STANDBY)",
-               sf->holder[0] != '\0' ? sf->holder : "unknown");
+           sf->pid, here, up, ready, lead);
     printf("%-14s %-8s %-13s %8s  %-8s %-30s %s\n", "ROLE", "PID", "STATE", "RESTARTS", "UPTIME",
            "LAST EXIT", "NOTE");
     for (int i = 0; i < sf->n; i++) {

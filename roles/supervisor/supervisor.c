@@ -26,6 +26,11 @@
 
 extern char **environ;
 
+/* With leader election, how long the roles that write get to stop on SIGTERM
+ * before SIGKILL (they are crash-safe): the elector releases the Lease only once
+ * they are gone, and the next replica should lead within a retry period after. */
+#define SUP_ELECT_WRITERS_GRACE_MS 1000
+
 /* After SIGKILL, how long to wait for the kernel to finish the stragglers. */
 #define SUP_KILL_WAIT_MS 2000
 
@@ -356,13 +361,20 @@ static bool any_running(const struct sup *s, bool writers_only)
     return false;
 }
 
-/* Writers get the first half of the grace period to themselves; the readers
+static int64_t writers_grace(const struct sup *s)
+{
+    int64_t g = s->s_grace_ms / 2;
+    return s->s_elect && g > SUP_ELECT_WRITERS_GRACE_MS ? SUP_ELECT_WRITERS_GRACE_MS : g;
+}
+
+/* Writers get the first half of the grace period to themselves (1 s with leader
+ * election); the readers
  * they depend on are asked to stop when the writers are gone or half of it is
  * over; at the end, SIGKILL. */
 static void stop_progress(struct sup *s)
 {
     int64_t t = util_mono_ms() - s->s_phase_t0;
-    if (s->s_phase == SUP_STOP_WRITERS && (!any_running(s, true) || t >= s->s_grace_ms / 2)) {
+    if (s->s_phase == SUP_STOP_WRITERS && (!any_running(s, true) || t >= writers_grace(s))) {
         /* The elector releases the Lease when it stops: no writer may outlive that. */
         if (s->s_elect && any_running(s, true))
             signal_roles(s, true, SIGKILL);
@@ -377,7 +389,7 @@ static int64_t next_deadline(const struct sup *s)
 {
     int64_t d = INT64_MAX;
     if (s->s_phase == SUP_STOP_WRITERS)
-        return s->s_phase_t0 + s->s_grace_ms / 2;
+        return s->s_phase_t0 + writers_grace(s);
     if (s->s_phase == SUP_STOP_ALL)
         return s->s_phase_t0 + s->s_grace_ms;
     if (s->s_phase == SUP_KILLED)

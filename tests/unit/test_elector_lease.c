@@ -97,6 +97,7 @@ static void test_holder_duration(void)
     struct lease_rec a = rec("a", "7", 40, 0);
     CU_ASSERT_EQUAL(lease_observe(&s, &a, 0), LEASE_ACT_WAIT);
     CU_ASSERT_EQUAL(lease_observe(&s, &a, 39999), LEASE_ACT_WAIT);
+    CU_ASSERT_EQUAL(lease_expires_at(&s), 40000);
     CU_ASSERT_EQUAL(lease_observe(&s, &a, 40000), LEASE_ACT_UPDATE);
 }
 
@@ -109,6 +110,7 @@ static void test_released_taken_at_once(void)
     CU_ASSERT_EQUAL(lease_observe(&s, &a, 0), LEASE_ACT_WAIT);
     struct lease_rec gone = rec("", "9", 1, 2);
     CU_ASSERT_EQUAL(lease_observe(&s, &gone, 2000), LEASE_ACT_UPDATE);
+    CU_ASSERT_EQUAL(lease_expires_at(&s), 0);
     CU_ASSERT_STRING_EQUAL(lease_holder(&s), "");
 }
 
