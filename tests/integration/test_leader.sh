@@ -4,7 +4,9 @@
 # local control plane, 50 OMJobs in flight. The leader is SIGKILLed: the follower
 # takes over within lease duration + retry period (and not before the Lease
 # expired); the killed one is started again and follows; the leader is SIGTERMed:
-# it releases the Lease and the other takes over within 3 s. Every OMJob ends
+# it releases the Lease and the other takes over within 3 s; the leader's elector
+# is stopped (SIGSTOP): its supervisor kills its writers at the renew deadline,
+# before the other replica takes over. Every OMJob ends
 # correctly with its exit handler exactly once (omjob_lib.sh check_runs: exit pods
 # by UID over the whole run, env, status, Events, finalizers); a follower made no
 # write while it followed (its rest_client_requests_total, every role, by verb);
@@ -149,16 +151,38 @@ use_op b
 stop_operator && pass "b stopped cleanly (exit 0)" || fail "b: $OP_STOP"
 PID[b]=
 
+# Fencing: a leader whose elector cannot renew (stopped) kills its writers at the
+# renew deadline (3 s), before the other may take over (5 s after the renewal).
+start_replica b
+follows b || fail "b, started again, does not follow: $(op_status)"
+use_op a
+epid=$(op_status | awk '$1 == "elector" { print $2 }')
+kill -STOP "$epid"
+if wait_until 15 holder_is "$ID_b"; then
+	fenced=$(grep '"not leading: stopped the roles that write"' "$OP_TMP/a.log" | tail -1 | jq -r .time)
+	led=$(grep '"became leader"' "$OP_TMP/b.log" | tail -1 | jq -r .time)
+	[ -n "$fenced" ] && [[ $fenced < $led ]] &&
+		pass "elector of a stopped: a's writers killed at $fenced, before b led at $led" ||
+		fail "fencing: a's writers stopped at '${fenced:-never}', b led at $led"
+else
+	fail "b did not take over from a stopped elector: holder '$(holder)'"
+fi
+kill -CONT "$epid"
+wait_until 5 follows a && pass "a's elector resumed: a follows" || fail "a does not follow: $(op_status)"
+use_op a
+[ -z "$(op_status | awk 'NR > 2 && $1 ~ /^(reconciler|cleaner|scheduler)/ && $2 != "-"')" ] &&
+	pass "a's writers stay down while it follows" || fail "a's writers run: $(op_status)"
+
 check_finished 90 "$tc" "after creation"
 check_runs quiet
-wa=$(writes a)
-[ "$wa" != "?" ] && [ "$wa" -gt 0 ] && pass "leader a wrote once it led ($wa writes: the counter counts)" ||
-	fail "leader a: writes $wa"
+wb=$(writes b)
+[ "$wb" != "?" ] && [ "$wb" -gt 0 ] && pass "leader b wrote once it led ($wb writes: the counter counts)" ||
+	fail "leader b: writes $wb"
 ev=$($K get events -n "$LNS" -o json | jq -c --arg l "$LEASE" '[.items[] | select(.involvedObject.kind == "Lease" and .involvedObject.name == $l and .reason == "LeaderElection") | .message] | sort')
 want=$(jq -cn --arg a "$ID_a" --arg b "$ID_b" '["\($a) became leader", "\($b) became leader", "\($b) stopped leading"] | sort')
-# a became leader twice: one Event, aggregated (count 2).
+# a and b became leader twice each: one Event each, aggregated (count 2).
 [ "$ev" = "$want" ] && pass "LeaderElection Events on the Lease: $ev" || fail "LeaderElection Events: $ev, want $want"
-use_op a
+use_op b
 no_restarts
 note "elapsed $(($(now_ms) - t0)) ms"
 t_done
