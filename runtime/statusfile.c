@@ -31,8 +31,8 @@
  * most 64 reconcilers and 3 other roles. */
 #define STATUS_FILE_MAX ((size_t)1 << 20)
 
-static const char *const state_names[] = {"STARTING", "READY", "BACKOFF", "STOPPED",
-                                          "FAILED_CONFIG", "STANDBY"};
+static const char *const state_names[] = {"STARTING", "READY",         "BACKOFF",
+                                          "STOPPED",  "FAILED_CONFIG", "STANDBY"};
 
 const char *role_state_str(enum role_state s)
 {

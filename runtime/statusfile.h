@@ -41,9 +41,9 @@ struct status_file {
     long long ready;      /* 1 when every enabled role is READY */
     long long ready_ms;   /* start to the first all-READY, -1 before */
     bool stopping;
-    bool election;     /* LEADER_ELECTION=true: the line "leader" is written */
-    bool leading;      /* this replica holds the Lease (its elector said so) */
-    char holder[256];  /* the Lease's holder as the elector last saw it, "" unknown */
+    bool election;           /* LEADER_ELECTION=true: the line "leader" is written */
+    bool leading;            /* this replica holds the Lease (its elector said so) */
+    char holder[256];        /* the Lease's holder as the elector last saw it, "" unknown */
     struct status_row *rows; /* in role table order */
     int n;
 };

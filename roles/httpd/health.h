@@ -27,9 +27,9 @@ struct httpd_status {
     int64_t hs_started_ms;
     bool hs_stopping;
     bool hs_ready;
-    bool hs_election;   /* LEADER_ELECTION=true */
-    bool hs_leading;    /* this replica holds the Lease */
-    char hs_holder[256]; /* the Lease's holder, "" unknown */
+    bool hs_election;            /* LEADER_ELECTION=true */
+    bool hs_leading;             /* this replica holds the Lease */
+    char hs_holder[256];         /* the Lease's holder, "" unknown */
     struct httpd_role *hs_roles; /* malloc'd, hs_n of them */
     int hs_n;
 };
