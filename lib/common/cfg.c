@@ -275,12 +275,13 @@ static int load_leader(struct cfg *c, struct errs *e)
         char d[16];
         snprintf(d, sizeof(d), "%d", c->lease_duration_s);
         bad(e, "LEADER_ELECTION_LEASE_DURATION_SECONDS", d,
-            "expected more than LEADER_ELECTION_RENEW_DEADLINE_SECONDS");
+            "expected more than LEADER_ELECTION_RENEW_DEADLINE_SECONDS (%d)", c->renew_deadline_s);
     } else if (c->renew_deadline_s * 10 <= c->retry_period_s * 12) {
         char d[16];
         snprintf(d, sizeof(d), "%d", c->renew_deadline_s);
         bad(e, "LEADER_ELECTION_RENEW_DEADLINE_SECONDS", d,
-            "expected more than 1.2 x LEADER_ELECTION_RETRY_PERIOD_SECONDS");
+            "expected more than 1.2 x LEADER_ELECTION_RETRY_PERIOD_SECONDS (%d)",
+            c->retry_period_s);
     }
     return dup_str(&c->lease_name, v != NULL ? v : "omjob-operator");
 }

@@ -49,6 +49,8 @@ static void row_note(char *buf, size_t bufsz, const struct status_row *r, int nr
         snprintf(buf, bufsz, "bad configuration (see its log); next try in %s", d);
     else if (r->state == ROLE_BACKOFF)
         snprintf(buf, bufsz, "restart in %s", d);
+    else if (r->state == ROLE_STANDBY)
+        snprintf(buf, bufsz, "runs while this replica leads");
     else
         buf[0] = '\0';
 }

@@ -260,6 +260,9 @@ static void log_exit(const struct proc_role *r, pid_t pid, int64_t now)
     snprintf(in, sizeof(in), "%lld", (long long)(r->pr_next_start_ms - now));
     if (r->pr_state == ROLE_STOPPED)
         log_info("role stopped", "role", r->pr_name, "pid", p, "status", how, NULL);
+    else if (r->pr_state == ROLE_STANDBY)
+        log_info("role stopped: this replica does not lead", "role", r->pr_name, "pid", p, "status",
+                 how, NULL);
     else if (r->pr_state == ROLE_FAILED_CONFIG)
         log_error("role exited with status 78: its configuration is bad (see its log); not "
                   "restarting it in a loop",

@@ -341,13 +341,13 @@ static void test_leader_timing(void)
     }
     expect_bad("LEADER_ELECTION_LEASE_DURATION_SECONDS", "10",
                "LEADER_ELECTION_LEASE_DURATION_SECONDS=\"10\": expected more than "
-               "LEADER_ELECTION_RENEW_DEADLINE_SECONDS");
+               "LEADER_ELECTION_RENEW_DEADLINE_SECONDS (10)");
     expect_bad("LEADER_ELECTION_RENEW_DEADLINE_SECONDS", "2",
                "LEADER_ELECTION_RENEW_DEADLINE_SECONDS=\"2\": expected more than 1.2 x "
-               "LEADER_ELECTION_RETRY_PERIOD_SECONDS");
+               "LEADER_ELECTION_RETRY_PERIOD_SECONDS (2)");
     expect_bad("LEADER_ELECTION_RETRY_PERIOD_SECONDS", "9",
                "LEADER_ELECTION_RENEW_DEADLINE_SECONDS=\"10\": expected more than 1.2 x "
-               "LEADER_ELECTION_RETRY_PERIOD_SECONDS");
+               "LEADER_ELECTION_RETRY_PERIOD_SECONDS (9)");
     expect_bad("LEADER_ELECTION_RETRY_PERIOD_SECONDS", "0",
                "LEADER_ELECTION_RETRY_PERIOD_SECONDS=\"0\": expected an integer from 1 to 86400");
     /* The tightest valid setting: 3 > 2 > 1.2. */
