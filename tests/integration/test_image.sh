@@ -98,8 +98,11 @@ stop_chroot
 # A missing library fails: the loader refuses to start it.
 cp -a "$ROOT" "$OP_TMP/nolib"
 rm "$OP_TMP/nolib/usr/lib/x86_64-linux-gnu/libnng.so.1"
-out=$(chroot --userspec=65532:65532 "$OP_TMP/nolib" /usr/bin/omjob-operator --version 2>&1) && rc=0 || rc=$?
-ok=$(chroot --userspec=65532:65532 "$ROOT" /usr/bin/omjob-operator --version 2>&1) || fail "rootfs: --version: $ok"
+version() { # ROOT: --version of the image's binary, with /proc (ASan builds need it)
+	unshare --pid --fork --mount-proc="$1/proc" chroot --userspec=65532:65532 "$1" /usr/bin/omjob-operator --version 2>&1
+}
+out=$(version "$OP_TMP/nolib") && rc=0 || rc=$?
+ok=$(version "$ROOT") || fail "rootfs: --version: $ok"
 [ "$rc" = 127 ] && grep -q libnng <<<"$out" &&
 	pass "without libnng.so.1 the image cannot start (exit 127: $(head -c 120 <<<"$out")); with it: $ok" ||
 	fail "without libnng.so.1: exit $rc, $out"
