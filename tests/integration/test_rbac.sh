@@ -7,6 +7,7 @@
 #        CronOMJob's run (create, status, history-limit delete)
 #  ns    WATCH_NAMESPACES=a,b: a Role and RoleBinding in each, nothing cluster-wide;
 #        OMJobs in both run
+#  (both with LEADER_ELECTION=true and the chart's Lease name: the Lease's calls too)
 #  out   that identity is refused outside its namespaces (every verb the operator
 #        uses, and cluster-wide lists), and an OMJob outside is never touched
 # The API server enforces OwnerReferencesPermissionEnforcement (tests/cluster/up).
@@ -70,7 +71,10 @@ tmpl=$(omjob_json "$nc" x '{"exit":0}' '{"exit":0}' | jq -c .spec)
 jq -cn --argjson t "$tmpl" '{apiVersion: "pipelines.openmetadata.org/v1", kind: "CronOMJob",
 	metadata: {name: "c"}, spec: {schedule: "* * * * *", successfulJobsHistoryLimit: 0, omJobSpec: $t}}' |
 	$K create -n "$nc" -f - >/dev/null
-OMJOB_TEST_KUBECONFIG=$TOKCFG start_operator OPERATOR_NAMESPACE="$opns" || t_done
+# The chart's settings for its own namespace, leader election included: once the
+# operator takes the Lease, its get/create/update are under these rules too.
+LE=(LEADER_ELECTION=true LEADER_ELECTION_LEASE_NAME=omjob-operator POD_NAME="$REL-0")
+OMJOB_TEST_KUBECONFIG=$TOKCFG start_operator OPERATOR_NAMESPACE="$opns" "${LE[@]}" || t_done
 
 na=$(new_ns rbac-all)
 omjob "$na" ok '{"exit":0,"run":"1s"}' '{"exit":0}' '{"ttlSecondsAfterFinished":1}'
@@ -98,6 +102,7 @@ else
 	fail "all: CronOMJob made no run: $($K get comj -n "$nc" c -o jsonpath='{.status}')"
 fi
 no_403 all
+note "all: Leases in $opns: $($K get lease -n "$opns" -o jsonpath='{range .items[*]}{.metadata.name}={.spec.holderIdentity} {end}' 2>&1)"
 stop_operator || fail "all: operator stop: $OP_STOP"
 
 # --- ns: a Role per watched namespace ------------------------------------------
@@ -113,7 +118,7 @@ kinds=$(grep -E '^kind: ' "$OP_TMP/ns-rbac.yaml" | sort | uniq -c | tr -s ' ' | 
 $K apply -f "$OP_TMP/ns-rbac.yaml" >/dev/null
 sa_kubeconfig
 : >"$OP_LOG"
-OMJOB_TEST_KUBECONFIG=$TOKCFG start_operator OPERATOR_NAMESPACE="$opns" WATCH_NAMESPACES="$n1,$n2" || t_done
+OMJOB_TEST_KUBECONFIG=$TOKCFG start_operator OPERATOR_NAMESPACE="$opns" WATCH_NAMESPACES="$n1,$n2" "${LE[@]}" || t_done
 omjob "$n1" a '{"exit":0,"run":"1s"}' '{"exit":0}'
 omjob "$n2" b '{"exit":3,"run":"1s"}' '{"exit":0}'
 omjob "$nout" outside '{"exit":0}' '{"exit":0}'
