@@ -9,12 +9,21 @@ JOBS ?= $(shell nproc)
 WERROR ?= OFF
 
 .PHONY: all deps build asan tsan fuzz test unit lint coverage demo demo-stop bench \
-	cluster-build clean format
+	cluster-build clean format image
 
 all: build
 
 deps:
 	@scripts/deps
+
+# The container image (deploy/image/): a release build of the operator on a root
+# filesystem assembled from Debian packages, FROM scratch, built offline by buildah;
+# an OCI archive in build-release/, and its size as a BENCH line.
+image:
+	@scripts/deps image
+	@cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build-release -j $(JOBS) --target omjob-operator
+	@deploy/image/build.sh build-release/omjob-operator build-release/image
 
 # TARGET=NAME builds only that target (the demo: TARGET=omjob-operator).
 build: deps

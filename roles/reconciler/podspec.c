@@ -324,6 +324,43 @@ fail:
     return rc;
 }
 
+/* True when the pod securityContext asks for a non-root user: runAsNonRoot true, or
+ * a runAsUser above 0. */
+static bool asks_non_root(struct json_object *psc)
+{
+    struct json_object *v = NULL;
+    if (psc == NULL)
+        return false;
+    if (json_object_object_get_ex(psc, "runAsNonRoot", &v) &&
+        json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v))
+        return true;
+    return json_object_object_get_ex(psc, "runAsUser", &v) &&
+           json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0;
+}
+
+/* A spec asking for a non-root user gets what Pod Security "restricted" wants and
+ * the spec leaves unsaid: runAsNonRoot true and the RuntimeDefault seccomp profile on
+ * the container. Whatever the pod securityContext says itself wins (a spec that
+ * still violates the policy is refused by admission, and says so in its status). */
+static int add_restricted(struct json_object *psc, struct json_object *sc)
+{
+    struct json_object *v = NULL;
+    int rc = 0;
+    if (!asks_non_root(psc))
+        return 0;
+    if (!json_object_object_get_ex(psc, "runAsNonRoot", &v))
+        rc = jx_add(sc, "runAsNonRoot", json_object_new_boolean(1));
+    if (rc == 0 && !json_object_object_get_ex(psc, "seccompProfile", &v)) {
+        struct json_object *prof = json_object_new_object();
+        rc = prof == NULL ? -ENOMEM : jx_add_str(prof, "type", "RuntimeDefault");
+        if (rc == 0)
+            rc = jx_add(sc, "seccompProfile", prof); /* puts prof on failure */
+        else
+            json_object_put(prof);
+    }
+    return rc;
+}
+
 /* Never privileged, whatever the spec says; the user and group of the pod's
  * securityContext are repeated on the container, as the original does. */
 static int build_ctr_security(struct build *b, struct json_object *ctr)
@@ -346,6 +383,8 @@ static int build_ctr_security(struct build *b, struct json_object *ctr)
         if (json_object_object_get_ex(psc, copied[i], &v) && v != NULL)
             rc = add_copy(sc, copied[i], v);
     }
+    if (rc == 0)
+        rc = add_restricted(psc, sc);
     json_object_put(caps);
     if (rc < 0) {
         json_object_put(sc);

@@ -359,6 +359,65 @@ static void test_errors(void)
     CU_ASSERT_STRING_EQUAL(podspec_kind_str(PODSPEC_EXIT), "exit");
 }
 
+/* The pod securityContext of the main pod replaced by the JSON sc (NULL: removed). */
+static struct json_object *with_pod_sc(const char *sc)
+{
+    struct json_object *omjob = load_fixture(), *ps = jx_obj(omjob, "spec.mainPodSpec"), *o = NULL;
+    json_object_object_del(ps, "securityContext");
+    if (sc != NULL) {
+        CU_ASSERT_EQUAL_FATAL(jx_parse(sc, strlen(sc), &o, NULL, 0), 0);
+        json_object_object_add(ps, "securityContext", o);
+    }
+    return omjob;
+}
+
+static void test_restricted(void)
+{
+    /* runAsUser alone: runAsNonRoot and RuntimeDefault filled in on the container. */
+    struct json_object *omjob = with_pod_sc("{\"runAsUser\": 1000}");
+    struct json_object *pod = build(omjob, PODSPEC_MAIN, NULL);
+    CU_ASSERT_TRUE(jx_bool_or(pod, "spec.containers.0.securityContext.runAsNonRoot", false));
+    CU_ASSERT_STRING_EQUAL(
+        jx_str_or(pod, "spec.containers.0.securityContext.seccompProfile.type", ""),
+        "RuntimeDefault");
+    CU_ASSERT_FALSE(
+        jx_bool_or(pod, "spec.containers.0.securityContext.allowPrivilegeEscalation", true));
+    json_object_put(pod);
+    json_object_put(omjob);
+
+    /* runAsNonRoot alone: the profile too. */
+    omjob = with_pod_sc("{\"runAsNonRoot\": true}");
+    pod = build(omjob, PODSPEC_MAIN, NULL);
+    CU_ASSERT_STRING_EQUAL(
+        jx_str_or(pod, "spec.containers.0.securityContext.seccompProfile.type", ""),
+        "RuntimeDefault");
+    json_object_put(pod);
+    json_object_put(omjob);
+
+    /* The spec's own choices win: its profile (on the pod) and its runAsNonRoot false. */
+    omjob = with_pod_sc("{\"runAsUser\": 1000, \"runAsNonRoot\": false, "
+                        "\"seccompProfile\": {\"type\": \"Unconfined\"}}");
+    pod = build(omjob, PODSPEC_MAIN, NULL);
+    CU_ASSERT_PTR_NULL(jx_get(pod, "spec.containers.0.securityContext.seccompProfile"));
+    CU_ASSERT_STRING_EQUAL(jx_str_or(pod, "spec.securityContext.seccompProfile.type", ""),
+                           "Unconfined");
+    CU_ASSERT_FALSE(jx_bool_or(pod, "spec.containers.0.securityContext.runAsNonRoot", true));
+    json_object_put(pod);
+    json_object_put(omjob);
+
+    /* Root, or nothing said: nothing added (an image that needs root still runs). */
+    const char *const rootish[] = {NULL, "{}", "{\"runAsUser\": 0}", "{\"runAsNonRoot\": false}"};
+    for (size_t i = 0; i < sizeof(rootish) / sizeof(rootish[0]); i++) {
+        omjob = with_pod_sc(rootish[i]);
+        pod = build(omjob, PODSPEC_MAIN, NULL);
+        CU_ASSERT_PTR_NULL(jx_get(pod, "spec.containers.0.securityContext.seccompProfile"));
+        if (i < 3) /* the last one's own false is copied */
+            CU_ASSERT_PTR_NULL(jx_get(pod, "spec.containers.0.securityContext.runAsNonRoot"));
+        json_object_put(pod);
+        json_object_put(omjob);
+    }
+}
+
 int main(void)
 {
     static const struct unit_test tests[] = {
@@ -368,6 +427,7 @@ int main(void)
         {"non-empty valueFrom kept, label values made valid", test_value_from_kept},
         {"250-char OMJob name", test_long_name},
         {"missing fields are -EINVAL naming the field", test_errors},
+        {"non-root specs get PSS restricted's seccomp and runAsNonRoot", test_restricted},
         {NULL, NULL},
     };
     return unit_run("reconciler_podspec", NULL, NULL, tests);
