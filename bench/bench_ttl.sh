@@ -4,8 +4,13 @@
 # all at the same instant: completionTime has whole seconds), and each deletion,
 # seen on a watch, is compared with completionTime + 2 s. The reconcilers are
 # disabled (the bench writes the status itself). Prints "BENCH <name> <value>
-# <unit>" lines: ttl_delay p50, p99 and max in ms (target p99 <= 1000 ms). Needs
-# the control plane: uses $KUBECONFIG when set, else starts one and stops it after.
+# <unit>" lines: ttl_delay p50, p99 and max in ms (target p99 <= 1000 ms).
+# Then the burst (issue 14): BENCH_TTL_BURST_N OMJobs (default 1000; 0 skips it)
+# that all expire in the same second, all deleted within the time the cleaner's
+# client rate limit itself allows for the requests they need (a DELETE and its
+# Event each, counted from the cleaner's rest_client_requests_total) plus 10%.
+# Needs the control plane: uses $KUBECONFIG when set, else starts one and stops
+# it after.
 set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +18,9 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(readlink -f "$OMJOB_BIN")
 TMP=$(mktemp -d /tmp/ombt.XXXXXX)
 N=${BENCH_TTL_N:-100}
+BURST=${BENCH_TTL_BURST_N:-1000}
+QPS=${BENCH_TTL_QPS:-50} # the operator's client limit (KUBE_QPS, KUBE_BURST; defaults 50, 100)
+QBURST=${BENCH_TTL_QBURST:-100}
 TTL=2
 STAGGER=${BENCH_TTL_STAGGER:-0.03}
 CLUSTER=""
@@ -61,7 +69,7 @@ PIDS+=($!)
 # The operator: as itself, this namespace only, no reconcilers.
 env KUBECONFIG="${OMJOB_TEST_KUBECONFIG:-$KUBECONFIG}" OMJOB_RUN_DIR="$TMP/run" \
     WATCH_NAMESPACES="$NS" HEALTH_CHECK_PORT="$HP" METRICS_PORT="$MP" \
-    OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 LOG_LEVEL=WARN RECONCILIATION_THREADS=5 \
+    OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 LOG_LEVEL=WARN RECONCILIATION_THREADS=5 KUBE_QPS="$QPS" KUBE_BURST="$QBURST" \
     "$BIN" --disable-role reconciler 2>>"$TMP/log" &
 SUP=$!
 ready() { [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:$HP/readyz")" = 200 ]; }
@@ -101,3 +109,53 @@ echo "BENCH ttl_delay_max_ms $(tail -1 "$TMP/delays") ms"
 echo "# $n OMJobs, ttl $TTL s, a status write every ~${STAGGER}s; delay = deletion seen on a watch - (completionTime + ttl); min $(head -1 "$TMP/delays") ms (target p99 <= 1000 ms)" >&2
 m=$(curl -s -m 5 "http://127.0.0.1:$HP/metrics" | grep -E '^omjob_ttl_(deletions_total|delay_seconds_(sum|count))' || true)
 echo "# cleaner metrics: $(echo "$m" | tr '\n' ' ')" >&2
+
+[ "$BURST" -gt 0 ] || exit 0
+
+# ---- The burst: BURST OMJobs with one completionTime, so one expiry second.
+cleaner_requests() { # method -> count of the cleaner's requests with that method
+    curl -s -m 5 "http://127.0.0.1:$HP/metrics" |
+        awk -v m="$1" '/^rest_client_requests_total\{/ && /role="cleaner"/ && $0 ~ "method=\"" m "\"" {s += $NF} END {print s + 0}'
+}
+BTTL=30
+for i in $(seq 1 "$BURST"); do
+    printf -- '---\napiVersion: pipelines.openmetadata.org/v1\nkind: OMJob\nmetadata: {name: c%04d}\nspec: {ttlSecondsAfterFinished: %d, mainPodSpec: {image: busybox}}\n' "$i" "$BTTL"
+done | $K create -n "$NS" -f - >/dev/null
+s=${EPOCHREALTIME%.*}
+c=$(TZ=UTC printf '%(%Y-%m-%dT%H:%M:%SZ)T' "$s")
+expiry_ms=$(((s + BTTL) * 1000))
+del0=$(cleaner_requests DELETE)
+post0=$(cleaner_requests POST)
+get0=$(cleaner_requests GET)
+seq 1 "$BURST" | xargs -P 8 -I{} sh -c 'curl -s -f -o /dev/null -X PATCH -H "Content-Type: application/merge-patch+json" --data "$1" "$2/$(printf c%04d "$3")/status"' \
+    _ "{\"status\":{\"phase\":\"Succeeded\",\"completionTime\":\"$c\"}}" "$URL" {}
+patched_ms=$(now_ms)
+[ "$patched_ms" -lt "$expiry_ms" ] || echo "# the status writes took past the expiry: raise BTTL" >&2
+deadline=$((expiry_ms + 300000))
+while [ "$(grep -c '^c' "$TMP/deleted")" -lt "$BURST" ] && [ "$(now_ms)" -lt "$deadline" ]; do
+    sleep 0.5
+done
+got=$(grep -c '^c' "$TMP/deleted" || true)
+[ "$got" -eq "$BURST" ] || echo "# only $got of $BURST deletions seen" >&2
+grep '^c' "$TMP/deleted" | awk -v e="$expiry_ms" '{print $2 - e}' | sort -n >"$TMP/bdelays"
+last=$(tail -1 "$TMP/bdelays")
+p50=$(awk -v n="$got" 'NR == int(n * 0.5 + 0.5) {print $1}' "$TMP/bdelays")
+dels=$(($(cleaner_requests DELETE) - del0))
+# The Events follow the deletions (they share the rate limit): wait for them.
+deadline=$(($(now_ms) + 120000))
+while [ $(($(cleaner_requests POST) - post0)) -lt "$got" ] && [ "$(now_ms)" -lt "$deadline" ]; do
+    sleep 0.5
+done
+events_ms=$(($(now_ms) - expiry_ms))
+posts=$(($(cleaner_requests POST) - post0))
+gets=$(($(cleaner_requests GET) - get0))
+# The token bucket starts full (the cleaner made no request for BTTL s): QBURST at
+# once, then QPS a second. The deletions' floor: their DELETEs alone.
+floor=$(awk -v r="$dels" -v q="$QPS" -v b="$QBURST" 'BEGIN {f = (r - b) / q; print int((f > 0 ? f : 0) * 1000)}')
+echo "BENCH ttl_burst_all_deleted_ms $last ms"
+echo "BENCH ttl_burst_p50_ms $p50 ms"
+echo "BENCH ttl_burst_rate_limit_floor_ms $floor ms"
+echo "BENCH ttl_burst_vs_floor $(awk -v a="$last" -v f="$floor" 'BEGIN {printf "%.3f", (f > 0 ? a / f : 0)}') ratio"
+echo "BENCH ttl_burst_events_done_ms $events_ms ms"
+echo "BENCH ttl_burst_requests_per_deletion $(awk -v r="$((dels + posts + gets))" -v n="$got" 'BEGIN {printf "%.2f", r / n}') requests"
+echo "# burst: $got of $BURST OMJobs expiring at the same second (completionTime $c + ${BTTL}s); last deleted $last ms after, p50 $p50 ms; the cleaner made $dels DELETE, $gets GET, then $posts Event POSTs (all in by ~$events_ms ms, polled every 0.5 s); the limit ($QPS QPS, burst $QBURST) allows those DELETEs in $floor ms (target: all deleted <= 1.1 x that)" >&2

@@ -200,10 +200,18 @@ void role_log_parent_gone(void)
 
 int role_poll(int fd, int timeout_ms)
 {
-    struct pollfd fds[3] = {{.fd = rs.stop_fd, .events = POLLIN},
-                            {.fd = rs.parent_fd, .events = POLLIN},
-                            {.fd = fd, .events = POLLIN}};
-    if (poll(fds, 3, timeout_ms) < 0 && errno != EINTR) {
+    return role_poll_fds(&fd, 1, timeout_ms);
+}
+
+int role_poll_fds(const int *fd, int nfd, int timeout_ms)
+{
+    struct pollfd fds[2 + ROLE_POLL_MAX_FDS] = {{.fd = rs.stop_fd, .events = POLLIN},
+                                                {.fd = rs.parent_fd, .events = POLLIN}};
+    if (nfd > ROLE_POLL_MAX_FDS)
+        nfd = ROLE_POLL_MAX_FDS;
+    for (int i = 0; i < nfd; i++)
+        fds[2 + i] = (struct pollfd){.fd = fd[i], .events = POLLIN};
+    if (poll(fds, (nfds_t)(2 + nfd), timeout_ms) < 0 && errno != EINTR) {
         log_error("poll failed", "error", strerror(errno), NULL);
         return ROLE_POLL_EXIT;
     }

@@ -53,6 +53,9 @@ void role_log_parent_gone(void);
  * ROLE_POLL_EXIT: the supervisor died or poll failed, already logged (exit 1). */
 enum { ROLE_POLL_GO_ON = -1, ROLE_POLL_STOP = 0, ROLE_POLL_EXIT = 1 };
 int role_poll(int fd, int timeout_ms);
+/* The same for up to ROLE_POLL_MAX_FDS fds (-1 entries are ignored). */
+#define ROLE_POLL_MAX_FDS 4
+int role_poll_fds(const int *fds, int nfds, int timeout_ms);
 
 /* For placeholder roles: blocks until a stop signal (returns 0) or the
  * supervisor's death (returns 1), and logs which. */

@@ -17,6 +17,8 @@ struct ev_recorder;
 struct ipc_sub;
 struct ipc_req;
 struct metrics_family;
+struct cl_pool;
+struct cl_job;
 
 struct cleaner_ctx {
     struct cfg cl_cfg;
@@ -26,9 +28,12 @@ struct cleaner_ctx {
     struct ipc_sub *cl_sub;
     struct ipc_req *cl_req;
     struct ttl_table *cl_tab;
-    struct metrics_family *cl_deletions; /* omjob_ttl_deletions_total */
-    struct metrics_family *cl_delay;     /* omjob_ttl_delay_seconds */
-    struct metrics_family *cl_scheduled; /* omjob_ttl_scheduled */
+    struct cl_pool *cl_pool;                /* the deletions' workers (pool.h) */
+    unsigned cl_nworkers;                   /* 0: deletions run in the loop's thread (unit tests) */
+    struct cl_job *cl_ev_head, *cl_ev_tail; /* Events of deletions done, waiting */
+    struct metrics_family *cl_deletions;    /* omjob_ttl_deletions_total */
+    struct metrics_family *cl_delay;        /* omjob_ttl_delay_seconds */
+    struct metrics_family *cl_scheduled;    /* omjob_ttl_scheduled */
     bool cl_need_resync;
     int64_t cl_resync_at_ms; /* monotonic: the next periodic resync */
     int64_t cl_try_at_ms;    /* monotonic: the earliest resync asked for (a gap, a new
@@ -53,7 +58,16 @@ int cleaner_resync(struct cleaner_ctx *c);
  * cl_need_resync on loss, a new publisher, or a reconnect. */
 void cleaner_drain_hints(struct cleaner_ctx *c);
 
-/* expire.c: acts on the entries whose time has come (for at most about a second). */
+/* expire.c: the deletions' workers (after the client and the recorder exist;
+ * stopped before they are freed). 0 or a negative errno. */
+int cleaner_pool_start(struct cleaner_ctx *c, unsigned nworkers);
+void cleaner_pool_stop(struct cleaner_ctx *c);
+/* Readable when finished deletions wait for cleaner_run_due; -1 without workers. */
+int cleaner_pool_fd(const struct cleaner_ctx *c);
+/* True while as many deletions are in flight as may be at once. */
+bool cleaner_saturated(const struct cleaner_ctx *c);
+/* Takes back finished deletions, and hands the entries whose time has come to
+ * the workers (at most one per worker in flight; for at most about a second). */
 void cleaner_run_due(struct cleaner_ctx *c);
 /* Schedules, reschedules or unschedules e from an OMJob's JSON (NULL: gone). */
 void cleaner_consider(struct cleaner_ctx *c, struct ttl_entry *e, struct json_object *omj);

@@ -48,6 +48,13 @@ bool ttl_due(const struct ttl_state *s)
     return s->finished && !s->deleting;
 }
 
+void ttl_set_rv(struct ttl_entry *e, const char *rv)
+{
+    if (rv == NULL || strlen(rv) >= sizeof(e->te_rv))
+        rv = "";
+    memcpy(e->te_rv, rv, strlen(rv) + 1);
+}
+
 int64_t ttl_backoff_ms(int failures)
 {
     int64_t ms = TTL_BACKOFF_MIN_MS;

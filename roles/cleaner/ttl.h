@@ -47,6 +47,9 @@ void ttl_message(char *buf, size_t cap, int64_t completion_ms, int64_t now_ms, i
 /* ---- the table ---- */
 
 #define TTL_UID_MAX 64
+/* A resourceVersion (etcd's: a decimal int64) with its NUL; a longer one is not
+ * kept, and the deletion reads the object first. */
+#define TTL_RV_MAX 24
 
 /* One OMJob key the cleaner knows. The table owns it; fields are the caller's to
  * read and write except te_key and the heap position. */
@@ -56,8 +59,12 @@ struct ttl_entry {
     uint32_t te_stamp;         /* resync sweep mark */
     int64_t te_at_ms;          /* scheduled: when to act (expiry, or a retry) */
     int64_t te_expiry_ms;      /* the OMJob's expiry (for the delay metric) */
+    int64_t te_ttl_s;          /* its ttlSecondsAfterFinished */
     int te_failures;           /* failed attempts in a row */
+    bool te_inflight;          /* a deletion job runs for it (expire.c) */
+    bool te_dirty;             /* rescheduled while that job ran */
     char te_uid[TTL_UID_MAX];  /* of the incarnation scheduled */
+    char te_rv[TTL_RV_MAX];    /* resourceVersion of the version judged; "" unknown */
     size_t te_heap;            /* position in the heap; TTL_UNSCHEDULED when not in it */
     struct ttl_entry *te_next; /* hash chain */
 };
@@ -75,6 +82,9 @@ struct ttl_entry *ttl_find(struct ttl_table *t, const char *key);
 struct ttl_entry *ttl_add(struct ttl_table *t, const char *key);
 /* Unschedules, removes and frees e. */
 void ttl_forget(struct ttl_table *t, struct ttl_entry *e);
+
+/* Keeps rv in e->te_rv, or "" when it is NULL or too long. */
+void ttl_set_rv(struct ttl_entry *e, const char *rv);
 
 /* Puts e in the heap at at_ms, or moves it there. 0 or -ENOMEM. */
 int ttl_schedule(struct ttl_table *t, struct ttl_entry *e, int64_t at_ms);

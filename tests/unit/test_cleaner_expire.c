@@ -1,8 +1,10 @@
 /* Unit tests of the cleaner's deletions (roles/cleaner/expire.c) against a fake API
- * server: what is scheduled from an OMJob's JSON, and at the time to act the GET,
- * the DELETE with the UID precondition, the ResourcesCleanedUp Event and the
- * metrics, and every way the API server can answer otherwise (gone, changed,
- * failing, someone else first). */
+ * server, with the pool in its inline mode (0 workers: each job runs at once, in
+ * order): what is scheduled from an OMJob's JSON, and at the time to act the
+ * DELETE with the UID and resourceVersion preconditions, the fresh GET when the
+ * object changed since, the ResourcesCleanedUp Event and the metrics, and every
+ * way the API server can answer otherwise (gone, changed, failing, someone else
+ * first). test_cleaner_pool.c tests the workers themselves. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,10 +71,12 @@ static void ctx_new(int attempts)
     CU_ASSERT_EQUAL_FATAL(metrics_counter_new(reg, "d_total", "d", NULL, 0, &ctx.cl_deletions), 0);
     CU_ASSERT_EQUAL_FATAL(metrics_histogram_new(reg, "l", "l", NULL, 0, b, 2, &ctx.cl_delay), 0);
     CU_ASSERT_EQUAL_FATAL(metrics_gauge_new(reg, "s", "s", NULL, 0, &ctx.cl_scheduled), 0);
+    CU_ASSERT_EQUAL_FATAL(cleaner_pool_start(&ctx, 0), 0);
 }
 
 static void ctx_free(void)
 {
+    cleaner_pool_stop(&ctx);
     ev_recorder_free(ctx.cl_ev);
     kube_client_free(ctx.cl_kc);
     ttl_table_free(ctx.cl_tab);
@@ -155,25 +159,33 @@ static void test_consider(void)
     ctx_free();
 }
 
+static void queue_fresh(const char *uid, const char *phase, const char *ttl)
+{
+    char *fresh = omjob(uid, phase, ttl);
+    fakeapi_reply(api, 200, fresh);
+    free(fresh);
+}
+
+/* The version the cache saw is still current: one DELETE with its UID and
+ * resourceVersion as preconditions, no GET, then the Event. */
 static void test_deleted(void)
 {
     ctx_new(1);
     struct ttl_entry *e = due_entry();
-    char *fresh = omjob("u-1", "Succeeded", "0");
-    fakeapi_reply(api, 200, fresh);
-    free(fresh);
+    CU_ASSERT_STRING_EQUAL(e->te_rv, "42");
     fakeapi_reply(api, 200, "{\"kind\":\"OMJob\"}");
     fakeapi_reply(api, 201, "{\"metadata\":{\"name\":\"j.1\"}}");
     cleaner_run_due(&ctx);
-    CU_ASSERT_EQUAL_FATAL(fakeapi_nreqs(api), 3);
-    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 0), "GET " OMJ_PATH);
-    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 1), "DELETE " OMJ_PATH);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 1), "\"uid\":\"u-1\""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 1), "\"propagationPolicy\":\"Background\""));
-    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 2), "POST " EVENTS_PATH);
-    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 2), "\"reason\":\"ResourcesCleanedUp\""));
-    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 2), "\"resourceVersion\":\"42\""));
+    CU_ASSERT_EQUAL_FATAL(fakeapi_nreqs(api), 2);
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 0), "DELETE " OMJ_PATH);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 0), "\"uid\":\"u-1\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 0), "\"resourceVersion\":\"42\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 0), "\"propagationPolicy\":\"Background\""));
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 1), "POST " EVENTS_PATH);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 1), "\"reason\":\"ResourcesCleanedUp\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 1), "\"resourceVersion\":\"42\""));
     CU_ASSERT(!ttl_scheduled(e));
+    CU_ASSERT(!e->te_inflight);
     CU_ASSERT_EQUAL(metric(ctx.cl_deletions), 1.0);
     CU_ASSERT_EQUAL(metric(ctx.cl_delay), 1.0); /* one observation */
     CU_ASSERT_EQUAL(metric(ctx.cl_scheduled), 0.0);
@@ -183,27 +195,69 @@ static void test_deleted(void)
     ctx_free();
 }
 
+/* Several due at once: every DELETE before any Event (they share the rate
+ * limit: the deletions go first). */
+static void test_deletions_before_events(void)
+{
+    ctx_new(1);
+    struct ttl_entry *e = due_entry();
+    struct ttl_entry *f = ttl_add(ctx.cl_tab, "ns/k");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    struct json_object *o = parse(omjob("u-2", "Failed", "0"));
+    cleaner_consider(&ctx, f, o);
+    json_object_put(o);
+    for (int i = 0; i < 4; i++)
+        fakeapi_reply(api, i < 2 ? 200 : 201, "{}");
+    cleaner_run_due(&ctx);
+    CU_ASSERT_EQUAL_FATAL(fakeapi_nreqs(api), 4);
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 0), "DELETE " OMJ_PATH);
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 1),
+                           "DELETE /apis/pipelines.openmetadata.org/v1/namespaces/ns/omjobs/k");
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 2), "POST " EVENTS_PATH);
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 3), "POST " EVENTS_PATH);
+    CU_ASSERT(!ttl_scheduled(e) && !ttl_scheduled(f));
+    CU_ASSERT_EQUAL(metric(ctx.cl_deletions), 2.0);
+    ctx_free();
+}
+
+/* Without a usable resourceVersion (absent, or longer than etcd's) the object is
+ * read first and the version read is deleted. */
+static void test_no_rv_reads_first(void)
+{
+    ctx_new(1);
+    struct ttl_entry *e = due_entry();
+    ttl_set_rv(e, "123456789012345678901234567890");
+    CU_ASSERT_STRING_EQUAL(e->te_rv, "");
+    queue_fresh("u-1", "Succeeded", "0");
+    fakeapi_reply(api, 200, "{}");
+    fakeapi_reply(api, 201, "{}");
+    cleaner_run_due(&ctx);
+    CU_ASSERT_EQUAL_FATAL(fakeapi_nreqs(api), 3);
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 0), "GET " OMJ_PATH);
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 1), "DELETE " OMJ_PATH);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 1), "\"resourceVersion\":\"42\""));
+    CU_ASSERT_EQUAL(metric(ctx.cl_deletions), 1.0);
+    ctx_free();
+}
+
 /* A 404 on the DELETE after a retried attempt: the first attempt did it. */
 static void test_deleted_by_our_retry(void)
 {
     ctx_new(2);
     struct ttl_entry *e = due_entry();
-    char *fresh = omjob("u-1", "Succeeded", "0");
-    fakeapi_reply(api, 200, fresh);
-    free(fresh);
     fakeapi_status(api, 503, "ServiceUnavailable", "lost response");
     fakeapi_status(api, 404, "NotFound", "gone");
     fakeapi_reply(api, 201, "{}");
     cleaner_run_due(&ctx);
-    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 4);
-    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 3), "POST " EVENTS_PATH);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 3);
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 2), "POST " EVENTS_PATH);
     CU_ASSERT(!ttl_scheduled(e));
     CU_ASSERT_EQUAL(metric(ctx.cl_deletions), 1.0);
     ctx_free();
 }
 
-/* The object is gone at the GET, or someone else deleted it between the GET and
- * the DELETE: nothing to do, nothing counted, no Event. */
+/* The object is gone at the DELETE, or changed and then gone at the GET: nothing
+ * to do, nothing counted, no Event. */
 static void test_gone(void)
 {
     ctx_new(1);
@@ -216,42 +270,41 @@ static void test_gone(void)
 
     fakeapi_reset(api);
     e = due_entry();
-    char *fresh = omjob("u-1", "Succeeded", "0");
-    fakeapi_reply(api, 200, fresh);
-    free(fresh);
+    fakeapi_status(api, 409, "Conflict", "Precondition failed: ResourceVersion in precondition");
     fakeapi_status(api, 404, "NotFound", "not found");
     cleaner_run_due(&ctx);
     CU_ASSERT_EQUAL(fakeapi_nreqs(api), 2);
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 1), "GET " OMJ_PATH);
     CU_ASSERT(!ttl_scheduled(e));
     CU_ASSERT_EQUAL(metric(ctx.cl_deletions), 0.0);
     CU_ASSERT_EQUAL(atomic_load(&ctx.cl_deleted), 0);
     ctx_free();
 }
 
-/* What the API server has now decides: running again, already being deleted, or
- * a TTL raised since (rescheduled at the new expiry, the backoff reset). */
+/* Changed since the cache saw it (the DELETE's precondition fails): what the API
+ * server has now decides: running again, or a TTL raised since (rescheduled at
+ * the new expiry, the backoff reset). */
 static void test_changed(void)
 {
     ctx_new(1);
     struct ttl_entry *e = due_entry();
-    char *fresh = omjob("u-1", "Running", "0");
-    fakeapi_reply(api, 200, fresh);
-    free(fresh);
+    fakeapi_status(api, 409, "Conflict", "Precondition failed");
+    queue_fresh("u-1", "Running", "0");
     cleaner_run_due(&ctx);
-    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 1);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 2);
     CU_ASSERT(!ttl_scheduled(e));
 
     fakeapi_reset(api);
     e = due_entry();
     e->te_failures = 3;
-    fresh = omjob("u-9", "Succeeded", "2147483647");
-    fakeapi_reply(api, 200, fresh);
-    free(fresh);
+    fakeapi_status(api, 409, "Conflict", "Precondition failed");
+    queue_fresh("u-9", "Succeeded", "2147483647");
     cleaner_run_due(&ctx);
-    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 1);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 2);
     CU_ASSERT(ttl_scheduled(e));
     CU_ASSERT_EQUAL(e->te_at_ms, 1577836800000LL + 2147483647000LL);
     CU_ASSERT_EQUAL(e->te_expiry_ms, e->te_at_ms);
+    CU_ASSERT_EQUAL(e->te_ttl_s, 2147483647);
     CU_ASSERT_STRING_EQUAL(e->te_uid, "u-9");
     CU_ASSERT_EQUAL(e->te_failures, 0);
     CU_ASSERT_EQUAL(atomic_load(&ctx.cl_nsched), 1);
@@ -260,7 +313,7 @@ static void test_changed(void)
     ctx_free();
 }
 
-/* A failing GET or DELETE is retried later with the backoff, not at once. */
+/* A failing DELETE or GET is retried later with the backoff, not at once. */
 static void test_failures_back_off(void)
 {
     ctx_new(1);
@@ -274,12 +327,10 @@ static void test_failures_back_off(void)
     CU_ASSERT(e->te_at_ms >= before + TTL_BACKOFF_MIN_MS);
     CU_ASSERT(e->te_at_ms <= util_wall_ms() + TTL_BACKOFF_MIN_MS);
 
-    /* Due again: this time the DELETE fails; the next wait doubles. */
+    /* Due again: this time the GET after a conflict fails; the next wait doubles. */
     fakeapi_reset(api);
     CU_ASSERT_EQUAL(ttl_schedule(ctx.cl_tab, e, 0), 0);
-    char *fresh = omjob("u-1", "Succeeded", "0");
-    fakeapi_reply(api, 200, fresh);
-    free(fresh);
+    fakeapi_status(api, 409, "Conflict", "Precondition failed");
     fakeapi_status(api, 500, "InternalError", "etcd");
     before = util_wall_ms();
     cleaner_run_due(&ctx);
@@ -290,23 +341,22 @@ static void test_failures_back_off(void)
     ctx_free();
 }
 
-/* A failed UID precondition (another incarnation since the GET) reads again at
- * once, but only once: a second conflict in a row backs off. */
+/* Changed again between the fresh GET and its DELETE: read again at once, but
+ * only once: a second time in a row backs off. */
 static void test_conflict_reads_again_once(void)
 {
     ctx_new(1);
     struct ttl_entry *e = due_entry();
     for (int i = 0; i < 2; i++) {
-        char *fresh = omjob("u-1", "Succeeded", "0");
-        fakeapi_reply(api, 200, fresh);
-        free(fresh);
+        fakeapi_status(api, 409, "Conflict", "Precondition failed");
+        queue_fresh("u-1", "Succeeded", "0");
         fakeapi_status(api, 409, "Conflict", "Precondition failed: UID in precondition");
     }
     int64_t before = util_wall_ms();
     cleaner_run_due(&ctx);
-    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 4);
-    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 2), "GET " OMJ_PATH);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 6);
     CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 3), "DELETE " OMJ_PATH);
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 4), "GET " OMJ_PATH);
     CU_ASSERT(ttl_scheduled(e));
     CU_ASSERT_EQUAL(e->te_failures, 2);
     CU_ASSERT(e->te_at_ms >= before + 2 * TTL_BACKOFF_MIN_MS);
@@ -345,12 +395,14 @@ int main(void)
 {
     static const struct unit_test tests[] = {
         {"consider: schedule, keep backoff, unschedule", test_consider},
-        {"run due: GET, DELETE, Event, metrics", test_deleted},
+        {"run due: DELETE of the cached version, Event, metrics", test_deleted},
+        {"run due: no resourceVersion: GET first", test_no_rv_reads_first},
+        {"run due: every DELETE before any Event", test_deletions_before_events},
         {"run due: 404 after our own retry is ours", test_deleted_by_our_retry},
         {"run due: gone before us", test_gone},
         {"run due: changed since scheduled", test_changed},
         {"run due: failures back off", test_failures_back_off},
-        {"run due: precondition conflict reads again once", test_conflict_reads_again_once},
+        {"run due: changed again after the GET reads again once", test_conflict_reads_again_once},
         {"run due: a bad key is forgotten", test_bad_key_forgotten},
         {NULL, NULL},
     };
