@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@ struct ctl {
     double c_boot_time_s;
     _Atomic int64_t c_heartbeat_ms;
     _Atomic int64_t c_wait_until_ms; /* 0: not in a bounded wait */
+    pthread_mutex_t c_mu;            /* c_degraded */
+    char c_degraded[256];
     _Atomic int64_t c_stall_ms;
     atomic_bool c_ready;
     _Atomic(ctl_status_fn) c_status_fn;
@@ -250,7 +253,7 @@ void ctl_proc_render(const struct ctl_proc *p, const char *role, struct sbuf *sb
 /* ---- replies ---- */
 
 char *ctl_health_json(const char *role, long pid, bool ready, int64_t loop_age_ms, int64_t stall_ms,
-                      int64_t wait_left_ms)
+                      int64_t wait_left_ms, const char *degraded)
 {
     struct json_object *o = json_object_new_object();
     bool healthy = loop_age_ms <= stall_ms || wait_left_ms >= 0;
@@ -264,6 +267,8 @@ char *ctl_health_json(const char *role, long pid, bool ready, int64_t loop_age_m
     json_object_object_add(o, "loopAgeMs", json_object_new_int64(loop_age_ms));
     if (wait_left_ms >= 0)
         json_object_object_add(o, "waitingMs", json_object_new_int64(wait_left_ms));
+    if (degraded != NULL && degraded[0] != '\0')
+        json_object_object_add(o, "degraded", json_object_new_string(degraded));
     if (!healthy && wait_left_ms != INT64_MIN) {
         snprintf(reason, sizeof(reason),
                  "main loop stalled for %lld ms (limit %lld ms), in an API request %lld ms past "
@@ -301,8 +306,12 @@ static bool is_healthy(const struct ctl *ctl)
 
 static int reply_health(struct ctl *ctl, struct ipc_reply *rep)
 {
+    char deg[sizeof(ctl->c_degraded)];
+    pthread_mutex_lock(&ctl->c_mu);
+    memcpy(deg, ctl->c_degraded, sizeof(deg));
+    pthread_mutex_unlock(&ctl->c_mu);
     char *body = ctl_health_json(ctl->c_role, (long)getpid(), atomic_load(&ctl->c_ready),
-                                 loop_age(ctl), atomic_load(&ctl->c_stall_ms), wait_left(ctl));
+                                 loop_age(ctl), atomic_load(&ctl->c_stall_ms), wait_left(ctl), deg);
     if (body == NULL)
         return -ENOMEM;
     rep->type = IPC_CTL_HEALTH_REPLY;
@@ -403,6 +412,7 @@ int ctl_open(const char *role, const struct cfg *c, struct ctl **out)
     atomic_init(&ctl->c_heartbeat_ms, ctl->c_start_mono_ms);
     atomic_init(&ctl->c_stall_ms, CTL_STALL_MS_DEFAULT);
     atomic_init(&ctl->c_wait_until_ms, 0);
+    pthread_mutex_init(&ctl->c_mu, NULL);
     atomic_init(&ctl->c_ready, false);
     if (proc_read_btime(&ctl->c_boot_time_s) != 0)
         ctl->c_boot_time_s = 0;
@@ -457,6 +467,13 @@ void ctl_set_ready(struct ctl *ctl, bool ready)
 void ctl_waiting(struct ctl *ctl, int64_t until_mono_ms)
 {
     atomic_store(&ctl->c_wait_until_ms, until_mono_ms);
+}
+
+void ctl_set_degraded(struct ctl *ctl, const char *note)
+{
+    pthread_mutex_lock(&ctl->c_mu);
+    util_strlcpy(ctl->c_degraded, note != NULL ? note : "", sizeof(ctl->c_degraded));
+    pthread_mutex_unlock(&ctl->c_mu);
 }
 
 void ctl_kube_wait(void *ctx, int64_t until_mono_ms)

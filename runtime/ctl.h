@@ -90,6 +90,10 @@ void ctl_set_ready(struct ctl *ctl, bool ready);
  * it, the heartbeat's age decides again. One value per role: for the loop's own
  * thread. Thread-safe. */
 void ctl_waiting(struct ctl *ctl, int64_t until_mono_ms);
+/* What the role works without right now (an optional resource it cannot use),
+ * reported as "degraded" in the health reply and shown by /readyz, which stays
+ * 200; NULL or "" clears it. Copied (at most 255 bytes). Thread-safe. */
+void ctl_set_degraded(struct ctl *ctl, const char *note);
 void ctl_set_stall_ms(struct ctl *ctl, int64_t ms);
 
 /* Optional: fn adds role-specific fields to the STATUS reply object `obj` (called on
@@ -140,8 +144,9 @@ void ctl_proc_render(const struct ctl_proc *p, const char *role, struct sbuf *sb
  * ENOMEM. wait_left_ms: how long the bounded wait the loop is in may still last
  * (< 0: in none, or past its deadline by that much; INT64_MIN: in none). healthy
  * is loop_age_ms <= stall_ms or wait_left_ms >= 0; a wait is reported as
- * "waitingMs" (left), an overrun one in the reason. */
+ * "waitingMs" (left), an overrun one in the reason. degraded (NULL or "": none)
+ * is added as "degraded". */
 char *ctl_health_json(const char *role, long pid, bool ready, int64_t loop_age_ms, int64_t stall_ms,
-                      int64_t wait_left_ms);
+                      int64_t wait_left_ms, const char *degraded);
 
 #endif

@@ -178,7 +178,7 @@ endforeach()
 
 # They restart the API server under everyone's feet, or make nodes NotReady (KCM's
 # zone disruption state, test_selftest's node count): nothing runs beside them.
-foreach(t it_test_apiserver_restart it_test_apiserver_outage it_test_apiserver_stall
+foreach(t it_test_apiserver_restart it_test_apiserver_outage it_test_apiserver_stall it_test_optional_crd
     it_test_node_loss)
   if(TEST ${t})
     set_tests_properties(${t} PROPERTIES RUN_SERIAL TRUE)

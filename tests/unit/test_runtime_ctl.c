@@ -75,7 +75,7 @@ static void test_proc_read_and_render(void)
 static void test_health_json(void)
 {
     struct json_object *o = NULL;
-    char *s = ctl_health_json("watcher", 77, true, 20, 10000, INT64_MIN);
+    char *s = ctl_health_json("watcher", 77, true, 20, 10000, INT64_MIN, NULL);
     CU_ASSERT_EQUAL_FATAL(jx_parse(s, strlen(s), &o, NULL, 0), 0);
     CU_ASSERT_STRING_EQUAL(jx_str(o, "role"), "watcher");
     CU_ASSERT_EQUAL(jx_i64_or(o, "pid", 0), 77);
@@ -85,7 +85,7 @@ static void test_health_json(void)
     CU_ASSERT_PTR_NULL(jx_get(o, "reason"));
     json_object_put(o);
     free(s);
-    s = ctl_health_json("watcher", 77, false, 10001, 10000, INT64_MIN);
+    s = ctl_health_json("watcher", 77, false, 10001, 10000, INT64_MIN, NULL);
     CU_ASSERT_EQUAL_FATAL(jx_parse(s, strlen(s), &o, NULL, 0), 0);
     CU_ASSERT_EQUAL(jx_bool_or(o, "healthy", true), false);
     CU_ASSERT_EQUAL(jx_bool_or(o, "ready", true), false);
@@ -94,15 +94,16 @@ static void test_health_json(void)
     json_object_put(o);
     free(s);
     /* Blocked 40 s in a request that may last 5 s more: waiting, not wedged. */
-    s = ctl_health_json("reconciler-0", 77, true, 40000, 10000, 5000);
+    s = ctl_health_json("reconciler-0", 77, true, 40000, 10000, 5000, "cronomjobs unavailable");
     CU_ASSERT_EQUAL_FATAL(jx_parse(s, strlen(s), &o, NULL, 0), 0);
     CU_ASSERT_EQUAL(jx_bool_or(o, "healthy", false), true);
     CU_ASSERT_EQUAL(jx_i64_or(o, "waitingMs", -1), 5000);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(o, "degraded", ""), "cronomjobs unavailable");
     CU_ASSERT_PTR_NULL(jx_get(o, "reason"));
     json_object_put(o);
     free(s);
     /* The request overran its deadline: wedged. */
-    s = ctl_health_json("reconciler-0", 77, true, 40000, 10000, -3000);
+    s = ctl_health_json("reconciler-0", 77, true, 40000, 10000, -3000, NULL);
     CU_ASSERT_EQUAL_FATAL(jx_parse(s, strlen(s), &o, NULL, 0), 0);
     CU_ASSERT_EQUAL(jx_bool_or(o, "healthy", true), false);
     CU_ASSERT_PTR_NOT_NULL(strstr(jx_str_or(o, "reason", ""), "3000 ms past its deadline"));
