@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +32,9 @@ struct ctl {
     int64_t c_start_mono_ms;
     double c_boot_time_s;
     _Atomic int64_t c_heartbeat_ms;
+    _Atomic int64_t c_wait_until_ms; /* 0: not in a bounded wait */
+    pthread_mutex_t c_mu;            /* c_degraded */
+    char c_degraded[256];
     _Atomic int64_t c_stall_ms;
     atomic_bool c_ready;
     _Atomic(ctl_status_fn) c_status_fn;
@@ -248,11 +252,12 @@ void ctl_proc_render(const struct ctl_proc *p, const char *role, struct sbuf *sb
 
 /* ---- replies ---- */
 
-char *ctl_health_json(const char *role, long pid, bool ready, int64_t loop_age_ms, int64_t stall_ms)
+char *ctl_health_json(const char *role, long pid, bool ready, int64_t loop_age_ms, int64_t stall_ms,
+                      int64_t wait_left_ms, const char *degraded)
 {
     struct json_object *o = json_object_new_object();
-    bool healthy = loop_age_ms <= stall_ms;
-    char reason[96], *out = NULL;
+    bool healthy = loop_age_ms <= stall_ms || wait_left_ms >= 0;
+    char reason[160], *out = NULL;
     if (o == NULL)
         return NULL;
     json_object_object_add(o, "role", json_object_new_string(role));
@@ -260,7 +265,17 @@ char *ctl_health_json(const char *role, long pid, bool ready, int64_t loop_age_m
     json_object_object_add(o, "healthy", json_object_new_boolean(healthy));
     json_object_object_add(o, "ready", json_object_new_boolean(ready));
     json_object_object_add(o, "loopAgeMs", json_object_new_int64(loop_age_ms));
-    if (!healthy) {
+    if (wait_left_ms >= 0)
+        json_object_object_add(o, "waitingMs", json_object_new_int64(wait_left_ms));
+    if (degraded != NULL && degraded[0] != '\0')
+        json_object_object_add(o, "degraded", json_object_new_string(degraded));
+    if (!healthy && wait_left_ms != INT64_MIN) {
+        snprintf(reason, sizeof(reason),
+                 "main loop stalled for %lld ms (limit %lld ms), in an API request %lld ms past "
+                 "its deadline",
+                 (long long)loop_age_ms, (long long)stall_ms, (long long)-wait_left_ms);
+        json_object_object_add(o, "reason", json_object_new_string(reason));
+    } else if (!healthy) {
         snprintf(reason, sizeof(reason), "main loop stalled for %lld ms (limit %lld ms)",
                  (long long)loop_age_ms, (long long)stall_ms);
         json_object_object_add(o, "reason", json_object_new_string(reason));
@@ -277,10 +292,26 @@ static int64_t loop_age(const struct ctl *ctl)
     return util_mono_ms() - atomic_load(&ctl->c_heartbeat_ms);
 }
 
+/* What is left of the bounded wait the loop is in; INT64_MIN when in none. */
+static int64_t wait_left(const struct ctl *ctl)
+{
+    int64_t until = atomic_load(&ctl->c_wait_until_ms);
+    return until != 0 ? until - util_mono_ms() : INT64_MIN;
+}
+
+static bool is_healthy(const struct ctl *ctl)
+{
+    return loop_age(ctl) <= atomic_load(&ctl->c_stall_ms) || wait_left(ctl) >= 0;
+}
+
 static int reply_health(struct ctl *ctl, struct ipc_reply *rep)
 {
+    char deg[sizeof(ctl->c_degraded)];
+    pthread_mutex_lock(&ctl->c_mu);
+    memcpy(deg, ctl->c_degraded, sizeof(deg));
+    pthread_mutex_unlock(&ctl->c_mu);
     char *body = ctl_health_json(ctl->c_role, (long)getpid(), atomic_load(&ctl->c_ready),
-                                 loop_age(ctl), atomic_load(&ctl->c_stall_ms));
+                                 loop_age(ctl), atomic_load(&ctl->c_stall_ms), wait_left(ctl), deg);
     if (body == NULL)
         return -ENOMEM;
     rep->type = IPC_CTL_HEALTH_REPLY;
@@ -322,8 +353,7 @@ static int reply_status(struct ctl *ctl, struct ipc_reply *rep)
     json_object_object_add(o, "uptimeMs",
                            json_object_new_int64(util_mono_ms() - ctl->c_start_mono_ms));
     json_object_object_add(o, "ready", json_object_new_boolean(atomic_load(&ctl->c_ready)));
-    json_object_object_add(o, "healthy",
-                           json_object_new_boolean(loop_age(ctl) <= atomic_load(&ctl->c_stall_ms)));
+    json_object_object_add(o, "healthy", json_object_new_boolean(is_healthy(ctl)));
     if (fn != NULL)
         fn(atomic_load(&ctl->c_status_arg), o);
     s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -381,6 +411,8 @@ int ctl_open(const char *role, const struct cfg *c, struct ctl **out)
     ctl->c_start_mono_ms = util_mono_ms();
     atomic_init(&ctl->c_heartbeat_ms, ctl->c_start_mono_ms);
     atomic_init(&ctl->c_stall_ms, CTL_STALL_MS_DEFAULT);
+    atomic_init(&ctl->c_wait_until_ms, 0);
+    pthread_mutex_init(&ctl->c_mu, NULL);
     atomic_init(&ctl->c_ready, false);
     if (proc_read_btime(&ctl->c_boot_time_s) != 0)
         ctl->c_boot_time_s = 0;
@@ -430,6 +462,23 @@ void ctl_heartbeat(struct ctl *ctl)
 void ctl_set_ready(struct ctl *ctl, bool ready)
 {
     atomic_store(&ctl->c_ready, ready);
+}
+
+void ctl_waiting(struct ctl *ctl, int64_t until_mono_ms)
+{
+    atomic_store(&ctl->c_wait_until_ms, until_mono_ms);
+}
+
+void ctl_set_degraded(struct ctl *ctl, const char *note)
+{
+    pthread_mutex_lock(&ctl->c_mu);
+    util_strlcpy(ctl->c_degraded, note != NULL ? note : "", sizeof(ctl->c_degraded));
+    pthread_mutex_unlock(&ctl->c_mu);
+}
+
+void ctl_kube_wait(void *ctx, int64_t until_mono_ms)
+{
+    ctl_waiting(ctx, until_mono_ms);
 }
 
 void ctl_set_stall_ms(struct ctl *ctl, int64_t ms)

@@ -19,7 +19,9 @@ struct cfg;
 struct ctl;
 
 /* A role is unhealthy when its main loop has not called ctl_heartbeat() for longer
- * than this (ctl_set_stall_ms changes it, for tests). */
+ * than this (ctl_set_stall_ms changes it, for tests), unless it is waiting on the
+ * API server within a bounded request (ctl_waiting) whose deadline has not passed:
+ * waiting is not wedged. */
 #define CTL_STALL_MS_DEFAULT 10000
 
 /* The metric families any role may touch, registered by ctl_open in every role's
@@ -82,6 +84,16 @@ void ctl_heartbeat(struct ctl *ctl);
 /* Readiness as reported in the health reply: a role sets it when it serves (the
  * watcher: once its first LIST is in). Thread-safe. Starts false. */
 void ctl_set_ready(struct ctl *ctl, bool ready);
+/* The loop is blocked in a bounded wait (an API request attempt, a retry's
+ * backoff) that ends by until_mono_ms (util_mono_ms); 0: it no longer is. While
+ * that time has not passed the role is healthy however old its heartbeat; past
+ * it, the heartbeat's age decides again. One value per role: for the loop's own
+ * thread. Thread-safe. */
+void ctl_waiting(struct ctl *ctl, int64_t until_mono_ms);
+/* What the role works without right now (an optional resource it cannot use),
+ * reported as "degraded" in the health reply and shown by /readyz, which stays
+ * 200; NULL or "" clears it. Copied (at most 255 bytes). Thread-safe. */
+void ctl_set_degraded(struct ctl *ctl, const char *note);
 void ctl_set_stall_ms(struct ctl *ctl, int64_t ms);
 
 /* Optional: fn adds role-specific fields to the STATUS reply object `obj` (called on
@@ -98,6 +110,11 @@ int ctl_wait_stop(struct ctl *ctl);
  * method}; ctx is the struct ctl. Use: kube_client_set_observer(kc,
  * ctl_kube_observer, ctl). */
 void ctl_kube_observer(void *ctx, const char *method, int code, double seconds);
+
+/* A kube_wait_fn (lib/kube/client.h) calling ctl_waiting; ctx is the struct ctl.
+ * Use: kube_client_set_wait_hook(kc, ctl_kube_wait, ctl) on the client of the
+ * role's main loop. */
+void ctl_kube_wait(void *ctx, int64_t until_mono_ms);
 
 /* ---- pure pieces, exposed for tests ---- */
 
@@ -124,8 +141,12 @@ int ctl_proc_read(struct ctl_proc *out);
 void ctl_proc_render(const struct ctl_proc *p, const char *role, struct sbuf *sb);
 
 /* The health body for these values; malloc'd JSON text the caller frees, NULL on
- * ENOMEM. healthy is loop_age_ms <= stall_ms. */
-char *ctl_health_json(const char *role, long pid, bool ready, int64_t loop_age_ms,
-                      int64_t stall_ms);
+ * ENOMEM. wait_left_ms: how long the bounded wait the loop is in may still last
+ * (< 0: in none, or past its deadline by that much; INT64_MIN: in none). healthy
+ * is loop_age_ms <= stall_ms or wait_left_ms >= 0; a wait is reported as
+ * "waitingMs" (left), an overrun one in the reason. degraded (NULL or "": none)
+ * is added as "degraded". */
+char *ctl_health_json(const char *role, long pid, bool ready, int64_t loop_age_ms, int64_t stall_ms,
+                      int64_t wait_left_ms, const char *degraded);
 
 #endif

@@ -27,8 +27,10 @@ int kclient_new(const struct cfg *c, struct ctl *ctl, const struct kube_client_o
         kube_config_free(kc);
         return rc;
     }
-    if (ctl != NULL)
+    if (ctl != NULL) {
         kube_client_set_observer(cl, ctl_kube_observer, ctl);
+        kube_client_set_wait_hook(cl, ctl_kube_wait, ctl);
+    }
     *out = cl;
     return 0;
 }

@@ -148,6 +148,10 @@ foreach(src ${C_ITESTS})
   omjob_integration_test(it_${it} 600 $<TARGET_FILE:${name}>)
 endforeach()
 
+# Test tools the shell tests run from the build directory: tcpstall, a loopback
+# TCP proxy that can stop forwarding its open connections (test_watch_stall.sh).
+add_executable(tcpstall ${CMAKE_SOURCE_DIR}/tests/integration/tools/tcpstall.c)
+
 # Process tests: tests/process/test_<name>.sh -> process_<name>. They run the
 # supervisor and its roles as real processes (start, readiness, restarts, stop,
 # status, command line), each in its own run directory. The watcher role needs an
@@ -175,7 +179,8 @@ endforeach()
 
 # They restart the API server under everyone's feet, or make nodes NotReady (KCM's
 # zone disruption state, test_selftest's node count): nothing runs beside them.
-foreach(t it_test_apiserver_restart it_test_apiserver_outage it_test_node_loss)
+foreach(t it_test_apiserver_restart it_test_apiserver_outage it_test_apiserver_stall it_test_optional_crd
+    it_test_node_loss)
   if(TEST ${t})
     set_tests_properties(${t} PROPERTIES RUN_SERIAL TRUE)
   endif()

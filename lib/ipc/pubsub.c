@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/pubsub0/sub.h>
 
+#include "lib/common/log.h"
 #include "lib/ipc/internal.h"
 
 struct ipc_pub {
@@ -19,6 +21,7 @@ struct ipc_pub {
     struct ipc_listener *pb_lsn; /* owns pb_sock once open */
     pthread_mutex_t pb_lock;     /* orders seq assignment with the send */
     struct ipc_seqtrack *pb_seq;
+    bool pb_sent; /* the first message is out (logged once, under pb_lock) */
 };
 
 struct ipc_sub {
@@ -93,6 +96,14 @@ int ipc_pub_send(struct ipc_pub *p, const char *topic, enum ipc_type type, const
         rc = ipc_nng_errno(nng_sendmsg(p->pb_sock, msg, 0));
         if (rc != 0)
             nng_msg_free(msg); /* on failure the message is still ours */
+    }
+    if (rc == 0 && !p->pb_sent) {
+        /* With the subscribers' "first message from publisher" lines, this times
+         * how long a restarted publisher takes to reach them (bench_resync). */
+        char id[16];
+        snprintf(id, sizeof(id), "%08x", (unsigned)p->pb_id);
+        p->pb_sent = true;
+        log_info("hints: first message published", "pubid", id, "topic", topic, NULL);
     }
     pthread_mutex_unlock(&p->pb_lock);
     return rc;
@@ -210,6 +221,12 @@ int ipc_sub_recv(struct ipc_sub *s, int timeout_ms, struct ipc_sub_event *ev)
     if ((rc = ipc_seqtrack_update(s->sb_seq, m.topic, m.pubid, m.seq, &missed)) < 0)
         goto fail;
     s->sb_cur = msg;
+    if (rc == IPC_SEQ_FIRST || rc == IPC_SEQ_NEW_PUBLISHER) {
+        char id[16];
+        snprintf(id, sizeof(id), "%08x", (unsigned)m.pubid);
+        log_info("hints: first message from publisher", "pubid", id, "topic", m.topic, "type",
+                 ipc_type_str(m.type), NULL);
+    }
     ev->se_msg = m;
     ev->se_status = (enum ipc_seq_status)rc;
     ev->se_missed = missed;

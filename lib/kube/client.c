@@ -43,7 +43,13 @@ struct kube_client {
 
     kube_observer_fn obs;
     void *obs_ctx;
+    kube_wait_fn wait;
+    void *wait_ctx;
 };
+
+/* Added to an attempt's own timeout in what the wait hook is told: curl's timers
+ * are checked about once a second, and the answer is still to be handled. */
+#define WAIT_SLACK_MS 2000
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -157,6 +163,18 @@ void kube_client_free(struct kube_client *c)
 const struct kube_config *kube_client_config(const struct kube_client *c)
 {
     return c->cfg;
+}
+
+void kube_client_set_wait_hook(struct kube_client *c, kube_wait_fn fn, void *ctx)
+{
+    c->wait = fn;
+    c->wait_ctx = ctx;
+}
+
+static void wait_until(struct kube_client *c, int64_t until_ms)
+{
+    if (c->wait != NULL)
+        c->wait(c->wait_ctx, until_ms);
 }
 
 void kube_client_set_observer(struct kube_client *c, kube_observer_fn fn, void *ctx)
@@ -528,7 +546,7 @@ static double since(int64_t t0)
 
 /* One attempt. 0 on 2xx, else fills err (kind, http, reason, message). */
 static int attempt(struct kube_client *c, CURL *e, const struct kube_http_req *rq, struct sink *s,
-                   struct kube_err *err)
+                   long timeout_ms, struct kube_err *err)
 {
     struct curl_slist *hdrs = NULL;
     char ebuf[CURL_ERROR_SIZE] = "";
@@ -536,6 +554,7 @@ static int attempt(struct kube_client *c, CURL *e, const struct kube_http_req *r
                              &hdrs, err);
     if (rc != 0)
         return rc;
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     if (rq->body != NULL) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
@@ -600,16 +619,29 @@ static void pool_put(struct kube_client *c, CURL *e)
 }
 
 static int attempt_pooled(struct kube_client *c, const struct kube_http_req *rq, struct sink *s,
-                          struct kube_err *err)
+                          long timeout_ms, struct kube_err *err)
 {
     CURL *e = pool_get(c);
     if (e == NULL) {
         kube_err_set(err, KUBE_ERRK_NOMEM, "out of memory");
         return -ENOMEM;
     }
-    int rc = attempt(c, e, rq, s, err);
+    int rc = attempt(c, e, rq, s, timeout_ms, err);
     pool_put(c, e);
     return rc;
+}
+
+/* The timeout of the next attempt: the request timeout, or what is left of the
+ * whole request's (end_ms, 0 when unbounded), at least a second. */
+static long attempt_timeout(const struct kube_client *c, int64_t end_ms)
+{
+    long t = c->opts.request_timeout_ms;
+    if (end_ms > 0) {
+        int64_t left = end_ms - util_mono_ms();
+        if (left < t)
+            t = left > 1000 ? (long)left : 1000;
+    }
+    return t;
 }
 
 int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, struct kube_http_resp *resp,
@@ -617,13 +649,16 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, struct k
 {
     struct sink s = {.retry_after = -1};
     bool reauth = false;
+    int64_t end_ms = c->opts.total_timeout_ms > 0 ? util_mono_ms() + c->opts.total_timeout_ms : 0;
     int rc;
     kube_err_clear(err);
     for (;;) {
         sink_reset(&s);
         kube_http_ratelimit(c);
         err->attempts++;
-        rc = attempt_pooled(c, rq, &s, err);
+        long tmo = attempt_timeout(c, end_ms);
+        wait_until(c, util_mono_ms() + tmo + WAIT_SLACK_MS);
+        rc = attempt_pooled(c, rq, &s, tmo, err);
         if (rc == 0)
             break;
         if (strcmp(rq->method, "GET") != 0 && kube_err_maybe_applied(err))
@@ -636,12 +671,14 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, struct k
         }
         double r = kube_http_rand01();
         int64_t d = kube_retry_delay_ms(&c->policy, rq->idem, err, err->attempts, r);
-        if (d < 0)
+        if (d < 0 || (end_ms > 0 && util_mono_ms() + d >= end_ms))
             break;
         log_debug("retrying API request", "method", rq->method, "path", rq->path, "reason",
                   err->kind == KUBE_ERRK_HTTP ? err->reason : kube_errkind_str(err->kind), NULL);
+        wait_until(c, util_mono_ms() + d + WAIT_SLACK_MS);
         sleep_ns(d * 1000000);
     }
+    wait_until(c, 0);
     if (rc == 0) {
         err->kind = KUBE_ERRK_NONE;
         err->reason[0] = '\0'; /* from an earlier failed attempt */

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lib/kube/err.h"
 #include "lib/kube/kubeconfig.h"
@@ -25,11 +26,16 @@ struct kube_client;
 
 /* Zero fields mean the default. */
 struct kube_client_opts {
-    double qps;                /* token bucket refill; default 50; < 0 disables */
-    int burst;                 /* default 100 */
-    int max_attempts;          /* per request, first included; default 5 */
-    long connect_timeout_ms;   /* default 10000 */
-    long request_timeout_ms;   /* whole request, not watches; default 60000 */
+    double qps;              /* token bucket refill; default 50; < 0 disables */
+    int burst;               /* default 100 */
+    int max_attempts;        /* per request, first included; default 5 */
+    long connect_timeout_ms; /* default 10000 */
+    long request_timeout_ms; /* one attempt of a request, not watches; default 60000 */
+    /* The whole request, its retries and their backoff included: no attempt or
+     * backoff runs past it (an attempt's timeout is shortened to what is left).
+     * 0: only max_attempts bounds it. A single-threaded loop sets it so that one
+     * slow request never holds its other work up for longer than this. */
+    long total_timeout_ms;
     const char *user_agent;    /* default "omjob-operator/<version>" */
     const char *field_manager; /* fieldManager of writes when set (copied) */
 };
@@ -52,6 +58,14 @@ const struct kube_config *kube_client_config(const struct kube_client *c);
  * client between threads. fn NULL disables. */
 typedef void (*kube_observer_fn)(void *ctx, const char *method, int code, double seconds);
 void kube_client_set_observer(struct kube_client *c, kube_observer_fn fn, void *ctx);
+
+/* Called from the thread making a request, before each attempt and each backoff
+ * sleep, with the monotonic time (util_mono_ms) by which that bounded wait ends,
+ * and with 0 once the request returns: a caller's watchdog can so tell "waiting on
+ * the API server within a bounded request" from "wedged". Set before sharing the
+ * client between threads. fn NULL disables. */
+typedef void (*kube_wait_fn)(void *ctx, int64_t until_mono_ms);
+void kube_client_set_wait_hook(struct kube_client *c, kube_wait_fn fn, void *ctx);
 
 /* GET one object. */
 int kube_get(struct kube_client *c, const struct kube_ref *r, struct json_object **out,

@@ -256,9 +256,10 @@ static void params_fill(struct kube_watch *w, const struct kube_watch_params *p)
 {
     w->p = *p;
     if (w->p.timeout_seconds <= 0)
-        w->p.timeout_seconds = 300 + (int)(kube_http_rand01() * 300);
+        w->p.timeout_seconds =
+            KUBE_WATCH_TIMEOUT_MIN_S + (int)(kube_http_rand01() * KUBE_WATCH_TIMEOUT_SPREAD_S);
     if (w->p.stall_seconds <= 0)
-        w->p.stall_seconds = w->p.timeout_seconds + 30;
+        w->p.stall_seconds = w->p.timeout_seconds + KUBE_WATCH_STALL_SLACK_S;
     w->stall_ns = (int64_t)w->p.stall_seconds * 1000000000;
 }
 

@@ -43,17 +43,29 @@ enum kube_watch_end {
 
 const char *kube_watch_end_str(enum kube_watch_end e);
 
+/* A connection that stays open but delivers nothing (a dead peer, a stuck proxy:
+ * TCP keepalive does not see a peer whose kernel still answers) is noticed only
+ * by the client's clocks: the API server need not send anything on a quiet watch
+ * (bookmarks come about once a minute) and HTTP/1.1 has no pings. So by default
+ * the server is asked to end every watch within [30, 45) s (client-go asks for
+ * 5-10 min; resuming from the last resourceVersion costs one request), and a run
+ * that has received no byte for timeoutSeconds + 15 s ends as STALLED: a silent
+ * connection is restarted within 60 s. */
+#define KUBE_WATCH_TIMEOUT_MIN_S 30
+#define KUBE_WATCH_TIMEOUT_SPREAD_S 15
+#define KUBE_WATCH_STALL_SLACK_S 15
+
 struct kube_watch_params {
     /* The collection: gv, plural, ns (NULL: all namespaces); name and sub unset.
      * To watch one object use field_selector "metadata.name=<name>". */
     struct kube_ref ref;
     const char *label_selector;
     const char *field_selector;
-    /* Server-side timeoutSeconds; 0: random in [300, 600) like client-go. */
+    /* Server-side timeoutSeconds; 0: random in [KUBE_WATCH_TIMEOUT_MIN_S,
+     * + KUBE_WATCH_TIMEOUT_SPREAD_S). */
     int timeout_seconds;
-    /* No byte for this long ends the run with STALLED; 0: timeout_seconds + 30
-     * (the API server need not send anything on a quiet watch; HTTP/1.1 has no
-     * pings, TCP keepalive catches dead peers). */
+    /* No byte for this long ends the run with STALLED; 0: timeout_seconds +
+     * KUBE_WATCH_STALL_SLACK_S. */
     int stall_seconds;
     /* Longest event line; 0: KUBE_WSPLIT_MAX_DEFAULT (16 MiB). */
     size_t max_line;

@@ -138,11 +138,14 @@ static void maybe_resync(struct cleaner_ctx *c)
         c->cl_resync_failures = 0;
         c->cl_resync_at_ms = util_mono_ms() + (int64_t)c->cl_cfg.resync_s * 1000;
         c->cl_try_at_ms = util_mono_ms() + RESYNC_MIN_GAP_MS;
-        if (!c->cl_synced_once) {
+        if (!c->cl_synced_once || c->cl_new_watcher) {
             char n[24];
             snprintf(n, sizeof(n), "%zu", ttl_nscheduled(c->cl_tab));
-            log_info("first resync with the watcher done", "scheduled", n, NULL);
+            log_info(c->cl_synced_once ? "resync with a new watcher done"
+                                       : "first resync with the watcher done",
+                     "scheduled", n, NULL);
             c->cl_synced_once = true;
+            c->cl_new_watcher = false;
         }
         return;
     }

@@ -40,6 +40,7 @@ struct cleaner_ctx {
                                 watcher) may run: after a failure's backoff, else 1 s
                                 after the last one */
     int cl_resync_failures;
+    bool cl_new_watcher;  /* a new watcher since the last resync: logged when done */
     unsigned cl_connects; /* ipc_sub_connects last seen */
     uint32_t cl_stamp;    /* resync sweep mark */
     bool cl_synced_once;

@@ -109,11 +109,19 @@ int cleaner_resync(struct cleaner_ctx *c)
     return rc;
 }
 
-/* The watcher's revisions restart with it: every key must be asked again. */
+/* The watcher's revisions restart with it: every key must be asked again. And at
+ * once: the failures behind the resync backoff were those of the watcher that is
+ * gone (truth calls to it timed out while it died and restarted), and holding the
+ * new one's resync for their backoff (up to 30 s) is the likely way an OMJob
+ * finished while the watcher restarted once waited beyond its TTL (it_test_ttl
+ * "afterkill", not reproduced since). */
 static void watcher_changed(struct cleaner_ctx *c)
 {
     ttl_invalidate(c->cl_tab);
     c->cl_need_resync = true;
+    c->cl_resync_failures = 0;
+    c->cl_try_at_ms = 0;
+    c->cl_new_watcher = true;
 }
 
 static void handle_hint(struct cleaner_ctx *c, const struct ipc_sub_event *ev)

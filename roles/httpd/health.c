@@ -84,6 +84,7 @@ int httpd_health_parse(const void *body, size_t len, struct httpd_reply *out)
     if (jx_i64(o, "loopAgeMs", &age) == 0)
         r.hp_loop_age_ms = age;
     util_strlcpy(r.hp_reason, jx_str_or(o, "reason", ""), sizeof(r.hp_reason));
+    util_strlcpy(r.hp_degraded, jx_str_or(o, "degraded", ""), sizeof(r.hp_degraded));
     *out = r;
     rc = 0;
 out:
@@ -241,6 +242,12 @@ bool httpd_decide(enum httpd_probe probe, const struct httpd_facts *f, struct sb
     if (sbuf_len(body) != start)
         return false;
     sbuf_puts(body, "ok\n");
+    /* Still ok, but say what a role works without (an optional resource). */
+    for (int i = 0; probe == HTTPD_READY && i < s->hs_n; i++)
+        if (f->hf_replies[i].hp_asked && f->hf_replies[i].hp_err == 0 &&
+            f->hf_replies[i].hp_degraded[0] != '\0')
+            sbuf_appendf(body, "%s: degraded: %s\n", s->hs_roles[i].hr_name,
+                         f->hf_replies[i].hp_degraded);
     return true;
 }
 

@@ -50,6 +50,7 @@ struct httpd_reply {
     bool hp_ready;
     int64_t hp_loop_age_ms;
     char hp_reason[160];
+    char hp_degraded[256]; /* what it works without; "" when nothing */
 };
 /* Parses a health reply body (JSON, see docs/PROTOCOL.md) into *out (hp_asked and
  * hp_err are set to true and 0). 0 or -EBADMSG. */

@@ -46,6 +46,9 @@
 #define NOT_SYNCED_MS 500  /* watcher not synced yet */
 #define EXISTS_MS 300      /* 409 AlreadyExists: wait for the cache */
 #define RETRY_MAX_MS 30000 /* backoff ceiling */
+/* The longest one API request (with its retries) may keep the loop: the other
+ * keys of the shard wait that long at most behind a silent API server. */
+#define REQUEST_TIMEOUT_MS 15000
 #define CREATE_RETRY_FIRST_MS 1000
 
 /* ---- per-key state: the payload of the key in the work queue (lib/workq) ---- */
@@ -326,6 +329,7 @@ static void emit_events(struct evq *q, struct json_object *omjob, const struct d
 static void flush_events(struct rc *r, struct evq *q)
 {
     int kept = 0;
+    bool silent = false; /* a post timed out: the rest wait for the retry */
     for (int i = 0; i < q->n; i++) {
         struct pending_ev *e = &q->ev[i];
         struct ev_object o = {.api_version = OMJOB_GROUP_VERSION,
@@ -333,7 +337,9 @@ static void flush_events(struct rc *r, struct evq *q)
                               .ns = e->ns,
                               .name = e->name,
                               .uid = e->uid};
-        int rc = ev_emit(r->ev, &o, e->type, e->reason, e->message);
+        /* After one timeout, each further post would hold the loop up as long. */
+        int rc = silent ? -ETIMEDOUT : ev_emit(r->ev, &o, e->type, e->reason, e->message);
+        silent = rc == -ETIMEDOUT;
         if (rc == 0 || !(rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -ETIMEDOUT ||
                          rc == -EIO || rc == -EAGAIN || rc == -EPERM))
             continue; /* recorded, or refused for good (namespace gone, invalid) */
@@ -1040,14 +1046,20 @@ static int setup(struct rc *r)
         log_error("cannot load the API server configuration", "error", err, NULL);
         return rc;
     }
-    struct kube_client_opts o = {
-        .qps = r->cfg.kube_qps, .burst = r->cfg.kube_burst, .field_manager = "omjob-operator"};
+    /* One request, its retries included, holds the shard's other keys up for at
+     * most REQUEST_TIMEOUT_MS; the wait hook keeps /healthz green meanwhile. */
+    struct kube_client_opts o = {.qps = r->cfg.kube_qps,
+                                 .burst = r->cfg.kube_burst,
+                                 .request_timeout_ms = REQUEST_TIMEOUT_MS,
+                                 .total_timeout_ms = REQUEST_TIMEOUT_MS,
+                                 .field_manager = "omjob-operator"};
     if ((rc = kube_client_new(kcfg, &o, &r->kc)) != 0) {
         kube_config_free(kcfg);
         log_error("cannot create the API client", "error", strerror(-rc), NULL);
         return rc;
     }
     kube_client_set_observer(r->kc, ctl_kube_observer, r->ctl);
+    kube_client_set_wait_hook(r->kc, ctl_kube_wait, r->ctl);
     gethostname(host, sizeof(host) - 1);
     snprintf(inst, sizeof(inst), "%s@%s", r->name, host);
     if ((rc = ev_recorder_new(r->kc, "omjob-operator", inst, 0, &r->ev)) != 0) {

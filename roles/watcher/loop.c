@@ -22,6 +22,8 @@
 /* A repeated error is logged again (at its level) at most this often. */
 #define ERR_RELOG_MS 300000
 #define LIST_PAGE 500
+/* How often the LIST of a missing optional resource is tried again. */
+#define MISSING_RETRY_MS 5000
 
 struct wloop {
     struct wshared *wl_sh;
@@ -32,6 +34,7 @@ struct wloop {
     pthread_t wl_thread;
     bool wl_started;
     atomic_bool wl_synced;
+    atomic_int wl_missing; /* optional resource: HTTP 403/404 of its last LIST, else 0 */
     atomic_bool wl_done;
     uint32_t wl_serial; /* LIST stamp */
     unsigned wl_seed;
@@ -163,9 +166,15 @@ static const char *ns_label(const struct wloop *l)
 
 static const char *error_hint(const struct wloop *l, const struct kube_err *e)
 {
+    if (e->http == 403 && wloop_optional(l))
+        return "the operator's identity may not list/watch CronOMJobs: check its RBAC "
+               "(deploy/rbac/rbac.yaml); CronOMJobs are not run until it can, OMJobs are";
     if (e->http == 403)
         return "the operator's identity may not list/watch this resource: check its RBAC "
                "(deploy/rbac/rbac.yaml); not ready until it can";
+    if (e->http == 404 && wloop_optional(l))
+        return "CronOMJob CRD not installed (deploy/crd/cronomjobs.yaml): CronOMJobs are not "
+               "run until it is, OMJobs are";
     if (e->http == 404)
         return l->wl_kind == WC_POD ? "pods not found: namespace missing?"
                                     : "resource not found: is the CRD installed (deploy/crds)?";
@@ -278,8 +287,11 @@ static int relist(struct wloop *l, const char *reason)
                         rc == 0 ? "success" : "error");
     if (rc != 0) {
         report_error(l, "list", reason, &err);
+        if (wloop_optional(l) && (err.http == 403 || err.http == 404))
+            atomic_store(&l->wl_missing, err.http);
         return rc;
     }
+    atomic_store(&l->wl_missing, 0);
     size_t swept = wcache_sweep(l->wl_sh->ws_cache, l->wl_kind, l->wl_ns, l->wl_serial);
     kube_watch_set_resource_version(l->wl_watch, rv);
     report_recovered(l);
@@ -331,7 +343,12 @@ static void *loop_main(void *arg)
     while (!stopping(l->wl_sh) && end != KUBE_WATCH_CANCELLED) {
         if (reason != NULL && relist(l, reason) != 0) {
             reason = "error";
-            backoff(l);
+            /* A missing optional resource is looked for again every few seconds,
+             * so that it is used soon after it is installed. */
+            if (atomic_load(&l->wl_missing) != 0)
+                pause_ms(l->wl_sh, MISSING_RETRY_MS);
+            else
+                backoff(l);
             continue;
         }
         reason = watch_once(l, &end);
@@ -386,6 +403,21 @@ int wloop_start(struct wloop *l)
 bool wloop_synced(struct wloop *l)
 {
     return atomic_load(&l->wl_synced);
+}
+
+bool wloop_optional(const struct wloop *l)
+{
+    return l->wl_kind == WC_CRONOMJOB;
+}
+
+int wloop_missing(struct wloop *l)
+{
+    return atomic_load(&l->wl_missing);
+}
+
+const char *wloop_namespace(const struct wloop *l)
+{
+    return ns_label(l);
 }
 
 void wloop_cancel(struct wloop *l)

@@ -66,6 +66,14 @@ int wloop_new(struct wshared *sh, enum wc_kind k, const char *ns, struct wloop *
 int wloop_start(struct wloop *l);
 /* True once the first LIST has completed. */
 bool wloop_synced(struct wloop *l);
+/* True for a resource the operator works without (CronOMJobs): while its LIST is
+ * refused with 404 (CRD not installed) or 403 (RBAC), wloop_missing says which,
+ * and readiness does not wait for it. */
+bool wloop_optional(const struct wloop *l);
+/* 403 or 404 while an optional resource cannot be listed, else 0. Thread-safe. */
+int wloop_missing(struct wloop *l);
+/* The loop's namespace, "(all)" for every namespace. */
+const char *wloop_namespace(const struct wloop *l);
 /* Ends the running watch (after wshared_stop); the thread then exits. */
 void wloop_cancel(struct wloop *l);
 /* Waits for the thread until deadline (monotonic ms). 0, or -ETIMEDOUT: the

@@ -37,7 +37,8 @@ struct watcher_ctx {
     struct ipc_rep *w_rep;
     struct wloop **w_loops;
     size_t w_nloops;
-    bool w_stuck; /* a loop thread did not end: leave shared memory alone */
+    bool w_stuck;         /* a loop thread did not end: leave shared memory alone */
+    char w_degraded[256]; /* what optional resource is missing, as last reported */
 };
 
 /* The hint callback (under the cache's write lock): OMJob and pod changes go to
@@ -157,12 +158,42 @@ static int setup(struct watcher_ctx *w)
     return 0;
 }
 
+/* Every initial LIST is in, an optional resource that cannot be listed aside:
+ * OMJobs do not wait for CronOMJobs. */
 static bool all_synced(struct watcher_ctx *w)
 {
     for (size_t i = 0; i < w->w_nloops; i++)
-        if (!wloop_synced(w->w_loops[i]))
+        if (!wloop_synced(w->w_loops[i]) && wloop_missing(w->w_loops[i]) == 0)
             return false;
     return true;
+}
+
+/* Reports a change of what optional resource is missing in the health reply
+ * (httpd's /readyz shows it) and the log. */
+static void update_degraded(struct watcher_ctx *w)
+{
+    char note[sizeof(w->w_degraded)] = "";
+    for (size_t i = 0; i < w->w_nloops; i++) {
+        int http = wloop_missing(w->w_loops[i]);
+        if (http == 0 || note[0] != '\0')
+            continue;
+        const char *ns = wloop_namespace(w->w_loops[i]);
+        bool all = strcmp(ns, "(all)") == 0;
+        snprintf(note, sizeof(note),
+                 "cronomjobs%s%s unavailable (%s): CronOMJobs are not run, "
+                 "OMJobs are",
+                 all ? "" : " of namespace ", all ? "" : ns,
+                 http == 404 ? "HTTP 404: the CronOMJob CRD is not installed"
+                             : "HTTP 403: the operator may not list them, check its RBAC");
+    }
+    if (strcmp(note, w->w_degraded) == 0)
+        return;
+    if (note[0] != '\0')
+        log_warn("running without an optional resource", "what", note, NULL);
+    else
+        log_info("optional resource available again", "was", w->w_degraded, NULL);
+    util_strlcpy(w->w_degraded, note, sizeof(w->w_degraded));
+    ctl_set_degraded(w->w_ctl, note[0] != '\0' ? note : NULL);
 }
 
 static void became_ready(struct watcher_ctx *w)
@@ -202,6 +233,7 @@ static int run(struct watcher_ctx *w)
         }
         if (fds[1].revents != 0 && read(fds[1].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
             log_warn("readiness notification unreadable", "error", strerror(errno), NULL);
+        update_degraded(w);
         if (!ready && all_synced(w)) {
             ready = true;
             became_ready(w);

@@ -87,6 +87,10 @@ static void test_health_parse(void)
     CU_ASSERT_EQUAL(r.hp_loop_age_ms, 7);
     CU_ASSERT_EQUAL_FATAL(httpd_health_parse(bad, strlen(bad), &r), 0);
     CU_ASSERT_STRING_EQUAL(r.hp_reason, "main loop stalled");
+    CU_ASSERT_STRING_EQUAL(r.hp_degraded, "");
+    const char deg[] = "{\"healthy\":true,\"ready\":true,\"degraded\":\"no cron\"}";
+    CU_ASSERT_EQUAL_FATAL(httpd_health_parse(deg, strlen(deg), &r), 0);
+    CU_ASSERT_STRING_EQUAL(r.hp_degraded, "no cron");
     CU_ASSERT_EQUAL(httpd_health_parse("{}", 2, &r), -EBADMSG);
     CU_ASSERT_EQUAL(httpd_health_parse("{\"healthy\":1,\"ready\":true}", 26, &r), -EBADMSG);
     CU_ASSERT_EQUAL(httpd_health_parse("[", 1, &r), -EBADMSG);
@@ -108,6 +112,14 @@ static void test_decide_ok(void)
     CU_ASSERT(!decide(HTTPD_READY, body, sizeof(body)));
     CU_ASSERT_PTR_NOT_NULL(strstr(body, "cleaner: not ready (run by hand)"));
     CU_ASSERT(decide(HTTPD_LIVE, body, sizeof(body)));
+    /* A role working without an optional resource: ready, and /readyz says so. */
+    load();
+    rep[2] = (struct httpd_reply){.hp_asked = false};
+    snprintf(rep[0].hp_degraded, sizeof(rep[0].hp_degraded), "cronomjobs unavailable");
+    CU_ASSERT(decide(HTTPD_READY, body, sizeof(body)));
+    CU_ASSERT_STRING_EQUAL(body, "ok\nwatcher: degraded: cronomjobs unavailable\n");
+    CU_ASSERT(decide(HTTPD_LIVE, body, sizeof(body)));
+    CU_ASSERT_STRING_EQUAL(body, "ok\n");
 }
 
 static void test_decide_failures(void)

@@ -494,6 +494,62 @@ static void test_connect_refused(void)
     kube_client_free(c);
 }
 
+/* The wait hook's calls (test_total_timeout). */
+static struct {
+    int n;
+    int64_t first_until, last_until, max_until;
+} waits;
+
+static void on_wait(void *ctx, int64_t until)
+{
+    (void)ctx;
+    if (waits.n++ == 0)
+        waits.first_until = until;
+    waits.last_until = until;
+    if (until > waits.max_until)
+        waits.max_until = until;
+}
+
+/* A server that accepts connections (the kernel's backlog) and never answers, like
+ * a stopped API server: one request, its retries included, ends within
+ * total_timeout_ms, not after max_attempts request timeouts; and the wait hook
+ * says until when each wait may last, then 0. */
+static void test_total_timeout(void)
+{
+    int port;
+    int fd = listen_any(&port); /* never accepted, never answered */
+    char yaml[1024], err[256];
+    snprintf(yaml, sizeof(yaml),
+             "current-context: t\ncontexts: [{name: t, context: {cluster: k, user: u}}]\n"
+             "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:%d'}}]\n"
+             "users: [{name: u, user: {token: t}}]\n",
+             port);
+    struct kube_config *cfg = NULL;
+    CU_ASSERT_FATAL(kube_config_parse(yaml, strlen(yaml), tmpdir, "test", &cfg, err, sizeof(err)) ==
+                    0);
+    struct kube_client_opts o = {
+        .max_attempts = 5, .request_timeout_ms = 1000, .total_timeout_ms = 2500};
+    struct kube_client *c = NULL;
+    CU_ASSERT_FATAL(kube_client_new(cfg, &o, &c) == 0);
+    memset(&waits, 0, sizeof(waits));
+    kube_client_set_wait_hook(c, on_wait, NULL);
+    struct json_object *out = NULL;
+    struct kube_err e;
+    int64_t t0 = now_ms();
+    int rc = kube_get(c, &pod, &out, &e);
+    int64_t took = now_ms() - t0;
+    CU_ASSERT_EQUAL(rc, -ETIMEDOUT);
+    CU_ASSERT_EQUAL(e.kind, KUBE_ERRK_TIMEOUT);
+    CU_ASSERT(e.attempts >= 2 && e.attempts < 5);
+    CU_ASSERT(took >= 1900 && took < 4000); /* 5 attempts would take over 6 s */
+    CU_ASSERT(waits.n >= 3);                /* attempts and backoff, then 0 */
+    CU_ASSERT(waits.first_until >= t0 + 1000 && waits.first_until <= t0 + 4000);
+    CU_ASSERT(waits.max_until <= t0 + 2500 + 3000);
+    CU_ASSERT_EQUAL(waits.last_until, 0);
+    kube_client_free(c);
+    close(fd);
+}
+
 /* A write sent on a reused connection that dies before the answer (an API server
  * killed mid-request): curl would silently send it again on a fresh connection.
  * It must not: the first copy may have been applied, and the second one's 409
@@ -1074,6 +1130,8 @@ int main(void)
     CU_add_test(su, "429 with Retry-After", test_retry_after_429);
     CU_add_test(su, "create retry rules", test_create_retry_rules);
     CU_add_test(su, "connection refused", test_connect_refused);
+    CU_add_test(su, "a silent server: one request ends within total_timeout_ms",
+                test_total_timeout);
     CU_add_test(su, "write on a dead reused connection", test_write_on_dead_reused_connection);
     CU_add_test(su, "refused after sending", test_refused_after_sending);
     CU_add_test(su, "update, patch, apply, delete, evict", test_writes);

@@ -75,7 +75,7 @@ static void test_proc_read_and_render(void)
 static void test_health_json(void)
 {
     struct json_object *o = NULL;
-    char *s = ctl_health_json("watcher", 77, true, 20, 10000);
+    char *s = ctl_health_json("watcher", 77, true, 20, 10000, INT64_MIN, NULL);
     CU_ASSERT_EQUAL_FATAL(jx_parse(s, strlen(s), &o, NULL, 0), 0);
     CU_ASSERT_STRING_EQUAL(jx_str(o, "role"), "watcher");
     CU_ASSERT_EQUAL(jx_i64_or(o, "pid", 0), 77);
@@ -85,11 +85,28 @@ static void test_health_json(void)
     CU_ASSERT_PTR_NULL(jx_get(o, "reason"));
     json_object_put(o);
     free(s);
-    s = ctl_health_json("watcher", 77, false, 10001, 10000);
+    s = ctl_health_json("watcher", 77, false, 10001, 10000, INT64_MIN, NULL);
     CU_ASSERT_EQUAL_FATAL(jx_parse(s, strlen(s), &o, NULL, 0), 0);
     CU_ASSERT_EQUAL(jx_bool_or(o, "healthy", true), false);
     CU_ASSERT_EQUAL(jx_bool_or(o, "ready", true), false);
     CU_ASSERT_PTR_NOT_NULL(strstr(jx_str_or(o, "reason", ""), "stalled"));
+    CU_ASSERT_PTR_NULL(jx_get(o, "waitingMs"));
+    json_object_put(o);
+    free(s);
+    /* Blocked 40 s in a request that may last 5 s more: waiting, not wedged. */
+    s = ctl_health_json("reconciler-0", 77, true, 40000, 10000, 5000, "cronomjobs unavailable");
+    CU_ASSERT_EQUAL_FATAL(jx_parse(s, strlen(s), &o, NULL, 0), 0);
+    CU_ASSERT_EQUAL(jx_bool_or(o, "healthy", false), true);
+    CU_ASSERT_EQUAL(jx_i64_or(o, "waitingMs", -1), 5000);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(o, "degraded", ""), "cronomjobs unavailable");
+    CU_ASSERT_PTR_NULL(jx_get(o, "reason"));
+    json_object_put(o);
+    free(s);
+    /* The request overran its deadline: wedged. */
+    s = ctl_health_json("reconciler-0", 77, true, 40000, 10000, -3000, NULL);
+    CU_ASSERT_EQUAL_FATAL(jx_parse(s, strlen(s), &o, NULL, 0), 0);
+    CU_ASSERT_EQUAL(jx_bool_or(o, "healthy", true), false);
+    CU_ASSERT_PTR_NOT_NULL(strstr(jx_str_or(o, "reason", ""), "3000 ms past its deadline"));
     json_object_put(o);
     free(s);
 }
@@ -188,6 +205,16 @@ static void test_socket_health_status(void)
     CU_ASSERT_EQUAL(jx_bool_or(o, "ready", false), true);
     CU_ASSERT(jx_i64_or(o, "loopAgeMs", 0) >= 100);
     json_object_put(o);
+    /* In a bounded wait: healthy until its deadline, then not again. */
+    ctl_kube_wait(ctl, util_mono_ms() + 150);
+    o = call_json(c, IPC_CTL_HEALTH, IPC_CTL_HEALTH_REPLY);
+    CU_ASSERT_EQUAL(jx_bool_or(o, "healthy", false), true);
+    json_object_put(o);
+    sleep_ms(200);
+    o = call_json(c, IPC_CTL_HEALTH, IPC_CTL_HEALTH_REPLY);
+    CU_ASSERT_EQUAL(jx_bool_or(o, "healthy", true), false);
+    json_object_put(o);
+    ctl_waiting(ctl, 0);
     ctl_heartbeat(ctl);
     o = call_json(c, IPC_CTL_HEALTH, IPC_CTL_HEALTH_REPLY);
     CU_ASSERT_EQUAL(jx_bool_or(o, "healthy", false), true);
