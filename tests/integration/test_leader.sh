@@ -18,7 +18,7 @@ t0=$(now_ms)
 N=50
 D=5 R=1 # lease duration, retry period (renew deadline 3)
 LNS=omjob-system # where the operator's RBAC grants leases (deploy/rbac/rbac.yaml)
-LEASE=omjob-test-$$
+LEASE=omjob-operator # the name the shipped RBAC grants (deploy/rbac/rbac.yaml)
 declare -A PID HP MP
 ID_a=leader-test-a-$$
 ID_b=leader-test-b-$$
@@ -72,6 +72,8 @@ finish() {
 }
 trap finish EXIT
 
+# A Lease left by an earlier run would hold the first replica back for its duration.
+$K delete lease -n "$LNS" "$LEASE" --ignore-not-found >/dev/null 2>&1 || true
 start_pod_watch
 start_replica a
 wait_until 10 holder_is "$ID_a" && pass "replica a holds the Lease" || fail "no holder a: '$(holder)'"
