@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# A client certificate rotated under a running operator is used without a
+# restart (lib/kube/client.c re-reads the CA, certificate and key files when they
+# change). The operator authenticates with a client certificate signed by the
+# test cluster's CA, from files behind a directory symlink swapped atomically, as
+# a Kubernetes Secret volume is updated. Three identities in turn:
+#  1. the operator's own (CN system:serviceaccount:omjob-system:omjob-operator,
+#     which its RBAC binds): an OMJob runs;
+#  2. a user without any RBAC: an OMJob created now gets no pod, and the API
+#     server's refusals name that user (requests really carry the new certificate;
+#     without the reload the old one would create the pod at once);
+#  3. a fresh certificate of the operator's identity (new key): that OMJob runs
+#     to its end, no role restarted.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/omjob_lib.sh"
+t0=$(now_ms)
+: "${OMJOB_CLUSTER_STATE:?}" "${OMJOB_CLUSTER_SERVER:?}"
+PKI=$OMJOB_CLUSTER_STATE/pki
+CD=$OP_TMP/creds
+OP_USER=system:serviceaccount:omjob-system:omjob-operator
+NOBODY=omjob-test-nobody
+
+# issue DIR SUBJECT: a key and a client certificate signed by the cluster's CA.
+issue() {
+	mkdir -p "$CD/$1"
+	openssl req -newkey rsa:2048 -nodes -keyout "$CD/$1/client.key" -out "$CD/$1/client.csr" \
+		-subj "$2" 2>/dev/null &&
+		openssl x509 -req -in "$CD/$1/client.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
+			-CAserial "$CD/ca.srl" -CAcreateserial -days 1 -out "$CD/$1/client.crt" \
+			-extfile <(printf 'extendedKeyUsage=clientAuth\n') 2>/dev/null
+}
+# use DIR: the certificate and key the kubeconfig names become DIR's, at once.
+use() {
+	ln -sfn "$1" "$CD/current.new"
+	mv -T "$CD/current.new" "$CD/current"
+}
+mkdir -p "$CD"
+issue op1 "/O=system:serviceaccounts/O=system:serviceaccounts:omjob-system/CN=$OP_USER" &&
+	issue nobody "/CN=$NOBODY" &&
+	issue op2 "/O=system:serviceaccounts/O=system:serviceaccounts:omjob-system/CN=$OP_USER" ||
+	{
+		fail "cannot issue client certificates with $PKI/ca.key"
+		t_done
+	}
+use op1
+cat >"$CD/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: '$OMJOB_CLUSTER_SERVER', certificate-authority: '$PKI/ca.crt'}
+users:
+- name: u
+  user: {client-certificate: '$CD/current/client.crt', client-key: '$CD/current/client.key'}
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+KC
+
+start_pod_watch
+start_operator KUBECONFIG="$CD/kubeconfig"
+ns=$(new_ns rot)
+
+omjob "$ns" first '{"exit":0}' '{"exit":0}'
+expect "$ns" first '{"desc":"runs as the first certificate","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
+wait_until 20 omj_phase_is "$ns" first Succeeded &&
+	pass "an OMJob runs with the operator's first client certificate" ||
+	fail "first: not Succeeded: $($K get omj,pods -n "$ns" 2>&1)"
+
+# 2: more than the 2 s between two looks at the files, then an OMJob.
+use nobody
+trot=$(now_ms)
+sleep 2.5
+omjob "$ns" nob '{"exit":0}' '{"exit":0}'
+expect "$ns" nob '{"desc":"created while the certificate had no rights, run after the next rotation","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
+sleep 6
+if $K get pod -n "$ns" nob-main >/dev/null 2>&1; then
+	fail "nob-main was created while the certificate in the files was $NOBODY's: the old certificate is still used"
+else
+	pass "no main pod for 6 s while the certificate in the files has no rights"
+fi
+st=$(jp omj "$ns" nob '{.metadata.finalizers}{.status.phase}')
+[ -z "$st" ] && pass "nob: neither a finalizer nor a status could be written" ||
+	fail "nob: finalizers and phase '$st'"
+n=$(grep -c "$NOBODY" "$OP_LOG" || true)
+[ "$n" -gt 0 ] && pass "$n refusals in the log name $NOBODY: requests carry the new certificate" ||
+	fail "no refusal naming $NOBODY in the log: $(grep -m3 -i forbidden "$OP_LOG" | head -c 1500)"
+
+# 3: a fresh certificate of the operator's identity.
+use op2
+if T_POLL=0.5 wait_until 45 omj_phase_is "$ns" nob Succeeded; then
+	pass "nob Succeeded $(($(now_ms) - trot)) ms after the first rotation, with the fresh certificate"
+else
+	fail "nob not Succeeded after the rotation back: $($K get omj,pods -n "$ns" 2>&1)"
+fi
+n=$(grep -c 'TLS files changed' "$OP_LOG" || true)
+[ "$n" -ge 2 ] && pass "$n 'TLS files changed' log lines (at least one per rotation)" ||
+	fail "$n 'TLS files changed' log lines"
+check_finished 30 "$t0"
+check_runs
+no_restarts
+note "elapsed $(($(now_ms) - t0)) ms"
+t_done
