@@ -475,8 +475,7 @@ static int tls_swap(struct kube_client *c, char *nb[TF_N], const size_t nl[TF_N]
  * changed (mu held). 1 when the material changed. */
 static int tls_reload(struct kube_client *c, int64_t now, bool force)
 {
-    if (c->tls[TF_CA].path == NULL && c->tls[TF_CERT].path == NULL &&
-        c->tls[TF_KEY].path == NULL)
+    if (c->tls[TF_CA].path == NULL && c->tls[TF_CERT].path == NULL && c->tls[TF_KEY].path == NULL)
         return 0;
     if (!force && now - c->tls_check_ns < TLS_CHECK_NS)
         return 0;

@@ -991,8 +991,8 @@ static int main_deadline_exceeded(struct ctx *c)
     long long secs = (long long)(c->active_deadline_ms / 1000);
     decided(&o, "DeadlineExceeded", "stopped after activeDeadlineSeconds (%lld s)", secs);
     add_event(c->a, EV_WARNING, "DeadlineExceeded",
-              "main pod %s ran longer than activeDeadlineSeconds (%lld s): stopping it", c->main_name,
-              secs);
+              "main pod %s ran longer than activeDeadlineSeconds (%lld s): stopping it",
+              c->main_name, secs);
     return record_outcome(c, &o, true);
 }
 

@@ -15,48 +15,25 @@
 . "$(dirname "$0")/omjob_lib.sh"
 t0=$(now_ms)
 : "${OMJOB_CLUSTER_STATE:?}" "${OMJOB_CLUSTER_SERVER:?}"
-PKI=$OMJOB_CLUSTER_STATE/pki
 CD=$OP_TMP/creds
 OP_USER=system:serviceaccount:omjob-system:omjob-operator
 NOBODY=omjob-test-nobody
 
-# issue DIR SUBJECT: a key and a client certificate signed by the cluster's CA.
-issue() {
-	mkdir -p "$CD/$1"
-	openssl req -newkey rsa:2048 -nodes -keyout "$CD/$1/client.key" -out "$CD/$1/client.csr" \
-		-subj "$2" 2>/dev/null &&
-		openssl x509 -req -in "$CD/$1/client.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
-			-CAserial "$CD/ca.srl" -CAcreateserial -days 1 -out "$CD/$1/client.crt" \
-			-extfile <(printf 'extendedKeyUsage=clientAuth\n') 2>/dev/null
-}
 # use DIR: the certificate and key the kubeconfig names become DIR's, at once.
 use() {
 	ln -sfn "$1" "$CD/current.new"
 	mv -T "$CD/current.new" "$CD/current"
 }
 mkdir -p "$CD"
-issue op1 "/O=system:serviceaccounts/O=system:serviceaccounts:omjob-system/CN=$OP_USER" &&
-	issue nobody "/CN=$NOBODY" &&
-	issue op2 "/O=system:serviceaccounts/O=system:serviceaccounts:omjob-system/CN=$OP_USER" ||
+issue_client_cert "$CD/op1" "/O=system:serviceaccounts/O=system:serviceaccounts:omjob-system/CN=$OP_USER" &&
+	issue_client_cert "$CD/nobody" "/CN=$NOBODY" &&
+	issue_client_cert "$CD/op2" "/O=system:serviceaccounts/O=system:serviceaccounts:omjob-system/CN=$OP_USER" ||
 	{
-		fail "cannot issue client certificates with $PKI/ca.key"
+		fail "cannot issue client certificates with the cluster's CA key"
 		t_done
 	}
 use op1
-cat >"$CD/kubeconfig" <<KC
-apiVersion: v1
-kind: Config
-clusters:
-- name: c
-  cluster: {server: '$OMJOB_CLUSTER_SERVER', certificate-authority: '$PKI/ca.crt'}
-users:
-- name: u
-  user: {client-certificate: '$CD/current/client.crt', client-key: '$CD/current/client.key'}
-contexts:
-- name: x
-  context: {cluster: c, user: u}
-current-context: x
-KC
+cert_kubeconfig "$CD/kubeconfig" "$CD/current"
 
 start_pod_watch
 start_operator KUBECONFIG="$CD/kubeconfig"

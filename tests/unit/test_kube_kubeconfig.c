@@ -201,8 +201,9 @@ static void test_plain_http(void)
         if (users[i] != NULL)
             snprintf(u, sizeof(u), "%s", users[i]);
         else
-            snprintf(u, sizeof(u), "{client-certificate: %s/client.pem, client-key: %s/client-key.pem}",
-                     tls, tls);
+            snprintf(u, sizeof(u),
+                     "{client-certificate: %s/client.pem, client-key: %s/client-key.pem}", tls,
+                     tls);
         snprintf(yaml, sizeof(yaml),
                  HEAD "clusters:\n- name: c1\n  cluster: {server: 'http://10.0.0.1:8080'}\n"
                       "users:\n- name: u1\n  user: %s\n",
