@@ -492,15 +492,17 @@ issue_client_cert() {
 			-CAserial "$OP_TMP/ca.srl" -CAcreateserial -days 1 -out "$1/client.crt" \
 			-extfile <(printf 'extendedKeyUsage=clientAuth\n') 2>/dev/null
 }
-# cert_kubeconfig FILE DIR: a kubeconfig for the test cluster that authenticates
-# with DIR/client.crt and DIR/client.key (read from there, so they can be rotated).
+# cert_kubeconfig FILE DIR [CA]: a kubeconfig for the test cluster that
+# authenticates with DIR/client.crt and DIR/client.key (read from there, so they
+# can be rotated) and verifies the server with the CA file CA (default: the
+# cluster's own).
 cert_kubeconfig() {
 	cat >"$1" <<KC
 apiVersion: v1
 kind: Config
 clusters:
 - name: c
-  cluster: {server: '$OMJOB_CLUSTER_SERVER', certificate-authority: '$OMJOB_CLUSTER_STATE/pki/ca.crt'}
+  cluster: {server: '$OMJOB_CLUSTER_SERVER', certificate-authority: '${3:-$OMJOB_CLUSTER_STATE/pki/ca.crt}'}
 users:
 - name: u
   user: {client-certificate: '$2/client.crt', client-key: '$2/client.key'}

@@ -10,7 +10,10 @@
 #     server's refusals name that user (requests really carry the new certificate;
 #     without the reload the old one would create the pod at once);
 #  3. a fresh certificate of the operator's identity (new key): that OMJob runs
-#     to its end, no role restarted.
+#     to its end;
+#  4. the CA file replaced by a CA that did not sign the API server's certificate:
+#     an OMJob created now gets no pod (new connections fail verification), and
+#     back to the right CA it runs to its end. No role restarted.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/omjob_lib.sh"
 t0=$(now_ms)
@@ -32,8 +35,15 @@ issue_client_cert "$CD/op1" "/O=system:serviceaccounts/O=system:serviceaccounts:
 		fail "cannot issue client certificates with the cluster's CA key"
 		t_done
 	}
+cp "$OMJOB_CLUSTER_STATE/pki/ca.crt" "$CD/op1/ca.crt"
+cp "$OMJOB_CLUSTER_STATE/pki/ca.crt" "$CD/nobody/ca.crt"
+cp "$OMJOB_CLUSTER_STATE/pki/ca.crt" "$CD/op2/ca.crt"
+mkdir -p "$CD/badca"
+cp "$CD/op2/client.crt" "$CD/op2/client.key" "$CD/badca/"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$CD/badca/other-ca.key" -out "$CD/badca/ca.crt" \
+	-days 1 -subj "/CN=omjob-test-other-ca" 2>/dev/null || fail "cannot make a second CA"
 use op1
-cert_kubeconfig "$CD/kubeconfig" "$CD/current"
+cert_kubeconfig "$CD/kubeconfig" "$CD/current" "$CD/current/ca.crt"
 
 start_pod_watch
 start_operator KUBECONFIG="$CD/kubeconfig"
@@ -71,8 +81,27 @@ if T_POLL=0.5 wait_until 45 omj_phase_is "$ns" nob Succeeded; then
 else
 	fail "nob not Succeeded after the rotation back: $($K get omj,pods -n "$ns" 2>&1)"
 fi
+
+# 4: a CA that did not sign the API server's certificate, then the right one.
+use badca
+tca=$(now_ms)
+sleep 2.5
+omjob "$ns" ca '{"exit":0}' '{"exit":0}'
+expect "$ns" ca '{"desc":"created while the CA file held another CA","phase":"Succeeded","reason":"Completed","codes":[0],"attempts":1,"xcode":0}'
+sleep 5
+if $K get pod -n "$ns" ca-main >/dev/null 2>&1; then
+	fail "ca-main was created while the CA file held another CA: the old CA is still used"
+else
+	pass "no main pod for 5 s while the CA file holds a CA that did not sign the server's certificate"
+fi
+use op2
+if T_POLL=0.5 wait_until 45 omj_phase_is "$ns" ca Succeeded; then
+	pass "ca Succeeded $(($(now_ms) - tca)) ms after the CA file was replaced, with the right CA back"
+else
+	fail "ca not Succeeded after the right CA came back: $($K get omj,pods -n "$ns" 2>&1)"
+fi
 n=$(grep -c 'TLS files changed' "$OP_LOG" || true)
-[ "$n" -ge 2 ] && pass "$n 'TLS files changed' log lines (at least one per rotation)" ||
+[ "$n" -ge 4 ] && pass "$n 'TLS files changed' log lines (at least one per rotation)" ||
 	fail "$n 'TLS files changed' log lines"
 check_finished 30 "$t0"
 check_runs
