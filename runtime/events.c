@@ -6,12 +6,17 @@
  * being written (POST or PATCH in flight) is marked busy: another thread emitting
  * the same event waits for it (condition variable), so the first occurrence is
  * created once and counts reach the server in order; different events never wait
- * for each other. Busy entries are never evicted. */
+ * for each other. Busy entries are never evicted.
+ *
+ * The waiting queue (ev_emit_keep, ev_retry) is a FIFO of copies under its own
+ * mutex; ev_retry takes the due entries out, posts them without any lock held and
+ * puts back those that failed again. */
 #include "runtime/events.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +24,7 @@
 
 #include "lib/common/json.h"
 #include "lib/common/log.h"
+#include "lib/common/metrics.h"
 #include "lib/common/util.h"
 #include "lib/kube/client.h"
 
@@ -39,6 +45,23 @@ struct ev_entry {
     struct ev_entry *e_next;
 };
 
+#define EV_WAIT_CAP_DEFAULT 512u
+#define EV_WAIT_FIRST_MS 2000
+#define EV_WAIT_MAX_MS 30000
+/* A round stops after this many failures in a row without a connection. */
+#define EV_WAIT_DOWN_STREAK 3
+/* A success pulls the waiting ones forward at most this often. */
+#define EV_KICK_MS 2000
+
+/* An occurrence the API server did not take, waiting for another try. */
+struct ev_wait {
+    char *w_ns, *w_name, *w_uid, *w_api_version, *w_kind, *w_reason, *w_message;
+    enum ev_type w_type;
+    int64_t w_next_ms;    /* monotonic; 0: not scheduled yet (the next ev_retry does) */
+    int64_t w_backoff_ms; /* the last wait */
+    struct ev_wait *w_next;
+};
+
 struct ev_recorder {
     struct kube_client *r_kc;
     char *r_component;
@@ -51,6 +74,18 @@ struct ev_recorder {
     pthread_mutex_t r_mu;
     pthread_cond_t r_cv;
     struct ev_stats r_stats;
+    /* The waiting queue and its counters (r_wmu). */
+    pthread_mutex_t r_wmu;
+    struct ev_wait *r_whead, *r_wtail;
+    struct {
+        unsigned long waiting, late, dropped_full, dropped_gone;
+    } r_w;
+    unsigned r_wcap;
+    atomic_bool r_kick; /* an Event went through: try the waiting ones now */
+    int64_t r_kick_ms;
+    ev_exists_fn r_exists;
+    void *r_exists_ctx;
+    struct metrics_family *r_mdropped, *r_mwaiting;
 };
 
 const char *ev_type_str(enum ev_type t)
@@ -187,8 +222,24 @@ int ev_recorder_new(struct kube_client *kc, const char *component, const char *i
     }
     pthread_mutex_init(&r->r_mu, NULL);
     pthread_cond_init(&r->r_cv, NULL);
+    pthread_mutex_init(&r->r_wmu, NULL);
+    r->r_wcap = EV_WAIT_CAP_DEFAULT;
     *out = r;
     return 0;
+}
+
+static void wait_free(struct ev_wait *w)
+{
+    if (w == NULL)
+        return;
+    free(w->w_ns);
+    free(w->w_name);
+    free(w->w_uid);
+    free(w->w_api_version);
+    free(w->w_kind);
+    free(w->w_reason);
+    free(w->w_message);
+    free(w);
 }
 
 void ev_recorder_free(struct ev_recorder *r)
@@ -197,6 +248,12 @@ void ev_recorder_free(struct ev_recorder *r)
         return;
     while (r->r_head != NULL)
         map_remove(r, r->r_head);
+    while (r->r_whead != NULL) {
+        struct ev_wait *w = r->r_whead;
+        r->r_whead = w->w_next;
+        wait_free(w);
+    }
+    pthread_mutex_destroy(&r->r_wmu);
     pthread_cond_destroy(&r->r_cv);
     pthread_mutex_destroy(&r->r_mu);
     free(r->r_buckets);
@@ -210,6 +267,12 @@ void ev_stats_get(struct ev_recorder *r, struct ev_stats *out)
     pthread_mutex_lock(&r->r_mu);
     *out = r->r_stats;
     pthread_mutex_unlock(&r->r_mu);
+    pthread_mutex_lock(&r->r_wmu);
+    out->waiting = r->r_w.waiting;
+    out->late = r->r_w.late;
+    out->dropped_full = r->r_w.dropped_full;
+    out->dropped_gone = r->r_w.dropped_gone;
+    pthread_mutex_unlock(&r->r_wmu);
 }
 
 /* ---- requests ---- */
@@ -456,6 +519,8 @@ int ev_emit(struct ev_recorder *r, const struct ev_object *o, enum ev_type t, co
             map_evict(r);
         pthread_cond_broadcast(&r->r_cv);
     }
+    if (rc == 0)
+        atomic_store(&r->r_kick, true);
     if (rc == 0 && count == 1)
         r->r_stats.created++;
     else if (rc == 0)
@@ -480,4 +545,245 @@ int ev_emitf(struct ev_recorder *r, const struct ev_object *obj, enum ev_type ty
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     return ev_emit(r, obj, type, reason, msg);
+}
+
+/* ---- the waiting queue ---- */
+
+void ev_retry_setup(struct ev_recorder *r, unsigned cap, ev_exists_fn exists, void *ctx,
+                    struct metrics_family *dropped, struct metrics_family *waiting)
+{
+    pthread_mutex_lock(&r->r_wmu);
+    r->r_wcap = cap == 0 ? EV_WAIT_CAP_DEFAULT : cap;
+    r->r_exists = exists;
+    r->r_exists_ctx = ctx;
+    r->r_mdropped = dropped;
+    r->r_mwaiting = waiting;
+    pthread_mutex_unlock(&r->r_wmu);
+}
+
+bool ev_retryable(int rc)
+{
+    return rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EIO ||
+           rc == -EAGAIN || rc == -EPERM || rc == -EACCES || rc == -EPROTO;
+}
+
+/* No connection at all: the API server is down (or unreachable) for everyone. */
+static bool server_down(int rc)
+{
+    return rc == -ECONNREFUSED || rc == -ETIMEDOUT || rc == -EPROTO;
+}
+
+/* Counts a drop, in the stats and the metric (r_wmu held). */
+static void count_drop(struct ev_recorder *r, const char *cause, unsigned long *counter)
+{
+    (*counter)++;
+    if (r->r_mdropped != NULL)
+        metrics_counter_add_l(r->r_mdropped, 1.0, cause, NULL);
+}
+
+/* Sets the gauge of waiting entries (r_wmu held). */
+static void gauge(struct ev_recorder *r)
+{
+    if (r->r_mwaiting != NULL)
+        metrics_gauge_set_l(r->r_mwaiting, (double)r->r_w.waiting, NULL);
+}
+
+static void wait_push(struct ev_recorder *r, struct ev_wait *w)
+{
+    w->w_next = NULL;
+    if (r->r_wtail != NULL)
+        r->r_wtail->w_next = w;
+    else
+        r->r_whead = w;
+    r->r_wtail = w;
+    r->r_w.waiting++;
+}
+
+static struct ev_wait *wait_pop(struct ev_recorder *r)
+{
+    struct ev_wait *w = r->r_whead;
+    if (w == NULL)
+        return NULL;
+    r->r_whead = w->w_next;
+    if (r->r_whead == NULL)
+        r->r_wtail = NULL;
+    r->r_w.waiting--;
+    w->w_next = NULL;
+    return w;
+}
+
+/* Queues a copy (the oldest pushed out when full). */
+void ev_keep(struct ev_recorder *r, const struct ev_object *o, enum ev_type t, const char *reason,
+             const char *message)
+{
+    struct ev_wait *w = calloc(1, sizeof(*w));
+    if (w == NULL || (w->w_ns = strdup(o->ns)) == NULL || (w->w_name = strdup(o->name)) == NULL ||
+        (w->w_uid = strdup(o->uid)) == NULL ||
+        (w->w_api_version = strdup(o->api_version)) == NULL ||
+        (w->w_kind = strdup(o->kind)) == NULL || (w->w_reason = strdup(reason)) == NULL ||
+        (w->w_message = strndup(message ? message : "", EV_MESSAGE_MAX)) == NULL) {
+        wait_free(w);
+        return;
+    }
+    w->w_type = t;
+    pthread_mutex_lock(&r->r_wmu);
+    while (r->r_w.waiting >= r->r_wcap) {
+        struct ev_wait *old = wait_pop(r);
+        log_warn("event dropped: too many waiting for the API server", "omjob.namespace", old->w_ns,
+                 "omjob.name", old->w_name, "omjob.uid", old->w_uid, "reason", old->w_reason, NULL);
+        wait_free(old);
+        count_drop(r, "queue_full", &r->r_w.dropped_full);
+    }
+    wait_push(r, w);
+    gauge(r);
+    pthread_mutex_unlock(&r->r_wmu);
+}
+
+int ev_emit_keep(struct ev_recorder *r, const struct ev_object *o, enum ev_type t,
+                 const char *reason, const char *message)
+{
+    int rc = ev_emit(r, o, t, reason, message);
+    if (rc != 0 && ev_retryable(rc))
+        ev_keep(r, o, t, reason, message);
+    return rc;
+}
+
+static struct ev_object wait_obj(const struct ev_wait *w)
+{
+    return (struct ev_object){.api_version = w->w_api_version,
+                              .kind = w->w_kind,
+                              .ns = w->w_ns,
+                              .name = w->w_name,
+                              .uid = w->w_uid};
+}
+
+/* One try of w, due now: 1 recorded or dropped (w freed), 0 kept (w scheduled
+ * again), -1 kept, and the server looks down, -2 kept after a timeout. */
+static int retry_one(struct ev_recorder *r, struct ev_wait *w, int64_t now)
+{
+    struct ev_object o = wait_obj(w);
+    int ex = r->r_exists != NULL ? r->r_exists(r->r_exists_ctx, &o) : 1;
+    if (ex == 0) {
+        pthread_mutex_lock(&r->r_wmu);
+        count_drop(r, "object_gone", &r->r_w.dropped_gone);
+        pthread_mutex_unlock(&r->r_wmu);
+        log_info("waiting event dropped: its object is gone", "omjob.namespace", w->w_ns,
+                 "omjob.name", w->w_name, "omjob.uid", w->w_uid, "reason", w->w_reason, NULL);
+        wait_free(w);
+        return 1;
+    }
+    int rc = ev_emit(r, &o, w->w_type, w->w_reason, w->w_message);
+    if (rc == 0 || !ev_retryable(rc)) {
+        if (rc == 0) {
+            pthread_mutex_lock(&r->r_wmu);
+            r->r_w.late++;
+            pthread_mutex_unlock(&r->r_wmu);
+        }
+        wait_free(w);
+        return 1;
+    }
+    w->w_backoff_ms = w->w_backoff_ms * 2 > EV_WAIT_MAX_MS ? EV_WAIT_MAX_MS : w->w_backoff_ms * 2;
+    w->w_next_ms = now + w->w_backoff_ms;
+    return rc == -ETIMEDOUT ? -2 : server_down(rc) ? -1 : 0;
+}
+
+/* Takes the waiting entries out (r_wmu held): the due ones into *due, in order,
+ * the others back. A new entry is first due EV_WAIT_FIRST_MS from now; a kick
+ * (an Event went through since) makes every entry due. */
+static void take_due(struct ev_recorder *r, int64_t now, struct ev_wait **due)
+{
+    /* A kick too soon after the last one stays pending (ev_retry says when). */
+    bool kick = atomic_load(&r->r_kick) && (r->r_kick_ms == 0 || now - r->r_kick_ms >= EV_KICK_MS);
+    if (kick) {
+        atomic_store(&r->r_kick, false);
+        r->r_kick_ms = now;
+    }
+    struct ev_wait *rest = NULL, **rest_tail = &rest, **due_tail = due;
+    *due = NULL;
+    for (struct ev_wait *w; (w = wait_pop(r)) != NULL;) {
+        if (w->w_next_ms == 0) {
+            w->w_backoff_ms = EV_WAIT_FIRST_MS;
+            w->w_next_ms = now + EV_WAIT_FIRST_MS;
+        }
+        struct ev_wait ***tail = kick || w->w_next_ms <= now ? &due_tail : &rest_tail;
+        **tail = w;
+        *tail = &w->w_next;
+    }
+    for (struct ev_wait *w = rest, *nx; w != NULL; w = nx) {
+        nx = w->w_next;
+        wait_push(r, w);
+    }
+}
+
+/* Puts w back at the front part of the queue, in order (r_wmu held). */
+static void put_back(struct ev_recorder *r, struct ev_wait *list)
+{
+    struct ev_wait *head = r->r_whead, *tail = r->r_wtail;
+    unsigned long had = r->r_w.waiting;
+    r->r_whead = r->r_wtail = NULL;
+    r->r_w.waiting = 0;
+    for (struct ev_wait *w = list, *nx; w != NULL; w = nx) {
+        nx = w->w_next;
+        wait_push(r, w);
+    }
+    if (head != NULL) {
+        if (r->r_wtail != NULL)
+            r->r_wtail->w_next = head;
+        else
+            r->r_whead = head;
+        r->r_wtail = tail;
+        r->r_w.waiting += had;
+    }
+    while (r->r_w.waiting > r->r_wcap) {
+        struct ev_wait *old = wait_pop(r);
+        wait_free(old);
+        count_drop(r, "queue_full", &r->r_w.dropped_full);
+    }
+}
+
+int64_t ev_retry(struct ev_recorder *r, int64_t now)
+{
+    struct ev_wait *due = NULL, *again = NULL, **again_tail = &again;
+    pthread_mutex_lock(&r->r_wmu);
+    take_due(r, now, &due);
+    pthread_mutex_unlock(&r->r_wmu);
+    int down = 0;
+    for (struct ev_wait *w = due, *nx; w != NULL; w = nx) {
+        nx = w->w_next;
+        w->w_next = NULL;
+        int rc = down >= EV_WAIT_DOWN_STREAK ? 0 : retry_one(r, w, now);
+        if (down >= EV_WAIT_DOWN_STREAK) {
+            w->w_next_ms = now + w->w_backoff_ms;
+        } else {
+            down = rc == -2 ? EV_WAIT_DOWN_STREAK : rc < 0 ? down + 1 : 0;
+            if (rc == 1)
+                continue;
+        }
+        *again_tail = w;
+        again_tail = &w->w_next;
+    }
+    pthread_mutex_lock(&r->r_wmu);
+    put_back(r, again);
+    int64_t next = 0;
+    for (struct ev_wait *w = r->r_whead; w != NULL; w = w->w_next)
+        if (w->w_next_ms > 0 && (next == 0 || w->w_next_ms < next))
+            next = w->w_next_ms;
+    if (r->r_whead != NULL && next == 0)
+        next = now; /* queued meanwhile: schedule at the next call */
+    if (r->r_whead != NULL && atomic_load(&r->r_kick) && r->r_kick_ms + EV_KICK_MS < next)
+        next = r->r_kick_ms + EV_KICK_MS;
+    gauge(r);
+    pthread_mutex_unlock(&r->r_wmu);
+    return next;
+}
+
+bool ev_waiting(struct ev_recorder *r, const char *uid, const char *reason, const char *part)
+{
+    bool found = false;
+    pthread_mutex_lock(&r->r_wmu);
+    for (struct ev_wait *w = r->r_whead; w != NULL && !found; w = w->w_next)
+        found = strcmp(w->w_uid, uid) == 0 && strcmp(w->w_reason, reason) == 0 &&
+                (part == NULL || strstr(w->w_message, part) != NULL);
+    pthread_mutex_unlock(&r->r_wmu);
+    return found;
 }

@@ -9,9 +9,11 @@
 #define OMJOB_RUNTIME_EVENTS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct kube_client;
 struct ev_recorder;
+struct metrics_family;
 
 /* The object an Event is about (strings borrowed for the call). */
 struct ev_object {
@@ -50,10 +52,57 @@ int ev_emitf(struct ev_recorder *r, const struct ev_object *obj, enum ev_type ty
 
 /* Counters since creation, for tests and metrics. */
 struct ev_stats {
-    unsigned long created;    /* POSTs that succeeded */
-    unsigned long aggregated; /* PATCHes that succeeded */
-    unsigned long failed;     /* occurrences that could not be recorded */
+    unsigned long created;      /* POSTs that succeeded */
+    unsigned long aggregated;   /* PATCHes that succeeded */
+    unsigned long failed;       /* attempts that could not record (kept ones included) */
+    unsigned long waiting;      /* now in the waiting queue (ev_emit_keep) */
+    unsigned long late;         /* waiting occurrences recorded at last */
+    unsigned long dropped_full; /* pushed out of a full waiting queue (the oldest) */
+    unsigned long dropped_gone; /* dropped: their object no longer exists */
 };
 void ev_stats_get(struct ev_recorder *r, struct ev_stats *out);
+
+/* ---- Events the API server did not take ----
+ *
+ * An Event that could not be posted for a reason that passes (ev_retryable: no
+ * connection, a timeout, 5xx, 429, and 403, which an API server gives while its
+ * authorizer's caches sync after a restart) is kept in a bounded queue and tried
+ * again, each with its own backoff (2 s doubling to 30 s), for as long as its
+ * object exists: not for a fixed time. A full queue pushes out its oldest entry.
+ * Every drop is counted (ev_stats, and the metric given to ev_retry_setup). */
+
+/* Whether obj still exists: 1 yes, 0 no (its waiting Events are dropped), a
+ * negative errno when it cannot be told (kept). Called from ev_retry only. */
+typedef int (*ev_exists_fn)(void *ctx, const struct ev_object *obj);
+
+/* Configures the waiting queue: at most cap entries (0: 512), exists (NULL: every
+ * object exists), and optional metrics: dropped, a counter with one label
+ * (cause: "queue_full", "object_gone"), waiting, a gauge without labels. */
+void ev_retry_setup(struct ev_recorder *r, unsigned cap, ev_exists_fn exists, void *ctx,
+                    struct metrics_family *dropped, struct metrics_family *waiting);
+
+/* True when rc (from ev_emit) may pass: the occurrence is worth keeping. */
+bool ev_retryable(int rc);
+
+/* Queues an occurrence without trying it now (the caller knows the API server
+ * does not answer: a post just timed out). */
+void ev_keep(struct ev_recorder *r, const struct ev_object *obj, enum ev_type type,
+             const char *reason, const char *message);
+
+/* ev_emit; an occurrence that failed for a transient reason is kept (and 0 is
+ * not returned: the rc of the failed attempt is). */
+int ev_emit_keep(struct ev_recorder *r, const struct ev_object *obj, enum ev_type type,
+                 const char *reason, const char *message);
+
+/* Tries the waiting Events that are due at now_ms (monotonic ms), oldest first;
+ * a round stops early after 3 failures without a connection (the API server is
+ * down: the rest waits). Returns when the next one is due (monotonic ms), or 0
+ * when none waits. A round also stops at the first timeout (each would hold the
+ * caller as long). Not concurrently with itself. */
+int64_t ev_retry(struct ev_recorder *r, int64_t now_ms);
+
+/* True when an occurrence for the object uid with this reason (and a message
+ * containing part, unless NULL) is waiting: not missing, only late. */
+bool ev_waiting(struct ev_recorder *r, const char *uid, const char *reason, const char *part);
 
 #endif

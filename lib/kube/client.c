@@ -1,7 +1,8 @@
 /* The client handle and its HTTP engine: a pool of libcurl easy handles (each
  * keeps its connection alive between requests) sharing DNS and TLS session caches,
  * the token bucket, the bearer token (re-read from its file every 60 s and after
- * a 401), and the retry loop. */
+ * a 401), the TLS files (CA, client certificate and key: re-read when they change,
+ * looked at every 2 s and after a 401 or a TLS error), and the retry loop. */
 #include "lib/kube/http_int.h"
 #include "lib/kube/internal.h"
 
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +25,30 @@
 #define TOKEN_REFRESH_NS (60LL * 1000000000)
 /* After a failed re-read, try again this soon rather than on every request. */
 #define TOKEN_RETRY_NS (10LL * 1000000000)
+/* How often the TLS files are looked at (three stat calls). */
+#define TLS_CHECK_NS (2LL * 1000000000)
+/* A replaced CA, certificate or key is freed (wiped) this long after: an easy
+ * handle set up just before the swap points at it (CURL_BLOB_NOCOPY) until its
+ * connection's handshake, which comes within the connect timeout of the setup. */
+#define TLS_RETIRE_NS (600LL * 1000000000)
+#define TLS_PEM_MAX ((size_t)4 << 20)
+
+enum { TF_CA, TF_CERT, TF_KEY, TF_N };
+
+/* One TLS file: where it is and what it looked like when last read. */
+struct tls_file {
+    const char *path; /* borrowed from the config; NULL: inline or absent */
+    struct stat sig;
+    bool have_sig;
+};
+
+/* A replaced buffer, kept until no handshake can still read it. */
+struct retired {
+    void *buf;
+    size_t len;
+    int64_t at_ns;
+    struct retired *next;
+};
 
 struct kube_client {
     struct kube_config *cfg;
@@ -37,6 +63,10 @@ struct kube_client {
     struct kube_ratelimit rl;
     char *token; /* current bearer token (secret) */
     int64_t token_read_ns;
+    struct tls_file tls[TF_N]; /* their bytes: cfg->kc_ca, kc_cert, kc_key */
+    int64_t tls_check_ns;
+    struct retired *retired;
+    unsigned tls_gen; /* bumped by every swap: older idle handles are dropped */
 
     CURLSH *share;
     pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
@@ -131,6 +161,12 @@ int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts
     if (cfg->kc_token != NULL && (c->token = strdup(cfg->kc_token)) == NULL)
         goto fail;
     c->token_read_ns = util_mono_ns();
+    /* No signature yet: the first look (TLS_CHECK_NS from now) compares contents,
+     * so a rotation between the parse and now is not missed. */
+    c->tls[TF_CA].path = cfg->kc_ca_file;
+    c->tls[TF_CERT].path = cfg->kc_cert_file;
+    c->tls[TF_KEY].path = cfg->kc_key_file;
+    c->tls_check_ns = util_mono_ns();
     if ((rc = share_new(c)) != 0)
         goto fail;
     c->cfg = cfg;
@@ -153,6 +189,12 @@ void kube_client_free(struct kube_client *c)
             pthread_mutex_destroy(&c->share_mu[i]);
     }
     pthread_mutex_destroy(&c->mu);
+    while (c->retired != NULL) {
+        struct retired *r = c->retired;
+        c->retired = r->next;
+        util_free_secret_n(r->buf, r->len);
+        free(r);
+    }
     util_free_secret(c->token);
     free(c->ua);
     free(c->field_manager);
@@ -239,14 +281,25 @@ static int token_reload(struct kube_client *c, int64_t now)
     return changed;
 }
 
+static int tls_reload(struct kube_client *c, int64_t now, bool force);
+
 int kube_http_token_refresh(struct kube_client *c)
 {
-    if (c->cfg->kc_token_file == NULL)
-        return 0;
     pthread_mutex_lock(&c->mu);
-    int changed = token_reload(c, util_mono_ns());
+    int64_t now = util_mono_ns();
+    int changed = c->cfg->kc_token_file != NULL ? token_reload(c, now) : 0;
+    /* An expired or replaced client certificate is a 401 too. */
+    if (tls_reload(c, now, true))
+        changed = 1;
     pthread_mutex_unlock(&c->mu);
     return changed;
+}
+
+void kube_http_tls_recheck(struct kube_client *c)
+{
+    pthread_mutex_lock(&c->mu);
+    tls_reload(c, util_mono_ns(), true);
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* Appends "Authorization: Bearer <token>" (mu taken here). The temporary copy is
@@ -315,11 +368,144 @@ static int headers(struct kube_client *c, const char *content_type, struct curl_
     return 0;
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The config's buffer of TLS file i. */
+static void tls_slot(struct kube_client *c, int i, unsigned char ***buf, size_t **len)
+{
+    struct kube_config *k = c->cfg;
+    unsigned char **b[TF_N] = {&k->kc_ca, &k->kc_cert, &k->kc_key};
+    size_t *l[TF_N] = {&k->kc_ca_len, &k->kc_cert_len, &k->kc_key_len};
+    *buf = b[i];
+    *len = l[i];
+}
+
+/* Frees the retired buffers no handshake can read any more (mu held). */
+static void retired_sweep(struct kube_client *c, int64_t now)
+{
+    for (struct retired **p = &c->retired; *p != NULL;) {
+        struct retired *r = *p;
+        if (now - r->at_ns < TLS_RETIRE_NS) {
+            p = &r->next;
+            continue;
+        }
+        *p = r->next;
+        util_free_secret_n(r->buf, r->len);
+        free(r);
+    }
+}
+
+/* Reads every TLS file that changed since it was last read (stat signature) into
+ * nb[i] (NULL: unchanged). 1 when some did, 0 when none, negative when one
+ * cannot be read (logged; nothing kept, looked at again at the next check). */
+static int tls_read_changed(struct kube_client *c, char *nb[TF_N], size_t nl[TF_N],
+                            struct stat st[TF_N])
+{
+    static const char *const what[TF_N] = {"certificate-authority", "client-certificate",
+                                           "client-key"};
+    int changed = 0, rc = 0;
+    for (int i = 0; i < TF_N && rc == 0; i++) {
+        nb[i] = NULL;
+        if (c->tls[i].path == NULL)
+            continue;
+        if (stat(c->tls[i].path, &st[i]) != 0) {
+            rc = -errno;
+        } else if (!c->tls[i].have_sig || !same_file(&st[i], &c->tls[i].sig)) {
+            rc = util_file_read(c->tls[i].path, TLS_PEM_MAX, &nb[i], &nl[i]);
+            if (rc == 0 && nl[i] == 0)
+                rc = -ENODATA;
+            changed = 1;
+        }
+        if (rc != 0)
+            log_warn("cannot re-read a TLS file; keeping the old one", "field", what[i], "file",
+                     c->tls[i].path, "error", strerror(-rc), NULL);
+    }
+    if (rc == 0)
+        return changed;
+    for (int i = 0; i < TF_N; i++)
+        util_free_secret_n(nb[i], nb[i] ? nl[i] : 0);
+    return rc;
+}
+
+/* Swaps in the new bytes of the files that changed (mu held): the old ones are
+ * retired, the idle handles (kept-alive connections made with the old ones)
+ * dropped. 1 when some content changed. */
+static int tls_swap(struct kube_client *c, char *nb[TF_N], const size_t nl[TF_N], int64_t now)
+{
+    static const char *const what[TF_N] = {"certificate-authority", "client-certificate",
+                                           "client-key"};
+    char names[80] = "";
+    for (int i = 0; i < TF_N; i++) {
+        unsigned char **buf;
+        size_t *len;
+        tls_slot(c, i, &buf, &len);
+        if (nb[i] == NULL)
+            continue;
+        struct retired *r = NULL;
+        if (*len == nl[i] && memcmp(*buf, nb[i], nl[i]) == 0) {
+            util_free_secret_n(nb[i], nl[i]); /* touched, same bytes */
+            continue;
+        }
+        if ((r = calloc(1, sizeof(*r))) == NULL) {
+            util_free_secret_n(nb[i], nl[i]);
+            continue;
+        }
+        *r = (struct retired){.buf = *buf, .len = *len, .at_ns = now, .next = c->retired};
+        c->retired = r;
+        *buf = (unsigned char *)nb[i];
+        *len = nl[i];
+        size_t n = strlen(names);
+        snprintf(names + n, sizeof(names) - n, "%s%s", n ? "," : "", what[i]);
+    }
+    if (names[0] == '\0')
+        return 0;
+    while (c->npool > 0)
+        curl_easy_cleanup(c->pool[--c->npool]);
+    c->tls_gen++;
+    log_info("TLS files changed: new connections use them", "reloaded", names, NULL);
+    return 1;
+}
+
+/* Looks at the TLS files when due (or now: force) and swaps in those that
+ * changed (mu held). 1 when the material changed. */
+static int tls_reload(struct kube_client *c, int64_t now, bool force)
+{
+    if (c->tls[TF_CA].path == NULL && c->tls[TF_CERT].path == NULL && c->tls[TF_KEY].path == NULL)
+        return 0;
+    if (!force && now - c->tls_check_ns < TLS_CHECK_NS)
+        return 0;
+    c->tls_check_ns = now;
+    retired_sweep(c, now);
+    char *nb[TF_N];
+    size_t nl[TF_N];
+    struct stat st[TF_N];
+    if (tls_read_changed(c, nb, nl, st) <= 0)
+        return 0;
+    for (int i = 0; i < TF_N; i++) {
+        if (nb[i] != NULL) {
+            c->tls[i].sig = st[i];
+            c->tls[i].have_sig = true;
+        }
+    }
+    return tls_swap(c, nb, nl, now);
+}
+
 /* Every setopt below is supported by libcurl >= 7.85 with OpenSSL; a failure means
- * a libcurl built without them, reported as a configuration error. */
+ * a libcurl built without them, reported as a configuration error. The TLS
+ * buffers are read under mu: tls_reload may replace them. */
 static int tls_setup(struct kube_client *c, CURL *e)
 {
-    const struct kube_config *k = c->cfg;
+    struct kube_config kc;
+    const struct kube_config *k = &kc;
+    pthread_mutex_lock(&c->mu);
+    tls_reload(c, util_mono_ns(), false);
+    kc = *c->cfg;
+    pthread_mutex_unlock(&c->mu);
     CURLcode rc = CURLE_OK;
     if (k->kc_insecure) {
         rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -597,20 +783,23 @@ static int attempt(struct kube_client *c, CURL *e, const struct kube_http_req *r
     return kube_err_errno(err);
 }
 
-static CURL *pool_get(struct kube_client *c)
+static CURL *pool_get(struct kube_client *c, unsigned *gen)
 {
     CURL *e = NULL;
     pthread_mutex_lock(&c->mu);
     if (c->npool > 0)
         e = c->pool[--c->npool];
+    *gen = c->tls_gen;
     pthread_mutex_unlock(&c->mu);
     return e != NULL ? e : curl_easy_init();
 }
 
-static void pool_put(struct kube_client *c, CURL *e)
+/* A handle taken before the TLS material changed is not kept: its connection
+ * was made with the old certificate. */
+static void pool_put(struct kube_client *c, CURL *e, unsigned gen)
 {
     pthread_mutex_lock(&c->mu);
-    if (c->npool < POOL_MAX) {
+    if (c->npool < POOL_MAX && gen == c->tls_gen) {
         c->pool[c->npool++] = e;
         e = NULL;
     }
@@ -621,13 +810,14 @@ static void pool_put(struct kube_client *c, CURL *e)
 static int attempt_pooled(struct kube_client *c, const struct kube_http_req *rq, struct sink *s,
                           long timeout_ms, struct kube_err *err)
 {
-    CURL *e = pool_get(c);
+    unsigned gen;
+    CURL *e = pool_get(c, &gen);
     if (e == NULL) {
         kube_err_set(err, KUBE_ERRK_NOMEM, "out of memory");
         return -ENOMEM;
     }
     int rc = attempt(c, e, rq, s, timeout_ms, err);
-    pool_put(c, e);
+    pool_put(c, e, gen);
     return rc;
 }
 
@@ -663,12 +853,15 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, struct k
             break;
         if (strcmp(rq->method, "GET") != 0 && kube_err_maybe_applied(err))
             err->unanswered = true; /* sticks: a retry's 409 must not hide it */
-        /* A rotated token: re-read it and try again at once, once. */
+        /* A rotated token or client certificate: re-read them and try again at
+         * once, once. A TLS failure may be a rotated CA: look at the files now. */
         if (err->http == 401 && !reauth) {
             reauth = true;
             if (kube_http_token_refresh(c))
                 continue;
         }
+        if (err->kind == KUBE_ERRK_TLS)
+            kube_http_tls_recheck(c);
         double r = kube_http_rand01();
         int64_t d = kube_retry_delay_ms(&c->policy, rq->idem, err, err->attempts, r);
         if (d < 0 || (end_ms > 0 && util_mono_ms() + d >= end_ms))

@@ -43,8 +43,11 @@ void kube_http_headers_free(struct curl_slist *h);
 void kube_http_ratelimit(struct kube_client *c);
 /* Reports one attempt to the observer. */
 void kube_http_observe(struct kube_client *c, const char *method, int code, double seconds);
-/* After a 401: re-read the token file now. 1 when the token changed, else 0. */
+/* After a 401: re-read the token file and look at the TLS files now. 1 when the
+ * token or the TLS material changed, else 0. */
 int kube_http_token_refresh(struct kube_client *c);
+/* After a TLS failure: look at the TLS files now (a rotated CA). */
+void kube_http_tls_recheck(struct kube_client *c);
 /* The error kind of a failed transfer. */
 enum kube_errkind kube_http_kind(CURLcode rc, CURL *easy);
 /* The client's default fieldManager, or NULL. */

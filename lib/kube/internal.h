@@ -35,6 +35,11 @@ struct kube_config {
     size_t kc_key_len;
     char *kc_token;      /* bearer token or NULL: secret */
     char *kc_token_file; /* re-read by the client; NULL when the token is inline */
+    /* Where kc_ca, kc_cert and kc_key came from, re-read by the client when they
+     * change (rotation); NULL when inline (*-data) or absent. */
+    char *kc_ca_file;
+    char *kc_cert_file;
+    char *kc_key_file;
     bool kc_insecure;
     bool kc_in_cluster;
 };

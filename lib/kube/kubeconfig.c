@@ -148,7 +148,7 @@ static char *resolve(struct kp *p, const char *path)
 /* Loads PEM material from "<field>-data" (base64) or "<field>" (a file path).
  * what names the entry in messages ("cluster \"c\"", "user \"u\""). */
 static int load_pem(struct kp *p, yaml_node_t *map, const char *what, const char *field,
-                    unsigned char **out, size_t *outlen)
+                    unsigned char **out, size_t *outlen, char **file_out)
 {
     char dkey[64];
     snprintf(dkey, sizeof(dkey), "%s-data", field);
@@ -179,11 +179,12 @@ static int load_pem(struct kp *p, yaml_node_t *map, const char *what, const char
     }
     if (rc != 0) {
         fail(p, rc, "%s: %s: cannot read %s: %s", what, field, path, strerror(-rc));
+        free(path);
     } else {
         *out = (unsigned char *)buf;
         *outlen = len;
+        *file_out = path;
     }
-    free(path);
     return rc;
 }
 
@@ -208,7 +209,8 @@ static int load_cluster(struct kp *p, const char *name)
     size_t n = strlen(p->cfg->kc_server);
     while (n > 0 && p->cfg->kc_server[n - 1] == '/')
         p->cfg->kc_server[--n] = '\0';
-    return load_pem(p, c, what, "certificate-authority", &p->cfg->kc_ca, &p->cfg->kc_ca_len);
+    return load_pem(p, c, what, "certificate-authority", &p->cfg->kc_ca, &p->cfg->kc_ca_len,
+                    &p->cfg->kc_ca_file);
 }
 
 static int load_token(struct kp *p, yaml_node_t *u, const char *what)
@@ -243,9 +245,10 @@ static int load_user(struct kp *p, const char *name)
     struct kube_config *c = p->cfg;
     int rc = load_token(p, u, what);
     if (rc == 0)
-        rc = load_pem(p, u, what, "client-certificate", &c->kc_cert, &c->kc_cert_len);
+        rc = load_pem(p, u, what, "client-certificate", &c->kc_cert, &c->kc_cert_len,
+                      &c->kc_cert_file);
     if (rc == 0)
-        rc = load_pem(p, u, what, "client-key", &c->kc_key, &c->kc_key_len);
+        rc = load_pem(p, u, what, "client-key", &c->kc_key, &c->kc_key_len, &c->kc_key_file);
     if (rc != 0)
         return rc;
     if ((c->kc_cert == NULL) != (c->kc_key == NULL))
@@ -303,6 +306,29 @@ static int load_context(struct kp *p)
     return rc;
 }
 
+bool kube_config_allow_insecure_http(void)
+{
+    const char *v = getenv(KUBE_ALLOW_INSECURE_HTTP_ENV);
+    return v != NULL && strcmp(v, "true") == 0;
+}
+
+/* Credentials (a bearer token, a client certificate) never go over plain http://:
+ * anyone on the path could read and replay them. */
+static int check_transport(struct kp *p)
+{
+    const struct kube_config *c = p->cfg;
+    bool creds = c->kc_token != NULL || c->kc_token_file != NULL || c->kc_cert != NULL;
+    if (!creds || strncmp(c->kc_server, "http://", 7) != 0 || kube_config_allow_insecure_http())
+        return 0;
+    return fail(p, -EACCES,
+                "cluster \"%s\": server %s is plain http://, and user \"%s\" has "
+                "credentials (%s) that would be sent in the clear; use https://, or set "
+                "%s=true to allow it (local testing only)",
+                c->kc_cluster, c->kc_server, c->kc_user ? c->kc_user : "",
+                c->kc_cert != NULL ? "a client certificate" : "a bearer token",
+                KUBE_ALLOW_INSECURE_HTTP_ENV);
+}
+
 /* libyaml frees without wiping; its copies of the input and the scalars hold
  * tokens and keys, so they are wiped first. The yaml structs are public. */
 static void wipe_parser(yaml_parser_t *y)
@@ -352,6 +378,8 @@ int kube_config_parse(const char *buf, size_t len, const char *base_dir, const c
     if (rc != 0)
         goto fail;
     rc = load_context(&p);
+    if (rc == 0)
+        rc = check_transport(&p);
     wipe_doc(&p.doc);
     yaml_document_delete(&p.doc);
     if (rc == 0 && (p.cfg->kc_source = strdup(p.source)) == NULL)
@@ -434,6 +462,8 @@ static int in_cluster_files(struct kube_config *c, const char *dir, char *errbuf
         errf(errbuf, errlen, "in-cluster: %s: %s", path, strerror(-rc));
         return rc;
     }
+    if ((c->kc_ca_file = strdup(path)) == NULL)
+        return -ENOMEM;
     snprintf(path, sizeof(path), "%s/namespace", dir);
     if (util_file_read(path, 1024, &ns, &len) == 0) {
         ns[strcspn(ns, " \t\r\n")] = '\0';
@@ -545,6 +575,9 @@ void kube_config_free(struct kube_config *c)
     util_free_secret_n(c->kc_key, c->kc_key_len);
     util_free_secret(c->kc_token);
     free(c->kc_token_file);
+    free(c->kc_ca_file);
+    free(c->kc_cert_file);
+    free(c->kc_key_file);
     free(c);
 }
 

@@ -10,7 +10,13 @@
  * {cluster, user, namespace}. *-data wins over the file form; tokenFile wins over
  * token and is re-read by the client (every 60 s and after a 401). Relative paths
  * are relative to the kubeconfig's directory. exec and auth-provider plugins are
- * not supported: a user with only those is an error. */
+ * not supported: a user with only those is an error. The files of
+ * certificate-authority, client-certificate and client-key (and the in-cluster
+ * ca.crt) are re-read by the client when they change.
+ *
+ * Credentials are never sent over plain http://: a kubeconfig whose server is
+ * http:// and whose user has a token or a client certificate is refused (-EACCES,
+ * a message naming the setting) unless $OMJOB_ALLOW_INSECURE_HTTP is "true". */
 #ifndef OMJOB_LIB_KUBE_KUBECONFIG_H
 #define OMJOB_LIB_KUBE_KUBECONFIG_H
 
@@ -18,6 +24,8 @@
 #include <stddef.h>
 
 #define KUBE_SA_DIR_DEFAULT "/var/run/secrets/kubernetes.io/serviceaccount"
+/* The setting that lets credentials go over plain http:// (local testing). */
+#define KUBE_ALLOW_INSECURE_HTTP_ENV "OMJOB_ALLOW_INSECURE_HTTP"
 
 struct kube_config;
 
@@ -57,7 +65,10 @@ const char *kube_config_namespace(const struct kube_config *cfg);
 const char *kube_config_source(const struct kube_config *cfg);
 /* The context name; NULL in-cluster. */
 const char *kube_config_context(const struct kube_config *cfg);
+/* insecure-skip-tls-verify: the server's certificate is not verified. */
 bool kube_config_insecure(const struct kube_config *cfg);
+/* $OMJOB_ALLOW_INSECURE_HTTP is "true". */
+bool kube_config_allow_insecure_http(void);
 bool kube_config_is_in_cluster(const struct kube_config *cfg);
 
 #endif

@@ -424,6 +424,7 @@ struct ctx {
     bool skip_exit;
     bool deleting;
     int64_t start_timeout_ms;
+    int64_t active_deadline_ms; /* spec.activeDeadlineSeconds; 0: none */
 };
 
 static bool main_succeeded(struct json_object *status)
@@ -973,6 +974,28 @@ static int main_node_lost(struct ctx *c, const struct pod_check *pc)
     return record_outcome(c, &o, true);
 }
 
+/* When the main pod's spec.activeDeadlineSeconds runs out: its creation + the
+ * deadline (the kubelet counts from its start, a little later: ours comes first,
+ * so the outcome is the same on any node); 0 when none. */
+static int64_t active_deadline(const struct ctx *c, const struct pod_check *pc)
+{
+    int64_t created = time_ms(pc->pod, "creationTimestamp");
+    return c->active_deadline_ms > 0 && created > 0 ? created + c->active_deadline_ms : 0;
+}
+
+/* Ran out of spec.activeDeadlineSeconds: DeadlineExceeded, recorded first;
+ * after_outcome deletes it, then the exit handler runs as for any failure. */
+static int main_deadline_exceeded(struct ctx *c)
+{
+    struct dc_outcome o;
+    long long secs = (long long)(c->active_deadline_ms / 1000);
+    decided(&o, "DeadlineExceeded", "stopped after activeDeadlineSeconds (%lld s)", secs);
+    add_event(c->a, EV_WARNING, "DeadlineExceeded",
+              "main pod %s ran longer than activeDeadlineSeconds (%lld s): stopping it",
+              c->main_name, secs);
+    return record_outcome(c, &o, true);
+}
+
 /* Status follows a main pod that is pending or running. */
 static int main_status(struct ctx *c, struct json_object *pod, bool running)
 {
@@ -1005,7 +1028,8 @@ static int main_up(struct ctx *c, const struct pod_check *pc)
     if (!str_eq(c->phase, want) || !str_eq(jx_str(c->omjob, "status.mainPodName"), c->main_name))
         return main_status(c, pc->pod, pc->running);
     c->a->kind = DC_NONE;
-    c->a->requeue_at_ms = pc->running ? pc->lost_at : pc->start_deadline;
+    c->a->requeue_at_ms =
+        earliest(pc->running ? pc->lost_at : pc->start_deadline, active_deadline(c, pc));
     why(c->a, "main pod %s", pc->running ? "running" : "pending");
     return 0;
 }
@@ -1025,6 +1049,9 @@ static int before_outcome(struct ctx *c)
         return main_ended(c, &pc.o, pc.pod);
     if (c->deleting)
         return main_cancel(c, pc.pod);
+    int64_t deadline = active_deadline(c, &pc);
+    if (deadline > 0 && c->in->now_ms >= deadline)
+        return main_deadline_exceeded(c);
     if (pc.verdict == PV_START_TIMEOUT)
         return main_start_timeout(c, &pc);
     if (pc.verdict == PV_NODE_LOST)
@@ -1035,12 +1062,13 @@ static int before_outcome(struct ctx *c)
 /* ---- after the main outcome is recorded: the exit pods ---- */
 
 /* The main pod still runs although its outcome is recorded (we ended it:
- * Cancelled, StartTimeout, NodeLost): delete it. True when that is the action. */
+ * Cancelled, StartTimeout, NodeLost, DeadlineExceeded): delete it. True when that
+ * is the action. */
 static bool stop_main(struct ctx *c)
 {
     const char *mreason = jx_str(c->omjob, "status.mainPodReason");
     if (!(str_eq(mreason, "Cancelled") || str_eq(mreason, "StartTimeout") ||
-          str_eq(mreason, "NodeLost")))
+          str_eq(mreason, "NodeLost") || str_eq(mreason, "DeadlineExceeded")))
         return false;
     struct pod_check pc;
     pod_check(c, c->main_name, &pc);
@@ -1289,6 +1317,8 @@ static bool ctx_init(struct ctx *c, const struct dc_input *in, struct dc_action 
                              "skip-exit-handler"),
                "true");
     c->start_timeout_ms = dc_start_timeout_ms(omjob, in->cfg);
+    int64_t ads = jx_i64_or(omjob, "spec.activeDeadlineSeconds", 0);
+    c->active_deadline_ms = ads > 0 ? ads * 1000 : 0;
     return podspec_name(c->name, PODSPEC_MAIN, 0, c->main_name, sizeof(c->main_name)) == 0;
 }
 

@@ -431,6 +431,11 @@ static int build_spec(struct build *b, struct json_object *pod)
     int rc = spec == NULL ? -ENOMEM : jx_add_str(spec, "restartPolicy", "Never");
     for (size_t i = 0; rc == 0 && i < sizeof(copied) / sizeof(copied[0]); i++)
         rc = copy_if(spec, b->b_ps, copied[i]);
+    /* The OMJob's deadline bounds the main pod (a real kubelet ends it as
+     * DeadlineExceeded); the exit handler runs after it, unbounded. */
+    int64_t ads = jx_i64_or(b->b_omjob, "spec.activeDeadlineSeconds", 0);
+    if (rc == 0 && b->b_kind == PODSPEC_MAIN && ads > 0)
+        rc = jx_add(spec, "activeDeadlineSeconds", json_object_new_int64(ads));
     if (rc == 0)
         rc = build_container(b, spec);
     if (rc < 0) {

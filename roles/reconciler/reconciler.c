@@ -79,7 +79,6 @@ struct kst {
 struct pending_ev {
     char ns[64], name[256], uid[64];
     enum ev_type type;
-    int tries;
     const char *reason; /* static strings from decide.c */
     char message[640];
 };
@@ -110,8 +109,7 @@ struct rc {
     unsigned sub_connects;
     unsigned seed;
     struct evq evq;
-    struct evq ev_retry; /* Events the API server did not take yet */
-    int64_t ev_retry_at;
+    int64_t ev_retry_at; /* when ev_retry is due (0: nothing waits) */
 };
 
 /* The state of key, created when create is set. NULL when absent or out of memory. */
@@ -318,17 +316,14 @@ static void emit_events(struct evq *q, struct json_object *omjob, const struct d
     }
 }
 
-/* Posts the Events of q; those the API server could not take (an outage) move to
- * r->ev_retry, tried again every EV_RETRY_MS for up to EV_RETRY_MAX rounds. A 403
- * counts as an outage too: right after an API server restart its authorizer may
- * refuse what RBAC grants until its caches sync (seen in it_test_apiserver_outage:
- * ExitHandlerCreated lost to "events is forbidden"); a namespace being deleted is
- * 403 as well, and a minute of retries for it costs nothing. */
-#define EV_RETRY_MS 2000
-#define EV_RETRY_MAX 30
+/* Posts the Events of q. Those the API server could not take for a reason that
+ * passes (an outage; a 403, which an API server gives while its authorizer's
+ * caches sync after a restart: seen in it_test_apiserver_outage, ExitHandlerCreated
+ * lost to "events is forbidden") wait in the recorder's bounded queue and are
+ * tried again for as long as their OMJob exists (runtime/events.h). After a post
+ * timed out the rest of q waits there untried: each would hold the loop as long. */
 static void flush_events(struct rc *r, struct evq *q)
 {
-    int kept = 0;
     bool silent = false; /* a post timed out: the rest wait for the retry */
     for (int i = 0; i < q->n; i++) {
         struct pending_ev *e = &q->ev[i];
@@ -338,30 +333,45 @@ static void flush_events(struct rc *r, struct evq *q)
                               .name = e->name,
                               .uid = e->uid};
         /* After one timeout, each further post would hold the loop up as long. */
-        int rc = silent ? -ETIMEDOUT : ev_emit(r->ev, &o, e->type, e->reason, e->message);
+        int rc = -ETIMEDOUT;
+        if (silent)
+            ev_keep(r->ev, &o, e->type, e->reason, e->message);
+        else
+            rc = ev_emit_keep(r->ev, &o, e->type, e->reason, e->message);
         silent = rc == -ETIMEDOUT;
-        if (rc == 0 || !(rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -ETIMEDOUT ||
-                         rc == -EIO || rc == -EAGAIN || rc == -EPERM))
-            continue; /* recorded, or refused for good (namespace gone, invalid) */
-        if (q == &r->ev_retry) {
-            if (++e->tries < EV_RETRY_MAX)
-                q->ev[kept++] = *e;
-        } else if (r->ev_retry.n < MAX_PENDING_EV) {
-            e->tries = 0;
-            r->ev_retry.ev[r->ev_retry.n++] = *e;
-        }
+        /* Kept: schedule it. Recorded while others wait: the API server takes
+         * Events again, they go now (ev_retry's kick). */
+        if ((rc != 0 && ev_retryable(rc) && r->ev_retry_at == 0) ||
+            (rc == 0 && r->ev_retry_at != 0))
+            r->ev_retry_at = util_mono_ms();
     }
-    q->n = q == &r->ev_retry ? kept : 0;
-    if (r->ev_retry.n > 0 && r->ev_retry_at == 0)
-        r->ev_retry_at = util_mono_ms() + EV_RETRY_MS;
+    q->n = 0;
+}
+
+/* For ev_retry: the OMJob is still there (the watcher's cache, same uid). */
+static int omjob_exists(void *ctx, const struct ev_object *o)
+{
+    struct rc *r = ctx;
+    char key[512];
+    struct view v;
+    snprintf(key, sizeof(key), "%s/%s", o->ns, o->name);
+    int rc = fetch(r, key, &v);
+    if (rc != 0)
+        return rc;
+    struct json_object *om = view_omjob(&v);
+    int ex = om != NULL && strcmp(jx_str_or(om, "metadata.uid", ""), o->uid) == 0;
+    json_object_put(v.root);
+    return ex;
 }
 
 static void retry_events(struct rc *r)
 {
-    if (r->ev_retry.n == 0 || util_mono_ms() < r->ev_retry_at)
+    int64_t now = util_mono_ms();
+    if (r->ev_retry_at == 0 || now < r->ev_retry_at)
         return;
-    r->ev_retry_at = 0;
-    flush_events(r, &r->ev_retry);
+    r->ev_retry_at = ev_retry(r->ev, now);
+    if (r->ev_retry_at != 0 && r->ev_retry_at <= now)
+        r->ev_retry_at = now + 1; /* kept meanwhile: scheduled at the next call */
 }
 
 static void transition_metrics(struct rc *r, struct json_object *before, const struct dc_action *a)
@@ -667,7 +677,7 @@ static bool queue_has(const struct evq *q, const char *uid, const char *reason, 
 /* ... or waits to be posted at the end of this pass. */
 static bool retry_has(const struct rc *r, const char *uid, const char *reason, const char *part)
 {
-    return queue_has(&r->ev_retry, uid, reason, part) || queue_has(&r->evq, uid, reason, part);
+    return ev_waiting(r->ev, uid, reason, part) || queue_has(&r->evq, uid, reason, part);
 }
 
 static void backfill_add(struct evq *q, struct json_object *om, enum ev_type type,
@@ -1031,6 +1041,30 @@ static void status_fn(void *arg, struct json_object *obj)
     json_object_object_add(obj, "shards", json_object_new_int(r->nshards));
 }
 
+/* The waiting queue of Events (runtime/events.h) and its metrics. */
+static int event_metrics(struct rc *r)
+{
+    static const char *const cause[] = {"cause"};
+    struct metrics *m = ctl_metrics(r->ctl);
+    struct metrics_family *dropped = NULL, *waiting = NULL;
+    int rc =
+        metrics_counter_new(m, "omjob_events_dropped_total",
+                            "Events about OMJobs given up without being recorded: the waiting "
+                            "queue was full (queue_full), or their OMJob is gone (object_gone).",
+                            cause, 1, &dropped);
+    if (rc == 0)
+        rc = metrics_gauge_new(m, "omjob_events_waiting",
+                               "Events about OMJobs the API server did not take yet, waiting to be "
+                               "tried again.",
+                               NULL, 0, &waiting);
+    if (rc != 0) {
+        log_error("cannot register the event metrics", "error", strerror(-rc), NULL);
+        return rc;
+    }
+    ev_retry_setup(r->ev, 0, omjob_exists, r, dropped, waiting);
+    return 0;
+}
+
 static int setup(struct rc *r)
 {
     char err[512] = "", url[IPC_URL_MAX], host[64] = "", inst[128];
@@ -1066,6 +1100,8 @@ static int setup(struct rc *r)
         log_error("cannot create the event recorder", "error", strerror(-rc), NULL);
         return rc;
     }
+    if ((rc = event_metrics(r)) != 0)
+        return rc;
     if ((rc = ipc_endpoint_url(url, sizeof(url), r->cfg.run_dir, IPC_EP_HINTS, NULL)) != 0 ||
         (rc = ipc_sub_open(&r->sub, url)) != 0 || (rc = ipc_sub_subscribe(r->sub, r->topic)) != 0) {
         log_error("cannot subscribe to hints", "error", strerror(-rc), NULL);

@@ -19,6 +19,7 @@
 #include "lib/common/cfg.h"
 #include "lib/common/log.h"
 #include "lib/common/util.h"
+#include "lib/kube/kubeconfig.h"
 #include "roles/supervisor/proc.h"
 #include "runtime/role.h"
 #include "runtime/rundir.h"
@@ -582,6 +583,33 @@ static int take_run_dir(struct sup *s)
     return 1;
 }
 
+/* The API server configuration as the roles will load it: a kubeconfig that would
+ * send credentials over plain http:// is bad configuration (EX_CONFIG), refused
+ * here once rather than by every role in a restart loop; insecure-skip-tls-verify
+ * is allowed, with one warning. Other load errors are the roles' to report (the
+ * file may appear later). */
+static int check_kubeconfig(void)
+{
+    char err[1024] = "";
+    struct kube_config *kc = NULL;
+    int rc = kube_config_load(&kc, err, sizeof(err));
+    if (rc == -EACCES) {
+        log_error("refusing to send credentials over plain http", "error", err, NULL);
+        fprintf(stderr, "omjob-operator: %s\n", err);
+        return EX_CONFIG;
+    }
+    if (rc == 0 && kube_config_insecure(kc))
+        log_warn("insecure-skip-tls-verify is on: the API server's certificate is not "
+                 "verified, so anyone on the path can impersonate it",
+                 "kubeconfig", kube_config_source(kc), "server", kube_config_server(kc), NULL);
+    if (rc == 0 && kube_config_allow_insecure_http() &&
+        strncmp(kube_config_server(kc), "http://", 7) == 0)
+        log_warn("credentials may go over plain http (" KUBE_ALLOW_INSECURE_HTTP_ENV "=true)",
+                 "server", kube_config_server(kc), NULL);
+    kube_config_free(kc);
+    return 0;
+}
+
 /* Everything before the first fork. 0, or the exit status. */
 static int setup(struct sup *s, const struct sup_opts *o)
 {
@@ -594,7 +622,8 @@ static int setup(struct sup *s, const struct sup_opts *o)
     s->s_elect = s->s_cfg.leader_election;
     if (!s->s_elect)
         proc_table_drop(&s->s_t, PROC_DEF_ELECTOR);
-    if ((rc = disable_roles(s, o)) != 0 || (rc = take_run_dir(s)) != 0)
+    if ((rc = disable_roles(s, o)) != 0 || (rc = check_kubeconfig()) != 0 ||
+        (rc = take_run_dir(s)) != 0)
         return rc;
     /* An open descriptor, not the path "/proc/self/exe": the roles run the very
      * image the supervisor runs even if the file is replaced meanwhile, and under

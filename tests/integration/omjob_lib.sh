@@ -481,6 +481,38 @@ check_runs() {
 	return 0
 }
 
+# issue_client_cert DIR SUBJECT: DIR/client.key and DIR/client.crt, a client
+# certificate for SUBJECT ("/O=group/CN=user") signed by the test cluster's CA.
+issue_client_cert() {
+	local pki=$OMJOB_CLUSTER_STATE/pki
+	mkdir -p "$1"
+	openssl req -newkey rsa:2048 -nodes -keyout "$1/client.key" -out "$1/client.csr" \
+		-subj "$2" 2>/dev/null &&
+		openssl x509 -req -in "$1/client.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" \
+			-CAserial "$OP_TMP/ca.srl" -CAcreateserial -days 1 -out "$1/client.crt" \
+			-extfile <(printf 'extendedKeyUsage=clientAuth\n') 2>/dev/null
+}
+# cert_kubeconfig FILE DIR [CA]: a kubeconfig for the test cluster that
+# authenticates with DIR/client.crt and DIR/client.key (read from there, so they
+# can be rotated) and verifies the server with the CA file CA (default: the
+# cluster's own).
+cert_kubeconfig() {
+	cat >"$1" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: '$OMJOB_CLUSTER_SERVER', certificate-authority: '${3:-$OMJOB_CLUSTER_STATE/pki/ca.crt}'}
+users:
+- name: u
+  user: {client-certificate: '$2/client.crt', client-key: '$2/client.key'}
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+KC
+}
+
 # evict NS POD: a policy/v1 Eviction, as `kubectl drain` sends it.
 evict() {
 	printf '{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"%s","namespace":"%s"}}' "$2" "$1" |

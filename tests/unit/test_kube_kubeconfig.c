@@ -91,7 +91,7 @@ static void test_token_file(void)
 {
     write_file("tok", "\n  file-token-123 \n");
     write_file("kc-tokfile",
-               HEAD "clusters:\n- name: c1\n  cluster: {server: 'http://127.0.0.1:1'}\n"
+               HEAD "clusters:\n- name: c1\n  cluster: {server: 'https://127.0.0.1:1'}\n"
                     "users:\n- name: u1\n  user:\n    token: ignored\n"
                     "    tokenFile: tok\n");
     char path[1200];
@@ -185,6 +185,53 @@ static void test_insecure(void)
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     CU_ASSERT_TRUE(kube_config_insecure(c));
     CU_ASSERT_EQUAL(c->kc_ca_len, 5);
+    kube_config_free(c);
+}
+
+/* Credentials never go over plain http:// unless OMJOB_ALLOW_INSECURE_HTTP=true
+ * says so (local testing); an anonymous http:// server is fine. */
+static void test_plain_http(void)
+{
+    char yaml[4096];
+    const char *users[] = {"{token: t}", "{tokenFile: tok}", NULL};
+    write_file("tok", "t\n");
+    unsetenv("OMJOB_ALLOW_INSECURE_HTTP");
+    for (int i = 0; i < 3; i++) {
+        char u[2200];
+        if (users[i] != NULL)
+            snprintf(u, sizeof(u), "%s", users[i]);
+        else
+            snprintf(u, sizeof(u),
+                     "{client-certificate: %s/client.pem, client-key: %s/client-key.pem}", tls,
+                     tls);
+        snprintf(yaml, sizeof(yaml),
+                 HEAD "clusters:\n- name: c1\n  cluster: {server: 'http://10.0.0.1:8080'}\n"
+                      "users:\n- name: u1\n  user: %s\n",
+                 u);
+        int rc;
+        struct kube_config *c = parse(yaml, &rc);
+        CU_ASSERT_EQUAL(rc, -EACCES);
+        CU_ASSERT_PTR_NULL(c);
+        CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, "test.yaml: cluster \"c1\": server "
+                                              "http://10.0.0.1:8080 is plain http://"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, "OMJOB_ALLOW_INSECURE_HTTP=true"));
+        kube_config_free(c);
+        /* Only "true" allows it. */
+        setenv("OMJOB_ALLOW_INSECURE_HTTP", "yes-please", 1);
+        c = parse(yaml, &rc);
+        CU_ASSERT_EQUAL(rc, -EACCES);
+        kube_config_free(c);
+        setenv("OMJOB_ALLOW_INSECURE_HTTP", "true", 1);
+        c = parse(yaml, &rc);
+        CU_ASSERT_EQUAL(rc, 0);
+        kube_config_free(c);
+        unsetenv("OMJOB_ALLOW_INSECURE_HTTP");
+    }
+    int rc;
+    struct kube_config *c = parse(HEAD "clusters:\n- name: c1\n  cluster: {server: 'http://h'}\n"
+                                       "users:\n- name: u1\n  user: {}\n",
+                                  &rc);
+    CU_ASSERT_EQUAL(rc, 0);
     kube_config_free(c);
 }
 
@@ -405,6 +452,7 @@ int main(void)
     CU_add_test(su, "client cert and key files", test_client_cert_files);
     CU_add_test(su, "inline cert, key and CA data", test_inline_data);
     CU_add_test(su, "insecure-skip-tls-verify", test_insecure);
+    CU_add_test(su, "credentials over plain http", test_plain_http);
     CU_add_test(su, "contexts", test_contexts);
     CU_add_test(su, "error messages", test_errors);
     CU_add_test(su, "KUBECONFIG list and HOME", test_kubeconfig_list);

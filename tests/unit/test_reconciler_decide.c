@@ -1521,6 +1521,89 @@ static void test_start_timeout_unschedulable(void)
     CU_ASSERT_STRING_EQUAL(W.a.pod, MAIN_POD);
 }
 
+/* spec.activeDeadlineSeconds: a main pod still running at its creation + the
+ * deadline is ended by the operator itself (kwok, and any node whose kubelet does
+ * not, never ends it): DeadlineExceeded is recorded first, the pod deleted, then
+ * the exit handler runs as for any failure. */
+static void test_active_deadline_running(void)
+{
+    world_new();
+    jx_set_i64(W.omjob, "spec.activeDeadlineSeconds", 900);
+    to_pending();
+    int64_t created = main_created_ms();
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, created + 600 * SEC); /* the start timeout first */
+    advance(5 * SEC);
+    pod_running(MAIN_POD);
+    step_apply(DC_STATUS);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, created + 900 * SEC);
+    W.now_ms = created + 899 * SEC;
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, created + 900 * SEC);
+    W.now_ms = created + 900 * SEC;
+    expect_outcome("DeadlineExceeded", -1);
+    check_contains("message", "900");
+    check_events("DeadlineExceeded", EV_WARNING, "MainPodCompleted", EV_WARNING, NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(event_message("DeadlineExceeded"), MAIN_POD));
+    apply();
+    step(DC_DELETE_POD);
+    CU_ASSERT_STRING_EQUAL(W.a.pod, MAIN_POD);
+    apply();
+    expect_create_exit(EXIT_POD, "failed", "DeadlineExceeded", "");
+    pod_exit(EXIT_POD, 0, "Completed");
+    step(DC_STATUS);
+    check_phase("Failed");
+    check_cond("Failed", "True", "DeadlineExceeded");
+    apply();
+    CU_ASSERT_EQUAL(expect_release_all(), 2);
+}
+
+/* A deadline shorter than the start timeout counts the pending time too, as the
+ * kubelet's does; a node-lost requeue later than the deadline does not hide it. */
+static void test_active_deadline_pending(void)
+{
+    world_new();
+    jx_set_i64(W.omjob, "spec.activeDeadlineSeconds", 60);
+    to_pending();
+    int64_t created = main_created_ms();
+    pod_waiting(MAIN_POD, "ImagePullBackOff", "Back-off pulling image");
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, created + 60 * SEC);
+    W.now_ms = created + 60 * SEC;
+    expect_outcome("DeadlineExceeded", -1);
+    apply();
+    step(DC_DELETE_POD);
+    CU_ASSERT_STRING_EQUAL(W.a.pod, MAIN_POD);
+    /* Running but unready: the deadline comes before the node-lost timeout. */
+    world_new();
+    jx_set_i64(W.omjob, "spec.activeDeadlineSeconds", 100);
+    to_pending();
+    created = main_created_ms();
+    pod_running(MAIN_POD);
+    step_apply(DC_STATUS);
+    pod_unready(MAIN_POD, false);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, created + 100 * SEC);
+}
+
+/* A kubelet that enforces the deadline itself ends the pod Failed with the
+ * pod-level reason DeadlineExceeded: the same outcome. */
+static void test_active_deadline_kubelet(void)
+{
+    world_new();
+    jx_set_i64(W.omjob, "spec.activeDeadlineSeconds", 900);
+    to_pending();
+    pod_running(MAIN_POD);
+    step_apply(DC_STATUS);
+    pod_exit(MAIN_POD, 137, "Error");
+    struct json_object *p = pod_find(MAIN_POD);
+    jx_set_str(p, "reason", "DeadlineExceeded");
+    jx_set_str(p, "message", "Pod was active on the node longer than the specified deadline");
+    expect_create_exit(EXIT_POD, "failed", "DeadlineExceeded", "137");
+    expect_outcome("DeadlineExceeded", 137);
+}
+
 /* A running pod never times out. */
 static void test_running_no_timeout(void)
 {
@@ -3036,6 +3119,9 @@ int main(void)
         {"StartTimeout: ImagePullBackOff, pod deleted", test_start_timeout_image},
         {"StartTimeout: Unschedulable, spec timeout", test_start_timeout_unschedulable},
         {"running pod never times out", test_running_no_timeout},
+        {"activeDeadlineSeconds: a running main pod", test_active_deadline_running},
+        {"activeDeadlineSeconds: pending, unready", test_active_deadline_pending},
+        {"activeDeadlineSeconds: ended by the kubelet", test_active_deadline_kubelet},
         {"CONTRACT StartTimeout without exit handler deletes the pod",
          test_start_timeout_no_exit_handler},
         {"CreateFailed after the start deadline", test_create_failed},

@@ -214,6 +214,30 @@ static void test_exit_pod(void)
     json_object_put(omjob);
 }
 
+/* spec.activeDeadlineSeconds (OpenMetadata #32579): the main pod gets it, so a
+ * real kubelet ends it as DeadlineExceeded; the exit handler does not (it runs
+ * after the deadline, as for any failure). Absent or 0: none. */
+static void test_active_deadline(void)
+{
+    struct json_object *omjob = load_fixture();
+    struct podspec_exit_info ei = {.pe_success = false, .pe_reason = "DeadlineExceeded"};
+    struct json_object *pod = build(omjob, PODSPEC_MAIN, NULL);
+    CU_ASSERT_PTR_NULL(jx_get(pod, "spec.activeDeadlineSeconds"));
+    json_object_put(pod);
+    jx_set_i64(omjob, "spec.activeDeadlineSeconds", 3600);
+    pod = build(omjob, PODSPEC_MAIN, NULL);
+    CU_ASSERT_EQUAL(jx_i64_or(pod, "spec.activeDeadlineSeconds", 0), 3600);
+    json_object_put(pod);
+    pod = build(omjob, PODSPEC_EXIT, &ei);
+    CU_ASSERT_PTR_NULL(jx_get(pod, "spec.activeDeadlineSeconds"));
+    json_object_put(pod);
+    jx_set_i64(omjob, "spec.activeDeadlineSeconds", 0);
+    pod = build(omjob, PODSPEC_MAIN, NULL);
+    CU_ASSERT_PTR_NULL(jx_get(pod, "spec.activeDeadlineSeconds"));
+    json_object_put(pod);
+    json_object_put(omjob);
+}
+
 static void test_user_overrides(void)
 {
     struct json_object *omjob = load_fixture();
@@ -423,6 +447,7 @@ int main(void)
     static const struct unit_test tests[] = {
         {"main pod from the K8sPipelineClient OMJob", test_main_pod},
         {"exit pod and its environment", test_exit_pod},
+        {"activeDeadlineSeconds on the main pod only", test_active_deadline},
         {"user env and labels never override ours", test_user_overrides},
         {"non-empty valueFrom kept, label values made valid", test_value_from_kept},
         {"250-char OMJob name", test_long_name},

@@ -1,0 +1,245 @@
+/* Unit tests of the Events the API server did not take (runtime/events.c,
+ * ev_emit_keep / ev_retry) against a fake API server, with a simulated clock:
+ * kept for as long as their object exists (ten minutes of refusals, not one),
+ * dropped and counted when the object is gone or the bounded queue is full,
+ * never kept for a refusal that will not pass, tried again at once when another
+ * Event went through. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "support/fakeapi.h"
+#include "support/unit.h"
+
+#include "lib/common/metrics.h"
+#include "lib/kube/client.h"
+#include "lib/kube/kubeconfig.h"
+#include "runtime/events.h"
+
+#define EVENTS "POST /api/v1/namespaces/ns/events"
+#define SEC 1000
+
+static struct fakeapi *api;
+static struct kube_client *kc;
+static struct ev_recorder *rec;
+static struct metrics *reg;
+static struct metrics_family *dropped, *waiting;
+static int exists_answer = 1; /* what the existence callback says */
+static int exists_calls;
+
+static int exists(void *ctx, const struct ev_object *o)
+{
+    (void)ctx;
+    (void)o;
+    exists_calls++;
+    return exists_answer;
+}
+
+static const struct ev_object OBJ = {.api_version = "pipelines.openmetadata.org/v1",
+                                     .kind = "OMJob",
+                                     .ns = "ns",
+                                     .name = "j",
+                                     .uid = "uid-1"};
+
+/* A recorder whose client tries each request once; a queue of cap entries. */
+static void rec_new(unsigned cap)
+{
+    char yaml[1024], err[256];
+    struct kube_config *cfg = NULL;
+    struct kube_client_opts o = {.max_attempts = 1};
+    fakeapi_reset(api);
+    fakeapi_kubeconfig(api, yaml, sizeof(yaml));
+    CU_ASSERT_EQUAL_FATAL(kube_config_parse(yaml, strlen(yaml), "/", "t", &cfg, err, sizeof(err)),
+                          0);
+    CU_ASSERT_EQUAL_FATAL(kube_client_new(cfg, &o, &kc), 0);
+    CU_ASSERT_EQUAL_FATAL(ev_recorder_new(kc, "omjob-operator", "test", 0, &rec), 0);
+    reg = metrics_new();
+    CU_ASSERT_FATAL(reg != NULL);
+    static const char *const cause[] = {"cause"};
+    CU_ASSERT_EQUAL_FATAL(metrics_counter_new(reg, "dropped_total", "d", cause, 1, &dropped), 0);
+    CU_ASSERT_EQUAL_FATAL(metrics_gauge_new(reg, "waiting", "w", NULL, 0, &waiting), 0);
+    ev_retry_setup(rec, cap, exists, NULL, dropped, waiting);
+    exists_answer = 1;
+    exists_calls = 0;
+}
+
+static void rec_free(void)
+{
+    ev_recorder_free(rec);
+    kube_client_free(kc);
+    metrics_free(reg);
+    rec = NULL;
+    kc = NULL;
+    reg = NULL;
+}
+
+static struct ev_stats stats(void)
+{
+    struct ev_stats s;
+    ev_stats_get(rec, &s);
+    return s;
+}
+
+static double metric(struct metrics_family *f, const char *label)
+{
+    const char *v[] = {label};
+    double d = -1;
+    metrics_get(f, label != NULL ? v : NULL, &d);
+    return d;
+}
+
+/* Refused (503) for ten minutes of simulated time: kept throughout, tried with
+ * a backoff that stops growing at 30 s, then recorded. */
+static void test_kept_while_exists(void)
+{
+    rec_new(0);
+    fakeapi_status(api, 503, "ServiceUnavailable", "the server is down");
+    CU_ASSERT_EQUAL(ev_emit_keep(rec, &OBJ, EV_NORMAL, "MainPodCreated", "created pod j-main"),
+                    -EIO);
+    CU_ASSERT_EQUAL(stats().waiting, 1);
+    CU_ASSERT_EQUAL(metric(waiting, NULL), 1);
+    int64_t t0 = 1000 * SEC, now = t0, next = ev_retry(rec, now);
+    CU_ASSERT_EQUAL(next, t0 + 2 * SEC); /* not due yet: no request */
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 1);
+    int rounds = 0;
+    int64_t gap = 0;
+    while (now < t0 + 600 * SEC) {
+        fakeapi_status(api, 503, "ServiceUnavailable", "the server is down");
+        gap = next - now;
+        now = next;
+        next = ev_retry(rec, now);
+        CU_ASSERT_FATAL(next > now);
+        rounds++;
+    }
+    CU_ASSERT_EQUAL(gap, 30 * SEC);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 1 + rounds);
+    CU_ASSERT(rounds >= 18 && rounds <= 25);
+    CU_ASSERT_EQUAL(stats().waiting, 1);
+    CU_ASSERT(ev_waiting(rec, "uid-1", "MainPodCreated", "j-main"));
+    CU_ASSERT_FALSE(ev_waiting(rec, "uid-1", "MainPodCreated", "other"));
+    CU_ASSERT_FALSE(ev_waiting(rec, "uid-2", "MainPodCreated", NULL));
+    CU_ASSERT(exists_calls >= rounds);
+    /* The API server takes it. */
+    fakeapi_reply(api, 201, "{}");
+    CU_ASSERT_EQUAL(ev_retry(rec, next), 0);
+    int n = fakeapi_nreqs(api);
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, n - 1), EVENTS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, n - 1), "\"reason\":\"MainPodCreated\""));
+    struct ev_stats s = stats();
+    CU_ASSERT_EQUAL(s.waiting, 0);
+    CU_ASSERT_EQUAL(s.late, 1);
+    CU_ASSERT_EQUAL(s.created, 1);
+    CU_ASSERT_EQUAL(metric(waiting, NULL), 0);
+    CU_ASSERT_FALSE(ev_waiting(rec, "uid-1", "MainPodCreated", NULL));
+    rec_free();
+}
+
+/* The object is gone: dropped without a request, counted. */
+static void test_dropped_when_gone(void)
+{
+    rec_new(0);
+    fakeapi_status(api, 403, "Forbidden", "events is forbidden");
+    CU_ASSERT_EQUAL(ev_emit_keep(rec, &OBJ, EV_WARNING, "StartTimeout", "x"), -EPERM);
+    CU_ASSERT_EQUAL(stats().waiting, 1);
+    int64_t next = ev_retry(rec, 10000 * SEC);
+    CU_ASSERT_EQUAL(next, 10002 * SEC);
+    exists_answer = -EAGAIN; /* cannot tell: kept, and tried */
+    fakeapi_status(api, 403, "Forbidden", "events is forbidden");
+    next = ev_retry(rec, next);
+    CU_ASSERT(next > 10002 * SEC);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 2);
+    exists_answer = 0;
+    CU_ASSERT_EQUAL(ev_retry(rec, next), 0);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 2);
+    struct ev_stats s = stats();
+    CU_ASSERT_EQUAL(s.waiting, 0);
+    CU_ASSERT_EQUAL(s.dropped_gone, 1);
+    CU_ASSERT_EQUAL(metric(dropped, "object_gone"), 1);
+    CU_ASSERT_EQUAL(metric(waiting, NULL), 0);
+    rec_free();
+}
+
+/* A full queue pushes out its oldest entry, counted. */
+static void test_bounded(void)
+{
+    rec_new(3);
+    char reason[32];
+    for (int i = 0; i < 5; i++) {
+        fakeapi_reply(api, 500, "{}");
+        snprintf(reason, sizeof(reason), "R%d", i);
+        ev_emit_keep(rec, &OBJ, EV_NORMAL, reason, "m");
+    }
+    struct ev_stats s = stats();
+    CU_ASSERT_EQUAL(s.waiting, 3);
+    CU_ASSERT_EQUAL(s.dropped_full, 2);
+    CU_ASSERT_EQUAL(metric(dropped, "queue_full"), 2);
+    CU_ASSERT_FALSE(ev_waiting(rec, "uid-1", "R0", NULL));
+    CU_ASSERT_FALSE(ev_waiting(rec, "uid-1", "R1", NULL));
+    CU_ASSERT(ev_waiting(rec, "uid-1", "R2", NULL));
+    CU_ASSERT(ev_waiting(rec, "uid-1", "R4", NULL));
+    rec_free();
+}
+
+/* A refusal that will not pass (invalid, namespace gone) is not kept. */
+static void test_not_transient(void)
+{
+    rec_new(0);
+    fakeapi_status(api, 422, "Invalid", "bad event");
+    CU_ASSERT_EQUAL(ev_emit_keep(rec, &OBJ, EV_NORMAL, "R", "m"), -EINVAL);
+    fakeapi_status(api, 404, "NotFound", "namespaces \"ns\" not found");
+    CU_ASSERT_EQUAL(ev_emit_keep(rec, &OBJ, EV_NORMAL, "R2", "m"), -ENOENT);
+    CU_ASSERT_EQUAL(stats().waiting, 0);
+    CU_ASSERT_EQUAL(ev_retry(rec, 5 * SEC), 0);
+    CU_ASSERT_TRUE(ev_retryable(-ECONNREFUSED));
+    CU_ASSERT_TRUE(ev_retryable(-EPERM));
+    CU_ASSERT_FALSE(ev_retryable(-EINVAL));
+    CU_ASSERT_FALSE(ev_retryable(0));
+    rec_free();
+}
+
+/* Another Event went through: the API server takes requests again, so the
+ * waiting ones are tried at once rather than after their backoff. */
+static void test_success_pulls_forward(void)
+{
+    struct ev_object other = OBJ;
+    other.uid = "uid-2";
+    rec_new(0);
+    fakeapi_reply(api, 500, "{}");
+    ev_emit_keep(rec, &OBJ, EV_NORMAL, "A", "m");
+    int64_t next = ev_retry(rec, 50 * SEC);
+    CU_ASSERT_EQUAL(next, 52 * SEC);
+    fakeapi_reply(api, 201, "{}");
+    CU_ASSERT_EQUAL(ev_emit_keep(rec, &other, EV_NORMAL, "B", "m"), 0);
+    fakeapi_reply(api, 201, "{}");
+    CU_ASSERT_EQUAL(ev_retry(rec, 50 * SEC + 10), 0);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 3);
+    CU_ASSERT_EQUAL(stats().late, 1);
+    rec_free();
+}
+
+static int suite_init(void)
+{
+    return fakeapi_start(&api);
+}
+
+static int suite_clean(void)
+{
+    fakeapi_stop(api);
+    return 0;
+}
+
+int main(void)
+{
+    static const struct unit_test tests[] = {
+        {"kept for as long as the object exists", test_kept_while_exists},
+        {"dropped when the object is gone", test_dropped_when_gone},
+        {"a bounded queue", test_bounded},
+        {"refusals that will not pass are not kept", test_not_transient},
+        {"a success elsewhere tries the waiting ones at once", test_success_pulls_forward},
+        {NULL, NULL},
+    };
+    return unit_run("runtime_events", suite_init, suite_clean, tests);
+}
