@@ -41,6 +41,8 @@ const char *dc_kind_str(enum dc_kind k)
         return "release-omjob";
     case DC_VERIFY_GONE:
         return "verify-pod-gone";
+    case DC_ADOPT_POD:
+        return "adopt-pod";
     }
     return "unknown";
 }
@@ -629,10 +631,42 @@ static void pod_check(const struct ctx *c, const char *name, struct pod_check *p
     }
 }
 
+/* A pod of our name that no OMJob controls (no controller ownerReference of kind
+ * OMJob): someone else's. It is never touched and never goes by itself, so the
+ * OMJob waits visibly: status.message says why, with one Warning Event (written
+ * once: the message is then what status shows); the cache shows the pod's
+ * deletion, and a look every 5 s covers a relabelled one. */
+static int wait_stranger(struct ctx *c, const char *name)
+{
+    char m[300];
+    snprintf(m, sizeof(m),
+             "waiting: pod %s exists and is not owned by this OMJob (no ownerReference to "
+             "it); it is left alone: delete or rename it to let the OMJob go on",
+             name);
+    if (str_eq(jx_str(c->omjob, "status.message"), m)) {
+        c->a->kind = DC_NONE;
+        c->a->requeue_at_ms = c->in->now_ms + 5000;
+        why(c->a, "pod %s is not ours: waiting", name);
+        return 0;
+    }
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    if (c->phase == NULL)
+        st_phase(&s, PH_PENDING);
+    st_set(&s, "message", m);
+    add_event(c->a, EV_WARNING, "PodNameConflict", "%s", m);
+    st_commit(&s, c->a, c->phase);
+    why(c->a, "pod %s is not ours: waiting visibly", name);
+    return 0;
+}
+
 /* PV_FOREIGN: nothing to do until the garbage collector removes that pod, once
  * its finalizer is released (the stray-pod pass of dc_decide). */
 static int wait_foreign(struct ctx *c, const char *name)
 {
+    if (jx_str(pod_named(c->in->pods, name), "ownerUid") == NULL)
+        return wait_stranger(c, name);
     c->a->kind = DC_NONE;
     c->a->requeue_at_ms = c->in->now_ms + 1000;
     why(c->a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", name);
@@ -1255,6 +1289,116 @@ static int after_outcome(struct ctx *c)
     return exit_ended(c, &pc.o);
 }
 
+/* ---- taking over from the original operator (docs/LIFECYCLE.md) ---- */
+
+/* A pod this OMJob controls (controller ownerReference to its UID) without our
+ * finalizer and not being deleted (the API server refuses new finalizers then):
+ * one the original operator created, or whose finalizer someone removed by
+ * hand. NULL when there is none. */
+static struct json_object *unadopted_pod(const struct ctx *c)
+{
+    struct json_object *pods = c->in->pods;
+    for (size_t i = 0; pods != NULL && i < json_object_array_length(pods); i++) {
+        struct json_object *p = json_object_array_get_idx(pods, i);
+        if (str_eq(jx_str(p, "ownerUid"), c->uid) &&
+            !arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING) &&
+            jx_str(p, "deletionTimestamp") == NULL)
+            return p;
+    }
+    return NULL;
+}
+
+/* Adopts pod p: our finalizer, and the labels our pods carry that it lacks
+ * (app name, component, pod type; managed-by is left as it is: the watcher does
+ * not select by it), as a merge patch with the pod's resourceVersion, so that a
+ * pod changed meanwhile is looked at again first. */
+static int adopt_pod(struct ctx *c, struct json_object *p)
+{
+    struct dc_action *a = c->a;
+    a->kind = DC_ADOPT_POD;
+    snprintf(a->pod, sizeof(a->pod), "%s", jx_str_or(p, "name", ""));
+    snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(p, "uid", ""));
+    struct json_object *labels = json_object_new_object();
+    struct json_object *f = arr_edit(jx_arr(p, "finalizers"), FINALIZER_TRACKING, true);
+    a->patch = json_object_new_object();
+    if (a->patch == NULL || labels == NULL || f == NULL) {
+        json_object_put(labels);
+        json_object_put(f);
+        return -ENOMEM;
+    }
+    const char *rv = jx_str(p, "resourceVersion");
+    if (rv != NULL)
+        jx_set_str(a->patch, "metadata.resourceVersion", rv);
+    jx_set(a->patch, "metadata.finalizers", f);
+    json_object_object_add(labels, LABEL_APP_NAME, json_object_new_string(LABEL_APP_NAME_VALUE));
+    json_object_object_add(labels, LABEL_COMPONENT, json_object_new_string(LABEL_COMPONENT_VALUE));
+    if (!nonempty(jx_str(p, "podType")))
+        json_object_object_add(labels, LABEL_POD_TYPE,
+                               json_object_new_string(str_eq(a->pod, c->main_name)
+                                                          ? POD_TYPE_MAIN
+                                                          : POD_TYPE_EXIT_HANDLER));
+    jx_set(a->patch, "metadata.labels", labels);
+    why(a, "adopting pod %s (no finalizer of ours: the original operator's)", a->pod);
+    return 0;
+}
+
+/* The Failed condition's reason for an OMJob finished under the original, which
+ * wrote no reasons: from its mainPodExitCode. */
+static const char *original_main_reason(struct json_object *status, bool *known)
+{
+    int64_t code = -1;
+    *known = jx_i64(status, "mainPodExitCode", &code) == 0;
+    if (!*known)
+        return "Unknown";
+    return code == 0 ? "Completed" : "Error";
+}
+
+/* A status the original operator wrote: none of the fields only this operator
+ * writes (an odd status of ours, a terminal phase without completionTime, goes
+ * on being decided from the evidence instead). */
+static bool by_original(struct json_object *status)
+{
+    return jx_get(status, "conditions") == NULL && jx_get(status, "mainPodReason") == NULL &&
+           jx_get(status, "exitHandlerAttempts") == NULL &&
+           jx_get(status, "observedGeneration") == NULL;
+}
+
+/* Succeeded or Failed without completionTime: finished under the original
+ * operator (this one writes both at once). Final: never re-run. Our status shape
+ * is filled in around what it wrote (kept as it is), completionTime from its
+ * lastTransitionTime (the phase's), so that the TTL counts from its end. No
+ * Event: the original posted its own. */
+static int adopt_final(struct ctx *c)
+{
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    bool ok = str_eq(c->phase, PH_SUCCEEDED), known;
+    const char *ltt = jx_str(c->omjob, "status.lastTransitionTime");
+    st_set(&s, "completionTime", time_ms(c->omjob, "status.lastTransitionTime") > 0 ? ltt : s.now);
+    const char *orig = jx_str(c->omjob, "status.message");
+    char m[400];
+    snprintf(m, sizeof(m), "%s under the original operator%s%.300s", c->phase,
+             nonempty(orig) ? ": " : "", nonempty(orig) ? orig : "");
+    if (!nonempty(orig))
+        st_set(&s, "message", m);
+    const char *mreason = original_main_reason(s.status, &known);
+    const char *eh = !c->has_exit_spec ? "NotConfigured"
+                     : jx_str(s.status, "exitHandlerPodName") == NULL ? "Unknown"
+                     : ok                                             ? "Succeeded"
+                                                                      : "Failed";
+    st_cond(&s, "MainPodFinished", true, mreason, m);
+    st_cond(&s, "ExitHandlerFinished", true, eh, m);
+    if (ok)
+        st_cond(&s, "Complete", true, "Succeeded", m);
+    else
+        st_cond(&s, "Failed", true, str_eq(mreason, "Completed") ? "ExitHandlerFailed" : mreason,
+                m);
+    st_commit(&s, c->a, c->phase);
+    why(c->a, "%s under the original operator: recorded as final", c->phase);
+    return 0;
+}
+
 /* ---- the entry ---- */
 
 static bool terminal(const char *phase)
@@ -1345,6 +1489,8 @@ int dc_decide(const struct dc_input *in, struct dc_action *a)
     bool has_fin = arr_has(jx_arr(omjob, "metadata.finalizers"), FINALIZER_OMJOB);
     if (terminal(c.phase) && jx_str(omjob, "status.completionTime") != NULL)
         return finished(&c, has_fin);
+    if (terminal(c.phase) && by_original(jx_obj(omjob, "status")))
+        return adopt_final(&c);
     /* Deleted before we ever took it on, or after we let it go. */
     if (c.deleting && !has_fin)
         return nothing(a, "being deleted without our finalizer");
@@ -1353,6 +1499,9 @@ int dc_decide(const struct dc_input *in, struct dc_action *a)
         return cancel_deadline_exceeded(&c);
     if (!has_fin)
         return omjob_finalizer(&c, true);
+    struct json_object *orphan = c.deleting ? NULL : unadopted_pod(&c);
+    if (orphan != NULL)
+        return adopt_pod(&c, orphan);
     if (jx_str(omjob, "status.mainPodReason") == NULL)
         return before_outcome(&c);
     return after_outcome(&c);

@@ -56,6 +56,7 @@ enum dc_kind {
     DC_RELEASE_POD,   /* merge-patch pod `pod` with patch (our finalizer removed) */
     DC_RELEASE_OMJOB, /* merge-patch the OMJob with patch (our finalizer removed) */
     DC_VERIFY_GONE,   /* GET pod `pod`: the cache does not show it but status says it exists */
+    DC_ADOPT_POD,     /* merge-patch pod `pod` with patch (our finalizer and labels added) */
 };
 
 const char *dc_kind_str(enum dc_kind k);

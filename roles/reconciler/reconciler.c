@@ -499,7 +499,7 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
 {
     struct kube_err e;
     struct json_object *out = NULL, *omjob = view_omjob(v);
-    bool is_pod = a->kind == DC_RELEASE_POD;
+    bool is_pod = a->kind == DC_RELEASE_POD || a->kind == DC_ADOPT_POD;
     struct kube_ref ref = {.gv = is_pod ? POD_GROUP_VERSION : OMJOB_GROUP_VERSION,
                            .plural = is_pod ? POD_PLURAL : OMJOB_PLURAL,
                            .ns = v->ns,
@@ -568,6 +568,7 @@ static enum step exec_action(struct rc *r, struct kst *k, struct view *v, struct
     case DC_ADD_FINALIZER:
     case DC_RELEASE_OMJOB:
     case DC_RELEASE_POD:
+    case DC_ADOPT_POD:
         return exec_patch(r, k, v, a);
     case DC_DELETE_POD: {
         struct kube_delete_opts o = {.uid = a->pod_uid[0] ? a->pod_uid : NULL, .grace_seconds = -1};
@@ -681,6 +682,9 @@ static int backfill_events(struct rc *r, struct view *v)
     struct json_object *om = view_omjob(v), *st = jx_obj(om, "status");
     const char *phase = jx_str(st, "phase");
     if (om == NULL || phase == NULL)
+        return 0;
+    /* Written by the original operator (no field of ours): it posted its own. */
+    if (jx_get(st, "conditions") == NULL && jx_get(st, "observedGeneration") == NULL)
         return 0;
     int64_t done_ns;
     const char *ct = jx_str(st, "completionTime");
