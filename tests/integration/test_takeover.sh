@@ -11,7 +11,9 @@
 # (adopted, never a second); exit pod ended (recorded, finished, no new pod);
 # Succeeded under the original (final, untouched, the TTL deletes it); a
 # stranger pod of the main pod's name without an ownerReference (not adopted,
-# the OMJob waits visibly; once it goes, the OMJob runs).
+# the OMJob waits visibly; once it goes, the OMJob runs). Then the way back:
+# `omjob-operator release` with the operator stopped leaves no finalizer, and
+# deleting the OMJobs completes.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/omjob_lib.sh"
 t0=$(now_ms)
@@ -181,6 +183,28 @@ wait_until 30 omj_phase_is "$ns" stranger Succeeded && pass "stranger: the OMJob
 # Finalizers all released once finished.
 left=$($K get pods,omj -n "$ns" -o json | jq -r '.items[] | select((.metadata.finalizers // []) | length > 0) | .metadata.name')
 [ -z "$left" ] && pass "no finalizer left on pods or OMJobs" || fail "finalizers left on: $left"
+
+# The way back: an OMJob of ours mid-run; the operator stops; `release` (only this
+# test's namespace: other tests may run operators of their own) leaves no
+# finalizer, and deleting the OMJobs completes with no operator running.
+omjob "$ns" back '{}' '{"exit":0}'
+wait_until 20 eval '[ -n "$(fin pod back-main)" ] && omj_phase_is "$ns" back Running' ||
+	fail "back: not Running with our finalizer: $($K get omj,pods -n "$ns" 2>&1)"
 no_restarts
+stop_operator || fail "operator stop: $OP_STOP"
+rel() { env KUBECONFIG="$OMJOB_TEST_KUBECONFIG" WATCH_NAMESPACES="$ns" OMJOB_RUN_DIR="$OP_RUN" "$OMJOB_BIN" release "$@" 2>&1; }
+out=$(rel --dry-run) && [[ $out == *"would release 1 pod(s) and 1 OMJob(s); 0 failed"* ]] && [ -n "$(fin pod back-main)" ] &&
+	pass "release --dry-run: names them, changes nothing" || fail "release --dry-run: $out"
+out=$(rel) && [[ $out == *"released 1 pod(s) and 1 OMJob(s); 0 failed"* ]] &&
+	pass "release: exit 0, $(echo "$out" | tail -1)" || fail "release: $out"
+left=$($K get pods,omj -n "$ns" -o json | jq -r '.items[] | select((.metadata.finalizers // []) | length > 0) | .metadata.name')
+[ -z "$left" ] && pass "after release no finalizer on any pod or OMJob" || fail "after release, finalizers on: $left"
+if $K delete omj -n "$ns" --all --wait=true --timeout=20s >/dev/null 2>&1; then
+	pass "OMJobs deleted with no operator running"
+else
+	fail "OMJob deletion stuck: $($K get omj -n "$ns" -o json | jq -c '[.items[].metadata | {name, finalizers}]')"
+fi
+wait_until 30 eval '[ -z "$($K get pods -n "$ns" -l omjob.pipelines.openmetadata.org/name -o name 2>/dev/null)" ]' &&
+	pass "their pods gone (garbage collector)" || fail "pods left: $($K get pods -n "$ns" -o json | jq -c '[.items[].metadata | {name, finalizers, deletionTimestamp}]')"
 note "elapsed $(($(now_ms) - t0)) ms"
 t_done
