@@ -39,7 +39,7 @@ static void usage(FILE *f)
             "usage: omjob-operator [--disable-role NAME]...   run the supervisor and every role\n"
             "       omjob-operator status                     show the roles of the running one\n"
             "       omjob-operator cache KEY | --shard I/N    query the watcher's cache\n"
-            "       omjob-operator release [--dry-run]        remove our finalizers (rolling back)\n"
+            "       omjob-operator release [--dry-run]        remove our finalizers\n"
             "       omjob-operator watcher | cleaner | scheduler | httpd\n"
             "                                                 run one role in the foreground\n"
             "       omjob-operator reconciler --shard I/N     run reconciler shard I of N\n"

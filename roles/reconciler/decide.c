@@ -1383,7 +1383,7 @@ static int adopt_final(struct ctx *c)
     if (!nonempty(orig))
         st_set(&s, "message", m);
     const char *mreason = original_main_reason(s.status, &known);
-    const char *eh = !c->has_exit_spec ? "NotConfigured"
+    const char *eh = !c->has_exit_spec                                ? "NotConfigured"
                      : jx_str(s.status, "exitHandlerPodName") == NULL ? "Unknown"
                      : ok                                             ? "Succeeded"
                                                                       : "Failed";

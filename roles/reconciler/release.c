@@ -71,7 +71,8 @@ static struct json_object *patch_without(struct json_object *obj, const char *fi
 /* Removes our finalizer from obj (borrowed), re-reading it after a conflict. */
 static void release_one(struct release *r, const struct rkind *k, struct json_object *obj)
 {
-    const char *ns = jx_str_or(obj, "metadata.namespace", ""), *name = jx_str_or(obj, "metadata.name", "");
+    const char *ns = jx_str_or(obj, "metadata.namespace", ""),
+               *name = jx_str_or(obj, "metadata.name", "");
     struct kube_ref ref = {.gv = k->gv, .plural = k->plural, .ns = ns, .name = name};
     struct json_object *cur = json_object_get(obj);
     struct kube_err e;
