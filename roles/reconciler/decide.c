@@ -55,6 +55,8 @@ void dc_action_clear(struct dc_action *a)
         json_object_put(a->patch);
     if (a->pod_obj != NULL)
         json_object_put(a->pod_obj);
+    if (a->hold != NULL)
+        json_object_put(a->hold);
     memset(a, 0, sizeof(*a));
 }
 
@@ -688,6 +690,15 @@ static const char *cond_message(struct json_object *status, const char *type)
     return m;
 }
 
+static bool has_cond(struct json_object *status, const char *type)
+{
+    struct json_object *conds = jx_arr(status, "conditions");
+    for (size_t i = 0; conds != NULL && i < json_object_array_length(conds); i++)
+        if (str_eq(jx_str(json_object_array_get_idx(conds, i), "type"), type))
+            return true;
+    return false;
+}
+
 /* The main pod's half of the final message. */
 static void main_desc(struct st *s, char *buf, size_t sz)
 {
@@ -723,6 +734,10 @@ static void finish(struct ctx *c, struct st *s, const char *eh_reason, const cha
     st_phase(s, ok ? PH_SUCCEEDED : PH_FAILED);
     st_set(s, "message", msg);
     st_set(s, "completionTime", s->now);
+    /* Gone when the CRD prunes conditions (restore_pruned): the final status
+     * still has its full shape where the schema keeps it. */
+    if (!has_cond(s->status, "MainPodFinished") && mreason != NULL)
+        st_cond(s, "MainPodFinished", true, mreason, mdesc);
     st_cond(s, "ExitHandlerFinished", true, eh_reason, eh_msg);
     if (ok) {
         st_cond(s, "Complete", true, "Succeeded", msg);
@@ -843,8 +858,12 @@ static int create_first_exit(struct ctx *c, const struct dc_outcome *o, const ch
     };
     int rc = build_pod(c, PODSPEC_EXIT, 0, &ei);
     if (rc == -EINVAL) {
-        /* The exit pod cannot be built: record the outcome; after_outcome says why. */
+        /* The exit pod cannot be built: record the outcome; after_outcome says why.
+         * The OMJob decided on (a->hold) stays. */
+        struct json_object *hold = a->hold;
+        a->hold = NULL;
         dc_action_clear(a);
+        a->hold = hold;
         return record_outcome(c, o, true);
     }
     if (rc != 0)
@@ -1399,6 +1418,86 @@ static int adopt_final(struct ctx *c)
     return 0;
 }
 
+/* ---- an older CRD that prunes our status fields (docs/LIFECYCLE.md) ---- */
+
+/* The main outcome an exit pod of this OMJob was told (its annotations; every
+ * attempt carries the same), or NULL. *code: its exit code annotation ("" when
+ * unknown). */
+static const char *told_reason(const struct ctx *c, const char **code)
+{
+    struct json_object *pods = c->in->pods;
+    for (size_t i = 0; pods != NULL && i < json_object_array_length(pods); i++) {
+        struct json_object *p = json_object_array_get_idx(pods, i);
+        if (str_eq(jx_str(p, "ownerUid"), c->uid) &&
+            str_eq(jx_str(p, "podType"), POD_TYPE_EXIT_HANDLER) &&
+            nonempty(jx_str(p, "mainReason"))) {
+            *code = jx_str(p, "mainExitCode");
+            return jx_str(p, "mainReason");
+        }
+    }
+    return NULL;
+}
+
+/* The reason in the message record_outcome writes with ExitHandlerRunning ("main
+ * pod X ended: Reason ..."), into buf; false when the message is not that. */
+static bool message_reason(const struct ctx *c, char *buf, size_t sz)
+{
+    char prefix[PODSPEC_NAME_BUF + 32];
+    const char *m = jx_str(c->omjob, "status.message");
+    int n = snprintf(prefix, sizeof(prefix), "main pod %s ended: ", c->main_name);
+    if (m == NULL || n < 0 || strncmp(m, prefix, (size_t)n) != 0)
+        return false;
+    m += n;
+    size_t len = strcspn(m, " :(");
+    if (len == 0 || len >= sz)
+        return false;
+    memcpy(buf, m, len);
+    buf[len] = '\0';
+    return true;
+}
+
+/* Phase ExitHandlerRunning without mainPodReason: only a CRD whose status schema
+ * prunes our fields does that (the original's Helm CRD keeps phase, mainPodName,
+ * exitHandlerPodName, startTime, completionTime, message and mainPodExitCode).
+ * What the decision needs is then read from where that schema does not prune it:
+ * the outcome from the exit pods' annotations, else from the message; the attempt
+ * from exitHandlerPodName. On success c decides on a copy holding them, kept in
+ * the action (a->hold). Nothing found (an ExitHandlerRunning the original wrote):
+ * c is left as it is. */
+static int restore_pruned(struct ctx *c)
+{
+    struct json_object *st = jx_obj(c->omjob, "status"), *copy = NULL;
+    if (!str_eq(c->phase, PH_EXIT) || jx_get(st, "mainPodReason") != NULL)
+        return 0;
+    char reason[64];
+    const char *code = NULL, *r = told_reason(c, &code);
+    if (r != NULL)
+        snprintf(reason, sizeof(reason), "%s", r);
+    else if (!message_reason(c, reason, sizeof(reason)))
+        return 0;
+    if (json_object_deep_copy(c->omjob, &copy, NULL) != 0)
+        return -ENOMEM;
+    struct json_object *cst = jx_obj(copy, "status");
+    long long v;
+    json_object_object_add(cst, "mainPodReason", json_object_new_string(reason));
+    if (jx_get(cst, "mainPodExitCode") == NULL && nonempty(code) &&
+        util_parse_i64(code, -2147483648LL, 2147483647LL, &v) == 0)
+        json_object_object_add(cst, "mainPodExitCode", json_object_new_int64(v));
+    const char *ename = jx_str(cst, "exitHandlerPodName");
+    for (int i = 0; ename != NULL && jx_get(cst, "exitHandlerAttempts") == NULL &&
+                    i < c->in->cfg->exit_max_attempts;
+         i++) {
+        char n[PODSPEC_NAME_BUF];
+        exit_name(c, (unsigned)i, n, sizeof(n));
+        if (str_eq(n, ename))
+            json_object_object_add(cst, "exitHandlerAttempts", json_object_new_int64(i + 1));
+    }
+    c->a->hold = copy;
+    c->omjob = copy;
+    c->phase = jx_str(copy, "status.phase");
+    return 0;
+}
+
 /* ---- the entry ---- */
 
 static bool terminal(const char *phase)
@@ -1486,6 +1585,9 @@ int dc_decide(const struct dc_input *in, struct dc_action *a)
     struct ctx c;
     if (!ctx_init(&c, in, a, uid))
         return nothing(a, "bad OMJob name");
+    if (restore_pruned(&c) != 0)
+        return -ENOMEM;
+    omjob = c.omjob;
     bool has_fin = arr_has(jx_arr(omjob, "metadata.finalizers"), FINALIZER_OMJOB);
     if (terminal(c.phase) && jx_str(omjob, "status.completionTime") != NULL)
         return finished(&c, has_fin);

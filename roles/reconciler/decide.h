@@ -78,10 +78,11 @@ struct dc_action {
     struct json_object *pod_obj;       /* the pod to create (owned) */
     struct dc_event ev[DC_MAX_EVENTS]; /* to emit once the action succeeded */
     int nev;
-    const char *from_phase; /* DC_STATUS: the phase before ("" when none) */
-    const char *to_phase;   /* DC_STATUS: the phase after */
-    int64_t requeue_at_ms;  /* DC_NONE: when to look again (unix ms, 0: only on change) */
-    char why[160];          /* one line for the log */
+    const char *from_phase;   /* DC_STATUS: the phase before ("" when none) */
+    const char *to_phase;     /* DC_STATUS: the phase after */
+    int64_t requeue_at_ms;    /* DC_NONE: when to look again (unix ms, 0: only on change) */
+    char why[160];            /* one line for the log */
+    struct json_object *hold; /* the OMJob as decided on, when restored (owned) */
 };
 
 /* The OMJob's start timeout in ms: spec.startTimeoutSeconds, else the operator's. */

@@ -64,6 +64,8 @@ static struct {
     long rv;   /* the API server's resourceVersion counter */
     int npods; /* pods created (for uids) */
     struct dc_action a;
+    /* The API server prunes status fields the original's CRD does not declare. */
+    bool old_schema;
     /* Recorded main outcome: never changed once set (docs/LIFECYCLE.md). */
     char main_reason[64];
     bool main_code_known;
@@ -641,7 +643,11 @@ static void generic_checks(void)
         CU_ASSERT_TRUE(arr_has(jx_arr(a->pod_obj, "metadata.finalizers"), FINALIZER_TRACKING));
         /* The OMJob's finalizer is there before any pod is created. */
         CU_ASSERT_TRUE(arr_has(jx_arr(W.omjob, "metadata.finalizers"), FINALIZER_OMJOB));
-        if (a->kind == DC_CREATE_EXIT && jx_str(W.omjob, "status.mainPodReason") != NULL) {
+        if (a->kind == DC_CREATE_EXIT &&
+            (jx_str(W.omjob, "status.mainPodReason") != NULL ||
+             (W.old_schema &&
+              strcmp(jx_str_or(W.omjob, "status.phase", ""), "ExitHandlerRunning") == 0))) {
+            /* (Under the old schema mainPodReason is pruned: the phase says it.) */
             CU_ASSERT_STRING_EQUAL(a->pod, jx_str_or(W.omjob, "status.exitHandlerPodName", ""));
             CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.phase", ""), "ExitHandlerRunning");
         } else if (a->kind == DC_CREATE_EXIT) {
@@ -798,6 +804,27 @@ static void merge(struct json_object *dst, struct json_object *patch)
     }
 }
 
+/* What the original's CRD keeps of a status; the API server drops the rest. */
+static void prune_status(struct json_object *st)
+{
+    static const char *const keep[] = {"phase",          "mainPodName",    "exitHandlerPodName",
+                                       "startTime",      "completionTime", "message",
+                                       "mainPodExitCode"};
+    struct json_object *drop = json_object_new_array();
+    json_object_object_foreach(st, k, v)
+    {
+        (void)v;
+        bool kept = false;
+        for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+            kept = kept || strcmp(k, keep[i]) == 0;
+        if (!kept)
+            json_object_array_add(drop, json_object_new_string(k));
+    }
+    for (size_t i = 0; i < json_object_array_length(drop); i++)
+        json_object_object_del(st, json_object_get_string(json_object_array_get_idx(drop, i)));
+    json_object_put(drop);
+}
+
 /* The loop executes W.a and the API server answers: the world moves on. */
 static void apply(void)
 {
@@ -818,6 +845,8 @@ static void apply(void)
             snprintf(W.main_reason, sizeof(W.main_reason), "%s", r);
             W.main_code_known = jx_i64(st, "mainPodExitCode", &W.main_code) == 0;
         }
+        if (W.old_schema)
+            prune_status(st);
         break;
     }
     case DC_ADD_FINALIZER:
@@ -3124,6 +3153,101 @@ static void test_takeover_deleting_pod(void)
     CU_ASSERT_NOT_EQUAL(W.a.kind, DC_ADOPT_POD);
 }
 
+/* ---- the original's CRD: our status fields pruned ---- */
+
+/* Decides and applies until nothing is to do; counts exit pods created and final
+ * status writes. Fails when it does not settle (a write repeated forever). */
+static void settle(int *creates, int *finals)
+{
+    for (int i = 0;; i++) {
+        CU_ASSERT_FATAL(i < 20);
+        decide();
+        generic_checks();
+        if (W.a.kind == DC_CREATE_EXIT)
+            (*creates)++;
+        if (W.a.kind == DC_STATUS && ps("completionTime") != NULL)
+            (*finals)++;
+        if (W.a.kind == DC_NONE)
+            return;
+        apply();
+    }
+}
+
+/* Rows 1-3 under the old schema: one exit pod, one final write, the right phase,
+ * finalizers released. */
+static void test_old_schema_rows(void)
+{
+    static const struct {
+        int code;
+        const char *reason, *phase;
+    } rows[] = {
+        {0, "Completed", "Succeeded"}, {3, "Error", "Failed"}, {137, "OOMKilled", "Failed"}};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        world_new();
+        W.old_schema = true;
+        to_running();
+        pod_exit(MAIN_POD, rows[i].code, rows[i].reason);
+        int creates = 0, finals = 0;
+        settle(&creates, &finals);
+        CU_ASSERT_EQUAL(creates, 1);
+        CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.phase", ""), "ExitHandlerRunning");
+        CU_ASSERT_PTR_NULL(jx_get(jx_obj(W.omjob, "status"), "mainPodReason")); /* pruned */
+        pod_running(EXIT_POD);
+        settle(&creates, &finals);
+        pod_exit(EXIT_POD, 0, "Completed");
+        settle(&creates, &finals);
+        CU_ASSERT_EQUAL(creates, 1);
+        CU_ASSERT_EQUAL(finals, 1);
+        CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.phase", ""), rows[i].phase);
+        CU_ASSERT_FALSE(arr_has(jx_arr(W.omjob, "metadata.finalizers"), FINALIZER_OMJOB));
+        CU_ASSERT_FALSE(arr_has(jx_arr(pod_get(EXIT_POD), "finalizers"), FINALIZER_TRACKING));
+    }
+}
+
+/* Row 11 under the old schema: the outcome is recorded before the exit pod
+ * exists; the message carries it. */
+static void test_old_schema_cancel(void)
+{
+    world_new();
+    W.old_schema = true;
+    to_running();
+    omjob_delete_at(W.now_ms);
+    int creates = 0, finals = 0;
+    settle(&creates, &finals);
+    CU_ASSERT_EQUAL(creates, 1);
+    CU_ASSERT_PTR_NOT_NULL(jx_str(pod_get(MAIN_POD), "deletionTimestamp"));
+    pod_running(EXIT_POD);
+    settle(&creates, &finals);
+    pod_exit(EXIT_POD, 0, "Completed");
+    settle(&creates, &finals);
+    CU_ASSERT_EQUAL(creates, 1);
+    CU_ASSERT_EQUAL(finals, 1);
+    CU_ASSERT_PTR_NULL(W.omjob); /* released: gone */
+}
+
+/* A disrupted exit pod under the old schema: the attempt comes from
+ * exitHandlerPodName; the next attempt once, then the OMJob finishes. */
+static void test_old_schema_exit_disrupted(void)
+{
+    world_new();
+    W.old_schema = true;
+    to_running();
+    pod_exit(MAIN_POD, 0, "Completed");
+    int creates = 0, finals = 0;
+    settle(&creates, &finals);
+    pod_running(EXIT_POD);
+    pod_mark_deleted(EXIT_POD);
+    settle(&creates, &finals);
+    CU_ASSERT_EQUAL(creates, 2);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.exitHandlerPodName", ""), EXIT_POD1);
+    pod_running(EXIT_POD1);
+    pod_exit(EXIT_POD1, 0, "Completed");
+    settle(&creates, &finals);
+    CU_ASSERT_EQUAL(creates, 2);
+    CU_ASSERT_EQUAL(finals, 1);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.phase", ""), "Succeeded");
+}
+
 /* A terminal phase without completionTime is not finished: the run goes on. */
 static void test_terminal_without_completion_time(void)
 {
@@ -3350,6 +3474,9 @@ int main(void)
         {"takeover: Succeeded/Failed by the original is final", test_takeover_final},
         {"takeover: stranger pod, visible wait", test_takeover_stranger},
         {"takeover: pod being deleted is not adopted", test_takeover_deleting_pod},
+        {"old CRD schema: rows 1-3", test_old_schema_rows},
+        {"old CRD schema: row 11 cancel", test_old_schema_cancel},
+        {"old CRD schema: exit pod disrupted", test_old_schema_exit_disrupted},
         {NULL, NULL},
     };
     return unit_run("reconciler_decide", NULL, suite_clean, tests);
