@@ -9,7 +9,9 @@
 # row 11 (the OMJob deleted while its main pod runs) and the TTL. The checks are
 # those of check_runs that the old schema can show: phase, one exit pod per OMJob
 # by UID on a recorded watch, its pipelineStatus, completionTime, finalizers
-# released; never a second final write (phases on a watch of the OMJobs).
+# released; never a second final write (phases on a watch of the OMJobs). At
+# start the operator says once which fields the CRD prunes (log, the gauge
+# omjob_crd_pruned_fields, /info) and is Ready.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/omjob_lib.sh"
 t0=$(now_ms)
@@ -44,6 +46,19 @@ $K delete omj -n "$ns" probe --wait=true >/dev/null
 
 start_pod_watch
 start_operator
+
+# Said once at start, and Ready all the same (start_operator waited for /readyz).
+m=$(op_metrics | awk '/^omjob_crd_pruned_fields\{/ && /crd="omjobs.pipelines.openmetadata.org"/ {print $2}')
+[ "$m" = 7 ] && pass "metric: omjob_crd_pruned_fields 7 for the OMJob CRD" || fail "metric: '$m': $(op_metrics | grep crd_pruned)"
+m=$(op_metrics | awk '/^omjob_crd_pruned_fields\{/ && /crd="cronomjobs.pipelines.openmetadata.org"/ {print $2}')
+[ "$m" = 0 ] && pass "metric: 0 for the CronOMJob CRD (ours)" || fail "metric (cron): '$m'"
+info=$(curl -s -m 5 "http://127.0.0.1:$OP_HP/info")
+jq -e '.crds["omjobs.pipelines.openmetadata.org"] | (.pruned | index("status.conditions")) != null
+	and (.upgrade | test("kubectl apply -f deploy/crd"))' <<<"$info" >/dev/null &&
+	pass "/info: the pruned fields and how to upgrade" || fail "/info crds: $(jq -c .crds <<<"$info")"
+n=$(grep -c 'the installed CRD is older than this operator' "$OP_LOG" || true)
+[ "$n" = 1 ] && grep 'the installed CRD is older' "$OP_LOG" | grep -q 'status.mainPodReason' &&
+	pass "logged once, naming the pruned fields" || fail "log lines: $n"
 
 omjob "$ns" ok '{"exit":0,"run":"2s"}' '{"exit":0,"run":"1s"}'
 omjob "$ns" exit3 '{"exit":3,"run":"2s"}' '{"exit":0,"run":"1s"}'
