@@ -24,6 +24,9 @@ restore_rbac() {
 		echo "FAIL: the ClusterRole not restored" >&2
 	[ ! -s "$SAVED/rb.json" ] || $K create -f "$SAVED/rb.json" >/dev/null 2>&1 || true
 	rm -rf "$SAVED"
+	# The next test starts once the authorizer has the rules back.
+	wait_until 20 eval '! denied && [ "$($K auth can-i get customresourcedefinitions/omjobs.pipelines.openmetadata.org --as=system:serviceaccount:omjob-system:omjob-operator)" = yes ]' ||
+		echo "FAIL: deploy/rbac's rules not in effect again" >&2
 }
 trap 'set +e; cleanup; restore_rbac' EXIT
 
