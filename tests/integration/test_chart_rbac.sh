@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 15: the original's Helm chart RBAC stays behind too. Its rules for the
+# docs/SCENARIOS.md row 25 (issue 15): the original's Helm chart RBAC stays behind too. Its rules for the
 # operator's ServiceAccount replace deploy/rbac's ClusterRole here (restored when
 # the test exits; integration tests take turns, RESOURCE_LOCK), and the
 # leader-election RoleBinding is removed: OMJobs and CronOMJobs get, list, watch,

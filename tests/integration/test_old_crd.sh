@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 15: the original's Helm CRD stays behind when only the image is swapped.
+# docs/SCENARIOS.md row 24 (issue 15): the original's Helm CRD stays behind when only the image is swapped.
 # Its OMJob status schema has phase, mainPodName, exitHandlerPodName, startTime,
 # completionTime, message and mainPodExitCode only: the API server prunes every
 # other field this operator writes. With that schema applied (the test restores

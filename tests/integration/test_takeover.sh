@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 15: taking over from the original (Java) operator. Its leftovers are made
+# docs/SCENARIOS.md row 23 (issue 15): taking over from the original (Java) operator. Its leftovers are made
 # with the admin identity while no operator runs, exactly as it leaves them
 # (/work/shared/UPSTREAM.md, docs/LIFECYCLE.md "Taking over from the original
 # operator"): pods <omjob>-main / <omjob>-exit controlled by the OMJob, without a
