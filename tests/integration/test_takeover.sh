@@ -177,7 +177,11 @@ n=$(pod_records | jq --arg ns "$ns" '[.[] | select(.ns == $ns and .nlabel == "fi
 [ "$n" = 2 ] && pass "final: no pod created for it" || fail "final: $n pods seen"
 
 # The stranger goes: the OMJob runs, and finishes.
-$K delete pod -n "$ns" stranger-main --wait=true >/dev/null
+# Force-deleted: kwok finishes a pod deleted gracefully and then deletes it by
+# name, and a late second delete of its can hit our new pod of the same name
+# (seen: our main pod Deleted 137 one second after its creation); a kubelet
+# deletes with the pod's UID as precondition.
+$K delete pod -n "$ns" stranger-main --grace-period=0 --force --wait=true >/dev/null 2>&1
 wait_until 30 omj_phase_is "$ns" stranger Succeeded && pass "stranger: the OMJob ran once the pod went" ||
 	fail "stranger: $($K get omj,pods -n "$ns" 2>&1)"
 # Finalizers all released once finished.
