@@ -392,7 +392,7 @@ static int cmd_dispatch(void)
 {
     struct watcher pw = {.plural = POD_PLURAL,
                          .gv = POD_GROUP_VERSION,
-                         .selector = LABEL_SELECTOR_MANAGED,
+                         .selector = LABEL_SELECTOR_PODS,
                          .cb = pod_cb};
     struct watcher ow = {.plural = OMJOB_PLURAL, .gv = OMJOB_GROUP_VERSION, .cb = omjob_cb};
     watch_begin(&pw);

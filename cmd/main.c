@@ -1,6 +1,6 @@
 /* omjob-operator's entry point, above every role: the one table of roles, and
  * the command line, which runs the supervisor (no role given), one role in the
- * foreground, or a command (status, cache). */
+ * foreground, or a command (status, cache, release). */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +31,7 @@ static const struct proc_def roles[] = {
     {"httpd", httpd, PROC_DEF_PROCESS},
     {"status", status_command, 0},
     {"cache", watcher_cache_command, 0},
+    {"release", reconciler_release_command, 0},
 };
 #define NROLES ((int)(sizeof(roles) / sizeof(roles[0])))
 
@@ -40,6 +41,7 @@ static void usage(FILE *f)
             "usage: omjob-operator [--disable-role NAME]...   run the supervisor and every role\n"
             "       omjob-operator status                     show the roles of the running one\n"
             "       omjob-operator cache KEY | --shard I/N    query the watcher's cache\n"
+            "       omjob-operator release [--dry-run]        remove our finalizers\n"
             "       omjob-operator watcher | elector | cleaner | scheduler | httpd\n"
             "                                                 run one role in the foreground\n"
             "       omjob-operator reconciler --shard I/N     run reconciler shard I of N\n"

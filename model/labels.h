@@ -13,14 +13,18 @@
 #define POD_GROUP_VERSION "v1"
 #define POD_PLURAL "pods"
 
-/* Every pod the operator creates carries this label; the watcher lists and
- * watches only pods selected by it. */
+/* Every pod the operator creates carries this label (the original's pods may
+ * carry "openmetadata" instead: OpenMetadata's server sets it in the pod spec's
+ * labels, which win there). */
 #define LABEL_MANAGED_BY "app.kubernetes.io/managed-by"
 #define LABEL_MANAGED_BY_VALUE "omjob-operator"
-#define LABEL_SELECTOR_MANAGED LABEL_MANAGED_BY "=" LABEL_MANAGED_BY_VALUE
 /* The OMJob a pod belongs to (its name, shortened with a hash when longer than a
- * label value may be: the controller ownerReference is authoritative). */
+ * label value may be: the controller ownerReference is authoritative). Both this
+ * operator and the original set it on every pod, so the watcher lists and
+ * watches the pods that have it (whatever their managed-by): the original's pods
+ * are seen and adopted (docs/ARCHITECTURE.md, "Which pods the watcher sees"). */
 #define LABEL_OMJOB_NAME "omjob.pipelines.openmetadata.org/name"
+#define LABEL_SELECTOR_PODS LABEL_OMJOB_NAME
 /* "main" or "exit-handler" (POD_TYPE_*). */
 #define LABEL_POD_TYPE "omjob.pipelines.openmetadata.org/pod-type"
 #define POD_TYPE_MAIN "main"

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* The watcher's report on the installed CRDs (roles/watcher/crdcheck.h), which
+ * httpd serves as /info's "crds". */
+#define RUNDIR_CRD_REPORT "crds.json"
+
 /* Makes dir the run directory of this process: creates it and its missing
  * parents with mode 0700, then checks on the opened directory that dir itself is
  * a directory (not a symbolic link) owned by the effective uid, and closes it to

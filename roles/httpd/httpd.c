@@ -25,6 +25,7 @@
 #include "lib/ipc/ipc.h"
 #include "runtime/ctl.h"
 #include "runtime/role.h"
+#include "runtime/rundir.h"
 #include "lib/common/version.h"
 
 /* How long a probe or a scrape waits for the roles, all asked at once. */
@@ -275,6 +276,16 @@ static struct json_object *info_leader(const struct httpd_status *s, int err)
     return o;
 }
 
+/* The watcher's report on the installed CRDs (which of our fields they prune),
+ * or null before it is written. */
+static struct json_object *crd_report(const char *run_dir)
+{
+    char path[512];
+    if (rundir_path(path, sizeof(path), run_dir, RUNDIR_CRD_REPORT) != 0 || access(path, R_OK) != 0)
+        return NULL;
+    return json_object_from_file(path);
+}
+
 static void answer_info(struct httpd_ctx *x, struct httpd_answer *a)
 {
     struct httpd_status s = {0};
@@ -295,6 +306,7 @@ static void answer_info(struct httpd_ctx *x, struct httpd_answer *a)
         json_object_array_add(roles, info_role(&s.hs_roles[i], now));
     json_object_object_add(o, "roles", roles);
     json_object_object_add(o, "leaderElection", info_leader(&s, err));
+    json_object_object_add(o, "crds", crd_report(x->x_cfg->run_dir));
     const char *txt =
         json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
     a->a_body = txt != NULL ? strdup(txt) : NULL;

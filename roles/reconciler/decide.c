@@ -41,6 +41,8 @@ const char *dc_kind_str(enum dc_kind k)
         return "release-omjob";
     case DC_VERIFY_GONE:
         return "verify-pod-gone";
+    case DC_ADOPT_POD:
+        return "adopt-pod";
     }
     return "unknown";
 }
@@ -53,6 +55,8 @@ void dc_action_clear(struct dc_action *a)
         json_object_put(a->patch);
     if (a->pod_obj != NULL)
         json_object_put(a->pod_obj);
+    if (a->hold != NULL)
+        json_object_put(a->hold);
     memset(a, 0, sizeof(*a));
 }
 
@@ -630,10 +634,42 @@ static void pod_check(const struct ctx *c, const char *name, struct pod_check *p
     }
 }
 
+/* A pod of our name that no OMJob controls (no controller ownerReference of kind
+ * OMJob): someone else's. It is never touched and never goes by itself, so the
+ * OMJob waits visibly: status.message says why, with one Warning Event (written
+ * once: the message is then what status shows); the cache shows the pod's
+ * deletion, and a look every 5 s covers a relabelled one. */
+static int wait_stranger(struct ctx *c, const char *name)
+{
+    char m[300];
+    snprintf(m, sizeof(m),
+             "waiting: pod %s exists and is not owned by this OMJob (no ownerReference to "
+             "it); it is left alone: delete or rename it to let the OMJob go on",
+             name);
+    if (str_eq(jx_str(c->omjob, "status.message"), m)) {
+        c->a->kind = DC_NONE;
+        c->a->requeue_at_ms = c->in->now_ms + 5000;
+        why(c->a, "pod %s is not ours: waiting", name);
+        return 0;
+    }
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    if (c->phase == NULL)
+        st_phase(&s, PH_PENDING);
+    st_set(&s, "message", m);
+    add_event(c->a, EV_WARNING, "PodNameConflict", "%s", m);
+    st_commit(&s, c->a, c->phase);
+    why(c->a, "pod %s is not ours: waiting visibly", name);
+    return 0;
+}
+
 /* PV_FOREIGN: nothing to do until the garbage collector removes that pod, once
  * its finalizer is released (the stray-pod pass of dc_decide). */
 static int wait_foreign(struct ctx *c, const char *name)
 {
+    if (jx_str(pod_named(c->in->pods, name), "ownerUid") == NULL)
+        return wait_stranger(c, name);
     c->a->kind = DC_NONE;
     c->a->requeue_at_ms = c->in->now_ms + 1000;
     why(c->a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", name);
@@ -653,6 +689,15 @@ static const char *cond_message(struct json_object *status, const char *type)
             m = jx_str(x, "message");
     }
     return m;
+}
+
+static bool has_cond(struct json_object *status, const char *type)
+{
+    struct json_object *conds = jx_arr(status, "conditions");
+    for (size_t i = 0; conds != NULL && i < json_object_array_length(conds); i++)
+        if (str_eq(jx_str(json_object_array_get_idx(conds, i), "type"), type))
+            return true;
+    return false;
 }
 
 /* The main pod's half of the final message. */
@@ -690,6 +735,10 @@ static void finish(struct ctx *c, struct st *s, const char *eh_reason, const cha
     st_phase(s, ok ? PH_SUCCEEDED : PH_FAILED);
     st_set(s, "message", msg);
     st_set(s, "completionTime", s->now);
+    /* Gone when the CRD prunes conditions (restore_pruned): the final status
+     * still has its full shape where the schema keeps it. */
+    if (!has_cond(s->status, "MainPodFinished") && mreason != NULL)
+        st_cond(s, "MainPodFinished", true, mreason, mdesc);
     st_cond(s, "ExitHandlerFinished", true, eh_reason, eh_msg);
     if (ok) {
         st_cond(s, "Complete", true, "Succeeded", msg);
@@ -810,8 +859,12 @@ static int create_first_exit(struct ctx *c, const struct dc_outcome *o, const ch
     };
     int rc = build_pod(c, PODSPEC_EXIT, 0, &ei);
     if (rc == -EINVAL) {
-        /* The exit pod cannot be built: record the outcome; after_outcome says why. */
+        /* The exit pod cannot be built: record the outcome; after_outcome says why.
+         * The OMJob decided on (a->hold) stays. */
+        struct json_object *hold = a->hold;
+        a->hold = NULL;
         dc_action_clear(a);
+        a->hold = hold;
         return record_outcome(c, o, true);
     }
     if (rc != 0)
@@ -1283,6 +1336,196 @@ static int after_outcome(struct ctx *c)
     return exit_ended(c, &pc.o);
 }
 
+/* ---- taking over from the original operator (docs/LIFECYCLE.md) ---- */
+
+/* A pod this OMJob controls (controller ownerReference to its UID) without our
+ * finalizer and not being deleted (the API server refuses new finalizers then):
+ * one the original operator created, or whose finalizer someone removed by
+ * hand. NULL when there is none. */
+static struct json_object *unadopted_pod(const struct ctx *c)
+{
+    struct json_object *pods = c->in->pods;
+    for (size_t i = 0; pods != NULL && i < json_object_array_length(pods); i++) {
+        struct json_object *p = json_object_array_get_idx(pods, i);
+        if (str_eq(jx_str(p, "ownerUid"), c->uid) &&
+            !arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING) &&
+            jx_str(p, "deletionTimestamp") == NULL)
+            return p;
+    }
+    return NULL;
+}
+
+/* Adopts pod p: our finalizer, and the labels our pods carry that it lacks
+ * (app name, component, pod type; managed-by is left as it is: the watcher does
+ * not select by it), as a merge patch with the pod's resourceVersion, so that a
+ * pod changed meanwhile is looked at again first. */
+static int adopt_pod(struct ctx *c, struct json_object *p)
+{
+    struct dc_action *a = c->a;
+    a->kind = DC_ADOPT_POD;
+    snprintf(a->pod, sizeof(a->pod), "%s", jx_str_or(p, "name", ""));
+    snprintf(a->pod_uid, sizeof(a->pod_uid), "%s", jx_str_or(p, "uid", ""));
+    struct json_object *labels = json_object_new_object();
+    struct json_object *f = arr_edit(jx_arr(p, "finalizers"), FINALIZER_TRACKING, true);
+    a->patch = json_object_new_object();
+    if (a->patch == NULL || labels == NULL || f == NULL) {
+        json_object_put(labels);
+        json_object_put(f);
+        return -ENOMEM;
+    }
+    const char *rv = jx_str(p, "resourceVersion");
+    if (rv != NULL)
+        jx_set_str(a->patch, "metadata.resourceVersion", rv);
+    jx_set(a->patch, "metadata.finalizers", f);
+    json_object_object_add(labels, LABEL_APP_NAME, json_object_new_string(LABEL_APP_NAME_VALUE));
+    json_object_object_add(labels, LABEL_COMPONENT, json_object_new_string(LABEL_COMPONENT_VALUE));
+    if (!nonempty(jx_str(p, "podType")))
+        json_object_object_add(labels, LABEL_POD_TYPE,
+                               json_object_new_string(str_eq(a->pod, c->main_name)
+                                                          ? POD_TYPE_MAIN
+                                                          : POD_TYPE_EXIT_HANDLER));
+    jx_set(a->patch, "metadata.labels", labels);
+    why(a, "adopting pod %s (no finalizer of ours: the original operator's)", a->pod);
+    return 0;
+}
+
+/* The Failed condition's reason for an OMJob finished under the original, which
+ * wrote no reasons: from its mainPodExitCode. */
+static const char *original_main_reason(struct json_object *status, bool *known)
+{
+    int64_t code = -1;
+    *known = jx_i64(status, "mainPodExitCode", &code) == 0;
+    if (!*known)
+        return "Unknown";
+    return code == 0 ? "Completed" : "Error";
+}
+
+/* A status the original operator wrote: none of the fields only this operator
+ * writes (an odd status of ours, a terminal phase without completionTime, goes
+ * on being decided from the evidence instead). */
+static bool by_original(struct json_object *status)
+{
+    return jx_get(status, "conditions") == NULL && jx_get(status, "mainPodReason") == NULL &&
+           jx_get(status, "exitHandlerAttempts") == NULL &&
+           jx_get(status, "observedGeneration") == NULL;
+}
+
+/* Succeeded or Failed without completionTime: finished under the original
+ * operator (this one writes both at once). Final: never re-run. Our status shape
+ * is filled in around what it wrote (kept as it is), completionTime from its
+ * lastTransitionTime (the phase's), so that the TTL counts from its end. No
+ * Event: the original posted its own. */
+static int adopt_final(struct ctx *c)
+{
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    bool ok = str_eq(c->phase, PH_SUCCEEDED), known;
+    const char *ltt = jx_str(c->omjob, "status.lastTransitionTime");
+    st_set(&s, "completionTime", time_ms(c->omjob, "status.lastTransitionTime") > 0 ? ltt : s.now);
+    const char *orig = jx_str(c->omjob, "status.message");
+    char m[400];
+    snprintf(m, sizeof(m), "%s under the original operator%s%.300s", c->phase,
+             nonempty(orig) ? ": " : "", nonempty(orig) ? orig : "");
+    if (!nonempty(orig))
+        st_set(&s, "message", m);
+    const char *mreason = original_main_reason(s.status, &known);
+    const char *eh = !c->has_exit_spec                                ? "NotConfigured"
+                     : jx_str(s.status, "exitHandlerPodName") == NULL ? "Unknown"
+                     : ok                                             ? "Succeeded"
+                                                                      : "Failed";
+    st_cond(&s, "MainPodFinished", true, mreason, m);
+    st_cond(&s, "ExitHandlerFinished", true, eh, m);
+    if (ok)
+        st_cond(&s, "Complete", true, "Succeeded", m);
+    else
+        st_cond(&s, "Failed", true, str_eq(mreason, "Completed") ? "ExitHandlerFailed" : mreason,
+                m);
+    st_commit(&s, c->a, c->phase);
+    why(c->a, "%s under the original operator: recorded as final", c->phase);
+    return 0;
+}
+
+/* ---- an older CRD that prunes our status fields (docs/LIFECYCLE.md) ---- */
+
+/* The main outcome an exit pod of this OMJob was told (its annotations; every
+ * attempt carries the same), or NULL. *code: its exit code annotation ("" when
+ * unknown). */
+static const char *told_reason(const struct ctx *c, const char **code)
+{
+    struct json_object *pods = c->in->pods;
+    for (size_t i = 0; pods != NULL && i < json_object_array_length(pods); i++) {
+        struct json_object *p = json_object_array_get_idx(pods, i);
+        if (str_eq(jx_str(p, "ownerUid"), c->uid) &&
+            str_eq(jx_str(p, "podType"), POD_TYPE_EXIT_HANDLER) &&
+            nonempty(jx_str(p, "mainReason"))) {
+            *code = jx_str(p, "mainExitCode");
+            return jx_str(p, "mainReason");
+        }
+    }
+    return NULL;
+}
+
+/* The reason in the message record_outcome writes with ExitHandlerRunning ("main
+ * pod X ended: Reason ..."), into buf; false when the message is not that. */
+static bool message_reason(const struct ctx *c, char *buf, size_t sz)
+{
+    char prefix[PODSPEC_NAME_BUF + 32];
+    const char *m = jx_str(c->omjob, "status.message");
+    int n = snprintf(prefix, sizeof(prefix), "main pod %s ended: ", c->main_name);
+    if (m == NULL || n < 0 || strncmp(m, prefix, (size_t)n) != 0)
+        return false;
+    m += n;
+    size_t len = strcspn(m, " :(");
+    if (len == 0 || len >= sz)
+        return false;
+    memcpy(buf, m, len);
+    buf[len] = '\0';
+    return true;
+}
+
+/* Phase ExitHandlerRunning without mainPodReason: only a CRD whose status schema
+ * prunes our fields does that (the original's Helm CRD keeps phase, mainPodName,
+ * exitHandlerPodName, startTime, completionTime, message and mainPodExitCode).
+ * What the decision needs is then read from where that schema does not prune it:
+ * the outcome from the exit pods' annotations, else from the message; the attempt
+ * from exitHandlerPodName. On success c decides on a copy holding them, kept in
+ * the action (a->hold). Nothing found (an ExitHandlerRunning the original wrote):
+ * c is left as it is. */
+static int restore_pruned(struct ctx *c)
+{
+    struct json_object *st = jx_obj(c->omjob, "status"), *copy = NULL;
+    if (!str_eq(c->phase, PH_EXIT) || jx_get(st, "mainPodReason") != NULL)
+        return 0;
+    char reason[64];
+    const char *code = NULL, *r = told_reason(c, &code);
+    if (r != NULL)
+        snprintf(reason, sizeof(reason), "%s", r);
+    else if (!message_reason(c, reason, sizeof(reason)))
+        return 0;
+    if (json_object_deep_copy(c->omjob, &copy, NULL) != 0)
+        return -ENOMEM;
+    struct json_object *cst = jx_obj(copy, "status");
+    long long v;
+    json_object_object_add(cst, "mainPodReason", json_object_new_string(reason));
+    if (jx_get(cst, "mainPodExitCode") == NULL && nonempty(code) &&
+        util_parse_i64(code, -2147483648LL, 2147483647LL, &v) == 0)
+        json_object_object_add(cst, "mainPodExitCode", json_object_new_int64(v));
+    const char *ename = jx_str(cst, "exitHandlerPodName");
+    for (int i = 0; ename != NULL && jx_get(cst, "exitHandlerAttempts") == NULL &&
+                    i < c->in->cfg->exit_max_attempts;
+         i++) {
+        char n[PODSPEC_NAME_BUF];
+        exit_name(c, (unsigned)i, n, sizeof(n));
+        if (str_eq(n, ename))
+            json_object_object_add(cst, "exitHandlerAttempts", json_object_new_int64(i + 1));
+    }
+    c->a->hold = copy;
+    c->omjob = copy;
+    c->phase = jx_str(copy, "status.phase");
+    return 0;
+}
+
 /* ---- the entry ---- */
 
 static bool terminal(const char *phase)
@@ -1372,9 +1615,14 @@ int dc_decide(const struct dc_input *in, struct dc_action *a)
     struct ctx c;
     if (!ctx_init(&c, in, a, uid))
         return nothing(a, "bad OMJob name");
+    if (restore_pruned(&c) != 0)
+        return -ENOMEM;
+    omjob = c.omjob;
     bool has_fin = arr_has(jx_arr(omjob, "metadata.finalizers"), FINALIZER_OMJOB);
     if (terminal(c.phase) && jx_str(omjob, "status.completionTime") != NULL)
         return finished(&c, has_fin);
+    if (terminal(c.phase) && by_original(jx_obj(omjob, "status")))
+        return adopt_final(&c);
     /* Deleted before we ever took it on, or after we let it go. */
     if (c.deleting && !has_fin)
         return nothing(a, "being deleted without our finalizer");
@@ -1383,6 +1631,9 @@ int dc_decide(const struct dc_input *in, struct dc_action *a)
         return cancel_deadline_exceeded(&c);
     if (!has_fin)
         return omjob_finalizer(&c, true);
+    struct json_object *orphan = c.deleting ? NULL : unadopted_pod(&c);
+    if (orphan != NULL)
+        return adopt_pod(&c, orphan);
     if (jx_str(omjob, "status.mainPodReason") == NULL)
         return before_outcome(&c);
     return after_outcome(&c);

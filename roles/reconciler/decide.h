@@ -56,6 +56,7 @@ enum dc_kind {
     DC_RELEASE_POD,   /* merge-patch pod `pod` with patch (our finalizer removed) */
     DC_RELEASE_OMJOB, /* merge-patch the OMJob with patch (our finalizer removed) */
     DC_VERIFY_GONE,   /* GET pod `pod`: the cache does not show it but status says it exists */
+    DC_ADOPT_POD,     /* merge-patch pod `pod` with patch (our finalizer and labels added) */
 };
 
 const char *dc_kind_str(enum dc_kind k);
@@ -77,10 +78,11 @@ struct dc_action {
     struct json_object *pod_obj;       /* the pod to create (owned) */
     struct dc_event ev[DC_MAX_EVENTS]; /* to emit once the action succeeded */
     int nev;
-    const char *from_phase; /* DC_STATUS: the phase before ("" when none) */
-    const char *to_phase;   /* DC_STATUS: the phase after */
-    int64_t requeue_at_ms;  /* DC_NONE: when to look again (unix ms, 0: only on change) */
-    char why[160];          /* one line for the log */
+    const char *from_phase;   /* DC_STATUS: the phase before ("" when none) */
+    const char *to_phase;     /* DC_STATUS: the phase after */
+    int64_t requeue_at_ms;    /* DC_NONE: when to look again (unix ms, 0: only on change) */
+    char why[160];            /* one line for the log */
+    struct json_object *hold; /* the OMJob as decided on, when restored (owned) */
 };
 
 /* The OMJob's start timeout in ms: spec.startTimeoutSeconds, else the operator's. */

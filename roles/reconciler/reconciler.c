@@ -101,7 +101,8 @@ struct rc {
     struct ev_recorder *ev;
     struct ipc_sub *sub;
     struct ipc_req *truth;
-    struct workq *wq; /* the keys: their state, the dirty FIFO and the timers */
+    struct workq *wq;     /* the keys: their state, the dirty FIFO and the timers */
+    bool backfill_denied; /* listing Events is forbidden (RBAC): no backfill */
     int64_t next_resync;
     bool resync_pending;
     bool resync_full;
@@ -515,7 +516,7 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
 {
     struct kube_err e;
     struct json_object *out = NULL, *omjob = view_omjob(v);
-    bool is_pod = a->kind == DC_RELEASE_POD;
+    bool is_pod = a->kind == DC_RELEASE_POD || a->kind == DC_ADOPT_POD;
     struct kube_ref ref = {.gv = is_pod ? POD_GROUP_VERSION : OMJOB_GROUP_VERSION,
                            .plural = is_pod ? POD_PLURAL : OMJOB_PLURAL,
                            .ns = v->ns,
@@ -584,6 +585,7 @@ static enum step exec_action(struct rc *r, struct kst *k, struct view *v, struct
     case DC_ADD_FINALIZER:
     case DC_RELEASE_OMJOB:
     case DC_RELEASE_POD:
+    case DC_ADOPT_POD:
         return exec_patch(r, k, v, a);
     case DC_DELETE_POD: {
         struct kube_delete_opts o = {.uid = a->pod_uid[0] ? a->pod_uid : NULL, .grace_seconds = -1};
@@ -696,7 +698,10 @@ static int backfill_events(struct rc *r, struct view *v)
 {
     struct json_object *om = view_omjob(v), *st = jx_obj(om, "status");
     const char *phase = jx_str(st, "phase");
-    if (om == NULL || phase == NULL)
+    if (om == NULL || phase == NULL || r->backfill_denied)
+        return 0;
+    /* Written by the original operator (no field of ours): it posted its own. */
+    if (jx_get(st, "conditions") == NULL && jx_get(st, "observedGeneration") == NULL)
         return 0;
     int64_t done_ns;
     const char *ct = jx_str(st, "completionTime");
@@ -710,6 +715,15 @@ static int backfill_events(struct rc *r, struct view *v)
     struct kube_ref ref = {.gv = "v1", .plural = "events", .ns = v->ns};
     struct kube_list_opts lo = {.field_selector = sel};
     int rc = kube_list(r->kc, &ref, &lo, seen_event, &se, rv, sizeof(rv), &e);
+    if (rc == -EPERM) {
+        /* RBAC without list on events (the original's Helm chart): no backfill in
+         * this process, said once (the watcher warned at start too). */
+        if (!r->backfill_denied)
+            log_warn("no Event backfill after a restart: listing Events is forbidden", "rule",
+                     "list events", "error", e.message, NULL);
+        r->backfill_denied = true;
+        return 0;
+    }
     if (rc != 0)
         return rc;
     char m[600];

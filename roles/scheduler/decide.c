@@ -379,7 +379,9 @@ static void read_spec(struct pass *p)
         read_zone(p);
     if (p->bad_reason == NULL &&
         !json_object_is_type(jx_get(p->spec, "omJobSpec"), json_type_object))
-        bad(p, "InvalidSpec", "spec.omJobSpec is missing or not an object");
+        bad(p, "InvalidSpec",
+            "spec.omJobSpec is missing or not an object (an older CronOMJob CRD, such as one "
+            "defining jobTemplate.spec, prunes it: kubectl apply -f deploy/crd)");
     if (p->bad_reason == NULL)
         read_policy(p);
 }

@@ -280,7 +280,7 @@ static int relist(struct wloop *l, const char *reason)
     struct kube_err err;
     char rv[256], n[24], gone[24];
     kube_err_clear(&err);
-    o.label_selector = l->wl_kind == WC_POD ? LABEL_SELECTOR_MANAGED : NULL;
+    o.label_selector = l->wl_kind == WC_POD ? LABEL_SELECTOR_PODS : NULL;
     l->wl_serial++;
     int rc = kube_list(l->wl_client, &r, &o, on_item, l, rv, sizeof(rv), &err);
     metrics_counter_add(l->wl_sh->ws_stats->ws_lists, 1.0, wc_kind_str(l->wl_kind), reason,
@@ -312,7 +312,7 @@ static const char *watch_once(struct wloop *l, enum kube_watch_end *endp)
     struct kube_err err;
     kube_err_clear(&err);
     p.ref = loop_ref(l);
-    p.label_selector = l->wl_kind == WC_POD ? LABEL_SELECTOR_MANAGED : NULL;
+    p.label_selector = l->wl_kind == WC_POD ? LABEL_SELECTOR_PODS : NULL;
     enum kube_watch_end end = kube_watch_run(l->wl_watch, &p, on_event, l, &err);
     *endp = end;
     metrics_counter_add(l->wl_sh->ws_stats->ws_watch_ends, 1.0, wc_kind_str(l->wl_kind),

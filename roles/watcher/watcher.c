@@ -20,6 +20,7 @@
 #include "runtime/role.h"
 #include "runtime/rundir.h"
 #include "roles/watcher/cache.h"
+#include "roles/watcher/crdcheck.h"
 #include "roles/watcher/loop.h"
 #include "roles/watcher/truth.h"
 
@@ -150,6 +151,8 @@ static int setup(struct watcher_ctx *w)
     w->w_sh.ws_stats = &w->w_stats;
     w->w_sh.ws_qps = w->w_cfg.kube_qps;
     w->w_sh.ws_burst = w->w_cfg.kube_burst;
+    /* Once, before the loops: at most two short GETs (crdcheck.h). */
+    crdcheck_run(&w->w_cfg, w->w_ctl);
     if ((rc = make_loops(w)) != 0 || (rc = open_ipc(w)) != 0)
         return rc;
     for (size_t i = 0; i < w->w_nloops; i++)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The watcher role alone, as the operator's restricted identity, against the real
 # API server: OMJob and pod changes show in its cache (`omjob-operator cache`)
-# within two seconds, pods without the operator's label are not cached, shards
+# within two seconds, pods without the omjob.../name label are not cached (those
+# with it are, whatever their managed-by: the original operator's), shards
 # partition the keys, WATCH_NAMESPACES=a,b watches exactly a and b, and a watch
 # that expires (410) while the watcher is frozen recovers without losing a change.
 . "$(dirname "$0")/lib.sh"
@@ -126,14 +127,20 @@ union=$(for i in $(seq 0 $((SHARDS - 1))); do cache --shard "$i/$SHARDS" | jq -c
 # 3. Pods: labelled ones under their OMJob's key; others not cached.
 pod "$A" j1-main j1
 expect "operator pod cached under its OMJob" 2 '.pods | map(.name) == ["j1-main"]' "$A/j1"
-pod "$A" j1-stray j1 someone-else
+# A pod without the omjob.../name label is not ours, whatever else it says.
+printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: j1-stray\n  labels: {app.kubernetes.io/managed-by: omjob-operator, omjob.pipelines.openmetadata.org/pod-type: main}\nspec: {restartPolicy: Never, containers: [{name: main, image: busybox}]}\n' |
+	$K apply -n "$A" -f - >/dev/null
 $K label pod -n "$A" j1-main touched=1 >/dev/null
 want=$(rv pod -n "$A" j1-main)
-expect "pod change cached" 2 ".pods[0].resourceVersion == \"$want\"" "$A/j1"
-never "pod without the operator label not cached" 2 '.pods | map(.name) | index("j1-stray") != null' "$A/j1"
+expect "pod change cached" 2 "(.pods | map(select(.name == \"j1-main\")))[0].resourceVersion == \"$want\"" "$A/j1"
+never "pod without the omjob.../name label not cached" 2 '.pods | map(.name) | index("j1-stray") != null' "$A/j1"
+# The original operator's pods carry managed-by=openmetadata: cached all the same.
+pod "$A" j1-orig j1 openmetadata
+expect "pod with managed-by=openmetadata and the name label cached" 2 '.pods | map(.name) | index("j1-orig") != null' "$A/j1"
+$K delete pod -n "$A" j1-orig --grace-period=0 --force >/dev/null 2>&1
 phase=$($K get pod -n "$A" j1-main -o jsonpath='{.status.phase}')
 expect "pod phase as in the API ($phase)" 5 \
-	"(.pods[0].phase // \"\") as \$p | \$p == \"$($K get pod -n "$A" j1-main -o jsonpath='{.status.phase}')\" or \$p == \"Running\"" "$A/j1"
+	"((.pods | map(select(.name == \"j1-main\")))[0].phase // \"\") as \$p | \$p == \"$($K get pod -n "$A" j1-main -o jsonpath='{.status.phase}')\" or \$p == \"Running\"" "$A/j1"
 
 # 4. Deletions.
 $K delete pod -n "$A" j1-main --grace-period=0 --force >/dev/null 2>&1

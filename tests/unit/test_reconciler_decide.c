@@ -64,6 +64,8 @@ static struct {
     long rv;   /* the API server's resourceVersion counter */
     int npods; /* pods created (for uids) */
     struct dc_action a;
+    /* The API server prunes status fields the original's CRD does not declare. */
+    bool old_schema;
     /* Recorded main outcome: never changed once set (docs/LIFECYCLE.md). */
     char main_reason[64];
     bool main_code_known;
@@ -641,7 +643,11 @@ static void generic_checks(void)
         CU_ASSERT_TRUE(arr_has(jx_arr(a->pod_obj, "metadata.finalizers"), FINALIZER_TRACKING));
         /* The OMJob's finalizer is there before any pod is created. */
         CU_ASSERT_TRUE(arr_has(jx_arr(W.omjob, "metadata.finalizers"), FINALIZER_OMJOB));
-        if (a->kind == DC_CREATE_EXIT && jx_str(W.omjob, "status.mainPodReason") != NULL) {
+        if (a->kind == DC_CREATE_EXIT &&
+            (jx_str(W.omjob, "status.mainPodReason") != NULL ||
+             (W.old_schema &&
+              strcmp(jx_str_or(W.omjob, "status.phase", ""), "ExitHandlerRunning") == 0))) {
+            /* (Under the old schema mainPodReason is pruned: the phase says it.) */
             CU_ASSERT_STRING_EQUAL(a->pod, jx_str_or(W.omjob, "status.exitHandlerPodName", ""));
             CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.phase", ""), "ExitHandlerRunning");
         } else if (a->kind == DC_CREATE_EXIT) {
@@ -692,6 +698,23 @@ static void generic_checks(void)
         CU_ASSERT(a->pod[0] != '\0');
         CU_ASSERT_PTR_NULL(pod_find(a->pod));
         break;
+    case DC_ADOPT_POD: {
+        /* Only a pod this OMJob controls, without our finalizer, not being deleted;
+         * with its resourceVersion as precondition. */
+        struct json_object *p = pod_find(a->pod);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a->patch);
+        CU_ASSERT_STRING_EQUAL(a->pod_uid, jx_str_or(p, "uid", ""));
+        CU_ASSERT_STRING_EQUAL(jx_str_or(p, "ownerUid", "(none)"), FIX_UID);
+        CU_ASSERT_PTR_NULL(jx_str(p, "deletionTimestamp"));
+        CU_ASSERT_FALSE(arr_has(jx_arr(p, "finalizers"), FINALIZER_TRACKING));
+        CU_ASSERT_STRING_EQUAL(jx_str_or(a->patch, "metadata.resourceVersion", "(none)"),
+                               jx_str_or(p, "resourceVersion", ""));
+        CU_ASSERT_TRUE(arr_has(jx_arr(a->patch, "metadata.finalizers"), FINALIZER_TRACKING));
+        CU_ASSERT_STRING_EQUAL(label(a->patch, LABEL_APP_NAME), LABEL_APP_NAME_VALUE);
+        CU_ASSERT_PTR_NULL(jx_get(a->patch, "status"));
+        break;
+    }
     case DC_NONE:
         CU_ASSERT_PTR_NULL(a->patch);
         CU_ASSERT_PTR_NULL(a->pod_obj);
@@ -781,6 +804,27 @@ static void merge(struct json_object *dst, struct json_object *patch)
     }
 }
 
+/* What the original's CRD keeps of a status; the API server drops the rest. */
+static void prune_status(struct json_object *st)
+{
+    static const char *const keep[] = {"phase",          "mainPodName",    "exitHandlerPodName",
+                                       "startTime",      "completionTime", "message",
+                                       "mainPodExitCode"};
+    struct json_object *drop = json_object_new_array();
+    json_object_object_foreach(st, k, v)
+    {
+        (void)v;
+        bool kept = false;
+        for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+            kept = kept || strcmp(k, keep[i]) == 0;
+        if (!kept)
+            json_object_array_add(drop, json_object_new_string(k));
+    }
+    for (size_t i = 0; i < json_object_array_length(drop); i++)
+        json_object_object_del(st, json_object_get_string(json_object_array_get_idx(drop, i)));
+    json_object_put(drop);
+}
+
 /* The loop executes W.a and the API server answers: the world moves on. */
 static void apply(void)
 {
@@ -801,6 +845,8 @@ static void apply(void)
             snprintf(W.main_reason, sizeof(W.main_reason), "%s", r);
             W.main_code_known = jx_i64(st, "mainPodExitCode", &W.main_code) == 0;
         }
+        if (W.old_schema)
+            prune_status(st);
         break;
     }
     case DC_ADD_FINALIZER:
@@ -841,6 +887,17 @@ static void apply(void)
         if (pod_find(a->pod) == NULL && W.ngone < MAX_GONE)
             W.gone[W.ngone++] = strdup(a->pod);
         break;
+    case DC_ADOPT_POD: {
+        struct json_object *p = pod_get(a->pod), *fin = NULL;
+        CU_ASSERT_EQUAL_FATAL(
+            json_object_deep_copy(jx_arr(a->patch, "metadata.finalizers"), &fin, NULL), 0);
+        json_object_object_add(p, "finalizers", fin);
+        const char *type = label(a->patch, LABEL_POD_TYPE);
+        if (strcmp(type, "(none)") != 0)
+            jx_set_str(p, "podType", type);
+        pod_touch(p);
+        break;
+    }
     }
 }
 
@@ -2966,6 +3023,314 @@ static void test_bad_omjob(void)
     CU_ASSERT_STRING_EQUAL(W.a.pod, MAIN_POD);
 }
 
+/* ---- taking over from the original operator ---- */
+
+/* The OMJob as the original left it: no finalizer, its status (no field of ours:
+ * no conditions, reasons, attempts, observedGeneration), phase `phase`. */
+static void original_world(const char *phase, const char *message)
+{
+    world_new();
+    char ts[40];
+    fmt_ms(W.now_ms, ts, sizeof(ts));
+    struct json_object *st = json_object_new_object();
+    jx_set_str(st, "phase", phase);
+    jx_set_str(st, "mainPodName", MAIN_POD);
+    jx_set_str(st, "startTime", ts);
+    jx_set_str(st, "lastTransitionTime", ts);
+    jx_set_str(st, "message", message);
+    json_object_object_add(W.omjob, "status", st);
+    omjob_touch();
+}
+
+/* A pod the original created: controlled by the OMJob, no finalizer. */
+static void original_pod(const char *name, const char *type)
+{
+    char uid[64];
+    snprintf(uid, sizeof(uid), "orig-%s", type);
+    pod_add(compact_pod(name, uid, FIX_UID, FIX_NAME, type, NULL));
+}
+
+/* Adopts every pod, in name order (`-exit` before `-main`). */
+static void expect_adopt(const char *name)
+{
+    step(DC_ADOPT_POD);
+    CU_ASSERT_STRING_EQUAL(W.a.pod, name);
+    apply();
+}
+
+static int count_kind_until_none(enum dc_kind k, int max_steps)
+{
+    int n = 0;
+    for (int i = 0; i < max_steps; i++) {
+        decide();
+        generic_checks();
+        if (W.a.kind == k)
+            n++;
+        if (W.a.kind == DC_NONE)
+            break;
+        apply();
+    }
+    return n;
+}
+
+/* Main pod running under the original: adopted, followed; its end starts the
+ * exit handler once. */
+static void test_takeover_main_running(void)
+{
+    original_world("Running", "Main pod created");
+    original_pod(MAIN_POD, POD_TYPE_MAIN);
+    pod_running(MAIN_POD);
+    advance(30 * SEC);
+    step_apply(DC_ADD_FINALIZER);
+    expect_adopt(MAIN_POD);
+    CU_ASSERT_TRUE(arr_has(jx_arr(pod_get(MAIN_POD), "finalizers"), FINALIZER_TRACKING));
+    step(DC_NONE); /* Running, as status says */
+    advance(10 * SEC);
+    pod_exit(MAIN_POD, 0, "Completed");
+    expect_create_exit(EXIT_POD, "success", "Completed", "0");
+    expect_outcome("Completed", 0);
+    check_str("startTime", jx_str_or(W.omjob, "status.startTime", "")); /* the original's kept */
+    apply();
+    pod_running(EXIT_POD);
+    step(DC_NONE);
+    pod_exit(EXIT_POD, 0, "Completed");
+    step(DC_STATUS);
+    check_phase("Succeeded");
+    apply();
+    CU_ASSERT_EQUAL(expect_release_all(), 2);
+}
+
+/* Main pod ended while nobody watched: the exit handler at once, once. */
+static void test_takeover_main_ended(void)
+{
+    original_world("Running", "Main pod created");
+    original_pod(MAIN_POD, POD_TYPE_MAIN);
+    pod_running(MAIN_POD);
+    pod_exit(MAIN_POD, 3, "Error");
+    advance(30 * SEC);
+    step_apply(DC_ADD_FINALIZER);
+    expect_adopt(MAIN_POD);
+    expect_create_exit(EXIT_POD, "failed", "Error", "3");
+    expect_outcome("Error", 3);
+    apply();
+    CU_ASSERT_EQUAL(count_kind_until_none(DC_CREATE_EXIT, 10), 0);
+}
+
+/* ExitHandlerRunning under the original, its exit pod running: adopted, never a
+ * second; the OMJob finishes when it ends. */
+static void test_takeover_exit_running(void)
+{
+    original_world("ExitHandlerRunning", "Main pod completed with exit code: 0");
+    jx_set_i64(W.omjob, "status.mainPodExitCode", 0);
+    jx_set_str(W.omjob, "status.exitHandlerPodName", EXIT_POD);
+    original_pod(MAIN_POD, POD_TYPE_MAIN);
+    pod_running(MAIN_POD);
+    pod_exit(MAIN_POD, 0, "Completed");
+    original_pod(EXIT_POD, POD_TYPE_EXIT_HANDLER);
+    pod_running(EXIT_POD);
+    advance(30 * SEC);
+    step_apply(DC_ADD_FINALIZER);
+    expect_adopt(EXIT_POD);
+    expect_adopt(MAIN_POD);
+    expect_outcome("Completed", 0); /* recorded from the evidence, no new pod */
+    apply();
+    CU_ASSERT_EQUAL(count_kind_until_none(DC_CREATE_EXIT, 10), 0);
+    pod_exit(EXIT_POD, 0, "Completed");
+    step(DC_STATUS);
+    check_phase("Succeeded");
+    check_int("exitHandlerExitCode", 0);
+    apply();
+    CU_ASSERT_EQUAL(expect_release_all(), 2);
+}
+
+/* Both pods ended while nobody watched (the original never saw the exit pod's
+ * end): recorded, finished, no new pod. */
+static void test_takeover_exit_ended(void)
+{
+    original_world("ExitHandlerRunning", "Main pod completed with exit code: 1");
+    jx_set_i64(W.omjob, "status.mainPodExitCode", 1);
+    jx_set_str(W.omjob, "status.exitHandlerPodName", EXIT_POD);
+    original_pod(MAIN_POD, POD_TYPE_MAIN);
+    pod_exit(MAIN_POD, 1, "Error");
+    original_pod(EXIT_POD, POD_TYPE_EXIT_HANDLER);
+    pod_exit(EXIT_POD, 0, "Completed");
+    int creates = 0, finals = 0;
+    for (int i = 0; i < 12; i++) {
+        decide();
+        generic_checks();
+        creates += W.a.kind == DC_CREATE_EXIT || W.a.kind == DC_CREATE_MAIN;
+        if (W.a.kind == DC_STATUS && ps("completionTime") != NULL) {
+            finals++;
+            check_phase("Failed"); /* main exit 1: our rule, from the evidence */
+            check_int("exitHandlerExitCode", 0);
+            check_str("mainPodReason", "Error");
+        }
+        if (W.a.kind == DC_NONE)
+            break;
+        apply();
+    }
+    CU_ASSERT_EQUAL(creates, 0);
+    CU_ASSERT_EQUAL(finals, 1);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.phase", ""), "Failed");
+}
+
+/* Succeeded or Failed under the original: final, never re-run; completionTime
+ * from its lastTransitionTime (the TTL counts from there), our conditions around
+ * what it wrote; its pods are not touched. */
+static void test_takeover_final(void)
+{
+    const char *phases[] = {"Succeeded", "Failed"};
+    for (int i = 0; i < 2; i++) {
+        original_world(phases[i], "Exit handler completed with exit code: 0");
+        const char *ltt = jx_str(W.omjob, "status.lastTransitionTime");
+        char want[40];
+        snprintf(want, sizeof(want), "%s", ltt);
+        original_pod(MAIN_POD, POD_TYPE_MAIN);
+        pod_exit(MAIN_POD, 0, "Completed");
+        advance(3600 * SEC);
+        step(DC_STATUS);
+        check_phase(phases[i]);
+        check_str("completionTime", want);
+        check_str("message", "Exit handler completed with exit code: 0");
+        check_events(NULL);
+        apply();
+        CU_ASSERT_EQUAL(count_kind_until_none(DC_ADOPT_POD, 5), 0);
+        CU_ASSERT_EQUAL(W.a.kind, DC_NONE);
+        CU_ASSERT_FALSE(arr_has(jx_arr(W.omjob, "metadata.finalizers"), FINALIZER_OMJOB));
+    }
+}
+
+/* A pod of the main pod's name no OMJob owns: never adopted, the OMJob waits
+ * visibly (status.message and one Warning), and goes on once it is gone. */
+static void test_takeover_stranger(void)
+{
+    world_new();
+    struct json_object *p = compact_pod(MAIN_POD, "stranger", NULL, NULL, POD_TYPE_MAIN, NULL);
+    set_null(p, "ownerUid");
+    set_null(p, "ownerName");
+    pod_add(p);
+    step_apply(DC_ADD_FINALIZER);
+    step(DC_STATUS);
+    check_phase("Pending");
+    check_contains("message", "not owned by this OMJob");
+    check_events("PodNameConflict", EV_WARNING, NULL);
+    apply();
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 5000);
+    advance(60 * SEC);
+    step(DC_NONE); /* once: no second Warning */
+    pod_remove(MAIN_POD);
+    step(DC_CREATE_MAIN);
+}
+
+/* A pod of ours being deleted without our finalizer is not adopted (the API
+ * server refuses new finalizers then): its end is read as it is. */
+static void test_takeover_deleting_pod(void)
+{
+    original_world("Running", "Main pod created");
+    original_pod(MAIN_POD, POD_TYPE_MAIN);
+    pod_running(MAIN_POD);
+    pod_mark_deleted(MAIN_POD);
+    step_apply(DC_ADD_FINALIZER);
+    decide();
+    CU_ASSERT_NOT_EQUAL(W.a.kind, DC_ADOPT_POD);
+}
+
+/* ---- the original's CRD: our status fields pruned ---- */
+
+/* Decides and applies until nothing is to do; counts exit pods created and final
+ * status writes. Fails when it does not settle (a write repeated forever). */
+static void settle(int *creates, int *finals)
+{
+    for (int i = 0;; i++) {
+        CU_ASSERT_FATAL(i < 20);
+        decide();
+        generic_checks();
+        if (W.a.kind == DC_CREATE_EXIT)
+            (*creates)++;
+        if (W.a.kind == DC_STATUS && ps("completionTime") != NULL)
+            (*finals)++;
+        if (W.a.kind == DC_NONE)
+            return;
+        apply();
+    }
+}
+
+/* Rows 1-3 under the old schema: one exit pod, one final write, the right phase,
+ * finalizers released. */
+static void test_old_schema_rows(void)
+{
+    static const struct {
+        int code;
+        const char *reason, *phase;
+    } rows[] = {
+        {0, "Completed", "Succeeded"}, {3, "Error", "Failed"}, {137, "OOMKilled", "Failed"}};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        world_new();
+        W.old_schema = true;
+        to_running();
+        pod_exit(MAIN_POD, rows[i].code, rows[i].reason);
+        int creates = 0, finals = 0;
+        settle(&creates, &finals);
+        CU_ASSERT_EQUAL(creates, 1);
+        CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.phase", ""), "ExitHandlerRunning");
+        CU_ASSERT_PTR_NULL(jx_get(jx_obj(W.omjob, "status"), "mainPodReason")); /* pruned */
+        pod_running(EXIT_POD);
+        settle(&creates, &finals);
+        pod_exit(EXIT_POD, 0, "Completed");
+        settle(&creates, &finals);
+        CU_ASSERT_EQUAL(creates, 1);
+        CU_ASSERT_EQUAL(finals, 1);
+        CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.phase", ""), rows[i].phase);
+        CU_ASSERT_FALSE(arr_has(jx_arr(W.omjob, "metadata.finalizers"), FINALIZER_OMJOB));
+        CU_ASSERT_FALSE(arr_has(jx_arr(pod_get(EXIT_POD), "finalizers"), FINALIZER_TRACKING));
+    }
+}
+
+/* Row 11 under the old schema: the outcome is recorded before the exit pod
+ * exists; the message carries it. */
+static void test_old_schema_cancel(void)
+{
+    world_new();
+    W.old_schema = true;
+    to_running();
+    omjob_delete_at(W.now_ms);
+    int creates = 0, finals = 0;
+    settle(&creates, &finals);
+    CU_ASSERT_EQUAL(creates, 1);
+    CU_ASSERT_PTR_NOT_NULL(jx_str(pod_get(MAIN_POD), "deletionTimestamp"));
+    pod_running(EXIT_POD);
+    settle(&creates, &finals);
+    pod_exit(EXIT_POD, 0, "Completed");
+    settle(&creates, &finals);
+    CU_ASSERT_EQUAL(creates, 1);
+    CU_ASSERT_EQUAL(finals, 1);
+    CU_ASSERT_PTR_NULL(W.omjob); /* released: gone */
+}
+
+/* A disrupted exit pod under the old schema: the attempt comes from
+ * exitHandlerPodName; the next attempt once, then the OMJob finishes. */
+static void test_old_schema_exit_disrupted(void)
+{
+    world_new();
+    W.old_schema = true;
+    to_running();
+    pod_exit(MAIN_POD, 0, "Completed");
+    int creates = 0, finals = 0;
+    settle(&creates, &finals);
+    pod_running(EXIT_POD);
+    pod_mark_deleted(EXIT_POD);
+    settle(&creates, &finals);
+    CU_ASSERT_EQUAL(creates, 2);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.exitHandlerPodName", ""), EXIT_POD1);
+    pod_running(EXIT_POD1);
+    pod_exit(EXIT_POD1, 0, "Completed");
+    settle(&creates, &finals);
+    CU_ASSERT_EQUAL(creates, 2);
+    CU_ASSERT_EQUAL(finals, 1);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.phase", ""), "Succeeded");
+}
+
 /* A terminal phase without completionTime is not finished: the run goes on. */
 static void test_terminal_without_completion_time(void)
 {
@@ -3188,6 +3553,16 @@ int main(void)
         {"skip annotation after the first exit attempt", test_skip_after_first_attempt},
         {"exit pod requeue: cancel deadline, node-lost time", test_exit_requeue_times},
         {"no pods array", test_no_pods_array},
+        {"takeover: main pod running, adopted, exit handler once", test_takeover_main_running},
+        {"takeover: main pod ended unwatched, exit handler once", test_takeover_main_ended},
+        {"takeover: exit pod running, adopted, never a second", test_takeover_exit_running},
+        {"takeover: exit pod ended, recorded, no new pod", test_takeover_exit_ended},
+        {"takeover: Succeeded/Failed by the original is final", test_takeover_final},
+        {"takeover: stranger pod, visible wait", test_takeover_stranger},
+        {"takeover: pod being deleted is not adopted", test_takeover_deleting_pod},
+        {"old CRD schema: rows 1-3", test_old_schema_rows},
+        {"old CRD schema: row 11 cancel", test_old_schema_cancel},
+        {"old CRD schema: exit pod disrupted", test_old_schema_exit_disrupted},
         {NULL, NULL},
     };
     return unit_run("reconciler_decide", NULL, suite_clean, tests);

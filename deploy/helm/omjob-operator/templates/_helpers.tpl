@@ -54,6 +54,9 @@ under these and fails on any 403):
                  finalizer), delete (reconciler)
   events         create, get, patch (a restarted process counts into its
                  predecessor's Event), list (Events a crashed process did not post)
+  customresourcedefinitions  get, of our two CRDs only (watcher, once at start:
+                 which of our fields an older CRD prunes): a ClusterRole of its
+                 own (rbac.yaml), in namespaced mode too, as CRDs are cluster-scoped
 */}}
 {{- define "omjob-operator.rules" -}}
 - apiGroups: [pipelines.openmetadata.org]
