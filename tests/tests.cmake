@@ -161,8 +161,9 @@ foreach(src ${PROCESS_TESTS})
 endforeach()
 
 # Integration tests whose processes run threads of their own: the watcher (list,
-# watch and reply threads) and httpd. `make test` runs them in the TSan build.
-foreach(t it_test_watcher process_httpd)
+# watch and reply threads), httpd, and the scheduler (its workers: it_test_cron).
+# `make test` runs them in the TSan build.
+foreach(t it_test_watcher process_httpd it_test_cron)
   if(TEST ${t})
     get_test_property(${t} LABELS l)
     set_tests_properties(${t} PROPERTIES LABELS "${l};threads")
