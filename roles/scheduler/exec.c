@@ -309,6 +309,73 @@ void sched_retry_events(struct sched *s)
     pthread_mutex_unlock(&s->s_retry_mu);
 }
 
+/* A run's Event, for the workers' idle time (pool.h: after every due create and
+ * every status write); it holds no key. */
+static void emit_later(struct sched *s, struct view *v, const struct sc_event *ev)
+{
+    struct sched_evq *n = calloc(1, sizeof(*n));
+    if (n == NULL) {
+        log_warn("Event dropped: out of memory", "reason", ev->reason, NULL);
+        return;
+    }
+    struct sched_ev *e = &n->q_ev;
+    e->type = ev->type == SC_EV_WARNING ? EV_WARNING : EV_NORMAL;
+    e->reason = ev->reason;
+    snprintf(e->ns, sizeof(e->ns), "%s", v->ns);
+    snprintf(e->name, sizeof(e->name), "%s", v->name);
+    snprintf(e->uid, sizeof(e->uid), "%s", v->uid);
+    snprintf(e->message, sizeof(e->message), "%s", ev->message);
+    pthread_mutex_lock(&s->s_retry_mu);
+    bool full = s->s_nevq >= SCHED_EVQ_MAX;
+    if (!full) {
+        if (s->s_evq_tail != NULL)
+            s->s_evq_tail->q_next = n;
+        else
+            s->s_evq_head = n;
+        s->s_evq_tail = n;
+        s->s_nevq++;
+    }
+    pthread_mutex_unlock(&s->s_retry_mu);
+    if (full) {
+        log_warn("Event dropped: too many waiting for the workers", "reason", e->reason,
+                 "cronomjob.namespace", e->ns, "cronomjob.name", e->name, NULL);
+        free(n);
+        return;
+    }
+    sched_pool_kick(s->s_pool);
+}
+
+bool sched_idle(void *arg)
+{
+    struct sched *s = arg;
+    pthread_mutex_lock(&s->s_retry_mu);
+    struct sched_evq *n = s->s_evq_head;
+    if (n != NULL) {
+        s->s_evq_head = n->q_next;
+        if (s->s_evq_head == NULL)
+            s->s_evq_tail = NULL;
+        s->s_nevq--;
+    }
+    pthread_mutex_unlock(&s->s_retry_mu);
+    if (n == NULL)
+        return false;
+    int rc = post(s, &n->q_ev);
+    if (rc != 0 && ev_transient(rc))
+        keep_for_retry(s, &n->q_ev);
+    free(n);
+    return true;
+}
+
+void sched_evq_free(struct sched *s)
+{
+    for (struct sched_evq *n = s->s_evq_head, *nx; n != NULL; n = nx) {
+        nx = n->q_next;
+        free(n);
+    }
+    s->s_evq_head = s->s_evq_tail = NULL;
+    s->s_nevq = 0;
+}
+
 int64_t sched_retry_wait_ms(struct sched *s, int64_t now)
 {
     pthread_mutex_lock(&s->s_retry_mu);
@@ -451,6 +518,14 @@ static enum step exec_delete(struct sched *s, struct view *v, const struct sc_ac
     return STEP_ERROR;
 }
 
+/* The hash of a CronOMJob's metadata.resourceVersion (never 0). */
+static uint64_t rv_hash(struct json_object *cron)
+{
+    const char *rv = jx_str_or(cron, "metadata.resourceVersion", "");
+    uint64_t h = util_fnv1a64(rv, strlen(rv));
+    return h != 0 ? h : 1;
+}
+
 static enum step exec_status(struct sched *s, struct sched_key *k, struct view *v,
                              const struct sc_action *a)
 {
@@ -474,6 +549,9 @@ static enum step exec_status(struct sched *s, struct sched_key *k, struct view *
                  jx_str(out, "status.lastScheduleTime"), "nextScheduleTime",
                  jx_str(out, "status.nextScheduleTime"), NULL);
         emit_action(s, v, a);
+        uint64_t base = rv_hash(view_cron(v));
+        if (out != NULL && json_object_is_type(out, json_type_object) && rv_hash(out) != base)
+            k->sk_base_rv = base; /* a pass on a view still at base waits for the cache */
         if (out != NULL && json_object_is_type(out, json_type_object))
             json_object_object_add(v->root, "cronomjob", out);
         else
@@ -610,6 +688,14 @@ enum sp_result sched_pass(void *arg, struct workq_key *wk, void **cont)
         view_free(v);
         return SP_GONE;
     }
+    if (v->k->sk_base_rv != 0 && rv_hash(cron) == v->k->sk_base_rv) {
+        /* The cache does not show our last status write yet: its hint brings the
+         * key back (the timer only in case). */
+        schedule(s, wk, util_mono_ms() + EXISTS_MS);
+        view_free(v);
+        return SP_DONE;
+    }
+    v->k->sk_base_rv = 0;
     snprintf(v->ns, sizeof(v->ns), "%s", jx_str_or(cron, "metadata.namespace", ""));
     snprintf(v->name, sizeof(v->name), "%s", jx_str_or(cron, "metadata.name", ""));
     snprintf(v->uid, sizeof(v->uid), "%s", jx_str_or(cron, "metadata.uid", ""));
@@ -623,8 +709,9 @@ enum sp_result sched_pass(void *arg, struct workq_key *wk, void **cont)
     return r;
 }
 
-/* The rest of a pass deferred after its create (the pool's resume): the create's
- * Events, then decide and write on (the status) with creates no longer deferred. */
+/* The rest of a pass deferred after its create (the pool's resume): decide and
+ * write on (the status) with creates no longer deferred; the create's Events go
+ * to the idle-time queue (posted after every status write waiting). */
 enum sp_result sched_resume(void *arg, struct workq_key *wk, void *cont)
 {
     struct sched *s = arg;
@@ -632,8 +719,7 @@ enum sp_result sched_resume(void *arg, struct workq_key *wk, void *cont)
     (void)wk;
     v->first = false;
     for (int i = 0; i < v->npend; i++)
-        emit(s, v, v->pend[i].type == SC_EV_WARNING ? EV_WARNING : EV_NORMAL, v->pend[i].reason,
-             v->pend[i].message);
+        emit_later(s, v, &v->pend[i]);
     v->npend = 0;
     enum sp_result r = pass_end(s, v, run_steps(s, v->k, v));
     view_free(v);

@@ -36,6 +36,10 @@ struct sched_key {
      * (sc_input.name_taken) until another run's name is taken. */
     char *sk_name_taken;
     bool sk_counted; /* counted in omjob_cron_scheduled (decide gave a next time) */
+    /* Our last status write replaced this resourceVersion (its hash; 0 none): a
+     * view still at it is older than our write, and waits for the cache rather
+     * than writing again (a 409 and a token lost). */
+    uint64_t sk_base_rv;
 };
 
 /* When the scheduler resyncs with the watcher (sync.c; pure, monotonic ms). Two
@@ -65,6 +69,12 @@ struct sched_ev {
     int tries;
 };
 #define SCHED_EV_RETRY_MAX 128
+/* The runs' Events waiting for the workers' idle time (pool.h), at most. */
+#define SCHED_EVQ_MAX 4096
+struct sched_evq {
+    struct sched_evq *q_next;
+    struct sched_ev q_ev;
+};
 
 struct sched {
     struct cfg s_cfg;
@@ -82,8 +92,10 @@ struct sched {
     struct metrics_family *s_skipped;   /* omjob_cron_skipped_total{reason} */
     struct sched_resync s_rs;
     bool s_synced_once;
-    unsigned s_connects;        /* ipc_sub_connects last seen */
-    pthread_mutex_t s_retry_mu; /* s_retry, s_nretry, s_retry_at_ms */
+    unsigned s_connects;                       /* ipc_sub_connects last seen */
+    pthread_mutex_t s_retry_mu;                /* s_retry, s_nretry, s_retry_at_ms, s_evq* */
+    struct sched_evq *s_evq_head, *s_evq_tail; /* the runs' Events, last of all */
+    size_t s_nevq;
     struct sched_ev s_retry[SCHED_EV_RETRY_MAX];
     int s_nretry;
     int64_t s_retry_at_ms; /* monotonic: the next round of s_retry */
@@ -124,6 +136,9 @@ enum sp_result sched_pass(void *arg, struct workq_key *wk, void **cont);
 enum sp_result sched_resume(void *arg, struct workq_key *wk, void *cont);
 void sched_drop(void *arg, struct workq_key *wk, void *cont);
 void sched_forget(void *arg, struct workq *q, struct workq_key *wk);
+bool sched_idle(void *arg);
+/* Frees the Events still queued for idle time (at stop: they are lost). */
+void sched_evq_free(struct sched *s);
 /* Posts the Events the API server did not take yet, when their time has come. */
 void sched_retry_events(struct sched *s);
 /* Ms until sched_retry_events has work (0: now), -1 when none waits. */

@@ -29,8 +29,9 @@ struct sched_pool {
     pthread_t p_th[MAX_WORKERS];
     int p_nth;
     bool p_open, p_stop;
-    int p_nfirst; /* first passes running */
-    int p_nbusy;  /* first passes and resumed ones running */
+    int p_nfirst;  /* first passes running */
+    int p_nresume; /* resumed passes running */
+    int p_nbusy;   /* first passes, resumed ones and idle work running */
     struct sp_follow *p_fhead, *p_ftail;
     struct sched_pool_stats p_st;
 };
@@ -92,10 +93,12 @@ static void resume_one(struct sched_pool *p)
     if (p->p_fhead == NULL)
         p->p_ftail = NULL;
     busy(p, 1);
+    p->p_nresume++;
     p->p_st.resumed++;
     pthread_mutex_unlock(&p->p_mu);
     enum sp_result r = p->p_ops.resume(p->p_ops.arg, f->f_wk, f->f_cont);
     pthread_mutex_lock(&p->p_mu);
+    p->p_nresume--;
     busy(p, -1);
     finish(p, f->f_wk, r == SP_GONE ? SP_GONE : SP_DONE);
     free(f);
@@ -121,6 +124,19 @@ static void *worker(void *arg)
         if (p->p_fhead != NULL && p->p_nfirst == 0) {
             resume_one(p);
             continue;
+        }
+        /* Idle work last: once every first pass and every resumed one is over. */
+        if (p->p_open && p->p_fhead == NULL && p->p_nfirst == 0 && p->p_nresume == 0 &&
+            p->p_ops.idle != NULL) {
+            busy(p, 1);
+            pthread_mutex_unlock(&p->p_mu);
+            bool did = p->p_ops.idle(p->p_ops.arg);
+            pthread_mutex_lock(&p->p_mu);
+            busy(p, -1);
+            if (did) {
+                p->p_st.idle++;
+                continue;
+            }
         }
         int64_t w = until >= 0 && until < IDLE_WAIT_MS ? until : IDLE_WAIT_MS;
         struct timespec ts = util_mono_deadline(w);
@@ -186,6 +202,12 @@ void sched_pool_open(struct sched_pool *p)
 {
     sched_pool_lock(p);
     p->p_open = true;
+    sched_pool_unlock(p);
+}
+
+void sched_pool_kick(struct sched_pool *p)
+{
+    sched_pool_lock(p);
     sched_pool_unlock(p);
 }
 

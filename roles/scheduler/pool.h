@@ -5,11 +5,12 @@
  *
  * Creates first: a pass that has created a run's OMJob may stop there and hand
  * back a continuation (SP_DEFER); the key stays "processing" (a hint for it waits
- * for the end of the pass) and the rest of the pass (the run's Event, the status
- * write) is resumed only when no key is queued and no first pass is running. So
- * when many runs are due at the same second every due run's OMJob is created (its
- * token reserved) before any Event or status write of any of them
- * (docs/ARCHITECTURE.md, "The scheduler's workers").
+ * for the end of the pass) and the rest of the pass (the status write) is resumed
+ * only when no key is queued and no first pass is running; the runs' Events come
+ * last of all (ops.idle), and do not hold their key. So when many runs are due at
+ * the same second every due run's OMJob is created (its token reserved) before
+ * any status write, and every status write before any Event
+ * (docs/ARCHITECTURE.md, "The workers, and creates first").
  *
  * Keys are handed out only once the pool is opened (sched_pool_open: the first
  * resync with the watcher is in). Timers (workq_add_at) fire in the workers. */
@@ -39,6 +40,11 @@ struct sched_pool_ops {
     /* The key's pass ended with SP_GONE; called with the pool locked, after
      * workq_done (the key may have been added again meanwhile). */
     void (*forget)(void *arg, struct workq *q, struct workq_key *wk);
+    /* Optional: work of the lowest priority (the runs' Events), called once the
+     * pool is open when no key is queued and no first pass, deferred one or
+     * resumed one waits or runs. True when it did something (it is called
+     * again), false when it had nothing. */
+    bool (*idle)(void *arg);
     void *arg;
 };
 
@@ -56,6 +62,8 @@ void sched_pool_open(struct sched_pool *p);
 void sched_pool_lock(struct sched_pool *p);
 /* Unlocks and wakes the workers (something may have been queued). */
 void sched_pool_unlock(struct sched_pool *p);
+/* Wakes the workers (idle work was queued). */
+void sched_pool_kick(struct sched_pool *p);
 
 /* The state of the key named key, created when create is set: its workq key
  * (NULL when absent or out of memory). Queues it when add is set. Locks. */
@@ -65,10 +73,10 @@ void sched_pool_add_at(struct sched_pool *p, struct workq_key *wk, int64_t at);
 /* workq_nkeys. Locks. */
 size_t sched_pool_nkeys(struct sched_pool *p);
 
-/* Counters for tests and the STATUS reply: passes begun, continuations resumed,
- * and the most first passes and resumed ones seen running at once. */
+/* Counters for tests: passes begun, continuations resumed, idle calls that did
+ * something, and the most passes (first, resumed, idle) seen running at once. */
 struct sched_pool_stats {
-    unsigned long passes, resumed;
+    unsigned long passes, resumed, idle;
     int max_busy;
 };
 void sched_pool_stats(struct sched_pool *p, struct sched_pool_stats *out);

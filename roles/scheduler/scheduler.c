@@ -154,6 +154,7 @@ static int setup(struct sched *s)
                                 .resume = sched_resume,
                                 .drop = sched_drop,
                                 .forget = sched_forget,
+                                .idle = sched_idle,
                                 .arg = s};
     if ((rc = sched_pool_start(s->s_wq, SCHED_WORKERS, &po, &s->s_pool)) != 0) {
         log_error("cannot start the workers", "error", strerror(-rc), NULL);
@@ -226,6 +227,7 @@ static void teardown(struct sched *s)
 {
     sched_pool_stop(s->s_pool); /* first: the workers use everything below */
     s->s_pool = NULL;
+    sched_evq_free(s);
     ipc_sub_close(s->s_sub);
     ipc_req_close(s->s_req);
     ev_recorder_free(s->s_ev);

@@ -1,7 +1,8 @@
 /* Unit tests of the scheduler's workers (roles/scheduler/pool.c), with passes
  * that only record what happens: several passes run at once but never two of one
  * key; with many keys due, every first pass comes before any deferred one is
- * resumed (creates first); a key added while its pass is deferred is passed
+ * resumed (creates first), and idle work (the runs' Events) only after every
+ * resume; a key added while its pass is deferred is passed
  * again only after the resume; timers fire in the workers; a gone key is
  * forgotten; stopping drops the continuations left. Labelled threads (TSan). */
 #include <errno.h>
@@ -114,8 +115,30 @@ static void op_forget(void *arg, struct workq *q, struct workq_key *wk)
     CU_ASSERT(workq_release(q, wk) >= 0);
 }
 
+/* Idle work: R.idle_left items, each recorded as 'I'. */
+static atomic_int idle_left;
+
+static bool op_idle(void *arg)
+{
+    (void)arg;
+    int n = atomic_load(&idle_left);
+    while (n > 0 && !atomic_compare_exchange_weak(&idle_left, &n, n - 1))
+        ;
+    if (n <= 0)
+        return false;
+    pthread_mutex_lock(&R.mu);
+    if (R.n < LOG_MAX) {
+        R.kind[R.n] = 'I';
+        snprintf(R.key[R.n], sizeof(R.key[0]), "idle");
+        R.n++;
+    }
+    pthread_mutex_unlock(&R.mu);
+    usleep(500);
+    return true;
+}
+
 static const struct sched_pool_ops OPS = {
-    .pass = op_pass, .resume = op_resume, .drop = op_drop, .forget = op_forget};
+    .pass = op_pass, .resume = op_resume, .drop = op_drop, .forget = op_forget, .idle = op_idle};
 
 static void reset(void)
 {
@@ -203,8 +226,10 @@ static void test_creates_first(void)
     R.pass_sleep_us = 1000;
     struct sched_pool *p = start(&q);
     add_keys(p, NKEYS);
+    atomic_store(&idle_left, 50); /* the runs' Events: after every resume */
     sched_pool_open(p);
     CU_ASSERT(wait_count('R', NKEYS, 10000));
+    CU_ASSERT(wait_count('I', 50, 10000));
     usleep(20000);
     struct sched_pool_stats st;
     sched_pool_stats(p, &st);
@@ -212,14 +237,21 @@ static void test_creates_first(void)
     workq_free(q);
     CU_ASSERT_EQUAL(count('P'), NKEYS);
     CU_ASSERT_EQUAL(count('R'), NKEYS);
-    int last_p = -1, first_r = R.n;
+    int last_p = -1, first_r = R.n, last_r = -1, first_i = R.n;
     for (int i = 0; i < R.n; i++) {
         if (R.kind[i] == 'P')
             last_p = i;
-        else if (first_r == R.n)
+        if (R.kind[i] == 'R' && first_r == R.n)
             first_r = i;
+        if (R.kind[i] == 'R')
+            last_r = i;
+        if (R.kind[i] == 'I' && first_i == R.n)
+            first_i = i;
     }
     CU_ASSERT(last_p < first_r);
+    CU_ASSERT(last_r < first_i);
+    CU_ASSERT_EQUAL(count('I'), 50);
+    CU_ASSERT_EQUAL(st.idle, 50);
     CU_ASSERT_EQUAL(atomic_load(&R.twice), 0);
     CU_ASSERT(atomic_load(&R.max_busy) > 1);
     CU_ASSERT(atomic_load(&R.max_busy) <= NWORKERS);
@@ -323,7 +355,8 @@ int main(void)
     s = CU_add_suite("scheduler_pool", NULL, NULL);
     CU_add_test(s, "bad arguments", test_bad_args);
     CU_add_test(s, "no key before open", test_closed_until_open);
-    CU_add_test(s, "creates first, several at once, one key at a time", test_creates_first);
+    CU_add_test(s, "creates first, then resumes, then idle work; several at once",
+                test_creates_first);
     CU_add_test(s, "a key added while deferred: after its resume", test_add_while_deferred);
     CU_add_test(s, "timers fire in the workers", test_timer);
     CU_add_test(s, "a gone key is forgotten", test_gone);
