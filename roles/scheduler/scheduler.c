@@ -36,7 +36,7 @@
 /* Passes in flight at once (threads sharing the API client and its token
  * bucket): enough that the bucket, not one request's latency, bounds a busy
  * second (docs/ARCHITECTURE.md, "The scheduler's workers"). */
-#define SCHED_WORKERS 4
+#define SCHED_WORKERS 8
 /* The API client: short enough that one stuck request does not stall the loop
  * past its health deadline for long. */
 #define KUBE_TIMEOUT_MS 10000
