@@ -31,15 +31,15 @@ struct workq_key;
 /* A CronOMJob key's state: the payload of its key in the work queue (lib/workq),
  * as long as the queue knows the key. Kept small: one per CronOMJob. */
 struct sched_key {
-    int sk_fails; /* consecutive failed passes, for backoff */
     /* A create answered 409 by an OMJob this CronOMJob does not control: its name
      * (sc_input.name_taken) until another run's name is taken. */
     char *sk_name_taken;
-    bool sk_counted; /* counted in omjob_cron_scheduled (decide gave a next time) */
     /* Our last status write replaced this resourceVersion (its hash; 0 none): a
      * view still at it is older than our write, and waits for the cache rather
      * than writing again (a 409 and a token lost). */
     uint64_t sk_base_rv;
+    int sk_fails;    /* consecutive failed passes, for backoff */
+    bool sk_counted; /* counted in omjob_cron_scheduled (decide gave a next time) */
 };
 
 /* When the scheduler resyncs with the watcher (sync.c; pure, monotonic ms). Two
