@@ -11,7 +11,11 @@
 #     p50, p99, max, and runs missing when the next minute comes. Next to it the
 #     floor the client rate limit alone puts on N creates from one process
 #     (KUBE_QPS 50, KUBE_BURST 100: the i-th request waits (i - burst) / qps): the
-#     scheduler is one process, so its token bucket, not the design, bounds this.
+#     scheduler is one process, so its token bucket, not the design, bounds this;
+#     and lateness / floor for p50 and p99 (1.0: the rate limit alone). The
+#     issue's p50 <= 100 ms / p99 <= 1 s lies below that floor at 1,000, so the
+#     same is measured at low load ("low": BENCH_CRON_LOW_N, 50, due at once,
+#     under the burst) where that target must hold.
 #     The reconcilers are disabled (--disable-role reconciler): the runs' OMJobs
 #     are created and not run, so the figure is the scheduler's alone and not the
 #     reconcilers' pod traffic on the same 2 cores (BENCH_CRON_RECONCILERS=1 runs
@@ -33,8 +37,8 @@
 # BENCH_CRON_RAISED=1 repeats 1 and 2 with the raised limit (the scheduler itself).
 # Prints "BENCH <name> <value> <unit>" lines on stdout, details as "# ..." on
 # stderr. Its own cluster unless OMJOB_TEST_CLUSTER=external (KUBECONFIG,
-# OMJOB_TEST_KUBECONFIG). BENCH_CRON_PARTS: "1 3" by default (2 comes with 1).
-# About 9 minutes with the defaults (a Debug build measured 10,000 creates in 98 s),
+# OMJOB_TEST_KUBECONFIG). BENCH_CRON_PARTS: "1 low 3" by default (2 comes with
+# 1 and low). About 13 minutes with the defaults (a Debug build measured 10,000 creates in 98 s),
 # plus the time for part 3's CronOMJobs to be cached and scheduled, capped at
 # BENCH_CRON_SETTLE_S (330; a hint lost by pub/sub shows as a gap within a second
 # and the scheduler resyncs then; cron_unscheduled_* counts those still without);
@@ -55,7 +59,8 @@ NAMESPACES=()
 N=${BENCH_CRON_N:-1000}
 MINUTES=${BENCH_CRON_MINUTES:-2}
 NMEM=${BENCH_CRON_MEM_N:-10000}
-PARTS=${BENCH_CRON_PARTS:-1 3}
+NLOW=${BENCH_CRON_LOW_N:-50}
+PARTS=${BENCH_CRON_PARTS:-1 low 3}
 RECONCILERS=${BENCH_CRON_RECONCILERS:-0}
 LABEL=omjob-bench=$$
 
@@ -185,9 +190,9 @@ reqs() {
 
 # ---------------------------------------------------------------------------------
 # 1 and 2. Lateness and requests per run.
-part1() { # NAME [ENV=VALUE...]
-	local name=$1 ns extra first
-	shift
+part1() { # NAME COUNT [ENV=VALUE...]
+	local name=$1 N=$2 ns extra first
+	shift 2
 	new_ns ns bc-late
 	if [ "$RECONCILERS" = 1 ]; then
 		# Instant kwok pods, no exit handler; Forbid (the default) never blocks then.
@@ -258,8 +263,17 @@ part1() { # NAME [ENV=VALUE...]
 	if [ "$name" = default ]; then
 		# The floor of the client limit alone for N creates from one process whose
 		# bucket is full at the minute: the i-th request goes at (i - burst) / qps.
-		echo "BENCH cron_lateness_ratelimit_floor_p50_ms $(awk -v n="$N" 'BEGIN {r = n * 0.5 - 100; print (r > 0 ? r / 50 * 1000 : 0)}') ms"
-		echo "BENCH cron_lateness_ratelimit_floor_p99_ms $(awk -v n="$N" 'BEGIN {r = n * 0.99 - 100; print (r > 0 ? r / 50 * 1000 : 0)}') ms"
+		local f50 f99
+		f50=$(awk -v n="$N" 'BEGIN {r = n * 0.5 - 100; print (r > 0 ? r / 50 * 1000 : 0)}')
+		f99=$(awk -v n="$N" 'BEGIN {r = n * 0.99 - 100; print (r > 0 ? r / 50 * 1000 : 0)}')
+		echo "BENCH cron_lateness_ratelimit_floor_p50_ms $f50 ms"
+		echo "BENCH cron_lateness_ratelimit_floor_p99_ms $f99 ms"
+		# How far above the floor: 1.0 is the rate limit alone.
+		echo "BENCH cron_lateness_over_floor_p50 $(awk -v l="$p50" -v f="$f50" 'BEGIN {printf "%.3f", (f > 0 ? l / f : 0)}') ratio"
+		echo "BENCH cron_lateness_over_floor_p99 $(awk -v l="$p99" -v f="$f99" 'BEGIN {printf "%.3f", (f > 0 ? l / f : 0)}') ratio"
+	fi
+	if [ "$name" = low ]; then
+		note "  targets at low load ($N due at once, under the burst of 100): p50 <= 100 ms, p99 <= 1000 ms"
 	fi
 	note "  $got of $want runs of $MINUTES minutes ($(date -u -d "@$first" +%T) on) arrived before the next minute; lateness = watch arrival - scheduled-at: p50 $p50 p90 $(pct 90 <"$TMP/lat.$name") p99 $p99 max $max ms; runs created in the window (omjob_cron_runs_created_total): $created; skipped (omjob_cron_skipped_total, all reasons): $missed"
 	note "  the operator's own omjob_cron_lateness_seconds: $lat"
@@ -335,9 +349,10 @@ note "load before: $(uptime)"
 for part in $PARTS; do
 	case $part in
 	1)
-		part1 default
-		[ "${BENCH_CRON_RAISED:-0}" = 1 ] && part1 raised KUBE_QPS=1000 KUBE_BURST=2000
+		part1 default "$N"
+		[ "${BENCH_CRON_RAISED:-0}" = 1 ] && part1 raised "$N" KUBE_QPS=1000 KUBE_BURST=2000
 		;;
+	low) part1 low "$NLOW" ;;
 	3) part3 ;;
 	*) echo "bench_cron: unknown part $part" >&2; exit 1 ;;
 	esac

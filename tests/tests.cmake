@@ -42,10 +42,10 @@ foreach(src ${UNIT_TESTS})
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
   add_test(NAME unit_${mod} COMMAND ${name})
   # Modules that run threads (the watcher's cache, IPC's reply workers, the
-  # control socket, httpd, the cleaner's deletion workers) are labelled threads:
-  # `make tsan` runs them.
+  # control socket, httpd, the cleaner's deletion workers, the scheduler's workers)
+  # are labelled threads: `make tsan` runs them.
   set(labels unit)
-  if(mod MATCHES "^(watcher|ipc|runtime_ctl|httpd|cleaner_pool)")
+  if(mod MATCHES "^(watcher|ipc|runtime_ctl|httpd|cleaner_pool|scheduler_pool)")
     set(labels "unit;threads")
   endif()
   set_tests_properties(unit_${mod} PROPERTIES LABELS "${labels}" TIMEOUT 120
@@ -165,8 +165,9 @@ foreach(src ${PROCESS_TESTS})
 endforeach()
 
 # Integration tests whose processes run threads of their own: the watcher (list,
-# watch and reply threads) and httpd. `make test` runs them in the TSan build.
-foreach(t it_test_watcher process_httpd)
+# watch and reply threads), httpd, and the scheduler (its workers: it_test_cron).
+# `make test` runs them in the TSan build.
+foreach(t it_test_watcher process_httpd it_test_cron)
   if(TEST ${t})
     get_test_property(${t} LABELS l)
     set_tests_properties(${t} PROPERTIES LABELS "${l};threads")

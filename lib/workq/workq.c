@@ -1,10 +1,13 @@
 /* The keyed work queue (workq.h): a chained hash table of keys, an intrusive FIFO
  * through them, and a binary min-heap of (time, key) entries with lazy deletion.
- * Each key is one allocation: the struct, the payload, then the name. */
+ * Each key is one allocation: the struct, the name, then the payload at the next
+ * offset aligned for any type (no pointers to either: one per key counts at
+ * 10,000 CronOMJobs). */
 #include "lib/workq/workq.h"
 
 #include <errno.h>
 #include <stdalign.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,8 +27,8 @@ struct workq_key {
     bool wk_processing;   /* between workq_get and workq_done */
     bool wk_timed;
     bool wk_released; /* freed when its last heap entry goes */
-    char *wk_name;
-    void *wk_data;
+    bool wk_has_data; /* a payload follows the name */
+    char wk_name[];   /* then the payload (data_off) */
 };
 
 struct timer {
@@ -74,10 +77,17 @@ int workq_new(const struct workq_opts *o, struct workq **out)
     return 0;
 }
 
+/* The payload's offset in a key named name: after it, aligned for any type. */
+static size_t data_off(size_t name_len)
+{
+    size_t a = alignof(max_align_t);
+    return (offsetof(struct workq_key, wk_name) + name_len + 1 + a - 1) / a * a;
+}
+
 static void key_free(struct workq *q, struct workq_key *k)
 {
-    if (k->wk_data != NULL && q->q_opts.fini != NULL)
-        q->q_opts.fini(k->wk_data);
+    if (k->wk_has_data && q->q_opts.fini != NULL)
+        q->q_opts.fini(workq_key_data(k));
     free(k);
 }
 
@@ -139,18 +149,16 @@ static void grow(struct workq *q)
     q->q_nbuckets = n;
 }
 
-/* One allocation: the struct, the payload at an offset aligned for any type, the
- * name after it. */
+/* One allocation: the struct, the name, the payload at an offset aligned for any
+ * type. */
 static struct workq_key *key_alloc(const struct workq *q, const char *key)
 {
-    size_t a = alignof(max_align_t);
-    size_t off = (sizeof(struct workq_key) + a - 1) / a * a;
     size_t dsz = q->q_opts.data_size, len = strlen(key);
-    struct workq_key *k = calloc(1, off + dsz + len + 1);
+    size_t sz = dsz != 0 ? data_off(len) + dsz : offsetof(struct workq_key, wk_name) + len + 1;
+    struct workq_key *k = calloc(1, sz);
     if (k == NULL)
         return NULL;
-    k->wk_data = dsz != 0 ? (char *)k + off : NULL;
-    k->wk_name = (char *)k + off + dsz;
+    k->wk_has_data = dsz != 0;
     memcpy(k->wk_name, key, len + 1);
     return k;
 }
@@ -182,7 +190,7 @@ const char *workq_key_str(const struct workq_key *k)
 
 void *workq_key_data(struct workq_key *k)
 {
-    return k->wk_data;
+    return k->wk_has_data ? (char *)k + data_off(strlen(k->wk_name)) : NULL;
 }
 
 bool workq_key_timer(const struct workq_key *k, int64_t *at)

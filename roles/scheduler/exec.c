@@ -10,14 +10,21 @@
  * delete names its uid, and decide writes status only when it changes. The
  * Events of a step are posted after it succeeds; those the API server refuses
  * for a while (an outage, or 403 from an authorizer not yet synced) are retried
- * every 2 s for a minute, as the reconciler's. */
+ * every 2 s for a minute, as the reconciler's.
+ *
+ * Passes run on the pool's workers (pool.h), several at once, never two of one
+ * key. A first pass that creates a run stops there (its view kept) and resumes
+ * with the run's Events and status once every queued key has had its first
+ * pass: at a busy second, creates take the rate limit's tokens first. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "roles/scheduler/internal.h"
+#include "roles/scheduler/pool.h"
 #include "lib/common/json.h"
 #include "lib/common/log.h"
 #include "lib/common/metrics.h"
@@ -41,40 +48,23 @@
 
 enum step {
     STEP_CONTINUE, /* the view is up to date: decide again */
+    STEP_DEFER,    /* a run created in a first pass: the rest of the pass waits */
     STEP_WAIT,     /* done for now: a hint (or the timer set) brings the key back */
     STEP_ERROR,    /* failed: backoff */
 };
 
 /* ---- keys ---- */
 
-struct sched_key *sched_key_get(struct sched *s, const char *key, bool create)
-{
-    struct workq_key *wk = workq_find(s->s_wq, key);
-    if (wk == NULL && (!create || workq_insert(s->s_wq, key, &wk) < 0))
-        return NULL;
-    struct sched_key *k = workq_key_data(wk);
-    k->sk_wk = wk;
-    k->sk_key = workq_key_str(wk);
-    return k;
-}
-
 void sched_mark(struct sched *s, const char *key)
 {
-    struct sched_key *k = sched_key_get(s, key, true);
-    if (k == NULL) {
+    if (sched_pool_key(s->s_pool, key, true, true) == NULL)
         log_error("out of memory queueing a key", "key", key, NULL);
-        return;
-    }
-    workq_add(s->s_wq, k->sk_wk);
 }
 
-/* A pass of k at at_mono (the earlier of this and one already set). */
-static void schedule(struct sched *s, struct sched_key *k, int64_t at_mono)
+/* A pass of wk at at_mono (the earlier of this and one already set). */
+static void schedule(struct sched *s, struct workq_key *wk, int64_t at_mono)
 {
-    if (workq_add_at(s->s_wq, k->sk_wk, at_mono) != 0) {
-        log_error("out of memory scheduling a key; queueing it now", "key", k->sk_key, NULL);
-        workq_add(s->s_wq, k->sk_wk);
-    }
+    sched_pool_add_at(s->s_pool, wk, at_mono);
 }
 
 static void set_counted(struct sched *s, struct sched_key *k, bool on)
@@ -86,23 +76,21 @@ static void set_counted(struct sched *s, struct sched_key *k, bool on)
         atomic_fetch_add(&s->s_nscheduled, 1);
     else
         atomic_fetch_sub(&s->s_nscheduled, 1);
-    metrics_gauge_set(s->s_scheduled, (double)atomic_load(&s->s_nscheduled));
+    metrics_gauge_add(s->s_scheduled, on ? 1.0 : -1.0);
 }
 
 /* The CronOMJob is gone: forget its state (the work queue keeps the key itself
- * while stale timer entries point at it). */
-static void forget(struct sched *s, struct sched_key *k)
+ * while stale timer entries point at it). The pool's forget, locked. */
+void sched_forget(void *arg, struct workq *q, struct workq_key *wk)
 {
-    struct workq_key *wk = k->sk_wk;
+    struct sched *s = arg;
+    struct sched_key *k = workq_key_data(wk);
     set_counted(s, k, false);
     free(k->sk_name_taken);
     k->sk_name_taken = NULL;
     k->sk_fails = 0;
-    if (workq_release(s->s_wq, wk) == 1) {
+    if (workq_release(q, wk) == 1)
         memset(k, 0, sizeof(*k));
-        k->sk_wk = wk;
-        k->sk_key = workq_key_str(wk);
-    }
 }
 
 static int64_t backoff_ms(int n)
@@ -135,9 +123,16 @@ int sched_uuid4(char out[37])
 /* ---- the view of one key: the GET_KEY reply, updated by each write ---- */
 
 struct view {
+    struct workq_key *wk;
+    struct sched_key *k;      /* wk's payload */
     struct json_object *root; /* {"cronomjob":{...},"omjobs":[...],...} */
     char ns[64], name[254], uid[64];
     char run_id[37];
+    int64_t t0;                          /* monotonic ms: the pass began */
+    int steps;                           /* writes made so far */
+    bool first;                          /* a first pass: a create defers the rest */
+    struct sc_event pend[SC_MAX_EVENTS]; /* a deferred create's Events */
+    int npend;
 };
 
 static struct json_object *view_cron(struct view *v)
@@ -244,14 +239,17 @@ static int post(struct sched *s, const struct sched_ev *e)
 
 static void keep_for_retry(struct sched *s, const struct sched_ev *e)
 {
-    if (s->s_nretry == SCHED_EV_RETRY_MAX) {
+    pthread_mutex_lock(&s->s_retry_mu);
+    bool full = s->s_nretry == SCHED_EV_RETRY_MAX;
+    if (!full) {
+        s->s_retry[s->s_nretry++] = *e;
+        if (s->s_retry_at_ms == 0)
+            s->s_retry_at_ms = util_mono_ms() + EV_RETRY_MS;
+    }
+    pthread_mutex_unlock(&s->s_retry_mu);
+    if (full)
         log_warn("Event dropped: too many waiting for the API server", "reason", e->reason,
                  "cronomjob.namespace", e->ns, "cronomjob.name", e->name, NULL);
-        return;
-    }
-    s->s_retry[s->s_nretry++] = *e;
-    if (s->s_retry_at_ms == 0)
-        s->s_retry_at_ms = util_mono_ms() + EV_RETRY_MS;
 }
 
 /* The skipped-run reasons of omjob_cron_skipped_total, from the Event reasons. */
@@ -290,10 +288,15 @@ static void emit_action(struct sched *s, struct view *v, const struct sc_action 
              a->ev[i].message);
 }
 
+/* Holds s_retry_mu while it posts: a worker with an Event to keep waits, which
+ * only happens while the API server refuses Events anyway. */
 void sched_retry_events(struct sched *s)
 {
-    if (s->s_nretry == 0 || util_mono_ms() < s->s_retry_at_ms)
+    pthread_mutex_lock(&s->s_retry_mu);
+    if (s->s_nretry == 0 || util_mono_ms() < s->s_retry_at_ms) {
+        pthread_mutex_unlock(&s->s_retry_mu);
         return;
+    }
     int kept = 0;
     for (int i = 0; i < s->s_nretry; i++) {
         struct sched_ev *e = &s->s_retry[i];
@@ -303,6 +306,82 @@ void sched_retry_events(struct sched *s)
     }
     s->s_nretry = kept;
     s->s_retry_at_ms = kept > 0 ? util_mono_ms() + EV_RETRY_MS : 0;
+    pthread_mutex_unlock(&s->s_retry_mu);
+}
+
+/* A run's Event, for the workers' idle time (pool.h: after every due create and
+ * every status write); it holds no key. */
+static void emit_later(struct sched *s, struct view *v, const struct sc_event *ev)
+{
+    struct sched_evq *n = calloc(1, sizeof(*n));
+    if (n == NULL) {
+        log_warn("Event dropped: out of memory", "reason", ev->reason, NULL);
+        return;
+    }
+    struct sched_ev *e = &n->q_ev;
+    e->type = ev->type == SC_EV_WARNING ? EV_WARNING : EV_NORMAL;
+    e->reason = ev->reason;
+    snprintf(e->ns, sizeof(e->ns), "%s", v->ns);
+    snprintf(e->name, sizeof(e->name), "%s", v->name);
+    snprintf(e->uid, sizeof(e->uid), "%s", v->uid);
+    snprintf(e->message, sizeof(e->message), "%s", ev->message);
+    pthread_mutex_lock(&s->s_retry_mu);
+    bool full = s->s_nevq >= SCHED_EVQ_MAX;
+    if (!full) {
+        if (s->s_evq_tail != NULL)
+            s->s_evq_tail->q_next = n;
+        else
+            s->s_evq_head = n;
+        s->s_evq_tail = n;
+        s->s_nevq++;
+    }
+    pthread_mutex_unlock(&s->s_retry_mu);
+    if (full) {
+        log_warn("Event dropped: too many waiting for the workers", "reason", e->reason,
+                 "cronomjob.namespace", e->ns, "cronomjob.name", e->name, NULL);
+        free(n);
+        return;
+    }
+    sched_pool_kick(s->s_pool);
+}
+
+bool sched_idle(void *arg)
+{
+    struct sched *s = arg;
+    pthread_mutex_lock(&s->s_retry_mu);
+    struct sched_evq *n = s->s_evq_head;
+    if (n != NULL) {
+        s->s_evq_head = n->q_next;
+        if (s->s_evq_head == NULL)
+            s->s_evq_tail = NULL;
+        s->s_nevq--;
+    }
+    pthread_mutex_unlock(&s->s_retry_mu);
+    if (n == NULL)
+        return false;
+    int rc = post(s, &n->q_ev);
+    if (rc != 0 && ev_transient(rc))
+        keep_for_retry(s, &n->q_ev);
+    free(n);
+    return true;
+}
+
+void sched_evq_free(struct sched *s)
+{
+    for (struct sched_evq *n = s->s_evq_head, *nx; n != NULL; n = nx) {
+        nx = n->q_next;
+        free(n);
+    }
+    s->s_evq_head = s->s_evq_tail = NULL;
+    s->s_nevq = 0;
+}
+
+int64_t sched_retry_wait_ms(struct sched *s, int64_t now)
+{
+    pthread_mutex_lock(&s->s_retry_mu);
+    int64_t w = s->s_nretry == 0 ? -1 : s->s_retry_at_ms > now ? s->s_retry_at_ms - now : 0;
+    pthread_mutex_unlock(&s->s_retry_mu);
+    return w;
 }
 
 /* ---- executing one action ---- */
@@ -342,7 +421,7 @@ static enum step create_exists(struct sched *s, struct sched_key *k, struct view
     struct kube_err e;
     int rc = kube_get(s->s_kc, &ref, &got, &e);
     if (rc == -ENOENT) { /* deleted in between */
-        schedule(s, k, util_mono_ms() + CONFLICT_MS);
+        schedule(s, v->wk, util_mono_ms() + CONFLICT_MS);
         return STEP_WAIT;
     }
     if (rc != 0) {
@@ -355,7 +434,7 @@ static enum step create_exists(struct sched *s, struct sched_key *k, struct view
                  "cronomjob.name", v->name, "omjob.name", a->name, NULL);
         view_put_child(v, a->name, got);
         json_object_put(got);
-        schedule(s, k, util_mono_ms() + EXISTS_MS);
+        schedule(s, v->wk, util_mono_ms() + EXISTS_MS);
         return STEP_CONTINUE;
     }
     json_object_put(got);
@@ -390,9 +469,14 @@ static enum step exec_create(struct sched *s, struct sched_key *k, struct view *
             "run created", "cronomjob.namespace", v->ns, "cronomjob.name", v->name, "cronomjob.uid",
             v->uid, "omjob.name", a->name, "omjob.uid", jx_str(out, "metadata.uid"), "run_id",
             jx_str(out, "metadata.labels.app\\.kubernetes\\.io/run-id"), "lateness_s", lt, NULL);
-        emit_action(s, v, a);
         view_put_child(v, a->name, out);
         json_object_put(out);
+        if (v->first) { /* its Events after every due run's create (pool.h) */
+            v->npend = a->nev < SC_MAX_EVENTS ? a->nev : SC_MAX_EVENTS;
+            memcpy(v->pend, a->ev, sizeof(v->pend[0]) * (size_t)v->npend);
+            return STEP_DEFER;
+        }
+        emit_action(s, v, a);
         return STEP_CONTINUE;
     }
     if (rc == -EEXIST)
@@ -434,6 +518,14 @@ static enum step exec_delete(struct sched *s, struct view *v, const struct sc_ac
     return STEP_ERROR;
 }
 
+/* The hash of a CronOMJob's metadata.resourceVersion (never 0). */
+static uint64_t rv_hash(struct json_object *cron)
+{
+    const char *rv = jx_str_or(cron, "metadata.resourceVersion", "");
+    uint64_t h = util_fnv1a64(rv, strlen(rv));
+    return h != 0 ? h : 1;
+}
+
 static enum step exec_status(struct sched *s, struct sched_key *k, struct view *v,
                              const struct sc_action *a)
 {
@@ -457,6 +549,9 @@ static enum step exec_status(struct sched *s, struct sched_key *k, struct view *
                  jx_str(out, "status.lastScheduleTime"), "nextScheduleTime",
                  jx_str(out, "status.nextScheduleTime"), NULL);
         emit_action(s, v, a);
+        uint64_t base = rv_hash(view_cron(v));
+        if (out != NULL && json_object_is_type(out, json_type_object) && rv_hash(out) != base)
+            k->sk_base_rv = base; /* a pass on a view still at base waits for the cache */
         if (out != NULL && json_object_is_type(out, json_type_object))
             json_object_object_add(v->root, "cronomjob", out);
         else
@@ -464,7 +559,7 @@ static enum step exec_status(struct sched *s, struct sched_key *k, struct view *
         return STEP_CONTINUE;
     }
     if (rc == -ESTALE) { /* our view is older than the server's: look again shortly */
-        schedule(s, k, util_mono_ms() + CONFLICT_MS);
+        schedule(s, v->wk, util_mono_ms() + CONFLICT_MS);
         return STEP_WAIT;
     }
     if (rc == -ENOENT)
@@ -491,10 +586,10 @@ static enum step exec_action(struct sched *s, struct sched_key *k, struct view *
 
 /* ---- a pass ---- */
 
-/* decide -> execute, up to MAX_STEPS writes; the last step's outcome. */
+/* decide -> execute, up to MAX_STEPS writes in the pass; the last step's outcome. */
 static enum step run_steps(struct sched *s, struct sched_key *k, struct view *v)
 {
-    for (int i = 0; i < MAX_STEPS; i++) {
+    for (; v->steps < MAX_STEPS; v->steps++) {
         struct sc_child *kids = NULL;
         size_t nkids = 0;
         struct sc_action a;
@@ -519,75 +614,123 @@ static enum step run_steps(struct sched *s, struct sched_key *k, struct view *v)
             set_counted(s, k, a.requeue_at_ms > 0);
             if (a.requeue_at_ms > 0) {
                 int64_t d = a.requeue_at_ms - in.now_ms;
-                schedule(s, k, util_mono_ms() + (d > 0 ? d : 0) + TIMER_SLACK_MS);
+                schedule(s, v->wk, util_mono_ms() + (d > 0 ? d : 0) + TIMER_SLACK_MS);
             }
             sc_action_free(&a);
             return STEP_WAIT;
         }
         enum step st = exec_action(s, k, v, &a);
-        bool created = a.kind == SC_CREATE && st == STEP_CONTINUE;
+        bool created = a.kind == SC_CREATE && (st == STEP_CONTINUE || st == STEP_DEFER);
         sc_action_free(&a);
-        if (st != STEP_CONTINUE)
-            return st;
         if (created && sched_uuid4(v->run_id) != 0) /* the next run gets its own id */
             return STEP_ERROR;
+        if (st == STEP_DEFER)
+            v->steps++;
+        if (st != STEP_CONTINUE)
+            return st;
     }
     /* More writes than a pass should need: look again soon rather than spin. */
     log_warn("pass stopped after too many writes; looking again in a second", "cronomjob.namespace",
              v->ns, "cronomjob.name", v->name, NULL);
-    schedule(s, k, util_mono_ms() + 1000);
+    schedule(s, v->wk, util_mono_ms() + 1000);
     return STEP_WAIT;
 }
 
-/* One pass over a key. True when the key may be forgotten (no CronOMJob). */
-static bool pass(struct sched *s, struct sched_key *k)
+/* The end of a pass: metrics, backoff. SP_DONE. */
+static enum sp_result pass_end(struct sched *s, struct view *v, enum step st)
 {
-    struct view v = {0};
-    int64_t t0 = util_mono_ms();
-    int rc = sched_fetch(s, k->sk_key, &v.root);
-    if (rc != 0) {
-        if (rc != -EAGAIN)
-            log_warn("cannot read the key from the watcher; retrying", "key", k->sk_key, "error",
-                     strerror(-rc), NULL);
-        schedule(s, k, util_mono_ms() + NOT_SYNCED_MS);
-        metrics_counter_add(s->s_fam->cr_reconcile, 1.0, "cronomjob", "requeue_after");
-        return false;
-    }
-    struct json_object *cron = view_cron(&v);
-    if (cron == NULL) {
-        json_object_put(v.root);
-        return true;
-    }
-    snprintf(v.ns, sizeof(v.ns), "%s", jx_str_or(cron, "metadata.namespace", ""));
-    snprintf(v.name, sizeof(v.name), "%s", jx_str_or(cron, "metadata.name", ""));
-    snprintf(v.uid, sizeof(v.uid), "%s", jx_str_or(cron, "metadata.uid", ""));
-    enum step st = sched_uuid4(v.run_id) == 0 ? run_steps(s, k, &v) : STEP_ERROR;
-    json_object_put(v.root);
-    metrics_observe(s->s_fam->cr_reconcile_time, (double)(util_mono_ms() - t0) / 1000.0,
+    metrics_observe(s->s_fam->cr_reconcile_time, (double)(util_mono_ms() - v->t0) / 1000.0,
                     "cronomjob");
     if (st == STEP_ERROR) {
-        schedule(s, k, util_mono_ms() + backoff_ms(++k->sk_fails));
+        schedule(s, v->wk, util_mono_ms() + backoff_ms(++v->k->sk_fails));
         metrics_counter_add(s->s_fam->cr_reconcile, 1.0, "cronomjob", "error");
         metrics_counter_add(s->s_fam->cr_reconcile_errors, 1.0, "cronomjob");
-        return false;
+        return SP_DONE;
     }
-    k->sk_fails = 0;
+    v->k->sk_fails = 0;
     metrics_counter_add(s->s_fam->cr_reconcile, 1.0, "cronomjob", "success");
-    return false;
+    return SP_DONE;
 }
 
-void sched_process(struct sched *s)
+static void view_free(struct view *v)
 {
-    for (int i = 0; i < BATCH; i++) {
-        struct workq_key *wk = workq_get(s->s_wq);
-        if (wk == NULL)
-            break;
-        struct sched_key *k = workq_key_data(wk);
-        bool gone = pass(s, k);
-        workq_done(s->s_wq, wk); /* queued again if added meanwhile */
-        if (gone)
-            forget(s, k);
-        ctl_heartbeat(s->s_ctl);
+    json_object_put(v->root);
+    free(v);
+}
+
+/* The first pass over a key (the pool's pass): read it from the watcher, decide
+ * and write; a run created defers the rest (*cont: the view). */
+enum sp_result sched_pass(void *arg, struct workq_key *wk, void **cont)
+{
+    struct sched *s = arg;
+    struct view *v = calloc(1, sizeof(*v));
+    if (v == NULL) {
+        schedule(s, wk, util_mono_ms() + NOT_SYNCED_MS);
+        return SP_DONE;
     }
-    atomic_store(&s->s_nkeys, workq_nkeys(s->s_wq));
+    v->wk = wk;
+    v->k = workq_key_data(wk);
+    v->t0 = util_mono_ms();
+    v->first = true;
+    const char *key = workq_key_str(wk);
+    int rc = sched_fetch(s, key, &v->root);
+    if (rc != 0) {
+        if (rc != -EAGAIN)
+            log_warn("cannot read the key from the watcher; retrying", "key", key, "error",
+                     strerror(-rc), NULL);
+        schedule(s, wk, util_mono_ms() + NOT_SYNCED_MS);
+        metrics_counter_add(s->s_fam->cr_reconcile, 1.0, "cronomjob", "requeue_after");
+        view_free(v);
+        return SP_DONE;
+    }
+    struct json_object *cron = view_cron(v);
+    if (cron == NULL) {
+        view_free(v);
+        return SP_GONE;
+    }
+    if (v->k->sk_base_rv != 0 && rv_hash(cron) == v->k->sk_base_rv) {
+        /* The cache does not show our last status write yet: its hint brings the
+         * key back (the timer only in case). */
+        schedule(s, wk, util_mono_ms() + EXISTS_MS);
+        view_free(v);
+        return SP_DONE;
+    }
+    v->k->sk_base_rv = 0;
+    snprintf(v->ns, sizeof(v->ns), "%s", jx_str_or(cron, "metadata.namespace", ""));
+    snprintf(v->name, sizeof(v->name), "%s", jx_str_or(cron, "metadata.name", ""));
+    snprintf(v->uid, sizeof(v->uid), "%s", jx_str_or(cron, "metadata.uid", ""));
+    enum step st = sched_uuid4(v->run_id) == 0 ? run_steps(s, v->k, v) : STEP_ERROR;
+    if (st == STEP_DEFER) {
+        *cont = v;
+        return SP_DEFER;
+    }
+    enum sp_result r = pass_end(s, v, st);
+    view_free(v);
+    return r;
+}
+
+/* The rest of a pass deferred after its create (the pool's resume): decide and
+ * write on (the status) with creates no longer deferred; the create's Events go
+ * to the idle-time queue (posted after every status write waiting). */
+enum sp_result sched_resume(void *arg, struct workq_key *wk, void *cont)
+{
+    struct sched *s = arg;
+    struct view *v = cont;
+    (void)wk;
+    v->first = false;
+    for (int i = 0; i < v->npend; i++)
+        emit_later(s, v, &v->pend[i]);
+    v->npend = 0;
+    enum sp_result r = pass_end(s, v, run_steps(s, v->k, v));
+    view_free(v);
+    return r;
+}
+
+/* A deferred pass not resumed (the scheduler stops): its Events are lost, its
+ * status is written by the next pass (the run is known by its name). */
+void sched_drop(void *arg, struct workq_key *wk, void *cont)
+{
+    (void)arg;
+    (void)wk;
+    view_free(cont);
 }

@@ -1,15 +1,20 @@
 /* The scheduler role's shared state, between its loop (scheduler.c), its view of
- * the watcher's cache (sync.c) and the execution of decisions (exec.c). One
- * thread uses it; the atomics are read by the control socket's STATUS handler. */
+ * the watcher's cache (sync.c), its workers (pool.c) and the execution of
+ * decisions (exec.c). The loop's thread owns the resync state and the IPC
+ * subscriber; the work queue is the pool's (its lock); the Events to retry have
+ * their own lock; a key's payload belongs to the worker making its pass; the
+ * atomics are read by the control socket's STATUS handler. */
 #ifndef OMJOB_ROLES_SCHEDULER_INTERNAL_H
 #define OMJOB_ROLES_SCHEDULER_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "lib/common/cfg.h"
 #include "roles/scheduler/decide.h"
+#include "roles/scheduler/pool.h"
 #include "runtime/events.h"
 
 struct ctl;
@@ -19,18 +24,21 @@ struct kube_client;
 struct ipc_sub;
 struct ipc_req;
 struct metrics_family;
+struct sched_pool;
 struct workq;
 struct workq_key;
 
 /* A CronOMJob key's state: the payload of its key in the work queue (lib/workq),
- * as long as the queue knows the key. */
+ * as long as the queue knows the key. Kept small: one per CronOMJob. */
 struct sched_key {
-    struct workq_key *sk_wk;
-    const char *sk_key; /* the work queue's copy, "ns/name" */
-    int sk_fails;       /* consecutive failed passes, for backoff */
     /* A create answered 409 by an OMJob this CronOMJob does not control: its name
      * (sc_input.name_taken) until another run's name is taken. */
     char *sk_name_taken;
+    /* Our last status write replaced this resourceVersion (its hash; 0 none): a
+     * view still at it is older than our write, and waits for the cache rather
+     * than writing again (a 409 and a token lost). */
+    uint64_t sk_base_rv;
+    int sk_fails;    /* consecutive failed passes, for backoff */
     bool sk_counted; /* counted in omjob_cron_scheduled (decide gave a next time) */
 };
 
@@ -61,6 +69,12 @@ struct sched_ev {
     int tries;
 };
 #define SCHED_EV_RETRY_MAX 128
+/* The runs' Events waiting for the workers' idle time (pool.h), at most. */
+#define SCHED_EVQ_MAX 4096
+struct sched_evq {
+    struct sched_evq *q_next;
+    struct sched_ev q_ev;
+};
 
 struct sched {
     struct cfg s_cfg;
@@ -70,14 +84,18 @@ struct sched {
     struct ev_recorder *s_ev;
     struct ipc_sub *s_sub;
     struct ipc_req *s_req;
-    struct workq *s_wq;
+    struct workq *s_wq;                 /* guarded by s_pool */
+    struct sched_pool *s_pool;          /* the workers */
     struct metrics_family *s_created;   /* omjob_cron_runs_created_total */
     struct metrics_family *s_lateness;  /* omjob_cron_lateness_seconds */
     struct metrics_family *s_scheduled; /* omjob_cron_scheduled */
     struct metrics_family *s_skipped;   /* omjob_cron_skipped_total{reason} */
     struct sched_resync s_rs;
     bool s_synced_once;
-    unsigned s_connects; /* ipc_sub_connects last seen */
+    unsigned s_connects;                       /* ipc_sub_connects last seen */
+    pthread_mutex_t s_retry_mu;                /* s_retry, s_nretry, s_retry_at_ms, s_evq* */
+    struct sched_evq *s_evq_head, *s_evq_tail; /* the runs' Events, last of all */
+    size_t s_nevq;
     struct sched_ev s_retry[SCHED_EV_RETRY_MAX];
     int s_nretry;
     int64_t s_retry_at_ms; /* monotonic: the next round of s_retry */
@@ -110,14 +128,21 @@ void sched_drain_hints(struct sched *s);
 int sched_fetch(struct sched *s, const char *key, struct json_object **root);
 
 /* exec.c: passes over keys and what they write. */
-/* The state of key, created when create is set (NULL when absent or out of memory). */
-struct sched_key *sched_key_get(struct sched *s, const char *key, bool create);
-/* Queues key for a pass. */
+/* Queues key for a pass (its state created when new). */
 void sched_mark(struct sched *s, const char *key);
-/* Takes up to a batch of keys from the work queue, one pass each. */
-void sched_process(struct sched *s);
+/* The pool's operations (pool.h): a first pass, the rest of a deferred one, a
+ * deferred one dropped, a key forgotten (locked). */
+enum sp_result sched_pass(void *arg, struct workq_key *wk, void **cont);
+enum sp_result sched_resume(void *arg, struct workq_key *wk, void *cont);
+void sched_drop(void *arg, struct workq_key *wk, void *cont);
+void sched_forget(void *arg, struct workq *q, struct workq_key *wk);
+bool sched_idle(void *arg);
+/* Frees the Events still queued for idle time (at stop: they are lost). */
+void sched_evq_free(struct sched *s);
 /* Posts the Events the API server did not take yet, when their time has come. */
 void sched_retry_events(struct sched *s);
+/* Ms until sched_retry_events has work (0: now), -1 when none waits. */
+int64_t sched_retry_wait_ms(struct sched *s, int64_t now);
 /* A version 4 UUID (RFC 9562) from getrandom(2) into out (37 bytes). 0 or -errno. */
 int sched_uuid4(char out[37]);
 

@@ -6,17 +6,20 @@
  * start, after a lost hint, a new publisher or a reconnect, and every
  * OMJOB_RESYNC_SECONDS. The keys wait in a work queue (lib/workq) whose timers
  * are each CronOMJob's next look (its next scheduled time, a history deadline, a
- * backoff); a pass over a key (exec.c) runs the pure decision (decide.c) and
- * executes what it returns. READY for the supervisor once initialised; ready in
- * its health reply (/readyz) once the first resync is in. */
+ * backoff); the workers take the keys due and make a pass over each (exec.c):
+ * the pure decision (decide.c), and what it returns executed, several passes in
+ * flight at once within the client's rate limit, creates first. READY for the supervisor once
+ * initialised; ready in its health reply (/readyz) once the first resync is in. */
 #include "roles/scheduler/scheduler.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "roles/scheduler/internal.h"
+#include "roles/scheduler/pool.h"
 #include "lib/common/json.h"
 #include "lib/common/log.h"
 #include "lib/common/metrics.h"
@@ -30,6 +33,10 @@
 #include "runtime/role.h"
 
 #define LOOP_MAX_WAIT_MS 1000
+/* Passes in flight at once (threads sharing the API client and its token
+ * bucket): enough that the bucket, not one request's latency, bounds a busy
+ * second (docs/ARCHITECTURE.md, "The scheduler's workers"). */
+#define SCHED_WORKERS 8
 /* The API client: short enough that one stuck request does not stall the loop
  * past its health deadline for long. */
 #define KUBE_TIMEOUT_MS 10000
@@ -132,7 +139,7 @@ static int setup(struct sched *s)
         .data_size = sizeof(struct sched_key),
         .fini = key_fini,
         .hooks = {.added = wq_added, .depth = wq_depth, .waited = wq_waited, .arg = s}};
-    if (workq_new(&wo, &s->s_wq) != 0)
+    if (workq_new(&wo, &s->s_wq) != 0 || pthread_mutex_init(&s->s_retry_mu, NULL) != 0)
         return 1;
     if ((rc = kclient_new(&s->s_cfg, s->s_ctl, &ko, &s->s_kc, err, sizeof(err))) != 0) {
         log_error("no API client", "error", err[0] ? err : strerror(-rc), NULL);
@@ -143,15 +150,26 @@ static int setup(struct sched *s)
     if (ev_recorder_new(s->s_kc, "omjob-operator", instance, 0, &s->s_ev) != 0 || open_ipc(s) != 0)
         return 1;
     sched_resync_init(&s->s_rs);
+    struct sched_pool_ops po = {.pass = sched_pass,
+                                .resume = sched_resume,
+                                .drop = sched_drop,
+                                .forget = sched_forget,
+                                .idle = sched_idle,
+                                .arg = s};
+    if ((rc = sched_pool_start(s->s_wq, SCHED_WORKERS, &po, &s->s_pool)) != 0) {
+        log_error("cannot start the workers", "error", strerror(-rc), NULL);
+        return 1;
+    }
     return 0;
 }
 
 static void became_ready(struct sched *s)
 {
     char n[24];
-    snprintf(n, sizeof(n), "%zu", workq_nkeys(s->s_wq));
+    snprintf(n, sizeof(n), "%zu", sched_pool_nkeys(s->s_pool));
     log_info("scheduler ready: first resync with the watcher done", "cronomjobs", n, NULL);
     s->s_synced_once = true;
+    sched_pool_open(s->s_pool); /* keys wait for the first resync: the watcher's cache */
     ctl_set_ready(s->s_ctl, true);
 }
 
@@ -174,19 +192,16 @@ static void maybe_resync(struct sched *s)
         log_warn("resync with the watcher failed; retrying", "error", strerror(-rc), NULL);
 }
 
-/* Milliseconds the loop may sleep: until the next timer, a resync or an Event
- * retry, at most LOOP_MAX_WAIT_MS (heartbeats). */
-static int wait_ms(struct sched *s, int64_t until_timer)
+/* Milliseconds the loop may sleep: until a resync or an Event retry, at most
+ * LOOP_MAX_WAIT_MS (heartbeats). The workers wait for the keys' timers. */
+static int wait_ms(struct sched *s)
 {
     int64_t w = LOOP_MAX_WAIT_MS, now = util_mono_ms();
-    if (workq_len(s->s_wq) > 0)
-        return 0;
-    if (until_timer >= 0 && until_timer < w)
-        w = until_timer;
-    if (sched_resync_wait_ms(&s->s_rs, now) < w)
-        w = sched_resync_wait_ms(&s->s_rs, now);
-    if (s->s_nretry > 0 && s->s_retry_at_ms - now < w)
-        w = s->s_retry_at_ms - now;
+    int64_t r = sched_resync_wait_ms(&s->s_rs, now), e = sched_retry_wait_ms(s, now);
+    if (r < w)
+        w = r;
+    if (e >= 0 && e < w)
+        w = e;
     return w < 0 ? 0 : (int)w;
 }
 
@@ -201,13 +216,8 @@ static int run(struct sched *s)
         sched_drain_hints(s);
         maybe_resync(s);
         sched_retry_events(s);
-        int64_t until = -1;
-        if (s->s_synced_once) { /* keys wait for the first resync: the watcher's cache */
-            workq_fire(s->s_wq);
-            sched_process(s);
-            until = workq_fire(s->s_wq);
-        }
-        int rc = role_poll(subfd, s->s_synced_once ? wait_ms(s, until) : SCHED_RESYNC_UNSYNCED_MS);
+        atomic_store(&s->s_nkeys, sched_pool_nkeys(s->s_pool));
+        int rc = role_poll(subfd, s->s_synced_once ? wait_ms(s) : SCHED_RESYNC_UNSYNCED_MS);
         if (rc != ROLE_POLL_GO_ON)
             return rc;
     }
@@ -215,6 +225,9 @@ static int run(struct sched *s)
 
 static void teardown(struct sched *s)
 {
+    sched_pool_stop(s->s_pool); /* first: the workers use everything below */
+    s->s_pool = NULL;
+    sched_evq_free(s);
     ipc_sub_close(s->s_sub);
     ipc_req_close(s->s_req);
     ev_recorder_free(s->s_ev);
