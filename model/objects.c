@@ -540,3 +540,24 @@ struct json_object *wc_controller_refs(const char *kind, const char *name, const
     }
     return refs;
 }
+
+bool wc_block_owner_refused(int http, const char *message)
+{
+    return http == 403 && message != NULL && strstr(message, "blockOwnerDeletion") != NULL;
+}
+
+int wc_drop_block_owner(struct json_object *obj)
+{
+    struct json_object *refs = jx_arr(obj, "metadata.ownerReferences");
+    int n = 0;
+    size_t len = refs != NULL ? json_object_array_length(refs) : 0;
+    for (size_t i = 0; i < len; i++) {
+        struct json_object *ref = json_object_array_get_idx(refs, i);
+        if (json_object_is_type(ref, json_type_object) &&
+            json_object_object_get_ex(ref, "blockOwnerDeletion", NULL)) {
+            json_object_object_del(ref, "blockOwnerDeletion");
+            n++;
+        }
+    }
+    return n;
+}

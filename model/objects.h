@@ -119,4 +119,14 @@ void wc_identity(struct json_object *obj, char *buf, size_t bufsz);
  * CronOMJob. NULL on ENOMEM. */
 struct json_object *wc_controller_refs(const char *kind, const char *name, const char *uid);
 
+/* A create refused because the identity may not set blockOwnerDeletion: the
+ * OwnerReferencesPermissionEnforcement admission plugin (on in OpenShift and in
+ * the test cluster) allows it only to who may update the owner's finalizers,
+ * which OpenMetadata's chart does not grant. True for such a 403 message. */
+bool wc_block_owner_refused(int http, const char *message);
+/* Removes blockOwnerDeletion from every metadata.ownerReferences entry of obj
+ * (the create is then admitted; a foreground deletion of the owner no longer
+ * waits for this object). Returns how many were removed. */
+int wc_drop_block_owner(struct json_object *obj);
+
 #endif

@@ -2,11 +2,15 @@
 #include "runtime/kclient.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/common/cfg.h"
+#include "lib/common/log.h"
 #include "lib/kube/kubeconfig.h"
+#include "model/objects.h"
 #include "runtime/ctl.h"
 
 int kclient_new(const struct cfg *c, struct ctl *ctl, const struct kube_client_opts *opts,
@@ -33,4 +37,23 @@ int kclient_new(const struct cfg *c, struct ctl *ctl, const struct kube_client_o
     }
     *out = cl;
     return 0;
+}
+
+int kclient_create_owned(struct kube_client *kc, const struct kube_ref *r, struct json_object *obj,
+                         struct json_object **out, struct kube_err *err)
+{
+    static _Atomic bool no_block;
+    if (atomic_load(&no_block))
+        wc_drop_block_owner(obj);
+    int rc = kube_create(kc, r, obj, out, err);
+    if (rc == -EPERM && wc_block_owner_refused(err->http, err->message) &&
+        wc_drop_block_owner(obj) > 0) {
+        if (!atomic_exchange(&no_block, true))
+            log_warn("may not set blockOwnerDeletion (no update on the owner's finalizers, with "
+                     "OwnerReferencesPermissionEnforcement): creating without it; a foreground "
+                     "deletion of an OMJob or CronOMJob will not wait for its pods or runs",
+                     "detail", err->message, NULL);
+        rc = kube_create(kc, r, obj, out, err);
+    }
+    return rc;
 }

@@ -18,4 +18,13 @@ struct ctl;
 int kclient_new(const struct cfg *c, struct ctl *ctl, const struct kube_client_opts *opts,
                 struct kube_client **out, char *errbuf, size_t errlen);
 
+/* kube_create of an object the operator owns through a controller ownerReference
+ * (a pod of its OMJob, a run of its CronOMJob). When the API server refuses
+ * blockOwnerDeletion (OwnerReferencesPermissionEnforcement without `update` on
+ * the owner's finalizers, e.g. under OpenMetadata's chart RBAC) it warns once per
+ * process, creates without it, and does so from then on: the object is made, and
+ * only a foreground deletion of the owner stops waiting for it. */
+int kclient_create_owned(struct kube_client *kc, const struct kube_ref *r, struct json_object *obj,
+                         struct json_object **out, struct kube_err *err);
+
 #endif

@@ -34,6 +34,7 @@
 #include "roles/reconciler/decide.h"
 #include "runtime/ctl.h"
 #include "runtime/events.h"
+#include "runtime/kclient.h"
 #include "model/labels.h"
 #include "runtime/role.h"
 #include "model/objects.h"
@@ -489,7 +490,7 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         schedule(r, k, k->create_retry_at);
         return STEP_WAIT;
     }
-    int rc = kube_create(r->kc, &ref, a->pod_obj, &out, &e);
+    int rc = kclient_create_owned(r->kc, &ref, a->pod_obj, &out, &e);
     if (rc == 0) {
         create_done(r, k, v, a, out);
         return STEP_CONTINUE;

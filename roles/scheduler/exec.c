@@ -34,6 +34,7 @@
 #include "model/labels.h"
 #include "model/objects.h"
 #include "runtime/ctl.h"
+#include "runtime/kclient.h"
 
 #define MAX_STEPS 8
 #define BATCH 64           /* keys per loop turn before polling again */
@@ -457,7 +458,7 @@ static enum step exec_create(struct sched *s, struct sched_key *k, struct view *
                   v->ns, "cronomjob.name", v->name, "omjob.name", a->name, NULL);
         return STEP_ERROR;
     }
-    int rc = kube_create(s->s_kc, &ref, a->body, &out, &e);
+    int rc = kclient_create_owned(s->s_kc, &ref, a->body, &out, &e);
     if (rc == 0) {
         double late = (double)(util_wall_ms() - a->scheduled_ms) / 1000.0;
         metrics_counter_add(s->s_created, 1.0);

@@ -113,8 +113,10 @@ n2=$(new_ns rbac-b)
 nout=$(new_ns rbac-out)
 rbac_objects --set-string "env.watchNamespaces=$n1\,$n2" >"$OP_TMP/ns-rbac.yaml"
 kinds=$(grep -E '^kind: ' "$OP_TMP/ns-rbac.yaml" | sort | uniq -c | tr -s ' ' | tr '\n' ';')
-[ "$kinds" = " 3 kind: Role; 3 kind: RoleBinding; 1 kind: ServiceAccount;" ] &&
-	pass "ns: rendered a Role and RoleBinding per watched namespace (+ the Lease's), nothing cluster-wide" ||
+crds=$(awk '/^kind: ClusterRole$/ {c = 1} c && /resourceNames:/ {print; exit}' "$OP_TMP/ns-rbac.yaml")
+[ "$kinds" = " 1 kind: ClusterRole; 1 kind: ClusterRoleBinding; 3 kind: Role; 3 kind: RoleBinding; 1 kind: ServiceAccount;" ] &&
+	grep -q 'omjobs.pipelines.openmetadata.org, cronomjobs.pipelines.openmetadata.org' <<<"$crds" &&
+	pass "ns: rendered a Role and RoleBinding per watched namespace (+ the Lease's); cluster-wide only get on our two CRDs" ||
 	fail "ns: rendered kinds $kinds"
 $K apply -f "$OP_TMP/ns-rbac.yaml" >/dev/null
 sa_kubeconfig
