@@ -19,6 +19,12 @@ struct kube_http_req {
     size_t body_len;
     const char *content_type;
     enum kube_idem idem;
+    /* When set, a 2xx body is passed to stream as it arrives (resp->body stays
+     * NULL) instead of being kept whole: memory is the consumer's. A nonzero
+     * return aborts the transfer and is returned by kube_http_do. Once bytes were
+     * passed, a failed attempt is not retried (the consumer saw part of a body). */
+    int (*stream)(void *ctx, const char *data, size_t len);
+    void *stream_ctx;
 };
 
 struct kube_http_resp {

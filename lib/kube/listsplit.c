@@ -23,15 +23,15 @@ struct buf {
 struct kube_lsplit {
     size_t max_item, max_rest;
     enum phase phase;
-    int depth;                         /* open objects and arrays */
-    uint8_t closers[DEPTH_MAX / 8];    /* bit set: that level is an array */
-    bool in_str, esc;                  /* inside a string, after a backslash */
-    bool want_key;                     /* depth 1: the next string is a key */
-    bool in_key, key_items;            /* collecting a depth-1 key; it was "items" */
-    char key[8];                       /* its first bytes */
+    int depth;                      /* open objects and arrays */
+    uint8_t closers[DEPTH_MAX / 8]; /* bit set: that level is an array */
+    bool in_str, esc;               /* inside a string, after a backslash */
+    bool want_key;                  /* depth 1: the next string is a key */
+    bool in_key, key_items;         /* collecting a depth-1 key; it was "items" */
+    char key[8];                    /* its first bytes */
     size_t key_len;
-    bool in_items;                     /* inside the top-level items array */
-    bool capturing, skipping;          /* inside an item; it is oversize */
+    bool in_items;            /* inside the top-level items array */
+    bool capturing, skipping; /* inside an item; it is oversize */
     struct buf item, rest;
     unsigned long items, oversize;
 };
@@ -136,7 +136,7 @@ static int push(struct kube_lsplit *s, bool array)
     if (array)
         s->closers[s->depth / 8] |= (uint8_t)(1u << (s->depth % 8));
     else
-        s->closers[s->depth / 8] &= (uint8_t)~(1u << (s->depth % 8));
+        s->closers[s->depth / 8] &= (uint8_t) ~(1u << (s->depth % 8));
     s->depth++;
     return 0;
 }

@@ -27,8 +27,7 @@ const char *kube_lsplit_what_str(enum kube_lsplit_what w);
 /* Called for every element of the top-level "items" array; item is borrowed for
  * the call only. Return 0 to go on; any other value stops kube_lsplit_feed, which
  * returns it (reset the splitter before feeding again). */
-typedef int (*kube_lsplit_cb)(void *ctx, enum kube_lsplit_what what, const char *item,
-                              size_t len);
+typedef int (*kube_lsplit_cb)(void *ctx, enum kube_lsplit_what what, const char *item, size_t len);
 
 /* max_item / max_rest 0 mean the defaults. 0 or -ENOMEM. */
 int kube_lsplit_new(size_t max_item, size_t max_rest, struct kube_lsplit **out);

@@ -59,7 +59,9 @@ static const char DOC[] =
     "{\"kind\":\"OMJobList\",\"apiVersion\":\"pipelines.openmetadata.org/v1\",\n"
     " \"metadata\":{\"resourceVersion\":\"42\",\"continue\":\"tok\\\"en]}\"},\n"
     " \"items\":[\n"
-    "  {\"metadata\":{\"name\":\"a\",\"annotations\":{\"x\":\"{[\\\\\\\"}}\"}},\"spec\":{\"l\":[1,[2,{}]]}},\n"
+    "  "
+    "{\"metadata\":{\"name\":\"a\",\"annotations\":{\"x\":\"{[\\\\\\\"}}\"}},\"spec\":{\"l\":[1,[2,"
+    "{}]]}},\n"
     "  {\"metadata\":{\"name\":\"b\"},\"items\":[{\"nested\":\"items\"}]}\n"
     " ],\"trailer\":{\"items\":[1]}}\n";
 
@@ -75,14 +77,17 @@ static void test_items_any_chunking(void)
         kube_lsplit_reset(s);
         CU_ASSERT_EQUAL(feed_chunks(s, DOC, chunks[k], &g), 0);
         CU_ASSERT_EQUAL_FATAL(g.n, 2);
-        CU_ASSERT_STRING_EQUAL(g.v[0], "{\"metadata\":{\"name\":\"a\",\"annotations\":{\"x\":\"{[\\\\\\\"}}\"}},"
-                                       "\"spec\":{\"l\":[1,[2,{}]]}}");
-        CU_ASSERT_STRING_EQUAL(g.v[1], "{\"metadata\":{\"name\":\"b\"},\"items\":[{\"nested\":\"items\"}]}");
+        CU_ASSERT_STRING_EQUAL(
+            g.v[0], "{\"metadata\":{\"name\":\"a\",\"annotations\":{\"x\":\"{[\\\\\\\"}}\"}},"
+                    "\"spec\":{\"l\":[1,[2,{}]]}}");
+        CU_ASSERT_STRING_EQUAL(
+            g.v[1], "{\"metadata\":{\"name\":\"b\"},\"items\":[{\"nested\":\"items\"}]}");
         CU_ASSERT_EQUAL(kube_lsplit_finish(s, &rest, &rest_len), 0);
         CU_ASSERT_EQUAL(strlen(rest), rest_len);
-        CU_ASSERT_STRING_EQUAL(rest, "{\"kind\":\"OMJobList\",\"apiVersion\":\"pipelines.openmetadata.org/v1\","
-                                     "\"metadata\":{\"resourceVersion\":\"42\",\"continue\":\"tok\\\"en]}\"},"
-                                     "\"items\":[],\"trailer\":{\"items\":[1]}}");
+        CU_ASSERT_STRING_EQUAL(
+            rest, "{\"kind\":\"OMJobList\",\"apiVersion\":\"pipelines.openmetadata.org/v1\","
+                  "\"metadata\":{\"resourceVersion\":\"42\",\"continue\":\"tok\\\"en]}\"},"
+                  "\"items\":[],\"trailer\":{\"items\":[1]}}");
         CU_ASSERT_EQUAL(kube_lsplit_items(s), 2);
         got_free(&g);
     }
@@ -118,7 +123,8 @@ static void test_oversize(void)
     char big[2048];
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    snprintf(doc, sizeof(doc), "{\"items\":[{\"a\":1},{\"metadata\":{\"name\":\"big\"},\"s\":\"%s\"},{\"b\":2}]}",
+    snprintf(doc, sizeof(doc),
+             "{\"items\":[{\"a\":1},{\"metadata\":{\"name\":\"big\"},\"s\":\"%s\"},{\"b\":2}]}",
              big);
     struct got g = {0};
     const char *rest;
@@ -169,11 +175,11 @@ static void test_truncated(void)
 static void test_malformed(void)
 {
     const char *bad[] = {
-        "[{\"items\":[]}]",             /* not an object */
-        "{\"items\":[1,2]}",            /* items that are not objects */
-        "{\"items\":[{\"a\":1]]}",      /* mismatched brackets inside an item */
-        "{\"items\":[]}}",              /* one close too many */
-        "{\"items\":[]} x",             /* garbage after the document */
+        "[{\"items\":[]}]",        /* not an object */
+        "{\"items\":[1,2]}",       /* items that are not objects */
+        "{\"items\":[{\"a\":1]]}", /* mismatched brackets inside an item */
+        "{\"items\":[]}}",         /* one close too many */
+        "{\"items\":[]} x",        /* garbage after the document */
         "nope",
     };
     struct kube_lsplit *s;
@@ -194,8 +200,8 @@ static void test_malformed(void)
     /* the document around the items over max_rest (16) */
     struct got g = {0};
     kube_lsplit_reset(s);
-    CU_ASSERT_EQUAL(feed_chunks(s, "{\"metadata\":{\"continue\":\"0123456789\"},\"items\":[]}", 0, &g),
-                    -E2BIG);
+    CU_ASSERT_EQUAL(
+        feed_chunks(s, "{\"metadata\":{\"continue\":\"0123456789\"},\"items\":[]}", 0, &g), -E2BIG);
     /* an item that balances but is not JSON is delivered: the parser rejects it */
     kube_lsplit_reset(s);
     CU_ASSERT_EQUAL(feed_chunks(s, "{\"items\":[{\"a\":},{}]}", 0, &g), 0);
