@@ -151,6 +151,22 @@ static int pop(struct kube_lsplit *s, char c)
     return array == (c == ']') ? 0 : -EBADMSG;
 }
 
+/* Adds n bytes to the item, or reports it oversize once they would not fit (its
+ * first max_item bytes) and drops the rest. */
+static int item_add(struct kube_lsplit *s, const char *d, size_t n, kube_lsplit_cb cb, void *ctx)
+{
+    if (s->skipping)
+        return 0;
+    size_t room = s->max_item - s->item.len;
+    if (buf_add(&s->item, d, n <= room ? n : room) != 0)
+        return fail(s, -ENOMEM);
+    if (n <= room)
+        return 0;
+    s->skipping = true;
+    s->oversize++;
+    return cb(ctx, KUBE_LSPLIT_OVERSIZE, s->item.p, s->item.len);
+}
+
 /* One byte of an item (s->capturing). */
 static int item_byte(struct kube_lsplit *s, char c, kube_lsplit_cb cb, void *ctx)
 {
@@ -171,17 +187,8 @@ static int item_byte(struct kube_lsplit *s, char c, kube_lsplit_cb cb, void *ctx
     } else if (c == '"') {
         s->in_str = false;
     }
-    if (!s->skipping) {
-        if (s->item.len + 1 > s->max_item) {
-            s->skipping = true;
-            s->oversize++;
-            rc = cb(ctx, KUBE_LSPLIT_OVERSIZE, s->item.p, s->item.len);
-            if (rc != 0)
-                return rc;
-        } else if (buf_add(&s->item, &c, 1) != 0) {
-            return fail(s, -ENOMEM);
-        }
-    }
+    if ((rc = item_add(s, &c, 1, cb, ctx)) != 0)
+        return rc;
     if (s->depth == 2) { /* the item closed */
         bool whole = !s->skipping;
         s->capturing = s->skipping = false;
@@ -282,7 +289,14 @@ int kube_lsplit_feed(struct kube_lsplit *s, const char *data, size_t len, kube_l
             rc = doc_byte(s, c);
             break;
         case PH_DOC:
-            if (s->capturing) {
+            if (s->capturing && s->in_str && !s->esc && c != '"' && c != '\\') {
+                /* the body of a string, often most of an item: in one piece */
+                size_t j = i + 1;
+                while (j < len && data[j] != '"' && data[j] != '\\')
+                    j++;
+                rc = item_add(s, data + i, j - i, cb, ctx);
+                i = j - 1;
+            } else if (s->capturing) {
                 rc = item_byte(s, c, cb, ctx);
             } else if (s->in_items && s->depth == 2) {
                 /* between items: separators, the first byte of the next, or the end */

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Large objects and large lists (issue 13): LARGE_N OMJobs of LARGE_BYTES each (the
 # workflow config inline, as an env value of the main pod) and ORD_N ordinary ones
-# exist before the operator starts, so its initial LIST carries them all. Checked:
+# exist before the operator starts, so its initial LIST carries them all. All but
+# three of the large ones are history (status Succeeded, written by the test, as
+# a previous operator would have left them): the operator caches them and does
+# nothing else; the other three run. Checked:
 # - the operator becomes ready within 30 s;
 # - every ordinary OMJob runs: Succeeded, main exit code 0, exit handler exit code
 #   0 (the sync did not block them);
@@ -12,15 +15,17 @@
 # - a sample of the large OMJobs Succeed too;
 # - the peak PSS of the operator (supervisor and every role, smaps_rollup, sampled
 #   every 0.2 s from start until the ordinary OMJobs have finished) is printed and,
-#   in a plain build, stays under LARGE_PSS_MAX_MIB (64). The ASan build only
-#   prints it (shadow memory).
+#   in a plain build, exceeds the bytes of the large OMJobs (which the cache keeps:
+#   docs/ARCHITECTURE.md "Large objects and large lists") by less than
+#   LARGE_PSS_OVER_MIB (32). Before the LIST was streamed it was 132 MiB over at
+#   40 x 1 MB. The ASan build only prints it (shadow memory).
 # bench/bench_large.sh runs this with 300 x 1 MB + 100 ordinary (BENCH line).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/omjob_lib.sh"
-LARGE_N=${LARGE_N:-40}
+LARGE_N=${LARGE_N:-30}
 ORD_N=${ORD_N:-20}
 LARGE_BYTES=${LARGE_BYTES:-1000000}
-PSS_MAX_MIB=${LARGE_PSS_MAX_MIB:-64}
+PSS_OVER_MIB=${LARGE_PSS_OVER_MIB:-32}
 LIMIT=1450000
 t0=$(now_ms)
 ns=$(new_ns large)
@@ -58,6 +63,12 @@ jq -n --argjson n "$ORD_N" --slurpfile o <(omjob_json "$ns" o '{"exit":0}' '{"ex
 	{apiVersion: "v1", kind: "List", items: [range(0; $n) as $i | $o[0] | .metadata.name = ("o" + ($i | tostring))]}' \
 	>"$OP_TMP/ord.json"
 $K create -n "$ns" -f "$OP_TMP/ord.json" >/dev/null 2>>"$OP_TMP/create.err" || true
+SAMPLE=(l000 "l$(printf %03d $((LARGE_N / 2)))" "l$(printf %03d $((LARGE_N - 1)))")
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+for ((i = 0; i < LARGE_N; i++)); do printf 'l%03d\n' "$i"; done | grep -vxF -e "${SAMPLE[0]}" -e "${SAMPLE[1]}" -e "${SAMPLE[2]}" |
+	xargs -P 4 -I{} "$K" patch omj -n "$ns" {} --subresource=status --type=merge -o name \
+		-p "{\"status\":{\"phase\":\"Succeeded\",\"startTime\":\"$now\",\"completionTime\":\"$now\"}}" \
+		>/dev/null 2>>"$OP_TMP/create.err" || true
 big_json toolarge "$OP_TMP/p15" | $K create -n "$ns" -f - >/dev/null 2>>"$OP_TMP/create.err" || true
 got=$($K get omj -n "$ns" -o name | wc -l)
 if [ "$got" -eq $((LARGE_N + ORD_N + 1)) ]; then
@@ -83,6 +94,9 @@ sample_pss() {
 			if [ "$t" -gt "$peak" ]; then
 				peak=$t
 				echo "$peak" >"$OP_TMP/pss.peak"
+				for p in "$sup" $(ps -o pid= --ppid "$sup"); do
+					printf '%s=%s ' "$(cat "/proc/$p/comm" 2>/dev/null)" "$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null)"
+				done >"$OP_TMP/pss.roles"
 			fi
 		fi
 		sleep 0.2
@@ -130,7 +144,6 @@ rm -f "$OP_TMP/sampling"
 wait "$SAMPLER" 2>/dev/null || true
 check "the 1.4 MB OMJob, created and updated while watched, Succeeded with its exit handler" \
 	wait_until 60 done_ok watched
-SAMPLE=(l000 "l$(printf %03d $((LARGE_N / 2)))" "l$(printf %03d $((LARGE_N - 1)))")
 check "large OMJobs ${SAMPLE[*]} Succeeded with their exit handler" wait_until 120 all_ok "${SAMPLE[@]}"
 check "the skipped OMJob was not run (no status, no pod)" \
 	test -z "$($K get omj -n "$ns" toolarge -o jsonpath='{.status.phase}')$($K get pods -n "$ns" -o name | grep toolarge)"
@@ -138,14 +151,18 @@ no_restarts
 
 peak=$(cat "$OP_TMP/pss.peak" 2>/dev/null || echo 0)
 mib=$(awk -v k="$peak" 'BEGIN {printf "%.1f", k / 1024}')
-note "peak PSS of the operator (supervisor + roles) during the sync: $mib MiB ($LARGE_N x $LARGE_BYTES B + $ORD_N ordinary)"
+note "peak PSS of the operator (supervisor + roles) during the sync: $mib MiB ($LARGE_N x $LARGE_BYTES B + $ORD_N ordinary); KiB per process at the peak: $(cat "$OP_TMP/pss.roles" 2>/dev/null)"
 [ -n "${LARGE_BENCH:-}" ] && echo "BENCH large_sync_pss_peak $mib MiB"
 if nm -D "$OMJOB_BIN" 2>/dev/null | grep -q __asan_init || nm "$OMJOB_BIN" 2>/dev/null | grep -q __asan_init; then
 	note "ASan build: PSS not checked (shadow memory)"
-elif [ "$peak" -gt 0 ] && [ "$peak" -lt $((PSS_MAX_MIB * 1024)) ]; then
-	pass "peak PSS $mib MiB < $PSS_MAX_MIB MiB"
 else
-	fail "peak PSS $mib MiB, not under $PSS_MAX_MIB MiB"
+	held=$((LARGE_N * LARGE_BYTES / 1024)) # KiB of large OMJobs in the cache
+	over=$(awk -v k="$((peak - held))" 'BEGIN {printf "%.1f", k / 1024}')
+	if [ "$peak" -gt 0 ] && [ $((peak - held)) -lt $((PSS_OVER_MIB * 1024)) ]; then
+		pass "peak PSS $mib MiB: $over MiB over the $((held / 1024)) MiB of large OMJobs cached (< $PSS_OVER_MIB)"
+	else
+		fail "peak PSS $mib MiB: $over MiB over the $((held / 1024)) MiB of large OMJobs cached, not < $PSS_OVER_MIB"
+	fi
 fi
 note "whole test $(($(now_ms) - t0)) ms"
 t_done
