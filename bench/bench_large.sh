@@ -22,7 +22,7 @@ fi
 OUT=$(mktemp /tmp/ombl.XXXXXX)
 rc=0
 OMJOB_BIN=$(readlink -f "$OMJOB_BIN") LARGE_N=${BENCH_LARGE_N:-300} ORD_N=${BENCH_LARGE_ORD:-100} \
-	LARGE_BENCH=1 bash "$REPO/tests/integration/test_large.sh" >"$OUT" 2>&1 || rc=$?
+	LARGE_BENCH=1 LARGE_PSS_OVER_MIB=${BENCH_LARGE_PSS_OVER_MIB:-64} bash "$REPO/tests/integration/test_large.sh" >"$OUT" 2>&1 || rc=$?
 grep -v '^BENCH' "$OUT" | sed 's/^/# /' >&2
 grep '^BENCH' "$OUT" || true
 rm -f "$OUT"
