@@ -8,7 +8,8 @@
 
 #include "lib/kube/client.h"
 
-/* Largest response body we keep (a 500-item page of big objects fits). */
+/* Largest response body we keep whole. LIST pages are streamed (kube_http_req's
+ * stream) and not bound by it. */
 #define KUBE_BODY_MAX ((size_t)128 << 20)
 
 /* One HTTP exchange. path includes the query string. */
