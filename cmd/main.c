@@ -144,6 +144,13 @@ int main(int argc, char **argv)
      * the operator). Forked roles inherit it; MALLOC_ARENA_MAX still overrides. */
     if (getenv("MALLOC_ARENA_MAX") == NULL)
         mallopt(M_ARENA_MAX, 2);
+    /* A fixed mmap threshold: blocks of 256 KiB and more (large OMJobs, their parse
+     * buffers) are mapped on their own and go back to the kernel when freed. With
+     * glibc's default the threshold rises to the largest block freed, and the
+     * buffers of each 1 MB object then stay in the heap between the cached ones
+     * (measured: the watcher held 28 MiB beyond 40 MB of cached OMJobs). */
+    if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL)
+        mallopt(M_MMAP_THRESHOLD, 256 << 10);
     log_init("supervisor");
     rc = parse(argc, argv, disabled, &n, &cmd);
     if (rc < 0 && cmd < argc)

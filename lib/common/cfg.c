@@ -33,6 +33,8 @@ static const struct int_var int_vars[] = {
     {"OMJOB_CANCEL_DEADLINE_SECONDS", offsetof(struct cfg, cancel_deadline_s), 900, 1, 30 * DAY},
     {"OMJOB_EXIT_HANDLER_MAX_ATTEMPTS", offsetof(struct cfg, exit_handler_max_attempts), 3, 1, 100},
     {"OMJOB_RESYNC_SECONDS", offsetof(struct cfg, resync_s), 300, 1, DAY},
+    {"OMJOB_MAX_OBJECT_BYTES", offsetof(struct cfg, max_object_bytes), CFG_MAX_OBJECT_DEFAULT,
+     CFG_MAX_OBJECT_MIN, CFG_MAX_OBJECT_MAX},
     {"OMJOB_ROLE_GRACE_SECONDS", offsetof(struct cfg, role_grace_s), 20, 1, CFG_ROLE_GRACE_MAX},
     {"LEADER_ELECTION_LEASE_DURATION_SECONDS", offsetof(struct cfg, lease_duration_s), 15, 1, DAY},
     {"LEADER_ELECTION_RENEW_DEADLINE_SECONDS", offsetof(struct cfg, renew_deadline_s), 10, 1, DAY},

@@ -22,6 +22,12 @@
 #define CFG_THREADS_MAX 64
 #define CFG_ROLE_GRACE_MAX 29 /* below Kubernetes' 30 s default termination grace */
 
+/* OMJOB_MAX_OBJECT_BYTES: etcd stores objects up to ~1.5 MB; the upper bound
+ * keeps an OMJob and its pods inside one GET_KEY reply (IPC_BODY_MAX, 16 MiB). */
+#define CFG_MAX_OBJECT_DEFAULT (4 << 20)
+#define CFG_MAX_OBJECT_MIN (64 << 10)
+#define CFG_MAX_OBJECT_MAX (8 << 20)
+
 /* Every field is valid after cfg_load; strings are owned by the struct and freed
  * by cfg_free. Empty variables count as unset. */
 struct cfg {
@@ -42,6 +48,8 @@ struct cfg {
     int cancel_deadline_s;         /* OMJOB_CANCEL_DEADLINE_SECONDS (900) */
     int exit_handler_max_attempts; /* OMJOB_EXIT_HANDLER_MAX_ATTEMPTS (3) */
     int resync_s;                  /* OMJOB_RESYNC_SECONDS (300) */
+    int max_object_bytes;          /* OMJOB_MAX_OBJECT_BYTES (4 MiB): larger OMJobs and
+                                      CronOMJobs (compact JSON) are skipped with a Warning */
     int role_grace_s;              /* OMJOB_ROLE_GRACE_SECONDS, 1..29 (20) */
     bool leader_election;          /* LEADER_ELECTION: true|false (false) */
     char *lease_name;              /* LEADER_ELECTION_LEASE_NAME ("omjob-operator") */

@@ -2,6 +2,7 @@
  * top of the HTTP engine: paths, bodies, content types and idempotency. */
 #include "lib/kube/http_int.h"
 #include "lib/kube/internal.h"
+#include "lib/kube/listsplit.h"
 
 #include "lib/common/json.h"
 #include "lib/common/util.h"
@@ -209,21 +210,62 @@ fail:
     return rc;
 }
 
-/* One page: calls cb per item and copies the continue token and resourceVersion
- * out. */
-static int list_page(struct json_object *page, kube_list_cb cb, void *ctx, char **cont, char *rv,
-                     size_t rvlen, struct kube_err *err)
+/* One page in flight: the splitter and where its items go. */
+struct lstream {
+    struct kube_lsplit *sp;
+    const struct kube_list_opts *o;
+    kube_list_cb cb;
+    void *ctx;
+    struct kube_err *err;
+    int cbrc; /* cb's nonzero return */
+};
+
+static int on_split(void *ctx, enum kube_lsplit_what what, const char *item, size_t len)
 {
-    struct json_object *items = jx_get(page, "items");
-    if (items != NULL && !json_object_is_type(items, json_type_array)) {
-        kube_err_set(err, KUBE_ERRK_DECODE, "list: items is not an array");
-        return -EBADMSG;
+    struct lstream *ls = ctx;
+    struct json_object *obj = NULL;
+    if (what == KUBE_LSPLIT_OVERSIZE) {
+        if (ls->o->skipped != NULL)
+            ls->o->skipped(ls->ctx, "oversize", item, len);
+        return 0;
     }
-    size_t n = items ? json_object_array_length(items) : 0;
-    for (size_t i = 0; i < n; i++) {
-        int rc = cb(ctx, json_object_array_get_idx(items, i));
-        if (rc != 0)
-            return rc;
+    if (jx_parse(item, len, &obj, NULL, 0) != 0 || !json_object_is_type(obj, json_type_object)) {
+        json_object_put(obj);
+        if (ls->o->skipped != NULL)
+            ls->o->skipped(ls->ctx, "malformed", item, len);
+        return 0;
+    }
+    int rc = ls->cb(ls->ctx, obj);
+    json_object_put(obj);
+    if (rc != 0)
+        ls->cbrc = rc;
+    return rc;
+}
+
+static int on_page_bytes(void *ctx, const char *data, size_t len)
+{
+    struct lstream *ls = ctx;
+    int rc = kube_lsplit_feed(ls->sp, data, len, on_split, ls);
+    if (rc != 0 && ls->cbrc == 0)
+        kube_err_set(ls->err, KUBE_ERRK_DECODE, "list: %s",
+                     rc == -E2BIG    ? "list metadata too large"
+                     : rc == -ENOMEM ? "out of memory"
+                                     : "response is not a list object");
+    return rc;
+}
+
+/* The end of one page: the continue token and resourceVersion from the document
+ * around the items. */
+static int page_end(struct lstream *ls, char **cont, char *rv, size_t rvlen)
+{
+    const char *rest;
+    size_t rest_len;
+    struct json_object *page = NULL;
+    if (kube_lsplit_finish(ls->sp, &rest, &rest_len) != 0 ||
+        jx_parse(rest, rest_len, &page, NULL, 0) != 0 || page == NULL) {
+        json_object_put(page);
+        kube_err_set(ls->err, KUBE_ERRK_DECODE, "list: response truncated or not JSON");
+        return -EBADMSG;
     }
     const char *v = jx_str(page, "metadata.resourceVersion");
     const char *k = jx_str(page, "metadata.continue");
@@ -231,9 +273,9 @@ static int list_page(struct json_object *page, kube_list_cb cb, void *ctx, char 
         util_strlcpy(rv, v ? v : "", rvlen);
     free(*cont);
     *cont = (k != NULL && *k != '\0') ? strdup(k) : NULL;
-    if (k != NULL && *k != '\0' && *cont == NULL)
-        return -ENOMEM;
-    return 0;
+    int rc = (k != NULL && *k != '\0' && *cont == NULL) ? -ENOMEM : 0;
+    json_object_put(page);
+    return rc;
 }
 
 int kube_list(struct kube_client *c, const struct kube_ref *r, const struct kube_list_opts *o,
@@ -241,12 +283,22 @@ int kube_list(struct kube_client *c, const struct kube_ref *r, const struct kube
 {
     struct kube_list_opts none = {0};
     struct kube_err local;
-    char limit[16], *cont = NULL, rvbuf[256] = "";
+    char limit[16], *cont = NULL, rvbuf[256] = "", path[KUBE_PATH_MAX];
+    struct lstream ls = {0};
     int rc;
     if (o == NULL)
         o = &none;
     if (err == NULL)
         err = &local;
+    kube_err_clear(err);
+    if (kube_lsplit_new(o->max_item, 0, &ls.sp) != 0) {
+        kube_err_set(err, KUBE_ERRK_NOMEM, "out of memory");
+        return -ENOMEM;
+    }
+    ls.o = o;
+    ls.cb = cb;
+    ls.ctx = ctx;
+    ls.err = err;
     snprintf(limit, sizeof(limit), "%d", o->limit == 0 ? 500 : o->limit);
     do {
         /* resourceVersion is only allowed on the first page; the continue token
@@ -261,17 +313,30 @@ int kube_list(struct kube_client *c, const struct kube_ref *r, const struct kube
         struct kube_ref coll = *r;
         coll.name = NULL;
         coll.sub = NULL;
-        struct json_object *page = NULL;
-        rc = with_json(c, "GET", &coll, p, 5, NULL, NULL, KUBE_IDEM_SAFE, &page, err);
-        if (rc == 0 && page == NULL) {
-            kube_err_set(err, KUBE_ERRK_DECODE, "list: empty response");
-            rc = -EBADMSG;
+        if (kube_path(path, sizeof(path), &coll, p, 5) < 0) {
+            kube_err_set(err, KUBE_ERRK_INVALID, "bad resource reference or path too long");
+            rc = -EINVAL;
+            break;
         }
-        if (rc == 0)
-            rc = list_page(page, cb, ctx, &cont, rvbuf, sizeof(rvbuf), err);
-        json_object_put(page);
+        struct kube_http_req rq = {
+            .method = "GET",
+            .path = path,
+            .idem = KUBE_IDEM_SAFE,
+            .stream = on_page_bytes,
+            .stream_ctx = &ls,
+        };
+        struct kube_http_resp resp = {0};
+        kube_lsplit_reset(ls.sp);
+        ls.cbrc = 0;
+        rc = kube_http_do(c, &rq, &resp, err);
+        free(resp.body);
+        if (ls.cbrc != 0)
+            rc = ls.cbrc; /* the caller's own stop, as it returned it */
+        else if (rc == 0)
+            rc = page_end(&ls, &cont, rvbuf, sizeof(rvbuf));
     } while (rc == 0 && cont != NULL);
     free(cont);
+    kube_lsplit_free(ls.sp);
     if (rc == 0 && rv != NULL && rvlen > 0)
         util_strlcpy(rv, rvbuf, rvlen);
     return rc;

@@ -649,10 +649,13 @@ struct sink {
     size_t len, cap;
     int retry_after;
     bool too_big;
-    CURL *easy;      /* for the prerequest callback */
-    bool no_resend;  /* a write: curl must not send it a second time */
-    bool resend_cut; /* ... and it was about to: the attempt was stopped */
-    int sends;       /* prerequest callbacks: requests about to go out */
+    CURL *easy;                     /* for the prerequest callback */
+    bool no_resend;                 /* a write: curl must not send it a second time */
+    bool resend_cut;                /* ... and it was about to: the attempt was stopped */
+    int sends;                      /* prerequest callbacks: requests about to go out */
+    const struct kube_http_req *rq; /* for a streamed body */
+    bool streamed;                  /* bytes went to rq->stream */
+    int stream_rc;                  /* rq->stream's nonzero return */
 };
 
 /* Called by curl before each request it sends on an established connection. A
@@ -679,6 +682,14 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
     struct sink *s = ud;
     size_t add = sz * n;
+    long code = 0;
+    if (s->rq != NULL && s->rq->stream != NULL &&
+        curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code >= 200 &&
+        code < 300) {
+        s->streamed = true;
+        s->stream_rc = s->rq->stream(s->rq->stream_ctx, p, add);
+        return s->stream_rc == 0 ? add : 0;
+    }
     if (s->len + add > KUBE_BODY_MAX) {
         s->too_big = true;
         return 0;
@@ -751,6 +762,7 @@ static int attempt(struct kube_client *c, CURL *e, const struct kube_http_req *r
     curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ebuf);
     s->easy = e;
+    s->rq = rq;
     s->no_resend = strcmp(rq->method, "GET") != 0;
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, s);
@@ -763,6 +775,13 @@ static int attempt(struct kube_client *c, CURL *e, const struct kube_http_req *r
     kube_http_headers_free(hdrs);
     kube_http_observe(c, rq->method, cr == CURLE_OK ? (int)code : 0, since(t0));
     err->retry_after = s->retry_after;
+    if (cr != CURLE_OK && s->stream_rc != 0) {
+        err->http = (int)code;
+        if (err->kind == KUBE_ERRK_NONE)
+            kube_err_set(err, KUBE_ERRK_DECODE, "%s %s: response body rejected by its consumer",
+                         rq->method, rq->path);
+        return s->stream_rc;
+    }
     if (cr != CURLE_OK) {
         enum kube_errkind k = s->too_big      ? KUBE_ERRK_DECODE
                               : s->resend_cut ? KUBE_ERRK_TRANSPORT
@@ -849,8 +868,8 @@ int kube_http_do(struct kube_client *c, const struct kube_http_req *rq, struct k
         long tmo = attempt_timeout(c, end_ms);
         wait_until(c, util_mono_ms() + tmo + WAIT_SLACK_MS);
         rc = attempt_pooled(c, rq, &s, tmo, err);
-        if (rc == 0)
-            break;
+        if (rc == 0 || s.streamed)
+            break; /* a consumer that saw part of a body cannot take it again */
         if (strcmp(rq->method, "GET") != 0 && kube_err_maybe_applied(err))
             err->unanswered = true; /* sticks: a retry's 409 must not hide it */
         /* A rotated token or client certificate: re-read them and try again at

@@ -142,6 +142,13 @@ struct kube_list_opts {
      * API server's watch cache (cheap; client-go's first LIST). */
     const char *resource_version;
     int limit; /* page size; default 500; < 0 means no paging */
+    /* Longest item accepted; 0: KUBE_LSPLIT_ITEM_MAX_DEFAULT (16 MiB). */
+    size_t max_item;
+    /* Called (with kube_list's ctx) for an item that is skipped: why is
+     * "malformed" (not JSON) or "oversize" (longer than max_item); raw/len its
+     * text (of an oversize item only the first max_item bytes). NULL: skipped
+     * without a word. Either way the list goes on. */
+    void (*skipped)(void *ctx, const char *why, const char *raw, size_t len);
 };
 
 /* Called once per item, in order; item is borrowed for the call (json_object_get
@@ -149,9 +156,13 @@ struct kube_list_opts {
 typedef int (*kube_list_cb)(void *ctx, struct json_object *item);
 
 /* LIST the collection r (r->ns NULL for all namespaces), following continue
- * tokens. On success writes the list's resourceVersion (where a watch starts) to
- * rv (rvlen bytes; may be NULL). An expired continue token gives -ESTALE (410):
- * items already passed to cb came from an abandoned snapshot; list again. */
+ * tokens. Each page is split while it arrives (listsplit.h) and each item parsed
+ * on its own and freed after cb: memory is bounded by one item (and its parse),
+ * not by a page. On success writes the list's resourceVersion (where a watch
+ * starts) to rv (rvlen bytes; may be NULL). An expired continue token gives
+ * -ESTALE (410): items already passed to cb came from an abandoned snapshot; list
+ * again. A page cut short or broken (-EBADMSG, KUBE_ERRK_DECODE) is not retried
+ * inside: items of it were already passed to cb; list again. */
 int kube_list(struct kube_client *c, const struct kube_ref *r, const struct kube_list_opts *o,
               kube_list_cb cb, void *ctx, char *rv, size_t rvlen, struct kube_err *err);
 

@@ -8,7 +8,8 @@
 
 #include "lib/kube/client.h"
 
-/* Largest response body we keep (a 500-item page of big objects fits). */
+/* Largest response body we keep whole. LIST pages are streamed (kube_http_req's
+ * stream) and not bound by it. */
 #define KUBE_BODY_MAX ((size_t)128 << 20)
 
 /* One HTTP exchange. path includes the query string. */
@@ -19,6 +20,12 @@ struct kube_http_req {
     size_t body_len;
     const char *content_type;
     enum kube_idem idem;
+    /* When set, a 2xx body is passed to stream as it arrives (resp->body stays
+     * NULL) instead of being kept whole: memory is the consumer's. A nonzero
+     * return aborts the transfer and is returned by kube_http_do. Once bytes were
+     * passed, a failed attempt is not retried (the consumer saw part of a body). */
+    int (*stream)(void *ctx, const char *data, size_t len);
+    void *stream_ctx;
 };
 
 struct kube_http_resp {

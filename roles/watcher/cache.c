@@ -44,6 +44,7 @@ struct wcache {
     atomic_bool c_synced;
     wc_hint_fn c_hint;
     void *c_hint_ctx;
+    size_t c_max_json; /* OMJobs and CronOMJobs; 0: no limit */
 };
 
 #define MAP_INITIAL 64
@@ -338,6 +339,7 @@ static void log_bad(enum wc_kind k, struct json_object *obj, int rc)
              jx_str(obj, "metadata.uid"), "error",
              rc == -ENOENT   ? "pod names no OMJob (no controller ownerReference, no name label)"
              : rc == -ENOMEM ? "out of memory"
+             : rc == -E2BIG  ? "larger than OMJOB_MAX_OBJECT_BYTES"
                              : "missing or malformed namespace, name, uid, resourceVersion "
                                "or deletionTimestamp",
              NULL);
@@ -429,11 +431,20 @@ static void upsert_pod(struct wcache *c, struct wc_pod *p)
     changed(c, WC_POD, p->p_key);
 }
 
+void wcache_set_max_json(struct wcache *c, size_t bytes)
+{
+    c->c_max_json = bytes;
+}
+
 int wcache_upsert(struct wcache *c, enum wc_kind k, struct json_object *obj, uint32_t stamp)
 {
     struct wc_obj *o = NULL;
     struct wc_pod *p = NULL;
     int rc = k == WC_POD ? wc_pod_parse(obj, &p) : wc_obj_parse(obj, &o);
+    if (rc == 0 && o != NULL && c->c_max_json > 0 && o->o_json_len > c->c_max_json) {
+        free(o);
+        rc = -E2BIG;
+    }
     if (rc != 0) {
         log_bad(k, obj, rc);
         return rc;

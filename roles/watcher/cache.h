@@ -56,6 +56,10 @@ bool wcache_synced(struct wcache *c);
  * ownerReference of kind OMJob and no name label), -ENOMEM. Bad objects are
  * logged with whatever identity they have and change nothing. */
 int wcache_upsert(struct wcache *c, enum wc_kind k, struct json_object *obj, uint32_t stamp);
+/* OMJobs and CronOMJobs whose compact JSON is longer than bytes are refused by
+ * wcache_upsert with -E2BIG (and logged; an older cached version stays until the
+ * next LIST sweeps it). 0: no limit (the default). */
+void wcache_set_max_json(struct wcache *c, size_t bytes);
 
 /* Removes the object identified by obj's metadata (a DELETED event's object).
  * 1 removed (hint sent), 0 not cached, -EINVAL for a bad object. */

@@ -2,6 +2,7 @@
 #include "roles/watcher/loop.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/common/json.h"
 #include "lib/common/log.h"
 #include "lib/common/util.h"
 #include "lib/kube/client.h"
@@ -17,13 +19,18 @@
 #include "lib/kube/retry.h"
 #include "lib/kube/watch.h"
 #include "runtime/ctl.h"
+#include "runtime/events.h"
 #include "model/labels.h"
 
 /* A repeated error is logged again (at its level) at most this often. */
 #define ERR_RELOG_MS 300000
+/* Items per LIST page. Memory does not depend on it: pages are split while they
+ * arrive and parsed one item at a time (kube_list). */
 #define LIST_PAGE 500
 /* How often the LIST of a missing optional resource is tried again. */
 #define MISSING_RETRY_MS 5000
+/* Bytes of a skipped item searched for its identity. */
+#define SKIP_PEEK ((size_t)64 << 10)
 
 struct wloop {
     struct wshared *wl_sh;
@@ -42,6 +49,7 @@ struct wloop {
     char wl_errsig[160]; /* the last error logged; "" after a success */
     int64_t wl_errlog_ms;
     unsigned long wl_errrepeats;
+    struct ev_recorder *wl_ev; /* Warnings on skipped objects; NULL for pods */
 };
 
 /* ---- metrics ---- */
@@ -234,10 +242,87 @@ static struct kube_ref loop_ref(const struct wloop *l)
     return r;
 }
 
-static int on_item(void *ctx, struct json_object *item)
+/* ---- objects that cannot be cached ---- */
+
+/* Copies the JSON string value that follows `"field":"` in raw[0..len) into out
+ * (no unescaping: identity fields need none). A lenient look into an item that
+ * could not be parsed; "" when not found. */
+static void peek_str(const char *raw, size_t len, const char *field, char *out, size_t outsz)
+{
+    char pat[32];
+    int n = snprintf(pat, sizeof(pat), "\"%s\":\"", field);
+    out[0] = '\0';
+    if (len > SKIP_PEEK)
+        len = SKIP_PEEK;
+    const char *md = memmem(raw, len, "\"metadata\":{", 12);
+    if (n <= 0 || md == NULL)
+        return;
+    const char *p = memmem(md, len - (size_t)(md - raw), pat, (size_t)n);
+    if (p == NULL)
+        return;
+    p += n;
+    size_t i = 0;
+    while (p < raw + len && *p != '"' && *p != '\\' && i + 1 < outsz)
+        out[i++] = *p++;
+    out[p < raw + len && *p == '"' ? i : 0] = '\0';
+}
+
+/* The Warning Event and log line for an OMJob or CronOMJob that is not cached. */
+static void warn_skipped(struct wloop *l, const char *ns, const char *name, const char *uid,
+                         const char *why, size_t bytes)
+{
+    char sz[24], max[24];
+    snprintf(sz, sizeof(sz), "%zu", bytes);
+    snprintf(max, sizeof(max), "%zu", l->wl_sh->ws_max_object);
+    log_warn("object skipped: not cached, not reconciled", "resource", wc_kind_str(l->wl_kind),
+             "namespace", ns, "name", name, "uid", uid, "why", why, "bytes", sz, "limit", max,
+             NULL);
+    if (l->wl_ev == NULL || ns == NULL || name == NULL || uid == NULL || *ns == '\0' ||
+        *name == '\0' || *uid == '\0')
+        return;
+    struct ev_object eo = {OMJOB_GROUP_VERSION,
+                           l->wl_kind == WC_OMJOB ? OMJOB_KIND : CRONOMJOB_KIND,
+                           ns,
+                           name,
+                           uid,
+                           NULL};
+    if (strcmp(why, "oversize") == 0)
+        ev_emitf(
+            l->wl_ev, &eo, EV_WARNING, "ObjectTooLarge",
+            "The operator skips this %s: %zu bytes, over its limit of %zu (OMJOB_MAX_OBJECT_BYTES)",
+            eo.kind, bytes, l->wl_sh->ws_max_object);
+    else
+        ev_emitf(l->wl_ev, &eo, EV_WARNING, "ObjectMalformed",
+                 "The operator skips this %s: it cannot be read (%s)", eo.kind, why);
+}
+
+/* kube_list's skipped callback: an item too long for the splitter, or not JSON. */
+static void on_skipped(void *ctx, const char *why, const char *raw, size_t len)
 {
     struct wloop *l = ctx;
-    wcache_upsert(l->wl_sh->ws_cache, l->wl_kind, item, l->wl_serial); /* bad ones: logged */
+    char ns[64], name[254], uid[64];
+    peek_str(raw, len, "namespace", ns, sizeof(ns));
+    peek_str(raw, len, "name", name, sizeof(name));
+    peek_str(raw, len, "uid", uid, sizeof(uid));
+    warn_skipped(l, ns, name, uid, why, len);
+}
+
+/* Into the cache; an OMJob or CronOMJob the cache refuses gets a Warning. */
+static void upsert(struct wloop *l, struct json_object *obj)
+{
+    int rc = wcache_upsert(l->wl_sh->ws_cache, l->wl_kind, obj, l->wl_serial); /* logged */
+    if (l->wl_kind == WC_POD || (rc != -E2BIG && rc != -EINVAL))
+        return;
+    size_t len = 0;
+    if (rc == -E2BIG)
+        json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
+    warn_skipped(l, jx_str(obj, "metadata.namespace"), jx_str(obj, "metadata.name"),
+                 jx_str(obj, "metadata.uid"), rc == -E2BIG ? "oversize" : "bad identity", len);
+}
+
+static int on_item(void *ctx, struct json_object *item)
+{
+    upsert(ctx, item);
     return 0;
 }
 
@@ -248,7 +333,7 @@ static int on_event(void *ctx, const struct kube_event *ev)
     switch (ev->type) {
     case KUBE_EV_ADDED:
     case KUBE_EV_MODIFIED:
-        wcache_upsert(c, l->wl_kind, ev->object, l->wl_serial);
+        upsert(l, ev->object);
         break;
     case KUBE_EV_DELETED:
         wcache_delete(c, l->wl_kind, ev->object);
@@ -276,7 +361,7 @@ static void mark_synced(struct wloop *l)
 static int relist(struct wloop *l, const char *reason)
 {
     struct kube_ref r = loop_ref(l);
-    struct kube_list_opts o = {.limit = LIST_PAGE};
+    struct kube_list_opts o = {.limit = LIST_PAGE, .skipped = on_skipped};
     struct kube_err err;
     char rv[256], n[24], gone[24];
     kube_err_clear(&err);
@@ -383,6 +468,13 @@ int wloop_new(struct wshared *sh, enum wc_kind k, const char *ns, struct wloop *
     kube_client_set_observer(l->wl_client, wstats_observe, sh->ws_stats);
     if ((rc = kube_watch_new(l->wl_client, &l->wl_watch)) != 0)
         goto fail;
+    if (k != WC_POD) {
+        char host[64] = "", instance[96];
+        gethostname(host, sizeof(host) - 1);
+        snprintf(instance, sizeof(instance), "watcher@%s", host[0] ? host : "unknown");
+        if ((rc = ev_recorder_new(l->wl_client, "omjob-operator", instance, 64, &l->wl_ev)) != 0)
+            goto fail;
+    }
     *out = l;
     return 0;
 fail:
@@ -444,6 +536,7 @@ void wloop_free(struct wloop *l)
     if (l == NULL)
         return;
     kube_watch_free(l->wl_watch);
+    ev_recorder_free(l->wl_ev);
     kube_client_free(l->wl_client);
     free(l->wl_ns);
     free(l);

@@ -46,6 +46,7 @@ struct wshared {
     struct wstats *ws_stats;
     double ws_qps;
     int ws_burst;
+    size_t ws_max_object; /* OMJOB_MAX_OBJECT_BYTES, for messages */
 };
 
 /* Initialises the lock, condition and eventfd; the caller sets the other fields.

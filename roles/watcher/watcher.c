@@ -153,6 +153,8 @@ static int setup(struct watcher_ctx *w)
     w->w_sh.ws_burst = w->w_cfg.kube_burst;
     /* Once, before the loops: at most two short GETs (crdcheck.h). */
     crdcheck_run(&w->w_cfg, w->w_ctl);
+    w->w_sh.ws_max_object = (size_t)w->w_cfg.max_object_bytes;
+    wcache_set_max_json(w->w_cache, w->w_sh.ws_max_object);
     if ((rc = make_loops(w)) != 0 || (rc = open_ipc(w)) != 0)
         return rc;
     for (size_t i = 0; i < w->w_nloops; i++)

@@ -414,7 +414,8 @@ static void test_json_view(void)
     CU_ASSERT_DOUBLE_EQUAL(json_object_get_double(jx_get(j, "KUBE_QPS")), 50.0, 1e-9);
     CU_ASSERT_FALSE(jx_bool_or(j, "LEADER_ELECTION", true));
     CU_ASSERT_STRING_EQUAL(jx_str(j, "KUBECONFIG"), "/k");
-    CU_ASSERT_EQUAL(json_object_object_length(j), 22);
+    CU_ASSERT_EQUAL(jx_i64_or(j, "OMJOB_MAX_OBJECT_BYTES", 0), 4 << 20);
+    CU_ASSERT_EQUAL(json_object_object_length(j), 23);
     json_object_put(j);
     cfg_free(&c);
 

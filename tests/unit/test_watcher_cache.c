@@ -675,6 +675,35 @@ static void test_bad_objects(void)
 
 /* Bytes the cache grows by per entry: allocator figures around n upserts, with
  * every temporary freed (hash tables included). */
+/* wcache_set_max_json: an OMJob whose compact JSON is over the limit is refused
+ * (-E2BIG), nothing cached, no hint; at the limit it is taken; pods are not
+ * limited. */
+static void test_max_json(void)
+{
+    struct wcache *c = new_cache();
+    struct json_object *o = mk("ns", "big", "u1", "1", NULL);
+    size_t len = strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    wcache_set_max_json(c, len - 1);
+    int saved = dup(2);
+    FILE *devnull = freopen("/dev/null", "w", stderr); /* the warning is expected */
+    CU_ASSERT_EQUAL(upsert(c, WC_OMJOB, o, 1), -E2BIG);
+    CU_ASSERT_EQUAL(upsert(c, WC_CRONOMJOB, mk("ns", "big", "u2", "1", NULL), 1), -E2BIG);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    (void)devnull;
+    CU_ASSERT_EQUAL(wcache_count(c, WC_OMJOB), 0);
+    CU_ASSERT_EQUAL(wcache_count(c, WC_CRONOMJOB), 0);
+    CU_ASSERT_EQUAL(nhints, 0);
+    wcache_set_max_json(c, len);
+    CU_ASSERT_EQUAL(upsert(c, WC_OMJOB, mk("ns", "big", "u1", "1", NULL), 1), 0);
+    CU_ASSERT_EQUAL(wcache_count(c, WC_OMJOB), 1);
+    wcache_set_max_json(c, 16);
+    CU_ASSERT_EQUAL(upsert(c, WC_POD, mk("ns", "big-main", "p1", "1", "big"), 1), 0);
+    CU_ASSERT_EQUAL(wcache_count(c, WC_POD), 1);
+    wcache_free(c);
+}
+
 static double bytes_per_entry(struct wcache *c, enum wc_kind k, int n)
 {
     char name[64];
@@ -806,6 +835,7 @@ int main(void)
     CU_add_test(s, "LIST_SHARD bodies", test_list_shard);
     CU_add_test(s, "truth handler: GET_KEY, LIST_SHARD, errors", test_truth_handler);
     CU_add_test(s, "bad objects skipped", test_bad_objects);
+    CU_add_test(s, "objects over the JSON limit refused", test_max_json);
     CU_add_test(s, "CronOMJob children: hints and GET_KEY fields", test_cron_children);
     CU_add_test(s, "hint topics", test_hint_topics);
     CU_add_test(s, "entry sizes", test_entry_size);
