@@ -29,7 +29,7 @@ note() { echo "# $*" >&2; }
 cleanup() {
 	local x
 	for x in a b; do
-		[ -n "${PID[$x]:-}" ] && kill -TERM "${PID[$x]}" 2>/dev/null && wait "${PID[$x]}" 2>/dev/null
+		[ -n "${PID[$x]:-}" ] && kill -TERM "${PID[$x]}" 2>/dev/null && wait "${PID[$x]}" 2>/dev/null || true
 	done
 	if [ -n "$CLUSTER" ]; then
 		"$REPO/tests/cluster/down" "$CLUSTER" >/dev/null 2>&1 || true

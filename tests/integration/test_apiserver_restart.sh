@@ -10,7 +10,7 @@ ns=$(new_ns restart)
 RUN=$(mktemp -d /tmp/omr.XXXX)
 WPID=
 finish() {
-	[ -n "$WPID" ] && kill -TERM "$WPID" 2>/dev/null && wait "$WPID" 2>/dev/null
+	[ -n "$WPID" ] && kill -TERM "$WPID" 2>/dev/null && wait "$WPID" 2>/dev/null || true
 	[ "$T_FAILS" -gt 0 ] && tail -30 "$RUN.log" >&2
 	rm -rf "$RUN" "$RUN.log" "$RUN.restart"
 	t_cleanup

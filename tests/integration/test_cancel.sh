@@ -32,7 +32,7 @@ CAP=$OP_TMP/cap # exit pods as seen while they existed, one file per pod
 mkdir -p "$CAP"
 OMJ_W_PID=
 cancel_cleanup() {
-	[ -n "$OMJ_W_PID" ] && kill "$OMJ_W_PID" 2>/dev/null
+	[ -n "$OMJ_W_PID" ] && kill "$OMJ_W_PID" 2>/dev/null || true
 	cleanup
 }
 trap cancel_cleanup EXIT

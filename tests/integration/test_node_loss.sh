@@ -57,7 +57,7 @@ NODE
 }
 node_cleanup() {
 	local n
-	[ -n "$DT_PID" ] && kill "$DT_PID" 2>/dev/null
+	[ -n "$DT_PID" ] && kill "$DT_PID" 2>/dev/null || true
 	for n in "${NODES[@]}"; do
 		$K delete node "$n" --wait=false >/dev/null 2>&1 || true
 	done

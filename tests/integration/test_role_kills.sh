@@ -39,7 +39,7 @@ BIN_REAL=$(readlink -f "$OMJOB_BIN")
 chaos_cleanup() {
 	touch "$STOP"
 	[ -n "$KILLER" ] && wait "$KILLER" 2>/dev/null
-	[ -n "$DISRUPTER" ] && kill "$DISRUPTER" 2>/dev/null
+	[ -n "$DISRUPTER" ] && kill "$DISRUPTER" 2>/dev/null || true
 	cleanup
 }
 trap chaos_cleanup EXIT

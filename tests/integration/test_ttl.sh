@@ -23,7 +23,7 @@ SUP=""
 WPID=""
 
 cleanup() {
-	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null
+	[ -n "$WPID" ] && kill "$WPID" 2>/dev/null || true
 	if [ -n "$SUP" ]; then
 		kill -TERM "$SUP" 2>/dev/null || true
 		timeout 25 tail --pid="$SUP" -f /dev/null 2>/dev/null || kill -KILL "$SUP" 2>/dev/null || true

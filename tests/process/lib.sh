@@ -110,7 +110,7 @@ wait_exit() {
 kill_all() {
     local p d
     for p in "${PIDS[@]}" $(for d in "$TMP"/run*; do OMJOB_RUN_DIR=$d run_dir_pids; done); do
-        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$BIN_REAL" ] && kill -9 "$p" 2>/dev/null
+        [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$BIN_REAL" ] && kill -9 "$p" 2>/dev/null || true
     done
     return 0
 }
