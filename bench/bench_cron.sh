@@ -84,17 +84,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "${OMJOB_TEST_CLUSTER:-}" = external ]; then
-	: "${KUBECONFIG:?OMJOB_TEST_CLUSTER=external needs KUBECONFIG (admin)}"
-	: "${OMJOB_TEST_KUBECONFIG:?OMJOB_TEST_CLUSTER=external needs OMJOB_TEST_KUBECONFIG}"
-	[ -n "${OMJOB_CLUSTER_BIN:-}" ] && PATH=$OMJOB_CLUSTER_BIN:$PATH
-else
-	eval "$("$REPO/tests/cluster/up" --owner-pid $$ 2>"$TMP/up.log")" || {
-		cat "$TMP/up.log" >&2
-		exit 1
-	}
-	CLUSTER=$OMJOB_CLUSTER_STATE
-fi
+bench_cluster
 export KUBECONFIG # admin: kubectl; the operator runs as itself
 OPCONF=$OMJOB_TEST_KUBECONFIG
 

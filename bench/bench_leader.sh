@@ -16,13 +16,15 @@ set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 . "$REPO/tests/lib.sh" # free_ports, wait_until, now_ms
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh" # bench_cluster
 BIN=$(readlink -f "$OMJOB_BIN")
 TMP=$(mktemp -d /tmp/omb.XXXXXX) # short: the run dirs hold IPC socket paths
 CLUSTER=""
 ROUNDS=${BENCH_LEADER_ROUNDS:-3}
 read -r D T R <<<"${BENCH_LEADER_TIMINGS:-15 10 2}"
 LNS=omjob-system # where the operator's RBAC grants leases (deploy/rbac/rbac.yaml)
-LEASE=omjob-bench-$$
+LEASE=omjob-operator # the one name the shipped RBAC grants (deploy/rbac/rbac.yaml)
 declare -A PID HP
 note() { echo "# $*" >&2; }
 
@@ -40,17 +42,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ "${OMJOB_TEST_CLUSTER:-}" = external ]; then
-	: "${KUBECONFIG:?OMJOB_TEST_CLUSTER=external needs KUBECONFIG (admin)}"
-	: "${OMJOB_TEST_KUBECONFIG:?OMJOB_TEST_CLUSTER=external needs OMJOB_TEST_KUBECONFIG}"
-	[ -n "${OMJOB_CLUSTER_BIN:-}" ] && PATH=$OMJOB_CLUSTER_BIN:$PATH
-else
-	eval "$("$REPO/tests/cluster/up" --owner-pid $$ 2>"$TMP/up.log")" || {
-		cat "$TMP/up.log" >&2
-		exit 1
-	}
-	CLUSTER=$OMJOB_CLUSTER_STATE
-fi
+bench_cluster
+# A Lease left by an earlier run would hold the first replica back for its duration.
+kubectl delete lease -n "$LNS" "$LEASE" --ignore-not-found >/dev/null 2>&1 || true
 export KUBECONFIG
 
 leads() { [ "$(curl -s -m 1 "http://127.0.0.1:${HP[$1]}/info" | jq -r '.leaderElection.leader' 2>/dev/null)" = true ]; }

@@ -1,7 +1,25 @@
 # shellcheck shell=bash
 # Helpers of the benchmarks that run a whole operator (bench_lifecycle.sh,
-# bench_cron.sh); sourced, not run (scripts/bench skips it). They read SUP (the
+# bench_cron.sh, bench_leader.sh); sourced, not run (scripts/bench skips it). They read SUP (the
 # supervisor's pid) and M (its metrics URL) from the caller.
+
+# bench_cluster: with OMJOB_TEST_CLUSTER=external the caller's cluster (KUBECONFIG
+# admin, OMJOB_TEST_KUBECONFIG the operator's), else one started here for this run
+# (CLUSTER names its state, for the caller's cleanup to stop). Reads REPO and TMP.
+bench_cluster() {
+	if [ "${OMJOB_TEST_CLUSTER:-}" = external ]; then
+		: "${KUBECONFIG:?OMJOB_TEST_CLUSTER=external needs KUBECONFIG (admin)}"
+		: "${OMJOB_TEST_KUBECONFIG:?OMJOB_TEST_CLUSTER=external needs OMJOB_TEST_KUBECONFIG}"
+		[ -n "${OMJOB_CLUSTER_BIN:-}" ] && PATH=$OMJOB_CLUSTER_BIN:$PATH
+	else
+		eval "$("$REPO/tests/cluster/up" --owner-pid $$ 2>"$TMP/up.log")" || {
+			cat "$TMP/up.log" >&2
+			exit 1
+		}
+		# shellcheck disable=SC2034 # read by the caller's cleanup
+		CLUSTER=$OMJOB_CLUSTER_STATE
+	fi
+}
 
 # stop_op: SIGTERM to the supervisor, and wait for it.
 stop_op() {
