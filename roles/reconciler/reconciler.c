@@ -31,6 +31,7 @@
 #include "lib/ipc/reqrep.h"
 #include "lib/kube/client.h"
 #include "lib/workq/workq.h"
+#include "roles/reconciler/behind.h"
 #include "roles/reconciler/decide.h"
 #include "runtime/ctl.h"
 #include "runtime/events.h"
@@ -46,6 +47,7 @@
 #define CONFLICT_MS 50     /* first look after a 409 */
 #define NOT_SYNCED_MS 500  /* watcher not synced yet */
 #define EXISTS_MS 300      /* 409 AlreadyExists: wait for the cache */
+#define BEHIND_LOOK_MS 250 /* a view behind our own writes: look again (the hint may be first) */
 #define RETRY_MAX_MS 30000 /* backoff ceiling */
 /* The longest one API request (with its retries) may keep the loop: the other
  * keys of the shard wait that long at most behind a silent API server. */
@@ -71,6 +73,9 @@ struct kst {
      * backfill_events waits until the cache shows another (the write's outcome, or
      * a later one), so that it does not judge by a view older than the write. */
     char *unsure_rv;
+    /* The OMJob resourceVersions this process's applied writes replaced: a view
+     * showing one is behind them (behind.h). */
+    struct behind behind;
     char *create_error;
     uint64_t handled_rev;
 };
@@ -537,6 +542,11 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
         k->unsure_rv = base != NULL ? strdup(base) : NULL;
     }
     if (rc == 0) {
+        if (!is_pod) {
+            const char *base = jx_str(a->patch, "metadata.resourceVersion");
+            behind_note(&k->behind,
+                        base != NULL ? base : jx_str(omjob, "metadata.resourceVersion"));
+        }
         if (a->kind == DC_STATUS) {
             transition_metrics(r, omjob, a);
             if (a->to_phase != NULL && a->from_phase != NULL &&
@@ -855,6 +865,25 @@ static bool reconcile(struct rc *r, struct kst *k)
         return false;
     }
     v.evq = &r->evq;
+    switch (behind_check(&k->behind, jx_str(view_omjob(&v), "metadata.resourceVersion"),
+                         util_mono_ms())) {
+    case BEHIND_WAIT:
+        log_debug("view behind our own write: waiting for the cache", "key", k->key, NULL);
+        json_object_put(v.root);
+        schedule(r, k, util_mono_ms() + BEHIND_LOOK_MS);
+        metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", "requeue_after");
+        return false;
+    case BEHIND_GIVE_UP: {
+        char ms[24];
+        snprintf(ms, sizeof(ms), "%d", BEHIND_GIVE_UP_MS);
+        log_warn("the watcher's cache still shows the OMJob as before our own write; deciding "
+                 "on it",
+                 "key", k->key, "waited_ms", ms, NULL);
+        break;
+    }
+    case BEHIND_FRESH:
+        break;
+    }
     if (k->uncertain != NULL)
         settle_uncertain(k, &v);
     /* First pass of this key in this process: status already set means an earlier

@@ -37,6 +37,7 @@ op_metrics() { curl -s -m 5 "http://127.0.0.1:$OP_MP/metrics"; }
 
 # start_operator [ENV=VALUE...]: the whole operator (supervisor and every role) as
 # the operator's restricted identity, JSON logs in $OP_LOG; returns once ready.
+# OMJOB_TEST_LOG_LEVEL sets the log level (default INFO; DEBUG shows each decision).
 start_operator() {
 	local ports
 	ports=$(free_ports 2) || {
@@ -45,7 +46,7 @@ start_operator() {
 	}
 	read -r OP_HP OP_MP <<<"$ports"
 	env KUBECONFIG="$OMJOB_TEST_KUBECONFIG" OMJOB_RUN_DIR="$OP_RUN" HEALTH_CHECK_PORT="$OP_HP" \
-		METRICS_PORT="$OP_MP" OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 LOG_FORMAT=json LOG_LEVEL=INFO \
+		METRICS_PORT="$OP_MP" OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 LOG_FORMAT=json LOG_LEVEL="${OMJOB_TEST_LOG_LEVEL:-INFO}" \
 		RECONCILIATION_THREADS=5 "$@" "$OMJOB_BIN" 2>>"$OP_LOG" &
 	OP_PID=$!
 	# If this shell dies without running its traps (SIGKILL from a CTest
