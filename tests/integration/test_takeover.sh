@@ -84,8 +84,8 @@ orig_pod ended main
 orig_status ended "{\"phase\":\"Running\",\"mainPodName\":\"ended-main\",\"startTime\":\"$ts\",\"lastTransitionTime\":\"$ts\",\"message\":\"Main pod created\"}"
 # long: a name too long for "-main"; the original shortened its pod name with a
 # hash of its own (ours differs); its main pod exited 2 while nobody watched.
-long=long-ingestion-pipeline-name-for-the-hash-of-the-original-op
-lmain=long-ingestion-pipeline-name-for-the-hash-5e0c1a-main
+long="long-ingestion-pipeline-name-for-the-hash-of-the-original-op"
+lmain="long-ingestion-pipeline-name-for-the-hash-5e0c1a-main"
 orig_omjob "$long" '{"exit":2}' '{"exit":0,"run":"1s"}'
 orig_pod "$long" main "" "$lmain"
 orig_status "$long" "{\"phase\":\"Running\",\"mainPodName\":\"$lmain\",\"startTime\":\"$ts\",\"lastTransitionTime\":\"$ts\",\"message\":\"Main pod created\"}"
