@@ -424,6 +424,9 @@ struct ctx {
     struct json_object *omjob;
     const char *ns, *name, *uid, *phase;
     char main_name[PODSPEC_NAME_BUF];
+    /* The first exit attempt's name when the original operator named it otherwise
+     * (see pod_names); empty: ours. */
+    char exit0_name[PODSPEC_NAME_BUF];
     bool has_exit_spec;
     bool skip_exit;
     bool deleting;
@@ -440,6 +443,10 @@ static bool main_succeeded(struct json_object *status)
 
 static void exit_name(const struct ctx *c, unsigned attempt0, char *buf, size_t sz)
 {
+    if (attempt0 == 0 && c->exit0_name[0] != '\0') {
+        snprintf(buf, sz, "%s", c->exit0_name);
+        return;
+    }
     if (podspec_name(c->name, PODSPEC_EXIT, attempt0, buf, sz) != 0)
         snprintf(buf, sz, "%s", "");
 }
@@ -1545,6 +1552,42 @@ int64_t dc_create_deadline_ms(struct json_object *omjob, const struct dc_cfg *cf
     return created > 0 ? created + dc_start_timeout_ms(omjob, cfg) : 0;
 }
 
+/* True when name is one of the exit pod names this operator gives c's OMJob. */
+static bool our_exit_name(const struct ctx *c, const char *name)
+{
+    char n[PODSPEC_NAME_BUF];
+    for (int i = 0; i < c->in->cfg->exit_max_attempts; i++)
+        if (podspec_name(c->name, PODSPEC_EXIT, (unsigned)i, n, sizeof(n)) == 0 && str_eq(n, name))
+            return true;
+    return false;
+}
+
+/* The pod names status records win over the ones we would give: the original
+ * operator shortens a long OMJob name with a hash of its own, so its pods may be
+ * called otherwise than ours (docs/LIFECYCLE.md, "Taking over from the original
+ * operator"). The main pod: status.mainPodName whenever it is a valid pod name
+ * (this operator writes its own there, so they differ only after a takeover, and
+ * a main pod status names is never created again: gone, it is Deleted). The
+ * first exit attempt: status.exitHandlerPodName while at most one attempt is
+ * recorded, when a pod of that name controlled by this OMJob and typed
+ * exit-handler exists and the name is none of ours (an exit pod status names
+ * but nobody created gets our name). */
+static void pod_names(struct ctx *c)
+{
+    struct json_object *st = jx_obj(c->omjob, "status");
+    const char *m = jx_str(st, "mainPodName");
+    if (nonempty(m) && strlen(m) <= PODSPEC_NAME_MAX && util_dns1123_label_valid(m))
+        snprintf(c->main_name, sizeof(c->main_name), "%s", m);
+    const char *e = jx_str(st, "exitHandlerPodName");
+    if (!nonempty(e) || strlen(e) > PODSPEC_NAME_MAX ||
+        jx_i64_or(st, "exitHandlerAttempts", 0) > 1 || our_exit_name(c, e))
+        return;
+    struct json_object *p = pod_named(c->in->pods, e);
+    if (p != NULL && str_eq(jx_str(p, "ownerUid"), c->uid) &&
+        str_eq(jx_str(p, "podType"), POD_TYPE_EXIT_HANDLER))
+        snprintf(c->exit0_name, sizeof(c->exit0_name), "%s", e);
+}
+
 /* False when the OMJob's name yields no pod name. */
 static bool ctx_init(struct ctx *c, const struct dc_input *in, struct dc_action *a, const char *uid)
 {
@@ -1562,7 +1605,10 @@ static bool ctx_init(struct ctx *c, const struct dc_input *in, struct dc_action 
     c->start_timeout_ms = dc_start_timeout_ms(omjob, in->cfg);
     int64_t ads = jx_i64_or(omjob, "spec.activeDeadlineSeconds", 0);
     c->active_deadline_ms = ads > 0 ? ads * 1000 : 0;
-    return podspec_name(c->name, PODSPEC_MAIN, 0, c->main_name, sizeof(c->main_name)) == 0;
+    if (podspec_name(c->name, PODSPEC_MAIN, 0, c->main_name, sizeof(c->main_name)) != 0)
+        return false;
+    pod_names(c);
+    return true;
 }
 
 /* Succeeded or Failed: stop the main pod if we ended it and it still runs, then

@@ -7,7 +7,8 @@
 # an OMJob status with none of our fields, written through the status
 # subresource. Then the operator starts. Exit pods are counted by UID on a
 # recorded pod watch. Cases: main pod running (ends later: exit handler once);
-# main pod ended unwatched (exit handler once, at start); exit pod running
+# main pod ended unwatched (exit handler once, at start), also for a long name
+# the original shortened its own way; exit pod running
 # (adopted, never a second); exit pod ended (recorded, finished, no new pod);
 # Succeeded under the original (final, untouched, the TTL deletes it); a
 # stranger pod of the main pod's name without an ownerReference (not adopted,
@@ -31,14 +32,15 @@ orig_omjob() {
 		$K create -n "$ns" -f - >/dev/null || fail "OMJob $1 not created"
 }
 
-# orig_pod OMJOB TYPE [pipelineStatus]: the pod the original builds (TYPE main or
-# exit-handler): its labels, then the spec's (which win), the spec's annotations
-# (the sim ones drive kwok), ownerReference controller + blockOwnerDeletion.
+# orig_pod OMJOB TYPE [pipelineStatus [NAME]]: the pod the original builds (TYPE main
+# or exit-handler), named NAME if given: its labels, then the spec's (which win),
+# the spec's annotations (the sim ones drive kwok), ownerReference controller +
+# blockOwnerDeletion.
 orig_pod() {
-	$K get omj -n "$ns" "$1" -o json | jq -c --arg t "$2" --arg ps "${3:-}" '
+	$K get omj -n "$ns" "$1" -o json | jq -c --arg t "$2" --arg ps "${3:-}" --arg pn "${4:-}" '
 		.metadata as $m | (if $t == "main" then .spec.mainPodSpec else .spec.exitHandlerSpec end) as $s
 		| {apiVersion: "v1", kind: "Pod",
-		   metadata: {name: ($m.name + (if $t == "main" then "-main" else "-exit" end)),
+		   metadata: {name: (if $pn != "" then $pn else $m.name + (if $t == "main" then "-main" else "-exit" end) end),
 			labels: ({"app.kubernetes.io/name": "openmetadata", "app.kubernetes.io/component": "ingestion",
 				"app.kubernetes.io/managed-by": "omjob-operator",
 				"omjob.pipelines.openmetadata.org/name": $m.name,
@@ -80,6 +82,13 @@ orig_status run "{\"phase\":\"Running\",\"mainPodName\":\"run-main\",\"startTime
 orig_omjob ended '{"exit":3}' '{"exit":0,"run":"1s"}'
 orig_pod ended main
 orig_status ended "{\"phase\":\"Running\",\"mainPodName\":\"ended-main\",\"startTime\":\"$ts\",\"lastTransitionTime\":\"$ts\",\"message\":\"Main pod created\"}"
+# long: a name too long for "-main"; the original shortened its pod name with a
+# hash of its own (ours differs); its main pod exited 2 while nobody watched.
+long="long-ingestion-pipeline-name-for-the-hash-of-the-original-op"
+lmain="long-ingestion-pipeline-name-for-the-hash-5e0c1a-main"
+orig_omjob "$long" '{"exit":2}' '{"exit":0,"run":"1s"}'
+orig_pod "$long" main "" "$lmain"
+orig_status "$long" "{\"phase\":\"Running\",\"mainPodName\":\"$lmain\",\"startTime\":\"$ts\",\"lastTransitionTime\":\"$ts\",\"message\":\"Main pod created\"}"
 # xrun: main pod exited 0, the original's exit pod runs for 25 s.
 orig_omjob xrun '{"exit":0}' '{"exit":0,"run":"25s"}'
 orig_pod xrun main
@@ -100,6 +109,7 @@ printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: stranger-main\n  labels: {
 	$K create -n "$ns" -f - >/dev/null
 
 wait_until 20 pod_phase_is "$ns" ended-main Failed || fail "ended-main not Failed: $($K get pods -n "$ns" 2>&1)"
+wait_until 20 pod_phase_is "$ns" "$lmain" Failed || fail "$lmain not Failed"
 wait_until 20 pod_phase_is "$ns" xended-exit Succeeded || fail "xended-exit not Succeeded"
 wait_until 20 pod_phase_is "$ns" final-exit Succeeded || fail "final-exit not Succeeded"
 pod_phase_is "$ns" run-main Running && pod_phase_is "$ns" xrun-exit Running ||
@@ -136,13 +146,13 @@ fi
 	pass "ended: pipelineStatus=failed (main exited 3)" || fail "ended: exit pod env wrong"
 four_finished() {
 	local j
-	for j in run ended xrun xended; do
+	for j in run ended xrun xended "$long"; do
 		omj_phase_is "$ns" "$j" Succeeded || omj_phase_is "$ns" "$j" Failed || return 1
 	done
 }
 wait_until 45 four_finished ||
 	fail "not finished: $($K get omj -n "$ns" 2>&1)"
-for j in run:Succeeded ended:Failed xrun:Succeeded xended:Succeeded; do
+for j in run:Succeeded ended:Failed xrun:Succeeded xended:Succeeded "$long:Failed"; do
 	n=${j%%:*} want=${j#*:}
 	[ "$(jp omj "$ns" "$n" '{.status.phase}')" = "$want" ] && pass "$n: $want" ||
 		fail "$n: phase $(jp omj "$ns" "$n" '{.status.phase}'), want $want"
@@ -153,6 +163,13 @@ for j in run:Succeeded ended:Failed xrun:Succeeded xended:Succeeded; do
 		and .status.observedGeneration == 1 and .status.completionTime != null and .status.mainPodName != null' <<<"$s" >/dev/null &&
 		pass "$n: our status shape, the original's startTime kept" || fail "$n: status $(jq -c .status <<<"$s")"
 done
+# long: followed under the original's pod name, never a main pod of ours.
+n=$(pod_records | jq --arg ns "$ns" --arg n "$long" '[.[] | select(.ns == $ns and .nlabel == $n and .ptype == "main") | .uid] | unique | length')
+[ "$n" = 1 ] && [ "$(jp omj "$ns" "$long" '{.status.mainPodName}')" = "$lmain" ] &&
+	pass "long: the original's $lmain followed, no main pod of ours" ||
+	fail "long: $n main pods, status $(jp omj "$ns" "$long" '{.status}')"
+[ "$(jp omj "$ns" "$long" '{.status.mainPodExitCode}')" = 2 ] && pass "long: main exit code 2 recorded" ||
+	fail "long: mainPodExitCode $(jp omj "$ns" "$long" '{.status.mainPodExitCode}')"
 # xrun and xended: the original's exit pod is the one (its UID), no -exit-1.
 for n in xrun xended; do
 	[ -z "$($K get pod -n "$ns" "$n-exit-1" -o name 2>/dev/null)" ] && pass "$n: no second attempt" ||

@@ -966,7 +966,7 @@ static void to_running(void)
 }
 
 /* The main outcome step: phase ExitHandlerRunning with the first attempt named. */
-static void expect_outcome(const char *reason, int code /* -1: absent */)
+static void expect_outcome_of(const char *main_pod, const char *reason, int code /* -1: absent */)
 {
     step(DC_STATUS);
     check_phase("ExitHandlerRunning");
@@ -977,11 +977,16 @@ static void expect_outcome(const char *reason, int code /* -1: absent */)
         check_absent("mainPodExitCode");
     check_str("exitHandlerPodName", EXIT_POD);
     check_int("exitHandlerAttempts", 1);
-    check_str("mainPodName", MAIN_POD);
+    check_str("mainPodName", main_pod);
     check_cond("MainPodFinished", "True", reason);
     check_cond("ExitHandlerFinished", "False", NULL);
     check_contains("message", reason);
     check_absent("completionTime");
+}
+
+static void expect_outcome(const char *reason, int code /* -1: absent */)
+{
+    expect_outcome_of(MAIN_POD, reason, code);
 }
 
 /* Creation of exit attempt `name` with the main outcome in its environment. */
@@ -3174,6 +3179,83 @@ static void test_takeover_exit_ended(void)
     CU_ASSERT_STRING_EQUAL(jx_str_or(W.omjob, "status.phase", ""), "Failed");
 }
 
+/* Pod names the original shortened with its own hash (a long OMJob name): not
+ * ours, and status names them. */
+#define ORIG_MAIN "om-job-mysql-metadata-ingest-5e0c1a-main"
+#define ORIG_EXIT "om-job-mysql-metadata-ingest-5e0c1a-exit"
+
+/* Its main pod running under another name: adopted and followed by that name; its
+ * end starts our first exit attempt (our name, told the original's main pod). */
+static void test_takeover_original_names(void)
+{
+    original_world("Running", "Main pod created");
+    jx_set_str(W.omjob, "status.mainPodName", ORIG_MAIN);
+    omjob_touch();
+    original_pod(ORIG_MAIN, POD_TYPE_MAIN);
+    pod_running(ORIG_MAIN);
+    advance(30 * SEC);
+    step_apply(DC_ADD_FINALIZER);
+    expect_adopt(ORIG_MAIN);
+    step(DC_NONE); /* running: never a main pod of our name */
+    advance(10 * SEC);
+    pod_exit(ORIG_MAIN, 2, "Error");
+    step(DC_CREATE_EXIT);
+    CU_ASSERT_STRING_EQUAL(W.a.pod, EXIT_POD);
+    check_exit_env("failed", "Error", "2");
+    check_env(PODSPEC_ENV_MAIN_POD_NAME, ORIG_MAIN);
+    apply();
+    expect_outcome_of(ORIG_MAIN, "Error", 2);
+    apply();
+    CU_ASSERT_EQUAL(count_kind_until_none(DC_CREATE_EXIT, 10), 0);
+    CU_ASSERT_PTR_NULL(pod_find(MAIN_POD));
+}
+
+/* ExitHandlerRunning under the original with both its pods named its way, both
+ * ended unwatched: recorded and finished, no pod created. */
+static void test_takeover_original_names_exit(void)
+{
+    original_world("ExitHandlerRunning", "Main pod completed with exit code: 0");
+    jx_set_str(W.omjob, "status.mainPodName", ORIG_MAIN);
+    jx_set_i64(W.omjob, "status.mainPodExitCode", 0);
+    jx_set_str(W.omjob, "status.exitHandlerPodName", ORIG_EXIT);
+    omjob_touch();
+    original_pod(ORIG_MAIN, POD_TYPE_MAIN);
+    pod_exit(ORIG_MAIN, 0, "Completed");
+    original_pod(ORIG_EXIT, POD_TYPE_EXIT_HANDLER);
+    pod_running(ORIG_EXIT);
+    advance(30 * SEC);
+    CU_ASSERT_EQUAL(count_kind_until_none(DC_CREATE_EXIT, 12), 0);
+    CU_ASSERT_TRUE(arr_has(jx_arr(pod_get(ORIG_EXIT), "finalizers"), FINALIZER_TRACKING));
+    CU_ASSERT_PTR_NULL(pod_find(EXIT_POD));
+    pod_exit(ORIG_EXIT, 0, "Completed");
+    step(DC_STATUS);
+    check_phase("Succeeded");
+    check_str("exitHandlerPodName", ORIG_EXIT);
+    apply();
+    CU_ASSERT_EQUAL(expect_release_all(), 2);
+}
+
+/* The main pod status names is gone (force-deleted while nobody watched): Deleted,
+ * never a new main pod of our name. */
+static void test_takeover_original_main_gone(void)
+{
+    original_world("Running", "Main pod created");
+    jx_set_str(W.omjob, "status.mainPodName", ORIG_MAIN);
+    omjob_touch();
+    advance(30 * SEC);
+    step_apply(DC_ADD_FINALIZER);
+    step(DC_VERIFY_GONE);
+    CU_ASSERT_STRING_EQUAL(W.a.pod, ORIG_MAIN);
+    apply(); /* 404 */
+    expect_outcome_of(ORIG_MAIN, "Deleted", -1);
+    apply();
+    step(DC_CREATE_EXIT);
+    CU_ASSERT_STRING_EQUAL(W.a.pod, EXIT_POD);
+    check_exit_env("failed", "Deleted", "");
+    check_env(PODSPEC_ENV_MAIN_POD_NAME, ORIG_MAIN);
+    CU_ASSERT_EQUAL(count_kind_until_none(DC_CREATE_MAIN, 10), 0);
+}
+
 /* Succeeded or Failed under the original: final, never re-run; completionTime
  * from its lastTransitionTime (the TTL counts from there), our conditions around
  * what it wrote; its pods are not touched. */
@@ -3558,6 +3640,11 @@ int main(void)
         {"takeover: exit pod running, adopted, never a second", test_takeover_exit_running},
         {"takeover: exit pod ended, recorded, no new pod", test_takeover_exit_ended},
         {"takeover: Succeeded/Failed by the original is final", test_takeover_final},
+        {"takeover: main pod named by the original's hash, followed", test_takeover_original_names},
+        {"takeover: both pods named the original's way, no new pod",
+         test_takeover_original_names_exit},
+        {"takeover: the main pod status names is gone: Deleted, not re-created",
+         test_takeover_original_main_gone},
         {"takeover: stranger pod, visible wait", test_takeover_stranger},
         {"takeover: pod being deleted is not adopted", test_takeover_deleting_pod},
         {"old CRD schema: rows 1-3", test_old_schema_rows},
