@@ -39,6 +39,7 @@
  * past its health deadline for long. */
 #define KUBE_TIMEOUT_MS 10000
 #define KUBE_ATTEMPTS 3
+#define KUBE_TOTAL_MS 15000
 /* Deletions in flight at once (pool.h). Each is one DELETE and one Event POST
  * (about 10 ms each here), so 8 keep well ahead of the client's default 50 QPS and
  * of a raised limit of a few hundred; the rate limiter, shared, bounds them all. */
@@ -94,7 +95,10 @@ static int open_ipc(struct cleaner_ctx *c)
 
 static int setup(struct cleaner_ctx *c)
 {
+    /* One request, its retries and backoff included, holds a worker for at most
+     * KUBE_TOTAL_MS (as a reconciler's key); the wait hook keeps /healthz green. */
     struct kube_client_opts ko = {.request_timeout_ms = KUBE_TIMEOUT_MS,
+                                  .total_timeout_ms = KUBE_TOTAL_MS,
                                   .max_attempts = KUBE_ATTEMPTS};
     char err[512] = "", instance[128], host[64] = "";
     int rc = ctl_open("cleaner", &c->cl_cfg, &c->cl_ctl);

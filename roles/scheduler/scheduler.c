@@ -41,6 +41,7 @@
  * past its health deadline for long. */
 #define KUBE_TIMEOUT_MS 10000
 #define KUBE_ATTEMPTS 3
+#define KUBE_TOTAL_MS 15000
 
 /* Creation time minus scheduled time. */
 static const double lateness_buckets[] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
@@ -122,7 +123,10 @@ static int open_ipc(struct sched *s)
 
 static int setup(struct sched *s)
 {
+    /* One request, its retries and backoff included, holds a worker for at most
+     * KUBE_TOTAL_MS (as a reconciler's key); the wait hook keeps /healthz green. */
     struct kube_client_opts ko = {.request_timeout_ms = KUBE_TIMEOUT_MS,
+                                  .total_timeout_ms = KUBE_TOTAL_MS,
                                   .max_attempts = KUBE_ATTEMPTS,
                                   .field_manager = "omjob-operator"};
     char err[512] = "", instance[128], host[64] = "";

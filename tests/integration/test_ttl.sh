@@ -130,7 +130,15 @@ uidr2=$(omjob recreated 2)
 # (A GET takes up to a few hundred ms on a busy machine: ask with margin; the
 # watch's DELETED time below bounds the deletion from both sides.)
 sleep_until $((c3 + 2500))
-if exists ttl3; then pass "ttl 3 still there 2.5 s after completionTime"; else fail "ttl 3 deleted before 2.5 s"; fi
+if exists ttl3; then
+	pass "ttl 3 still there 2.5 s after completionTime"
+elif [ "$(now_ms)" -ge $((c3 + 3000)) ]; then
+	# A loaded machine (seen at load average 100) asked too late: the watch's
+	# DELETED time below still bounds the deletion from both sides.
+	note "ttl 3 gone when asked, $(($(now_ms) - c3)) ms after completionTime (asked too late)"
+else
+	fail "ttl 3 deleted before 2.5 s"
+fi
 wait_until 4 gone ttl3 || true
 d3=$(deleted_at ttl3 "$uid3")
 if [ -n "$d3" ] && [ $((d3 - c3)) -ge 3000 ] && [ $((d3 - c3)) -le 5000 ]; then
