@@ -5,6 +5,7 @@
  * action in a short step of its own. */
 #include "roles/reconciler/decide.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -286,6 +287,50 @@ static void waiting_reason(struct json_object *pod, char *buf, size_t sz)
     snprintf(buf, sz, "%s%s%s", r, nonempty(m) ? ": " : "", nonempty(m) ? m : "");
 }
 
+/* A pending pod that waits on something outside the operator's control (docs/
+ * LIFECYCLE.md, "Waits"): a container waiting for a reason other than the normal
+ * progress of ContainerCreating / PodInitializing (CreateContainerConfigError for
+ * a missing ConfigMap or Secret, ImagePullBackOff, ErrImagePull,
+ * CreateContainerError, ...), or not scheduled. True with its reason (a condition
+ * reason: CamelCase, else PodWaiting) and "Reason: message" in text. */
+static bool pod_stuck(struct json_object *pod, char *reason, size_t rsz, char *text, size_t tsz)
+{
+    const char *r = NULL;
+    if (str_eq(jx_str(pod, "container.state"), "waiting")) {
+        r = jx_str(pod, "container.reason");
+        if (str_eq(r, "ContainerCreating") || str_eq(r, "PodInitializing"))
+            r = NULL;
+    }
+    if (!nonempty(r) && str_eq(jx_str(pod, "podScheduled.status"), "False"))
+        r = jx_str(pod, "podScheduled.reason");
+    if (!nonempty(r))
+        return false;
+    bool word = isalpha((unsigned char)r[0]) && strlen(r) < rsz;
+    for (const char *q = r; word && *q != '\0'; q++)
+        word = isalnum((unsigned char)*q) || *q == '_';
+    snprintf(reason, rsz, "%s", word ? r : "PodWaiting");
+    waiting_reason(pod, text, tsz);
+    return true;
+}
+
+/* Reasons that alternate while one cause lasts (the kubelet's image pull goes
+ * ErrImagePull, ImagePullBackOff, ErrImagePull, ...) count as the same wait, so
+ * the status and the Event are written once for it. */
+static bool same_wait_reason(const char *a, const char *b, size_t blen)
+{
+    static const char *const pull[] = {"ErrImagePull", "ImagePullBackOff"};
+    bool pa = false, pb = false;
+    if (a == NULL || b == NULL)
+        return false;
+    if (strlen(a) == blen && strncmp(a, b, blen) == 0)
+        return true;
+    for (size_t i = 0; i < sizeof(pull) / sizeof(pull[0]); i++) {
+        pa = pa || str_eq(a, pull[i]);
+        pb = pb || (strlen(pull[i]) == blen && strncmp(pull[i], b, blen) == 0);
+    }
+    return pa && pb;
+}
+
 /* A pod that runs (or ran) on a node that stopped answering: phase Unknown, or
  * Running with Ready False (our pods have no readiness probes, so only a lost node
  * or a dying container makes a running pod unready). True when that has lasted
@@ -414,6 +459,63 @@ static void st_commit(struct st *s, struct dc_action *a, const char *from)
     a->from_phase = from != NULL ? from : "";
     a->to_phase = st_str(s, "phase");
     s->patch = NULL;
+}
+
+/* ---- waits (docs/LIFECYCLE.md, "Waits") ---- */
+
+#define COND_WAITING "Waiting"
+
+/* The Waiting condition when it is True, else NULL. */
+static struct json_object *waiting_cond(struct json_object *status)
+{
+    struct json_object *conds = jx_arr(status, "conditions");
+    for (size_t i = 0; conds != NULL && i < json_object_array_length(conds); i++) {
+        struct json_object *x = json_object_array_get_idx(conds, i);
+        if (str_eq(jx_str(x, "type"), COND_WAITING) && str_eq(jx_str(x, "status"), "True"))
+            return x;
+    }
+    return NULL;
+}
+
+/* The OMJob shows a wait: the Waiting condition True, or (a CRD that prunes
+ * conditions) a status.message that says so. */
+static bool shows_a_wait(struct json_object *status)
+{
+    const char *m = jx_str(status, "message");
+    return waiting_cond(status) != NULL || (m != NULL && strstr(m, "waiting: ") != NULL);
+}
+
+/* The OMJob already shows the wait of `what` ("main pod X", "exit handler pod
+ * X", "the main pod") for reason: the Waiting condition True about it with that
+ * reason (or one of its kind, same_wait_reason), or without conditions a
+ * status.message saying so. Status and Event are then not written again. */
+static bool shows_wait(struct json_object *status, const char *what, const char *reason)
+{
+    char pfx[PODSPEC_NAME_BUF + 64];
+    int n = snprintf(pfx, sizeof(pfx), "waiting: %s ", what);
+    struct json_object *w = waiting_cond(status);
+    if (w != NULL) {
+        const char *m = jx_str(w, "message"), *r = jx_str(w, "reason");
+        return m != NULL && r != NULL && n > 0 && strncmp(m, pfx, (size_t)n) == 0 &&
+               same_wait_reason(reason, r, strlen(r));
+    }
+    const char *m = jx_str(status, "message");
+    const char *at = m != NULL ? strstr(m, pfx) : NULL;
+    if (at == NULL || n <= 0)
+        return false;
+    at += n;
+    at = strstr(at, ": ");
+    if (at == NULL)
+        return false;
+    at += 2;
+    return same_wait_reason(reason, at, strcspn(at, ":;"));
+}
+
+/* Ends a wait: a Waiting condition that is True becomes False (reason, message). */
+static void st_unwait(struct st *s, const char *reason, const char *message)
+{
+    if (waiting_cond(s->status) != NULL)
+        st_cond(s, COND_WAITING, false, reason, message);
 }
 
 /* ---- the decision ---- */
@@ -665,6 +767,7 @@ static int wait_stranger(struct ctx *c, const char *name)
     if (c->phase == NULL)
         st_phase(&s, PH_PENDING);
     st_set(&s, "message", m);
+    st_cond(&s, COND_WAITING, true, "PodNameConflict", m);
     add_event(c->a, EV_WARNING, "PodNameConflict", "%s", m);
     st_commit(&s, c->a, c->phase);
     why(c->a, "pod %s is not ours: waiting visibly", name);
@@ -742,6 +845,7 @@ static void finish(struct ctx *c, struct st *s, const char *eh_reason, const cha
     st_phase(s, ok ? PH_SUCCEEDED : PH_FAILED);
     st_set(s, "message", msg);
     st_set(s, "completionTime", s->now);
+    st_unwait(s, ok ? PH_SUCCEEDED : PH_FAILED, msg);
     /* Gone when the CRD prunes conditions (restore_pruned): the final status
      * still has its full shape where the schema keeps it. */
     if (!has_cond(s->status, "MainPodFinished") && mreason != NULL)
@@ -795,6 +899,7 @@ static int record_outcome(struct ctx *c, const struct dc_outcome *o, bool had_po
         snprintf(mmsg, sizeof(mmsg), "main pod %s ended: %s: %s", c->main_name, o->reason,
                  o->message);
     st_cond(&s, "MainPodFinished", true, o->reason, o->message);
+    st_unwait(&s, o->reason, mmsg);
     add_event(c->a, str_eq(o->reason, "Completed") ? EV_NORMAL : EV_WARNING, "MainPodCompleted",
               "%s", mmsg);
     if (!c->has_exit_spec || c->skip_exit) {
@@ -923,6 +1028,29 @@ static int create_main(struct ctx *c)
     return 0;
 }
 
+/* The main pod's creation was rejected (quota, admission): the FailedCreate
+ * Warning (the loop's, aggregated) says each refusal; status says that the OMJob
+ * waits, and until when, once. The loop's backoff paces the next create. */
+static int create_wait(struct ctx *c, int64_t deadline)
+{
+    char at[40], m[600];
+    fmt_time(deadline, at, sizeof(at));
+    snprintf(m, sizeof(m),
+             "waiting: the main pod cannot be created: %.400s; retried with backoff, it ends "
+             "as CreateFailed at %s (%lld s after the OMJob's creation)",
+             c->in->create_error, at, (long long)(c->start_timeout_ms / 1000));
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    if (c->phase == NULL)
+        st_phase(&s, PH_PENDING);
+    st_set(&s, "message", m);
+    st_cond(&s, COND_WAITING, true, "FailedCreate", m);
+    st_commit(&s, c->a, c->phase);
+    why(c->a, "main pod rejected: waiting visibly");
+    return 0;
+}
+
 /* No main pod in the cache: not created yet, or gone (status names it). */
 static int main_absent(struct ctx *c)
 {
@@ -945,12 +1073,23 @@ static int main_absent(struct ctx *c)
                   "OMJob deleted before its main pod was created: running the exit handler");
         return record_outcome(c, &o, false);
     }
+    if (in->ns_terminating) {
+        /* Refused because the namespace is being deleted: it never accepts the
+         * pod again. Recorded at once (no retry), and the exit handler cannot be
+         * created either (exit_absent). */
+        decided(&o, "NamespaceTerminating",
+                "namespace %.100s is being deleted: the main pod cannot be created", c->ns);
+        return record_outcome(c, &o, false);
+    }
     int64_t deadline = dc_create_deadline_ms(c->omjob, in->cfg);
     if (in->create_error != NULL && deadline > 0 && in->now_ms >= deadline) {
         decided(&o, "CreateFailed", "the API server rejected the main pod for %lld s: %s",
                 (long long)(c->start_timeout_ms / 1000), in->create_error);
         return record_outcome(c, &o, false);
     }
+    if (in->create_error != NULL && deadline > 0 &&
+        !shows_wait(jx_obj(c->omjob, "status"), "the main pod", "FailedCreate"))
+        return create_wait(c, deadline);
     return create_main(c);
 }
 
@@ -1056,41 +1195,66 @@ static int main_deadline_exceeded(struct ctx *c)
     return record_outcome(c, &o, true);
 }
 
-/* Status follows a main pod that is pending or running. */
-static int main_status(struct ctx *c, struct json_object *pod, bool running)
+/* Status follows a main pod that is pending or running; reason/text (NULL: none)
+ * when it waits on something outside the operator's control (pod_stuck): the
+ * message says why and when that wait ends, with the Waiting condition and one
+ * Warning PodWaiting. */
+static int main_status(struct ctx *c, const struct pod_check *pc, const char *reason,
+                       const char *text)
 {
-    const char *want = running ? PH_RUNNING : PH_PENDING;
+    const char *want = pc->running ? PH_RUNNING : PH_PENDING;
     struct st s;
     if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
         return -ENOMEM;
     st_phase(&s, want);
     st_set(&s, "mainPodName", c->main_name);
     if (st_str(&s, "startTime") == NULL) {
-        const char *t = jx_str(pod, "creationTimestamp");
+        const char *t = jx_str(pc->pod, "creationTimestamp");
         st_set(&s, "startTime", t != NULL ? t : s.now);
     }
-    char msg[300];
-    snprintf(msg, sizeof(msg), running ? "main pod %s is running" : "main pod %s is pending",
-             c->main_name);
+    char msg[600], at[40];
+    if (reason != NULL) {
+        fmt_time(pc->start_deadline, at, sizeof(at));
+        snprintf(msg, sizeof(msg),
+                 "waiting: main pod %s is not starting: %.300s; it ends as StartTimeout at %s "
+                 "(%lld s after its creation) unless it starts",
+                 c->main_name, text, at, (long long)(c->start_timeout_ms / 1000));
+        st_cond(&s, COND_WAITING, true, reason, msg);
+        add_event(c->a, EV_WARNING, "PodWaiting", "%s", msg);
+    } else {
+        snprintf(msg, sizeof(msg),
+                 pc->running ? "main pod %s is running" : "main pod %s is pending", c->main_name);
+        st_unwait(&s, pc->running ? "Started" : "Progressing", msg);
+    }
     st_set(&s, "message", msg);
     st_cond(&s, "MainPodFinished", false, want, msg);
     st_cond(&s, "ExitHandlerFinished", false, "Waiting", "waiting for the main pod");
     st_commit(&s, c->a, c->phase);
-    why(c->a, "main pod %s", running ? "running" : "pending");
+    why(c->a, "main pod %s", reason != NULL ? "waiting" : pc->running ? "running" : "pending");
     return 0;
 }
 
-/* Still going: keep status in step with the pod, else look again when it would
- * time out (pending) or count as lost (running, unready). */
+/* Still going: keep status in step with the pod (its phase, and a wait it shows
+ * or no longer shows), else look again when it would time out (pending) or count
+ * as lost (running, unready). */
 static int main_up(struct ctx *c, const struct pod_check *pc)
 {
     const char *want = pc->running ? PH_RUNNING : PH_PENDING;
+    struct json_object *status = jx_obj(c->omjob, "status");
+    char reason[64], text[400], what[PODSPEC_NAME_BUF + 16];
+    bool stuck = !pc->running && pc->start_deadline > 0 &&
+                 pod_stuck(pc->pod, reason, sizeof(reason), text, sizeof(text));
+    snprintf(what, sizeof(what), "main pod %s", c->main_name);
+    if (stuck && !shows_wait(status, what, reason))
+        return main_status(c, pc, reason, text);
+    if (!stuck && shows_a_wait(status))
+        return main_status(c, pc, NULL, NULL);
     if (!str_eq(c->phase, want) || !str_eq(jx_str(c->omjob, "status.mainPodName"), c->main_name))
-        return main_status(c, pc->pod, pc->running);
+        return main_status(c, pc, stuck ? reason : NULL, text);
     c->a->kind = DC_NONE;
     c->a->requeue_at_ms =
         earliest(pc->running ? pc->lost_at : pc->start_deadline, active_deadline(c, pc));
-    why(c->a, "main pod %s", pc->running ? "running" : "pending");
+    why(c->a, "main pod %s", stuck ? "waiting" : pc->running ? "running" : "pending");
     return 0;
 }
 
@@ -1237,20 +1401,64 @@ static int exit_delete(struct ctx *c, const struct pod_check *pc)
     return 0;
 }
 
+/* An exit pod waits on something outside the operator's control (pod_stuck), or
+ * no longer does: status says so (the message keeps "main pod X ended: Reason",
+ * which restore_pruned reads), with the Waiting condition and, for a new wait, one
+ * Warning PodWaiting. */
+static int exit_wait_status(struct ctx *c, const struct pod_check *pc, const char *reason,
+                            const char *text, int64_t attempts)
+{
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    char w[560], m[720], at[40];
+    const char *mreason = jx_str_or(c->omjob, "status.mainPodReason", "?");
+    if (reason != NULL) {
+        fmt_time(pc->start_deadline, at, sizeof(at));
+        snprintf(w, sizeof(w),
+                 "waiting: exit handler pod %s is not starting: %.300s; it is deleted at %s "
+                 "(%lld s after its creation)%s",
+                 pc->name, text, at, (long long)(c->start_timeout_ms / 1000),
+                 attempts >= c->in->cfg->exit_max_attempts
+                     ? ", its last attempt: the OMJob then fails"
+                     : " and replaced by the next attempt");
+        st_cond(&s, COND_WAITING, true, reason, w);
+        add_event(c->a, EV_WARNING, "PodWaiting", "%s", w);
+    } else {
+        snprintf(w, sizeof(w), "exit handler pod %s is %s", pc->name,
+                 pc->running ? "running" : "pending");
+        st_unwait(&s, pc->running ? "Started" : "Progressing", w);
+    }
+    snprintf(m, sizeof(m), "main pod %.63s ended: %.60s; %s", c->main_name, mreason, w);
+    st_set(&s, "message", m);
+    st_commit(&s, c->a, c->phase);
+    why(c->a, "exit handler %s %s", pc->name, reason != NULL ? "waiting" : "no longer waiting");
+    return 0;
+}
+
 /* Pending or running: look again at the earliest of its node-lost time, its start
  * deadline (not started yet: a pod in phase Unknown has started, as for the main
  * pod; its deadline may be long past and would wake the key in a loop) and the
- * cancel deadline. */
-static int exit_up(struct ctx *c, const struct pod_check *pc)
+ * cancel deadline. A wait it shows, or no longer shows, is written first. */
+static int exit_up(struct ctx *c, const struct pod_check *pc, int64_t attempts)
 {
     struct dc_action *a = c->a;
+    struct json_object *status = jx_obj(c->omjob, "status");
+    char reason[64], text[400], what[PODSPEC_NAME_BUF + 24];
+    bool stuck = !pc->running && pc->start_deadline > 0 &&
+                 pod_stuck(pc->pod, reason, sizeof(reason), text, sizeof(text));
+    snprintf(what, sizeof(what), "exit handler pod %s", pc->name);
+    if (stuck && !shows_wait(status, what, reason))
+        return exit_wait_status(c, pc, reason, text, attempts);
+    if (!stuck && shows_a_wait(status))
+        return exit_wait_status(c, pc, NULL, NULL, attempts);
     a->kind = DC_NONE;
     a->requeue_at_ms = pc->lost_at;
     if (!pc->running)
         a->requeue_at_ms = earliest(a->requeue_at_ms, pc->start_deadline);
     if (c->deleting)
         a->requeue_at_ms = earliest(a->requeue_at_ms, cancel_deadline_ms(c));
-    why(a, "exit handler %s running", pc->name);
+    why(a, "exit handler %s %s", pc->name, stuck ? "waiting" : "running");
     return 0;
 }
 
@@ -1279,6 +1487,9 @@ static int exit_disrupted(struct ctx *c, const struct dc_outcome *o, const char 
         return -ENOMEM;
     st_set(&s, "exitHandlerPodName", next);
     st_set_int(&s, "exitHandlerAttempts", attempts + 1);
+    snprintf(m, sizeof(m), "exit handler pod %s was %s: starting attempt %lld", ename, o->reason,
+             (long long)attempts + 1);
+    st_unwait(&s, "Replaced", m);
     add_event(c->a, EV_WARNING, "ExitHandlerRecreated",
               "exit handler pod %s was %s (%s): starting attempt %lld as %s", ename,
               str_eq(o->reason, "Deleted") ? "deleted" : "disrupted", o->reason,
@@ -1334,7 +1545,7 @@ static int after_outcome(struct ctx *c)
     case PV_NODE_LOST:
         return exit_delete(c, &pc);
     case PV_UP:
-        return exit_up(c, &pc);
+        return exit_up(c, &pc, attempts);
     case PV_ENDED:
         break;
     }

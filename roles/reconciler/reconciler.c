@@ -445,9 +445,11 @@ static enum step create_rejected(struct rc *r, struct kst *k, struct view *v,
     log_write_error(k, a, e);
     k->create_retry_at = util_mono_ms() + delay;
     k->create_retry_main = is_main;
-    if (!is_main) {
-        k->exit_create_rejected = true;
-        k->ns_terminating = strstr(e->message, "because it is being terminated") != NULL;
+    /* A namespace being deleted never accepts a pod again: decide ends the run
+     * (NamespaceTerminating) instead of retrying. */
+    k->ns_terminating = strstr(e->message, "because it is being terminated") != NULL;
+    if (!is_main || k->ns_terminating) {
+        k->exit_create_rejected = !is_main;
         /* Record the outcome now rather than after the backoff. */
         schedule(r, k, util_mono_ms());
         return STEP_WAIT;
