@@ -743,21 +743,114 @@ static void pod_check(const struct ctx *c, const char *name, struct pod_check *p
     }
 }
 
-/* A pod of our name that no OMJob controls (no controller ownerReference of kind
- * OMJob): someone else's. It is never touched and never goes by itself, so the
- * OMJob waits visibly: status.message says why, with one Warning Event (written
- * once: the message is then what status shows); the cache shows the pod's
- * deletion, and a look every 5 s covers a relabelled one. */
-static int wait_stranger(struct ctx *c, const char *name)
+static int record_outcome(struct ctx *c, const struct dc_outcome *o, bool had_pod);
+static int finish_now(struct ctx *c, const char *eh_field_reason, const char *eh_reason,
+                      const char *eh_msg);
+static void decided(struct dc_outcome *o, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A pod holds a name this OMJob needs (docs/LIFECYCLE.md, "Waits"). */
+enum conflict {
+    CF_STRANGER, /* in the cache, controlled by no OMJob: never touched */
+    CF_HIDDEN,   /* not in the cache (no OMJob label), yet the create said AlreadyExists */
+    CF_EARLIER,  /* an earlier OMJob of this name's, on its way out (garbage collector) */
+};
+
+/* How long a pod of an earlier OMJob may hold the name silently: the garbage
+ * collector takes about a second once its finalizer is released. */
+#define EARLIER_GRACE_MS 5000
+
+/* Until when a pod of an earlier OMJob holds the name silently: EARLIER_GRACE_MS
+ * after the OMJob's creation or the pod's deletion, whichever is later. */
+static int64_t earlier_grace_end(const struct ctx *c, const char *name)
 {
+    int64_t from = time_ms(c->omjob, "metadata.creationTimestamp");
+    int64_t del = time_ms(pod_named(c->in->pods, name), "deletionTimestamp");
+    return (del > from ? del : from) + EARLIER_GRACE_MS;
+}
+
+/* When a wait for a pod name ends: the start timeout after it began. The main
+ * pod: from the OMJob's creation (as CreateFailed). An exit pod: from the Waiting
+ * condition about it (now when there is none yet), else (a CRD that prunes
+ * conditions: the time would move at every pass) the OMJob's creation.
+ * 0: no time known. */
+static int64_t conflict_deadline(const struct ctx *c, bool is_main)
+{
+    struct json_object *w = waiting_cond(jx_obj(c->omjob, "status"));
+    int64_t since = 0;
+    bool conds = jx_arr(jx_obj(c->omjob, "status"), "conditions") != NULL;
+    if (!is_main && w != NULL && str_eq(jx_str(w, "reason"), "PodNameConflict"))
+        since = time_ms(w, "lastTransitionTime");
+    else if (!is_main && conds)
+        since = c->in->now_ms; /* it begins now: the condition written now says so */
+    if (since <= 0)
+        since = time_ms(c->omjob, "metadata.creationTimestamp");
+    return since > 0 ? since + c->start_timeout_ms : 0;
+}
+
+/* The wait is over: the main pod's outcome (the exit handler then runs), or,
+ * for an exit pod, the OMJob fails without it. The pod is never touched. */
+static int conflict_timeout(struct ctx *c, const char *name, bool is_main)
+{
+    long long secs = (long long)(c->start_timeout_ms / 1000);
+    if (is_main) {
+        struct dc_outcome o;
+        decided(&o, "PodNameConflict",
+                "pod %s is not this OMJob's and was still there after %lld s: the main pod "
+                "was never created",
+                name, secs);
+        add_event(c->a, EV_WARNING, "PodNameConflict",
+                  "pod %s still holds the main pod's name after %lld s: giving up", name, secs);
+        return record_outcome(c, &o, false);
+    }
     char m[300];
     snprintf(m, sizeof(m),
-             "waiting: pod %s exists and is not owned by this OMJob (no ownerReference to "
-             "it); it is left alone: delete or rename it to let the OMJob go on",
-             name);
-    if (str_eq(jx_str(c->omjob, "status.message"), m)) {
+             "exit handler not run: pod %s is not this OMJob's and was still there "
+             "after %lld s",
+             name, secs);
+    add_event(c->a, EV_WARNING, "PodNameConflict",
+              "pod %s still holds the exit handler pod's name after %lld s: giving up", name, secs);
+    return finish_now(c, "PodNameConflict", "Failed", m);
+}
+
+/* A pod holds the name of the main pod or the exit pod: it is never touched. The
+ * OMJob waits visibly: status.message says why and until when, with the Waiting
+ * condition and one Warning PodNameConflict (written once: the message is then
+ * what status shows); at the deadline it gives up (conflict_timeout). A pod in
+ * the cache: its deletion wakes the key, and a look every 5 s covers a
+ * relabelled one; a hidden one: the loop's create, paced by its backoff, finds
+ * out. */
+static int wait_conflict(struct ctx *c, const char *name, bool is_main, enum conflict kind)
+{
+    int64_t deadline = conflict_deadline(c, is_main);
+    if (deadline > 0 && c->in->now_ms >= deadline)
+        return conflict_timeout(c, name, is_main);
+    if (kind == CF_EARLIER && c->in->now_ms < earlier_grace_end(c, name)) {
         c->a->kind = DC_NONE;
-        c->a->requeue_at_ms = c->in->now_ms + 5000;
+        c->a->requeue_at_ms = c->in->now_ms + 1000;
+        why(c->a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", name);
+        return 0;
+    }
+    char m[600], at[40] = "";
+    const char *what = kind == CF_STRANGER ? "exists and is not owned by this OMJob (no "
+                                             "ownerReference to it); it is left alone: delete or "
+                                             "rename it to let the OMJob go on"
+                       : kind == CF_HIDDEN
+                           ? "exists (the API server answers AlreadyExists) and is not one this "
+                             "OMJob's watch sees (no omjob.pipelines.openmetadata.org/name "
+                             "label); it is left alone: delete or rename it to let the OMJob go on"
+                           : "belongs to an earlier OMJob of this name and is still being removed "
+                             "(garbage collector)";
+    if (deadline > 0)
+        fmt_time(deadline, at, sizeof(at));
+    snprintf(m, sizeof(m), "waiting: pod %s %s%s%s", name, what,
+             deadline > 0 ? "; it ends as PodNameConflict at " : "", at);
+    if (str_eq(jx_str(c->omjob, "status.message"), m)) {
+        if (kind == CF_HIDDEN)
+            return -EAGAIN; /* shown: the caller creates again (paced by the loop) */
+        c->a->kind = DC_NONE;
+        c->a->requeue_at_ms =
+            earliest(c->in->now_ms + (kind == CF_EARLIER ? 1000 : 5000), deadline);
         why(c->a, "pod %s is not ours: waiting", name);
         return 0;
     }
@@ -774,16 +867,18 @@ static int wait_stranger(struct ctx *c, const char *name)
     return 0;
 }
 
-/* PV_FOREIGN: nothing to do until the garbage collector removes that pod, once
- * its finalizer is released (the stray-pod pass of dc_decide). */
-static int wait_foreign(struct ctx *c, const char *name)
+/* PV_FOREIGN: a stranger's pod, or an earlier OMJob's that goes once its
+ * finalizer is released (the stray-pod pass of dc_decide). */
+static int wait_foreign(struct ctx *c, const char *name, bool is_main)
 {
-    if (jx_str(pod_named(c->in->pods, name), "ownerUid") == NULL)
-        return wait_stranger(c, name);
-    c->a->kind = DC_NONE;
-    c->a->requeue_at_ms = c->in->now_ms + 1000;
-    why(c->a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", name);
-    return 0;
+    bool stranger = jx_str(pod_named(c->in->pods, name), "ownerUid") == NULL;
+    return wait_conflict(c, name, is_main, stranger ? CF_STRANGER : CF_EARLIER);
+}
+
+/* The loop's create of name said AlreadyExists while the cache shows no such pod. */
+static bool name_taken(const struct ctx *c, const char *name)
+{
+    return c->in->name_taken != NULL && str_eq(c->in->name_taken, name);
 }
 
 /* ---- the final status and the main outcome ---- */
@@ -1000,8 +1095,9 @@ static int dispatch(struct ctx *c, struct dc_outcome *o)
     exit_name(c, 0, ename, sizeof(ename));
     struct pod_check ep;
     pod_check(c, ename, &ep);
-    if (ep.verdict == PV_FOREIGN)
-        return wait_foreign(c, ename);
+    /* Its name held: status first; after_outcome waits for the name. */
+    if (ep.verdict == PV_FOREIGN || (ep.verdict == PV_ABSENT && name_taken(c, ename)))
+        return record_outcome(c, o, true);
     if (ep.verdict != PV_ABSENT)
         return record_told(c, o, ep.pod);
     if (c->in->exit_create_rejected)
@@ -1086,6 +1182,11 @@ static int main_absent(struct ctx *c)
         decided(&o, "CreateFailed", "the API server rejected the main pod for %lld s: %s",
                 (long long)(c->start_timeout_ms / 1000), in->create_error);
         return record_outcome(c, &o, false);
+    }
+    if (name_taken(c, c->main_name)) {
+        int rc = wait_conflict(c, c->main_name, true, CF_HIDDEN);
+        if (rc != -EAGAIN)
+            return rc;
     }
     if (in->create_error != NULL && deadline > 0 &&
         !shows_wait(jx_obj(c->omjob, "status"), "the main pod", "FailedCreate"))
@@ -1266,7 +1367,7 @@ static int before_outcome(struct ctx *c)
     struct pod_check pc;
     pod_check(c, c->main_name, &pc);
     if (pc.verdict == PV_FOREIGN)
-        return wait_foreign(c, c->main_name);
+        return wait_foreign(c, c->main_name, true);
     if (pc.verdict == PV_ABSENT)
         return main_absent(c);
     if (pc.verdict == PV_ENDED)
@@ -1376,6 +1477,11 @@ static int exit_absent(struct ctx *c, const char *ename, int64_t attempts)
         char m[200];
         snprintf(m, sizeof(m), "exit handler not run: namespace %.100s is being deleted", c->ns);
         return finish_now(c, "NamespaceTerminating", "Failed", m);
+    }
+    if (name_taken(c, ename)) {
+        int rc = wait_conflict(c, ename, false, CF_HIDDEN);
+        if (rc != -EAGAIN)
+            return rc;
     }
     return create_exit(c, ename, attempts);
 }
@@ -1538,7 +1644,7 @@ static int after_outcome(struct ctx *c)
     pod_check(c, ename, &pc);
     switch (pc.verdict) {
     case PV_FOREIGN:
-        return wait_foreign(c, ename);
+        return wait_foreign(c, ename, false);
     case PV_ABSENT:
         return exit_absent(c, ename, attempts);
     case PV_START_TIMEOUT:

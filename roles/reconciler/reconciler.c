@@ -43,10 +43,12 @@
 #define TRUTH_TIMEOUT_MS 1000 /* local IPC; short so a stop signal is never kept waiting */
 #define MAX_STEPS 16
 #define MAX_GONE 4
-#define BATCH 64           /* keys per loop turn before polling again */
-#define CONFLICT_MS 50     /* first look after a 409 */
-#define NOT_SYNCED_MS 500  /* watcher not synced yet */
-#define EXISTS_MS 300      /* 409 AlreadyExists: wait for the cache */
+#define BATCH 64                /* keys per loop turn before polling again */
+#define CONFLICT_MS 50          /* first look after a 409 */
+#define NOT_SYNCED_MS 500       /* watcher not synced yet */
+#define NOT_SYNCED_LOG_MS 10000 /* ... said in the log this often */
+#define EXISTS_MS 300           /* 409 AlreadyExists: wait for the cache */
+#define EXISTS_HIDDEN 3         /* ... this many in a row: a pod the cache does not show */
 #define BEHIND_LOOK_MS 250 /* a view behind our own writes: look again (the hint may be first) */
 #define RETRY_MAX_MS 30000 /* backoff ceiling */
 /* The longest one API request (with its retries) may keep the loop: the other
@@ -77,6 +79,10 @@ struct kst {
      * showing one is behind them (behind.h). */
     struct behind behind;
     char *create_error;
+    /* A pod name the API server answers AlreadyExists for while the cache shows
+     * no such pod (EXISTS_HIDDEN times in a row): decide's PodNameConflict. */
+    int exists_fails;
+    char *taken;
     uint64_t handled_rev;
 };
 
@@ -138,6 +144,7 @@ static void kst_fini(void *data)
     free(k->uncertain);
     free(k->create_error);
     free(k->unsure_rv);
+    free(k->taken);
 }
 
 /* Forgets k when nothing refers to it any more: not queued, no timer, nothing kept
@@ -147,7 +154,7 @@ static void kst_fini(void *data)
  * exit pod). */
 static void kst_maybe_drop(struct rc *r, struct kst *k)
 {
-    if (k->create_error != NULL || k->uncertain != NULL)
+    if (k->create_error != NULL || k->uncertain != NULL || k->taken != NULL)
         return;
     struct workq_key *wk = k->wk;
     if (workq_release(r->wq, wk) == 1) {
@@ -422,6 +429,9 @@ static void create_done(struct rc *r, struct kst *k, struct view *v, struct dc_a
     }
     k->create_fails = 0;
     k->create_retry_at = 0;
+    k->exists_fails = 0;
+    free(k->taken);
+    k->taken = NULL;
     free(k->uncertain);
     k->uncertain = NULL;
     if (!is_main)
@@ -510,8 +520,24 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         keep_uncertain(k, a);
     if (rc == -EEXIST) {
         /* Ours from an earlier pass (the cache will show it), or a leftover of an
-         * earlier OMJob of this name (decide waits for it). */
-        schedule(r, k, util_mono_ms() + EXISTS_MS);
+         * earlier OMJob of this name (decide waits for it). Still not in the cache
+         * after EXISTS_HIDDEN tries: a pod the watcher does not see (no OMJob
+         * label) holds the name; decide says so, and the creates go on with
+         * backoff (1 s doubling to 30 s), not every EXISTS_MS. */
+        if (++k->exists_fails < EXISTS_HIDDEN || unsure) {
+            schedule(r, k, util_mono_ms() + EXISTS_MS);
+            return STEP_WAIT;
+        }
+        if (k->taken == NULL || strcmp(k->taken, a->pod) != 0) {
+            free(k->taken);
+            k->taken = strdup(a->pod);
+            log_warn("pod name held by a pod the watcher does not see", "key", k->key, "pod",
+                     a->pod, NULL);
+        }
+        k->create_retry_at =
+            util_mono_ms() + backoff_ms(k->exists_fails - EXISTS_HIDDEN + 1, CREATE_RETRY_FIRST_MS);
+        k->create_retry_main = is_main;
+        schedule(r, k, util_mono_ms());
         return STEP_WAIT;
     }
     if ((rc == -EPERM || rc == -EINVAL) && !unsure)
@@ -826,6 +852,7 @@ static enum step run_steps(struct rc *r, struct kst *k, struct view *v, const ch
                               .create_error = k->create_error,
                               .exit_create_rejected = k->exit_create_rejected,
                               .ns_terminating = k->ns_terminating,
+                              .name_taken = k->taken,
                               .gone = v->gonep,
                               .ngone = v->ngone};
         if (dc_decide(&in, &a) != 0) {
@@ -1188,6 +1215,10 @@ static int run(struct rc *r)
     if (ipc_sub_fd(r->sub, &subfd) != 0)
         subfd = -1;
     int64_t resync_retry_at = 0;
+    /* Before the watcher's first sync nothing can be read or written (status and
+     * Events need the cache): /readyz says "not ready", and the log says why
+     * every NOT_SYNCED_LOG_MS. */
+    int64_t wait_since = util_mono_ms(), wait_log_at = wait_since + NOT_SYNCED_LOG_MS;
     for (;;) {
         ctl_heartbeat(r->ctl);
         drain_hints(r);
@@ -1209,6 +1240,15 @@ static int run(struct rc *r)
                 }
             } else {
                 resync_retry_at = now + NOT_SYNCED_MS;
+                if (!r->synced_once && now >= wait_log_at) {
+                    char secs[24];
+                    snprintf(secs, sizeof(secs), "%lld", (long long)((now - wait_since) / 1000));
+                    log_info("waiting for the watcher's first sync: no OMJob is reconciled, no "
+                             "status or Event written until it is in (the watcher's log says "
+                             "which LIST is missing)",
+                             "waited_s", secs, NULL);
+                    wait_log_at = now + NOT_SYNCED_LOG_MS;
+                }
             }
         }
         retry_events(r);

@@ -12,6 +12,10 @@
 # - xpull: the exit pod stuck in ErrImagePull: the same visibility for the exit
 #   handler, and at its deadline the exit pod is deleted and (one attempt allowed)
 #   the OMJob ends Failed.
+# - hid: a pod of the main pod's name that the watcher does not see (no OMJob
+#   label): the creates are answered AlreadyExists; within two seconds the OMJob
+#   says so (message, Waiting PodNameConflict, Warning), and at the deadline the
+#   main outcome is PodNameConflict (the pod never touched), the exit handler runs.
 # - nsdel: the namespace is deleted while the main pod runs (a ConfigMap with a
 #   finalizer keeps the namespace Terminating): the run is cancelled, the exit pod
 #   cannot be created, the OMJob ends Failed with exitHandlerReason
@@ -47,6 +51,12 @@ n=$(new_ns waits)
 CMSG='configmap "ingestion-cfg" not found'
 omjob "$n" cfg "{\"pending\":\"CreateContainerConfigError\",\"pmsg\":$(jq -cn --arg m "$CMSG" '$m')}" '{"exit":0}'
 omjob "$n" xpull '{"exit":0}' '{"pending":"ErrImagePull","pmsg":"rpc error: pull access denied"}'
+# hid: a pod of the main pod's name without the OMJob label (the watcher never
+# sees it): the creates are answered AlreadyExists.
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: hid-main}\nspec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}\n' |
+	$K create -n "$n" -f - >/dev/null
+omjob "$n" hid '{"exit":0}' '{"exit":0}'
+th=$(now_ms)
 wait_until 20 eval "[ \"\$(jp pod $n cfg-main '{.status.containerStatuses[0].state.waiting.reason}')\" = CreateContainerConfigError ]" ||
 	fail "cfg: the main pod never showed CreateContainerConfigError: $($K get pod -n "$n" cfg-main -o yaml 2>&1 | tail -30)"
 t1=$(now_ms)
@@ -74,6 +84,15 @@ check "xpull: condition Waiting True, reason ErrImagePull ($(cond "$n" xpull Wai
 	[ "$(cond "$n" xpull Waiting)" = "True ErrImagePull" ]
 wait_until 5 eval "[ \"\$(events $n xpull PodWaiting | jq length)\" = 1 ]" ||
 	fail "xpull: PodWaiting Events: $(events "$n" xpull PodWaiting)"
+# hid: visible within a couple of seconds (three AlreadyExists 300 ms apart).
+if wait_until 5 msg_has "$n" hid "AlreadyExists"; then
+	pass "hid: status.message says a pod the watch does not see holds the name ($(($(now_ms) - th)) ms after the OMJob's creation)"
+else
+	fail "hid: status.message: '$(jp omj "$n" hid '{.status.message}')'"
+fi
+check "hid: condition Waiting True, reason PodNameConflict ($(cond "$n" hid Waiting))" \
+	[ "$(cond "$n" hid Waiting)" = "True PodNameConflict" ]
+check "hid: Warning PodNameConflict" eval "[ \"\$(events $n hid PodNameConflict | jq length)\" -ge 1 ]"
 # The deadline: StartTimeout 8 s after the pod's creation, then the exit handler.
 if wait_until 30 eval "omj_phase_is $n cfg Failed"; then
 	pass "cfg: Failed after the deadline"
@@ -99,6 +118,19 @@ fi
 check "xpull: mainPodReason Completed" [ "$(jp omj "$n" xpull '{.status.mainPodReason}')" = Completed ]
 check "xpull: Waiting no longer True ($(cond "$n" xpull Waiting))" \
 	eval "[ \"\$(cond $n xpull Waiting | cut -d' ' -f1)\" != True ]"
+
+# hid: at the deadline (8 s after the OMJob's creation) the main outcome is
+# PodNameConflict and the exit handler runs; the pod is never touched.
+if wait_until 30 eval "omj_phase_is $n hid Failed"; then
+	pass "hid: Failed after the deadline"
+else
+	fail "hid: not Failed 30 s on: $($K get omj -n "$n" hid -o jsonpath='{.status}')"
+fi
+check "hid: mainPodReason PodNameConflict" [ "$(jp omj "$n" hid '{.status.mainPodReason}')" = PodNameConflict ]
+check "hid: the exit handler ran with pipelineStatus=failed" \
+	eval "[ \"\$(jp pod $n hid-exit '{.spec.containers[0].env[?(@.name==\"pipelineStatus\")].value}')\" = failed ]"
+check "hid: the stranger pod untouched (no finalizer, no ownerReference)" \
+	eval "[ -z \"\$(jp pod $n hid-main '{.metadata.finalizers}{.metadata.ownerReferences}{.metadata.deletionTimestamp}')\" ]"
 
 # ---- nsdel: the namespace is deleted mid-run ----
 nd=$(new_ns waitsns)

@@ -59,6 +59,7 @@ static struct {
     const char *create_error;
     bool exit_create_rejected;
     bool ns_terminating;
+    const char *name_taken;
     char *gone[MAX_GONE];
     int ngone;
     long rv;   /* the API server's resourceVersion counter */
@@ -756,6 +757,7 @@ static struct dc_action *decide(void)
         .create_error = W.create_error,
         .exit_create_rejected = W.exit_create_rejected,
         .ns_terminating = W.ns_terminating,
+        .name_taken = W.name_taken,
         .gone = (const char *const *)W.gone,
         .ngone = W.ngone,
     };
@@ -2452,11 +2454,22 @@ static void test_foreign_exit_pod(void)
     to_running();
     pod_exit(MAIN_POD, 0, "Completed");
     add_foreign_pod(EXIT_POD, false);
+    /* Its name held: the outcome is recorded first, then the wait shows. */
+    expect_outcome("Completed", 0);
+    apply();
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "PodNameConflict");
+    check_contains("message", "belongs to an earlier OMJob of this name");
+    check_events("PodNameConflict", EV_WARNING, NULL);
+    apply();
     step(DC_NONE);
     CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 1000);
     pod_remove(EXIT_POD);
     expect_create_exit(EXIT_POD, "success", "Completed", "0");
-    expect_outcome("Completed", 0);
+    step(DC_STATUS); /* the wait is over */
+    check_cond("Waiting", "False", "Progressing");
+    apply();
+    step(DC_NONE);
 }
 
 static void test_no_omjob(void)
@@ -3034,6 +3047,9 @@ static void test_foreign_exit_retry(void)
     check_str("exitHandlerPodName", EXIT_POD1);
     apply();
     add_foreign_pod(EXIT_POD1, false);
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "PodNameConflict");
+    apply();
     step(DC_NONE);
     CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 1000);
     pod_remove(EXIT_POD1);
@@ -3517,6 +3533,98 @@ static void test_wait_stranger_condition(void)
     apply();
 }
 
+/* A pod the watcher does not see holds the main pod's name (the loop's creates
+ * say AlreadyExists): visible, the creates go on (the loop paces them), and at the
+ * deadline the main outcome is PodNameConflict; the exit handler runs. */
+static void test_wait_hidden_main(void)
+{
+    world_new();
+    step_apply(DC_ADD_FINALIZER);
+    W.name_taken = MAIN_POD;
+    advance(2 * SEC);
+    step(DC_STATUS);
+    check_phase("Pending");
+    check_cond("Waiting", "True", "PodNameConflict");
+    check_contains("message", "AlreadyExists");
+    check_contains("message", "PodNameConflict at 2026-03-01T12:10:00Z");
+    check_events("PodNameConflict", EV_WARNING, NULL);
+    apply();
+    step(DC_CREATE_MAIN);
+    W.now_ms = T0_MS + 600 * SEC;
+    expect_outcome("PodNameConflict", -1);
+    check_cond("Waiting", "False", "PodNameConflict");
+    apply();
+    expect_create_exit(EXIT_POD, "failed", "PodNameConflict", "");
+    W.name_taken = NULL;
+}
+
+/* A stranger's pod of the main pod's name, still there at the deadline: never
+ * touched; the outcome is PodNameConflict. */
+static void test_wait_stranger_deadline(void)
+{
+    world_new();
+    struct json_object *p = compact_pod(MAIN_POD, "stranger", NULL, NULL, POD_TYPE_MAIN, NULL);
+    set_null(p, "ownerUid");
+    set_null(p, "ownerName");
+    pod_add(p);
+    step_apply(DC_ADD_FINALIZER);
+    step_apply(DC_STATUS);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 5000);
+    W.now_ms = T0_MS + 598 * SEC;
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, T0_MS + 600 * SEC);
+    W.now_ms = T0_MS + 600 * SEC;
+    expect_outcome("PodNameConflict", -1);
+    apply();
+    decide();
+    CU_ASSERT_NOT_EQUAL(W.a.kind, DC_DELETE_POD); /* never touched */
+    expect_create_exit(EXIT_POD, "failed", "PodNameConflict", "");
+}
+
+/* A stranger's pod holding the exit pod's name past the deadline: the OMJob fails
+ * without its exit handler (exitHandlerReason PodNameConflict). */
+static void test_wait_exit_conflict_deadline(void)
+{
+    world_new();
+    to_running();
+    pod_exit(MAIN_POD, 3, "Error");
+    struct json_object *p =
+        compact_pod(EXIT_POD, "stranger", NULL, NULL, POD_TYPE_EXIT_HANDLER, NULL);
+    set_null(p, "ownerUid");
+    set_null(p, "ownerName");
+    pod_add(p);
+    expect_outcome("Error", 3);
+    apply();
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "PodNameConflict");
+    int64_t began = W.now_ms;
+    apply();
+    step(DC_NONE);
+    W.now_ms = began + 600 * SEC;
+    step(DC_STATUS);
+    check_phase("Failed");
+    check_str("exitHandlerReason", "PodNameConflict");
+    check_cond_not_true("Waiting");
+    check_events("PodNameConflict", EV_WARNING, "OMJobFailed", EV_WARNING, NULL);
+    apply();
+}
+
+/* A pod of an earlier OMJob of the same name right after the creation: the
+ * garbage collector's second, silent. */
+static void test_wait_earlier_grace(void)
+{
+    world_new();
+    add_foreign_pod(MAIN_POD, false);
+    step_apply(DC_ADD_FINALIZER);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 1000);
+    advance(5 * SEC);
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "PodNameConflict");
+    check_contains("message", "earlier OMJob");
+}
+
 /* ---- the original's CRD: our status fields pruned ---- */
 
 /* Decides and applies until nothing is to do; counts exit pods created and final
@@ -3851,6 +3959,10 @@ int main(void)
         {"wait: exit pod waiting, then running", test_wait_exit_pod},
         {"wait: main pod refused, namespace terminating", test_ns_terminating_main},
         {"wait: stranger pod, Waiting condition", test_wait_stranger_condition},
+        {"wait: hidden pod holds the main pod's name", test_wait_hidden_main},
+        {"wait: stranger pod past the deadline", test_wait_stranger_deadline},
+        {"wait: exit pod's name held past the deadline", test_wait_exit_conflict_deadline},
+        {"wait: earlier OMJob's pod, silent grace", test_wait_earlier_grace},
         {"takeover: pod being deleted is not adopted", test_takeover_deleting_pod},
         {"old CRD schema: rows 1-3", test_old_schema_rows},
         {"old CRD schema: row 11 cancel", test_old_schema_cancel},
