@@ -413,6 +413,28 @@ static void log_write_error(const struct kst *k, const struct dc_action *a,
              NULL);
 }
 
+/* A write the API server answered with a refusal (HTTP 4xx other than a conflict,
+ * or 5xx) and that is retried with backoff: a Warning ReconciliationError on the
+ * OMJob, posted after the pass (aggregated: the same message counts up), so the
+ * retrying is not silent (docs/LIFECYCLE.md, "Waits"). A request that got no
+ * answer (an outage) is only logged: its Event could not be posted either. */
+static void write_error_event(struct view *v, const struct dc_action *a, const struct kube_err *e)
+{
+    struct json_object *omjob = view_omjob(v);
+    if (e->http < 400 || e->http == 409 || omjob == NULL || v->evq == NULL ||
+        v->evq->n >= MAX_PENDING_EV)
+        return;
+    struct pending_ev *p = &v->evq->ev[v->evq->n++];
+    snprintf(p->ns, sizeof(p->ns), "%s", jx_str_or(omjob, "metadata.namespace", ""));
+    snprintf(p->name, sizeof(p->name), "%s", jx_str_or(omjob, "metadata.name", ""));
+    snprintf(p->uid, sizeof(p->uid), "%s", jx_str_or(omjob, "metadata.uid", ""));
+    p->type = EV_WARNING;
+    p->reason = "ReconciliationError";
+    snprintf(p->message, sizeof(p->message),
+             "%s%s%s failed (HTTP %d %s): %.400s; retrying with backoff", dc_kind_str(a->kind),
+             a->pod[0] ? " " : "", a->pod, e->http, e->reason, e->message);
+}
+
 /* The pod of a is created (out: the API server's reply, put into the view). */
 static void create_done(struct rc *r, struct kst *k, struct view *v, struct dc_action *a,
                         struct json_object *out)
@@ -543,6 +565,7 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
     if ((rc == -EPERM || rc == -EINVAL) && !unsure)
         return create_rejected(r, k, v, a, &e);
     log_write_error(k, a, &e);
+    write_error_event(v, a, &e);
     return STEP_ERROR;
 }
 
@@ -605,6 +628,7 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
         return STEP_WAIT; /* the OMJob is gone: its deletion hint follows */
     }
     log_write_error(k, a, &e);
+    write_error_event(v, a, &e);
     return STEP_ERROR;
 }
 
@@ -643,6 +667,7 @@ static enum step exec_action(struct rc *r, struct kst *k, struct view *v, struct
             return STEP_WAIT; /* the change comes back as a hint */
         }
         log_write_error(k, a, &e);
+        write_error_event(v, a, &e);
         return STEP_ERROR;
     }
     case DC_VERIFY_GONE: {
@@ -663,6 +688,7 @@ static enum step exec_action(struct rc *r, struct kst *k, struct view *v, struct
             return STEP_WAIT;
         }
         log_write_error(k, a, &e);
+        write_error_event(v, a, &e);
         return STEP_ERROR;
     }
     }

@@ -16,6 +16,10 @@
 #   label): the creates are answered AlreadyExists; within two seconds the OMJob
 #   says so (message, Waiting PodNameConflict, Warning), and at the deadline the
 #   main outcome is PodNameConflict (the pod never touched), the exit handler runs.
+# - refused: every status write of one namespace denied (a ValidatingAdmissionPolicy
+#   on omjobs/status): a Warning ReconciliationError with the API server's
+#   message, aggregated, retried with backoff (not a hot loop); Running once the
+#   policy goes.
 # - nsdel: the namespace is deleted while the main pod runs (a ConfigMap with a
 #   finalizer keeps the namespace Terminating): the run is cancelled, the exit pod
 #   cannot be created, the OMJob ends Failed with exitHandlerReason
@@ -28,9 +32,12 @@ TS=8
 HOLD=omjob.test/hold
 HOLD_NS=
 
+VAP=omjob-test-deny-status-$$
 release_hold() {
 	[ -n "$HOLD_NS" ] && $K patch configmap -n "$HOLD_NS" hold --type=merge \
 		-p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+	$K delete validatingadmissionpolicybinding "$VAP" --ignore-not-found >/dev/null 2>&1
+	$K delete validatingadmissionpolicy "$VAP" --ignore-not-found >/dev/null 2>&1
 	return 0
 }
 trap 'release_hold; cleanup' EXIT
@@ -131,6 +138,49 @@ check "hid: the exit handler ran with pipelineStatus=failed" \
 	eval "[ \"\$(jp pod $n hid-exit '{.spec.containers[0].env[?(@.name==\"pipelineStatus\")].value}')\" = failed ]"
 check "hid: the stranger pod untouched (no finalizer, no ownerReference)" \
 	eval "[ -z \"\$(jp pod $n hid-main '{.metadata.finalizers}{.metadata.ownerReferences}{.metadata.deletionTimestamp}')\" ]"
+
+# ---- refused: every status write of one namespace denied by an admission policy ----
+nv=$(new_ns waitsvap)
+$K label namespace "$nv" "omjob.test/vap=$VAP" >/dev/null
+printf '%s\n' "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: $VAP}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [pipelines.openmetadata.org], apiVersions: ['*'], operations: [UPDATE], resources: [omjobs/status]}
+  validations:
+  - {expression: 'false', message: 'status writes denied by the test policy'}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: $VAP}
+spec:
+  policyName: $VAP
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels: {omjob.test/vap: $VAP}" | $K apply -f - >/dev/null
+# The policy is in force once a status write of ours is refused.
+wait_until 10 eval "! $K patch omj -n $nv nosuch --subresource=status --type=merge -p '{}' 2>&1 | grep -q NotFound" || true
+omjob "$nv" refused '{}' 'none'
+tr=$(now_ms)
+if wait_until 10 eval "[ \"\$(events $nv refused ReconciliationError | jq length)\" -ge 1 ]"; then
+	pass "refused: Warning ReconciliationError $(($(now_ms) - tr)) ms after the OMJob's creation"
+else
+	fail "refused: no ReconciliationError: $(events "$nv" refused ReconciliationError)"
+fi
+sleep 4
+ev=$(events "$nv" refused ReconciliationError)
+check "refused: one aggregated Warning naming the policy's message, count 2..8 in ~5 s (backoff, no hot loop): $ev" \
+	jq -e 'length == 1 and .[0].type == "Warning" and (.[0].message | contains("status writes denied by the test policy")) and .[0].count >= 2 and .[0].count <= 8' <<<"$ev"
+$K delete validatingadmissionpolicybinding "$VAP" >/dev/null
+if wait_until 40 eval "omj_phase_is $nv refused Running"; then
+	pass "refused: Running once the policy is gone"
+else
+	fail "refused: not Running 40 s after the policy went: $($K get omj -n "$nv" refused -o jsonpath='{.status}')"
+fi
 
 # ---- nsdel: the namespace is deleted mid-run ----
 nd=$(new_ns waitsns)
