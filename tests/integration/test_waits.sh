@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Every wait is visible and bounded (issue 13; docs/LIFECYCLE.md, "Waits"), against
-# one operator with OMJOB_START_TIMEOUT_SECONDS=8 (the deadline set by env var, not
+# one operator with OMJOB_START_TIMEOUT_SECONDS=10 (the deadline set by env var, not
 # by the spec) and OMJOB_EXIT_HANDLER_MAX_ATTEMPTS=1:
 # - cfg: a main pod stuck in CreateContainerConfigError (a missing ConfigMap; kwok
 #   plays the kubelet's waiting state): within a second of the pod showing it,
 #   status.message carries the waiting reason and message, the condition Waiting is
 #   True with that reason, and one Warning PodWaiting is posted; at the deadline
-#   (8 s after the pod's creation) the run ends as StartTimeout, the pod is
+#   (10 s after the pod's creation) the run ends as StartTimeout, the pod is
 #   deleted, the exit handler runs once with pipelineStatus=failed, and the OMJob
 #   ends Failed with Waiting no longer True; the PodWaiting Event stays one Event.
 # - xpull: the exit pod stuck in ErrImagePull: the same visibility for the exit
@@ -28,7 +28,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/omjob_lib.sh"
 t0=$(now_ms)
-TS=8
+TS=10
 HOLD=omjob.test/hold
 HOLD_NS=
 
@@ -52,6 +52,15 @@ events() { # NS NAME REASON -> JSON array of {type, count, message}
 		jq -c '[.items[] | {type, count: (.count // 1), message}]'
 }
 msg_has() { jp omj "$1" "$2" '{.status.message}' | grep -qF -- "$3"; }
+# snap_has NS NAME TEXT: the OMJob's status, read once into SNAP; true when its
+# message holds TEXT. The checks of one wait then read SNAP, not the OMJob again
+# (a slow machine could otherwise see the deadline pass between two reads).
+SNAP='{}'
+snap_has() {
+	SNAP=$($K get omj -n "$1" "$2" -o json 2>/dev/null | jq -c '.status // {}') || return 1
+	jq -e --arg t "$3" '(.message // "") | contains($t)' <<<"$SNAP" >/dev/null
+}
+scond() { jq -r --arg t "$1" '[.conditions[]? | select(.type == $t)][0] | "\(.status) \(.reason)"' <<<"$SNAP"; }
 
 # ---- cfg: CreateContainerConfigError ----
 n=$(new_ns waits)
@@ -67,40 +76,40 @@ th=$(now_ms)
 wait_until 20 eval "[ \"\$(jp pod $n cfg-main '{.status.containerStatuses[0].state.waiting.reason}')\" = CreateContainerConfigError ]" ||
 	fail "cfg: the main pod never showed CreateContainerConfigError: $($K get pod -n "$n" cfg-main -o yaml 2>&1 | tail -30)"
 t1=$(now_ms)
-if wait_until 5 msg_has "$n" cfg "CreateContainerConfigError: $CMSG"; then
+if wait_until 5 snap_has "$n" cfg "CreateContainerConfigError: $CMSG"; then
 	d=$(($(now_ms) - t1))
 	check "cfg: status.message shows the waiting reason ${d} ms after the pod did (want <= 1500)" [ "$d" -le 1500 ]
 else
 	fail "cfg: status.message never showed the waiting reason: '$(jp omj "$n" cfg '{.status.message}')'"
 fi
-check "cfg: condition Waiting True, reason CreateContainerConfigError ($(cond "$n" cfg Waiting))" \
-	[ "$(cond "$n" cfg Waiting)" = "True CreateContainerConfigError" ]
-check "cfg: phase Pending while waiting" omj_phase_is "$n" cfg Pending
+check "cfg: condition Waiting True, reason CreateContainerConfigError ($(scond Waiting))" \
+	[ "$(scond Waiting)" = "True CreateContainerConfigError" ]
+check "cfg: phase Pending while waiting" [ "$(jq -r .phase <<<"$SNAP")" = Pending ]
 wait_until 5 eval "[ \"\$(events $n cfg PodWaiting | jq length)\" = 1 ]" || true
 ev=$(events "$n" cfg PodWaiting)
 check "cfg: one Warning PodWaiting naming the reason and the deadline: $ev" \
 	jq -e --arg m "$CMSG" 'length == 1 and .[0].type == "Warning" and (.[0].message | contains($m)) and (.[0].message | test("StartTimeout"))' <<<"$ev"
 
 # ---- xpull: the exit pod waiting ----
-if wait_until 20 msg_has "$n" xpull "ErrImagePull: rpc error: pull access denied"; then
+if wait_until 20 snap_has "$n" xpull "ErrImagePull: rpc error: pull access denied"; then
 	pass "xpull: status.message shows the exit pod's waiting reason"
 else
 	fail "xpull: status.message: '$(jp omj "$n" xpull '{.status.message}')'"
 fi
-check "xpull: condition Waiting True, reason ErrImagePull ($(cond "$n" xpull Waiting))" \
-	[ "$(cond "$n" xpull Waiting)" = "True ErrImagePull" ]
+check "xpull: condition Waiting True, reason ErrImagePull ($(scond Waiting))" \
+	[ "$(scond Waiting)" = "True ErrImagePull" ]
 wait_until 5 eval "[ \"\$(events $n xpull PodWaiting | jq length)\" = 1 ]" ||
 	fail "xpull: PodWaiting Events: $(events "$n" xpull PodWaiting)"
 # hid: visible within a couple of seconds (three AlreadyExists 300 ms apart).
-if wait_until 5 msg_has "$n" hid "AlreadyExists"; then
+if wait_until 5 snap_has "$n" hid "AlreadyExists"; then
 	pass "hid: status.message says a pod the watch does not see holds the name ($(($(now_ms) - th)) ms after the OMJob's creation)"
 else
 	fail "hid: status.message: '$(jp omj "$n" hid '{.status.message}')'"
 fi
-check "hid: condition Waiting True, reason PodNameConflict ($(cond "$n" hid Waiting))" \
-	[ "$(cond "$n" hid Waiting)" = "True PodNameConflict" ]
+check "hid: condition Waiting True, reason PodNameConflict ($(scond Waiting))" \
+	[ "$(scond Waiting)" = "True PodNameConflict" ]
 check "hid: Warning PodNameConflict" eval "[ \"\$(events $n hid PodNameConflict | jq length)\" -ge 1 ]"
-# The deadline: StartTimeout 8 s after the pod's creation, then the exit handler.
+# The deadline: StartTimeout 10 s after the pod's creation, then the exit handler.
 if wait_until 30 eval "omj_phase_is $n cfg Failed"; then
 	pass "cfg: Failed after the deadline"
 else
@@ -126,7 +135,7 @@ check "xpull: mainPodReason Completed" [ "$(jp omj "$n" xpull '{.status.mainPodR
 check "xpull: Waiting no longer True ($(cond "$n" xpull Waiting))" \
 	eval "[ \"\$(cond $n xpull Waiting | cut -d' ' -f1)\" != True ]"
 
-# hid: at the deadline (8 s after the OMJob's creation) the main outcome is
+# hid: at the deadline (10 s after the OMJob's creation) the main outcome is
 # PodNameConflict and the exit handler runs; the pod is never touched.
 if wait_until 30 eval "omj_phase_is $n hid Failed"; then
 	pass "hid: Failed after the deadline"
