@@ -82,6 +82,7 @@ struct kst {
     /* A pod name the API server answers AlreadyExists for while the cache shows
      * no such pod (EXISTS_HIDDEN times in a row): decide's PodNameConflict. */
     int exists_fails;
+    char exists_pod[PODSPEC_NAME_BUF + 8]; /* the pod exists_fails counts for */
     char *taken;
     uint64_t handled_rev;
 };
@@ -546,6 +547,11 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
          * after EXISTS_HIDDEN tries: a pod the watcher does not see (no OMJob
          * label) holds the name; decide says so, and the creates go on with
          * backoff (1 s doubling to 30 s), not every EXISTS_MS. */
+        if (strcmp(k->exists_pod, a->pod) != 0) {
+            /* Another pod's 409s (one that did show up) do not count. */
+            snprintf(k->exists_pod, sizeof(k->exists_pod), "%s", a->pod);
+            k->exists_fails = 0;
+        }
         if (++k->exists_fails < EXISTS_HIDDEN || unsure) {
             schedule(r, k, util_mono_ms() + EXISTS_MS);
             return STEP_WAIT;
