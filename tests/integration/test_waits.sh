@@ -171,8 +171,15 @@ spec:
   matchResources:
     namespaceSelector:
       matchLabels: {omjob.test/vap: $VAP}" | $K apply -f - >/dev/null
-# The policy is in force once a status write of ours is refused.
-wait_until 10 eval "! $K patch omj -n $nv nosuch --subresource=status --type=merge -p '{}' 2>&1 | grep -q NotFound" || true
+# The policy is in force once a status write is refused: tried on a probe OMJob
+# (the operator's writes race it: it ends whatever the outcome).
+denied() { # the probe's status write is refused by the test policy
+	local out
+	out=$($K patch omj -n "$nv" probe --subresource=status --type=merge -p '{"status":{"message":"probe"}}' 2>&1) && return 1
+	[[ $out == *"status writes denied by the test policy"* ]]
+}
+omjob "$nv" probe '{"exit":0}' 'none'
+wait_until 20 denied || fail "refused: the admission policy never refused a status write"
 omjob "$nv" refused '{}' 'none'
 tr=$(now_ms)
 if wait_until 10 eval "[ \"\$(events $nv refused ReconciliationError | jq length)\" -ge 1 ]"; then
