@@ -5,6 +5,7 @@
  * action in a short step of its own. */
 #include "roles/reconciler/decide.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -286,6 +287,50 @@ static void waiting_reason(struct json_object *pod, char *buf, size_t sz)
     snprintf(buf, sz, "%s%s%s", r, nonempty(m) ? ": " : "", nonempty(m) ? m : "");
 }
 
+/* A pending pod that waits on something outside the operator's control (docs/
+ * LIFECYCLE.md, "Waits"): a container waiting for a reason other than the normal
+ * progress of ContainerCreating / PodInitializing (CreateContainerConfigError for
+ * a missing ConfigMap or Secret, ImagePullBackOff, ErrImagePull,
+ * CreateContainerError, ...), or not scheduled. True with its reason (a condition
+ * reason: CamelCase, else PodWaiting) and "Reason: message" in text. */
+static bool pod_stuck(struct json_object *pod, char *reason, size_t rsz, char *text, size_t tsz)
+{
+    const char *r = NULL;
+    if (str_eq(jx_str(pod, "container.state"), "waiting")) {
+        r = jx_str(pod, "container.reason");
+        if (str_eq(r, "ContainerCreating") || str_eq(r, "PodInitializing"))
+            r = NULL;
+    }
+    if (!nonempty(r) && str_eq(jx_str(pod, "podScheduled.status"), "False"))
+        r = jx_str(pod, "podScheduled.reason");
+    if (!nonempty(r))
+        return false;
+    bool word = isalpha((unsigned char)r[0]) && strlen(r) < rsz;
+    for (const char *q = r; word && *q != '\0'; q++)
+        word = isalnum((unsigned char)*q) || *q == '_';
+    snprintf(reason, rsz, "%s", word ? r : "PodWaiting");
+    waiting_reason(pod, text, tsz);
+    return true;
+}
+
+/* Reasons that alternate while one cause lasts (the kubelet's image pull goes
+ * ErrImagePull, ImagePullBackOff, ErrImagePull, ...) count as the same wait, so
+ * the status and the Event are written once for it. */
+static bool same_wait_reason(const char *a, const char *b, size_t blen)
+{
+    static const char *const pull[] = {"ErrImagePull", "ImagePullBackOff"};
+    bool pa = false, pb = false;
+    if (a == NULL || b == NULL)
+        return false;
+    if (strlen(a) == blen && strncmp(a, b, blen) == 0)
+        return true;
+    for (size_t i = 0; i < sizeof(pull) / sizeof(pull[0]); i++) {
+        pa = pa || str_eq(a, pull[i]);
+        pb = pb || (strlen(pull[i]) == blen && strncmp(pull[i], b, blen) == 0);
+    }
+    return pa && pb;
+}
+
 /* A pod that runs (or ran) on a node that stopped answering: phase Unknown, or
  * Running with Ready False (our pods have no readiness probes, so only a lost node
  * or a dying container makes a running pod unready). True when that has lasted
@@ -414,6 +459,63 @@ static void st_commit(struct st *s, struct dc_action *a, const char *from)
     a->from_phase = from != NULL ? from : "";
     a->to_phase = st_str(s, "phase");
     s->patch = NULL;
+}
+
+/* ---- waits (docs/LIFECYCLE.md, "Waits") ---- */
+
+#define COND_WAITING "Waiting"
+
+/* The Waiting condition when it is True, else NULL. */
+static struct json_object *waiting_cond(struct json_object *status)
+{
+    struct json_object *conds = jx_arr(status, "conditions");
+    for (size_t i = 0; conds != NULL && i < json_object_array_length(conds); i++) {
+        struct json_object *x = json_object_array_get_idx(conds, i);
+        if (str_eq(jx_str(x, "type"), COND_WAITING) && str_eq(jx_str(x, "status"), "True"))
+            return x;
+    }
+    return NULL;
+}
+
+/* The OMJob shows a wait: the Waiting condition True, or (a CRD that prunes
+ * conditions) a status.message that says so. */
+static bool shows_a_wait(struct json_object *status)
+{
+    const char *m = jx_str(status, "message");
+    return waiting_cond(status) != NULL || (m != NULL && strstr(m, "waiting: ") != NULL);
+}
+
+/* The OMJob already shows the wait of `what` ("main pod X", "exit handler pod
+ * X", "the main pod") for reason: the Waiting condition True about it with that
+ * reason (or one of its kind, same_wait_reason), or without conditions a
+ * status.message saying so. Status and Event are then not written again. */
+static bool shows_wait(struct json_object *status, const char *what, const char *reason)
+{
+    char pfx[PODSPEC_NAME_BUF + 64];
+    int n = snprintf(pfx, sizeof(pfx), "waiting: %s ", what);
+    struct json_object *w = waiting_cond(status);
+    if (w != NULL) {
+        const char *m = jx_str(w, "message"), *r = jx_str(w, "reason");
+        return m != NULL && r != NULL && n > 0 && strncmp(m, pfx, (size_t)n) == 0 &&
+               same_wait_reason(reason, r, strlen(r));
+    }
+    const char *m = jx_str(status, "message");
+    const char *at = m != NULL ? strstr(m, pfx) : NULL;
+    if (at == NULL || n <= 0)
+        return false;
+    at += n;
+    at = strstr(at, ": ");
+    if (at == NULL)
+        return false;
+    at += 2;
+    return same_wait_reason(reason, at, strcspn(at, ":;"));
+}
+
+/* Ends a wait: a Waiting condition that is True becomes False (reason, message). */
+static void st_unwait(struct st *s, const char *reason, const char *message)
+{
+    if (waiting_cond(s->status) != NULL)
+        st_cond(s, COND_WAITING, false, reason, message);
 }
 
 /* ---- the decision ---- */
@@ -641,21 +743,114 @@ static void pod_check(const struct ctx *c, const char *name, struct pod_check *p
     }
 }
 
-/* A pod of our name that no OMJob controls (no controller ownerReference of kind
- * OMJob): someone else's. It is never touched and never goes by itself, so the
- * OMJob waits visibly: status.message says why, with one Warning Event (written
- * once: the message is then what status shows); the cache shows the pod's
- * deletion, and a look every 5 s covers a relabelled one. */
-static int wait_stranger(struct ctx *c, const char *name)
+static int record_outcome(struct ctx *c, const struct dc_outcome *o, bool had_pod);
+static int finish_now(struct ctx *c, const char *eh_field_reason, const char *eh_reason,
+                      const char *eh_msg);
+static void decided(struct dc_outcome *o, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A pod holds a name this OMJob needs (docs/LIFECYCLE.md, "Waits"). */
+enum conflict {
+    CF_STRANGER, /* in the cache, controlled by no OMJob: never touched */
+    CF_HIDDEN,   /* not in the cache (no OMJob label), yet the create said AlreadyExists */
+    CF_EARLIER,  /* an earlier OMJob of this name's, on its way out (garbage collector) */
+};
+
+/* How long a pod of an earlier OMJob may hold the name silently: the garbage
+ * collector takes about a second once its finalizer is released. */
+#define EARLIER_GRACE_MS 5000
+
+/* Until when a pod of an earlier OMJob holds the name silently: EARLIER_GRACE_MS
+ * after the OMJob's creation or the pod's deletion, whichever is later. */
+static int64_t earlier_grace_end(const struct ctx *c, const char *name)
 {
+    int64_t from = time_ms(c->omjob, "metadata.creationTimestamp");
+    int64_t del = time_ms(pod_named(c->in->pods, name), "deletionTimestamp");
+    return (del > from ? del : from) + EARLIER_GRACE_MS;
+}
+
+/* When a wait for a pod name ends: the start timeout after it began. The main
+ * pod: from the OMJob's creation (as CreateFailed). An exit pod: from the Waiting
+ * condition about it (now when there is none yet), else (a CRD that prunes
+ * conditions: the time would move at every pass) the OMJob's creation.
+ * 0: no time known. */
+static int64_t conflict_deadline(const struct ctx *c, bool is_main)
+{
+    struct json_object *w = waiting_cond(jx_obj(c->omjob, "status"));
+    int64_t since = 0;
+    bool conds = jx_arr(jx_obj(c->omjob, "status"), "conditions") != NULL;
+    if (!is_main && w != NULL && str_eq(jx_str(w, "reason"), "PodNameConflict"))
+        since = time_ms(w, "lastTransitionTime");
+    else if (!is_main && conds)
+        since = c->in->now_ms; /* it begins now: the condition written now says so */
+    if (since <= 0)
+        since = time_ms(c->omjob, "metadata.creationTimestamp");
+    return since > 0 ? since + c->start_timeout_ms : 0;
+}
+
+/* The wait is over: the main pod's outcome (the exit handler then runs), or,
+ * for an exit pod, the OMJob fails without it. The pod is never touched. */
+static int conflict_timeout(struct ctx *c, const char *name, bool is_main)
+{
+    long long secs = (long long)(c->start_timeout_ms / 1000);
+    if (is_main) {
+        struct dc_outcome o;
+        decided(&o, "PodNameConflict",
+                "pod %s is not this OMJob's and was still there after %lld s: the main pod "
+                "was never created",
+                name, secs);
+        add_event(c->a, EV_WARNING, "PodNameConflict",
+                  "pod %s still holds the main pod's name after %lld s: giving up", name, secs);
+        return record_outcome(c, &o, false);
+    }
     char m[300];
     snprintf(m, sizeof(m),
-             "waiting: pod %s exists and is not owned by this OMJob (no ownerReference to "
-             "it); it is left alone: delete or rename it to let the OMJob go on",
-             name);
-    if (str_eq(jx_str(c->omjob, "status.message"), m)) {
+             "exit handler not run: pod %s is not this OMJob's and was still there "
+             "after %lld s",
+             name, secs);
+    add_event(c->a, EV_WARNING, "PodNameConflict",
+              "pod %s still holds the exit handler pod's name after %lld s: giving up", name, secs);
+    return finish_now(c, "PodNameConflict", "Failed", m);
+}
+
+/* A pod holds the name of the main pod or the exit pod: it is never touched. The
+ * OMJob waits visibly: status.message says why and until when, with the Waiting
+ * condition and one Warning PodNameConflict (written once: the message is then
+ * what status shows); at the deadline it gives up (conflict_timeout). A pod in
+ * the cache: its deletion wakes the key, and a look every 5 s covers a
+ * relabelled one; a hidden one: the loop's create, paced by its backoff, finds
+ * out. */
+static int wait_conflict(struct ctx *c, const char *name, bool is_main, enum conflict kind)
+{
+    int64_t deadline = conflict_deadline(c, is_main);
+    if (deadline > 0 && c->in->now_ms >= deadline)
+        return conflict_timeout(c, name, is_main);
+    if (kind == CF_EARLIER && c->in->now_ms < earlier_grace_end(c, name)) {
         c->a->kind = DC_NONE;
-        c->a->requeue_at_ms = c->in->now_ms + 5000;
+        c->a->requeue_at_ms = c->in->now_ms + 1000;
+        why(c->a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", name);
+        return 0;
+    }
+    char m[600], at[40] = "";
+    const char *what = kind == CF_STRANGER ? "exists and is not owned by this OMJob (no "
+                                             "ownerReference to it); it is left alone: delete or "
+                                             "rename it to let the OMJob go on"
+                       : kind == CF_HIDDEN
+                           ? "exists (the API server answers AlreadyExists) and is not one this "
+                             "OMJob's watch sees (no omjob.pipelines.openmetadata.org/name "
+                             "label); it is left alone: delete or rename it to let the OMJob go on"
+                           : "belongs to an earlier OMJob of this name and is still being removed "
+                             "(garbage collector)";
+    if (deadline > 0)
+        fmt_time(deadline, at, sizeof(at));
+    snprintf(m, sizeof(m), "waiting: pod %s %s%s%s", name, what,
+             deadline > 0 ? "; it ends as PodNameConflict at " : "", at);
+    if (str_eq(jx_str(c->omjob, "status.message"), m)) {
+        if (kind == CF_HIDDEN)
+            return -EAGAIN; /* shown: the caller creates again (paced by the loop) */
+        c->a->kind = DC_NONE;
+        c->a->requeue_at_ms =
+            earliest(c->in->now_ms + (kind == CF_EARLIER ? 1000 : 5000), deadline);
         why(c->a, "pod %s is not ours: waiting", name);
         return 0;
     }
@@ -665,22 +860,25 @@ static int wait_stranger(struct ctx *c, const char *name)
     if (c->phase == NULL)
         st_phase(&s, PH_PENDING);
     st_set(&s, "message", m);
+    st_cond(&s, COND_WAITING, true, "PodNameConflict", m);
     add_event(c->a, EV_WARNING, "PodNameConflict", "%s", m);
     st_commit(&s, c->a, c->phase);
     why(c->a, "pod %s is not ours: waiting visibly", name);
     return 0;
 }
 
-/* PV_FOREIGN: nothing to do until the garbage collector removes that pod, once
- * its finalizer is released (the stray-pod pass of dc_decide). */
-static int wait_foreign(struct ctx *c, const char *name)
+/* PV_FOREIGN: a stranger's pod, or an earlier OMJob's that goes once its
+ * finalizer is released (the stray-pod pass of dc_decide). */
+static int wait_foreign(struct ctx *c, const char *name, bool is_main)
 {
-    if (jx_str(pod_named(c->in->pods, name), "ownerUid") == NULL)
-        return wait_stranger(c, name);
-    c->a->kind = DC_NONE;
-    c->a->requeue_at_ms = c->in->now_ms + 1000;
-    why(c->a, "pod %s belongs to an earlier OMJob of this name: waiting for it to go", name);
-    return 0;
+    bool stranger = jx_str(pod_named(c->in->pods, name), "ownerUid") == NULL;
+    return wait_conflict(c, name, is_main, stranger ? CF_STRANGER : CF_EARLIER);
+}
+
+/* The loop's create of name said AlreadyExists while the cache shows no such pod. */
+static bool name_taken(const struct ctx *c, const char *name)
+{
+    return c->in->name_taken != NULL && str_eq(c->in->name_taken, name);
 }
 
 /* ---- the final status and the main outcome ---- */
@@ -742,6 +940,7 @@ static void finish(struct ctx *c, struct st *s, const char *eh_reason, const cha
     st_phase(s, ok ? PH_SUCCEEDED : PH_FAILED);
     st_set(s, "message", msg);
     st_set(s, "completionTime", s->now);
+    st_unwait(s, ok ? PH_SUCCEEDED : PH_FAILED, msg);
     /* Gone when the CRD prunes conditions (restore_pruned): the final status
      * still has its full shape where the schema keeps it. */
     if (!has_cond(s->status, "MainPodFinished") && mreason != NULL)
@@ -795,6 +994,7 @@ static int record_outcome(struct ctx *c, const struct dc_outcome *o, bool had_po
         snprintf(mmsg, sizeof(mmsg), "main pod %s ended: %s: %s", c->main_name, o->reason,
                  o->message);
     st_cond(&s, "MainPodFinished", true, o->reason, o->message);
+    st_unwait(&s, o->reason, mmsg);
     add_event(c->a, str_eq(o->reason, "Completed") ? EV_NORMAL : EV_WARNING, "MainPodCompleted",
               "%s", mmsg);
     if (!c->has_exit_spec || c->skip_exit) {
@@ -895,8 +1095,9 @@ static int dispatch(struct ctx *c, struct dc_outcome *o)
     exit_name(c, 0, ename, sizeof(ename));
     struct pod_check ep;
     pod_check(c, ename, &ep);
-    if (ep.verdict == PV_FOREIGN)
-        return wait_foreign(c, ename);
+    /* Its name held: status first; after_outcome waits for the name. */
+    if (ep.verdict == PV_FOREIGN || (ep.verdict == PV_ABSENT && name_taken(c, ename)))
+        return record_outcome(c, o, true);
     if (ep.verdict != PV_ABSENT)
         return record_told(c, o, ep.pod);
     if (c->in->exit_create_rejected)
@@ -923,6 +1124,29 @@ static int create_main(struct ctx *c)
     return 0;
 }
 
+/* The main pod's creation was rejected (quota, admission): the FailedCreate
+ * Warning (the loop's, aggregated) says each refusal; status says that the OMJob
+ * waits, and until when, once. The loop's backoff paces the next create. */
+static int create_wait(struct ctx *c, int64_t deadline)
+{
+    char at[40], m[600];
+    fmt_time(deadline, at, sizeof(at));
+    snprintf(m, sizeof(m),
+             "waiting: the main pod cannot be created: %.400s; retried with backoff, it ends "
+             "as CreateFailed at %s (%lld s after the OMJob's creation)",
+             c->in->create_error, at, (long long)(c->start_timeout_ms / 1000));
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    if (c->phase == NULL)
+        st_phase(&s, PH_PENDING);
+    st_set(&s, "message", m);
+    st_cond(&s, COND_WAITING, true, "FailedCreate", m);
+    st_commit(&s, c->a, c->phase);
+    why(c->a, "main pod rejected: waiting visibly");
+    return 0;
+}
+
 /* No main pod in the cache: not created yet, or gone (status names it). */
 static int main_absent(struct ctx *c)
 {
@@ -945,12 +1169,28 @@ static int main_absent(struct ctx *c)
                   "OMJob deleted before its main pod was created: running the exit handler");
         return record_outcome(c, &o, false);
     }
+    if (in->ns_terminating) {
+        /* Refused because the namespace is being deleted: it never accepts the
+         * pod again. Recorded at once (no retry), and the exit handler cannot be
+         * created either (exit_absent). */
+        decided(&o, "NamespaceTerminating",
+                "namespace %.100s is being deleted: the main pod cannot be created", c->ns);
+        return record_outcome(c, &o, false);
+    }
     int64_t deadline = dc_create_deadline_ms(c->omjob, in->cfg);
     if (in->create_error != NULL && deadline > 0 && in->now_ms >= deadline) {
         decided(&o, "CreateFailed", "the API server rejected the main pod for %lld s: %s",
                 (long long)(c->start_timeout_ms / 1000), in->create_error);
         return record_outcome(c, &o, false);
     }
+    if (name_taken(c, c->main_name)) {
+        int rc = wait_conflict(c, c->main_name, true, CF_HIDDEN);
+        if (rc != -EAGAIN)
+            return rc;
+    }
+    if (in->create_error != NULL && deadline > 0 &&
+        !shows_wait(jx_obj(c->omjob, "status"), "the main pod", "FailedCreate"))
+        return create_wait(c, deadline);
     return create_main(c);
 }
 
@@ -1056,41 +1296,66 @@ static int main_deadline_exceeded(struct ctx *c)
     return record_outcome(c, &o, true);
 }
 
-/* Status follows a main pod that is pending or running. */
-static int main_status(struct ctx *c, struct json_object *pod, bool running)
+/* Status follows a main pod that is pending or running; reason/text (NULL: none)
+ * when it waits on something outside the operator's control (pod_stuck): the
+ * message says why and when that wait ends, with the Waiting condition and one
+ * Warning PodWaiting. */
+static int main_status(struct ctx *c, const struct pod_check *pc, const char *reason,
+                       const char *text)
 {
-    const char *want = running ? PH_RUNNING : PH_PENDING;
+    const char *want = pc->running ? PH_RUNNING : PH_PENDING;
     struct st s;
     if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
         return -ENOMEM;
     st_phase(&s, want);
     st_set(&s, "mainPodName", c->main_name);
     if (st_str(&s, "startTime") == NULL) {
-        const char *t = jx_str(pod, "creationTimestamp");
+        const char *t = jx_str(pc->pod, "creationTimestamp");
         st_set(&s, "startTime", t != NULL ? t : s.now);
     }
-    char msg[300];
-    snprintf(msg, sizeof(msg), running ? "main pod %s is running" : "main pod %s is pending",
-             c->main_name);
+    char msg[600], at[40];
+    if (reason != NULL) {
+        fmt_time(pc->start_deadline, at, sizeof(at));
+        snprintf(msg, sizeof(msg),
+                 "waiting: main pod %s is not starting: %.300s; it ends as StartTimeout at %s "
+                 "(%lld s after its creation) unless it starts",
+                 c->main_name, text, at, (long long)(c->start_timeout_ms / 1000));
+        st_cond(&s, COND_WAITING, true, reason, msg);
+        add_event(c->a, EV_WARNING, "PodWaiting", "%s", msg);
+    } else {
+        snprintf(msg, sizeof(msg),
+                 pc->running ? "main pod %s is running" : "main pod %s is pending", c->main_name);
+        st_unwait(&s, pc->running ? "Started" : "Progressing", msg);
+    }
     st_set(&s, "message", msg);
     st_cond(&s, "MainPodFinished", false, want, msg);
     st_cond(&s, "ExitHandlerFinished", false, "Waiting", "waiting for the main pod");
     st_commit(&s, c->a, c->phase);
-    why(c->a, "main pod %s", running ? "running" : "pending");
+    why(c->a, "main pod %s", reason != NULL ? "waiting" : pc->running ? "running" : "pending");
     return 0;
 }
 
-/* Still going: keep status in step with the pod, else look again when it would
- * time out (pending) or count as lost (running, unready). */
+/* Still going: keep status in step with the pod (its phase, and a wait it shows
+ * or no longer shows), else look again when it would time out (pending) or count
+ * as lost (running, unready). */
 static int main_up(struct ctx *c, const struct pod_check *pc)
 {
     const char *want = pc->running ? PH_RUNNING : PH_PENDING;
+    struct json_object *status = jx_obj(c->omjob, "status");
+    char reason[64], text[400], what[PODSPEC_NAME_BUF + 16];
+    bool stuck = !pc->running && pc->start_deadline > 0 &&
+                 pod_stuck(pc->pod, reason, sizeof(reason), text, sizeof(text));
+    snprintf(what, sizeof(what), "main pod %s", c->main_name);
+    if (stuck && !shows_wait(status, what, reason))
+        return main_status(c, pc, reason, text);
+    if (!stuck && shows_a_wait(status))
+        return main_status(c, pc, NULL, NULL);
     if (!str_eq(c->phase, want) || !str_eq(jx_str(c->omjob, "status.mainPodName"), c->main_name))
-        return main_status(c, pc->pod, pc->running);
+        return main_status(c, pc, stuck ? reason : NULL, text);
     c->a->kind = DC_NONE;
     c->a->requeue_at_ms =
         earliest(pc->running ? pc->lost_at : pc->start_deadline, active_deadline(c, pc));
-    why(c->a, "main pod %s", pc->running ? "running" : "pending");
+    why(c->a, "main pod %s", stuck ? "waiting" : pc->running ? "running" : "pending");
     return 0;
 }
 
@@ -1102,7 +1367,7 @@ static int before_outcome(struct ctx *c)
     struct pod_check pc;
     pod_check(c, c->main_name, &pc);
     if (pc.verdict == PV_FOREIGN)
-        return wait_foreign(c, c->main_name);
+        return wait_foreign(c, c->main_name, true);
     if (pc.verdict == PV_ABSENT)
         return main_absent(c);
     if (pc.verdict == PV_ENDED)
@@ -1213,6 +1478,11 @@ static int exit_absent(struct ctx *c, const char *ename, int64_t attempts)
         snprintf(m, sizeof(m), "exit handler not run: namespace %.100s is being deleted", c->ns);
         return finish_now(c, "NamespaceTerminating", "Failed", m);
     }
+    if (name_taken(c, ename)) {
+        int rc = wait_conflict(c, ename, false, CF_HIDDEN);
+        if (rc != -EAGAIN)
+            return rc;
+    }
     return create_exit(c, ename, attempts);
 }
 
@@ -1237,20 +1507,64 @@ static int exit_delete(struct ctx *c, const struct pod_check *pc)
     return 0;
 }
 
+/* An exit pod waits on something outside the operator's control (pod_stuck), or
+ * no longer does: status says so (the message keeps "main pod X ended: Reason",
+ * which restore_pruned reads), with the Waiting condition and, for a new wait, one
+ * Warning PodWaiting. */
+static int exit_wait_status(struct ctx *c, const struct pod_check *pc, const char *reason,
+                            const char *text, int64_t attempts)
+{
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    char w[560], m[720], at[40];
+    const char *mreason = jx_str_or(c->omjob, "status.mainPodReason", "?");
+    if (reason != NULL) {
+        fmt_time(pc->start_deadline, at, sizeof(at));
+        snprintf(w, sizeof(w),
+                 "waiting: exit handler pod %s is not starting: %.300s; it is deleted at %s "
+                 "(%lld s after its creation)%s",
+                 pc->name, text, at, (long long)(c->start_timeout_ms / 1000),
+                 attempts >= c->in->cfg->exit_max_attempts
+                     ? ", its last attempt: the OMJob then fails"
+                     : " and replaced by the next attempt");
+        st_cond(&s, COND_WAITING, true, reason, w);
+        add_event(c->a, EV_WARNING, "PodWaiting", "%s", w);
+    } else {
+        snprintf(w, sizeof(w), "exit handler pod %s is %s", pc->name,
+                 pc->running ? "running" : "pending");
+        st_unwait(&s, pc->running ? "Started" : "Progressing", w);
+    }
+    snprintf(m, sizeof(m), "main pod %.63s ended: %.60s; %s", c->main_name, mreason, w);
+    st_set(&s, "message", m);
+    st_commit(&s, c->a, c->phase);
+    why(c->a, "exit handler %s %s", pc->name, reason != NULL ? "waiting" : "no longer waiting");
+    return 0;
+}
+
 /* Pending or running: look again at the earliest of its node-lost time, its start
  * deadline (not started yet: a pod in phase Unknown has started, as for the main
  * pod; its deadline may be long past and would wake the key in a loop) and the
- * cancel deadline. */
-static int exit_up(struct ctx *c, const struct pod_check *pc)
+ * cancel deadline. A wait it shows, or no longer shows, is written first. */
+static int exit_up(struct ctx *c, const struct pod_check *pc, int64_t attempts)
 {
     struct dc_action *a = c->a;
+    struct json_object *status = jx_obj(c->omjob, "status");
+    char reason[64], text[400], what[PODSPEC_NAME_BUF + 24];
+    bool stuck = !pc->running && pc->start_deadline > 0 &&
+                 pod_stuck(pc->pod, reason, sizeof(reason), text, sizeof(text));
+    snprintf(what, sizeof(what), "exit handler pod %s", pc->name);
+    if (stuck && !shows_wait(status, what, reason))
+        return exit_wait_status(c, pc, reason, text, attempts);
+    if (!stuck && shows_a_wait(status))
+        return exit_wait_status(c, pc, NULL, NULL, attempts);
     a->kind = DC_NONE;
     a->requeue_at_ms = pc->lost_at;
     if (!pc->running)
         a->requeue_at_ms = earliest(a->requeue_at_ms, pc->start_deadline);
     if (c->deleting)
         a->requeue_at_ms = earliest(a->requeue_at_ms, cancel_deadline_ms(c));
-    why(a, "exit handler %s running", pc->name);
+    why(a, "exit handler %s %s", pc->name, stuck ? "waiting" : "running");
     return 0;
 }
 
@@ -1279,6 +1593,9 @@ static int exit_disrupted(struct ctx *c, const struct dc_outcome *o, const char 
         return -ENOMEM;
     st_set(&s, "exitHandlerPodName", next);
     st_set_int(&s, "exitHandlerAttempts", attempts + 1);
+    snprintf(m, sizeof(m), "exit handler pod %s was %s: starting attempt %lld", ename, o->reason,
+             (long long)attempts + 1);
+    st_unwait(&s, "Replaced", m);
     add_event(c->a, EV_WARNING, "ExitHandlerRecreated",
               "exit handler pod %s was %s (%s): starting attempt %lld as %s", ename,
               str_eq(o->reason, "Deleted") ? "deleted" : "disrupted", o->reason,
@@ -1327,14 +1644,14 @@ static int after_outcome(struct ctx *c)
     pod_check(c, ename, &pc);
     switch (pc.verdict) {
     case PV_FOREIGN:
-        return wait_foreign(c, ename);
+        return wait_foreign(c, ename, false);
     case PV_ABSENT:
         return exit_absent(c, ename, attempts);
     case PV_START_TIMEOUT:
     case PV_NODE_LOST:
         return exit_delete(c, &pc);
     case PV_UP:
-        return exit_up(c, &pc);
+        return exit_up(c, &pc, attempts);
     case PV_ENDED:
         break;
     }

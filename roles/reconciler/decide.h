@@ -41,6 +41,10 @@ struct dc_input {
      * the exit handler can never run (finish instead of waiting for the cancel
      * deadline, which would hold the namespace for 15 minutes). */
     bool ns_terminating;
+    /* A pod name whose creation the API server kept answering AlreadyExists
+     * while the cache shows no such pod (a pod the watcher does not see: no
+     * OMJob label), or NULL: a PodNameConflict wait. */
+    const char *name_taken;
     /* Pods the loop checked with a GET and found gone (404), by name. */
     const char *const *gone;
     int ngone;

@@ -43,10 +43,12 @@
 #define TRUTH_TIMEOUT_MS 1000 /* local IPC; short so a stop signal is never kept waiting */
 #define MAX_STEPS 16
 #define MAX_GONE 4
-#define BATCH 64           /* keys per loop turn before polling again */
-#define CONFLICT_MS 50     /* first look after a 409 */
-#define NOT_SYNCED_MS 500  /* watcher not synced yet */
-#define EXISTS_MS 300      /* 409 AlreadyExists: wait for the cache */
+#define BATCH 64                /* keys per loop turn before polling again */
+#define CONFLICT_MS 50          /* first look after a 409 */
+#define NOT_SYNCED_MS 500       /* watcher not synced yet */
+#define NOT_SYNCED_LOG_MS 10000 /* ... said in the log this often */
+#define EXISTS_MS 300           /* 409 AlreadyExists: wait for the cache */
+#define EXISTS_HIDDEN 3         /* ... this many in a row: a pod the cache does not show */
 #define BEHIND_LOOK_MS 250 /* a view behind our own writes: look again (the hint may be first) */
 #define RETRY_MAX_MS 30000 /* backoff ceiling */
 /* The longest one API request (with its retries) may keep the loop: the other
@@ -77,6 +79,11 @@ struct kst {
      * showing one is behind them (behind.h). */
     struct behind behind;
     char *create_error;
+    /* A pod name the API server answers AlreadyExists for while the cache shows
+     * no such pod (EXISTS_HIDDEN times in a row): decide's PodNameConflict. */
+    int exists_fails;
+    char exists_pod[PODSPEC_NAME_BUF + 8]; /* the pod exists_fails counts for */
+    char *taken;
     uint64_t handled_rev;
 };
 
@@ -138,6 +145,7 @@ static void kst_fini(void *data)
     free(k->uncertain);
     free(k->create_error);
     free(k->unsure_rv);
+    free(k->taken);
 }
 
 /* Forgets k when nothing refers to it any more: not queued, no timer, nothing kept
@@ -147,7 +155,7 @@ static void kst_fini(void *data)
  * exit pod). */
 static void kst_maybe_drop(struct rc *r, struct kst *k)
 {
-    if (k->create_error != NULL || k->uncertain != NULL)
+    if (k->create_error != NULL || k->uncertain != NULL || k->taken != NULL)
         return;
     struct workq_key *wk = k->wk;
     if (workq_release(r->wq, wk) == 1) {
@@ -406,6 +414,28 @@ static void log_write_error(const struct kst *k, const struct dc_action *a,
              NULL);
 }
 
+/* A write the API server answered with a refusal (HTTP 4xx other than a conflict,
+ * or 5xx) and that is retried with backoff: a Warning ReconciliationError on the
+ * OMJob, posted after the pass (aggregated: the same message counts up), so the
+ * retrying is not silent (docs/LIFECYCLE.md, "Waits"). A request that got no
+ * answer (an outage) is only logged: its Event could not be posted either. */
+static void write_error_event(struct view *v, const struct dc_action *a, const struct kube_err *e)
+{
+    struct json_object *omjob = view_omjob(v);
+    if (e->http < 400 || e->http == 409 || omjob == NULL || v->evq == NULL ||
+        v->evq->n >= MAX_PENDING_EV)
+        return;
+    struct pending_ev *p = &v->evq->ev[v->evq->n++];
+    snprintf(p->ns, sizeof(p->ns), "%s", jx_str_or(omjob, "metadata.namespace", ""));
+    snprintf(p->name, sizeof(p->name), "%s", jx_str_or(omjob, "metadata.name", ""));
+    snprintf(p->uid, sizeof(p->uid), "%s", jx_str_or(omjob, "metadata.uid", ""));
+    p->type = EV_WARNING;
+    p->reason = "ReconciliationError";
+    snprintf(p->message, sizeof(p->message),
+             "%s%s%s failed (HTTP %d %s): %.400s; retrying with backoff", dc_kind_str(a->kind),
+             a->pod[0] ? " " : "", a->pod, e->http, e->reason, e->message);
+}
+
 /* The pod of a is created (out: the API server's reply, put into the view). */
 static void create_done(struct rc *r, struct kst *k, struct view *v, struct dc_action *a,
                         struct json_object *out)
@@ -422,6 +452,9 @@ static void create_done(struct rc *r, struct kst *k, struct view *v, struct dc_a
     }
     k->create_fails = 0;
     k->create_retry_at = 0;
+    k->exists_fails = 0;
+    free(k->taken);
+    k->taken = NULL;
     free(k->uncertain);
     k->uncertain = NULL;
     if (!is_main)
@@ -445,9 +478,11 @@ static enum step create_rejected(struct rc *r, struct kst *k, struct view *v,
     log_write_error(k, a, e);
     k->create_retry_at = util_mono_ms() + delay;
     k->create_retry_main = is_main;
-    if (!is_main) {
-        k->exit_create_rejected = true;
-        k->ns_terminating = strstr(e->message, "because it is being terminated") != NULL;
+    /* A namespace being deleted never accepts a pod again: decide ends the run
+     * (NamespaceTerminating) instead of retrying. */
+    k->ns_terminating = strstr(e->message, "because it is being terminated") != NULL;
+    if (!is_main || k->ns_terminating) {
+        k->exit_create_rejected = !is_main;
         /* Record the outcome now rather than after the backoff. */
         schedule(r, k, util_mono_ms());
         return STEP_WAIT;
@@ -508,13 +543,35 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         keep_uncertain(k, a);
     if (rc == -EEXIST) {
         /* Ours from an earlier pass (the cache will show it), or a leftover of an
-         * earlier OMJob of this name (decide waits for it). */
-        schedule(r, k, util_mono_ms() + EXISTS_MS);
+         * earlier OMJob of this name (decide waits for it). Still not in the cache
+         * after EXISTS_HIDDEN tries: a pod the watcher does not see (no OMJob
+         * label) holds the name; decide says so, and the creates go on with
+         * backoff (1 s doubling to 30 s), not every EXISTS_MS. */
+        if (strcmp(k->exists_pod, a->pod) != 0) {
+            /* Another pod's 409s (one that did show up) do not count. */
+            snprintf(k->exists_pod, sizeof(k->exists_pod), "%s", a->pod);
+            k->exists_fails = 0;
+        }
+        if (++k->exists_fails < EXISTS_HIDDEN || unsure) {
+            schedule(r, k, util_mono_ms() + EXISTS_MS);
+            return STEP_WAIT;
+        }
+        if (k->taken == NULL || strcmp(k->taken, a->pod) != 0) {
+            free(k->taken);
+            k->taken = strdup(a->pod);
+            log_warn("pod name held by a pod the watcher does not see", "key", k->key, "pod",
+                     a->pod, NULL);
+        }
+        k->create_retry_at =
+            util_mono_ms() + backoff_ms(k->exists_fails - EXISTS_HIDDEN + 1, CREATE_RETRY_FIRST_MS);
+        k->create_retry_main = is_main;
+        schedule(r, k, util_mono_ms());
         return STEP_WAIT;
     }
     if ((rc == -EPERM || rc == -EINVAL) && !unsure)
         return create_rejected(r, k, v, a, &e);
     log_write_error(k, a, &e);
+    write_error_event(v, a, &e);
     return STEP_ERROR;
 }
 
@@ -577,6 +634,7 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
         return STEP_WAIT; /* the OMJob is gone: its deletion hint follows */
     }
     log_write_error(k, a, &e);
+    write_error_event(v, a, &e);
     return STEP_ERROR;
 }
 
@@ -615,6 +673,7 @@ static enum step exec_action(struct rc *r, struct kst *k, struct view *v, struct
             return STEP_WAIT; /* the change comes back as a hint */
         }
         log_write_error(k, a, &e);
+        write_error_event(v, a, &e);
         return STEP_ERROR;
     }
     case DC_VERIFY_GONE: {
@@ -635,6 +694,7 @@ static enum step exec_action(struct rc *r, struct kst *k, struct view *v, struct
             return STEP_WAIT;
         }
         log_write_error(k, a, &e);
+        write_error_event(v, a, &e);
         return STEP_ERROR;
     }
     }
@@ -824,6 +884,7 @@ static enum step run_steps(struct rc *r, struct kst *k, struct view *v, const ch
                               .create_error = k->create_error,
                               .exit_create_rejected = k->exit_create_rejected,
                               .ns_terminating = k->ns_terminating,
+                              .name_taken = k->taken,
                               .gone = v->gonep,
                               .ngone = v->ngone};
         if (dc_decide(&in, &a) != 0) {
@@ -1186,6 +1247,10 @@ static int run(struct rc *r)
     if (ipc_sub_fd(r->sub, &subfd) != 0)
         subfd = -1;
     int64_t resync_retry_at = 0;
+    /* Before the watcher's first sync nothing can be read or written (status and
+     * Events need the cache): /readyz says "not ready", and the log says why
+     * every NOT_SYNCED_LOG_MS. */
+    int64_t wait_since = util_mono_ms(), wait_log_at = wait_since + NOT_SYNCED_LOG_MS;
     for (;;) {
         ctl_heartbeat(r->ctl);
         drain_hints(r);
@@ -1207,6 +1272,15 @@ static int run(struct rc *r)
                 }
             } else {
                 resync_retry_at = now + NOT_SYNCED_MS;
+                if (!r->synced_once && now >= wait_log_at) {
+                    char secs[24];
+                    snprintf(secs, sizeof(secs), "%lld", (long long)((now - wait_since) / 1000));
+                    log_info("waiting for the watcher's first sync: no OMJob is reconciled, no "
+                             "status or Event written until it is in (the watcher's log says "
+                             "which LIST is missing)",
+                             "waited_s", secs, NULL);
+                    wait_log_at = now + NOT_SYNCED_LOG_MS;
+                }
             }
         }
         retry_events(r);

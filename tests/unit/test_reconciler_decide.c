@@ -59,6 +59,7 @@ static struct {
     const char *create_error;
     bool exit_create_rejected;
     bool ns_terminating;
+    const char *name_taken;
     char *gone[MAX_GONE];
     int ngone;
     long rv;   /* the API server's resourceVersion counter */
@@ -756,6 +757,7 @@ static struct dc_action *decide(void)
         .create_error = W.create_error,
         .exit_create_rejected = W.exit_create_rejected,
         .ns_terminating = W.ns_terminating,
+        .name_taken = W.name_taken,
         .gone = (const char *const *)W.gone,
         .ngone = W.ngone,
     };
@@ -1541,11 +1543,29 @@ static void test_start_timeout_image(void)
     int64_t created = main_created_ms();
     pod_waiting(MAIN_POD, "ImagePullBackOff",
                 "Back-off pulling image \"openmetadata/ingestion-base:1.12.0\"");
+    /* Visible at once: message, Waiting condition, one Warning PodWaiting. */
+    step(DC_STATUS);
+    check_phase("Pending");
+    check_contains("message", "waiting: main pod " MAIN_POD " is not starting: ImagePullBackOff: "
+                              "Back-off pulling image");
+    check_contains("message", "StartTimeout at 2026-03-01T12:10:01Z");
+    check_cond("Waiting", "True", "ImagePullBackOff");
+    check_events("PodWaiting", EV_WARNING, NULL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(event_message("PodWaiting"), "ImagePullBackOff"));
+    apply();
+    step(DC_NONE);
+    /* The kubelet alternates ErrImagePull and ImagePullBackOff: the same wait. */
+    advance(10 * SEC);
+    pod_waiting(MAIN_POD, "ErrImagePull", "rpc error: pull access denied");
+    step(DC_NONE);
+    pod_waiting(MAIN_POD, "ImagePullBackOff",
+                "Back-off pulling image \"openmetadata/ingestion-base:1.12.0\"");
     W.now_ms = created + 599 * SEC;
     step(DC_NONE);
     CU_ASSERT_EQUAL(W.a.requeue_at_ms, created + 600 * SEC);
     W.now_ms = created + 600 * SEC;
     expect_outcome("StartTimeout", -1);
+    check_cond("Waiting", "False", "StartTimeout");
     check_contains("message", "ImagePullBackOff: Back-off pulling image "
                               "\"openmetadata/ingestion-base:1.12.0\"");
     check_contains("message", "600");
@@ -1573,6 +1593,11 @@ static void test_start_timeout_unschedulable(void)
     to_pending();
     int64_t created = main_created_ms();
     pod_unschedulable(MAIN_POD, "0/3 nodes are available: 3 Insufficient memory.");
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "Unschedulable");
+    check_contains("message", "Unschedulable: 0/3 nodes are available");
+    check_events("PodWaiting", EV_WARNING, NULL);
+    apply();
     step(DC_NONE);
     CU_ASSERT_EQUAL(W.a.requeue_at_ms, created + 120 * SEC);
     W.now_ms = created + 120 * SEC;
@@ -1630,6 +1655,7 @@ static void test_active_deadline_pending(void)
     to_pending();
     int64_t created = main_created_ms();
     pod_waiting(MAIN_POD, "ImagePullBackOff", "Back-off pulling image");
+    step_apply(DC_STATUS);
     step(DC_NONE);
     CU_ASSERT_EQUAL(W.a.requeue_at_ms, created + 60 * SEC);
     W.now_ms = created + 60 * SEC;
@@ -1715,12 +1741,23 @@ static void test_create_failed(void)
     step_apply(DC_ADD_FINALIZER);
     W.create_error = "pods \"" MAIN_POD "\" is forbidden: exceeded quota: compute, requested: "
                      "limits.memory=4Gi";
-    /* Before the deadline (from the OMJob's creation): keep trying. */
+    /* Before the deadline (from the OMJob's creation): status says so once (the
+     * loop posts FailedCreate itself), then keep trying. */
+    W.now_ms = T0_MS + 2 * SEC;
+    step(DC_STATUS);
+    check_phase("Pending");
+    check_cond("Waiting", "True", "FailedCreate");
+    check_contains("message", "waiting: the main pod cannot be created: pods");
+    check_contains("message", "exceeded quota");
+    check_contains("message", "CreateFailed at 2026-03-01T12:10:00Z");
+    check_events(NULL);
+    apply();
     W.now_ms = T0_MS + 599 * SEC;
     step(DC_CREATE_MAIN);
     CU_ASSERT_STRING_EQUAL(W.a.pod, MAIN_POD);
     W.now_ms = T0_MS + 600 * SEC;
     expect_outcome("CreateFailed", -1);
+    check_cond("Waiting", "False", "CreateFailed");
     check_contains("message", "exceeded quota");
     check_cond("MainPodFinished", "True", "CreateFailed");
     apply();
@@ -2280,6 +2317,14 @@ static void test_exit_never_starts(void)
             step_apply(DC_STATUS);
         int64_t created = W.now_ms;
         pod_waiting(names[i], "ImagePullBackOff", "Back-off pulling image");
+        step(DC_STATUS);
+        check_cond("Waiting", "True", "ImagePullBackOff");
+        check_contains("message",
+                       "main pod " MAIN_POD " ended: Completed; waiting: exit handler pod ");
+        check_contains("message", names[i]);
+        check_contains("message", i < 2 ? "replaced by the next attempt" : "its last attempt");
+        check_events("PodWaiting", EV_WARNING, NULL);
+        apply();
         W.now_ms = created + 599 * SEC;
         step(DC_NONE);
         CU_ASSERT_EQUAL(W.a.requeue_at_ms, created + 600 * SEC);
@@ -2295,8 +2340,10 @@ static void test_exit_never_starts(void)
             check_int("exitHandlerAttempts", i + 2);
             check_str("exitHandlerPodName", names[i + 1]);
             check_events("ExitHandlerRecreated", EV_WARNING, NULL);
+            check_cond("Waiting", "False", "Replaced");
         } else {
             check_phase("Failed");
+            check_cond_not_true("Waiting");
             check_int("exitHandlerAttempts", 3);
             check_cond("ExitHandlerFinished", "True", "Disrupted");
             check_cond("Failed", "True", "ExitHandlerFailed");
@@ -2407,11 +2454,22 @@ static void test_foreign_exit_pod(void)
     to_running();
     pod_exit(MAIN_POD, 0, "Completed");
     add_foreign_pod(EXIT_POD, false);
+    /* Its name held: the outcome is recorded first, then the wait shows. */
+    expect_outcome("Completed", 0);
+    apply();
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "PodNameConflict");
+    check_contains("message", "belongs to an earlier OMJob of this name");
+    check_events("PodNameConflict", EV_WARNING, NULL);
+    apply();
     step(DC_NONE);
     CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 1000);
     pod_remove(EXIT_POD);
     expect_create_exit(EXIT_POD, "success", "Completed", "0");
-    expect_outcome("Completed", 0);
+    step(DC_STATUS); /* the wait is over */
+    check_cond("Waiting", "False", "Progressing");
+    apply();
+    step(DC_NONE);
 }
 
 static void test_no_omjob(void)
@@ -2989,6 +3047,9 @@ static void test_foreign_exit_retry(void)
     check_str("exitHandlerPodName", EXIT_POD1);
     apply();
     add_foreign_pod(EXIT_POD1, false);
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "PodNameConflict");
+    apply();
     step(DC_NONE);
     CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 1000);
     pod_remove(EXIT_POD1);
@@ -3316,6 +3377,252 @@ static void test_takeover_deleting_pod(void)
     step_apply(DC_ADD_FINALIZER);
     decide();
     CU_ASSERT_NOT_EQUAL(W.a.kind, DC_ADOPT_POD);
+}
+
+/* ---- waits: visible and bounded (docs/LIFECYCLE.md, "Waits") ---- */
+
+/* A main pod waiting on a missing ConfigMap: visible at once, once; visible no
+ * more once it starts. */
+static void test_wait_config_error_then_starts(void)
+{
+    world_new();
+    to_pending();
+    int64_t created = main_created_ms();
+    pod_waiting(MAIN_POD, "CreateContainerConfigError", "configmap \"ingestion-cfg\" not found");
+    step(DC_STATUS);
+    check_phase("Pending");
+    check_cond("Waiting", "True", "CreateContainerConfigError");
+    check_contains("message", "CreateContainerConfigError: configmap \"ingestion-cfg\" not found");
+    check_contains("message", "StartTimeout at");
+    check_cond("MainPodFinished", "False", "Pending");
+    check_events("PodWaiting", EV_WARNING, NULL);
+    apply();
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, created + 600 * SEC);
+    /* A new cause is a new wait: written again, with its Event. */
+    pod_waiting(MAIN_POD, "CreateContainerError", "container name conflict");
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "CreateContainerError");
+    check_events("PodWaiting", EV_WARNING, NULL);
+    apply();
+    /* The ConfigMap appears: back to ContainerCreating, the wait is over. */
+    pod_waiting(MAIN_POD, "ContainerCreating", "");
+    step(DC_STATUS);
+    check_phase("Pending");
+    check_cond("Waiting", "False", "Progressing");
+    check_str("message", "main pod " MAIN_POD " is pending");
+    check_events(NULL);
+    apply();
+    step(DC_NONE);
+    pod_running(MAIN_POD);
+    step(DC_STATUS);
+    check_phase("Running");
+    check_cond_not_true("Waiting");
+    apply();
+    step(DC_NONE);
+}
+
+/* A waiting reason that is no condition reason (not CamelCase) is PodWaiting. */
+static void test_wait_odd_reason(void)
+{
+    world_new();
+    to_pending();
+    pod_waiting(MAIN_POD, "image pull: backoff", "odd");
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "PodWaiting");
+    check_contains("message", "image pull: backoff: odd");
+    apply();
+    step(DC_NONE);
+}
+
+/* Under a CRD that prunes conditions the message alone says the wait is shown:
+ * written once, no loop of writes or Events. */
+static void test_wait_old_schema(void)
+{
+    world_new();
+    W.old_schema = true;
+    to_pending();
+    pod_waiting(MAIN_POD, "ImagePullBackOff", "Back-off pulling image");
+    step(DC_STATUS);
+    check_events("PodWaiting", EV_WARNING, NULL);
+    apply();
+    step(DC_NONE);
+    pod_waiting(MAIN_POD, "ErrImagePull", "pull access denied");
+    step(DC_NONE);
+    pod_running(MAIN_POD);
+    step(DC_STATUS);
+    check_str("message", "main pod " MAIN_POD " is running");
+    apply();
+    step(DC_NONE);
+}
+
+/* An exit pod waiting, then starting: the message keeps the main outcome (what
+ * restore_pruned reads under the original's CRD). */
+static void test_wait_exit_pod(void)
+{
+    world_new();
+    to_running();
+    pod_exit(MAIN_POD, 0, "Completed");
+    expect_create_exit(EXIT_POD, "success", "Completed", "0");
+    step_apply(DC_STATUS);
+    pod_waiting(EXIT_POD, "ErrImagePull", "pull access denied");
+    step(DC_STATUS);
+    check_phase("ExitHandlerRunning");
+    check_cond("Waiting", "True", "ErrImagePull");
+    check_contains("message",
+                   "main pod " MAIN_POD " ended: Completed; waiting: exit handler pod " EXIT_POD
+                   " is not starting: ErrImagePull: pull access denied");
+    check_events("PodWaiting", EV_WARNING, NULL);
+    apply();
+    step(DC_NONE);
+    pod_waiting(EXIT_POD, "ImagePullBackOff", "Back-off pulling image");
+    step(DC_NONE);
+    pod_running(EXIT_POD);
+    step(DC_STATUS);
+    check_cond("Waiting", "False", "Started");
+    check_str("message",
+              "main pod " MAIN_POD " ended: Completed; exit handler pod " EXIT_POD " is running");
+    check_events(NULL);
+    apply();
+    step(DC_NONE);
+    pod_exit(EXIT_POD, 0, "Completed");
+    step(DC_STATUS);
+    check_phase("Succeeded");
+}
+
+/* The main pod refused because the namespace is being deleted: no retry until the
+ * start deadline; the run ends at once, NamespaceTerminating. */
+static void test_ns_terminating_main(void)
+{
+    world_new();
+    step_apply(DC_ADD_FINALIZER);
+    W.create_error = "HTTP 403 Forbidden: pods \"x\" is forbidden: unable to create new content "
+                     "in namespace " FIX_NS " because it is being terminated";
+    W.ns_terminating = true;
+    advance(1 * SEC);
+    expect_outcome("NamespaceTerminating", -1);
+    check_contains("message", "being deleted");
+    check_cond("MainPodFinished", "True", "NamespaceTerminating");
+    apply();
+    step(DC_STATUS);
+    check_phase("Failed");
+    check_str("exitHandlerReason", "NamespaceTerminating");
+    check_cond("Failed", "True", "NamespaceTerminating");
+    apply();
+    W.ns_terminating = false;
+    W.create_error = NULL;
+}
+
+/* A main pod of our name held by a stranger: the Waiting condition says so. */
+static void test_wait_stranger_condition(void)
+{
+    world_new();
+    struct json_object *p = compact_pod(MAIN_POD, "stranger", NULL, NULL, POD_TYPE_MAIN, NULL);
+    set_null(p, "ownerUid");
+    set_null(p, "ownerName");
+    pod_add(p);
+    step_apply(DC_ADD_FINALIZER);
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "PodNameConflict");
+    apply();
+    pod_remove(MAIN_POD);
+    step_apply(DC_CREATE_MAIN);
+    step(DC_STATUS);
+    check_cond("Waiting", "False", "Progressing");
+    check_str("message", "main pod " MAIN_POD " is pending");
+    apply();
+}
+
+/* A pod the watcher does not see holds the main pod's name (the loop's creates
+ * say AlreadyExists): visible, the creates go on (the loop paces them), and at the
+ * deadline the main outcome is PodNameConflict; the exit handler runs. */
+static void test_wait_hidden_main(void)
+{
+    world_new();
+    step_apply(DC_ADD_FINALIZER);
+    W.name_taken = MAIN_POD;
+    advance(2 * SEC);
+    step(DC_STATUS);
+    check_phase("Pending");
+    check_cond("Waiting", "True", "PodNameConflict");
+    check_contains("message", "AlreadyExists");
+    check_contains("message", "PodNameConflict at 2026-03-01T12:10:00Z");
+    check_events("PodNameConflict", EV_WARNING, NULL);
+    apply();
+    step(DC_CREATE_MAIN);
+    W.now_ms = T0_MS + 600 * SEC;
+    expect_outcome("PodNameConflict", -1);
+    check_cond("Waiting", "False", "PodNameConflict");
+    apply();
+    expect_create_exit(EXIT_POD, "failed", "PodNameConflict", "");
+    W.name_taken = NULL;
+}
+
+/* A stranger's pod of the main pod's name, still there at the deadline: never
+ * touched; the outcome is PodNameConflict. */
+static void test_wait_stranger_deadline(void)
+{
+    world_new();
+    struct json_object *p = compact_pod(MAIN_POD, "stranger", NULL, NULL, POD_TYPE_MAIN, NULL);
+    set_null(p, "ownerUid");
+    set_null(p, "ownerName");
+    pod_add(p);
+    step_apply(DC_ADD_FINALIZER);
+    step_apply(DC_STATUS);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 5000);
+    W.now_ms = T0_MS + 598 * SEC;
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, T0_MS + 600 * SEC);
+    W.now_ms = T0_MS + 600 * SEC;
+    expect_outcome("PodNameConflict", -1);
+    apply();
+    decide();
+    CU_ASSERT_NOT_EQUAL(W.a.kind, DC_DELETE_POD); /* never touched */
+    expect_create_exit(EXIT_POD, "failed", "PodNameConflict", "");
+}
+
+/* A stranger's pod holding the exit pod's name past the deadline: the OMJob fails
+ * without its exit handler (exitHandlerReason PodNameConflict). */
+static void test_wait_exit_conflict_deadline(void)
+{
+    world_new();
+    to_running();
+    pod_exit(MAIN_POD, 3, "Error");
+    struct json_object *p =
+        compact_pod(EXIT_POD, "stranger", NULL, NULL, POD_TYPE_EXIT_HANDLER, NULL);
+    set_null(p, "ownerUid");
+    set_null(p, "ownerName");
+    pod_add(p);
+    expect_outcome("Error", 3);
+    apply();
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "PodNameConflict");
+    int64_t began = W.now_ms;
+    apply();
+    step(DC_NONE);
+    W.now_ms = began + 600 * SEC;
+    step(DC_STATUS);
+    check_phase("Failed");
+    check_str("exitHandlerReason", "PodNameConflict");
+    check_cond_not_true("Waiting");
+    check_events("PodNameConflict", EV_WARNING, "OMJobFailed", EV_WARNING, NULL);
+    apply();
+}
+
+/* A pod of an earlier OMJob of the same name right after the creation: the
+ * garbage collector's second, silent. */
+static void test_wait_earlier_grace(void)
+{
+    world_new();
+    add_foreign_pod(MAIN_POD, false);
+    step_apply(DC_ADD_FINALIZER);
+    step(DC_NONE);
+    CU_ASSERT_EQUAL(W.a.requeue_at_ms, W.now_ms + 1000);
+    advance(5 * SEC);
+    step(DC_STATUS);
+    check_cond("Waiting", "True", "PodNameConflict");
+    check_contains("message", "earlier OMJob");
 }
 
 /* ---- the original's CRD: our status fields pruned ---- */
@@ -3646,6 +3953,16 @@ int main(void)
         {"takeover: the main pod status names is gone: Deleted, not re-created",
          test_takeover_original_main_gone},
         {"takeover: stranger pod, visible wait", test_takeover_stranger},
+        {"wait: CreateContainerConfigError, then it starts", test_wait_config_error_then_starts},
+        {"wait: odd waiting reason", test_wait_odd_reason},
+        {"wait: conditions pruned, written once", test_wait_old_schema},
+        {"wait: exit pod waiting, then running", test_wait_exit_pod},
+        {"wait: main pod refused, namespace terminating", test_ns_terminating_main},
+        {"wait: stranger pod, Waiting condition", test_wait_stranger_condition},
+        {"wait: hidden pod holds the main pod's name", test_wait_hidden_main},
+        {"wait: stranger pod past the deadline", test_wait_stranger_deadline},
+        {"wait: exit pod's name held past the deadline", test_wait_exit_conflict_deadline},
+        {"wait: earlier OMJob's pod, silent grace", test_wait_earlier_grace},
         {"takeover: pod being deleted is not adopted", test_takeover_deleting_pod},
         {"old CRD schema: rows 1-3", test_old_schema_rows},
         {"old CRD schema: row 11 cancel", test_old_schema_cancel},
