@@ -22,6 +22,9 @@
 #                                  at 10,000 <= 1.5 x p99 at 1,000: the ratio line)
 # With BENCH_SCALE_BEFORE naming another binary (the operator before a change), each
 # step measures it too, on the same objects: the same lines as scale_before_<N>_...
+# The first start of a step is slow: populate posts no Events, so the reconcilers
+# list and post the missing ones of every OMJob first ("posting the Events a
+# previous process did not"); the figures are taken once that has settled.
 # The machine's load average is noted at each step. Needs the control plane: reuses
 # the one of the environment with OMJOB_TEST_CLUSTER=external, else starts one.
 # BENCH_SCALE_WORKERS/_QPS: the driver's writers (8 at 400 QPS each).
