@@ -19,6 +19,11 @@
  *                          one is ExitHandlerRunning (for the memory figure).
  *   strip      NS          removes every finalizer from the OMJobs and pods of NS
  *                          (cleanup after `fill`, operator stopped).
+ *   populate   NS N        no operator: --workers threads (--qps/--burst each) write
+ *                          N OMJobs as the operator leaves them with the exit handler
+ *                          running (finalizer, ExitHandlerRunning status, main pod
+ *                          exiting 0 at once, exit pod running until deleted), 5
+ *                          requests each, names <prefix>-<--from + i> (bench_scale.sh).
  *
  * Options: --template FILE (OMJob JSON; default a minimal one), --prefix P,
  * --run-for D and --dump FILE (dispatch: per OMJob "name main-terminal exit-added",
@@ -51,7 +56,7 @@
 #define LBL_TYPE "metadata.labels.omjob\\.pipelines\\.openmetadata\\.org/pod-type"
 
 static const char *g_ns, *g_prefix = "b", *g_template, *g_run_for = "1s", *g_dump;
-static int g_n, g_workers = 5, g_burst = 100, g_timeout = 600;
+static int g_n, g_workers = 5, g_burst = 100, g_timeout = 600, g_from;
 static double g_rate = 2, g_qps = 50;
 static double g_post = -1, g_patch = -1, g_get = 0;
 static struct json_object *g_tmpl;
@@ -882,6 +887,52 @@ static int cmd_ceiling(void)
 
 /* ---- strip ---- */
 
+/* ---- populate ---- */
+
+static atomic_int g_pop_next;
+
+static void *populate_main(void *arg)
+{
+    (void)arg;
+    struct kube_client *c = client(g_qps, g_burst);
+    for (;;) {
+        int i = atomic_fetch_add(&g_pop_next, 1);
+        if (i >= g_n)
+            break;
+        struct json_object *omj = NULL;
+        char name[128];
+        if (create_omjob(c, g_from + i, FL_PARKED, &omj) != 0) {
+            atomic_fetch_add(&g_werr, 1);
+            continue;
+        }
+        snprintf(name, sizeof(name), "%s", jx_str_or(omj, "metadata.name", ""));
+        if (patch_omjob(c, name, NULL, finalizers_patch(true), &omj) == 0 &&
+            patch_omjob(c, name, "status", status_patch(name, 1, 0), &omj) == 0) {
+            create_pod(c, omj, PODSPEC_MAIN);
+            create_pod(c, omj, PODSPEC_EXIT);
+        }
+        json_object_put(omj);
+    }
+    kube_client_free(c);
+    return NULL;
+}
+
+static int cmd_populate(void)
+{
+    pthread_t *th = calloc((size_t)g_workers, sizeof(*th));
+    int64_t t0 = mono_ns();
+    for (int i = 0; i < g_workers; i++)
+        if (pthread_create(&th[i], NULL, populate_main, NULL) != 0)
+            die("pthread_create");
+    for (int i = 0; i < g_workers; i++)
+        pthread_join(th[i], NULL);
+    double el = (double)(mono_ns() - t0) / 1e9;
+    printf("RESULT populate_seconds %.3f\nRESULT writes %ld\nRESULT write_errors %ld\n", el,
+           atomic_load(&g_writes), atomic_load(&g_werr));
+    free(th);
+    return atomic_load(&g_werr) == 0 ? 0 : 1;
+}
+
 static struct json_object *g_strip;
 static atomic_int g_strip_next;
 
@@ -967,7 +1018,8 @@ static double opt_num(const char *k, const char *v)
 int main(int argc, char **argv)
 {
     if (argc < 3)
-        die("usage: lifecycle_driver dispatch|throughput|ceiling|fill|strip NS [N] [options]");
+        die("usage: lifecycle_driver dispatch|throughput|ceiling|fill|populate|strip NS [N] "
+            "[options]");
     const char *cmd = argv[1];
     g_ns = argv[2];
     int a = 3;
@@ -1006,6 +1058,8 @@ int main(int argc, char **argv)
             g_dump = v;
         else if (strcmp(k, "--timeout") == 0)
             g_timeout = opt_int(k, v);
+        else if (strcmp(k, "--from") == 0)
+            g_from = opt_int(k, v);
         else
             die("unknown option %s", k);
     }
@@ -1026,5 +1080,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "ceiling") == 0)
         return cmd_ceiling();
+    if (strcmp(cmd, "populate") == 0)
+        return cmd_populate();
     die("unknown command %s", cmd);
 }

@@ -189,14 +189,107 @@ static void strip(struct json_object *obj)
     }
 }
 
+/* ---- the pod templates the cache may leave out ---- */
+
+#define DUMP_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static const char *const template_field[2] = {"mainPodSpec", "exitHandlerSpec"};
+
+static bool is_stand_in(struct json_object *t)
+{
+    struct json_object *v;
+    return t != NULL && json_object_is_type(t, json_type_object) &&
+           json_object_object_get_ex(t, WC_OMITTED_FIELD, &v);
+}
+
+bool wc_template_omitted(struct json_object *omjob, bool exit)
+{
+    return is_stand_in(jx_obj(omjob, exit ? "spec.exitHandlerSpec" : "spec.mainPodSpec"));
+}
+
+/* Replaces the templates of omit (WC_OMIT_* bits) in obj's spec that are objects
+ * by the stand-in; each one taken goes to saved[] (holding one reference) for
+ * put_back. Adds to *removed their compact length less the stand-in's. Returns
+ * the bits taken (a stand-in or ENOMEM takes nothing). */
+static unsigned take_templates(struct json_object *obj, unsigned omit, struct json_object *saved[2],
+                               size_t *removed)
+{
+    struct json_object *spec = jx_obj(obj, "spec"), *t;
+    unsigned taken = 0;
+    for (unsigned i = 0; i < 2 && spec != NULL; i++) {
+        if ((omit & (1U << i)) == 0 || saved[i] != NULL ||
+            !json_object_object_get_ex(spec, template_field[i], &t) ||
+            !json_object_is_type(t, json_type_object) || is_stand_in(t))
+            continue;
+        struct json_object *stub = json_object_new_object(), *yes = json_object_new_boolean(1);
+        size_t tlen = 0, slen = 0;
+        if (stub == NULL || yes == NULL || json_object_object_add(stub, WC_OMITTED_FIELD, yes)) {
+            json_object_put(stub);
+            json_object_put(yes);
+            continue;
+        }
+        json_object_to_json_string_length(t, DUMP_FLAGS, &tlen);
+        json_object_to_json_string_length(stub, DUMP_FLAGS, &slen);
+        saved[i] = json_object_get(t);
+        if (json_object_object_add(spec, template_field[i], stub) != 0) {
+            json_object_put(stub);
+            saved[i] = NULL; /* still in spec: our reference goes */
+            json_object_put(t);
+            continue;
+        }
+        *removed += tlen > slen ? tlen - slen : 0;
+        taken |= 1U << i;
+    }
+    return taken;
+}
+
+/* Puts the templates take_templates took back into obj's spec. */
+static void put_back(struct json_object *obj, struct json_object *saved[2])
+{
+    struct json_object *spec = jx_obj(obj, "spec");
+    for (unsigned i = 0; i < 2; i++) {
+        if (saved[i] == NULL)
+            continue;
+        if (spec == NULL || json_object_object_add(spec, template_field[i], saved[i]) != 0)
+            json_object_put(saved[i]);
+        saved[i] = NULL;
+    }
+}
+
+/* WC_OMIT_* of the templates obj has as objects (stand-ins included). */
+static uint8_t templates_of(struct json_object *obj)
+{
+    struct json_object *spec = jx_obj(obj, "spec"), *t;
+    uint8_t m = 0;
+    for (unsigned i = 0; i < 2 && spec != NULL; i++)
+        if (json_object_object_get_ex(spec, template_field[i], &t) &&
+            json_object_is_type(t, json_type_object))
+            m |= (uint8_t)(1U << i);
+    return m;
+}
+
+static bool terminal_done(struct json_object *obj)
+{
+    const char *ph = jx_str(obj, "status.phase");
+    return ph != NULL && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0) &&
+           jx_str(obj, "status.completionTime") != NULL;
+}
+
 int wc_obj_parse(struct json_object *obj, struct wc_obj **out)
+{
+    return wc_obj_parse_omit(obj, 0, 0, out);
+}
+
+int wc_obj_parse_omit(struct json_object *obj, unsigned omit, size_t keep_max, struct wc_obj **out)
 {
     char key[IPC_KEY_MAX + 2];
     struct sbuf fin = {0};
     struct packer p = {0};
     struct wc_obj *o = NULL;
+    struct json_object *saved[2] = {NULL, NULL};
     char *json = NULL;
-    size_t json_len = 0;
+    size_t json_len = 0, removed = 0;
+    unsigned taken = 0, more;
     int64_t del;
     int rc = identity(obj, key, sizeof(key));
     if (rc == 0)
@@ -207,8 +300,17 @@ int wc_obj_parse(struct json_object *obj, struct wc_obj **out)
     uint32_t nfin = finalizers(obj, &fin);
     struct json_object *cron = controller_of(obj, CRONOMJOB_KIND);
     rc = -ENOMEM;
+    taken = take_templates(obj, omit, saved, &removed);
     if ((json = jx_dump(obj, &json_len)) == NULL || fin.sb_err != 0)
         goto out;
+    /* Large: every template goes, whatever the pods (the bulk is the inline config). */
+    if (keep_max > 0 && json_len + removed > keep_max &&
+        (more = take_templates(obj, WC_OMIT_ALL & ~taken, saved, &removed)) != 0) {
+        taken |= more;
+        free(json);
+        if ((json = jx_dump(obj, &json_len)) == NULL)
+            goto out;
+    }
     pk_str(&p, offsetof(struct wc_obj, o_key), key);
     pk_str(&p, offsetof(struct wc_obj, o_ns), jx_str(obj, "metadata.namespace"));
     pk_str(&p, offsetof(struct wc_obj, o_uid), jx_str(obj, "metadata.uid"));
@@ -224,6 +326,10 @@ int wc_obj_parse(struct json_object *obj, struct wc_obj **out)
     if ((o = pk_build(&p, sizeof(*o))) == NULL)
         goto out;
     o->o_json_len = json_len;
+    o->o_full_len = json_len + removed;
+    o->o_omitted = (uint8_t)taken;
+    o->o_terminal = terminal_done(obj);
+    o->o_templates = templates_of(obj);
     o->o_generation = jx_i64_or(obj, "metadata.generation", 0);
     o->o_deletion_ts = del;
     o->o_nfinalizers = nfin;
@@ -232,9 +338,27 @@ int wc_obj_parse(struct json_object *obj, struct wc_obj **out)
     *out = o;
     rc = 0;
 out:
+    put_back(obj, saved);
     free(json);
     sbuf_free(&fin);
     return rc;
+}
+
+int wc_obj_omit(const struct wc_obj *o, unsigned omit, struct wc_obj **out)
+{
+    struct json_object *tree = NULL;
+    struct wc_obj *n = NULL;
+    if (jx_parse(o->o_json, o->o_json_len, &tree, NULL, 0) != 0)
+        return -EINVAL;
+    int rc = wc_obj_parse_omit(tree, omit, 0, &n);
+    json_object_put(tree);
+    if (rc != 0)
+        return rc;
+    n->o_omitted |= o->o_omitted;
+    n->o_full_len = o->o_full_len;
+    n->o_stamp = o->o_stamp;
+    *out = n;
+    return 0;
 }
 
 /* The status of the pod's container: the one named like spec.containers[0], else

@@ -20,6 +20,14 @@ struct wc_hnode {
     uint64_t hn_hash;
 };
 
+/* The pod templates of an OMJob the watcher's cache may leave out of its compact
+ * JSON (struct wc_obj o_omitted, a mask): spec.mainPodSpec, spec.exitHandlerSpec.
+ * A left-out template is replaced by the object {WC_OMITTED_FIELD:true}, so that
+ * its presence still shows; a reader that needs it GETs the OMJob
+ * (docs/ARCHITECTURE.md, "What the cache keeps of an OMJob"). */
+enum { WC_OMIT_MAIN = 1, WC_OMIT_EXIT = 2, WC_OMIT_ALL = 3 };
+#define WC_OMITTED_FIELD "omjobOmittedByCache"
+
 /* An OMJob or CronOMJob. Strings point into the same block; NULL when absent. */
 struct wc_obj {
     struct wc_hnode o_node; /* CronOMJob map (cache.c); unused for OMJobs */
@@ -40,8 +48,12 @@ struct wc_obj {
     int64_t o_created;     /* metadata.creationTimestamp, unix seconds; 0: unknown */
     int64_t o_completed;   /* status.completionTime, unix seconds; 0: none */
     int64_t o_scheduled;   /* annotation ANNOTATION_SCHEDULED_AT, unix seconds; 0: none */
+    size_t o_full_len;     /* length of the compact JSON with every template in it */
     uint32_t o_nfinalizers;
-    uint32_t o_stamp; /* LIST stamp (cache.c) */
+    uint32_t o_stamp;    /* LIST stamp (cache.c) */
+    uint8_t o_omitted;   /* WC_OMIT_* left out of o_json */
+    uint8_t o_templates; /* WC_OMIT_* of the templates it has (objects, left out or not) */
+    uint8_t o_terminal;  /* status.phase Succeeded or Failed with status.completionTime */
 };
 
 /* What the cache knows of the pod's phase when its deletion was first seen:
@@ -97,6 +109,21 @@ struct wc_pod {
  * *out is one block the caller free()s. 0, -EINVAL (missing namespace, name, uid or
  * resourceVersion, a malformed key or deletionTimestamp), -ENOMEM. */
 int wc_obj_parse(struct json_object *obj, struct wc_obj **out);
+
+/* wc_obj_parse leaving the templates of omit (WC_OMIT_*) out of o_json, and every
+ * template when the whole compact JSON would be longer than keep_max (0: no such
+ * limit). A template absent or not an object is never marked omitted. obj is
+ * unchanged apart from what wc_obj_parse strips. */
+int wc_obj_parse_omit(struct json_object *obj, unsigned omit, size_t keep_max, struct wc_obj **out);
+
+/* The block of o again with the templates of omit left out as well (o_json
+ * re-parsed); the fields the cache keeps (o_stamp, o_full_len) are carried over.
+ * 0 with *out a new block (o is not freed), -ENOMEM, -EINVAL. */
+int wc_obj_omit(const struct wc_obj *o, unsigned omit, struct wc_obj **out);
+
+/* Whether the OMJob's template of kind exit (false: spec.mainPodSpec, true:
+ * spec.exitHandlerSpec) is the cache's stand-in rather than the template. */
+bool wc_template_omitted(struct json_object *omjob, bool exit);
 
 /* Parses a pod. 0, -EINVAL (bad identity), -ENOENT (names no OMJob), -ENOMEM. */
 int wc_pod_parse(struct json_object *obj, struct wc_pod **out);

@@ -14,6 +14,7 @@
 #include "lib/common/json.h"
 #include "lib/common/util.h"
 #include "model/labels.h"
+#include "model/objects.h"
 
 #define PH_PENDING "Pending"
 #define PH_RUNNING "Running"
@@ -674,6 +675,10 @@ static int build_pod(struct ctx *c, enum podspec_kind kind, unsigned attempt0,
         ei.pe_reason = jx_str(status, "mainPodReason");
         ei.pe_main_pod = jx_str(status, "mainPodName");
         ei.pe_attempt = attempt0;
+    }
+    if (wc_template_omitted(c->omjob, kind == PODSPEC_EXIT)) {
+        c->a->need_template = true; /* the caller GETs the OMJob and decides again */
+        return -EAGAIN;
     }
     int rc = podspec_build(c->omjob, kind, &ei, &c->a->pod_obj, err, sizeof(err));
     if (rc == -ENOMEM)

@@ -87,6 +87,10 @@ struct dc_action {
     int64_t requeue_at_ms;    /* DC_NONE: when to look again (unix ms, 0: only on change) */
     char why[160];            /* one line for the log */
     struct json_object *hold; /* the OMJob as decided on, when restored (owned) */
+    /* dc_decide returned -EAGAIN: the pod to create needs a template the watcher's
+     * cache left out (wc_template_omitted); decide again on the OMJob as the API
+     * server has it. */
+    bool need_template;
 };
 
 /* The OMJob's start timeout in ms: spec.startTimeoutSeconds, else the operator's. */
@@ -95,8 +99,9 @@ int64_t dc_start_timeout_ms(struct json_object *omjob, const struct dc_cfg *cfg)
  * creation plus its start timeout; 0 when the creation time is unknown. */
 int64_t dc_create_deadline_ms(struct json_object *omjob, const struct dc_cfg *cfg);
 
-/* Fills *out with the next action. 0, or -ENOMEM. out is overwritten; release it
- * with dc_action_clear. */
+/* Fills *out with the next action. 0, -ENOMEM, or -EAGAIN with out->need_template
+ * (the pod to create needs a template the cache left out). out is overwritten;
+ * release it with dc_action_clear. */
 int dc_decide(const struct dc_input *in, struct dc_action *out);
 void dc_action_clear(struct dc_action *a);
 

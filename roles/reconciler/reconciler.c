@@ -123,7 +123,8 @@ struct rc {
     unsigned sub_connects;
     unsigned seed;
     struct evq evq;
-    int64_t ev_retry_at; /* when ev_retry is due (0: nothing waits) */
+    int64_t ev_retry_at;                     /* when ev_retry is due (0: nothing waits) */
+    struct metrics_family *template_fetches; /* omjob_template_fetches_total{result} */
 };
 
 /* The state of key, created when create is set. NULL when absent or out of memory. */
@@ -870,11 +871,43 @@ static bool cache_before_unsure(const struct kst *k, struct view *v)
            strcmp(jx_str_or(view_omjob(v), "metadata.resourceVersion", ""), k->unsure_rv) == 0;
 }
 
+/* The pod to create needs a template the watcher's cache left out (large OMJobs,
+ * or a pod re-created after its template went: docs/ARCHITECTURE.md, "What the
+ * cache keeps of an OMJob"): the OMJob as the API server has it replaces the
+ * view's, once per pass. */
+static enum step fetch_template(struct rc *r, struct kst *k, struct view *v)
+{
+    struct kube_err e = {0};
+    struct json_object *out = NULL;
+    struct kube_ref ref = {
+        .gv = OMJOB_GROUP_VERSION, .plural = OMJOB_PLURAL, .ns = v->ns, .name = v->name};
+    int rc = kube_get(r->kc, &ref, &out, &e);
+    const char *res = rc == 0 ? "ok" : rc == -ENOENT ? "gone" : "error";
+    if (r->template_fetches != NULL)
+        metrics_counter_add(r->template_fetches, 1.0, res);
+    if (rc == 0 && strcmp(jx_str_or(out, "metadata.uid", ""),
+                          jx_str_or(view_omjob(v), "metadata.uid", "-")) != 0) {
+        json_object_put(out); /* another OMJob of that name now: its hint follows */
+        return STEP_WAIT;
+    }
+    if (rc == 0) {
+        log_debug("template fetched", "key", k->key, NULL);
+        json_object_object_add(v->root, "omjob", out);
+        return STEP_CONTINUE;
+    }
+    if (rc == -ENOENT)
+        return STEP_WAIT; /* the OMJob is gone: its deletion hint follows */
+    log_warn("cannot read the OMJob's pod template from the API server; retrying", "key", k->key,
+             "error", e.message[0] ? e.message : strerror(-rc), NULL);
+    return STEP_ERROR;
+}
+
 /* decide -> execute -> update the view, up to MAX_STEPS times: the last step's
  * outcome. *result becomes "requeue_after" when decide asks for a later look. */
 static enum step run_steps(struct rc *r, struct kst *k, struct view *v, const char **result)
 {
     enum step st = STEP_WAIT;
+    bool fetched = false; /* one template fetch per pass */
     for (int i = 0; i < MAX_STEPS; i++) {
         struct dc_action a;
         struct dc_input in = {.omjob = view_omjob(v),
@@ -887,7 +920,16 @@ static enum step run_steps(struct rc *r, struct kst *k, struct view *v, const ch
                               .name_taken = k->taken,
                               .gone = v->gonep,
                               .ngone = v->ngone};
-        if (dc_decide(&in, &a) != 0) {
+        int drc = dc_decide(&in, &a);
+        if (drc == -EAGAIN && a.need_template && !fetched) {
+            dc_action_clear(&a);
+            fetched = true;
+            st = fetch_template(r, k, v);
+            if (st != STEP_CONTINUE)
+                return st;
+            continue;
+        }
+        if (drc != 0) {
             dc_action_clear(&a);
             return STEP_ERROR;
         }
@@ -1167,7 +1209,14 @@ static int event_metrics(struct rc *r)
         return rc;
     }
     ev_retry_setup(r->ev, 0, omjob_exists, r, dropped, waiting);
-    return 0;
+    static const char *const result[] = {"result"};
+    rc = metrics_counter_new(m, "omjob_template_fetches_total",
+                             "OMJobs read from the API server because a pod to create needs a "
+                             "template the watcher's cache leaves out (result: ok, gone, error).",
+                             result, 1, &r->template_fetches);
+    if (rc != 0)
+        log_error("cannot register the template fetch metric", "error", strerror(-rc), NULL);
+    return rc;
 }
 
 static int setup(struct rc *r)

@@ -15,6 +15,7 @@
 #include "lib/common/json.h"
 #include "lib/common/log.h"
 #include "lib/common/util.h"
+#include "model/labels.h"
 #include "model/objects.h"
 
 /* An OMJob key: the OMJob (if cached) and the pods filed under it, sorted by name.
@@ -45,6 +46,8 @@ struct wcache {
     wc_hint_fn c_hint;
     void *c_hint_ctx;
     size_t c_max_json; /* OMJobs and CronOMJobs; 0: no limit */
+    size_t c_keep_max; /* OMJobs longer than this keep no pod template; 0: no limit */
+    uint64_t c_omits;  /* re-compactions after a pod appeared (wcache_omit_count) */
 };
 
 #define MAP_INITIAL 64
@@ -151,6 +154,7 @@ struct wcache *wcache_new(void)
     struct wcache *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
+    c->c_keep_max = WCACHE_TEMPLATE_MAX_DEFAULT;
     if (map_init(&c->c_keys) != 0 || map_init(&c->c_pods) != 0 || map_init(&c->c_crons) != 0 ||
         pthread_rwlock_init(&c->c_lock, NULL) != 0) {
         free(c->c_keys.m_b);
@@ -228,6 +232,7 @@ uint64_t wcache_revision(struct wcache *c)
 }
 
 static struct wc_key *key_find(struct wcache *c, const char *key, size_t len);
+static void omit_now(struct wcache *c, struct wc_key *k);
 
 /* Counts a change, stamps its key and hints it; under the write lock. */
 static void changed(struct wcache *c, enum wc_kind k, const char *key)
@@ -363,6 +368,7 @@ static void upsert_omjob(struct wcache *c, struct wc_obj *o)
         c->c_count[WC_OMJOB]++;
     changed_omjob(c, o->o_key, old, o);
     free(old);
+    omit_now(c, k); /* a pod that came between omit_peek and the lock */
 }
 
 static void upsert_cron(struct wcache *c, struct wc_obj *o)
@@ -429,6 +435,7 @@ static void upsert_pod(struct wcache *c, struct wc_pod *p)
     key_add_pod(k, p);
     c->c_count[WC_POD]++;
     changed(c, WC_POD, p->p_key);
+    omit_now(c, k);
 }
 
 void wcache_set_max_json(struct wcache *c, size_t bytes)
@@ -436,12 +443,80 @@ void wcache_set_max_json(struct wcache *c, size_t bytes)
     c->c_max_json = bytes;
 }
 
+void wcache_set_template_max(struct wcache *c, size_t bytes)
+{
+    c->c_keep_max = bytes;
+}
+
+uint64_t wcache_omit_count(struct wcache *c)
+{
+    uint64_t n;
+    pthread_rwlock_rdlock(&c->c_lock);
+    n = c->c_omits;
+    pthread_rwlock_unlock(&c->c_lock);
+    return n;
+}
+
+/* The templates an OMJob of uid filed under k no longer needs in the cache: the
+ * main pod's once a main pod of that OMJob is cached, the exit pod's once an exit
+ * pod is, both once it is finished. */
+static unsigned omit_for(const struct wc_key *k, const char *uid, bool terminal)
+{
+    unsigned m = terminal ? WC_OMIT_ALL : 0;
+    for (const struct wc_pod *p = k ? k->k_pods : NULL; p != NULL && m != WC_OMIT_ALL;
+         p = p->p_knext) {
+        if (p->p_owner_uid == NULL || p->p_pod_type == NULL || strcmp(p->p_owner_uid, uid) != 0)
+            continue;
+        if (strcmp(p->p_pod_type, POD_TYPE_MAIN) == 0)
+            m |= WC_OMIT_MAIN;
+        else if (strcmp(p->p_pod_type, POD_TYPE_EXIT_HANDLER) == 0)
+            m |= WC_OMIT_EXIT;
+    }
+    return m;
+}
+
+/* What omit_for says for obj, from the cache as it is (read lock). */
+static unsigned omit_peek(struct wcache *c, struct json_object *obj)
+{
+    char key[IPC_KEY_MAX + 2];
+    const char *ns = jx_str(obj, "metadata.namespace"), *name = jx_str(obj, "metadata.name");
+    const char *uid = jx_str(obj, "metadata.uid"), *ph = jx_str(obj, "status.phase");
+    bool terminal = ph != NULL && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0) &&
+                    jx_str(obj, "status.completionTime") != NULL;
+    int n = snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name ? name : "");
+    unsigned m;
+    if (ns == NULL || name == NULL || uid == NULL || n < 0 || (size_t)n >= sizeof(key))
+        return 0;
+    pthread_rwlock_rdlock(&c->c_lock);
+    m = omit_for(key_find(c, key, (size_t)n), uid, terminal);
+    pthread_rwlock_unlock(&c->c_lock);
+    return m;
+}
+
+/* Leaves out of k's cached OMJob the templates it no longer needs and still
+ * holds (a pod appeared after it was parsed); under the write lock. Not a change:
+ * the object is the same resourceVersion, no hint. A failure keeps the block. */
+static void omit_now(struct wcache *c, struct wc_key *k)
+{
+    struct wc_obj *o = k->k_omjob, *n = NULL;
+    if (o == NULL)
+        return;
+    unsigned want = omit_for(k, o->o_uid, o->o_terminal) & o->o_templates & ~o->o_omitted;
+    if (want == 0 || wc_obj_omit(o, want, &n) != 0)
+        return;
+    k->k_omjob = n;
+    c->c_omits++;
+    free(o);
+}
+
 int wcache_upsert(struct wcache *c, enum wc_kind k, struct json_object *obj, uint32_t stamp)
 {
     struct wc_obj *o = NULL;
     struct wc_pod *p = NULL;
-    int rc = k == WC_POD ? wc_pod_parse(obj, &p) : wc_obj_parse(obj, &o);
-    if (rc == 0 && o != NULL && c->c_max_json > 0 && o->o_json_len > c->c_max_json) {
+    int rc = k == WC_POD     ? wc_pod_parse(obj, &p)
+             : k == WC_OMJOB ? wc_obj_parse_omit(obj, omit_peek(c, obj), c->c_keep_max, &o)
+                             : wc_obj_parse(obj, &o);
+    if (rc == 0 && o != NULL && c->c_max_json > 0 && o->o_full_len > c->c_max_json) {
         free(o);
         rc = -E2BIG;
     }

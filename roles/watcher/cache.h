@@ -1,6 +1,7 @@
 /* The watcher's cache: OMJobs, CronOMJobs and operator-owned pods as compact C
  * structs (one allocation per object; OMJobs and CronOMJobs keep the object as one
- * compact JSON string without managedFields and the last-applied annotation), the
+ * compact JSON string without managedFields, the last-applied annotation and the
+ * pod templates no longer needed (wcache_set_template_max)), the
  * pods indexed under their OMJob's key, change hints for every change, and the
  * JSON bodies of the truth queries (docs/PROTOCOL.md, "Watcher bodies").
  *
@@ -60,6 +61,21 @@ int wcache_upsert(struct wcache *c, enum wc_kind k, struct json_object *obj, uin
  * wcache_upsert with -E2BIG (and logged; an older cached version stays until the
  * next LIST sweeps it). 0: no limit (the default). */
 void wcache_set_max_json(struct wcache *c, size_t bytes);
+
+/* What the cache keeps of an OMJob (docs/ARCHITECTURE.md, "What the cache keeps
+ * of an OMJob"): its pod templates (spec.mainPodSpec, spec.exitHandlerSpec, the
+ * bulk: the inline workflow config) are replaced by {WC_OMITTED_FIELD:true} once
+ * they are no longer needed: the main pod's once a main pod of the OMJob (its
+ * uid in the pod's controller ownerReference) is cached, the exit pod's once an
+ * exit pod is, both once the OMJob is finished (phase Succeeded or Failed with a
+ * completionTime), and both always for an OMJob whose compact JSON is longer than
+ * bytes (WCACHE_TEMPLATE_MAX_DEFAULT; 0: no such limit). A reconciler that needs
+ * a left-out template GETs the OMJob. The limit of wcache_set_max_json applies to
+ * the whole object, templates included. */
+#define WCACHE_TEMPLATE_MAX_DEFAULT (64 * 1024)
+void wcache_set_template_max(struct wcache *c, size_t bytes);
+/* How many cached OMJobs were compacted again because a pod appeared. */
+uint64_t wcache_omit_count(struct wcache *c);
 
 /* Removes the object identified by obj's metadata (a DELETED event's object).
  * 1 removed (hint sent), 0 not cached, -EINVAL for a bad object. */

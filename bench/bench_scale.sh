@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# The memory curve at scale (issue 14): OMJobs in the state the operator leaves them
+# with the exit handler running (finalizer, ExitHandlerRunning status, main pod
+# done, exit pod running: 2 kwok pods each), written in bulk by lifecycle_driver
+# populate with the operator stopped, in one namespace grown step by step
+# (BENCH_SCALE_STEPS, default "1000 5000 10000" OMJobs). At each step the whole
+# operator (supervisor, watcher, 5 reconcilers, cleaner, httpd) starts on the lot
+# and, once every OMJob and pod is cached and the work queues are empty, prints
+# "BENCH <name> <value> <unit>" lines:
+#   scale_<N>_pss_kib              PSS of all its processes
+#   scale_<N>_kib_per_omjob        that PSS / N, and the growth per OMJob since the
+#   scale_<N>_growth_kib_per_omjob previous step (target <= 3 KiB between 1,000 and
+#                                  10,000, and about the same at every step)
+#   scale_<N>_resync_ms            the watcher SIGKILLed: its initial sync (its
+#                                  "watcher started" to its "synced" log line), and
+#   scale_<N>_kill_to_synced_ms    from the kill (the supervisor's restart backoff in)
+#   scale_<N>_pss_after_resync_ratio PSS once resynced and settled / PSS before the
+#                                  kill (target <= 1.10)
+#   scale_<N>_dispatch_p50_ms/_p99_ms exit-handler dispatch of BENCH_SCALE_DISPATCH_N
+#                                  (100) OMJobs at 10/s (pods run 1 s) in another
+#                                  namespace while the rest stay cached (target p99
+#                                  at 10,000 <= 1.5 x p99 at 1,000: the ratio line)
+# With BENCH_SCALE_BEFORE naming another binary (the operator before a change), each
+# step measures it too, on the same objects: the same lines as scale_before_<N>_...
+# The first start of a step is slow: populate posts no Events, so the reconcilers
+# list and post the missing ones of every OMJob first ("posting the Events a
+# previous process did not"); the figures are taken once that has settled.
+# The machine's load average is noted at each step. Needs the control plane: reuses
+# the one of the environment with OMJOB_TEST_CLUSTER=external, else starts one.
+# BENCH_SCALE_WORKERS/_QPS: the driver's writers (8 at 400 QPS each).
+set -euo pipefail
+: "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$REPO/bench/lib.sh" # bench_cluster, stop_op, metrics, msum, pss_total
+. "$REPO/tests/lib.sh" # free_ports, wait_until
+BIN=$(readlink -f "$OMJOB_BIN")
+BEFORE=${BENCH_SCALE_BEFORE:+$(readlink -f "$BENCH_SCALE_BEFORE")}
+DRV=${BENCH_DRIVER:-$(dirname "$BIN")/lifecycle_driver}
+[ -x "$DRV" ] || { echo "bench_scale: $DRV not built" >&2; exit 1; }
+TMP=$(mktemp -d /tmp/omsc.XXXXXX) # short: the run dir holds IPC socket paths
+CLUSTER=""
+SUP=""
+NAMESPACES=()
+STEPS=${BENCH_SCALE_STEPS:-1000 5000 10000}
+DN=${BENCH_SCALE_DISPATCH_N:-100}
+WORKERS=${BENCH_SCALE_WORKERS:-8}
+QPS=${BENCH_SCALE_QPS:-400}
+LABEL=omjob-bench=$$
+
+note() { echo "# $*" >&2; }
+
+cleanup() {
+	stop_op
+	if [ -n "$CLUSTER" ]; then
+		"$REPO/tests/cluster/down" "$CLUSTER" >/dev/null 2>&1 || true
+	elif [ "${#NAMESPACES[@]}" -gt 0 ]; then
+		for ns in "${NAMESPACES[@]}"; do
+			kubectl get ns "$ns" >/dev/null 2>&1 || continue
+			"$DRV" strip "$ns" >/dev/null 2>&1 || true
+			kubectl delete ns "$ns" --wait=false >/dev/null 2>&1 || true
+		done
+	fi
+	if [ -n "${KEEP_LOGS:-}" ]; then echo "logs kept in $TMP" >&2; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+
+bench_cluster
+export KUBECONFIG
+OPCONF=$OMJOB_TEST_KUBECONFIG
+read -r HP MP <<<"$(free_ports 2)"
+H=http://127.0.0.1:$HP
+# shellcheck disable=SC2034 # read by bench/lib.sh (metrics)
+M=http://127.0.0.1:$MP
+RUNS=0
+dns=
+
+start_op() { # BIN
+	RUNS=$((RUNS + 1))
+	OPLOG=$TMP/operator.$RUNS.log
+	env KUBECONFIG="$OPCONF" OMJOB_RUN_DIR="$TMP/r$RUNS" HEALTH_CHECK_PORT="$HP" METRICS_PORT="$MP" \
+		OMJOB_HTTP_BIND_ADDRESS=127.0.0.1 RECONCILIATION_THREADS=5 LOG_LEVEL=INFO LOG_FORMAT=json \
+		"$1" 2>>"$OPLOG" &
+	SUP=$!
+	wait_until 120 op_ready && return 0
+	echo "bench_scale: operator not ready in 120 s" >&2
+	tail -20 "$OPLOG" >&2
+	exit 1
+}
+op_ready() { [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "$H/readyz")" = 200 ]; }
+new_ns() { # VAR PREFIX
+	local n
+	n=$2-$(printf '%04x%04x' $RANDOM $RANDOM)
+	kubectl create namespace "$n" >/dev/null
+	kubectl label namespace "$n" "$LABEL" >/dev/null
+	NAMESPACES+=("$n")
+	printf -v "$1" %s "$n"
+}
+res() { awk -v k="$2" '$1 == "RESULT" && $2 == k {print $3}' "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a / b; else print "nan"}'; }
+# settled N: every OMJob of the scale namespace (N) and its pods cached, work queues
+# empty three samples in a row (the start-up pass, Event backfill included, done).
+settled() {
+	local o p q calm=0
+	for _ in $(seq 1200); do
+		o=$(msum omjob_watcher_cache_objects 'resource="omjobs"')
+		p=$(msum omjob_watcher_cache_objects 'resource="pods"')
+		q=$(msum workqueue_depth '')
+		if [ "$o" -ge "$1" ] && [ "$p" -ge $((2 * $1)) ] && [ "$q" -eq 0 ]; then
+			calm=$((calm + 1))
+			[ "$calm" -ge 3 ] && return 0
+		else
+			calm=0
+		fi
+		sleep 0.5
+	done
+	note "not settled: $o OMJobs, $p pods cached, queue depth $q"
+	return 1
+}
+watcher_pid() { ps -o pid=,comm= --ppid "$SUP" | awk '$2 == "watcher" {print $1; exit}'; }
+# log_ms PID MSG: the wall-clock ms of the operator's log line MSG from process PID.
+log_ms() {
+	local t
+	t=$(jq -r --argjson p "$1" --arg m "$2" 'select(.pid == $p and .msg == $m) | .time' "$OPLOG" 2>/dev/null | tail -1)
+	[ -n "$t" ] && date -d "$t" +%s%3N
+}
+
+# measure TAG BIN: the figures of this step for the operator binary BIN, BENCH names
+# scale_<TAG><N>_...
+measure() {
+	local tag=$1 bin=$2 t0 pss pss2 per old new tk ts tsy p99 fetches
+	t0=$(date +%s%3N)
+	start_op "$bin"
+	settled "$n" || exit 1
+	note "  ${tag:-after: }operator started and settled on $n OMJobs in $(($(date +%s%3N) - t0)) ms"
+	sleep 5
+	pss=$(pss_total)
+	per=$(for pid in "$SUP" $(ps -o pid= --ppid "$SUP"); do
+		printf '%s=%s ' "$(cat /proc/"$pid"/comm)" "$(awk '/^Pss:/ {print $2}' /proc/"$pid"/smaps_rollup)"
+	done)
+	echo "BENCH scale_${tag}${n}_pss_kib $pss KiB"
+	echo "BENCH scale_${tag}${n}_kib_per_omjob $(awk -v p="$pss" -v n="$n" 'BEGIN {printf "%.2f", p / n}') KiB"
+	if [ "$prev_n" -gt 0 ]; then
+		echo "BENCH scale_${tag}${n}_growth_kib_per_omjob $(awk -v a="$pss" -v b="${PREV_PSS[${tag:-after}]}" -v n="$n" -v m="$prev_n" 'BEGIN {printf "%.2f", (a - b) / (n - m)}') KiB"
+	fi
+	PREV_PSS[${tag:-after}]=$pss
+	note "  per process KiB: $per"
+
+	# The watcher SIGKILLed: its resync, and the PSS it leaves.
+	old=$(watcher_pid)
+	tk=$(date +%s%3N)
+	kill -KILL "$old"
+	new=""
+	for _ in $(seq 600); do
+		new=$(watcher_pid)
+		if [ -n "$new" ] && [ "$new" != "$old" ] && [ -n "$(log_ms "$new" 'synced: every initial LIST is in')" ]; then break; fi
+		sleep 0.1
+	done
+	ts=$(log_ms "$new" 'watcher started')
+	tsy=$(log_ms "$new" 'synced: every initial LIST is in')
+	if [ -z "$ts" ] || [ -z "$tsy" ]; then
+		note "  the new watcher did not log its sync"
+		exit 1
+	fi
+	echo "BENCH scale_${tag}${n}_resync_ms $((tsy - ts)) ms"
+	echo "BENCH scale_${tag}${n}_kill_to_synced_ms $((tsy - tk)) ms"
+	settled "$n" || exit 1
+	sleep 5
+	pss2=$(pss_total)
+	echo "BENCH scale_${tag}${n}_pss_after_resync_ratio $(ratio "$pss2" "$pss") ratio"
+	note "  PSS $pss KiB before the kill, $pss2 KiB after the resync (watcher $(awk '/^Pss:/ {print $2}' /proc/"$new"/smaps_rollup) KiB)"
+
+	# Exit-handler dispatch while the rest stay cached.
+	new_ns dns bs-disp
+	"$DRV" dispatch "$dns" "$DN" --rate 10 --run-for 1s --prefix d --template "$TMP/omjob.json" \
+		--timeout 300 >"$TMP/d.$n" 2>"$TMP/d.$n.err" || { cat "$TMP/d.$n" "$TMP/d.$n.err" >&2; exit 1; }
+	p99=$(res "$TMP/d.$n" dispatch_p99_ms)
+	echo "BENCH scale_${tag}${n}_dispatch_p50_ms $(res "$TMP/d.$n" dispatch_p50_ms) ms"
+	echo "BENCH scale_${tag}${n}_dispatch_p99_ms $p99 ms"
+	if [ -z "${P99_FIRST[${tag:-after}]:-}" ]; then
+		P99_FIRST[${tag:-after}]=$p99
+	else
+		echo "BENCH scale_${tag}${n}_dispatch_p99_vs_first_ratio $(ratio "$p99" "${P99_FIRST[${tag:-after}]}") ratio"
+	fi
+	fetches=$(msum omjob_template_fetches_total '')
+	note "  dispatch: $(res "$TMP/d.$n" dispatch_n) of $DN measured; template fetches from the API server so far: $fetches; restarts: $(msum omjob_component_restarts_total '')"
+	stop_op
+	"$DRV" strip "$dns" >/dev/null 2>&1 || true
+	kubectl delete ns "$dns" --wait=false >/dev/null 2>&1 || true
+}
+
+kubectl create --dry-run=client -o json -f "$REPO/tests/fixtures/omjob-k8spipelineclient.yaml" >"$TMP/omjob.json"
+note "OMJobs: the shape OpenMetadata's K8sPipelineClient sends (tests/fixtures, $(wc -c <"$TMP/omjob.json") bytes); binary $BIN"
+new_ns ns bs-scale
+have=0
+prev_n=0
+declare -A PREV_PSS=() P99_FIRST=()
+for n in $STEPS; do
+	note "step $n: load $(cut -d' ' -f1-3 /proc/loadavg)"
+	if [ "$n" -gt "$have" ]; then
+		"$DRV" populate "$ns" $((n - have)) --from "$have" --prefix s --template "$TMP/omjob.json" \
+			--workers "$WORKERS" --qps "$QPS" --burst $((2 * QPS)) >"$TMP/pop.$n" 2>"$TMP/pop.$n.err" ||
+			{ cat "$TMP/pop.$n" >&2; head -20 "$TMP/pop.$n.err" >&2; exit 1; }
+		note "  populated $((n - have)) OMJobs in $(res "$TMP/pop.$n" populate_seconds) s ($(res "$TMP/pop.$n" writes) writes)"
+		have=$n
+	fi
+	measure "" "$BIN"
+	[ -z "$BEFORE" ] || measure before_ "$BEFORE"
+	prev_n=$n
+done
+note "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
