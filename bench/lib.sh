@@ -5,14 +5,15 @@
 
 # bench_cluster: with OMJOB_TEST_CLUSTER=external the caller's cluster (KUBECONFIG
 # admin, OMJOB_TEST_KUBECONFIG the operator's), else one started here for this run
-# (CLUSTER names its state, for the caller's cleanup to stop). Reads REPO and TMP.
+# (CLUSTER names its state, for the caller's cleanup to stop; BENCH_STATE, when
+# set, is its state directory). Reads REPO and TMP.
 bench_cluster() {
 	if [ "${OMJOB_TEST_CLUSTER:-}" = external ]; then
 		: "${KUBECONFIG:?OMJOB_TEST_CLUSTER=external needs KUBECONFIG (admin)}"
 		: "${OMJOB_TEST_KUBECONFIG:?OMJOB_TEST_CLUSTER=external needs OMJOB_TEST_KUBECONFIG}"
 		[ -n "${OMJOB_CLUSTER_BIN:-}" ] && PATH=$OMJOB_CLUSTER_BIN:$PATH
 	else
-		eval "$("$REPO/tests/cluster/up" --owner-pid $$ 2>"$TMP/up.log")" || {
+		eval "$("$REPO/tests/cluster/up" --owner-pid $$ ${BENCH_STATE:+--state "$BENCH_STATE"} 2>"$TMP/up.log")" || {
 			cat "$TMP/up.log" >&2
 			exit 1
 		}
