@@ -229,6 +229,8 @@ int wc_obj_parse(struct json_object *obj, struct wc_obj **out)
     o->o_nfinalizers = nfin;
     if (o->o_owner_cron != NULL)
         child_times(obj, o);
+    else /* every OMJob: the watcher hints "ttl" only for finished ones */
+        o->o_completed = secs_or_0(jx_str(obj, "status.completionTime"));
     *out = o;
     rc = 0;
 out:

@@ -38,7 +38,7 @@ struct wc_obj {
     int64_t o_generation;
     int64_t o_deletion_ts; /* metadata.deletionTimestamp, unix seconds; 0: none */
     int64_t o_created;     /* metadata.creationTimestamp, unix seconds; 0: unknown */
-    int64_t o_completed;   /* status.completionTime, unix seconds; 0: none */
+    int64_t o_completed;   /* status.completionTime, unix seconds; 0: none (every OMJob) */
     int64_t o_scheduled;   /* annotation ANNOTATION_SCHEDULED_AT, unix seconds; 0: none */
     uint32_t o_nfinalizers;
     uint32_t o_stamp; /* LIST stamp (cache.c) */
