@@ -119,6 +119,21 @@ cpu_snap() {
 	fi
 	awk '/^cpu / {b = $2 + $3 + $4 + $7 + $8 + $9; print "machine-busy", b; print "machine-total", b + $5 + $6}' /proc/stat
 }
+# csw_snap: context switches (voluntary + nonvoluntary) of every thread of the
+# operator's processes (supervisor and roles), one number. Threads that exited
+# are not counted; the operator's threads live as long as their process.
+csw_snap() {
+	local pid t=0
+	for pid in "$SUP" $(ps -o pid= --ppid "$SUP"); do
+		t=$((t + $(cat /proc/"$pid"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ {s += $2} END {print s + 0}')))
+	done
+	echo "$t"
+}
+# cpu_ms SNAP0 SNAP1 N REGEX: CPU ms per OMJob of the snapshot names matching REGEX.
+cpu_ms() {
+	awk -v tck="$TCK" -v n="$3" -v re="$4" 'FNR == NR {a[$1] += $2; next} {b[$1] += $2}
+		END {for (k in b) if (k ~ re) t += b[k] - a[k]; printf "%.2f", t / tck * 1000 / n}' "$1" "$2"
+}
 # cpu_report SNAP0 SNAP1 N: CPU seconds per component over the run, and per OMJob.
 cpu_report() {
 	awk -v tck="$TCK" -v n="$3" '
@@ -241,12 +256,15 @@ part2() { # NAME QPS BURST
 	sleep 2
 	metrics >"$TMP/m0.$name"
 	cpu_snap >"$TMP/cpu0.$name"
+	local csw0 csw1
+	csw0=$(csw_snap)
 	note "part 2 ($name limit, KUBE_QPS=$qps KUBE_BURST=$burst): $N2 OMJobs, instant pods"
 	"$DRV" throughput "$ns" "$N2" --prefix t --template "$TMP/omjob.json" --timeout 900 \
 		>"$TMP/p2.$name" 2>"$TMP/p2.$name.err" || { cat "$TMP/p2.$name" "$TMP/p2.$name.err" >&2; exit 1; }
 	sleep 2 # Events written after the final status, and late hints
 	metrics >"$TMP/m1.$name"
 	cpu_snap >"$TMP/cpu1.$name"
+	csw1=$(csw_snap)
 	local depth
 	depth=$(msum workqueue_depth '')
 	stop_op
@@ -272,6 +290,9 @@ part2() { # NAME QPS BURST
 	echo "BENCH throughput_${name}_limit_omjobs_per_s $op omjobs/s"
 	echo "BENCH throughput_${name}_limit_ceiling_omjobs_per_s $ce omjobs/s"
 	echo "BENCH throughput_${name}_limit_vs_ceiling_ratio $(ratio "$op" "$ce") ratio"
+	echo "BENCH cpu_ms_per_omjob_${name}_limit $(cpu_ms "$TMP/cpu0.$name" "$TMP/cpu1.$name" "$N2" '^op:') ms"
+	echo "BENCH apiserver_cpu_ms_per_omjob_${name}_limit $(cpu_ms "$TMP/cpu0.$name" "$TMP/cpu1.$name" "$N2" '^kube-apiserver$') ms"
+	echo "BENCH ctxsw_per_omjob_${name}_limit $(per_job $((csw1 - csw0)) "$N2") switches"
 	note "  operator: $N2 OMJobs in $(res "$TMP/p2.$name" elapsed_seconds) s (creates took $(res "$TMP/p2.$name" create_seconds) s; $(res "$TMP/p2.$name" finished) finished; workqueue depth after: $depth)"
 	note "  plain client: $(res "$TMP/c.$name" writes) writes in $(res "$TMP/c.$name" elapsed_seconds) s ($(res "$TMP/c.$name" write_errors) errors); API server latency seen by it: POST p50 $(res "$TMP/c.$name" latency_post_p50_ms) p99 $(res "$TMP/c.$name" latency_post_p99_ms) ms, PATCH p50 $(res "$TMP/c.$name" latency_patch_p50_ms) p99 $(res "$TMP/c.$name" latency_patch_p99_ms) ms"
 	note "  operator pods created per reconciler: $(metrics_file_pods "$TMP/m1.$name")"

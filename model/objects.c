@@ -335,6 +335,8 @@ int wc_obj_parse_omit(struct json_object *obj, unsigned omit, size_t keep_max, s
     o->o_nfinalizers = nfin;
     if (o->o_owner_cron != NULL)
         child_times(obj, o);
+    else /* every OMJob: the watcher hints "ttl" only for finished ones */
+        o->o_completed = secs_or_0(jx_str(obj, "status.completionTime"));
     *out = o;
     rc = 0;
 out:

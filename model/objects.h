@@ -46,7 +46,7 @@ struct wc_obj {
     int64_t o_generation;
     int64_t o_deletion_ts; /* metadata.deletionTimestamp, unix seconds; 0: none */
     int64_t o_created;     /* metadata.creationTimestamp, unix seconds; 0: unknown */
-    int64_t o_completed;   /* status.completionTime, unix seconds; 0: none */
+    int64_t o_completed;   /* status.completionTime, unix seconds; 0: none (every OMJob) */
     int64_t o_scheduled;   /* annotation ANNOTATION_SCHEDULED_AT, unix seconds; 0: none */
     size_t o_full_len;     /* length of the compact JSON with every template in it */
     uint32_t o_nfinalizers;

@@ -33,13 +33,33 @@ int ipc_role_check(const char *role)
     return 0;
 }
 
+/* A hint topic that may name a socket file: 1..IPC_ROLE_MAX bytes of [a-z0-9.-],
+ * not starting with '.'. */
+static int topic_file_check(const char *topic)
+{
+    size_t len = strnlen(topic, IPC_ROLE_MAX + 1);
+    if (len == 0 || len > IPC_ROLE_MAX || topic[0] == '.')
+        return -EINVAL;
+    for (size_t i = 0; i < len; i++) {
+        char c = topic[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+            return -EINVAL;
+    }
+    return 0;
+}
+
 /* The file name of ep inside the run directory, into name. */
 static int endpoint_name(char *name, size_t cap, enum ipc_endpoint ep, const char *role)
 {
     int n;
     switch (ep) {
     case IPC_EP_HINTS:
-        n = snprintf(name, cap, "hints.pub");
+        if (role == NULL)
+            n = snprintf(name, cap, "hints.pub");
+        else if (topic_file_check(role) == 0)
+            n = snprintf(name, cap, "hints-%s.pub", role);
+        else
+            return -EINVAL;
         break;
     case IPC_EP_TRUTH:
         n = snprintf(name, cap, "truth.rep");

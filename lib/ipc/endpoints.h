@@ -8,7 +8,9 @@
 #include <stddef.h>
 
 /* The sockets, all under the run directory:
- *   IPC_EP_HINTS  ipc://<rundir>/hints.pub       watcher publishes hints (PUB)
+ *   IPC_EP_HINTS  ipc://<rundir>/hints-<topic>.pub  watcher publishes one topic's
+ *                                                 hints (PUB); hints.pub: any topics
+ *                                                 (tests, tools)
  *   IPC_EP_TRUTH  ipc://<rundir>/truth.rep       watcher answers queries (REP)
  *   IPC_EP_CTL    ipc://<rundir>/ctl-<role>.rep  each role: health, metrics (REP)
  * The side named first listens; everyone else dials. The supervisor has no
@@ -43,7 +45,8 @@ const char *ipc_endpoint_str(enum ipc_endpoint ep);
  * else -EINVAL. */
 int ipc_role_check(const char *role);
 
-/* Writes the URL of ep into buf. role is used (and required) only for IPC_EP_CTL.
+/* Writes the URL of ep into buf. role is required for IPC_EP_CTL (the role); for
+ * IPC_EP_HINTS it is the topic ([a-z0-9.-], "shard.3", "ttl") or NULL (hints.pub).
  * rundir must be absolute. -EINVAL on bad arguments, -ENAMETOOLONG if the socket
  * path would not fit a sockaddr_un, -ENOSPC if cap is too small (IPC_URL_MAX fits). */
 int ipc_endpoint_url(char *buf, size_t cap, const char *rundir, enum ipc_endpoint ep,

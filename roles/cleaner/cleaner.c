@@ -79,7 +79,7 @@ static void status_fields(void *arg, struct json_object *obj)
 static int open_ipc(struct cleaner_ctx *c)
 {
     char url[IPC_URL_MAX];
-    int rc = ipc_endpoint_url(url, sizeof(url), c->cl_cfg.run_dir, IPC_EP_HINTS, NULL);
+    int rc = ipc_endpoint_url(url, sizeof(url), c->cl_cfg.run_dir, IPC_EP_HINTS, IPC_TOPIC_TTL);
     if (rc == 0)
         rc = ipc_sub_open(&c->cl_sub, url);
     if (rc == 0)

@@ -1256,7 +1256,7 @@ static int setup(struct rc *r)
     }
     if ((rc = event_metrics(r)) != 0)
         return rc;
-    if ((rc = ipc_endpoint_url(url, sizeof(url), r->cfg.run_dir, IPC_EP_HINTS, NULL)) != 0 ||
+    if ((rc = ipc_endpoint_url(url, sizeof(url), r->cfg.run_dir, IPC_EP_HINTS, r->topic)) != 0 ||
         (rc = ipc_sub_open(&r->sub, url)) != 0 || (rc = ipc_sub_subscribe(r->sub, r->topic)) != 0) {
         log_error("cannot subscribe to hints", "error", strerror(-rc), NULL);
         return rc;

@@ -107,7 +107,7 @@ static void key_fini(void *data)
 static int open_ipc(struct sched *s)
 {
     char url[IPC_URL_MAX];
-    int rc = ipc_endpoint_url(url, sizeof(url), s->s_cfg.run_dir, IPC_EP_HINTS, NULL);
+    int rc = ipc_endpoint_url(url, sizeof(url), s->s_cfg.run_dir, IPC_EP_HINTS, IPC_TOPIC_CRON);
     if (rc == 0)
         rc = ipc_sub_open(&s->s_sub, url);
     if (rc == 0)

@@ -31,9 +31,11 @@ enum ipc_kind wc_kind_hint(enum wc_kind k);
  * ("ns/name" of the OMJob for pods) split into ns and name, and the cache
  * revision after the change (the hint's seq). All borrowed for the call. A change
  * of an OMJob whose controller is a CronOMJob (before or after the change) comes
- * a second time, as kind IPC_KIND_CRONOMJOB with the CronOMJob's key. */
+ * a second time, as kind IPC_KIND_CRONOMJOB with the CronOMJob's key. finished:
+ * an OMJob change where the OMJob had or has a status.completionTime (the only
+ * ones the cleaner needs); false for every other change. */
 typedef void (*wc_hint_fn)(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
-                           const char *name, uint64_t rev);
+                           const char *name, uint64_t rev, bool finished);
 
 struct wcache;
 

@@ -107,7 +107,7 @@ int watcher_truth_handle(void *arg, const struct ipc_msg *req, struct ipc_reply 
 }
 
 int watcher_hint_topics(enum ipc_kind kind, const char *ns, const char *name, int shards,
-                        char topics[2][WATCHER_TOPIC_MAX])
+                        bool finished, char topics[2][WATCHER_TOPIC_MAX])
 {
     int n = 0;
     if (kind == IPC_KIND_CRONOMJOB) {
@@ -117,7 +117,7 @@ int watcher_hint_topics(enum ipc_kind kind, const char *ns, const char *name, in
     int s = util_shard_of(ns, name, shards);
     if (s < 0 || ipc_topic_shard(topics[n++], WATCHER_TOPIC_MAX, (unsigned)s) != 0)
         return -EINVAL;
-    if (kind == IPC_KIND_OMJOB)
+    if (kind == IPC_KIND_OMJOB && finished)
         util_strlcpy(topics[n++], IPC_TOPIC_TTL, WATCHER_TOPIC_MAX);
     return n;
 }

@@ -29,12 +29,13 @@ int watcher_parse_get_key(const char *body, size_t len, size_t *off, size_t *kle
 int watcher_parse_list(const char *body, size_t len, struct wc_listq *q);
 
 /* The topics of a change hint (docs/PROTOCOL.md, "Watcher bodies"): OMJob ->
- * shard.<i> and ttl; pod -> shard.<i> (i of its OMJob's key); CronOMJob (a
+ * shard.<i>, and ttl when finished (it had or has a completionTime: the cleaner
+ * needs no other); pod -> shard.<i> (i of its OMJob's key); CronOMJob (a
  * CronOMJob's change, or one of an OMJob it controls, keyed by the CronOMJob) ->
  * cron.
  * Writes up to two NUL-terminated topics; returns how many, or -EINVAL. */
 #define WATCHER_TOPIC_MAX 32
 int watcher_hint_topics(enum ipc_kind kind, const char *ns, const char *name, int shards,
-                        char topics[2][WATCHER_TOPIC_MAX]);
+                        bool finished, char topics[2][WATCHER_TOPIC_MAX]);
 
 #endif

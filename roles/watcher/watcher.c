@@ -34,7 +34,12 @@ struct watcher_ctx {
     struct wshared w_sh;
     bool w_sh_init;
     struct wcache *w_cache;
-    struct ipc_pub *w_pub;
+    /* One publisher per topic (docs/PROTOCOL.md, "Endpoints"): shard.0 .. shard.N-1,
+     * then ttl, then cron. NNG's SUB filters on the subscriber's side, so one
+     * publisher for every topic made every subscriber receive (and wake for)
+     * every hint. */
+    struct ipc_pub **w_pubs;
+    int w_npubs;
     struct ipc_rep *w_rep;
     struct wloop **w_loops;
     size_t w_nloops;
@@ -42,21 +47,47 @@ struct watcher_ctx {
     char w_degraded[256]; /* what optional resource is missing, as last reported */
 };
 
+/* The publisher of a topic: TTL, CRON, or shard.<i> of a watcher_hint_topics. */
+static struct ipc_pub *topic_pub(struct watcher_ctx *w, const char *topic)
+{
+    int n = w->w_npubs - 2; /* shards */
+    if (strcmp(topic, IPC_TOPIC_TTL) == 0)
+        return w->w_pubs[n];
+    if (strcmp(topic, IPC_TOPIC_CRON) == 0)
+        return w->w_pubs[n + 1];
+    long long i;
+    if (util_parse_i64(topic + strlen(IPC_TOPIC_SHARD_PREFIX), 0, n - 1, &i) != 0)
+        return NULL;
+    return w->w_pubs[i];
+}
+
+/* The topic of publisher i, into buf (WATCHER_TOPIC_MAX). */
+static void pub_topic(const struct watcher_ctx *w, int i, char *buf)
+{
+    int n = w->w_npubs - 2;
+    if (i < n)
+        ipc_topic_shard(buf, WATCHER_TOPIC_MAX, (unsigned)i);
+    else
+        util_strlcpy(buf, i == n ? IPC_TOPIC_TTL : IPC_TOPIC_CRON, WATCHER_TOPIC_MAX);
+}
+
 /* The hint callback (under the cache's write lock): OMJob and pod changes go to
- * the key's shard topic, OMJob changes also to "ttl" (the cleaner); CronOMJob
+ * the key's shard topic, changes of finished OMJobs also to "ttl" (the cleaner); CronOMJob
  * hints (a CronOMJob's changes and those of the OMJobs it controls, keyed by the
  * CronOMJob: cache.c) go to "cron" only (the scheduler). */
 static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
-                    const char *name, uint64_t rev)
+                    const char *name, uint64_t rev, bool finished)
 {
     struct watcher_ctx *w = ctx;
     struct ipc_hint h = {.kind = kind, .seq = rev};
     char topics[2][WATCHER_TOPIC_MAX];
     int rc = util_strlcpy(h.key, key, sizeof(h.key));
-    int n = rc == 0 ? watcher_hint_topics(kind, ns, name, w->w_cfg.reconcile_threads, topics) : rc;
+    int n = rc == 0
+                ? watcher_hint_topics(kind, ns, name, w->w_cfg.reconcile_threads, finished, topics)
+                : rc;
     rc = n < 0 ? n : 0;
     for (int i = 0; i < n && rc == 0; i++)
-        rc = ipc_pub_send_hint(w->w_pub, topics[i], &h);
+        rc = ipc_pub_send_hint(topic_pub(w, topics[i]), topics[i], &h);
     metrics_counter_add(w->w_stats.ws_hints, 1.0, ipc_kind_str(kind), rc == 0 ? "sent" : "error");
     if (rc != 0)
         log_warn("hint not published", "key", key, "kind", ipc_kind_str(kind), "error",
@@ -69,11 +100,10 @@ static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *
 static void tick(struct watcher_ctx *w)
 {
     char topic[WATCHER_TOPIC_MAX];
-    for (int i = 0; i < w->w_cfg.reconcile_threads; i++)
-        if (ipc_topic_shard(topic, sizeof(topic), (unsigned)i) == 0)
-            ipc_pub_send(w->w_pub, topic, IPC_EV_TICK, NULL, 0);
-    ipc_pub_send(w->w_pub, IPC_TOPIC_TTL, IPC_EV_TICK, NULL, 0);
-    ipc_pub_send(w->w_pub, IPC_TOPIC_CRON, IPC_EV_TICK, NULL, 0);
+    for (int i = 0; i < w->w_npubs; i++) {
+        pub_topic(w, i, topic);
+        ipc_pub_send(w->w_pubs[i], topic, IPC_EV_TICK, NULL, 0);
+    }
 }
 
 static int open_ipc(struct watcher_ctx *w)
@@ -86,9 +116,16 @@ static int open_ipc(struct watcher_ctx *w)
         log_error("run directory unusable", "dir", dir, "error", err, NULL);
         return EX_CONFIG;
     }
-    rc = ipc_endpoint_url(url, sizeof(url), dir, IPC_EP_HINTS, NULL);
-    if (rc == 0)
-        rc = ipc_pub_open(&w->w_pub, url);
+    w->w_npubs = w->w_cfg.reconcile_threads + 2;
+    if ((w->w_pubs = calloc((size_t)w->w_npubs, sizeof(*w->w_pubs))) == NULL)
+        return 1;
+    for (int i = 0; i < w->w_npubs && rc == 0; i++) {
+        char topic[WATCHER_TOPIC_MAX];
+        pub_topic(w, i, topic);
+        rc = ipc_endpoint_url(url, sizeof(url), dir, IPC_EP_HINTS, topic);
+        if (rc == 0)
+            rc = ipc_pub_open(&w->w_pubs[i], url);
+    }
     if (rc == 0)
         rc = ipc_endpoint_url(url, sizeof(url), dir, IPC_EP_TRUTH, NULL);
     if (rc == 0)
@@ -275,7 +312,9 @@ static void teardown(struct watcher_ctx *w)
     if (w->w_stuck)
         return; /* threads still use the cache and the publisher: just exit */
     ipc_rep_close(w->w_rep);
-    ipc_pub_close(w->w_pub);
+    for (int i = 0; w->w_pubs != NULL && i < w->w_npubs; i++)
+        ipc_pub_close(w->w_pubs[i]);
+    free(w->w_pubs);
     ctl_close(w->w_ctl);
     for (size_t i = 0; i < w->w_nloops; i++)
         wloop_free(w->w_loops[i]);

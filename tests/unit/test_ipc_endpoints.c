@@ -9,6 +9,15 @@ static void test_urls(void)
     char url[IPC_URL_MAX];
     CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x", IPC_EP_HINTS, NULL), 0);
     CU_ASSERT_STRING_EQUAL(url, "ipc:///run/x/hints.pub");
+    /* One publisher per topic: a subscriber's socket carries only its hints. */
+    CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x", IPC_EP_HINTS, "shard.3"), 0);
+    CU_ASSERT_STRING_EQUAL(url, "ipc:///run/x/hints-shard.3.pub");
+    CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x", IPC_EP_HINTS, "ttl"), 0);
+    CU_ASSERT_STRING_EQUAL(url, "ipc:///run/x/hints-ttl.pub");
+    CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x", IPC_EP_HINTS, "../x"), -EINVAL);
+    CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x", IPC_EP_HINTS, ".."), -EINVAL);
+    CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x", IPC_EP_HINTS, ""), -EINVAL);
+    CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x", IPC_EP_HINTS, "Ttl"), -EINVAL);
     CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x/", IPC_EP_TRUTH, NULL), 0);
     CU_ASSERT_STRING_EQUAL(url, "ipc:///run/x/truth.rep");
     CU_ASSERT_EQUAL(ipc_endpoint_url(url, sizeof(url), "/run/x", IPC_EP_CTL, "reconciler-3"), 0);

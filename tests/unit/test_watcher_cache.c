@@ -26,11 +26,12 @@ static struct {
     char key[IPC_KEY_MAX + 1];
     char ns[64];
     uint64_t rev;
+    bool finished;
 } hints[MAX_HINTS];
 static int nhints;
 
 static void record(void *ctx, enum ipc_kind kind, const char *key, const char *ns, const char *name,
-                   uint64_t rev)
+                   uint64_t rev, bool finished)
 {
     (void)ctx;
     (void)name;
@@ -40,6 +41,7 @@ static void record(void *ctx, enum ipc_kind kind, const char *key, const char *n
     util_strlcpy(hints[nhints].key, key, sizeof(hints[nhints].key));
     util_strlcpy(hints[nhints].ns, ns, sizeof(hints[nhints].ns));
     hints[nhints].rev = rev;
+    hints[nhints].finished = finished;
     nhints++;
 }
 
@@ -805,16 +807,52 @@ static void test_hint_topics(void)
 {
     char t[2][WATCHER_TOPIC_MAX], want[32];
     snprintf(want, sizeof(want), "shard.%d", util_shard_of("ns", "job", 5));
-    CU_ASSERT(watcher_hint_topics(IPC_KIND_OMJOB, "ns", "job", 5, t) == 2);
+    CU_ASSERT(watcher_hint_topics(IPC_KIND_OMJOB, "ns", "job", 5, true, t) == 2);
     CU_ASSERT_STRING_EQUAL(t[0], want);
     CU_ASSERT_STRING_EQUAL(t[1], "ttl");
-    CU_ASSERT(watcher_hint_topics(IPC_KIND_POD, "ns", "job", 5, t) == 1);
+    /* An OMJob not finished: the cleaner has nothing to do with it. */
+    CU_ASSERT(watcher_hint_topics(IPC_KIND_OMJOB, "ns", "job", 5, false, t) == 1);
     CU_ASSERT_STRING_EQUAL(t[0], want);
-    CU_ASSERT(watcher_hint_topics(IPC_KIND_CRONOMJOB, "ns", "job", 5, t) == 1);
+    CU_ASSERT(watcher_hint_topics(IPC_KIND_POD, "ns", "job", 5, false, t) == 1);
+    CU_ASSERT_STRING_EQUAL(t[0], want);
+    CU_ASSERT(watcher_hint_topics(IPC_KIND_CRONOMJOB, "ns", "job", 5, false, t) == 1);
     CU_ASSERT_STRING_EQUAL(t[0], "cron"); /* the scheduler's; no longer the cleaner's */
-    CU_ASSERT(watcher_hint_topics(IPC_KIND_POD, "ns", "job", 1, t) == 1);
+    CU_ASSERT(watcher_hint_topics(IPC_KIND_POD, "ns", "job", 1, false, t) == 1);
     CU_ASSERT_STRING_EQUAL(t[0], "shard.0");
-    CU_ASSERT(watcher_hint_topics(IPC_KIND_OMJOB, "ns", "job", 0, t) == -EINVAL);
+    CU_ASSERT(watcher_hint_topics(IPC_KIND_OMJOB, "ns", "job", 0, true, t) == -EINVAL);
+}
+
+/* "finished" on an OMJob's hint: set when the OMJob had or has a completionTime
+ * (so the cleaner hears of it finishing, of every later change and of its
+ * deletion), never before. */
+static void test_hint_finished(void)
+{
+    struct wcache *c = new_cache();
+    struct json_object *job = mk("ns", "job", "u1", "1", NULL), *copy = NULL;
+    jx_set_str(job, "status.phase", "Running");
+    CU_ASSERT(upsert(c, WC_OMJOB, job, 1) == 0);
+    CU_ASSERT(nhints == 1 && !hints[0].finished);
+    job = mk("ns", "job", "u1", "2", NULL);
+    jx_set_str(job, "status.phase", "Succeeded");
+    jx_set_str(job, "status.completionTime", "2026-11-25T10:03:00Z");
+    CU_ASSERT(upsert(c, WC_OMJOB, job, 1) == 0);
+    CU_ASSERT(nhints == 2 && hints[1].finished);
+    job = mk("ns", "job", "u1", "3", NULL); /* completionTime gone: still the cleaner's */
+    CU_ASSERT_FATAL(json_object_deep_copy(job, &copy, NULL) == 0);
+    CU_ASSERT(upsert(c, WC_OMJOB, job, 1) == 0);
+    CU_ASSERT(nhints == 3 && hints[2].finished);
+    CU_ASSERT(wcache_delete(c, WC_OMJOB, copy) == 1); /* deleted unfinished: not */
+    CU_ASSERT(nhints == 4 && !hints[3].finished);
+    json_object_put(copy);
+    copy = NULL;
+    job = mk("ns", "job2", "u2", "4", NULL);
+    jx_set_str(job, "status.completionTime", "2026-11-25T10:03:00Z");
+    CU_ASSERT_FATAL(json_object_deep_copy(job, &copy, NULL) == 0);
+    CU_ASSERT(upsert(c, WC_OMJOB, job, 1) == 0);
+    CU_ASSERT(wcache_delete(c, WC_OMJOB, copy) == 1); /* deleted finished: yes */
+    CU_ASSERT(nhints == 6 && hints[4].finished && hints[5].finished);
+    json_object_put(copy);
+    wcache_free(c);
 }
 
 int main(void)
@@ -838,6 +876,7 @@ int main(void)
     CU_add_test(s, "objects over the JSON limit refused", test_max_json);
     CU_add_test(s, "CronOMJob children: hints and GET_KEY fields", test_cron_children);
     CU_add_test(s, "hint topics", test_hint_topics);
+    CU_add_test(s, "hints: finished OMJobs flagged for the cleaner", test_hint_finished);
     CU_add_test(s, "entry sizes", test_entry_size);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
