@@ -1182,6 +1182,39 @@ static void test_classify_failed_then_collected(void)
         }
         json_object_put(p);
     }
+    /* Killed by the deletion's signal, first seen after the confirming delete moved
+     * deletionTimestamp 2 s past the kill (make soak, seed 456275970): Deleted,
+     * whatever the times say; OOMKilled stays the container's own end. */
+    static const struct {
+        int code;
+        const char *creason;
+        bool disrupted;
+        const char *reason;
+    } sig[] = {
+        {137, "Error", true, "Deleted"},
+        {143, "Error", true, "Deleted"},
+        {137, "OOMKilled", false, "OOMKilled"},
+        {1, "Error", false, "Error"},
+    };
+    for (size_t i = 0; i < sizeof(sig) / sizeof(sig[0]); i++) {
+        struct classify_row r = {.what = "killed",
+                                 .phase = "Failed",
+                                 .cstate = "terminated",
+                                 .creason = sig[i].creason,
+                                 .code = sig[i].code,
+                                 .deleting = true};
+        struct json_object *p = classify_pod(&r);
+        jx_set_str(p, "container.finishedAt", "2026-03-01T00:41:51Z");
+        jx_set_str(p, "deletionTimestamp", "2026-03-01T00:41:53Z");
+        jx_set_i64(p, "deletionGracePeriodSeconds", 0);
+        struct dc_outcome o;
+        dc_classify(p, &o);
+        CU_ASSERT(o.ended);
+        CU_ASSERT_EQUAL(o.disrupted, sig[i].disrupted);
+        CU_ASSERT_STRING_EQUAL(o.reason, sig[i].reason);
+        CU_ASSERT(o.code_known && o.code == sig[i].code);
+        json_object_put(p);
+    }
 }
 
 static void test_classify_table(void)
