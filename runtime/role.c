@@ -124,6 +124,8 @@ long sysconf(int name)
     return __sysconf(name);
 }
 
+/* OMJOB_NNG_CPUS, validated with the rest of the configuration by the supervisor
+ * (lib/common/cfg.c: 0-64, default 1); a role run by hand with a bad value warns. */
 static void size_nng(void)
 {
     const char *v = getenv("OMJOB_NNG_CPUS");
