@@ -27,13 +27,15 @@
 
 /* Memory a burst freed goes back to the kernel. malloc returns only the top of its
  * heap by itself; what the burst's objects left free below live ones stays resident
- * (measured after 1,000 OMJobs: see ARCHITECTURE.md, "Idle memory"). Every
- * CTL_TRIM_EVERY_MS the heartbeat looks at malloc's free bytes, and when they grew
- * by CTL_TRIM_GROWTH since the last look, malloc_trim(0) hands the free pages back
- * (madvise: a later allocation faults them in again, zeroed). Looking costs one
- * pass over the free lists; a steady state never trims. */
+ * (see ARCHITECTURE.md, "Idle memory"). Every CTL_TRIM_EVERY_MS the heartbeat looks
+ * at malloc's free bytes and, when they are CTL_TRIM_MIN_FREE or more,
+ * malloc_trim(0) hands the free pages back (madvise: a later allocation faults them
+ * in again, zeroed). Pages already handed back still count as free, so this repeats
+ * while they are: one pass over the free lists and a madvise per free run of pages
+ * every 10 s. (Trimming only when the free bytes grew since the last look missed
+ * most of a burst: they were already high at the look during it.) */
 #define CTL_TRIM_EVERY_MS 10000
-#define CTL_TRIM_GROWTH (256u << 10)
+#define CTL_TRIM_MIN_FREE (256u << 10)
 
 struct ctl {
     char c_role[IPC_ROLE_MAX + 1];
@@ -44,7 +46,6 @@ struct ctl {
     double c_boot_time_s;
     _Atomic int64_t c_heartbeat_ms;
     _Atomic int64_t c_trim_at_ms;    /* next look at malloc's free memory */
-    _Atomic size_t c_trim_free;      /* malloc's free bytes at the last look */
     _Atomic int64_t c_wait_until_ms; /* 0: not in a bounded wait */
     pthread_mutex_t c_mu;            /* c_degraded */
     char c_degraded[256];
@@ -474,10 +475,8 @@ static void trim_freed(struct ctl *ctl, int64_t now)
     if (now < due ||
         !atomic_compare_exchange_strong(&ctl->c_trim_at_ms, &due, now + CTL_TRIM_EVERY_MS))
         return; /* not due, or another thread is looking */
-    struct mallinfo2 mi = mallinfo2();
-    if (mi.fordblks > atomic_load(&ctl->c_trim_free) + CTL_TRIM_GROWTH)
+    if (mallinfo2().fordblks >= CTL_TRIM_MIN_FREE)
         malloc_trim(0);
-    atomic_store(&ctl->c_trim_free, mi.fordblks);
 }
 
 void ctl_heartbeat(struct ctl *ctl)

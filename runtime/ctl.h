@@ -80,8 +80,8 @@ const char *ctl_role(const struct ctl *ctl);
 
 /* The role's main loop calls this at least every few seconds (every iteration of
  * its poll loop, with a poll timeout of at most a second or two). Thread-safe.
- * Every 10 s it also returns what malloc freed since (a burst's memory) to the
- * kernel (malloc_trim), when that is more than 256 KiB. */
+ * Every 10 s it also returns malloc's free pages (a burst's memory) to the kernel
+ * (malloc_trim), when malloc holds 256 KiB or more free. */
 void ctl_heartbeat(struct ctl *ctl);
 /* Readiness as reported in the health reply: a role sets it when it serves (the
  * watcher: once its first LIST is in). Thread-safe. Starts false. */
