@@ -23,18 +23,27 @@
 #     (main pods done, exit handlers running), against the idle PSS of the same
 #     operator measured before creating them.
 #
+#  5. idle memory of the whole operator (supervisor + every role, 5 reconcilers):
+#     PSS, Pss_Anon and "alone" (file pages counted once) at a fresh start, and
+#     after BENCH_IDLE_N (1000) OMJobs have run and been deleted (every cache empty,
+#     then BENCH_DRAIN_SETTLE, 15 s); target 12 MiB.
+#  6. throughput (as in 2, BENCH_CURVE_N OMJobs) with BENCH_CURVE ("1 2 5 10")
+#     reconcilers at the raised client limit, each with the 1-minute load average
+#     at its start (the curve is only comparable on a quiet machine).
+#
 # Every part has its own namespace and operator instance, deleted/stopped before
 # the next part begins, so caches do not carry over. Prints "BENCH <name> <value>
 # <unit>" lines on stdout, details as "# ..." on stderr. Needs the control plane:
 # reuses the one of the environment with OMJOB_TEST_CLUSTER=external (KUBECONFIG,
 # OMJOB_TEST_KUBECONFIG), else starts one and stops it after. Sizes:
 # BENCH_DISPATCH_N (200), BENCH_THROUGHPUT_N (1000), BENCH_MEMORY_N (1000),
-# BENCH_PARTS (default "1 2 4"; 3 comes with 2).
+# BENCH_IDLE_N (1000), BENCH_CURVE_N (1000), BENCH_CURVE ("1 2 5 10"),
+# BENCH_PARTS (default "1 2 4 5 6"; 3 comes with 2).
 set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib.sh
-. "$REPO/bench/lib.sh" # stop_op, metrics, msum, pss_total
+. "$REPO/bench/lib.sh" # stop_op, metrics, msum, pss_total, pss_alone
 . "$REPO/tests/lib.sh" # free_ports, wait_until
 BIN=$(readlink -f "$OMJOB_BIN")
 DRV=$(dirname "$BIN")/lifecycle_driver
@@ -46,7 +55,10 @@ NAMESPACES=()
 N1=${BENCH_DISPATCH_N:-200}
 N2=${BENCH_THROUGHPUT_N:-1000}
 N4=${BENCH_MEMORY_N:-1000}
-PARTS=${BENCH_PARTS:-1 2 4}
+N5=${BENCH_IDLE_N:-1000}
+N6=${BENCH_CURVE_N:-1000}
+CURVE=${BENCH_CURVE:-1 2 5 10}
+PARTS=${BENCH_PARTS:-1 2 4 5 6}
 RAISED_QPS=1000 RAISED_BURST=2000
 LABEL=omjob-bench=$$
 
@@ -367,6 +379,62 @@ part4() {
 	del_ns "$ns"
 }
 
+# ---------------------------------------------------------------------------------
+# 5. Idle memory, fresh and after a burst has drained (issue 14: <= 12 MiB).
+part5() {
+	local ns f_pss f_anon f_alone d_pss d_anon d_alone o p
+	new_ns ns bl-idle
+	start_op
+	sleep 5
+	f_pss=$(pss_total) f_anon=$(pss_total Pss_Anon) f_alone=$(pss_alone)
+	note "part 5: idle PSS fresh $f_pss KiB (Pss_Anon $f_anon, alone $f_alone); by kind: $(pss_kinds)"
+	note "  per process anon/file KiB: $(pss_breakdown)"
+	note "  now $N5 OMJobs with instant pods at the default limit, then the namespace deleted and every cache empty"
+	"$DRV" throughput "$ns" "$N5" --prefix i --template "$TMP/omjob.json" --timeout 900 \
+		>"$TMP/p5" 2>"$TMP/p5.err" || { cat "$TMP/p5" "$TMP/p5.err" >&2; exit 1; }
+	del_ns "$ns"
+	for _ in $(seq 240); do
+		o=$(msum omjob_watcher_cache_objects 'resource="omjobs"')
+		p=$(msum omjob_watcher_cache_objects 'resource="pods"')
+		[ "$o" -eq 0 ] && [ "$p" -eq 0 ] && break
+		sleep 0.5
+	done
+	sleep "${BENCH_DRAIN_SETTLE:-15}" # past the roles' idle trim
+	d_pss=$(pss_total) d_anon=$(pss_total Pss_Anon) d_alone=$(pss_alone)
+	note "  drained ($(res "$TMP/p5" omjobs_per_second) OMJobs/s; cache $o OMJobs, $p pods): PSS $d_pss KiB (Pss_Anon $d_anon, alone $d_alone); by kind: $(pss_kinds)"
+	note "  per process anon/file KiB: $(pss_breakdown)"
+	stop_op
+	echo "BENCH idle_pss_fresh_kib $f_pss KiB"
+	echo "BENCH idle_pss_drained_kib $d_pss KiB"
+	echo "BENCH idle_pss_target_kib 12288 KiB"
+	echo "BENCH idle_pss_drained_vs_target_ratio $(ratio "$d_pss" 12288) ratio"
+	echo "BENCH idle_pss_anon_fresh_kib $f_anon KiB"
+	echo "BENCH idle_pss_anon_drained_kib $d_anon KiB"
+	echo "BENCH idle_pss_alone_fresh_kib $f_alone KiB"
+	echo "BENCH idle_pss_alone_drained_kib $d_alone KiB"
+	note "  Pss shares each library page among every process on the machine that maps it (other operators, curl, ...): the same operator measures less on a busy machine. Pss_Anon is the operator's own; alone = Pss_Anon + its file pages counted once (its Pss with nothing else mapping its libraries)"
+}
+
+# ---------------------------------------------------------------------------------
+# 6. Throughput against the number of reconcilers, at the raised client limit.
+part6() {
+	local n ns tp load
+	for n in $CURVE; do
+		new_ns ns bl-curve
+		load=$(cut -d' ' -f1 /proc/loadavg)
+		start_op RECONCILIATION_THREADS="$n" KUBE_QPS="$RAISED_QPS" KUBE_BURST="$RAISED_BURST"
+		sleep 2
+		"$DRV" throughput "$ns" "$N6" --prefix r --template "$TMP/omjob.json" --timeout 900 \
+			>"$TMP/p6.$n" 2>"$TMP/p6.$n.err" || { cat "$TMP/p6.$n" "$TMP/p6.$n.err" >&2; exit 1; }
+		stop_op
+		tp=$(res "$TMP/p6.$n" omjobs_per_second)
+		echo "BENCH reconcilers_${n}_throughput_omjobs_per_s $tp omjobs/s"
+		echo "BENCH reconcilers_${n}_load_avg_1m_at_start $load load"
+		note "part 6: $n reconcilers, KUBE_QPS=$RAISED_QPS KUBE_BURST=$RAISED_BURST: $N6 OMJobs in $(res "$TMP/p6.$n" elapsed_seconds) s = $tp OMJobs/s (load average at start $load, after $(cut -d' ' -f1 /proc/loadavg))"
+		del_ns "$ns"
+	done
+}
+
 for part in $PARTS; do
 	case $part in
 	1) part1 ;;
@@ -376,6 +444,8 @@ for part in $PARTS; do
 		note "fair comparison: each ratio compares runs with the same client limit; the raised-limit one measures the operator itself (at the default limit the 5 x 50 QPS token buckets, not the operator, can bound both)"
 		;;
 	4) part4 ;;
+	5) part5 ;;
+	6) part6 ;;
 	*) echo "bench_lifecycle: unknown part $part" >&2; exit 1 ;;
 	esac
 done

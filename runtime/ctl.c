@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -24,6 +25,18 @@
 /* Two workers: a health probe is answered while a scrape renders. */
 #define CTL_WORKERS 2
 
+/* Memory a burst freed goes back to the kernel. malloc returns only the top of its
+ * heap by itself; what the burst's objects left free below live ones stays resident
+ * (see ARCHITECTURE.md, "Idle memory"). Every CTL_TRIM_EVERY_MS the heartbeat looks
+ * at malloc's free bytes and, when they are CTL_TRIM_MIN_FREE or more,
+ * malloc_trim(0) hands the free pages back (madvise: a later allocation faults them
+ * in again, zeroed). Pages already handed back still count as free, so this repeats
+ * while they are: one pass over the free lists and a madvise per free run of pages
+ * every 10 s. (Trimming only when the free bytes grew since the last look missed
+ * most of a burst: they were already high at the look during it.) */
+#define CTL_TRIM_EVERY_MS 10000
+#define CTL_TRIM_MIN_FREE (256u << 10)
+
 struct ctl {
     char c_role[IPC_ROLE_MAX + 1];
     struct metrics *c_metrics;
@@ -32,6 +45,7 @@ struct ctl {
     int64_t c_start_mono_ms;
     double c_boot_time_s;
     _Atomic int64_t c_heartbeat_ms;
+    _Atomic int64_t c_trim_at_ms;    /* next look at malloc's free memory */
     _Atomic int64_t c_wait_until_ms; /* 0: not in a bounded wait */
     pthread_mutex_t c_mu;            /* c_degraded */
     char c_degraded[256];
@@ -410,6 +424,7 @@ int ctl_open(const char *role, const struct cfg *c, struct ctl **out)
     util_strlcpy(ctl->c_role, role, sizeof(ctl->c_role));
     ctl->c_start_mono_ms = util_mono_ms();
     atomic_init(&ctl->c_heartbeat_ms, ctl->c_start_mono_ms);
+    atomic_init(&ctl->c_trim_at_ms, ctl->c_start_mono_ms + CTL_TRIM_EVERY_MS);
     atomic_init(&ctl->c_stall_ms, CTL_STALL_MS_DEFAULT);
     atomic_init(&ctl->c_wait_until_ms, 0);
     pthread_mutex_init(&ctl->c_mu, NULL);
@@ -454,9 +469,21 @@ const char *ctl_role(const struct ctl *ctl)
     return ctl->c_role;
 }
 
+static void trim_freed(struct ctl *ctl, int64_t now)
+{
+    int64_t due = atomic_load(&ctl->c_trim_at_ms);
+    if (now < due ||
+        !atomic_compare_exchange_strong(&ctl->c_trim_at_ms, &due, now + CTL_TRIM_EVERY_MS))
+        return; /* not due, or another thread is looking */
+    if (mallinfo2().fordblks >= CTL_TRIM_MIN_FREE)
+        malloc_trim(0);
+}
+
 void ctl_heartbeat(struct ctl *ctl)
 {
-    atomic_store(&ctl->c_heartbeat_ms, util_mono_ms());
+    int64_t now = util_mono_ms();
+    atomic_store(&ctl->c_heartbeat_ms, now);
+    trim_freed(ctl, now);
 }
 
 void ctl_set_ready(struct ctl *ctl, bool ready)

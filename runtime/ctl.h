@@ -79,7 +79,9 @@ const struct ctl_families *ctl_families(struct ctl *ctl);
 const char *ctl_role(const struct ctl *ctl);
 
 /* The role's main loop calls this at least every few seconds (every iteration of
- * its poll loop, with a poll timeout of at most a second or two). Thread-safe. */
+ * its poll loop, with a poll timeout of at most a second or two). Thread-safe.
+ * Every 10 s it also returns malloc's free pages (a burst's memory) to the kernel
+ * (malloc_trim), when malloc holds 256 KiB or more free. */
 void ctl_heartbeat(struct ctl *ctl);
 /* Readiness as reported in the health reply: a role sets it when it serves (the
  * watcher: once its first LIST is in). Thread-safe. Starts false. */

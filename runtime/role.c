@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,47 @@ static int open_stop_fd(void)
     return fd >= 0 ? fd : -errno;
 }
 
+/* NNG 1.5 sizes two thread pools when it initialises (at a process's first socket)
+ * from sysconf(_SC_NPROCESSORS_ONLN): 2 task threads and 1 timer-expiry thread per
+ * CPU, 16 at most. Debian's libnng has no other knob: NNG_NUM_TASKQ_THREADS and
+ * NNG_NUM_EXPIRE_THREADS are compile time, nng_init_params came with NNG 2.0 (its
+ * 4 resolver threads, poller, timer and reaper are fixed). A role's IPC is a few
+ * messages per OMJob, so one CPU's worth is plenty: once role_init has run, this
+ * executable's sysconf, which libnng binds to, answers 1 for the online CPUs, and a
+ * role on 2 CPUs runs 3 threads fewer (~10 KiB of touched stack each; 27 threads in
+ * the operator with 5 reconcilers). OMJOB_NNG_CPUS=N (1-64) sizes them for N CPUs,
+ * 0 for the machine's. Every other name, and this one before role_init or in the
+ * supervisor and the commands, goes to glibc. */
+extern long __sysconf(int name);
+static atomic_int nng_cpus; /* 0: the machine's */
+
+long sysconf(int name)
+{
+    int n = atomic_load_explicit(&nng_cpus, memory_order_relaxed);
+    if (name == _SC_NPROCESSORS_ONLN && n > 0)
+        return n;
+    return __sysconf(name);
+}
+
+/* OMJOB_NNG_CPUS, validated with the rest of the configuration by the supervisor
+ * (lib/common/cfg.c: 0-64, default 1); a role run by hand with a bad value warns. */
+static void size_nng(void)
+{
+    const char *v = getenv("OMJOB_NNG_CPUS");
+    long n = 1;
+    if (v != NULL && *v != '\0') {
+        char *end;
+        errno = 0;
+        n = strtol(v, &end, 10);
+        if (errno != 0 || *end != '\0' || n < 0 || n > 64) {
+            log_warn("OMJOB_NNG_CPUS must be 0 (the machine's CPUs) to 64: using 1", "value", v,
+                     NULL);
+            n = 1;
+        }
+    }
+    atomic_store(&nng_cpus, (int)n);
+}
+
 void role_init(const char *name)
 {
     util_strlcpy(rs.name, name, sizeof(rs.name));
@@ -117,6 +159,7 @@ void role_init(const char *name)
     rs.hang = hang != NULL && knob_matches(hang, strlen(hang), rs.name);
     knob_exit();
     knob_orphan();
+    size_nng();
 }
 
 void role_ready(void)

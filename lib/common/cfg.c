@@ -36,6 +36,7 @@ static const struct int_var int_vars[] = {
     {"OMJOB_MAX_OBJECT_BYTES", offsetof(struct cfg, max_object_bytes), CFG_MAX_OBJECT_DEFAULT,
      CFG_MAX_OBJECT_MIN, CFG_MAX_OBJECT_MAX},
     {"OMJOB_ROLE_GRACE_SECONDS", offsetof(struct cfg, role_grace_s), 20, 1, CFG_ROLE_GRACE_MAX},
+    {"OMJOB_NNG_CPUS", offsetof(struct cfg, nng_cpus), 1, 0, 64},
     {"LEADER_ELECTION_LEASE_DURATION_SECONDS", offsetof(struct cfg, lease_duration_s), 15, 1, DAY},
     {"LEADER_ELECTION_RENEW_DEADLINE_SECONDS", offsetof(struct cfg, renew_deadline_s), 10, 1, DAY},
     {"LEADER_ELECTION_RETRY_PERIOD_SECONDS", offsetof(struct cfg, retry_period_s), 2, 1, DAY},

@@ -31,13 +31,14 @@
 /* Every field is valid after cfg_load; strings are owned by the struct and freed
  * by cfg_free. Empty variables count as unset. */
 struct cfg {
-    char *namespace;               /* OPERATOR_NAMESPACE, DNS-1123 label ("default") */
-    enum log_level log_level;      /* LOG_LEVEL: DEBUG|INFO|WARN|ERROR (INFO) */
-    enum log_format log_format;    /* LOG_FORMAT: json|text (json) */
-    int reconcile_threads;         /* RECONCILIATION_THREADS, 1..64 (5): reconciler shards */
-    int health_port;               /* HEALTH_CHECK_PORT (8080) */
-    int metrics_port;              /* METRICS_PORT (8081); may equal health_port */
-    bool watch_all;                /* WATCH_NAMESPACES=ALL (the default) */
+    char *namespace;            /* OPERATOR_NAMESPACE, DNS-1123 label ("default") */
+    enum log_level log_level;   /* LOG_LEVEL: DEBUG|INFO|WARN|ERROR (INFO) */
+    enum log_format log_format; /* LOG_FORMAT: json|text (json) */
+    int reconcile_threads;      /* RECONCILIATION_THREADS, 1..64 (5): reconciler shards */
+    int nng_cpus;     /* OMJOB_NNG_CPUS, 0..64 (1): CPUs NNG sizes its pools for (0: all; role.c) */
+    int health_port;  /* HEALTH_CHECK_PORT (8080) */
+    int metrics_port; /* METRICS_PORT (8081); may equal health_port */
+    bool watch_all;   /* WATCH_NAMESPACES=ALL (the default) */
     char **watch_namespaces;       /* otherwise the listed namespaces, deduplicated */
     size_t n_watch_namespaces;     /* 0 when watch_all */
     double kube_qps;               /* KUBE_QPS, > 0, fractions allowed (50) */

@@ -29,6 +29,7 @@ static const char *const all_vars[] = {
     "OMJOB_EXIT_HANDLER_MAX_ATTEMPTS",
     "OMJOB_RESYNC_SECONDS",
     "OMJOB_ROLE_GRACE_SECONDS",
+    "OMJOB_NNG_CPUS",
     "LEADER_ELECTION",
     "LEADER_ELECTION_LEASE_NAME",
     "LEADER_ELECTION_LEASE_DURATION_SECONDS",
@@ -141,6 +142,7 @@ static void test_integers(void)
          offsetof(struct cfg, exit_handler_max_attempts)},
         {"OMJOB_RESYNC_SECONDS", 1, 86400, offsetof(struct cfg, resync_s)},
         {"OMJOB_ROLE_GRACE_SECONDS", 1, 29, offsetof(struct cfg, role_grace_s)},
+        {"OMJOB_NNG_CPUS", 0, 64, offsetof(struct cfg, nng_cpus)},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const struct int_case *k = &cases[i];
@@ -415,7 +417,8 @@ static void test_json_view(void)
     CU_ASSERT_FALSE(jx_bool_or(j, "LEADER_ELECTION", true));
     CU_ASSERT_STRING_EQUAL(jx_str(j, "KUBECONFIG"), "/k");
     CU_ASSERT_EQUAL(jx_i64_or(j, "OMJOB_MAX_OBJECT_BYTES", 0), 4 << 20);
-    CU_ASSERT_EQUAL(json_object_object_length(j), 23);
+    CU_ASSERT_EQUAL(jx_i64_or(j, "OMJOB_NNG_CPUS", -1), 1);
+    CU_ASSERT_EQUAL(json_object_object_length(j), 24);
     json_object_put(j);
     cfg_free(&c);
 
