@@ -155,6 +155,7 @@ static int setup(struct sched *s)
                                 .drop = sched_drop,
                                 .forget = sched_forget,
                                 .idle = sched_idle,
+                                .slot = sched_slot,
                                 .arg = s};
     if ((rc = sched_pool_start(s->s_wq, SCHED_WORKERS, &po, &s->s_pool)) != 0) {
         log_error("cannot start the workers", "error", strerror(-rc), NULL);
