@@ -645,14 +645,18 @@ static enum step run_steps(struct sched *s, struct sched_key *k, struct view *v)
             sc_action_free(&a);
             return STEP_WAIT;
         }
-        /* A first pass writes creates only: the rest (status, a deletion) waits
-         * until every key queued has had its first pass (pool.h). */
-        enum step st = v->first && a.kind != SC_CREATE ? STEP_DEFER : exec_action(s, k, v, &a);
+        /* A first pass writes creates only while other keys wait or run: the
+         * rest (status, a deletion) waits until every key queued has had its
+         * first pass (pool.h). Alone, it writes on (no view kept for nothing). */
+        enum step st = v->first && a.kind != SC_CREATE && sched_pool_contended(s->s_pool)
+                           ? STEP_DEFER
+                           : exec_action(s, k, v, &a);
         bool created = a.kind == SC_CREATE && (st == STEP_CONTINUE || st == STEP_DEFER);
         if (st == STEP_DEFER && a.requeue_at_ms > 0) {
             /* The next scheduled time, should the rest still wait then: its first
              * pass takes the rest over and creates that run first. */
             int64_t d = a.requeue_at_ms - in.now_ms;
+            set_counted(s, k, true);
             schedule(s, v->wk, util_mono_ms() + (d > 0 ? d : 0) + TIMER_SLACK_MS);
         }
         sc_action_free(&a);

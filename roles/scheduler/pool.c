@@ -284,6 +284,14 @@ void sched_pool_add_at(struct sched_pool *p, struct workq_key *wk, int64_t at)
     sched_pool_unlock(p);
 }
 
+bool sched_pool_contended(struct sched_pool *p)
+{
+    pthread_mutex_lock(&p->p_mu);
+    bool c = workq_len(p->p_q) > 0 || p->p_nfirst > 1;
+    pthread_mutex_unlock(&p->p_mu);
+    return c;
+}
+
 size_t sched_pool_nkeys(struct sched_pool *p)
 {
     pthread_mutex_lock(&p->p_mu);

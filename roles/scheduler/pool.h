@@ -3,8 +3,10 @@
  * their passes, so that several requests are in flight at once within the API
  * client's rate limit (its token bucket is shared by every thread of the process).
  *
- * Creates first: a first pass writes only a run's OMJob; what else it has to
- * write (the status, a deletion) it hands back as a continuation (SP_DEFER),
+ * Creates first: a first pass that creates a run's OMJob stops there, and while
+ * other keys wait or run (sched_pool_contended) writes nothing but creates; what
+ * else it has to write (the status, a deletion) it hands back as a continuation
+ * (SP_DEFER),
  * which waits in a FIFO and is resumed only when no key is queued and no first
  * pass is running; the runs' Events come last of all (ops.idle). A deferred key
  * is not "processing": a hint or a timer for it (its next scheduled time) queues
@@ -81,6 +83,9 @@ void sched_pool_kick(struct sched_pool *p);
 struct workq_key *sched_pool_key(struct sched_pool *p, const char *key, bool create, bool add);
 /* workq_add_at (then workq_add when that fails). Locks. */
 void sched_pool_add_at(struct sched_pool *p, struct workq_key *wk, int64_t at);
+/* True when other work competes with the caller's first pass: a key queued, or
+ * another first pass running (a create may be waiting). Locks. */
+bool sched_pool_contended(struct sched_pool *p);
 /* workq_nkeys. Locks. */
 size_t sched_pool_nkeys(struct sched_pool *p);
 
