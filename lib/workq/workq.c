@@ -296,6 +296,16 @@ void workq_done(struct workq *q, struct workq_key *k)
         push(q, k);
 }
 
+int workq_claim(struct workq *q, struct workq_key *k)
+{
+    (void)q;
+    if (k->wk_processing || k->wk_pending)
+        return -EBUSY;
+    k->wk_processing = true;
+    k->wk_released = false;
+    return 0;
+}
+
 size_t workq_len(const struct workq *q)
 {
     return q->q_len;

@@ -98,6 +98,12 @@ struct workq_key *workq_get(struct workq *q);
 /* Ends the processing of k (from workq_get); k is queued again when it was added
  * meanwhile. A no-op when k is not processing. */
 void workq_done(struct workq *q, struct workq_key *k);
+/* Makes k processing (as workq_get would) without its being queued: for work on
+ * a key that the caller has kept aside rather than queued. 0; -EBUSY, and
+ * nothing changes, when k is processing or queued already (take it with
+ * workq_get then). Its timer, if any, stays; workq_done ends it as usual (an
+ * add meanwhile queues it then). Cancels a release. */
+int workq_claim(struct workq *q, struct workq_key *k);
 /* Keys queued, i.e. that workq_get would return one by one. */
 size_t workq_len(const struct workq *q);
 

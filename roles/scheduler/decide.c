@@ -1010,13 +1010,20 @@ static int status_step(struct pass *p)
 
 /* ---- nothing to write ---- */
 
+/* The next scheduled time after now (unix ms), 0 when none (suspended, invalid). */
+static int64_t next_ms(struct pass *p)
+{
+    int64_t t;
+    if (p->bad_reason == NULL && !p->suspended &&
+        cron_next(&p->sched, p->zone, clamp_t(p->now_s), &t) == 0)
+        return t * 1000;
+    return 0;
+}
+
 static void requeue(struct pass *p)
 {
     struct sc_action *a = p->out;
-    int64_t t, at = 0;
-    if (p->bad_reason == NULL && !p->suspended &&
-        cron_next(&p->sched, p->zone, clamp_t(p->now_s), &t) == 0)
-        at = t * 1000;
+    int64_t at = next_ms(p);
     if (p->waiting && (at == 0 || p->in->now_ms + REPLACE_RETRY_MS < at))
         at = p->in->now_ms + REPLACE_RETRY_MS;
     a->kind = SC_NONE;
@@ -1073,6 +1080,8 @@ int sc_decide(const struct sc_input *in, struct sc_action *out)
         rc = status_step(&p);
     if (rc == 0)
         requeue(&p);
+    else if (rc > 0) /* a write: when to look again if it has to wait (exec.c) */
+        out->requeue_at_ms = next_ms(&p);
     free(p.mine);
     if (rc < 0) {
         sc_action_free(out);

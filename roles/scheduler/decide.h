@@ -68,7 +68,9 @@ struct sc_action {
     char name[SC_NAME_MAX];   /* SC_CREATE, SC_DELETE: the OMJob's name */
     char uid[64];             /* SC_DELETE: its uid (the precondition) */
     int64_t scheduled_ms;     /* SC_CREATE: the scheduled time it runs (lateness metric) */
-    int64_t requeue_at_ms;    /* SC_NONE: wall-clock time to decide again; 0 none */
+    int64_t requeue_at_ms;    /* SC_NONE: wall-clock time to decide again; 0 none.
+                                 A write: the next scheduled time after now (0 none),
+                                 for a write the scheduler defers (creates first) */
     struct sc_event ev[SC_MAX_EVENTS];
     int nev;
     char why[256]; /* one line for the DEBUG log */

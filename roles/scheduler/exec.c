@@ -13,9 +13,13 @@
  * every 2 s for a minute, as the reconciler's.
  *
  * Passes run on the pool's workers (pool.h), several at once, never two of one
- * key. A first pass that creates a run stops there (its view kept) and resumes
- * with the run's Events and status once every queued key has had its first
- * pass: at a busy second, creates take the rate limit's tokens first. */
+ * key. A first pass writes only a due run's OMJob: anything else decide asks
+ * for (the status, a deletion) stops it there, its view kept, and it resumes
+ * once every queued key has had its first pass, the runs' Events after every
+ * resume: at a busy second, creates take the rate limit's tokens first. A key's
+ * next first pass (a hint, its next scheduled time) takes the kept view over:
+ * a fresh read from the watcher, plus the runs the kept view created that the
+ * cache does not show yet. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -46,10 +50,11 @@
 #define TIMER_SLACK_MS 5   /* wake just after a scheduled second, not just before */
 #define EV_RETRY_MS 2000
 #define EV_RETRY_ROUNDS 30
+#define VIEW_CREATED 2 /* runs created remembered by a deferred view */
 
 enum step {
     STEP_CONTINUE, /* the view is up to date: decide again */
-    STEP_DEFER,    /* a run created in a first pass: the rest of the pass waits */
+    STEP_DEFER,    /* a first pass: what is not a create waits (pool.h) */
     STEP_WAIT,     /* done for now: a hint (or the timer set) brings the key back */
     STEP_ERROR,    /* failed: backoff */
 };
@@ -130,10 +135,17 @@ struct view {
     char ns[64], name[254], uid[64];
     char run_id[37];
     int64_t t0;                          /* monotonic ms: the pass began */
+    int64_t wall0;                       /* wall-clock ms: the pass began */
+    int64_t fetch_ms;                    /* the GET_KEY took */
     int steps;                           /* writes made so far */
-    bool first;                          /* a first pass: a create defers the rest */
+    bool first;                          /* a first pass: writes only creates */
     struct sc_event pend[SC_MAX_EVENTS]; /* a deferred create's Events */
     int npend;
+    /* The runs this view's passes created (the latest VIEW_CREATED): a first pass
+     * that takes the view over keeps them in its own view until the cache shows
+     * them. */
+    char created[VIEW_CREATED][SC_NAME_MAX];
+    int ncreated;
 };
 
 static struct json_object *view_cron(struct view *v)
@@ -458,20 +470,33 @@ static enum step exec_create(struct sched *s, struct sched_key *k, struct view *
                   v->ns, "cronomjob.name", v->name, "omjob.name", a->name, NULL);
         return STEP_ERROR;
     }
+    int64_t c0 = util_mono_ms();
     int rc = kclient_create_owned(s->s_kc, &ref, a->body, &out, &e);
     if (rc == 0) {
-        double late = (double)(util_wall_ms() - a->scheduled_ms) / 1000.0;
+        int64_t now = util_wall_ms();
+        double late = (double)(now - a->scheduled_ms) / 1000.0;
         metrics_counter_add(s->s_created, 1.0);
         metrics_observe(s->s_lateness, late < 0 ? 0 : late);
         atomic_fetch_add(&s->s_runs, 1);
-        char lt[32];
+        /* Where the lateness went: the pass began (after the scheduled time), the
+         * watcher's reply, the create's round trip (its rate limit wait included). */
+        char lt[32], began[24], fetch[24], took[24];
         snprintf(lt, sizeof(lt), "%.3f", late);
-        log_info(
-            "run created", "cronomjob.namespace", v->ns, "cronomjob.name", v->name, "cronomjob.uid",
-            v->uid, "omjob.name", a->name, "omjob.uid", jx_str(out, "metadata.uid"), "run_id",
-            jx_str(out, "metadata.labels.app\\.kubernetes\\.io/run-id"), "lateness_s", lt, NULL);
+        snprintf(began, sizeof(began), "%lld", (long long)(v->wall0 - a->scheduled_ms));
+        snprintf(fetch, sizeof(fetch), "%lld", (long long)v->fetch_ms);
+        snprintf(took, sizeof(took), "%lld", (long long)(util_mono_ms() - c0));
+        log_info("run created", "cronomjob.namespace", v->ns, "cronomjob.name", v->name,
+                 "cronomjob.uid", v->uid, "omjob.name", a->name, "omjob.uid",
+                 jx_str(out, "metadata.uid"), "run_id",
+                 jx_str(out, "metadata.labels.app\\.kubernetes\\.io/run-id"), "lateness_s", lt,
+                 "pass_began_ms", began, "fetch_ms", fetch, "create_ms", took, NULL);
         view_put_child(v, a->name, out);
         json_object_put(out);
+        if (v->ncreated == VIEW_CREATED) {
+            memmove(v->created[0], v->created[1], sizeof(v->created[0]) * (VIEW_CREATED - 1));
+            v->ncreated--;
+        }
+        snprintf(v->created[v->ncreated++], sizeof(v->created[0]), "%s", a->name);
         if (v->first) { /* its Events after every due run's create (pool.h) */
             v->npend = a->nev < SC_MAX_EVENTS ? a->nev : SC_MAX_EVENTS;
             memcpy(v->pend, a->ev, sizeof(v->pend[0]) * (size_t)v->npend);
@@ -620,12 +645,24 @@ static enum step run_steps(struct sched *s, struct sched_key *k, struct view *v)
             sc_action_free(&a);
             return STEP_WAIT;
         }
-        enum step st = exec_action(s, k, v, &a);
+        /* A first pass writes creates only while other keys wait or run: the
+         * rest (status, a deletion) waits until every key queued has had its
+         * first pass (pool.h). Alone, it writes on (no view kept for nothing). */
+        enum step st = v->first && a.kind != SC_CREATE && sched_pool_contended(s->s_pool)
+                           ? STEP_DEFER
+                           : exec_action(s, k, v, &a);
         bool created = a.kind == SC_CREATE && (st == STEP_CONTINUE || st == STEP_DEFER);
+        if (st == STEP_DEFER && a.requeue_at_ms > 0) {
+            /* The next scheduled time, should the rest still wait then: its first
+             * pass takes the rest over and creates that run first. */
+            int64_t d = a.requeue_at_ms - in.now_ms;
+            set_counted(s, k, true);
+            schedule(s, v->wk, util_mono_ms() + (d > 0 ? d : 0) + TIMER_SLACK_MS);
+        }
         sc_action_free(&a);
         if (created && sched_uuid4(v->run_id) != 0) /* the next run gets its own id */
             return STEP_ERROR;
-        if (st == STEP_DEFER)
+        if (st == STEP_DEFER && created)
             v->steps++;
         if (st != STEP_CONTINUE)
             return st;
@@ -659,22 +696,59 @@ static void view_free(struct view *v)
     free(v);
 }
 
+/* A first pass that cannot look (no memory, the watcher not answering, the cache
+ * behind our last status write) keeps the continuation it took over. */
+static enum sp_result keep(struct view *old, void **cont)
+{
+    *cont = old;
+    return old != NULL ? SP_DEFER : SP_DONE;
+}
+
+/* A first pass takes over the key's deferred view old: its runs' Events go to
+ * the idle-time queue, the runs it created that the fresh view v does not show
+ * yet (the cache behind) are put into v; old is freed. */
+static void take_over(struct sched *s, struct view *v, struct view *old)
+{
+    for (int i = 0; i < old->npend; i++)
+        emit_later(s, old, &old->pend[i]);
+    struct json_object *kids = view_children(v), *okids = view_children(old);
+    for (int i = 0; i < old->ncreated; i++) {
+        bool shown = false;
+        for (size_t j = 0; !shown && j < json_object_array_length(kids); j++)
+            shown = strcmp(jx_str_or(json_object_array_get_idx(kids, j), "name", ""),
+                           old->created[i]) == 0;
+        for (size_t j = 0; !shown && j < json_object_array_length(okids); j++) {
+            struct json_object *e = json_object_array_get_idx(okids, j);
+            if (strcmp(jx_str_or(e, "name", ""), old->created[i]) == 0) {
+                json_object_array_add(kids, json_object_get(e));
+                shown = true;
+            }
+        }
+        snprintf(v->created[v->ncreated++], sizeof(v->created[0]), "%s", old->created[i]);
+    }
+    view_free(old);
+}
+
 /* The first pass over a key (the pool's pass): read it from the watcher, decide
- * and write; a run created defers the rest (*cont: the view). */
+ * and create a due run; what else it has to write defers (*cont: the view).
+ * *cont on entry: the key's view still deferred, taken over. */
 enum sp_result sched_pass(void *arg, struct workq_key *wk, void **cont)
 {
     struct sched *s = arg;
+    struct view *old = *cont;
     struct view *v = calloc(1, sizeof(*v));
     if (v == NULL) {
         schedule(s, wk, util_mono_ms() + NOT_SYNCED_MS);
-        return SP_DONE;
+        return keep(old, cont);
     }
     v->wk = wk;
     v->k = workq_key_data(wk);
     v->t0 = util_mono_ms();
+    v->wall0 = util_wall_ms();
     v->first = true;
     const char *key = workq_key_str(wk);
     int rc = sched_fetch(s, key, &v->root);
+    v->fetch_ms = util_mono_ms() - v->t0;
     if (rc != 0) {
         if (rc != -EAGAIN)
             log_warn("cannot read the key from the watcher; retrying", "key", key, "error",
@@ -682,11 +756,14 @@ enum sp_result sched_pass(void *arg, struct workq_key *wk, void **cont)
         schedule(s, wk, util_mono_ms() + NOT_SYNCED_MS);
         metrics_counter_add(s->s_fam->cr_reconcile, 1.0, "cronomjob", "requeue_after");
         view_free(v);
-        return SP_DONE;
+        return keep(old, cont);
     }
     struct json_object *cron = view_cron(v);
     if (cron == NULL) {
         view_free(v);
+        if (old != NULL)
+            view_free(old); /* the CronOMJob is gone, and its Events with it */
+        *cont = NULL;
         return SP_GONE;
     }
     if (v->k->sk_base_rv != 0 && rv_hash(cron) == v->k->sk_base_rv) {
@@ -694,9 +771,12 @@ enum sp_result sched_pass(void *arg, struct workq_key *wk, void **cont)
          * key back (the timer only in case). */
         schedule(s, wk, util_mono_ms() + EXISTS_MS);
         view_free(v);
-        return SP_DONE;
+        return keep(old, cont);
     }
     v->k->sk_base_rv = 0;
+    if (old != NULL)
+        take_over(s, v, old);
+    *cont = NULL;
     snprintf(v->ns, sizeof(v->ns), "%s", jx_str_or(cron, "metadata.namespace", ""));
     snprintf(v->name, sizeof(v->name), "%s", jx_str_or(cron, "metadata.name", ""));
     snprintf(v->uid, sizeof(v->uid), "%s", jx_str_or(cron, "metadata.uid", ""));
@@ -710,9 +790,16 @@ enum sp_result sched_pass(void *arg, struct workq_key *wk, void **cont)
     return r;
 }
 
-/* The rest of a pass deferred after its create (the pool's resume): decide and
- * write on (the status) with creates no longer deferred; the create's Events go
- * to the idle-time queue (posted after every status write waiting). */
+void **sched_slot(void *arg, struct workq_key *wk)
+{
+    (void)arg;
+    struct sched_key *k = workq_key_data(wk);
+    return &k->sk_follow;
+}
+
+/* The rest of a first pass (the pool's resume): decide and write on (the status,
+ * deletions, a create too) on the view kept; the runs' Events go to the
+ * idle-time queue (posted after every status write waiting). */
 enum sp_result sched_resume(void *arg, struct workq_key *wk, void *cont)
 {
     struct sched *s = arg;

@@ -38,6 +38,7 @@ struct sched_key {
      * view still at it is older than our write, and waits for the cache rather
      * than writing again (a 409 and a token lost). */
     uint64_t sk_base_rv;
+    void *sk_follow; /* the pool's: the key's deferred continuation (pool.h) */
     int sk_fails;    /* consecutive failed passes, for backoff */
     bool sk_counted; /* counted in omjob_cron_scheduled (decide gave a next time) */
 };
@@ -137,6 +138,7 @@ enum sp_result sched_resume(void *arg, struct workq_key *wk, void *cont);
 void sched_drop(void *arg, struct workq_key *wk, void *cont);
 void sched_forget(void *arg, struct workq *q, struct workq_key *wk);
 bool sched_idle(void *arg);
+void **sched_slot(void *arg, struct workq_key *wk);
 /* Frees the Events still queued for idle time (at stop: they are lost). */
 void sched_evq_free(struct sched *s);
 /* Posts the Events the API server did not take yet, when their time has come. */

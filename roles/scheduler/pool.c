@@ -14,9 +14,10 @@
 #define MAX_WORKERS 16
 #define IDLE_WAIT_MS 1000 /* an idle worker looks again at least this often */
 
-/* A deferred pass, in the order deferred. */
+/* A deferred pass, in the order deferred (doubly linked: a first pass of its
+ * key takes it out of the middle). */
 struct sp_follow {
-    struct sp_follow *f_next;
+    struct sp_follow *f_next, *f_prev;
     struct workq_key *f_wk;
     void *f_cont;
 };
@@ -51,10 +52,43 @@ static void busy(struct sched_pool *p, int d)
         p->p_st.max_busy = p->p_nbusy;
 }
 
-/* Locked: a first pass of wk (unlocked while it runs). */
+static void follow_unlink(struct sched_pool *p, struct sp_follow *f)
+{
+    if (f->f_prev != NULL)
+        f->f_prev->f_next = f->f_next;
+    else
+        p->p_fhead = f->f_next;
+    if (f->f_next != NULL)
+        f->f_next->f_prev = f->f_prev;
+    else
+        p->p_ftail = f->f_prev;
+    f->f_next = f->f_prev = NULL;
+}
+
+static void follow_append(struct sched_pool *p, struct sp_follow *f)
+{
+    f->f_next = NULL;
+    f->f_prev = p->p_ftail;
+    if (p->p_ftail != NULL)
+        p->p_ftail->f_next = f;
+    else
+        p->p_fhead = f;
+    p->p_ftail = f;
+}
+
+/* Locked: a first pass of wk (unlocked while it runs), with the key's deferred
+ * continuation if it has one. */
 static void first_pass(struct sched_pool *p, struct workq_key *wk)
 {
     void *cont = NULL;
+    void **slot = p->p_ops.slot(p->p_ops.arg, wk);
+    struct sp_follow *f = *slot;
+    if (f != NULL) { /* taken over: the pass gets it */
+        follow_unlink(p, f);
+        *slot = NULL;
+        cont = f->f_cont;
+        p->p_st.taken_over++;
+    }
     p->p_nfirst++;
     busy(p, 1);
     p->p_st.passes++;
@@ -63,14 +97,15 @@ static void first_pass(struct sched_pool *p, struct workq_key *wk)
     pthread_mutex_lock(&p->p_mu);
     p->p_nfirst--;
     busy(p, -1);
-    struct sp_follow *f = r == SP_DEFER ? malloc(sizeof(*f)) : NULL;
-    if (f != NULL) {
+    if (r == SP_DEFER && f == NULL)
+        f = malloc(sizeof(*f));
+    else if (r != SP_DEFER)
+        free(f);
+    if (r == SP_DEFER && f != NULL) { /* the key is done; its continuation waits */
         *f = (struct sp_follow){.f_wk = wk, .f_cont = cont};
-        if (p->p_ftail != NULL)
-            p->p_ftail->f_next = f;
-        else
-            p->p_fhead = f;
-        p->p_ftail = f;
+        follow_append(p, f);
+        *slot = f;
+        workq_done(p->p_q, wk);
     } else if (r == SP_DEFER) { /* out of memory: resume it now, here */
         busy(p, 1);
         pthread_mutex_unlock(&p->p_mu);
@@ -85,13 +120,18 @@ static void first_pass(struct sched_pool *p, struct workq_key *wk)
         pthread_cond_broadcast(&p->p_cv); /* deferred passes may resume */
 }
 
-/* Locked: resumes the oldest deferred pass. */
-static void resume_one(struct sched_pool *p)
+/* Locked: resumes the oldest deferred pass, its key claimed (processing) for it.
+ * It is never processing or queued here (a first pass would have taken the
+ * continuation; the queue is empty), but if it were it goes to the tail (false). */
+static bool resume_one(struct sched_pool *p)
 {
     struct sp_follow *f = p->p_fhead;
-    p->p_fhead = f->f_next;
-    if (p->p_fhead == NULL)
-        p->p_ftail = NULL;
+    follow_unlink(p, f);
+    if (workq_claim(p->p_q, f->f_wk) != 0) {
+        follow_append(p, f);
+        return false;
+    }
+    *p->p_ops.slot(p->p_ops.arg, f->f_wk) = NULL;
     busy(p, 1);
     p->p_nresume++;
     p->p_st.resumed++;
@@ -102,6 +142,7 @@ static void resume_one(struct sched_pool *p)
     busy(p, -1);
     finish(p, f->f_wk, r == SP_GONE ? SP_GONE : SP_DONE);
     free(f);
+    return true;
 }
 
 static void *worker(void *arg)
@@ -121,10 +162,8 @@ static void *worker(void *arg)
         }
         /* The queue is empty: deferred passes go once no first pass runs (a
          * running one may still have its create to make). */
-        if (p->p_fhead != NULL && p->p_nfirst == 0) {
-            resume_one(p);
+        if (p->p_fhead != NULL && p->p_nfirst == 0 && resume_one(p))
             continue;
-        }
         /* Idle work last: once every first pass and every resumed one is over. */
         if (p->p_open && p->p_fhead == NULL && p->p_nfirst == 0 && p->p_nresume == 0 &&
             p->p_ops.idle != NULL) {
@@ -150,7 +189,7 @@ int sched_pool_start(struct workq *q, int nworkers, const struct sched_pool_ops 
                      struct sched_pool **out)
 {
     if (q == NULL || ops == NULL || ops->pass == NULL || ops->resume == NULL || ops->drop == NULL ||
-        ops->forget == NULL || nworkers < 1 || nworkers > MAX_WORKERS)
+        ops->forget == NULL || ops->slot == NULL || nworkers < 1 || nworkers > MAX_WORKERS)
         return -EINVAL;
     struct sched_pool *p = calloc(1, sizeof(*p));
     if (p == NULL)
@@ -189,8 +228,8 @@ void sched_pool_stop(struct sched_pool *p)
         pthread_join(p->p_th[i], NULL);
     for (struct sp_follow *f = p->p_fhead, *nx; f != NULL; f = nx) {
         nx = f->f_next;
+        *p->p_ops.slot(p->p_ops.arg, f->f_wk) = NULL;
         p->p_ops.drop(p->p_ops.arg, f->f_wk, f->f_cont);
-        workq_done(p->p_q, f->f_wk);
         free(f);
     }
     pthread_cond_destroy(&p->p_cv);
@@ -243,6 +282,14 @@ void sched_pool_add_at(struct sched_pool *p, struct workq_key *wk, int64_t at)
     if (workq_add_at(p->p_q, wk, at) != 0)
         workq_add(p->p_q, wk);
     sched_pool_unlock(p);
+}
+
+bool sched_pool_contended(struct sched_pool *p)
+{
+    pthread_mutex_lock(&p->p_mu);
+    bool c = workq_len(p->p_q) > 0 || p->p_nfirst > 1;
+    pthread_mutex_unlock(&p->p_mu);
+    return c;
 }
 
 size_t sched_pool_nkeys(struct sched_pool *p)

@@ -1,6 +1,8 @@
 /* The watcher's cache (see cache.h): three intrusive hash maps (OMJob keys with
  * their pods, pods by "ns/name", CronOMJobs by key) under one rwlock, hints on
- * every change, and the truth query bodies. */
+ * every change, and the truth query bodies. A fourth map, the child index, files
+ * the OMJob keys under the CronOMJob that controls them ("ns/<controller name>"),
+ * so that a CronOMJob's GET_KEY reads its own OMJobs instead of scanning all. */
 #include "roles/watcher/cache.h"
 
 #include <errno.h>
@@ -35,11 +37,24 @@ struct wc_map {
     size_t m_n;
 };
 
+/* The child index: the OMJob keys whose OMJob's controller is the CronOMJob
+ * "ns/name" (by name, as GET_KEY renders them: an OMJob of an earlier CronOMJob
+ * of the same name is listed too, and decide tells them apart by uid). Exists
+ * while it has a child; whether that CronOMJob is cached does not matter. */
+struct wc_kids {
+    struct wc_hnode ks_node;
+    struct wc_key **ks_v; /* unsorted; GET_KEY sorts its copy */
+    size_t ks_n, ks_cap;
+    char ks_key[]; /* "ns/name" of the CronOMJob */
+};
+
 struct wcache {
     pthread_rwlock_t c_lock;
     struct wc_map c_keys;  /* struct wc_key */
     struct wc_map c_pods;  /* struct wc_pod */
     struct wc_map c_crons; /* struct wc_obj */
+    struct wc_map c_kids;  /* struct wc_kids: the child index */
+    bool c_kids_lost;      /* an index update failed (ENOMEM): GET_KEY scans */
     size_t c_count[WC_NKINDS];
     uint64_t c_rev;
     atomic_bool c_synced;
@@ -156,10 +171,11 @@ struct wcache *wcache_new(void)
         return NULL;
     c->c_keep_max = WCACHE_TEMPLATE_MAX_DEFAULT;
     if (map_init(&c->c_keys) != 0 || map_init(&c->c_pods) != 0 || map_init(&c->c_crons) != 0 ||
-        pthread_rwlock_init(&c->c_lock, NULL) != 0) {
+        map_init(&c->c_kids) != 0 || pthread_rwlock_init(&c->c_lock, NULL) != 0) {
         free(c->c_keys.m_b);
         free(c->c_pods.m_b);
         free(c->c_crons.m_b);
+        free(c->c_kids.m_b);
         free(c);
         return NULL;
     }
@@ -190,9 +206,18 @@ void wcache_free(struct wcache *c)
             free(n);
         }
     }
+    for (size_t i = 0; i < c->c_kids.m_nb; i++) {
+        struct wc_hnode *n = c->c_kids.m_b[i], *next;
+        for (; n != NULL; n = next) {
+            next = n->hn_next;
+            free(((struct wc_kids *)n)->ks_v);
+            free(n);
+        }
+    }
     free(c->c_keys.m_b);
     free(c->c_pods.m_b);
     free(c->c_crons.m_b);
+    free(c->c_kids.m_b);
     pthread_rwlock_destroy(&c->c_lock);
     free(c);
 }
@@ -334,6 +359,77 @@ static void key_del_pod(struct wc_key *k, struct wc_pod *p)
     }
 }
 
+/* ---- the child index ---- */
+
+/* "ns/<controller name>" of an OMJob controlled by a CronOMJob into buf; false
+ * when it has none (or the key would not fit). */
+static bool kids_key(const struct wc_obj *o, char *buf, size_t cap)
+{
+    if (o == NULL || o->o_owner_cron == NULL)
+        return false;
+    int n = snprintf(buf, cap, "%s/%s", o->o_ns, o->o_owner_cron);
+    return n > 0 && (size_t)n < cap;
+}
+
+/* Files k under its OMJob o's controller; an allocation that fails makes the
+ * index unusable (c_kids_lost: GET_KEY scans every OMJob from then on). */
+static void kids_add(struct wcache *c, const struct wc_obj *o, struct wc_key *k)
+{
+    char key[2 * IPC_KEY_MAX + 2];
+    if (!kids_key(o, key, sizeof(key)))
+        return;
+    struct wc_kids *e = (struct wc_kids *)map_find(&c->c_kids, key, strlen(key));
+    if (e == NULL) {
+        size_t len = strlen(key);
+        if ((e = calloc(1, sizeof(*e) + len + 1)) == NULL) {
+            c->c_kids_lost = true;
+            return;
+        }
+        memcpy(e->ks_key, key, len + 1);
+        e->ks_node.hn_key = e->ks_key;
+        map_insert(&c->c_kids, &e->ks_node);
+    }
+    if (e->ks_n == e->ks_cap) {
+        size_t cap = e->ks_cap != 0 ? e->ks_cap * 2 : 4;
+        struct wc_key **v = realloc(e->ks_v, cap * sizeof(*v));
+        if (v == NULL) {
+            c->c_kids_lost = true;
+            return;
+        }
+        e->ks_v = v;
+        e->ks_cap = cap;
+    }
+    e->ks_v[e->ks_n++] = k;
+}
+
+/* Takes k out from under its OMJob o's controller (the entry goes with its last). */
+static void kids_del(struct wcache *c, const struct wc_obj *o, struct wc_key *k)
+{
+    char key[2 * IPC_KEY_MAX + 2];
+    if (!kids_key(o, key, sizeof(key)))
+        return;
+    struct wc_kids *e = (struct wc_kids *)map_find(&c->c_kids, key, strlen(key));
+    for (size_t i = 0; e != NULL && i < e->ks_n; i++) {
+        if (e->ks_v[i] != k)
+            continue;
+        e->ks_v[i] = e->ks_v[--e->ks_n];
+        if (e->ks_n == 0) {
+            map_remove(&c->c_kids, &e->ks_node);
+            free(e->ks_v);
+            free(e);
+        }
+        return;
+    }
+}
+
+/* True when old and new (either may be NULL) are filed under the same controller. */
+static bool same_owner(const struct wc_obj *old, const struct wc_obj *new)
+{
+    const char *a = old != NULL ? old->o_owner_cron : NULL;
+    const char *b = new != NULL ? new->o_owner_cron : NULL;
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 /* ---- updates ---- */
 
 /* Logs a skipped object with its identity under the kind's field names
@@ -372,6 +468,10 @@ static void upsert_omjob(struct wcache *c, struct wc_obj *o)
     k->k_omjob = o;
     if (old == NULL)
         c->c_count[WC_OMJOB]++;
+    if (!same_owner(old, o)) {
+        kids_del(c, old, k);
+        kids_add(c, o, k);
+    }
     changed_omjob(c, o->o_key, old, o);
     free(old);
     omit_now(c, k); /* a pod that came between omit_peek and the lock */
@@ -553,6 +653,7 @@ static int delete_omjob(struct wcache *c, const char *key, const char *uid)
     struct wc_obj *o = k->k_omjob;
     k->k_omjob = NULL;
     c->c_count[WC_OMJOB]--;
+    kids_del(c, o, k);
     changed_omjob(c, key, o, NULL); /* key may be o->o_key: before the free */
     free(o);
     key_release(c, k);
@@ -683,24 +784,44 @@ static int cmp_key(const void *a, const void *b)
     return strcmp((*(struct wc_hnode *const *)a)->hn_key, (*(struct wc_hnode *const *)b)->hn_key);
 }
 
-/* The OMJobs whose controller is the CronOMJob ns/name. */
+/* The OMJob keys whose OMJob's controller is named key + nslen + 1 in the
+ * namespace key[0, nslen), into *v (malloc'd, caller frees; NULL with 0): from the
+ * child index, or by a scan of every OMJob when the index lost an update. */
+static size_t cron_children(struct wcache *c, const char *key, size_t len, struct wc_hnode ***v)
+{
+    size_t n, nslen = strcspn(key, "/"), k = 0;
+    if (!c->c_kids_lost) {
+        struct wc_kids *e = (struct wc_kids *)map_find(&c->c_kids, key, len);
+        *v = e != NULL ? malloc(e->ks_n * sizeof(**v)) : NULL;
+        if (*v == NULL)
+            return 0;
+        for (size_t i = 0; i < e->ks_n; i++)
+            (*v)[i] = &e->ks_v[i]->k_node;
+        return e->ks_n;
+    }
+    *v = map_nodes(&c->c_keys, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct wc_obj *j = ((struct wc_key *)(*v)[i])->k_omjob;
+        if (j != NULL && j->o_owner_cron != NULL && strlen(j->o_ns) == nslen &&
+            strncmp(j->o_ns, key, nslen) == 0 && strlen(j->o_owner_cron) == len - nslen - 1 &&
+            strncmp(j->o_owner_cron, key + nslen + 1, len - nslen - 1) == 0)
+            (*v)[k++] = (*v)[i];
+    }
+    return k;
+}
+
+/* The CronOMJob ns/name and the OMJobs whose controller it is (by name), sorted
+ * by key. */
 static void render_cron_key(struct wcache *c, struct sbuf *sb, const char *key, size_t len)
 {
     struct wc_obj *o = (struct wc_obj *)map_find(&c->c_crons, key, len);
-    size_t n, nslen = strcspn(key, "/"), k = 0;
-    struct wc_hnode **v = map_nodes(&c->c_keys, &n);
+    struct wc_hnode **v = NULL;
+    size_t k = cron_children(c, key, len, &v);
     sbuf_puts(sb, ",\"cronomjob\":");
     if (o != NULL)
         sbuf_append(sb, o->o_json, o->o_json_len);
     else
         sbuf_puts(sb, "null");
-    for (size_t i = 0; i < n; i++) {
-        struct wc_obj *j = ((struct wc_key *)v[i])->k_omjob;
-        if (j != NULL && j->o_owner_cron != NULL && strlen(j->o_ns) == nslen &&
-            strncmp(j->o_ns, key, nslen) == 0 && strlen(j->o_owner_cron) == len - nslen - 1 &&
-            strncmp(j->o_owner_cron, key + nslen + 1, len - nslen - 1) == 0)
-            v[k++] = v[i];
-    }
     if (k > 0)
         qsort(v, k, sizeof(*v), cmp_key);
     sbuf_puts(sb, ",\"omjobs\":[");

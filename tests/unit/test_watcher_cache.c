@@ -803,6 +803,91 @@ static void test_cron_children(void)
     wcache_free(c);
 }
 
+/* The child index (GET_KEY of a CronOMJob reads its OMJobs from it): after each
+ * of 3,000 random upserts (new OMJobs, a controller changed, added or removed),
+ * deletions and a relist sweep, every CronOMJob key's "omjobs" are exactly the
+ * OMJobs of the same namespace whose controller has its name, sorted by key, as
+ * a model kept here says (an OMJob of ns n1 controlled by "a" is not one of
+ * n2/a's). */
+#define IDX_JOBS 40
+static void idx_expect(struct wcache *c, const int owner[IDX_JOBS], const bool live[IDX_JOBS])
+{
+    static const char *const ns[] = {"n1", "n2"}, *const cron[] = {"a", "b", "c"};
+    for (int n = 0; n < 2; n++) {
+        for (int o = 0; o < 3; o++) {
+            char key[32], want[2048] = "", got[2048] = "";
+            snprintf(key, sizeof(key), "%s/%s", ns[n], cron[o]);
+            for (int j = 0; j < IDX_JOBS; j++) /* names sort as their numbers: j%02d */
+                if (live[j] && j % 2 == n && owner[j] == o)
+                    snprintf(want + strlen(want), sizeof(want) - strlen(want), "j%02d,", j);
+            struct json_object *r = get_key(c, key, true);
+            for (size_t i = 0; i < jx_arr_len(r, "omjobs"); i++) {
+                struct json_object *e = json_object_array_get_idx(jx_arr(r, "omjobs"), i);
+                snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s,",
+                         jx_str_or(e, "name", "?"));
+            }
+            json_object_put(r);
+            CU_ASSERT_STRING_EQUAL(got, want);
+        }
+    }
+}
+
+static struct json_object *idx_job(int j, int owner, int rv)
+{
+    static const char *const cron[] = {"a", "b", "c"};
+    char name[16], uid[16], rvs[16];
+    snprintf(name, sizeof(name), "j%02d", j);
+    snprintf(uid, sizeof(uid), "u%02d", j);
+    snprintf(rvs, sizeof(rvs), "%d", rv);
+    struct json_object *o = mk(j % 2 == 0 ? "n1" : "n2", name, uid, rvs, NULL);
+    if (owner >= 0) {
+        char refs[256];
+        snprintf(refs, sizeof(refs),
+                 "[{\"kind\":\"CronOMJob\",\"name\":\"%s\",\"uid\":\"c%d\","
+                 "\"controller\":true}]",
+                 cron[owner], owner);
+        jx_set(o, "metadata.ownerReferences", parse(refs));
+    }
+    return o;
+}
+
+static void test_cron_child_index(void)
+{
+    struct wcache *c = new_cache();
+    int owner[IDX_JOBS], rv = 1;
+    bool live[IDX_JOBS] = {false};
+    uint32_t seed = 12345, stamp = 1;
+    for (int j = 0; j < IDX_JOBS; j++)
+        owner[j] = -1;
+    for (int step = 0; step < 3000; step++) {
+        seed = seed * 1103515245u + 12345u;
+        int j = (int)((seed >> 8) % IDX_JOBS), what = (int)((seed >> 20) % 10);
+        if (what < 7) { /* create, or change its controller (-1: none) */
+            int o = (int)((seed >> 24) % 4) - 1;
+            CU_ASSERT(upsert(c, WC_OMJOB, idx_job(j, o, ++rv), stamp) == 0);
+            owner[j] = o;
+            live[j] = true;
+        } else if (what < 9) {
+            struct json_object *d = idx_job(j, owner[j], rv);
+            CU_ASSERT(wcache_delete(c, WC_OMJOB, d) == (live[j] ? 1 : 0));
+            json_object_put(d);
+            live[j] = false;
+        } else { /* a relist of n1 that finds only its even half */
+            stamp++;
+            for (int k = 0; k < IDX_JOBS; k += 4)
+                if (live[k])
+                    CU_ASSERT(upsert(c, WC_OMJOB, idx_job(k, owner[k], ++rv), stamp) == 0);
+            wcache_sweep(c, WC_OMJOB, "n1", stamp);
+            for (int k = 0; k < IDX_JOBS; k += 2)
+                if (k % 4 != 0)
+                    live[k] = false;
+        }
+        if (step % 10 == 0 || step > 2990)
+            idx_expect(c, owner, live);
+    }
+    wcache_free(c);
+}
+
 static void test_hint_topics(void)
 {
     char t[2][WATCHER_TOPIC_MAX], want[32];
@@ -875,6 +960,7 @@ int main(void)
     CU_add_test(s, "bad objects skipped", test_bad_objects);
     CU_add_test(s, "objects over the JSON limit refused", test_max_json);
     CU_add_test(s, "CronOMJob children: hints and GET_KEY fields", test_cron_children);
+    CU_add_test(s, "CronOMJob child index against a model", test_cron_child_index);
     CU_add_test(s, "hint topics", test_hint_topics);
     CU_add_test(s, "hints: finished OMJobs flagged for the cleaner", test_hint_finished);
     CU_add_test(s, "entry sizes", test_entry_size);

@@ -230,6 +230,38 @@ static void test_readd_while_processing(void)
     workq_free(q);
 }
 
+/* A key kept aside by the caller, claimed without being queued: processing
+ * until done, an add meanwhile waits for the done; a queued or processing key is
+ * not claimed. */
+static void test_claim(void)
+{
+    struct workq *q = new_queue(0);
+    struct workq_key *a = key(q, "ns/a", 0), *b = key(q, "ns/b", 1);
+    CU_ASSERT_EQUAL(workq_claim(q, a), 0);
+    CU_ASSERT_EQUAL(workq_claim(q, a), -EBUSY); /* processing */
+    CU_ASSERT_EQUAL(workq_release(q, a), -EBUSY);
+    CU_ASSERT_TRUE(workq_add(q, a)); /* pending, not handed out twice at once */
+    CU_ASSERT_PTR_NULL(workq_get(q));
+    workq_done(q, a);
+    CU_ASSERT_EQUAL(workq_claim(q, a), -EBUSY); /* queued: workq_get takes it */
+    CU_ASSERT_PTR_EQUAL(workq_get(q), a);
+    workq_done(q, a);
+    /* A timed key keeps its timer through a claim. */
+    CU_ASSERT_EQUAL(workq_add_at(q, b, fx.now + 10), 0);
+    CU_ASSERT_EQUAL(workq_claim(q, b), 0);
+    fx.now += 10;
+    CU_ASSERT_EQUAL(workq_fire(q), -1);
+    CU_ASSERT_PTR_NULL(workq_get(q)); /* fired while processing: queued at done */
+    workq_done(q, b);
+    CU_ASSERT_PTR_EQUAL(workq_get(q), b);
+    workq_done(q, b);
+    CU_ASSERT_EQUAL(workq_claim(q, b), 0);
+    workq_done(q, b);
+    CU_ASSERT_EQUAL(workq_len(q), 0);
+    CU_ASSERT_EQUAL(workq_release(q, b), 0);
+    workq_free(q);
+}
+
 /* ---- timers ---- */
 
 static void test_timers_in_order(void)
@@ -759,6 +791,7 @@ int main(void)
         {"a key is queued once however often added", test_dedup},
         {"FIFO order", test_fifo_order},
         {"re-added while processing: queued again at done", test_readd_while_processing},
+        {"claimed without a queue", test_claim},
         {"timers fire in order of time", test_timers_in_order},
         {"a timer on a queued key", test_timer_on_queued_key},
         {"lazy deletion of earlier-replaced timers", test_lazy_deletion},
