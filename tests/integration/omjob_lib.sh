@@ -105,9 +105,31 @@ no_restarts() {
 # and removed between two polls is still counted and a pod that PodGC removed
 # (the cluster keeps at most 50 terminated pods) can still be checked. Returns
 # once the watch is live (a sentinel pod in a namespace of its own shows up).
+# keep_watching ERRFILE KUBECTL-ARGS...: `kubectl ARGS` started again whenever it
+# ends, for as long as this test's shell lives. The API server closes a watch
+# whose reader falls behind ("Forcing pods watcher close due to unresponsiveness",
+# seen in CI at a load spike: it_test_leader then saw none of the exit pods created
+# after it); a new watch lists what exists first (ADDED events), so only an object
+# created and removed within the gap of ~0.2 s is missed. TERM ends the loop and
+# the watch.
+keep_watching() {
+	local err=$1 top=$$ c=
+	shift
+	trap 'if [ -n "$c" ]; then kill "$c" 2>/dev/null; fi; exit 0' TERM
+	while kill -0 "$top" 2>/dev/null; do
+		$K "$@" 2>>"$err" &
+		c=$!
+		wait "$c" || true
+		echo "watch ended at $(date +%T.%N): started again" >>"$err"
+		sleep 0.2
+	done
+}
+
 start_pod_watch() {
 	local ns
-	$K get pods -A -w --output-watch-events -o json >"$WATCH_OUT" 2>"$OP_TMP/watch.err" &
+	: >"$OP_TMP/watch.err"
+	: >"$OP_TMP/owatch.err"
+	keep_watching "$OP_TMP/watch.err" get pods -A -w --output-watch-events -o json >"$WATCH_OUT" &
 	WATCH_PID=$!
 	ns=$(new_ns wsent)
 	printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: sentinel}\nspec: {restartPolicy: Never, containers: [{name: c, image: x}]}\n' |
@@ -115,8 +137,8 @@ start_pod_watch() {
 	wait_until 20 grep -qF "\"namespace\":\"$ns\"" "$WATCH_OUT" || fail "pod watch not live: $(cat "$OP_TMP/watch.err")"
 	# Every OMJob status change too: phases only move forward, the main outcome
 	# never changes once recorded.
-	$K get omj -A -w --output-watch-events -o jsonpath='{.type}|{.object.metadata.namespace}|{.object.metadata.name}|{.object.metadata.uid}|{.object.status.phase}|{.object.status.mainPodReason}|{.object.status.mainPodExitCode}{"\n"}' \
-		>"$OWATCH_OUT" 2>"$OP_TMP/owatch.err" &
+	keep_watching "$OP_TMP/owatch.err" get omj -A -w --output-watch-events -o jsonpath='{.type}|{.object.metadata.namespace}|{.object.metadata.name}|{.object.metadata.uid}|{.object.status.phase}|{.object.status.mainPodReason}|{.object.status.mainPodExitCode}{"\n"}' \
+		>"$OWATCH_OUT" &
 	OWATCH_PID=$!
 	printf 'apiVersion: pipelines.openmetadata.org/v1\nkind: OMJob\nmetadata: {name: sentinel}\nspec: {mainPodSpec: {image: x}}\n' |
 		$K apply -n "$ns" -f - >/dev/null
