@@ -243,8 +243,10 @@ int ipc_listener_close(struct ipc_listener *l)
     int rc = ipc_nng_close(l->li_sock);
     unlink(l->li_path);
     close(l->li_lockfd); /* releases the endpoint */
-    if (rc != 0)
-        return rc; /* pipe callbacks may still see l: leak it */
+    if (rc != 0) {
+        ipc_park(l); /* pipe callbacks may still see l */
+        return rc;
+    }
     pthread_mutex_destroy(&l->li_mu);
     free(l);
     return 0;

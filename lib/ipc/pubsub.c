@@ -163,8 +163,10 @@ void ipc_sub_close(struct ipc_sub *s)
     if (s->sb_cur != NULL)
         nng_msg_free(s->sb_cur);
     ipc_seqtrack_free(s->sb_seq);
-    if (rc == 0) /* else the pipe callback may still see s: leak it */
+    if (rc == 0)
         free(s);
+    else
+        ipc_park(s); /* the pipe callback may still see s */
 }
 
 int ipc_sub_subscribe(struct ipc_sub *s, const char *topic)

@@ -212,8 +212,10 @@ void ipc_req_close(struct ipc_req *c)
 {
     if (c == NULL)
         return;
-    if (ipc_nng_close(c->rq_sock) == 0) /* else leak c with the hung socket */
+    if (ipc_nng_close(c->rq_sock) == 0)
         free(c);
+    else
+        ipc_park(c); /* with the hung socket */
 }
 
 /* Milliseconds left until deadline (-1: none), at least 0. */
