@@ -113,8 +113,19 @@ static int open_stop_fd(void)
  * the operator with 5 reconcilers). OMJOB_NNG_CPUS=N (1-64) sizes them for N CPUs,
  * 0 for the machine's. Every other name, and this one before role_init or in the
  * supervisor and the commands, goes to glibc. */
-extern long __sysconf(int name);
 static atomic_int nng_cpus; /* 0: the machine's */
+
+#if defined(__SANITIZE_THREAD__)
+#define OMJOB_NO_SYSCONF 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define OMJOB_NO_SYSCONF 1
+#endif
+#endif
+/* Not under ThreadSanitizer: its runtime intercepts sysconf and reached this one
+ * again (every command segfaulted in the TSan build); there NNG keeps its pools. */
+#ifndef OMJOB_NO_SYSCONF
+extern long __sysconf(int name);
 
 long sysconf(int name)
 {
@@ -123,6 +134,7 @@ long sysconf(int name)
         return n;
     return __sysconf(name);
 }
+#endif
 
 /* OMJOB_NNG_CPUS, validated with the rest of the configuration by the supervisor
  * (lib/common/cfg.c: 0-64, default 1); a role run by hand with a bad value warns. */
