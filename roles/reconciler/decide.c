@@ -762,6 +762,21 @@ static int finish_now(struct ctx *c, const char *eh_field_reason, const char *eh
 static void decided(struct dc_outcome *o, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Shows a wait in status: message m, condition Waiting True with reason (phase
+ * Pending when the OMJob has none yet). */
+static int show_wait(struct ctx *c, const char *reason, const char *m)
+{
+    struct st s;
+    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
+        return -ENOMEM;
+    if (c->phase == NULL)
+        st_phase(&s, PH_PENDING);
+    st_set(&s, "message", m);
+    st_cond(&s, COND_WAITING, true, reason, m);
+    st_commit(&s, c->a, c->phase);
+    return 0;
+}
+
 /* A pod holds a name this OMJob needs (docs/LIFECYCLE.md, "Waits"). */
 enum conflict {
     CF_STRANGER, /* in the cache, controlled by no OMJob: never touched */
@@ -867,17 +882,9 @@ static int wait_conflict(struct ctx *c, const char *name, bool is_main, enum con
         why(c->a, "pod %s is not ours: waiting", name);
         return 0;
     }
-    struct st s;
-    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
-        return -ENOMEM;
-    if (c->phase == NULL)
-        st_phase(&s, PH_PENDING);
-    st_set(&s, "message", m);
-    st_cond(&s, COND_WAITING, true, "PodNameConflict", m);
     add_event(c->a, EV_WARNING, "PodNameConflict", "%s", m);
-    st_commit(&s, c->a, c->phase);
     why(c->a, "pod %s is not ours: waiting visibly", name);
-    return 0;
+    return show_wait(c, "PodNameConflict", m);
 }
 
 /* PV_FOREIGN: a stranger's pod, or an earlier OMJob's that goes once its
@@ -1148,16 +1155,8 @@ static int create_wait(struct ctx *c, int64_t deadline)
              "waiting: the main pod cannot be created: %.400s; retried with backoff, it ends "
              "as CreateFailed at %s (%lld s after the OMJob's creation)",
              c->in->create_error, at, (long long)(c->start_timeout_ms / 1000));
-    struct st s;
-    if (st_begin(&s, c->omjob, c->in->now_ms) != 0)
-        return -ENOMEM;
-    if (c->phase == NULL)
-        st_phase(&s, PH_PENDING);
-    st_set(&s, "message", m);
-    st_cond(&s, COND_WAITING, true, "FailedCreate", m);
-    st_commit(&s, c->a, c->phase);
     why(c->a, "main pod rejected: waiting visibly");
-    return 0;
+    return show_wait(c, "FailedCreate", m);
 }
 
 /* No main pod in the cache: not created yet, or gone (status names it). */
