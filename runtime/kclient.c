@@ -23,6 +23,7 @@ int kclient_new(const struct cfg *c, struct ctl *ctl, const struct kube_client_o
         o = *opts;
     o.qps = c->kube_qps;
     o.burst = c->kube_burst;
+    o.drop_managed_fields = true; /* no role reads them */
     int rc = kube_config_load(&kc, errbuf, errlen);
     if (rc != 0)
         return rc;

@@ -167,8 +167,13 @@ static struct json_object *tokenize(struct json_tokener *tok, const char *buf, s
     return o;
 }
 
+/* Scratch buffers larger than this are freed after each use. */
+#define JX_SCRATCH_KEEP ((size_t)256 << 10)
+
 struct jx_parser {
     struct json_tokener *jp_tok;
+    char *jp_buf; /* jx_parser_parse_without's copy of the text */
+    size_t jp_cap;
 };
 
 int jx_parser_new(struct jx_parser **out)
@@ -188,6 +193,7 @@ void jx_parser_free(struct jx_parser *p)
     if (p == NULL)
         return;
     json_tokener_free(p->jp_tok);
+    free(p->jp_buf);
     free(p);
 }
 
@@ -234,6 +240,149 @@ int jx_parse(const char *buf, size_t len, struct json_object **out, char *err, s
     if (rc != 0)
         return rc;
     rc = jx_parser_parse(p, buf, len, out, err, errsz);
+    jx_parser_free(p);
+    return rc;
+}
+
+/* ---- cutting one member out of a JSON text ---- */
+
+static size_t skip_ws(const char *b, size_t i, size_t n)
+{
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* b[i] is '"': the index after the closing quote, or n when unterminated. */
+static size_t skip_str(const char *b, size_t i, size_t n)
+{
+    for (i++; i < n; i++) {
+        if (b[i] == '\\')
+            i++;
+        else if (b[i] == '"')
+            return i + 1;
+    }
+    return n;
+}
+
+/* The index after the value starting at b[i] (i after whitespace), or n when it
+ * does not end inside the text. Containers are matched bracket for bracket,
+ * strings skipped whole; scalars end at a delimiter. Nothing else is checked: a
+ * malformed value is left for json-c to report. */
+static size_t skip_value(const char *b, size_t i, size_t n)
+{
+    size_t depth = 0;
+    if (i >= n)
+        return n;
+    if (b[i] == '"')
+        return skip_str(b, i, n);
+    if (b[i] != '{' && b[i] != '[') {
+        while (i < n && strchr(",}] \t\r\n", b[i]) == NULL)
+            i++;
+        return i;
+    }
+    for (; i < n; i++) {
+        char ch = b[i];
+        if (ch == '"') {
+            i = skip_str(b, i, n) - 1;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            if (--depth == 0)
+                return i + 1;
+        }
+    }
+    return n;
+}
+
+/* The object at b[i] ('{'): finds the member path[0] (then path[1] inside its
+ * value, ...). True with the cut when found. */
+static bool find_in(const char *b, size_t i, size_t n, const char *const *path, size_t npath,
+                    size_t *off, size_t *cut)
+{
+    size_t klen = strlen(path[0]), comma = 0;
+    bool first = true;
+    for (i = skip_ws(b, i + 1, n); i < n && b[i] == '"';) {
+        size_t kstart = i, kend = skip_str(b, i, n);
+        bool match = kend - kstart == klen + 2 && memcmp(b + kstart + 1, path[0], klen) == 0;
+        i = skip_ws(b, kend, n);
+        if (i >= n || b[i] != ':')
+            return false;
+        i = skip_ws(b, i + 1, n);
+        if (match && npath > 1)
+            return i < n && b[i] == '{' && find_in(b, i, n, path + 1, npath - 1, off, cut);
+        size_t vend = skip_value(b, i, n);
+        if (vend >= n)
+            return false;
+        size_t next = skip_ws(b, vend, n);
+        if (next >= n || (b[next] != ',' && b[next] != '}'))
+            return false;
+        if (match) {
+            if (!first) { /* the comma before it goes with it */
+                *off = comma;
+                *cut = vend - comma;
+            } else if (b[next] == ',') { /* the first: the comma after it */
+                *off = kstart;
+                *cut = next + 1 - kstart;
+            } else { /* the only member */
+                *off = kstart;
+                *cut = vend - kstart;
+            }
+            return true;
+        }
+        if (b[next] == '}')
+            return false;
+        comma = next;
+        first = false;
+        i = skip_ws(b, next + 1, n);
+    }
+    return false;
+}
+
+bool jx_find_member(const char *buf, size_t len, const char *const *path, size_t npath, size_t *off,
+                    size_t *cut)
+{
+    if (buf == NULL || npath == 0)
+        return false;
+    size_t i = skip_ws(buf, 0, len);
+    return i < len && buf[i] == '{' && find_in(buf, i, len, path, npath, off, cut);
+}
+
+int jx_parser_parse_without(struct jx_parser *p, const char *buf, size_t len,
+                            const char *const *path, size_t npath, struct json_object **out,
+                            char *err, size_t errsz)
+{
+    size_t off, cut;
+    if (!jx_find_member(buf, len, path, npath, &off, &cut))
+        return jx_parser_parse(p, buf, len, out, err, errsz);
+    size_t n = len - cut;
+    if (n > p->jp_cap) {
+        char *nb = realloc(p->jp_buf, n);
+        if (nb == NULL)
+            return -ENOMEM;
+        p->jp_buf = nb;
+        p->jp_cap = n;
+    }
+    memcpy(p->jp_buf, buf, off);
+    memcpy(p->jp_buf + off, buf + off + cut, len - off - cut);
+    int rc = jx_parser_parse(p, p->jp_buf, n, out, err, errsz);
+    /* A large scratch buffer is not kept between documents. */
+    if (p->jp_cap > JX_SCRATCH_KEEP) {
+        free(p->jp_buf);
+        p->jp_buf = NULL;
+        p->jp_cap = 0;
+    }
+    return rc;
+}
+
+int jx_parse_without(const char *buf, size_t len, const char *const *path, size_t npath,
+                     struct json_object **out, char *err, size_t errsz)
+{
+    struct jx_parser *p;
+    int rc = jx_parser_new(&p);
+    if (rc != 0)
+        return rc;
+    rc = jx_parser_parse_without(p, buf, len, path, npath, out, err, errsz);
     jx_parser_free(p);
     return rc;
 }

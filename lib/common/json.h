@@ -54,6 +54,25 @@ void jx_parser_free(struct jx_parser *p);
 int jx_parser_parse(struct jx_parser *p, const char *buf, size_t len, struct json_object **out,
                     char *err, size_t errsz);
 
+/* The member at the key path (npath plain keys, no escapes: {"metadata",
+ * "managedFields"}) of the JSON object text buf[0..len), found by a scan that reads
+ * the text only up to that member's end: true with [*off, *off + *cut), the bytes
+ * whose removal leaves the same document without it (its key, its value and one
+ * separating comma). False when it is absent, or when the text is not well formed
+ * as far as it was read (json-c then parses it whole and says why). */
+bool jx_find_member(const char *buf, size_t len, const char *const *path, size_t npath, size_t *off,
+                    size_t *cut);
+/* jx_parser_parse of the text without that member, when it has it: the member is
+ * never built as json-c objects (metadata.managedFields is ~40% of a pod and
+ * thousands of small allocations). An error's byte offset is then one in the text
+ * without it. */
+int jx_parser_parse_without(struct jx_parser *p, const char *buf, size_t len,
+                            const char *const *path, size_t npath, struct json_object **out,
+                            char *err, size_t errsz);
+/* The same with a parser of its own. */
+int jx_parse_without(const char *buf, size_t len, const char *const *path, size_t npath,
+                     struct json_object **out, char *err, size_t errsz);
+
 /* Compact serialisation (no spaces, '/' not escaped) into a malloc'd string the
  * caller frees; *len (optional) gets its length. NULL on allocation failure. */
 char *jx_dump(struct json_object *obj, size_t *len);

@@ -14,13 +14,15 @@
 #include <string.h>
 
 /* Decodes a 2xx body into *out (NULL when empty). */
-static int decode(struct kube_http_resp *resp, struct json_object **out, struct kube_err *err)
+static int decode(bool drop, struct kube_http_resp *resp, struct json_object **out,
+                  struct kube_err *err)
 {
     int rc = 0;
     if (out != NULL) {
         *out = NULL;
         /* A body "null" parses to NULL: no object either. */
-        if (resp->len > 0 && (jx_parse(resp->body, resp->len, out, NULL, 0) != 0 || *out == NULL)) {
+        if (resp->len > 0 &&
+            (kube_http_parse_object(drop, resp->body, resp->len, out) != 0 || *out == NULL)) {
             kube_err_set(err, KUBE_ERRK_DECODE, "response is not JSON (%zu bytes)", resp->len);
             rc = -EBADMSG;
         }
@@ -55,7 +57,7 @@ int kube_request(struct kube_client *c, const struct kube_req *req, struct json_
     if (rc != 0)
         return rc;
     struct json_object *o = NULL;
-    rc = decode(&resp, out ? &o : NULL, err);
+    rc = decode(kube_http_drop_managed_fields(c), &resp, out ? &o : NULL, err);
     if (rc == 0 && out != NULL)
         *out = o;
     return rc;
@@ -217,7 +219,9 @@ struct lstream {
     kube_list_cb cb;
     void *ctx;
     struct kube_err *err;
-    int cbrc; /* cb's nonzero return */
+    int cbrc;             /* cb's nonzero return */
+    struct jx_parser *jp; /* one tokener for every item */
+    bool drop;            /* kube_client_opts.drop_managed_fields */
 };
 
 static int on_split(void *ctx, enum kube_lsplit_what what, const char *item, size_t len)
@@ -229,13 +233,16 @@ static int on_split(void *ctx, enum kube_lsplit_what what, const char *item, siz
             ls->o->skipped(ls->ctx, "oversize", item, len);
         return 0;
     }
-    if (jx_parse(item, len, &obj, NULL, 0) != 0 || !json_object_is_type(obj, json_type_object)) {
+    static const char *const mf[] = {"metadata", "managedFields"};
+    int rc = ls->drop ? jx_parser_parse_without(ls->jp, item, len, mf, 2, &obj, NULL, 0)
+                      : jx_parser_parse(ls->jp, item, len, &obj, NULL, 0);
+    if (rc != 0 || !json_object_is_type(obj, json_type_object)) {
         json_object_put(obj);
         if (ls->o->skipped != NULL)
             ls->o->skipped(ls->ctx, "malformed", item, len);
         return 0;
     }
-    int rc = ls->cb(ls->ctx, obj);
+    rc = ls->cb(ls->ctx, obj);
     json_object_put(obj);
     if (rc != 0)
         ls->cbrc = rc;
@@ -291,10 +298,12 @@ int kube_list(struct kube_client *c, const struct kube_ref *r, const struct kube
     if (err == NULL)
         err = &local;
     kube_err_clear(err);
-    if (kube_lsplit_new(o->max_item, 0, &ls.sp) != 0) {
+    if (kube_lsplit_new(o->max_item, 0, &ls.sp) != 0 || jx_parser_new(&ls.jp) != 0) {
+        kube_lsplit_free(ls.sp);
         kube_err_set(err, KUBE_ERRK_NOMEM, "out of memory");
         return -ENOMEM;
     }
+    ls.drop = kube_http_drop_managed_fields(c);
     ls.o = o;
     ls.cb = cb;
     ls.ctx = ctx;
@@ -337,6 +346,7 @@ int kube_list(struct kube_client *c, const struct kube_ref *r, const struct kube
     } while (rc == 0 && cont != NULL);
     free(cont);
     kube_lsplit_free(ls.sp);
+    jx_parser_free(ls.jp);
     if (rc == 0 && rv != NULL && rvlen > 0)
         util_strlcpy(rv, rvbuf, rvlen);
     return rc;

@@ -6,6 +6,7 @@
 #include "lib/kube/http_int.h"
 #include "lib/kube/internal.h"
 
+#include "lib/common/json.h"
 #include "lib/common/log.h"
 #include "lib/common/util.h"
 #include "lib/common/version.h"
@@ -228,6 +229,18 @@ void kube_client_set_observer(struct kube_client *c, kube_observer_fn fn, void *
 const char *kube_http_field_manager(const struct kube_client *c)
 {
     return c->field_manager;
+}
+
+bool kube_http_drop_managed_fields(const struct kube_client *c)
+{
+    return c->opts.drop_managed_fields;
+}
+
+int kube_http_parse_object(bool drop, const char *buf, size_t len, struct json_object **out)
+{
+    static const char *const mf[] = {"metadata", "managedFields"};
+    return drop ? jx_parse_without(buf, len, mf, 2, out, NULL, 0)
+                : jx_parse(buf, len, out, NULL, 0);
 }
 
 void kube_http_observe(struct kube_client *c, const char *method, int code, double seconds)

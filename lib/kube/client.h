@@ -38,6 +38,10 @@ struct kube_client_opts {
     long total_timeout_ms;
     const char *user_agent;    /* default "omjob-operator/<version>" */
     const char *field_manager; /* fieldManager of writes when set (copied) */
+    /* Objects this client decodes (responses, LIST items, watch events) come
+     * without metadata.managedFields: cut from the text before json-c parses it
+     * (jx_find_member), so it costs neither parsing nor memory. Off by default. */
+    bool drop_managed_fields;
 };
 
 /* Takes ownership of cfg on success (freed by kube_client_free); on failure cfg

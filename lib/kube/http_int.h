@@ -59,6 +59,10 @@ void kube_http_tls_recheck(struct kube_client *c);
 enum kube_errkind kube_http_kind(CURLcode rc, CURL *easy);
 /* The client's default fieldManager, or NULL. */
 const char *kube_http_field_manager(const struct kube_client *c);
+/* Whether decoded objects drop metadata.managedFields (kube_client_opts). */
+bool kube_http_drop_managed_fields(const struct kube_client *c);
+/* jx_parse of a Kubernetes object, without metadata.managedFields when drop. */
+int kube_http_parse_object(bool drop, const char *buf, size_t len, struct json_object **out);
 /* A uniform random number in [0, 1), thread-safe. */
 double kube_http_rand01(void);
 

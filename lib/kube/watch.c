@@ -71,6 +71,7 @@ int kube_watch_new(struct kube_client *c, struct kube_watch **out)
         kube_watch_free(w);
         return -ENOMEM;
     }
+    kube_evparser_drop_managed_fields(w->parser, kube_http_drop_managed_fields(c));
     *out = w;
     return 0;
 }

@@ -12,6 +12,7 @@
 
 struct kube_evparser {
     struct jx_parser *ep_json; /* one json-c tokener for the whole stream */
+    bool ep_drop;              /* object.metadata.managedFields cut before parsing */
 };
 
 static const char *const type_names[] = {"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"};
@@ -32,6 +33,11 @@ int kube_evparser_new(struct kube_evparser **out)
     }
     *out = p;
     return 0;
+}
+
+void kube_evparser_drop_managed_fields(struct kube_evparser *p, bool on)
+{
+    p->ep_drop = on;
 }
 
 void kube_evparser_free(struct kube_evparser *p)
@@ -67,7 +73,9 @@ int kube_evparser_parse(struct kube_evparser *p, const char *line, size_t len,
 {
     struct json_object *root = NULL;
     enum kube_ev_type t;
-    int rc = jx_parser_parse(p->ep_json, line, len, &root, NULL, 0);
+    static const char *const mf[] = {"object", "metadata", "managedFields"};
+    int rc = p->ep_drop ? jx_parser_parse_without(p->ep_json, line, len, mf, 3, &root, NULL, 0)
+                        : jx_parser_parse(p->ep_json, line, len, &root, NULL, 0);
     const char *type = jx_str(root, "type");
     struct json_object *obj = jx_obj(root, "object");
     if (rc != 0 || type == NULL || obj == NULL || type_of(type, &t) != 0) {

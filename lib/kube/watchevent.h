@@ -37,6 +37,9 @@ struct kube_evparser;
 
 int kube_evparser_new(struct kube_evparser **out);
 void kube_evparser_free(struct kube_evparser *p);
+/* With on, each event's object comes without metadata.managedFields, cut from the
+ * line before json-c parses it (jx_parser_parse_without). Off by default. */
+void kube_evparser_drop_managed_fields(struct kube_evparser *p, bool on);
 
 /* Parses one line. 0 and *ev filled (release with kube_event_clear), or -EBADMSG
  * when the line is not exactly one JSON object with a known string "type" and an

@@ -1247,7 +1247,8 @@ static int setup(struct rc *r)
                                  .burst = r->cfg.kube_burst,
                                  .request_timeout_ms = REQUEST_TIMEOUT_MS,
                                  .total_timeout_ms = REQUEST_TIMEOUT_MS,
-                                 .field_manager = "omjob-operator"};
+                                 .field_manager = "omjob-operator",
+                                 .drop_managed_fields = true}; /* never read */
     if ((rc = kube_client_new(kcfg, &o, &r->kc)) != 0) {
         kube_config_free(kcfg);
         log_error("cannot create the API client", "error", strerror(-rc), NULL);

@@ -447,7 +447,9 @@ static void *loop_main(void *arg)
 int wloop_new(struct wshared *sh, enum wc_kind k, const char *ns, struct wloop **out, char *errbuf,
               size_t errlen)
 {
-    struct kube_client_opts o = {.qps = sh->ws_qps, .burst = sh->ws_burst};
+    /* The cache drops managedFields anyway: never parse them. */
+    struct kube_client_opts o = {
+        .qps = sh->ws_qps, .burst = sh->ws_burst, .drop_managed_fields = true};
     struct kube_backoff b = KUBE_BACKOFF_WATCH_DEFAULT;
     struct kube_config *cfg = NULL;
     struct wloop *l = calloc(1, sizeof(*l));

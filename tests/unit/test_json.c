@@ -4,6 +4,7 @@
 
 #include "support/unit.h"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,6 +252,98 @@ static void test_add_push(void)
     json_object_put(o);
 }
 
+/* cut_eq: jx_find_member of path in text, and the text without the cut is want
+ * (NULL: not found). */
+static void cut_eq(const char *text, const char *const *path, size_t npath, const char *want)
+{
+    size_t off = 0, cut = 0, n = strlen(text);
+    bool found = jx_find_member(text, n, path, npath, &off, &cut);
+    if (want == NULL) {
+        CU_ASSERT(!found);
+        return;
+    }
+    CU_ASSERT_FATAL(found);
+    CU_ASSERT_FATAL(off + cut <= n);
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%.*s%s", (int)off, text, text + off + cut);
+    CU_ASSERT_STRING_EQUAL(buf, want);
+}
+
+static void test_find_member(void)
+{
+    static const char *const mf[] = {"metadata", "managedFields"};
+    static const char *const ev[] = {"object", "metadata", "managedFields"};
+    /* In the middle, last, first, only. */
+    cut_eq("{\"metadata\":{\"name\":\"a\",\"managedFields\":[{\"f:x\":{}}],\"uid\":\"u\"},\"s\":1}",
+           mf, 2, "{\"metadata\":{\"name\":\"a\",\"uid\":\"u\"},\"s\":1}");
+    cut_eq("{\"metadata\":{\"name\":\"a\",\"managedFields\":[{\"f:x\":{\"}\":\"]\"}}]},\"s\":1}",
+           mf, 2, "{\"metadata\":{\"name\":\"a\"},\"s\":1}");
+    cut_eq("{\"metadata\":{\"managedFields\":[],\"name\":\"a\"}}", mf, 2,
+           "{\"metadata\":{\"name\":\"a\"}}");
+    cut_eq("{\"metadata\":{\"managedFields\":null}}", mf, 2, "{\"metadata\":{}}");
+    /* Whitespace as anyone may send it. */
+    cut_eq("{ \"metadata\" : { \"name\" : \"a\" , \"managedFields\" : [ 1 , \"x\\\"]\" ] } }", mf,
+           2, "{ \"metadata\" : { \"name\" : \"a\"  } }");
+    /* A watch event: "object" first or after "type". */
+    cut_eq("{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"managedFields\":[{}],"
+           "\"name\":\"p\"},\"spec\":{}}}",
+           ev, 3,
+           "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"},"
+           "\"spec\":{}}}");
+    /* Not there: none, only elsewhere (a string, another object, spec), escaped key. */
+    cut_eq("{\"metadata\":{\"name\":\"a\"},\"managedFields\":[]}", mf, 2, NULL);
+    cut_eq("{\"spec\":{\"managedFields\":[]},\"metadata\":{\"name\":\"managedFields\"}}", mf, 2,
+           NULL);
+    cut_eq("{\"data\":\"\\\"metadata\\\":{\\\"managedFields\\\":[]}\",\"metadata\":{}}", mf, 2,
+           NULL);
+    cut_eq("{\"metadata\":{\"managed\\u0046ields\":[]}}", mf, 2, NULL);
+    cut_eq("{\"metadata\":[{\"managedFields\":[]}]}", mf, 2, NULL);
+    /* Malformed or truncated: left alone. */
+    cut_eq("{\"metadata\":{\"managedFields\":[{}}", mf, 2, NULL);
+    cut_eq("{\"metadata\":{\"managedFields\":[]", mf, 2, NULL);
+    cut_eq("{\"metadata\":{\"managedFields\" []}}", mf, 2, NULL);
+    cut_eq("[\"metadata\"]", mf, 2, NULL);
+    cut_eq("", mf, 2, NULL);
+    size_t off, cut;
+    CU_ASSERT(!jx_find_member(NULL, 0, mf, 2, &off, &cut));
+    CU_ASSERT(!jx_find_member("{}", 2, mf, 0, &off, &cut));
+}
+
+static void test_parse_without(void)
+{
+    static const char *const mf[] = {"metadata", "managedFields"};
+    static const char text[] =
+        "{\"metadata\":{\"name\":\"a\",\"managedFields\":[{\"manager\":\"m\"}]},"
+        "\"spec\":{\"managedFields\":1}}";
+    struct jx_parser *p = NULL;
+    struct json_object *o = NULL;
+    char err[128];
+    CU_ASSERT_FATAL(jx_parser_new(&p) == 0);
+    for (int i = 0; i < 3; i++) { /* the scratch buffer reused */
+        CU_ASSERT_EQUAL_FATAL(
+            jx_parser_parse_without(p, text, strlen(text), mf, 2, &o, err, sizeof(err)), 0);
+        CU_ASSERT_PTR_NULL(jx_get(o, "metadata.managedFields"));
+        CU_ASSERT_STRING_EQUAL(jx_str(o, "metadata.name"), "a");
+        CU_ASSERT_EQUAL(jx_i64_or(o, "spec.managedFields", 0), 1);
+        json_object_put(o);
+    }
+    /* Absent: parsed as it is; malformed: json-c's error. */
+    CU_ASSERT_EQUAL(jx_parser_parse_without(p, "{\"a\":1}", 7, mf, 2, &o, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(jx_i64_or(o, "a", 0), 1);
+    json_object_put(o);
+    o = NULL;
+    static const char bad[] = "{\"metadata\":{\"managedFields\":[]}} x";
+    CU_ASSERT_EQUAL(jx_parser_parse_without(p, bad, strlen(bad), mf, 2, &o, err, sizeof(err)),
+                    -EINVAL);
+    CU_ASSERT_PTR_NULL(o);
+    static const char two[] = "{\"metadata\":{\"managedFields\":[]},\"b\":true}";
+    CU_ASSERT_EQUAL(jx_parse_without(two, strlen(two), mf, 2, &o, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
+                           "{\"metadata\":{},\"b\":true}");
+    json_object_put(o);
+    jx_parser_free(p);
+}
+
 int main(void)
 {
     static const struct unit_test tests[] = {
@@ -263,6 +356,8 @@ int main(void)
         {"dump", test_dump},
         {"set", test_set},
         {"add and push", test_add_push},
+        {"find member", test_find_member},
+        {"parse without a member", test_parse_without},
         {NULL, NULL},
     };
     return unit_run("json", NULL, NULL, tests);

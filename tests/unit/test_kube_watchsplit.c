@@ -8,6 +8,7 @@
 #include "lib/common/util.h"
 
 #include <CUnit/Basic.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,6 +276,35 @@ static void test_event_errors(void)
     kube_evparser_free(p);
 }
 
+/* An event's managedFields, only when asked, never seen by json-c: the object and
+ * its resourceVersion as without the option, any other managedFields kept. */
+static void test_event_drop_managed_fields(void)
+{
+    static const char line[] =
+        "{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
+        "\"resourceVersion\":\"7\",\"managedFields\":[{\"manager\":\"kwok\",\"fieldsV1\":"
+        "{\"f:status\":{\".\":{}}}}]},\"spec\":{\"managedFields\":\"kept\"}}}";
+    struct kube_evparser *p;
+    struct kube_event ev;
+    CU_ASSERT_FATAL(kube_evparser_new(&p) == 0);
+    CU_ASSERT_FATAL(kube_evparser_parse(p, line, strlen(line), &ev) == 0);
+    CU_ASSERT_PTR_NOT_NULL(jx_get(ev.object, "metadata.managedFields"));
+    kube_event_clear(&ev);
+    kube_evparser_drop_managed_fields(p, true);
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_FATAL(kube_evparser_parse(p, line, strlen(line), &ev) == 0);
+        CU_ASSERT_EQUAL(ev.type, KUBE_EV_MODIFIED);
+        CU_ASSERT_PTR_NULL(jx_get(ev.object, "metadata.managedFields"));
+        CU_ASSERT_STRING_EQUAL(ev.resource_version, "7");
+        CU_ASSERT_STRING_EQUAL(jx_str(ev.object, "metadata.name"), "p");
+        CU_ASSERT_STRING_EQUAL(jx_str(ev.object, "spec.managedFields"), "kept");
+        kube_event_clear(&ev);
+    }
+    /* A malformed line is still an error. */
+    CU_ASSERT(kube_evparser_parse(p, line, strlen(line) - 1, &ev) == -EBADMSG);
+    kube_evparser_free(p);
+}
+
 int main(void)
 {
     const char *s = getenv("OMJOB_TEST_SEED");
@@ -289,6 +319,7 @@ int main(void)
     CU_add_test(su, "crlf, empty lines, stop, finish", test_crlf_empty_stop_finish);
     CU_add_test(su, "event types", test_event_types);
     CU_add_test(su, "event errors", test_event_errors);
+    CU_add_test(su, "event without managedFields", test_event_drop_managed_fields);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     int rc = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;
