@@ -127,6 +127,7 @@ struct rc {
     struct evq *evq;
     int64_t ev_retry_at;                     /* when ev_retry is due (0: nothing waits) */
     struct metrics_family *template_fetches; /* omjob_template_fetches_total{result} */
+    struct jx_parser *jp;                    /* one json-c tokener for every GET_KEY reply */
 };
 
 /* The state of key, created when create is set. NULL when absent or out of memory. */
@@ -298,7 +299,7 @@ static int fetch(struct rc *r, const char *key, struct view *v)
         ipc_msg_free(rep);
         return code;
     }
-    rc = jx_parse((const char *)rep->body, rep->body_len, &v->root, NULL, 0);
+    rc = jx_parser_parse(r->jp, (const char *)rep->body, rep->body_len, &v->root, NULL, 0);
     ipc_msg_free(rep);
     if (rc != 0)
         return -EBADMSG;
@@ -1230,8 +1231,9 @@ static int setup(struct rc *r)
         log_error("cannot open the control socket", "error", strerror(-rc), NULL);
         return rc;
     }
-    if ((r->evq = malloc(sizeof(*r->evq))) == NULL) {
-        log_error("cannot allocate the Event queue", "error", strerror(ENOMEM), NULL);
+    if ((r->evq = malloc(sizeof(*r->evq))) == NULL || jx_parser_new(&r->jp) != 0) {
+        log_error("cannot allocate the Event queue and JSON parser", "error", strerror(ENOMEM),
+                  NULL);
         return -ENOMEM;
     }
     r->evq->n = 0;
@@ -1297,6 +1299,7 @@ static void teardown(struct rc *r)
     kube_client_free(r->kc);
     ctl_close(r->ctl);
     free(r->evq);
+    jx_parser_free(r->jp);
 }
 
 static int run(struct rc *r)
