@@ -1,12 +1,15 @@
 /* Fuzz target for the watch stream: the splitter and the event parser fed
  * arbitrary bytes in an arbitrary chunking. The first 4 input bytes choose the
- * maximum line size and seed the chunk sizes; the rest is the stream. */
+ * maximum line size, whether managedFields are cut from each line before it is
+ * parsed (bit 31: jx_find_member's scan on arbitrary text, under the sanitizers) and seed the chunk
+ * sizes; the rest is the stream. */
 #include "lib/kube/watchevent.h"
 #include "lib/kube/watchsplit.h"
 
 #include "lib/common/json.h"
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct fz {
     struct kube_evparser *p;
     size_t max;
+    bool drop;
     unsigned long lines;
 };
 
@@ -60,6 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct kube_wsplit *s = NULL;
     if (kube_evparser_new(&f.p) != 0 || kube_wsplit_new(f.max, &s) != 0)
         abort();
+    f.drop = (seed >> 31) != 0;
+    kube_evparser_drop_managed_fields(f.p, f.drop);
     uint32_t x = seed | 1;
     for (size_t off = 0; off < size;) {
         x ^= x << 13; /* xorshift32 picks chunk sizes of 1..257 */
