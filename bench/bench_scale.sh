@@ -22,12 +22,12 @@
 #                                  at 10,000 <= 1.5 x p99 at 1,000: the ratio line)
 # With BENCH_SCALE_BEFORE naming another binary (the operator before a change), each
 # step measures it too, on the same objects: the same lines as scale_before_<N>_...
-# The first start of a step is slow: populate posts no Events, so the reconcilers
-# list and post the missing ones of every OMJob first ("posting the Events a
-# previous process did not"); the figures are taken once that has settled.
+# populate also posts the Events the operator would have posted on the way (the ones
+# the reconcilers' restart check lists per OMJob), so a step's first start posts none:
+# it settles once each reconciler has listed the Events of its keys (one LIST each).
 # The machine's load average is noted at each step. Needs the control plane: reuses
 # the one of the environment with OMJOB_TEST_CLUSTER=external, else starts one.
-# BENCH_SCALE_WORKERS/_QPS: the driver's writers (8 at 400 QPS each).
+# BENCH_SCALE_WORKERS/_QPS: the driver's writers (32 at 400 QPS each).
 set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,7 +44,7 @@ SUP=""
 NAMESPACES=()
 STEPS=${BENCH_SCALE_STEPS:-1000 5000 10000}
 DN=${BENCH_SCALE_DISPATCH_N:-100}
-WORKERS=${BENCH_SCALE_WORKERS:-8}
+WORKERS=${BENCH_SCALE_WORKERS:-32}
 QPS=${BENCH_SCALE_QPS:-400}
 LABEL=omjob-bench=$$
 
@@ -132,7 +132,7 @@ measure() {
 	t0=$(date +%s%3N)
 	start_op "$bin"
 	settled "$n" || exit 1
-	note "  ${tag:-after: }operator started and settled on $n OMJobs in $(($(date +%s%3N) - t0)) ms"
+	echo "BENCH scale_${tag}${n}_start_settled_ms $(($(date +%s%3N) - t0)) ms"
 	sleep 5
 	pss=$(pss_total)
 	per=$(for pid in "$SUP" $(ps -o pid= --ppid "$SUP"); do
@@ -145,6 +145,7 @@ measure() {
 	fi
 	PREV_PSS[${tag:-after}]=$pss
 	note "  per process KiB: $per"
+	echo "BENCH scale_${tag}${n}_watcher_pss_kib $(awk '/^Pss:/ {print $2}' /proc/"$(watcher_pid)"/smaps_rollup) KiB"
 
 	# The watcher SIGKILLed: its resync, and the PSS it leaves.
 	old=$(watcher_pid)
@@ -168,10 +169,12 @@ measure() {
 	sleep 5
 	pss2=$(pss_total)
 	echo "BENCH scale_${tag}${n}_pss_after_resync_ratio $(ratio "$pss2" "$pss") ratio"
+	echo "BENCH scale_${tag}${n}_watcher_pss_after_resync_kib $(awk '/^Pss:/ {print $2}' /proc/"$new"/smaps_rollup) KiB"
 	note "  PSS $pss KiB before the kill, $pss2 KiB after the resync (watcher $(awk '/^Pss:/ {print $2}' /proc/"$new"/smaps_rollup) KiB)"
 
 	# Exit-handler dispatch while the rest stay cached.
 	new_ns dns bs-disp
+	echo "BENCH scale_${tag}${n}_dispatch_load_1min $(cut -d' ' -f1 /proc/loadavg) load"
 	"$DRV" dispatch "$dns" "$DN" --rate 10 --run-for 1s --prefix d --template "$TMP/omjob.json" \
 		--timeout 300 >"$TMP/d.$n" 2>"$TMP/d.$n.err" || { cat "$TMP/d.$n" "$TMP/d.$n.err" >&2; exit 1; }
 	p99=$(res "$TMP/d.$n" dispatch_p99_ms)
@@ -197,6 +200,7 @@ prev_n=0
 declare -A PREV_PSS=() P99_FIRST=()
 for n in $STEPS; do
 	note "step $n: load $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "BENCH scale_${n}_load_1min $(cut -d' ' -f1 /proc/loadavg) load"
 	if [ "$n" -gt "$have" ]; then
 		"$DRV" populate "$ns" $((n - have)) --from "$have" --prefix s --template "$TMP/omjob.json" \
 			--workers "$WORKERS" --qps "$QPS" --burst $((2 * QPS)) >"$TMP/pop.$n" 2>"$TMP/pop.$n.err" ||
