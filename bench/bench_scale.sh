@@ -27,7 +27,8 @@
 # it settles once each reconciler has listed the Events of its keys (one LIST each).
 # The machine's load average is noted at each step. Needs the control plane: reuses
 # the one of the environment with OMJOB_TEST_CLUSTER=external, else starts one.
-# BENCH_SCALE_WORKERS/_QPS: the driver's writers (32 at 400 QPS each).
+# BENCH_SCALE_WORKERS/_QPS: the driver's writers (32 at 400 QPS each). KEEP_NS=1 keeps
+# the populated namespace; BENCH_SCALE_NS=<it> starts from it in a later run.
 set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,6 +57,7 @@ cleanup() {
 		"$REPO/tests/cluster/down" "$CLUSTER" >/dev/null 2>&1 || true
 	elif [ "${#NAMESPACES[@]}" -gt 0 ]; then
 		for ns in "${NAMESPACES[@]}"; do
+			[ -z "${KEEP_NS:-}" ] || [[ $ns != bs-scale-* ]] || { echo "kept $ns" >&2; continue; }
 			kubectl get ns "$ns" >/dev/null 2>&1 || continue
 			"$DRV" strip "$ns" >/dev/null 2>&1 || true
 			kubectl delete ns "$ns" --wait=false >/dev/null 2>&1 || true
@@ -194,8 +196,15 @@ measure() {
 
 kubectl create --dry-run=client -o json -f "$REPO/tests/fixtures/omjob-k8spipelineclient.yaml" >"$TMP/omjob.json"
 note "OMJobs: the shape OpenMetadata's K8sPipelineClient sends (tests/fixtures, $(wc -c <"$TMP/omjob.json") bytes); binary $BIN"
-new_ns ns bs-scale
-have=0
+if [ -n "${BENCH_SCALE_NS:-}" ]; then
+	# A namespace an earlier run populated and kept (KEEP_NS=1): grown from what it has.
+	ns=$BENCH_SCALE_NS
+	have=$(kubectl get omjobs -n "$ns" --no-headers 2>/dev/null | wc -l)
+	note "reusing $ns: $have OMJobs"
+else
+	new_ns ns bs-scale
+	have=0
+fi
 prev_n=0
 declare -A PREV_PSS=() P99_FIRST=()
 for n in $STEPS; do
