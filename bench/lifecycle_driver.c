@@ -22,8 +22,10 @@
  *   populate   NS N        no operator: --workers threads (--qps/--burst each) write
  *                          N OMJobs as the operator leaves them with the exit handler
  *                          running (finalizer, ExitHandlerRunning status, main pod
- *                          exiting 0 at once, exit pod running until deleted), 5
- *                          requests each, names <prefix>-<--from + i> (bench_scale.sh).
+ *                          exiting 0 at once, exit pod running until deleted; both
+ *                          bound to the kwok nodes in turn) with the 3 Events the
+ *                          operator posted on the way, 7 requests each, names
+ *                          <prefix>-<--from + i> (bench_scale.sh).
  *
  * Options: --template FILE (OMJob JSON; default a minimal one), --prefix P,
  * --run-for D and --dump FILE (dispatch: per OMJob "name main-terminal exit-added",
@@ -183,10 +185,17 @@ static int job_index(const char *name)
     return (int)v;
 }
 
+static bool g_create_finalized; /* populate: the OMJob created with our finalizer */
+
 static int create_omjob(struct kube_client *c, int i, enum flavour fl, struct json_object **out)
 {
     struct kube_ref ref = {.gv = OMJOB_GROUP_VERSION, .plural = OMJOB_PLURAL, .ns = g_ns};
     struct json_object *body = omjob_body(i, fl);
+    if (g_create_finalized) {
+        struct json_object *f = json_object_new_array();
+        json_object_array_add(f, json_object_new_string(FIN_OMJOB));
+        jx_set(body, "metadata.finalizers", f);
+    }
     struct kube_err e;
     int rc = kube_create(c, &ref, body, out, &e);
     json_object_put(body);
@@ -688,7 +697,9 @@ static struct json_object *finalizers_patch(bool add)
     return p;
 }
 
-static void create_pod(struct kube_client *c, struct json_object *omj, enum podspec_kind kind)
+/* node: NULL for the scheduler to place it, else bound there at once (populate). */
+static void create_pod_on(struct kube_client *c, struct json_object *omj, enum podspec_kind kind,
+                          const char *node)
 {
     struct podspec_exit_info ei = {
         .pe_success = true, .pe_exit_code_known = true, .pe_reason = "Completed"};
@@ -696,12 +707,19 @@ static void create_pod(struct kube_client *c, struct json_object *omj, enum pods
     char err[256];
     if (podspec_build(omj, kind, &ei, &pod, err, sizeof(err)) != 0)
         die("podspec_build: %s", err);
+    if (node != NULL)
+        jx_set_str(pod, "spec.nodeName", node);
     struct kube_ref r = {.gv = POD_GROUP_VERSION, .plural = POD_PLURAL, .ns = g_ns};
     struct kube_err e;
     int rc = kube_create(c, &r, pod, &out, &e);
     count(rc, "pod create", &e);
     json_object_put(pod);
     json_object_put(out);
+}
+
+static void create_pod(struct kube_client *c, struct json_object *omj, enum podspec_kind kind)
+{
+    create_pod_on(c, omj, kind, NULL);
 }
 
 static void release_pod(struct kube_client *c, const char *name)
@@ -885,40 +903,82 @@ static int cmd_ceiling(void)
     return atomic_load(&g_werr) == 0 && atomic_load(&g_cr.failed) == 0 ? 0 : 1;
 }
 
-/* ---- strip ---- */
-
 /* ---- populate ---- */
 
 static atomic_int g_pop_next;
+static char **g_nodes;
+static int g_nnodes;
 
+static int node_collect(void *ctx, struct json_object *item)
+{
+    (void)ctx;
+    char **nn = realloc(g_nodes, (size_t)(g_nnodes + 1) * sizeof(*nn));
+    if (nn == NULL)
+        die("out of memory");
+    g_nodes = nn;
+    g_nodes[g_nnodes++] = strdup(jx_str_or(item, "metadata.name", ""));
+    return 0;
+}
+
+/* Each OMJob as the operator leaves it with its exit handler running, and the Events
+ * the operator posted on the way (the ones its reconciler's backfill_events looks
+ * for after a restart: MainPodCreated, MainPodCompleted, one ExitHandlerCreated
+ * naming the exit pod), so the operator's first start on them posts none. The
+ * finalizer comes with the create; the pods are bound to the kwok nodes in turn
+ * (no scheduler in the way: it binds at its own 50 QPS and would place no more
+ * than the nodes' pod capacity); kwok plays them (main Succeeded at once, exit
+ * Running). 7 requests per OMJob. */
 static void *populate_main(void *arg)
 {
     (void)arg;
     struct kube_client *c = client(g_qps, g_burst);
+    struct ev_recorder *ev = NULL;
+    if (ev_recorder_new(c, "omjob-operator", "bench-populate", 16, &ev) != 0)
+        die("ev_recorder_new");
     for (;;) {
         int i = atomic_fetch_add(&g_pop_next, 1);
         if (i >= g_n)
             break;
         struct json_object *omj = NULL;
-        char name[128];
+        char name[128], m[400];
         if (create_omjob(c, g_from + i, FL_PARKED, &omj) != 0) {
             atomic_fetch_add(&g_werr, 1);
             continue;
         }
         snprintf(name, sizeof(name), "%s", jx_str_or(omj, "metadata.name", ""));
-        if (patch_omjob(c, name, NULL, finalizers_patch(true), &omj) == 0 &&
-            patch_omjob(c, name, "status", status_patch(name, 1, 0), &omj) == 0) {
-            create_pod(c, omj, PODSPEC_MAIN);
-            create_pod(c, omj, PODSPEC_EXIT);
+        if (patch_omjob(c, name, "status", status_patch(name, 1, 0), &omj) == 0) {
+            const char *node = g_nnodes > 0 ? g_nodes[(g_from + i) % g_nnodes] : NULL;
+            int left = 3;
+            create_pod_on(c, omj, PODSPEC_MAIN, node);
+            snprintf(m, sizeof(m), "created main pod %s-main", name);
+            event(ev, omj, &left, EV_NORMAL, "MainPodCreated", m);
+            snprintf(m, sizeof(m), "main pod %s-main ended: Completed (exit code 0): succeeded",
+                     name);
+            event(ev, omj, &left, EV_NORMAL, "MainPodCompleted", m);
+            create_pod_on(c, omj, PODSPEC_EXIT, node);
+            snprintf(m, sizeof(m),
+                     "created exit handler pod %s-exit (attempt 1, pipelineStatus=success)", name);
+            event(ev, omj, &left, EV_NORMAL, "ExitHandlerCreated", m);
         }
         json_object_put(omj);
     }
+    ev_recorder_free(ev);
     kube_client_free(c);
     return NULL;
 }
 
 static int cmd_populate(void)
 {
+    struct kube_client *c = client(-1, 0);
+    struct kube_err e;
+    struct kube_ref rn = {.gv = "v1", .plural = "nodes"};
+    struct kube_list_opts lo = {.label_selector = "type=kwok"};
+    if (kube_list(c, &rn, &lo, node_collect, NULL, NULL, 0, &e) != 0)
+        die("list nodes: HTTP %d %s", e.http, e.message);
+    kube_client_free(c);
+    g_create_finalized = true;
+    if (g_nnodes == 0)
+        fprintf(stderr, "populate: no node labelled type=kwok: the scheduler places the pods\n");
     pthread_t *th = calloc((size_t)g_workers, sizeof(*th));
     int64_t t0 = mono_ns();
     for (int i = 0; i < g_workers; i++)
@@ -930,8 +990,13 @@ static int cmd_populate(void)
     printf("RESULT populate_seconds %.3f\nRESULT writes %ld\nRESULT write_errors %ld\n", el,
            atomic_load(&g_writes), atomic_load(&g_werr));
     free(th);
+    for (int i = 0; i < g_nnodes; i++)
+        free(g_nodes[i]);
+    free(g_nodes);
     return atomic_load(&g_werr) == 0 ? 0 : 1;
 }
+
+/* ---- strip ---- */
 
 static struct json_object *g_strip;
 static atomic_int g_strip_next;

@@ -33,6 +33,7 @@
 #include "lib/workq/workq.h"
 #include "roles/reconciler/behind.h"
 #include "roles/reconciler/decide.h"
+#include "roles/reconciler/evsnap.h"
 #include "runtime/ctl.h"
 #include "runtime/events.h"
 #include "runtime/kclient.h"
@@ -71,6 +72,7 @@ struct kst {
      * Events wait until the cache shows whether the pod exists. */
     struct dc_action *uncertain;
     bool events_checked; /* backfill_events ran (or was not needed) */
+    bool passed;         /* had its first pass in this process (evsnap.h) */
     /* The OMJob's resourceVersion a write whose answer was lost was based on:
      * backfill_events waits until the cache shows another (the write's outcome, or
      * a later one), so that it does not judge by a view older than the write. */
@@ -126,6 +128,8 @@ struct rc {
      * would all stay resident in every shard; untouched entries cost nothing. */
     struct evq *evq;
     int64_t ev_retry_at;                     /* when ev_retry is due (0: nothing waits) */
+    struct evsnap *snap;                     /* Events for many first passes (evsnap.h) */
+    int64_t snap_retry_at;                   /* after a failed snapshot: per-key LISTs until */
     struct metrics_family *template_fetches; /* omjob_template_fetches_total{result} */
     struct jx_parser *jp;                    /* one json-c tokener for every GET_KEY reply */
 };
@@ -768,8 +772,38 @@ static void backfill_add(struct evq *q, struct json_object *om, enum ev_type typ
     emit_events(q, om, &a);
 }
 
+/* A snapshot of ns's Events for a key's first pass (evsnap.h): kept while keys
+ * wait, for SNAP_TTL_MS at most; taken when at least SNAP_MIN_WAITING keys wait
+ * (a start on many OMJobs), else NULL: one LIST for this key alone. */
+#define SNAP_MIN_WAITING 16
+#define SNAP_TTL_MS 60000
+static struct evsnap *snap_for(struct rc *r, const char *ns)
+{
+    int64_t now = util_mono_ms();
+    if (r->snap != NULL &&
+        (strcmp(evsnap_ns(r->snap), ns) != 0 || now - evsnap_taken_ms(r->snap) > SNAP_TTL_MS)) {
+        evsnap_free(r->snap);
+        r->snap = NULL;
+    }
+    if (r->snap != NULL || workq_len(r->wq) < SNAP_MIN_WAITING || now < r->snap_retry_at)
+        return r->snap;
+    struct kube_err e;
+    int rc = evsnap_take(r->kc, ns, r->shard, r->nshards, &r->snap, &e);
+    if (rc != 0) {
+        /* -EPERM included: the per-key LIST says it, once. */
+        r->snap_retry_at = now + SNAP_TTL_MS;
+        return NULL;
+    }
+    char nev[24], nwait[24];
+    snprintf(nev, sizeof(nev), "%zu", evsnap_count(r->snap));
+    snprintf(nwait, sizeof(nwait), "%zu", workq_len(r->wq));
+    log_info("listed the Events of a namespace for the first passes", "namespace", ns,
+             "omjobs_with_events", nev, "waiting", nwait, NULL);
+    return r->snap;
+}
+
 /* 0 when done (or nothing to do), negative errno to try again later. */
-static int backfill_events(struct rc *r, struct view *v)
+static int backfill_events(struct rc *r, struct kst *k, struct view *v)
 {
     struct json_object *om = view_omjob(v), *st = jx_obj(om, "status");
     const char *phase = jx_str(st, "phase");
@@ -786,10 +820,22 @@ static int backfill_events(struct rc *r, struct view *v)
     struct seen_events se = {0};
     char sel[128], rv[64];
     struct kube_err e;
-    snprintf(sel, sizeof(sel), "involvedObject.uid=%s", jx_str_or(om, "metadata.uid", ""));
-    struct kube_ref ref = {.gv = "v1", .plural = "events", .ns = v->ns};
-    struct kube_list_opts lo = {.field_selector = sel};
-    int rc = kube_list(r->kc, &ref, &lo, seen_event, &se, rv, sizeof(rv), &e);
+    struct evsnap *snap = k->passed ? NULL : snap_for(r, v->ns);
+    int rc = 0;
+    if (snap != NULL) {
+        struct evsnap_seen sn;
+        evsnap_get(snap, jx_str(om, "metadata.uid"), &sn);
+        se.main_created = sn.main_created;
+        se.main_completed = sn.main_completed;
+        se.completed = sn.completed;
+        se.failed = sn.failed;
+        snprintf(se.exit_msgs, sizeof(se.exit_msgs), "%s", sn.exit_msgs);
+    } else {
+        snprintf(sel, sizeof(sel), "involvedObject.uid=%s", jx_str_or(om, "metadata.uid", ""));
+        struct kube_ref ref = {.gv = "v1", .plural = "events", .ns = v->ns};
+        struct kube_list_opts lo = {.field_selector = sel};
+        rc = kube_list(r->kc, &ref, &lo, seen_event, &se, rv, sizeof(rv), &e);
+    }
     if (rc == -EPERM) {
         /* RBAC without list on events (the original's Helm chart): no backfill in
          * this process, said once (the watcher warned at start too). */
@@ -995,11 +1041,12 @@ static bool reconcile(struct rc *r, struct kst *k)
     /* First pass of this key in this process: status already set means an earlier
      * process made progress and may have died before its Events. Or a write whose
      * answer was lost, once the cache has moved past its base. */
-    if (!k->events_checked && !cache_before_unsure(k, &v) && backfill_events(r, &v) == 0) {
+    if (!k->events_checked && !cache_before_unsure(k, &v) && backfill_events(r, k, &v) == 0) {
         k->events_checked = true;
         free(k->unsure_rv);
         k->unsure_rv = NULL;
     }
+    k->passed = true;
     uint64_t rev = (uint64_t)jx_i64_or(v.root, "cacheRevision", 0);
     enum step st = run_steps(r, k, &v, &result);
     bool empty = view_omjob(&v) == NULL && json_object_array_length(view_pods(&v)) == 0;
@@ -1036,6 +1083,10 @@ static void process_batch(struct rc *r)
         if (forget)
             kst_maybe_drop(r, k);
         ctl_heartbeat(r->ctl);
+    }
+    if (r->snap != NULL && workq_len(r->wq) == 0) {
+        evsnap_free(r->snap); /* the first passes are done */
+        r->snap = NULL;
     }
 }
 
@@ -1296,6 +1347,7 @@ static void teardown(struct rc *r)
     ipc_req_close(r->truth);
     ipc_sub_close(r->sub);
     ev_recorder_free(r->ev);
+    evsnap_free(r->snap);
     kube_client_free(r->kc);
     ctl_close(r->ctl);
     free(r->evq);

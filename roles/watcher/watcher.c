@@ -79,6 +79,15 @@ static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *
                     const char *name, uint64_t rev, bool finished)
 {
     struct watcher_ctx *w = ctx;
+    /* None before every initial LIST is in: every subscriber resyncs in full with a
+     * new publisher (docs/PROTOCOL.md) and that resync waits for the sync anyway,
+     * while each hint would bring its key back to a GET_KEY answered "not synced"
+     * (rendered all the same, and asked again 500 ms later): at 5,000 OMJobs and
+     * 10,000 pods those answers took the CPU the sync needed. */
+    if (!wcache_synced(w->w_cache)) {
+        metrics_counter_add(w->w_stats.ws_hints, 1.0, ipc_kind_str(kind), "before_sync");
+        return;
+    }
     struct ipc_hint h = {.kind = kind, .seq = rev};
     char topics[2][WATCHER_TOPIC_MAX];
     int rc = util_strlcpy(h.key, key, sizeof(h.key));
