@@ -90,6 +90,22 @@ static void curl_init(void)
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+int kube_global_init(void)
+{
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK)
+        return -EIO;
+    /* A MIME part's boundary is drawn from curl's TLS random source: the cheapest
+     * public way to have OpenSSL instantiate its generator (which fetches every
+     * cipher of the default provider into its tables) without a connection. */
+    CURL *e = curl_easy_init();
+    if (e != NULL) {
+        curl_mime_free(curl_mime_init(e));
+        curl_easy_cleanup(e);
+    }
+    return 0;
+}
+
 static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *ud)
 {
     struct kube_client *c = ud;

@@ -46,6 +46,15 @@ struct kube_client_opts {
 
 /* Takes ownership of cfg on success (freed by kube_client_free); on failure cfg
  * is still the caller's. opts may be NULL. 0, -ENOMEM or -EIO (libcurl init). */
+/* Initialises libcurl and the process-wide state of its TLS library now: curl's
+ * global init, and OpenSSL's random generator with the algorithm tables it
+ * fetches (~250 KiB of small blocks, otherwise built by every process at its
+ * first connection). Meant for a process that forks its workers afterwards: they
+ * share these pages copy-on-write instead of each building its own (OpenSSL
+ * reseeds its generator in a child by itself). Starts no thread and touches no
+ * network. 0, or -EIO when curl's global init failed. */
+int kube_global_init(void);
+
 int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts,
                     struct kube_client **out);
 /* No request may be running. NULL is a no-op. */

@@ -15,6 +15,9 @@
 
 #define DEFAULT_BUCKETS 256
 #define FIRST_HEAP 64
+/* The heap is rebuilt without its stale entries when a release finds at least this
+ * many and they are over half of it (amortised O(1) per stale entry). */
+#define COMPACT_MIN 32
 
 struct workq_key {
     struct workq_key *wk_hnext; /* hash chain */
@@ -45,6 +48,7 @@ struct workq {
     size_t q_pending; /* in the FIFO or waiting for their workq_done */
     struct timer *q_heap;
     size_t q_nheap, q_capheap;
+    size_t q_nstale; /* heap entries no longer current (their key's timer moved earlier) */
 };
 
 static int64_t now_ms(const struct workq *q)
@@ -213,10 +217,17 @@ static void unlink_free(struct workq *q, struct workq_key *k)
     }
 }
 
+static void heap_compact(struct workq *q);
+
 int workq_release(struct workq *q, struct workq_key *k)
 {
     if (k->wk_pending || k->wk_processing || k->wk_timed)
         return -EBUSY;
+    /* A stale entry lives until its time, which can be far (a deadline moved
+     * earlier): without this, every key dropped after a burst would stay, payload
+     * and all, until then. */
+    if (k->wk_heaprefs != 0 && q->q_nstale >= COMPACT_MIN && q->q_nstale * 2 > q->q_nheap)
+        heap_compact(q);
     if (k->wk_heaprefs != 0) {
         k->wk_released = true; /* a stale heap entry still points here: workq_fire frees it */
         return 1;
@@ -332,6 +343,8 @@ int workq_add_at(struct workq *q, struct workq_key *k, int64_t at)
         q->q_heap = nh;
         q->q_capheap = nc;
     }
+    if (k->wk_timed)
+        q->q_nstale++; /* its entry at the later time */
     k->wk_released = false;
     k->wk_timed = true;
     k->wk_timer = at;
@@ -345,11 +358,8 @@ int workq_add_at(struct workq *q, struct workq_key *k, int64_t at)
     return 0;
 }
 
-static void heap_pop(struct workq *q)
+static void sift_down(struct workq *q, size_t i)
 {
-    q->q_heap[0].k->wk_heaprefs--;
-    q->q_heap[0] = q->q_heap[--q->q_nheap];
-    size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
         if (l < q->q_nheap && q->q_heap[l].at < q->q_heap[m].at)
@@ -363,10 +373,38 @@ static void heap_pop(struct workq *q)
     }
 }
 
+static void heap_pop(struct workq *q)
+{
+    q->q_heap[0].k->wk_heaprefs--;
+    q->q_heap[0] = q->q_heap[--q->q_nheap];
+    sift_down(q, 0);
+}
+
 /* An entry is current while its key's timer is set to its time. */
 static bool current(const struct timer *t)
 {
     return t->k->wk_timed && t->k->wk_timer == t->at;
+}
+
+/* Drops every stale entry (freeing the released keys they kept) and heapifies the
+ * rest. */
+static void heap_compact(struct workq *q)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < q->q_nheap; i++) {
+        struct timer t = q->q_heap[i];
+        if (current(&t)) {
+            q->q_heap[j++] = t;
+            continue;
+        }
+        t.k->wk_heaprefs--;
+        if (t.k->wk_released && t.k->wk_heaprefs == 0)
+            unlink_free(q, t.k);
+    }
+    q->q_nheap = j;
+    q->q_nstale = 0;
+    for (size_t i = j / 2; i-- > 0;)
+        sift_down(q, i);
 }
 
 int64_t workq_fire(struct workq *q)
@@ -376,6 +414,8 @@ int64_t workq_fire(struct workq *q)
         struct timer t = q->q_heap[0];
         if (!current(&t)) {
             heap_pop(q);
+            if (q->q_nstale > 0)
+                q->q_nstale--;
             if (t.k->wk_released && t.k->wk_heaprefs == 0)
                 unlink_free(q, t.k);
             continue;

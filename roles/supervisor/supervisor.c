@@ -1,6 +1,8 @@
 /* The supervisor process: one poll() loop over a signalfd (SIGCHLD, SIGTERM,
  * SIGINT) and the roles' readiness pipes, with timers for restarts and for the
- * stop sequence. It stays free of NNG, threads and libcurl, so fork is safe. */
+ * stop sequence. It stays free of NNG and threads, so fork is safe; of libcurl it
+ * runs only the global init (kube_global_init: no thread, no connection), whose
+ * pages the roles then share instead of each building its own. */
 #include "roles/supervisor/supervisor.h"
 
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include "lib/common/cfg.h"
 #include "lib/common/log.h"
 #include "lib/common/util.h"
+#include "lib/kube/client.h"
 #include "lib/kube/kubeconfig.h"
 #include "roles/supervisor/proc.h"
 #include "runtime/role.h"
@@ -647,6 +650,11 @@ static int setup(struct sup *s, const struct sup_opts *o)
     const char *ex = getenv("OMJOB_ROLE_EXEC");
     if (ex != NULL && strcmp(ex, "1") == 0)
         s->s_ctx.ps_run = NULL;
+    /* curl's and OpenSSL's process-wide state, built once here and shared
+     * copy-on-write by every forked role (~300 KiB each would build its own at its
+     * first request). A failure is the roles' to report: they init again. */
+    if (kube_global_init() != 0)
+        log_warn("cannot initialise libcurl before starting the roles", NULL);
     return 0;
 }
 

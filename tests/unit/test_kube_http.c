@@ -1088,6 +1088,31 @@ static void test_tls_inline_material(void)
     CU_ASSERT_EQUAL(kube_get(c, &pod, &o, &e), -EBADMSG);
     CU_ASSERT_EQUAL(e.http, 200);
     kube_client_free(c);
+    /* The supervisor's order: the global init (OpenSSL's random generator
+     * instantiated), then a fork whose child makes its first TLS connection with
+     * the inherited state: the same answer there. */
+    CU_ASSERT_EQUAL(kube_global_init(), 0);
+    CU_ASSERT_EQUAL(kube_global_init(), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        struct kube_client *cc = tls_client(port, ca, false, cert, key);
+        struct kube_err ce;
+        struct json_object *co = NULL;
+        int crc = kube_get(cc, &pod, &co, &ce);
+        if (crc != -EBADMSG || ce.http != 200)
+            fprintf(stderr, "child: rc %d http %d: %s\n", crc, ce.http, ce.message);
+        json_object_put(co);
+        kube_client_free(cc);
+        free(ca);
+        free(other);
+        free(cert);
+        free(key);
+        _exit(crc == -EBADMSG && ce.http == 200 ? 0 : 1);
+    }
+    int st = -1;
+    CU_ASSERT_FATAL(child > 0);
+    CU_ASSERT_EQUAL(waitpid(child, &st, 0), child);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     /* Wrong CA: verification fails, not retried. */
     c = tls_client(port, other, false, cert, key);
     CU_ASSERT_EQUAL(kube_get(c, &pod, NULL, &e), -EPROTO);

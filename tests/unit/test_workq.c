@@ -413,6 +413,56 @@ static void test_release_with_stale_entries(void)
     CU_ASSERT_EQUAL(fx.fini_calls, 3);
 }
 
+/* A burst: every key's far timer (a deadline) moved earlier, fired, processed and
+ * released. Their stale entries must not keep them (payload and all) until the far
+ * time: a release that finds most of the heap stale rebuilds it, freeing them. */
+static void test_release_compacts_stale(void)
+{
+    struct workq *q = new_queue(0);
+    enum { N = 100 };
+    struct workq_key *ks[N];
+    char name[32];
+    int64_t t0 = fx.now;
+    struct workq_key *far = key(q, "ns/far", 0); /* a current timer, kept */
+    workq_add_at(q, far, t0 + 100000);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "ns/k%d", i);
+        ks[i] = key(q, name, i + 1 < MAX_IDS ? i + 1 : -1);
+        workq_add_at(q, ks[i], t0 + 3600000);
+        workq_add_at(q, ks[i], t0 + 10);
+    }
+    fx.now = t0 + 10;
+    workq_fire(q);
+    int deferred = 0, freed = 0;
+    for (int i = 0; i < N; i++) {
+        struct workq_key *k = workq_get(q);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+        workq_done(q, k);
+        int rc = workq_release(q, k);
+        CU_ASSERT(rc == 0 || rc == 1);
+        deferred += rc == 1;
+        freed += rc == 0;
+    }
+    /* Long before the stale entries' time, at most the last few wait. */
+    CU_ASSERT(freed > 0);
+    CU_ASSERT(workq_nkeys(q) < 1 + 32 + 1);
+    CU_ASSERT(workq_nheap(q) < 1 + 32 + 1);
+    CU_ASSERT_EQUAL(fx.fini_calls, (int)(N + 1 - workq_nkeys(q)));
+    /* The current timer survived the rebuilds and still fires. */
+    int64_t at = 0;
+    CU_ASSERT_TRUE(workq_key_timer(far, &at));
+    CU_ASSERT_EQUAL(at, t0 + 100000);
+    fx.now = t0 + 3600000;
+    workq_fire(q);
+    CU_ASSERT_PTR_EQUAL(workq_get(q), far);
+    workq_done(q, far);
+    CU_ASSERT_EQUAL(workq_nkeys(q), 1);
+    CU_ASSERT_EQUAL(workq_nheap(q), 0);
+    workq_free(q);
+    CU_ASSERT_EQUAL(fx.fini_calls, N + 1);
+    (void)deferred;
+}
+
 static void test_release_revived(void)
 {
     struct workq *q = new_queue(0);
@@ -799,6 +849,8 @@ int main(void)
         {"released with stale heap entries: freed by the last (390ee2d)",
          test_release_with_stale_entries},
         {"released, then added before the stale entry goes", test_release_revived},
+        {"released keys behind stale entries freed by a rebuild of the heap",
+         test_release_compacts_stale},
         {"growth and rehash with many keys", test_growth},
         {"metric hooks", test_hooks},
         {"randomized against a reference model", test_model},
