@@ -38,6 +38,11 @@ struct kube_client_opts {
     long total_timeout_ms;
     const char *user_agent;    /* default "omjob-operator/<version>" */
     const char *field_manager; /* fieldManager of writes when set (copied) */
+    /* Connections kept open between requests (idle libcurl handles); default 8,
+     * at most 256. A request that finds none idle opens one (a TLS handshake),
+     * and one returned to a full pool is closed: set it to the number of threads
+     * that share the client, so that each keeps its connection. */
+    int max_idle;
 };
 
 /* Takes ownership of cfg on success (freed by kube_client_free); on failure cfg

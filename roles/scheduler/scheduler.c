@@ -130,7 +130,9 @@ static int setup(struct sched *s)
     struct kube_client_opts ko = {.request_timeout_ms = KUBE_TIMEOUT_MS,
                                   .total_timeout_ms = KUBE_TOTAL_MS,
                                   .max_attempts = KUBE_ATTEMPTS,
-                                  .field_manager = "omjob-operator"};
+                                  .field_manager = "omjob-operator",
+                                  /* a connection for each worker and the loop */
+                                  .max_idle = SCHED_WORKERS + 1};
     char err[512] = "", instance[128], host[64] = "";
     int rc = ctl_open("scheduler", &s->s_cfg, &s->s_ctl);
     if (rc != 0) {
