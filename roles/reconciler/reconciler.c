@@ -1196,16 +1196,9 @@ static int event_metrics(struct rc *r)
     static const char *const cause[] = {"cause"};
     struct metrics *m = ctl_metrics(r->ctl);
     struct metrics_family *dropped = NULL, *waiting = NULL;
-    int rc =
-        metrics_counter_new(m, "omjob_events_dropped_total",
-                            "Events about OMJobs given up without being recorded: the waiting "
-                            "queue was full (queue_full), or their OMJob is gone (object_gone).",
-                            cause, 1, &dropped);
+    int rc = metrics_counter_new(m, EV_DROPPED_FAMILY, EV_DROPPED_HELP, cause, 1, &dropped);
     if (rc == 0)
-        rc = metrics_gauge_new(m, "omjob_events_waiting",
-                               "Events about OMJobs the API server did not take yet, waiting to be "
-                               "tried again.",
-                               NULL, 0, &waiting);
+        rc = metrics_gauge_new(m, EV_WAITING_FAMILY, EV_WAITING_HELP, NULL, 0, &waiting);
     if (rc != 0) {
         log_error("cannot register the event metrics", "error", strerror(-rc), NULL);
         return rc;
