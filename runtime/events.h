@@ -75,22 +75,19 @@ void ev_stats_get(struct ev_recorder *r, struct ev_stats *out);
  * negative errno when it cannot be told (kept). Called from ev_retry only. */
 typedef int (*ev_exists_fn)(void *ctx, const struct ev_object *obj);
 
-/* The metrics of the waiting queue, the same in every role that records Events
- * (the reconcilers, the scheduler): one family each, a role label apart. */
-#define EV_DROPPED_FAMILY "omjob_events_dropped_total"
-#define EV_DROPPED_HELP                                                                            \
-    "Events about OMJobs and CronOMJobs given up without being recorded: the waiting queue "       \
-    "was full (queue_full), or their object is gone (object_gone)."
-#define EV_WAITING_FAMILY "omjob_events_waiting"
-#define EV_WAITING_HELP                                                                            \
-    "Events about OMJobs and CronOMJobs the API server did not take yet, waiting to be tried "     \
-    "again."
-
 /* Configures the waiting queue: at most cap entries (0: 512), exists (NULL: every
  * object exists), and optional metrics: dropped, a counter with one label
  * (cause: "queue_full", "object_gone"), waiting, a gauge without labels. */
 void ev_retry_setup(struct ev_recorder *r, unsigned cap, ev_exists_fn exists, void *ctx,
                     struct metrics_family *dropped, struct metrics_family *waiting);
+
+/* ev_retry_setup with the default cap and the waiting queue's metrics, the same
+ * in every role that records Events (the reconcilers, the scheduler; a role
+ * label apart): omjob_events_dropped_total{cause} and omjob_events_waiting,
+ * registered in m. 0, or the negative errno of a registration (logged). */
+struct metrics;
+int ev_retry_setup_metrics(struct ev_recorder *r, struct metrics *m, ev_exists_fn exists,
+                           void *ctx);
 
 /* True when rc (from ev_emit) may pass: the occurrence is worth keeping. */
 bool ev_retryable(int rc);

@@ -72,24 +72,6 @@ static int register_metrics(struct sched *s)
     return rc;
 }
 
-/* The Events the API server does not take are kept by the recorder, as the
- * reconcilers' (runtime/events.h), with the same metrics. */
-static int setup_events(struct sched *s)
-{
-    static const char *const cause[] = {"cause"};
-    struct metrics *m = ctl_metrics(s->s_ctl);
-    struct metrics_family *dropped = NULL, *waiting = NULL;
-    int rc = metrics_counter_new(m, EV_DROPPED_FAMILY, EV_DROPPED_HELP, cause, 1, &dropped);
-    if (rc == 0)
-        rc = metrics_gauge_new(m, EV_WAITING_FAMILY, EV_WAITING_HELP, NULL, 0, &waiting);
-    if (rc != 0) {
-        log_error("cannot register the event metrics", "error", strerror(-rc), NULL);
-        return rc;
-    }
-    ev_retry_setup(s->s_ev, 0, sched_ev_exists, s, dropped, waiting);
-    return 0;
-}
-
 static void status_fields(void *arg, struct json_object *obj)
 {
     struct sched *s = arg;
@@ -174,7 +156,9 @@ static int setup(struct sched *s)
     gethostname(host, sizeof(host) - 1);
     snprintf(instance, sizeof(instance), "scheduler@%s", host[0] ? host : "unknown");
     if (ev_recorder_new(s->s_kc, "omjob-operator", instance, 0, &s->s_ev) != 0 ||
-        setup_events(s) != 0 || open_ipc(s) != 0)
+        /* kept when the API server does not take them, as the reconcilers' */
+        ev_retry_setup_metrics(s->s_ev, ctl_metrics(s->s_ctl), sched_ev_exists, s) != 0 ||
+        open_ipc(s) != 0)
         return 1;
     sched_resync_init(&s->s_rs);
     /* The time the token bucket takes to fill from empty (at most 5 s). */

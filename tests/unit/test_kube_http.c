@@ -330,7 +330,17 @@ static void observe(void *ctx, const char *method, int code, double seconds)
 static char tmpdir[] = "/tmp/test_kube_http.XXXXXX";
 static char tokfile[1200];
 
+static struct kube_client *client_with(int port, const char *user_yaml,
+                                       const struct kube_client_opts *o);
+
 static struct kube_client *client_for(int port, const char *user_yaml, int max_attempts)
+{
+    struct kube_client_opts o = {.max_attempts = max_attempts, .field_manager = "omjob"};
+    return client_with(port, user_yaml, &o);
+}
+
+static struct kube_client *client_with(int port, const char *user_yaml,
+                                       const struct kube_client_opts *o)
 {
     char yaml[2048], err[512];
     snprintf(yaml, sizeof(yaml),
@@ -343,9 +353,8 @@ static struct kube_client *client_for(int port, const char *user_yaml, int max_a
     if (rc != 0)
         fprintf(stderr, "config: %s\n", err);
     CU_ASSERT_FATAL(rc == 0);
-    struct kube_client_opts o = {.max_attempts = max_attempts, .field_manager = "omjob"};
     struct kube_client *c = NULL;
-    CU_ASSERT_FATAL(kube_client_new(cfg, &o, &c) == 0);
+    CU_ASSERT_FATAL(kube_client_new(cfg, o, &c) == 0);
     memset(&seen, 0, sizeof(seen));
     kube_client_set_observer(c, observe, &seen);
     return c;
@@ -1204,18 +1213,8 @@ static int ka_connections(int nthreads, int max_idle, int rounds)
     atomic_store(&ka.stop, false);
     pthread_t srv_th;
     CU_ASSERT_FATAL(pthread_create(&srv_th, NULL, ka_main, NULL) == 0);
-    char yaml[1024], err[256];
-    snprintf(yaml, sizeof(yaml),
-             "current-context: t\ncontexts: [{name: t, context: {cluster: k, user: u}}]\n"
-             "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:%d'}}]\n"
-             "users: [{name: u, user: {token: t}}]\n",
-             port);
-    struct kube_config *cfg = NULL;
-    CU_ASSERT_FATAL(kube_config_parse(yaml, strlen(yaml), tmpdir, "test", &cfg, err, sizeof(err)) ==
-                    0);
     struct kube_client_opts o = {.qps = -1, .max_idle = max_idle};
-    struct kube_client *c = NULL;
-    CU_ASSERT_FATAL(kube_client_new(cfg, &o, &c) == 0);
+    struct kube_client *c = client_with(port, "{token: t}", &o);
     pthread_barrier_t bar;
     pthread_barrier_init(&bar, NULL, (unsigned)nthreads);
     struct ka_user u[32];
