@@ -48,7 +48,6 @@
 #define ERROR_FIRST_MS 200 /* API errors: backoff from ... */
 #define ERROR_MAX_MS 30000 /* ... doubling to */
 #define TIMER_SLACK_MS 5   /* wake just after a scheduled second, not just before */
-#define HOLD_SLACK_MS 100  /* sched_hold: a timer this far past the minute is its own */
 #define VIEW_CREATED 2     /* runs created remembered by a deferred view */
 
 enum step {
@@ -340,22 +339,6 @@ void sched_evq_free(struct sched *s)
     }
     s->s_evq_head = s->s_evq_tail = NULL;
     s->s_nevq = 0;
-}
-
-/* Deferred writes (status, deletions) and the runs' Events wait in the last
- * s_hold_ms before a full minute (when every scheduled time falls: zone offsets
- * are whole minutes) if a timer comes due at it: the client's token bucket then
- * fills to its burst for that minute's creates, instead of starting it empty
- * behind the previous minute's writes. A timer past the minute (or none) holds
- * nothing, and a hold ends with the minute, so nothing waits longer than
- * s_hold_ms (2 s at the default 50/100). */
-bool sched_hold(void *arg, int64_t until_ms)
-{
-    struct sched *s = arg;
-    if (s->s_hold_ms <= 0 || until_ms < 0)
-        return false;
-    int64_t to_minute = 60000 - util_wall_ms() % 60000;
-    return to_minute <= s->s_hold_ms && until_ms <= to_minute + HOLD_SLACK_MS;
 }
 
 int sched_ev_exists(void *ctx, const struct ev_object *o)

@@ -96,7 +96,6 @@ struct sched {
     struct sched_evq *s_evq_head, *s_evq_tail; /* the runs' Events, last of all */
     size_t s_nevq;
     int64_t s_ev_retry_at; /* the loop's: when ev_retry has one due (0: none) */
-    int64_t s_hold_ms;     /* sched_hold: the token bucket's time to fill (0: none) */
     /* For the STATUS reply (read on another thread). */
     _Atomic size_t s_nkeys;
     _Atomic size_t s_nscheduled;
@@ -135,7 +134,6 @@ enum sp_result sched_resume(void *arg, struct workq_key *wk, void *cont);
 void sched_drop(void *arg, struct workq_key *wk, void *cont);
 void sched_forget(void *arg, struct workq *q, struct workq_key *wk);
 bool sched_idle(void *arg);
-bool sched_hold(void *arg, int64_t until_ms);
 void **sched_slot(void *arg, struct workq_key *wk);
 /* Frees the Events still queued for idle time (at stop: they are lost). */
 void sched_evq_free(struct sched *s);

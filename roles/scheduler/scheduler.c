@@ -161,15 +161,11 @@ static int setup(struct sched *s)
         open_ipc(s) != 0)
         return 1;
     sched_resync_init(&s->s_rs);
-    /* The time the token bucket takes to fill from empty (at most 5 s). */
-    double fill = s->s_cfg.kube_qps > 0 ? (double)s->s_cfg.kube_burst / s->s_cfg.kube_qps : 0;
-    s->s_hold_ms = fill > 5.0 ? 5000 : (int64_t)(fill * 1000);
     struct sched_pool_ops po = {.pass = sched_pass,
                                 .resume = sched_resume,
                                 .drop = sched_drop,
                                 .forget = sched_forget,
                                 .idle = sched_idle,
-                                .hold = sched_hold,
                                 .slot = sched_slot,
                                 .arg = s};
     if ((rc = sched_pool_start(s->s_wq, SCHED_WORKERS, &po, &s->s_pool)) != 0) {
