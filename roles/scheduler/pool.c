@@ -138,12 +138,6 @@ static bool w_take(void *arg, unsigned idx, int64_t *wait_ms)
             return true;
         }
     }
-    /* Held back before a scheduled time: wake at the timer, for its first passes. */
-    if (p->p_ops.hold != NULL && p->p_ops.hold(p->p_ops.arg, until)) {
-        p->p_st.held++;
-        *wait_ms = until >= 0 && until < IDLE_WAIT_MS ? until : IDLE_WAIT_MS;
-        return false;
-    }
     /* The queue is empty: deferred passes go once no first pass runs (a running
      * one may still have its create to make). */
     if (p->p_fhead != NULL && p->p_nfirst == 0 && take_resume(p, w))

@@ -55,12 +55,6 @@ struct sched_pool_ops {
      * resumed one waits or runs. True when it did something (it is called
      * again), false when it had nothing. */
     bool (*idle)(void *arg);
-    /* Optional: true while deferred passes and idle work are held back, with
-     * until_ms the ms until the next timer (-1: none): the scheduler holds them
-     * in the seconds before a scheduled minute, so that its runs' creates find
-     * the client's token bucket full (scheduler.c). First passes are never held.
-     * Called with the pool locked. */
-    bool (*hold)(void *arg, int64_t until_ms);
     /* Where the pool keeps the key's deferred continuation (a pointer in the
      * key's payload, NULL while none: the pool's, called with the pool locked). */
     void **(*slot)(void *arg, struct workq_key *wk);
@@ -96,11 +90,10 @@ bool sched_pool_contended(struct sched_pool *p);
 size_t sched_pool_nkeys(struct sched_pool *p);
 
 /* Counters for tests: passes begun, continuations resumed, continuations taken
- * over by a first pass, idle calls that did something, looks at the queue that
- * found the rest held (ops.hold), and the most passes (first, resumed, idle)
- * seen running at once. */
+ * over by a first pass, idle calls that did something, and the most passes
+ * (first, resumed, idle) seen running at once. */
 struct sched_pool_stats {
-    unsigned long passes, resumed, taken_over, idle, held;
+    unsigned long passes, resumed, taken_over, idle;
     int max_busy;
 };
 void sched_pool_stats(struct sched_pool *p, struct sched_pool_stats *out);

@@ -4,8 +4,7 @@
  * resumed (creates first), and idle work (the runs' Events) only after every
  * resume; a key added while its pass is deferred gets a first pass at once,
  * which takes the continuation over (resumed once, by whoever has it last);
- * timers fire in the workers; while held (ops.hold) only first passes run; a
- * gone key is forgotten; stopping drops the
+ * timers fire in the workers; a gone key is forgotten; stopping drops the
  * continuations left. Labelled threads (TSan). */
 #include <errno.h>
 #include <pthread.h>
@@ -147,16 +146,6 @@ static bool op_idle(void *arg)
     return true;
 }
 
-/* Holds deferred passes and idle work while set. */
-static atomic_bool held;
-
-static bool op_hold(void *arg, int64_t until_ms)
-{
-    (void)arg;
-    (void)until_ms;
-    return atomic_load(&held);
-}
-
 static void **op_slot(void *arg, struct workq_key *wk)
 {
     (void)arg;
@@ -168,7 +157,6 @@ static const struct sched_pool_ops OPS = {.pass = op_pass,
                                           .drop = op_drop,
                                           .forget = op_forget,
                                           .idle = op_idle,
-                                          .hold = op_hold,
                                           .slot = op_slot};
 
 static void reset(void)
@@ -293,34 +281,6 @@ static void test_creates_first(void)
     CU_ASSERT_EQUAL(atomic_load(&R.dropped), 0);
 }
 
-/* While ops.hold says so (before a scheduled minute), first passes go on but
- * deferred passes and idle work wait; they go when it stops holding. */
-static void test_hold(void)
-{
-    struct workq *q;
-    reset();
-    R.defer = true;
-    atomic_store(&held, true);
-    struct sched_pool *p = start(&q);
-    add_keys(p, 20);
-    atomic_store(&idle_left, 5);
-    sched_pool_open(p);
-    CU_ASSERT(wait_count('P', 20, 5000));
-    usleep(100000);
-    CU_ASSERT_EQUAL(count('R'), 0);
-    CU_ASSERT_EQUAL(count('I'), 0);
-    sched_pool_lock(p);
-    atomic_store(&held, false);
-    sched_pool_unlock(p); /* wakes the workers */
-    CU_ASSERT(wait_count('R', 20, 5000));
-    CU_ASSERT(wait_count('I', 5, 5000));
-    struct sched_pool_stats st;
-    sched_pool_stats(p, &st);
-    CU_ASSERT(st.held > 0);
-    sched_pool_stop(p);
-    workq_free(q);
-}
-
 /* A key added while its pass waits deferred (held back by a slow first pass of
  * another key): a first pass at once, which takes the continuation over; one
  * resume at the end, with the continuation the last pass handed back. */
@@ -434,7 +394,6 @@ int main(void)
     CU_add_test(s, "a key added while deferred: passed at once, taking it over",
                 test_add_while_deferred);
     CU_add_test(s, "timers fire in the workers", test_timer);
-    CU_add_test(s, "held back: first passes only", test_hold);
     CU_add_test(s, "a gone key is forgotten", test_gone);
     CU_add_test(s, "stop drops what is deferred", test_stop_drops);
     CU_basic_set_mode(CU_BRM_VERBOSE);
