@@ -561,6 +561,28 @@ void ev_retry_setup(struct ev_recorder *r, unsigned cap, ev_exists_fn exists, vo
     pthread_mutex_unlock(&r->r_wmu);
 }
 
+int ev_retry_setup_metrics(struct ev_recorder *r, struct metrics *m, ev_exists_fn exists, void *ctx)
+{
+    static const char *const cause[] = {"cause"};
+    struct metrics_family *dropped = NULL, *waiting = NULL;
+    int rc = metrics_counter_new(
+        m, "omjob_events_dropped_total",
+        "Events about OMJobs and CronOMJobs given up without being recorded: the waiting "
+        "queue was full (queue_full), or their object is gone (object_gone).",
+        cause, 1, &dropped);
+    if (rc == 0)
+        rc = metrics_gauge_new(m, "omjob_events_waiting",
+                               "Events about OMJobs and CronOMJobs the API server did not take "
+                               "yet, waiting to be tried again.",
+                               NULL, 0, &waiting);
+    if (rc != 0) {
+        log_error("cannot register the event metrics", "error", strerror(-rc), NULL);
+        return rc;
+    }
+    ev_retry_setup(r, 0, exists, ctx, dropped, waiting);
+    return 0;
+}
+
 bool ev_retryable(int rc)
 {
     return rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EIO ||

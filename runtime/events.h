@@ -81,6 +81,14 @@ typedef int (*ev_exists_fn)(void *ctx, const struct ev_object *obj);
 void ev_retry_setup(struct ev_recorder *r, unsigned cap, ev_exists_fn exists, void *ctx,
                     struct metrics_family *dropped, struct metrics_family *waiting);
 
+/* ev_retry_setup with the default cap and the waiting queue's metrics, the same
+ * in every role that records Events (the reconcilers, the scheduler; a role
+ * label apart): omjob_events_dropped_total{cause} and omjob_events_waiting,
+ * registered in m. 0, or the negative errno of a registration (logged). */
+struct metrics;
+int ev_retry_setup_metrics(struct ev_recorder *r, struct metrics *m, ev_exists_fn exists,
+                           void *ctx);
+
 /* True when rc (from ev_emit) may pass: the occurrence is worth keeping. */
 bool ev_retryable(int rc);
 

@@ -42,10 +42,10 @@ foreach(src ${UNIT_TESTS})
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/unit)
   add_test(NAME unit_${mod} COMMAND ${name})
   # Modules that run threads (the watcher's cache, IPC's reply workers, the
-  # control socket, httpd, the cleaner's deletion workers, the scheduler's workers)
-  # are labelled threads: `make tsan` runs them.
+  # control socket, httpd, the worker threads of lib/workq and those of the
+  # cleaner and the scheduler on them) are labelled threads: `make tsan` runs them.
   set(labels unit)
-  if(mod MATCHES "^(watcher|ipc|runtime_ctl|httpd|cleaner_pool|scheduler_pool)")
+  if(mod MATCHES "^(watcher|ipc|runtime_ctl|httpd|workq_pool|cleaner_pool|scheduler_pool)")
     set(labels "unit;threads")
   endif()
   set_tests_properties(unit_${mod} PROPERTIES LABELS "${labels}" TIMEOUT 120

@@ -22,7 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POOL_MAX 8
+/* Idle connections kept by default (kube_client_opts.max_idle), and the most. */
+#define POOL_DEFAULT 8
+#define POOL_LIMIT 256
 #define TOKEN_REFRESH_NS (60LL * 1000000000)
 /* After a failed re-read, try again this soon rather than on every request. */
 #define TOKEN_RETRY_NS (10LL * 1000000000)
@@ -59,7 +61,7 @@ struct kube_client {
     struct kube_retry_policy policy;
 
     pthread_mutex_t mu; /* pool, rate limiter, token */
-    CURL *pool[POOL_MAX];
+    CURL **pool;        /* opts.max_idle idle easy handles, each with its connection */
     int npool;
     struct kube_ratelimit rl;
     char *token; /* current bearer token (secret) */
@@ -151,6 +153,10 @@ static void opts_fill(struct kube_client_opts *o, const struct kube_client_opts 
         o->connect_timeout_ms = 10000;
     if (o->request_timeout_ms <= 0)
         o->request_timeout_ms = 60000;
+    if (o->max_idle <= 0)
+        o->max_idle = POOL_DEFAULT;
+    if (o->max_idle > POOL_LIMIT)
+        o->max_idle = POOL_LIMIT;
 }
 
 int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts,
@@ -173,7 +179,9 @@ int kube_client_new(struct kube_config *cfg, const struct kube_client_opts *opts
     c->opts.user_agent = NULL;
     c->opts.field_manager = NULL;
     int rc = -ENOMEM;
-    if (c->ua == NULL || (opts && opts->field_manager && c->field_manager == NULL))
+    c->pool = calloc((size_t)c->opts.max_idle, sizeof(*c->pool));
+    if (c->pool == NULL || c->ua == NULL ||
+        (opts && opts->field_manager && c->field_manager == NULL))
         goto fail;
     if (cfg->kc_token != NULL && (c->token = strdup(cfg->kc_token)) == NULL)
         goto fail;
@@ -200,6 +208,7 @@ void kube_client_free(struct kube_client *c)
         return;
     for (int i = 0; i < c->npool; i++)
         curl_easy_cleanup(c->pool[i]);
+    free(c->pool);
     if (c->share != NULL) {
         curl_share_cleanup(c->share);
         for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
@@ -847,7 +856,7 @@ static CURL *pool_get(struct kube_client *c, unsigned *gen)
 static void pool_put(struct kube_client *c, CURL *e, unsigned gen)
 {
     pthread_mutex_lock(&c->mu);
-    if (c->npool < POOL_MAX && gen == c->tls_gen) {
+    if (c->npool < c->opts.max_idle && gen == c->tls_gen) {
         c->pool[c->npool++] = e;
         e = NULL;
     }

@@ -42,6 +42,11 @@ struct kube_client_opts {
      * without metadata.managedFields: cut from the text before json-c parses it
      * (jx_find_member), so it costs neither parsing nor memory. Off by default. */
     bool drop_managed_fields;
+    /* Connections kept open between requests (idle libcurl handles); default 8,
+     * at most 256. A request that finds none idle opens one (a TLS handshake),
+     * and one returned to a full pool is closed: set it to the number of threads
+     * that share the client, so that each keeps its connection. */
+    int max_idle;
 };
 
 /* Takes ownership of cfg on success (freed by kube_client_free); on failure cfg

@@ -99,7 +99,9 @@ static int setup(struct cleaner_ctx *c)
      * KUBE_TOTAL_MS (as a reconciler's key); the wait hook keeps /healthz green. */
     struct kube_client_opts ko = {.request_timeout_ms = KUBE_TIMEOUT_MS,
                                   .total_timeout_ms = KUBE_TOTAL_MS,
-                                  .max_attempts = KUBE_ATTEMPTS};
+                                  .max_attempts = KUBE_ATTEMPTS,
+                                  /* a connection for each worker and the loop */
+                                  .max_idle = CLEANER_WORKERS + 1};
     char err[512] = "", instance[128], host[64] = "";
     int rc = ctl_open("cleaner", &c->cl_cfg, &c->cl_ctl);
     if (rc != 0) {

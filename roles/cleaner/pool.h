@@ -3,7 +3,8 @@
  * API client and so its rate limiter), and the loop takes the finished ones back
  * when the pool's fd is readable. The table and the metrics stay with the loop's
  * thread: a worker touches only its job. With 0 workers a job runs at once in the
- * submitting thread (the unit tests' deterministic mode). */
+ * submitting thread (the unit tests' deterministic mode). The threads, their lock
+ * and their stop are lib/workq/pool.h's (shared with the scheduler's workers). */
 #ifndef OMJOB_ROLES_CLEANER_POOL_H
 #define OMJOB_ROLES_CLEANER_POOL_H
 

@@ -1245,24 +1245,10 @@ static void status_fn(void *arg, struct json_object *obj)
 /* The waiting queue of Events (runtime/events.h) and its metrics. */
 static int event_metrics(struct rc *r)
 {
-    static const char *const cause[] = {"cause"};
     struct metrics *m = ctl_metrics(r->ctl);
-    struct metrics_family *dropped = NULL, *waiting = NULL;
-    int rc =
-        metrics_counter_new(m, "omjob_events_dropped_total",
-                            "Events about OMJobs given up without being recorded: the waiting "
-                            "queue was full (queue_full), or their OMJob is gone (object_gone).",
-                            cause, 1, &dropped);
-    if (rc == 0)
-        rc = metrics_gauge_new(m, "omjob_events_waiting",
-                               "Events about OMJobs the API server did not take yet, waiting to be "
-                               "tried again.",
-                               NULL, 0, &waiting);
-    if (rc != 0) {
-        log_error("cannot register the event metrics", "error", strerror(-rc), NULL);
+    int rc = ev_retry_setup_metrics(r->ev, m, omjob_exists, r);
+    if (rc != 0)
         return rc;
-    }
-    ev_retry_setup(r->ev, 0, omjob_exists, r, dropped, waiting);
     static const char *const result[] = {"result"};
     rc = metrics_counter_new(m, "omjob_template_fetches_total",
                              "OMJobs read from the API server because a pod to create needs a "

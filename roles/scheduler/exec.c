@@ -48,9 +48,7 @@
 #define ERROR_FIRST_MS 200 /* API errors: backoff from ... */
 #define ERROR_MAX_MS 30000 /* ... doubling to */
 #define TIMER_SLACK_MS 5   /* wake just after a scheduled second, not just before */
-#define EV_RETRY_MS 2000
-#define EV_RETRY_ROUNDS 30
-#define VIEW_CREATED 2 /* runs created remembered by a deferred view */
+#define VIEW_CREATED 2     /* runs created remembered by a deferred view */
 
 enum step {
     STEP_CONTINUE, /* the view is up to date: decide again */
@@ -231,15 +229,6 @@ static int children(struct view *v, struct sc_child **out, size_t *n)
 
 /* ---- Events ---- */
 
-/* True when the error may pass: an outage, or a 403 from an authorizer not yet
- * synced after an API server restart (a namespace being deleted is 403 too: a
- * minute of retries costs nothing). */
-static bool ev_transient(int rc)
-{
-    return rc == -ECONNREFUSED || rc == -ECONNRESET || rc == -ETIMEDOUT || rc == -EIO ||
-           rc == -EAGAIN || rc == -EPERM;
-}
-
 static int post(struct sched *s, const struct sched_ev *e)
 {
     struct ev_object o = {.api_version = OMJOB_GROUP_VERSION,
@@ -247,22 +236,10 @@ static int post(struct sched *s, const struct sched_ev *e)
                           .ns = e->ns,
                           .name = e->name,
                           .uid = e->uid};
-    return ev_emit(s->s_ev, &o, e->type, e->reason, e->message);
-}
-
-static void keep_for_retry(struct sched *s, const struct sched_ev *e)
-{
-    pthread_mutex_lock(&s->s_retry_mu);
-    bool full = s->s_nretry == SCHED_EV_RETRY_MAX;
-    if (!full) {
-        s->s_retry[s->s_nretry++] = *e;
-        if (s->s_retry_at_ms == 0)
-            s->s_retry_at_ms = util_mono_ms() + EV_RETRY_MS;
-    }
-    pthread_mutex_unlock(&s->s_retry_mu);
-    if (full)
-        log_warn("Event dropped: too many waiting for the API server", "reason", e->reason,
-                 "cronomjob.namespace", e->ns, "cronomjob.name", e->name, NULL);
+    /* One that the API server does not take for a while is kept and posted
+     * later by the recorder (runtime/events.h, the reconcilers' path), for as
+     * long as the CronOMJob exists (sched_ev_exists), tried by the loop. */
+    return ev_emit_keep(s->s_ev, &o, e->type, e->reason, e->message);
 }
 
 /* The skipped-run reasons of omjob_cron_skipped_total, from the Event reasons. */
@@ -288,9 +265,7 @@ static void emit(struct sched *s, struct view *v, enum ev_type type, const char 
     const char *skip = skip_reason(reason);
     if (skip != NULL)
         metrics_counter_add(s->s_skipped, 1.0, skip);
-    int rc = post(s, &e);
-    if (rc != 0 && ev_transient(rc))
-        keep_for_retry(s, &e);
+    post(s, &e);
 }
 
 /* The Events of a step that succeeded. */
@@ -299,27 +274,6 @@ static void emit_action(struct sched *s, struct view *v, const struct sc_action 
     for (int i = 0; i < a->nev && i < SC_MAX_EVENTS; i++)
         emit(s, v, a->ev[i].type == SC_EV_WARNING ? EV_WARNING : EV_NORMAL, a->ev[i].reason,
              a->ev[i].message);
-}
-
-/* Holds s_retry_mu while it posts: a worker with an Event to keep waits, which
- * only happens while the API server refuses Events anyway. */
-void sched_retry_events(struct sched *s)
-{
-    pthread_mutex_lock(&s->s_retry_mu);
-    if (s->s_nretry == 0 || util_mono_ms() < s->s_retry_at_ms) {
-        pthread_mutex_unlock(&s->s_retry_mu);
-        return;
-    }
-    int kept = 0;
-    for (int i = 0; i < s->s_nretry; i++) {
-        struct sched_ev *e = &s->s_retry[i];
-        int rc = post(s, e);
-        if (rc != 0 && ev_transient(rc) && ++e->tries < EV_RETRY_ROUNDS)
-            s->s_retry[kept++] = *e;
-    }
-    s->s_nretry = kept;
-    s->s_retry_at_ms = kept > 0 ? util_mono_ms() + EV_RETRY_MS : 0;
-    pthread_mutex_unlock(&s->s_retry_mu);
 }
 
 /* A run's Event, for the workers' idle time (pool.h: after every due create and
@@ -338,7 +292,7 @@ static void emit_later(struct sched *s, struct view *v, const struct sc_event *e
     snprintf(e->name, sizeof(e->name), "%s", v->name);
     snprintf(e->uid, sizeof(e->uid), "%s", v->uid);
     snprintf(e->message, sizeof(e->message), "%s", ev->message);
-    pthread_mutex_lock(&s->s_retry_mu);
+    pthread_mutex_lock(&s->s_evq_mu);
     bool full = s->s_nevq >= SCHED_EVQ_MAX;
     if (!full) {
         if (s->s_evq_tail != NULL)
@@ -348,7 +302,7 @@ static void emit_later(struct sched *s, struct view *v, const struct sc_event *e
         s->s_evq_tail = n;
         s->s_nevq++;
     }
-    pthread_mutex_unlock(&s->s_retry_mu);
+    pthread_mutex_unlock(&s->s_evq_mu);
     if (full) {
         log_warn("Event dropped: too many waiting for the workers", "reason", e->reason,
                  "cronomjob.namespace", e->ns, "cronomjob.name", e->name, NULL);
@@ -361,7 +315,7 @@ static void emit_later(struct sched *s, struct view *v, const struct sc_event *e
 bool sched_idle(void *arg)
 {
     struct sched *s = arg;
-    pthread_mutex_lock(&s->s_retry_mu);
+    pthread_mutex_lock(&s->s_evq_mu);
     struct sched_evq *n = s->s_evq_head;
     if (n != NULL) {
         s->s_evq_head = n->q_next;
@@ -369,12 +323,10 @@ bool sched_idle(void *arg)
             s->s_evq_tail = NULL;
         s->s_nevq--;
     }
-    pthread_mutex_unlock(&s->s_retry_mu);
+    pthread_mutex_unlock(&s->s_evq_mu);
     if (n == NULL)
         return false;
-    int rc = post(s, &n->q_ev);
-    if (rc != 0 && ev_transient(rc))
-        keep_for_retry(s, &n->q_ev);
+    post(s, &n->q_ev);
     free(n);
     return true;
 }
@@ -389,12 +341,20 @@ void sched_evq_free(struct sched *s)
     s->s_nevq = 0;
 }
 
-int64_t sched_retry_wait_ms(struct sched *s, int64_t now)
+int sched_ev_exists(void *ctx, const struct ev_object *o)
 {
-    pthread_mutex_lock(&s->s_retry_mu);
-    int64_t w = s->s_nretry == 0 ? -1 : s->s_retry_at_ms > now ? s->s_retry_at_ms - now : 0;
-    pthread_mutex_unlock(&s->s_retry_mu);
-    return w;
+    struct sched *s = ctx;
+    char key[512];
+    struct json_object *root = NULL;
+    snprintf(key, sizeof(key), "%s/%s", o->ns, o->name);
+    int rc = sched_fetch(s, key, &root);
+    if (rc != 0)
+        return rc;
+    struct json_object *cron = jx_get(root, "cronomjob");
+    int ex = cron != NULL && json_object_is_type(cron, json_type_object) &&
+             strcmp(jx_str_or(cron, "metadata.uid", ""), o->uid) == 0;
+    json_object_put(root);
+    return ex;
 }
 
 /* ---- executing one action ---- */

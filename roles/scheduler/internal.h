@@ -61,15 +61,13 @@ struct sched_resync {
 #define SCHED_RESYNC_FIRST_MS 200    /* failures: backoff from ... */
 #define SCHED_RESYNC_MAX_MS 30000    /* ... doubling to */
 
-/* An Event to post on a CronOMJob, or one the API server did not take yet. */
+/* An Event to post on a CronOMJob. */
 struct sched_ev {
     char ns[64], name[254], uid[64];
     enum ev_type type;
     const char *reason; /* static strings from decide.c or exec.c */
     char message[SC_MSG_MAX];
-    int tries;
 };
-#define SCHED_EV_RETRY_MAX 128
 /* The runs' Events waiting for the workers' idle time (pool.h), at most. */
 #define SCHED_EVQ_MAX 4096
 struct sched_evq {
@@ -94,12 +92,10 @@ struct sched {
     struct sched_resync s_rs;
     bool s_synced_once;
     unsigned s_connects;                       /* ipc_sub_connects last seen */
-    pthread_mutex_t s_retry_mu;                /* s_retry, s_nretry, s_retry_at_ms, s_evq* */
+    pthread_mutex_t s_evq_mu;                  /* s_evq* */
     struct sched_evq *s_evq_head, *s_evq_tail; /* the runs' Events, last of all */
     size_t s_nevq;
-    struct sched_ev s_retry[SCHED_EV_RETRY_MAX];
-    int s_nretry;
-    int64_t s_retry_at_ms; /* monotonic: the next round of s_retry */
+    int64_t s_ev_retry_at; /* the loop's: when ev_retry has one due (0: none) */
     /* For the STATUS reply (read on another thread). */
     _Atomic size_t s_nkeys;
     _Atomic size_t s_nscheduled;
@@ -141,10 +137,9 @@ bool sched_idle(void *arg);
 void **sched_slot(void *arg, struct workq_key *wk);
 /* Frees the Events still queued for idle time (at stop: they are lost). */
 void sched_evq_free(struct sched *s);
-/* Posts the Events the API server did not take yet, when their time has come. */
-void sched_retry_events(struct sched *s);
-/* Ms until sched_retry_events has work (0: now), -1 when none waits. */
-int64_t sched_retry_wait_ms(struct sched *s, int64_t now);
+/* ev_retry_setup's exists: the CronOMJob o (same uid) is in the watcher's cache:
+ * 1, 0, or a negative errno when the watcher cannot tell. */
+int sched_ev_exists(void *ctx, const struct ev_object *o);
 /* A version 4 UUID (RFC 9562) from getrandom(2) into out (37 bytes). 0 or -errno. */
 int sched_uuid4(char out[37]);
 

@@ -1,14 +1,14 @@
-/* The scheduler's workers (pool.h): one lock over the work queue, the deferred
- * passes and the counters; a condition variable on the monotonic clock wakes idle
- * workers for a queued key, a timer that comes due, a deferred pass that may
- * resume, or the stop. */
+/* The scheduler's workers (pool.h) on lib/workq's worker threads: under their
+ * lock, the work queue, the deferred passes and the counters; take() chooses a
+ * worker's next pass (a queued key, then a deferred pass that may resume, then
+ * idle work) and done() does the bookkeeping of its end. An idle worker looks
+ * again for a timer that comes due (workq_fire tells when) and when woken. */
 #include "roles/scheduler/pool.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 
-#include "lib/common/util.h"
+#include "lib/workq/pool.h"
 #include "lib/workq/workq.h"
 
 #define MAX_WORKERS 16
@@ -22,19 +22,32 @@ struct sp_follow {
     void *f_cont;
 };
 
+/* What a worker took (its slot, by the worker's index). */
+struct sp_work {
+    enum { W_FIRST, W_RESUME, W_IDLE } kind;
+    struct workq_key *wk;
+    struct sp_follow *f; /* a first pass's taken-over continuation, or the resumed one */
+    void *cont;
+    enum sp_result r;
+    unsigned long kicks; /* idle: p_kicks when taken */
+    bool did;            /* idle: it did something */
+};
+
 struct sched_pool {
-    pthread_mutex_t p_mu;
-    pthread_cond_t p_cv;
+    struct wpool *p_wp; /* its lock guards everything below */
     struct workq *p_q;
     struct sched_pool_ops p_ops;
-    pthread_t p_th[MAX_WORKERS];
-    int p_nth;
-    bool p_open, p_stop;
+    bool p_open;
     int p_nfirst;  /* first passes running */
     int p_nresume; /* resumed passes running */
     int p_nbusy;   /* first passes, resumed ones and idle work running */
+    /* Idle work is not asked for again after it had nothing until a kick
+     * (sched_pool_unlock) comes: p_kicks counts them, p_idle_empty is the count
+     * when idle work last had nothing. */
+    unsigned long p_kicks, p_idle_empty;
     struct sp_follow *p_fhead, *p_ftail;
     struct sched_pool_stats p_st;
+    struct sp_work p_w[MAX_WORKERS];
 };
 
 /* Locked: the end of a key's pass. */
@@ -76,54 +89,27 @@ static void follow_append(struct sched_pool *p, struct sp_follow *f)
     p->p_ftail = f;
 }
 
-/* Locked: a first pass of wk (unlocked while it runs), with the key's deferred
- * continuation if it has one. */
-static void first_pass(struct sched_pool *p, struct workq_key *wk)
+/* Locked: a first pass of wk, with the key's deferred continuation if it has
+ * one (taken over: the pass gets it). */
+static void take_first(struct sched_pool *p, struct sp_work *w, struct workq_key *wk)
 {
-    void *cont = NULL;
     void **slot = p->p_ops.slot(p->p_ops.arg, wk);
-    struct sp_follow *f = *slot;
-    if (f != NULL) { /* taken over: the pass gets it */
-        follow_unlink(p, f);
+    *w = (struct sp_work){.kind = W_FIRST, .wk = wk, .f = *slot};
+    if (w->f != NULL) {
+        follow_unlink(p, w->f);
         *slot = NULL;
-        cont = f->f_cont;
+        w->cont = w->f->f_cont;
         p->p_st.taken_over++;
     }
     p->p_nfirst++;
     busy(p, 1);
     p->p_st.passes++;
-    pthread_mutex_unlock(&p->p_mu);
-    enum sp_result r = p->p_ops.pass(p->p_ops.arg, wk, &cont);
-    pthread_mutex_lock(&p->p_mu);
-    p->p_nfirst--;
-    busy(p, -1);
-    if (r == SP_DEFER && f == NULL)
-        f = malloc(sizeof(*f));
-    else if (r != SP_DEFER)
-        free(f);
-    if (r == SP_DEFER && f != NULL) { /* the key is done; its continuation waits */
-        *f = (struct sp_follow){.f_wk = wk, .f_cont = cont};
-        follow_append(p, f);
-        *slot = f;
-        workq_done(p->p_q, wk);
-    } else if (r == SP_DEFER) { /* out of memory: resume it now, here */
-        busy(p, 1);
-        pthread_mutex_unlock(&p->p_mu);
-        r = p->p_ops.resume(p->p_ops.arg, wk, cont);
-        pthread_mutex_lock(&p->p_mu);
-        busy(p, -1);
-        finish(p, wk, r == SP_GONE ? SP_GONE : SP_DONE);
-    } else {
-        finish(p, wk, r);
-    }
-    if (p->p_nfirst == 0 && p->p_fhead != NULL)
-        pthread_cond_broadcast(&p->p_cv); /* deferred passes may resume */
 }
 
-/* Locked: resumes the oldest deferred pass, its key claimed (processing) for it.
- * It is never processing or queued here (a first pass would have taken the
+/* Locked: the oldest deferred pass, its key claimed (processing) for it. It is
+ * never processing or queued here (a first pass would have taken the
  * continuation; the queue is empty), but if it were it goes to the tail (false). */
-static bool resume_one(struct sched_pool *p)
+static bool take_resume(struct sched_pool *p, struct sp_work *w)
 {
     struct sp_follow *f = p->p_fhead;
     follow_unlink(p, f);
@@ -132,57 +118,96 @@ static bool resume_one(struct sched_pool *p)
         return false;
     }
     *p->p_ops.slot(p->p_ops.arg, f->f_wk) = NULL;
+    *w = (struct sp_work){.kind = W_RESUME, .wk = f->f_wk, .f = f, .cont = f->f_cont};
     busy(p, 1);
     p->p_nresume++;
     p->p_st.resumed++;
-    pthread_mutex_unlock(&p->p_mu);
-    enum sp_result r = p->p_ops.resume(p->p_ops.arg, f->f_wk, f->f_cont);
-    pthread_mutex_lock(&p->p_mu);
-    p->p_nresume--;
-    busy(p, -1);
-    finish(p, f->f_wk, r == SP_GONE ? SP_GONE : SP_DONE);
-    free(f);
     return true;
 }
 
-static void *worker(void *arg)
+static bool w_take(void *arg, unsigned idx, int64_t *wait_ms)
 {
     struct sched_pool *p = arg;
-    pthread_mutex_lock(&p->p_mu);
-    while (!p->p_stop) {
-        int64_t until = -1;
-        struct workq_key *wk = NULL;
-        if (p->p_open) {
-            until = workq_fire(p->p_q);
-            wk = workq_get(p->p_q);
-        }
+    struct sp_work *w = &p->p_w[idx];
+    int64_t until = -1;
+    if (p->p_open) {
+        until = workq_fire(p->p_q);
+        struct workq_key *wk = workq_get(p->p_q);
         if (wk != NULL) {
-            first_pass(p, wk);
-            continue;
+            take_first(p, w, wk);
+            return true;
         }
-        /* The queue is empty: deferred passes go once no first pass runs (a
-         * running one may still have its create to make). */
-        if (p->p_fhead != NULL && p->p_nfirst == 0 && resume_one(p))
-            continue;
-        /* Idle work last: once every first pass and every resumed one is over. */
-        if (p->p_open && p->p_fhead == NULL && p->p_nfirst == 0 && p->p_nresume == 0 &&
-            p->p_ops.idle != NULL) {
-            busy(p, 1);
-            pthread_mutex_unlock(&p->p_mu);
-            bool did = p->p_ops.idle(p->p_ops.arg);
-            pthread_mutex_lock(&p->p_mu);
-            busy(p, -1);
-            if (did) {
-                p->p_st.idle++;
-                continue;
-            }
-        }
-        int64_t w = until >= 0 && until < IDLE_WAIT_MS ? until : IDLE_WAIT_MS;
-        struct timespec ts = util_mono_deadline(w);
-        pthread_cond_timedwait(&p->p_cv, &p->p_mu, &ts);
     }
-    pthread_mutex_unlock(&p->p_mu);
-    return NULL;
+    /* The queue is empty: deferred passes go once no first pass runs (a running
+     * one may still have its create to make). */
+    if (p->p_fhead != NULL && p->p_nfirst == 0 && take_resume(p, w))
+        return true;
+    /* Idle work last: once every first pass and every resumed one is over. */
+    if (p->p_open && p->p_fhead == NULL && p->p_nfirst == 0 && p->p_nresume == 0 &&
+        p->p_ops.idle != NULL && p->p_idle_empty != p->p_kicks) {
+        *w = (struct sp_work){.kind = W_IDLE, .kicks = p->p_kicks};
+        busy(p, 1);
+        return true;
+    }
+    *wait_ms = until >= 0 && until < IDLE_WAIT_MS ? until : IDLE_WAIT_MS;
+    return false;
+}
+
+static void w_run(void *arg, unsigned idx)
+{
+    struct sched_pool *p = arg;
+    struct sp_work *w = &p->p_w[idx];
+    switch (w->kind) {
+    case W_FIRST:
+        w->r = p->p_ops.pass(p->p_ops.arg, w->wk, &w->cont);
+        if (w->r == SP_DEFER && w->f == NULL && (w->f = malloc(sizeof(*w->f))) == NULL) {
+            /* out of memory: resume it now, here */
+            enum sp_result r = p->p_ops.resume(p->p_ops.arg, w->wk, w->cont);
+            w->r = r == SP_GONE ? SP_GONE : SP_DONE;
+        }
+        break;
+    case W_RESUME:
+        w->r = p->p_ops.resume(p->p_ops.arg, w->wk, w->cont);
+        break;
+    case W_IDLE:
+        w->did = p->p_ops.idle(p->p_ops.arg);
+        break;
+    }
+}
+
+static void w_done(void *arg, unsigned idx)
+{
+    struct sched_pool *p = arg;
+    struct sp_work *w = &p->p_w[idx];
+    busy(p, -1);
+    switch (w->kind) {
+    case W_FIRST:
+        p->p_nfirst--;
+        if (w->r == SP_DEFER) { /* the key is done; its continuation waits */
+            *w->f = (struct sp_follow){.f_wk = w->wk, .f_cont = w->cont};
+            follow_append(p, w->f);
+            *p->p_ops.slot(p->p_ops.arg, w->wk) = w->f;
+            workq_done(p->p_q, w->wk);
+        } else {
+            free(w->f);
+            finish(p, w->wk, w->r);
+        }
+        if (p->p_nfirst == 0 && p->p_fhead != NULL)
+            wpool_wake_locked(p->p_wp); /* deferred passes may resume */
+        break;
+    case W_RESUME:
+        p->p_nresume--;
+        finish(p, w->wk, w->r == SP_GONE ? SP_GONE : SP_DONE);
+        free(w->f);
+        break;
+    case W_IDLE:
+        if (w->did)
+            p->p_st.idle++;
+        else
+            p->p_idle_empty = w->kicks;
+        break;
+    }
+    *w = (struct sp_work){0};
 }
 
 int sched_pool_start(struct workq *q, int nworkers, const struct sched_pool_ops *ops,
@@ -196,20 +221,11 @@ int sched_pool_start(struct workq *q, int nworkers, const struct sched_pool_ops 
         return -ENOMEM;
     p->p_q = q;
     p->p_ops = *ops;
-    int rc = -pthread_mutex_init(&p->p_mu, NULL);
-    if (rc == 0 && (rc = util_mono_cond_init(&p->p_cv)) != 0)
-        pthread_mutex_destroy(&p->p_mu);
+    p->p_idle_empty = (unsigned long)-1;
+    struct wpool_ops wo = {.take = w_take, .run = w_run, .done = w_done, .arg = p};
+    int rc = wpool_start((unsigned)nworkers, 0, &wo, &p->p_wp);
     if (rc != 0) {
         free(p);
-        return rc;
-    }
-    for (int i = 0; i < nworkers; i++) {
-        if ((rc = -pthread_create(&p->p_th[i], NULL, worker, p)) != 0)
-            break;
-        p->p_nth++;
-    }
-    if (rc != 0) {
-        sched_pool_stop(p);
         return rc;
     }
     *out = p;
@@ -220,20 +236,13 @@ void sched_pool_stop(struct sched_pool *p)
 {
     if (p == NULL)
         return;
-    pthread_mutex_lock(&p->p_mu);
-    p->p_stop = true;
-    pthread_cond_broadcast(&p->p_cv);
-    pthread_mutex_unlock(&p->p_mu);
-    for (int i = 0; i < p->p_nth; i++)
-        pthread_join(p->p_th[i], NULL);
+    wpool_stop(p->p_wp); /* each worker ends its pass */
     for (struct sp_follow *f = p->p_fhead, *nx; f != NULL; f = nx) {
         nx = f->f_next;
         *p->p_ops.slot(p->p_ops.arg, f->f_wk) = NULL;
         p->p_ops.drop(p->p_ops.arg, f->f_wk, f->f_cont);
         free(f);
     }
-    pthread_cond_destroy(&p->p_cv);
-    pthread_mutex_destroy(&p->p_mu);
     free(p);
 }
 
@@ -252,13 +261,13 @@ void sched_pool_kick(struct sched_pool *p)
 
 void sched_pool_lock(struct sched_pool *p)
 {
-    pthread_mutex_lock(&p->p_mu);
+    wpool_lock(p->p_wp);
 }
 
 void sched_pool_unlock(struct sched_pool *p)
 {
-    pthread_cond_broadcast(&p->p_cv);
-    pthread_mutex_unlock(&p->p_mu);
+    p->p_kicks++;
+    wpool_unlock(p->p_wp, 2);
 }
 
 struct workq_key *sched_pool_key(struct sched_pool *p, const char *key, bool create, bool add)
@@ -272,7 +281,7 @@ struct workq_key *sched_pool_key(struct sched_pool *p, const char *key, bool cre
     if (add)
         sched_pool_unlock(p);
     else
-        pthread_mutex_unlock(&p->p_mu);
+        wpool_unlock(p->p_wp, 0);
     return wk;
 }
 
@@ -286,23 +295,23 @@ void sched_pool_add_at(struct sched_pool *p, struct workq_key *wk, int64_t at)
 
 bool sched_pool_contended(struct sched_pool *p)
 {
-    pthread_mutex_lock(&p->p_mu);
+    wpool_lock(p->p_wp);
     bool c = workq_len(p->p_q) > 0 || p->p_nfirst > 1;
-    pthread_mutex_unlock(&p->p_mu);
+    wpool_unlock(p->p_wp, 0);
     return c;
 }
 
 size_t sched_pool_nkeys(struct sched_pool *p)
 {
-    pthread_mutex_lock(&p->p_mu);
+    wpool_lock(p->p_wp);
     size_t n = workq_nkeys(p->p_q);
-    pthread_mutex_unlock(&p->p_mu);
+    wpool_unlock(p->p_wp, 0);
     return n;
 }
 
 void sched_pool_stats(struct sched_pool *p, struct sched_pool_stats *out)
 {
-    pthread_mutex_lock(&p->p_mu);
+    wpool_lock(p->p_wp);
     *out = p->p_st;
-    pthread_mutex_unlock(&p->p_mu);
+    wpool_unlock(p->p_wp, 0);
 }

@@ -130,7 +130,9 @@ static int setup(struct sched *s)
     struct kube_client_opts ko = {.request_timeout_ms = KUBE_TIMEOUT_MS,
                                   .total_timeout_ms = KUBE_TOTAL_MS,
                                   .max_attempts = KUBE_ATTEMPTS,
-                                  .field_manager = "omjob-operator"};
+                                  .field_manager = "omjob-operator",
+                                  /* a connection for each worker and the loop */
+                                  .max_idle = SCHED_WORKERS + 1};
     char err[512] = "", instance[128], host[64] = "";
     int rc = ctl_open("scheduler", &s->s_cfg, &s->s_ctl);
     if (rc != 0) {
@@ -145,7 +147,7 @@ static int setup(struct sched *s)
         .data_size = sizeof(struct sched_key),
         .fini = key_fini,
         .hooks = {.added = wq_added, .depth = wq_depth, .waited = wq_waited, .arg = s}};
-    if (workq_new(&wo, &s->s_wq) != 0 || pthread_mutex_init(&s->s_retry_mu, NULL) != 0)
+    if (workq_new(&wo, &s->s_wq) != 0 || pthread_mutex_init(&s->s_evq_mu, NULL) != 0)
         return 1;
     if ((rc = kclient_new(&s->s_cfg, s->s_ctl, &ko, &s->s_kc, err, sizeof(err))) != 0) {
         log_error("no API client", "error", err[0] ? err : strerror(-rc), NULL);
@@ -153,7 +155,10 @@ static int setup(struct sched *s)
     }
     gethostname(host, sizeof(host) - 1);
     snprintf(instance, sizeof(instance), "scheduler@%s", host[0] ? host : "unknown");
-    if (ev_recorder_new(s->s_kc, "omjob-operator", instance, 0, &s->s_ev) != 0 || open_ipc(s) != 0)
+    if (ev_recorder_new(s->s_kc, "omjob-operator", instance, 0, &s->s_ev) != 0 ||
+        /* kept when the API server does not take them, as the reconcilers' */
+        ev_retry_setup_metrics(s->s_ev, ctl_metrics(s->s_ctl), sched_ev_exists, s) != 0 ||
+        open_ipc(s) != 0)
         return 1;
     sched_resync_init(&s->s_rs);
     struct sched_pool_ops po = {.pass = sched_pass,
@@ -199,16 +204,24 @@ static void maybe_resync(struct sched *s)
         log_warn("resync with the watcher failed; retrying", "error", strerror(-rc), NULL);
 }
 
+/* The Events the API server did not take yet (kept by the recorder, by any
+ * worker), those due: every turn (a lock and a look when none is due), so that
+ * one kept meanwhile waits for no later time. */
+static void retry_events(struct sched *s)
+{
+    s->s_ev_retry_at = ev_retry(s->s_ev, util_mono_ms());
+}
+
 /* Milliseconds the loop may sleep: until a resync or an Event retry, at most
  * LOOP_MAX_WAIT_MS (heartbeats). The workers wait for the keys' timers. */
 static int wait_ms(struct sched *s)
 {
     int64_t w = LOOP_MAX_WAIT_MS, now = util_mono_ms();
-    int64_t r = sched_resync_wait_ms(&s->s_rs, now), e = sched_retry_wait_ms(s, now);
+    int64_t r = sched_resync_wait_ms(&s->s_rs, now);
     if (r < w)
         w = r;
-    if (e >= 0 && e < w)
-        w = e;
+    if (s->s_ev_retry_at > 0 && s->s_ev_retry_at - now < w)
+        w = s->s_ev_retry_at - now;
     return w < 0 ? 0 : (int)w;
 }
 
@@ -222,7 +235,7 @@ static int run(struct sched *s)
         ctl_heartbeat(s->s_ctl);
         sched_drain_hints(s);
         maybe_resync(s);
-        sched_retry_events(s);
+        retry_events(s);
         atomic_store(&s->s_nkeys, sched_pool_nkeys(s->s_pool));
         int rc = role_poll(subfd, s->s_synced_once ? wait_ms(s) : SCHED_RESYNC_UNSYNCED_MS);
         if (rc != ROLE_POLL_GO_ON)

@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,7 +330,17 @@ static void observe(void *ctx, const char *method, int code, double seconds)
 static char tmpdir[] = "/tmp/test_kube_http.XXXXXX";
 static char tokfile[1200];
 
+static struct kube_client *client_with(int port, const char *user_yaml,
+                                       const struct kube_client_opts *o);
+
 static struct kube_client *client_for(int port, const char *user_yaml, int max_attempts)
+{
+    struct kube_client_opts o = {.max_attempts = max_attempts, .field_manager = "omjob"};
+    return client_with(port, user_yaml, &o);
+}
+
+static struct kube_client *client_with(int port, const char *user_yaml,
+                                       const struct kube_client_opts *o)
 {
     char yaml[2048], err[512];
     snprintf(yaml, sizeof(yaml),
@@ -342,9 +353,8 @@ static struct kube_client *client_for(int port, const char *user_yaml, int max_a
     if (rc != 0)
         fprintf(stderr, "config: %s\n", err);
     CU_ASSERT_FATAL(rc == 0);
-    struct kube_client_opts o = {.max_attempts = max_attempts, .field_manager = "omjob"};
     struct kube_client *c = NULL;
-    CU_ASSERT_FATAL(kube_client_new(cfg, &o, &c) == 0);
+    CU_ASSERT_FATAL(kube_client_new(cfg, o, &c) == 0);
     memset(&seen, 0, sizeof(seen));
     kube_client_set_observer(c, observe, &seen);
     return c;
@@ -1135,6 +1145,135 @@ static void test_tls_inline_material(void)
     free(key);
 }
 
+/* ---- idle connections (kube_client_opts.max_idle) ---- */
+
+/* A keep-alive server with a thread per connection: a request is answered (200)
+ * once `target` requests have arrived in all (or after 5 s), so that a round's
+ * requests are all in flight at once; counts connections. */
+static struct {
+    int lfd;
+    atomic_int accepts, arrived, target;
+    atomic_bool stop;
+} ka;
+
+static void *ka_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char buf[4096];
+    size_t have = 0;
+    while (!atomic_load(&ka.stop)) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+        buf[have] = '\0';
+        char *end;
+        while ((end = strstr(buf, "\r\n\r\n")) != NULL) { /* GETs: no body */
+            atomic_fetch_add(&ka.arrived, 1);
+            for (int i = 0; i < 5000 && atomic_load(&ka.arrived) < atomic_load(&ka.target); i++)
+                sleep_ms(1);
+            static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                     "Content-Length: 2\r\n\r\n{}";
+            if (write(fd, ok, sizeof(ok) - 1) != (ssize_t)sizeof(ok) - 1)
+                goto out;
+            size_t used = (size_t)(end + 4 - buf);
+            memmove(buf, buf + used, have - used + 1);
+            have -= used;
+        }
+    }
+out:
+    close(fd);
+    return NULL;
+}
+
+static void *ka_main(void *arg)
+{
+    pthread_t th[64];
+    int nth = 0;
+    while (!atomic_load(&ka.stop)) {
+        struct pollfd p = {ka.lfd, POLLIN, 0};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int fd = accept(ka.lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        atomic_fetch_add(&ka.accepts, 1);
+        if (nth == 64 || pthread_create(&th[nth], NULL, ka_conn, (void *)(intptr_t)fd) != 0)
+            close(fd);
+        else
+            nth++;
+    }
+    for (int i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+    return NULL;
+}
+
+struct ka_user {
+    struct kube_client *c;
+    pthread_barrier_t *bar;
+    int rc;
+};
+
+static void *ka_user_main(void *arg)
+{
+    struct ka_user *u = arg;
+    struct kube_err e;
+    pthread_barrier_wait(u->bar);
+    u->rc = kube_get(u->c, &pod, NULL, &e);
+    return NULL;
+}
+
+/* Rounds of nthreads requests at once through a client keeping max_idle idle
+ * connections (0: the default): the connections the server saw. */
+static int ka_connections(int nthreads, int max_idle, int rounds)
+{
+    int port;
+    ka.lfd = listen_any(&port);
+    CU_ASSERT_FATAL(ka.lfd >= 0);
+    atomic_store(&ka.accepts, 0);
+    atomic_store(&ka.arrived, 0);
+    atomic_store(&ka.stop, false);
+    pthread_t srv_th;
+    CU_ASSERT_FATAL(pthread_create(&srv_th, NULL, ka_main, NULL) == 0);
+    struct kube_client_opts o = {.qps = -1, .max_idle = max_idle};
+    struct kube_client *c = client_with(port, "{token: t}", &o);
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, (unsigned)nthreads);
+    struct ka_user u[32];
+    pthread_t th[32];
+    CU_ASSERT_FATAL(nthreads <= 32);
+    for (int r = 0; r < rounds; r++) {
+        atomic_store(&ka.target, nthreads * (r + 1));
+        for (int i = 0; i < nthreads; i++) {
+            u[i] = (struct ka_user){.c = c, .bar = &bar, .rc = -1};
+            CU_ASSERT_FATAL(pthread_create(&th[i], NULL, ka_user_main, &u[i]) == 0);
+        }
+        for (int i = 0; i < nthreads; i++) {
+            pthread_join(th[i], NULL);
+            CU_ASSERT_EQUAL(u[i].rc, 0);
+        }
+    }
+    pthread_barrier_destroy(&bar);
+    kube_client_free(c);
+    atomic_store(&ka.stop, true);
+    pthread_join(srv_th, NULL);
+    close(ka.lfd);
+    return atomic_load(&ka.accepts);
+}
+
+static void test_idle_connections(void)
+{
+    /* Twelve threads at once, three rounds: with twelve kept each opens one
+     * connection once; with the default eight, four are closed after every
+     * round and opened again in the next. */
+    CU_ASSERT_EQUAL(ka_connections(12, 12, 3), 12);
+    int dflt = ka_connections(12, 0, 3);
+    CU_ASSERT_EQUAL(dflt, 12 + 2 * 4);
+}
+
 int main(void)
 {
     /* The test server speaks plain HTTP on loopback (kubeconfig.h). */
@@ -1171,6 +1310,7 @@ int main(void)
     CU_add_test(su, "watch cancel from a thread", test_watch_cancel);
     CU_add_test(su, "watch in steps", test_watch_steps);
     CU_add_test(su, "TLS with inline CA, cert and key", test_tls_inline_material);
+    CU_add_test(su, "idle connections kept: max_idle", test_idle_connections);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     int rc = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;
