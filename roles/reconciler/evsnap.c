@@ -2,6 +2,7 @@
 #include "roles/reconciler/evsnap.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,8 +83,8 @@ static int collect(void *ctx, struct json_object *item)
     return 0;
 }
 
-int evsnap_take(struct kube_client *kc, const char *ns, int shard, int nshards, struct evsnap **out,
-                struct kube_err *err)
+static int take(struct kube_client *kc, const char *ns, const char *selector, int shard,
+                int nshards, struct evsnap **out, struct kube_err *err)
 {
     *out = NULL;
     struct evsnap *s = calloc(1, sizeof(*s));
@@ -96,7 +97,7 @@ int evsnap_take(struct kube_client *kc, const char *ns, int shard, int nshards, 
     s->nshards = nshards;
     s->taken_ms = util_mono_ms();
     struct kube_ref ref = {.gv = "v1", .plural = "events", .ns = ns};
-    struct kube_list_opts lo = {.field_selector = "involvedObject.kind=" OMJOB_KIND};
+    struct kube_list_opts lo = {.field_selector = selector};
     int rc = kube_list(kc, &ref, &lo, collect, s, NULL, 0, err);
     if (rc == 0 && s->oom)
         rc = -ENOMEM;
@@ -106,6 +107,20 @@ int evsnap_take(struct kube_client *kc, const char *ns, int shard, int nshards, 
     }
     *out = s;
     return 0;
+}
+
+int evsnap_take(struct kube_client *kc, const char *ns, int shard, int nshards, struct evsnap **out,
+                struct kube_err *err)
+{
+    return take(kc, ns, "involvedObject.kind=" OMJOB_KIND, shard, nshards, out, err);
+}
+
+int evsnap_take_one(struct kube_client *kc, const char *ns, const char *uid, struct evsnap **out,
+                    struct kube_err *err)
+{
+    char sel[160];
+    snprintf(sel, sizeof(sel), "involvedObject.uid=%s", uid);
+    return take(kc, ns, sel, 0, 1, out, err);
 }
 
 void evsnap_free(struct evsnap *s)

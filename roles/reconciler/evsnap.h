@@ -29,6 +29,10 @@ struct evsnap_seen {
  * negative errno with err filled (-EPERM: listing Events is forbidden). */
 int evsnap_take(struct kube_client *kc, const char *ns, int shard, int nshards, struct evsnap **out,
                 struct kube_err *err);
+/* The same for the Events of one OMJob (its uid), whatever its shard: the restart
+ * check of a single key reads them through the same counting. */
+int evsnap_take_one(struct kube_client *kc, const char *ns, const char *uid, struct evsnap **out,
+                    struct kube_err *err);
 void evsnap_free(struct evsnap *s);
 
 /* The namespace it was taken for and when (util_mono_ms). */

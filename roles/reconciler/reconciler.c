@@ -717,31 +717,6 @@ static enum step exec_action(struct rc *r, struct kst *k, struct view *v, struct
  * the status implies are listed from the API server and the missing ones posted.
  * One LIST per such key, only after a restart; never for new OMJobs. */
 
-struct seen_events {
-    int main_created, main_completed, completed, failed;
-    char exit_msgs[4096]; /* ExitHandlerCreated messages, '\n'-separated */
-};
-
-static int seen_event(void *ctx, struct json_object *item)
-{
-    struct seen_events *se = ctx;
-    const char *reason = jx_str_or(item, "reason", "");
-    if (strcmp(reason, "MainPodCreated") == 0)
-        se->main_created++;
-    else if (strcmp(reason, "MainPodCompleted") == 0)
-        se->main_completed++;
-    else if (strcmp(reason, "OMJobCompleted") == 0)
-        se->completed++;
-    else if (strcmp(reason, "OMJobFailed") == 0)
-        se->failed++;
-    else if (strcmp(reason, "ExitHandlerCreated") == 0) {
-        size_t n = strlen(se->exit_msgs);
-        snprintf(se->exit_msgs + n, sizeof(se->exit_msgs) - n, "%s\n",
-                 jx_str_or(item, "message", ""));
-    }
-    return 0;
-}
-
 /* True when an Event of this reason (and message part) for this object waits in
  * the retry queue: not missing, only late. */
 static bool queue_has(const struct evq *q, const char *uid, const char *reason, const char *part)
@@ -817,25 +792,10 @@ static int backfill_events(struct rc *r, struct kst *k, struct view *v)
     if (ct != NULL && util_rfc3339_parse(ct, &done_ns) == 0 &&
         util_wall_ns() - done_ns > (int64_t)600 * 1000000000)
         return 0; /* finished long ago: its Events were had or are history */
-    struct seen_events se = {0};
-    char sel[128], rv[64];
     struct kube_err e;
-    struct evsnap *snap = k->passed ? NULL : snap_for(r, v->ns);
-    int rc = 0;
-    if (snap != NULL) {
-        struct evsnap_seen sn;
-        evsnap_get(snap, jx_str(om, "metadata.uid"), &sn);
-        se.main_created = sn.main_created;
-        se.main_completed = sn.main_completed;
-        se.completed = sn.completed;
-        se.failed = sn.failed;
-        snprintf(se.exit_msgs, sizeof(se.exit_msgs), "%s", sn.exit_msgs);
-    } else {
-        snprintf(sel, sizeof(sel), "involvedObject.uid=%s", jx_str_or(om, "metadata.uid", ""));
-        struct kube_ref ref = {.gv = "v1", .plural = "events", .ns = v->ns};
-        struct kube_list_opts lo = {.field_selector = sel};
-        rc = kube_list(r->kc, &ref, &lo, seen_event, &se, rv, sizeof(rv), &e);
-    }
+    const char *uid = jx_str_or(om, "metadata.uid", "");
+    struct evsnap *snap = k->passed ? NULL : snap_for(r, v->ns), *one = NULL;
+    int rc = snap != NULL ? 0 : evsnap_take_one(r->kc, v->ns, uid, &one, &e);
     if (rc == -EPERM) {
         /* RBAC without list on events (the original's Helm chart): no backfill in
          * this process, said once (the watcher warned at start too). */
@@ -847,10 +807,11 @@ static int backfill_events(struct rc *r, struct kst *k, struct view *v)
     }
     if (rc != 0)
         return rc;
+    struct evsnap_seen se; /* one's strings live until it is freed, at the end */
+    evsnap_get(snap != NULL ? snap : one, uid, &se);
     char m[600];
     const char *main_pod = jx_str(st, "mainPodName");
     const char *mreason = jx_str(st, "mainPodReason");
-    const char *uid = jx_str_or(om, "metadata.uid", "");
     if (main_pod != NULL && jx_str(st, "startTime") != NULL && se.main_created == 0 &&
         !retry_has(r, uid, "MainPodCreated", NULL)) {
         snprintf(m, sizeof(m), "created main pod %s", main_pod);
@@ -892,6 +853,7 @@ static int backfill_events(struct rc *r, struct kst *k, struct view *v)
     if (v->evq->n > 0)
         log_info("posting the Events a previous process did not", "namespace", v->ns, "name",
                  v->name, NULL);
+    evsnap_free(one);
     return 0;
 }
 

@@ -136,6 +136,27 @@ static void test_refused(void)
     evsnap_free(NULL);
 }
 
+/* One OMJob's Events (a single key's restart check): its uid selected, the same
+ * counting, whatever shard the name falls in. */
+static void test_one(void)
+{
+    client_new();
+    fakeapi_reply(api, 200, LIST);
+    struct evsnap *s = NULL;
+    struct kube_err e;
+    CU_ASSERT_EQUAL_FATAL(evsnap_take_one(kc, "ns", "uid-a", &s, &e), 0);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 1);
+    CU_ASSERT(strstr(fakeapi_line(api, 0), "fieldSelector=involvedObject.uid%3Duid-a") != NULL);
+    struct evsnap_seen a;
+    evsnap_get(s, "uid-a", &a);
+    CU_ASSERT_EQUAL(a.main_created, 1);
+    CU_ASSERT_EQUAL(a.main_completed, 1);
+    CU_ASSERT_STRING_EQUAL(a.exit_msgs, "created exit handler pod a-exit (attempt 1)\n"
+                                        "created exit handler pod a-exit-2 (attempt 2)\n");
+    evsnap_free(s);
+    client_free();
+}
+
 static int suite_init(void)
 {
     return fakeapi_start(&api);
@@ -153,6 +174,7 @@ int main(void)
         {"one LIST, counted by OMJob uid", test_counts},
         {"only the shard's OMJobs", test_shard},
         {"a refused LIST keeps nothing", test_refused},
+        {"one OMJob's Events", test_one},
         {NULL, NULL},
     };
     return unit_run("reconciler_evsnap", suite_init, suite_clean, tests);
