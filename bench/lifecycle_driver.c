@@ -19,6 +19,12 @@
  *                          one is ExitHandlerRunning (for the memory figure).
  *   strip      NS          removes every finalizer from the OMJobs and pods of NS
  *                          (cleanup after `fill`, operator stopped).
+ *   burst      NS N        no operator: the API server's own floor for the scheduler's
+ *                          busy second (bench_cron.sh): --workers threads sharing one
+ *                          client (--qps/--burst, its connections opened before) create
+ *                          N OMJobs (--template: a run the scheduler made) starting at
+ *                          the whole second --at (Unix seconds), each annotated
+ *                          scheduled-at that second; the replies' times after it.
  *   populate   NS N        no operator: --workers threads (--qps/--burst each) write
  *                          N OMJobs as the operator leaves them with the exit handler
  *                          running (finalizer, ExitHandlerRunning status, main pod
@@ -59,6 +65,7 @@
 
 static const char *g_ns, *g_prefix = "b", *g_template, *g_run_for = "1s", *g_dump;
 static int g_n, g_workers = 5, g_burst = 100, g_timeout = 600, g_from;
+static long long g_at; /* burst: Unix seconds */
 static double g_rate = 2, g_qps = 50;
 static double g_post = -1, g_patch = -1, g_get = 0;
 static struct json_object *g_tmpl;
@@ -1061,6 +1068,91 @@ static int cmd_strip(void)
     return 0;
 }
 
+/* ---- burst ---- */
+
+static struct kube_client *g_bc;
+static atomic_int g_bnext, g_bfail;
+static int64_t *g_blat;
+static struct json_object **g_bbody;
+static pthread_barrier_t g_bbar;
+
+static void *burst_main(void *arg)
+{
+    (void)arg;
+    struct kube_err e;
+    struct kube_ref ns = {.gv = "v1", .plural = "namespaces", .name = g_ns};
+    struct json_object *out = NULL;
+    /* Every worker's connection open before the second, as the scheduler's are. */
+    if (kube_get(g_bc, &ns, &out, &e) != 0)
+        die("GET namespace: HTTP %d %s", e.http, e.message);
+    json_object_put(out);
+    pthread_barrier_wait(&g_bbar);
+    int64_t at_ns = (int64_t)g_at * 1000000000LL;
+    while (util_wall_ns() < at_ns) {
+        int64_t d = at_ns - util_wall_ns();
+        struct timespec ts = {.tv_sec = d / 1000000000LL, .tv_nsec = d % 1000000000LL};
+        nanosleep(&ts, NULL);
+    }
+    struct kube_ref ref = {.gv = OMJOB_GROUP_VERSION, .plural = OMJOB_PLURAL, .ns = g_ns};
+    for (int i; (i = atomic_fetch_add(&g_bnext, 1)) < g_n;) {
+        out = NULL;
+        if (kube_create(g_bc, &ref, g_bbody[i], &out, &e) != 0) {
+            fprintf(stderr, "lifecycle_driver: create %d: HTTP %d %s\n", i, e.http, e.message);
+            atomic_fetch_add(&g_bfail, 1);
+            continue;
+        }
+        g_blat[i] = util_wall_ns() - at_ns;
+        json_object_put(out);
+    }
+    return NULL;
+}
+
+static int cmd_burst(void)
+{
+    if (g_at <= 0 || g_workers <= 0)
+        die("burst needs --at and --workers > 0");
+    struct kube_config *cfg = NULL;
+    char err[512], at[UTIL_RFC3339_MAX];
+    if (kube_config_load(&cfg, err, sizeof(err)) != 0)
+        die("kubeconfig: %s", err);
+    struct kube_client_opts o = {
+        .qps = g_qps, .burst = g_burst, .request_timeout_ms = 120000, .max_idle = g_workers + 1};
+    if (kube_client_new(cfg, &o, &g_bc) != 0)
+        die("kube_client_new failed");
+    util_rfc3339_format((int64_t)g_at * 1000000000LL, 0, at, sizeof(at));
+    g_bbody = calloc((size_t)g_n, sizeof(*g_bbody));
+    g_blat = calloc((size_t)g_n, sizeof(*g_blat));
+    for (int i = 0; i < g_n; i++) {
+        char name[64];
+        if (json_object_deep_copy(g_tmpl, &g_bbody[i], NULL) != 0)
+            die("out of memory");
+        snprintf(name, sizeof(name), "%s-%05d", g_prefix, i);
+        jx_set_str(g_bbody[i], "metadata.name", name);
+        jx_set_str(g_bbody[i], "metadata.annotations.pipelines\\.openmetadata\\.org/scheduled-at",
+                   at);
+    }
+    pthread_t *th = calloc((size_t)g_workers, sizeof(*th));
+    pthread_barrier_init(&g_bbar, NULL, (unsigned)g_workers);
+    for (int i = 0; i < g_workers; i++)
+        if (pthread_create(&th[i], NULL, burst_main, NULL) != 0)
+            die("pthread_create");
+    for (int i = 0; i < g_workers; i++)
+        pthread_join(th[i], NULL);
+    int n = 0;
+    for (int i = 0; i < g_n; i++)
+        if (g_blat[i] > 0)
+            g_blat[n++] = g_blat[i];
+    summary("burst_created", g_blat, n);
+    printf("RESULT burst_failures %d\n", atomic_load(&g_bfail));
+    for (int i = 0; i < g_n; i++)
+        json_object_put(g_bbody[i]);
+    kube_client_free(g_bc); /* and cfg, which it took */
+    free(g_bbody);
+    free(g_blat);
+    free(th);
+    return atomic_load(&g_bfail) == 0 ? 0 : 1;
+}
+
 /* ---- main ---- */
 
 /* A whole-string integer or number option, or die ("12x" is refused, not read as 12). */
@@ -1083,7 +1175,7 @@ static double opt_num(const char *k, const char *v)
 int main(int argc, char **argv)
 {
     if (argc < 3)
-        die("usage: lifecycle_driver dispatch|throughput|ceiling|fill|populate|strip NS [N] "
+        die("usage: lifecycle_driver dispatch|throughput|ceiling|fill|populate|burst|strip NS [N] "
             "[options]");
     const char *cmd = argv[1];
     g_ns = argv[2];
@@ -1125,7 +1217,10 @@ int main(int argc, char **argv)
             g_timeout = opt_int(k, v);
         else if (strcmp(k, "--from") == 0)
             g_from = opt_int(k, v);
-        else
+        else if (strcmp(k, "--at") == 0) {
+            if (util_parse_i64(v, 1, INT64_MAX / 1000000000LL, &g_at) != 0)
+                die("--at: expected Unix seconds, got '%s'", v);
+        } else
             die("unknown option %s", k);
     }
     if (strcmp(cmd, "strip") == 0)
@@ -1147,5 +1242,7 @@ int main(int argc, char **argv)
         return cmd_ceiling();
     if (strcmp(cmd, "populate") == 0)
         return cmd_populate();
+    if (strcmp(cmd, "burst") == 0)
+        return cmd_burst();
     die("unknown command %s", cmd);
 }
