@@ -56,6 +56,7 @@
  * keys of the shard wait that long at most behind a silent API server. */
 #define REQUEST_TIMEOUT_MS 15000
 #define CREATE_RETRY_FIRST_MS 1000
+#define EV_EXPIRE_EVERY_MS 60000 /* a look for Events quiet for their aggregation window */
 
 /* ---- per-key state: the payload of the key in the work queue (lib/workq) ---- */
 
@@ -128,6 +129,7 @@ struct rc {
      * would all stay resident in every shard; untouched entries cost nothing. */
     struct evq *evq;
     int64_t ev_retry_at;                     /* when ev_retry is due (0: nothing waits) */
+    int64_t ev_expire_at;                    /* the next ev_expire */
     struct evsnap *snap;                     /* Events for many first passes (evsnap.h) */
     int64_t snap_retry_at;                   /* after a failed snapshot: per-key LISTs until */
     struct metrics_family *template_fetches; /* omjob_template_fetches_total{result} */
@@ -390,11 +392,14 @@ static int omjob_exists(void *ctx, const struct ev_object *o)
 static void retry_events(struct rc *r)
 {
     int64_t now = util_mono_ms();
-    if (r->ev_retry_at == 0 || now < r->ev_retry_at)
-        return;
-    r->ev_retry_at = ev_retry(r->ev, now);
+    if (r->ev_retry_at != 0 && now >= r->ev_retry_at)
+        r->ev_retry_at = ev_retry(r->ev, now);
     if (r->ev_retry_at != 0 && r->ev_retry_at <= now)
         r->ev_retry_at = now + 1; /* kept meanwhile: scheduled at the next call */
+    if (now >= r->ev_expire_at) { /* Events of OMJobs that live on but went quiet */
+        ev_expire(r->ev, now, EV_AGGREGATE_WINDOW_MS);
+        r->ev_expire_at = now + EV_EXPIRE_EVERY_MS;
+    }
 }
 
 static void transition_metrics(struct rc *r, struct json_object *before, const struct dc_action *a)
@@ -1014,6 +1019,8 @@ static bool reconcile(struct rc *r, struct kst *k)
     bool empty = view_omjob(&v) == NULL && json_object_array_length(view_pods(&v)) == 0;
     json_object_put(v.root);
     flush_events(r, r->evq);
+    if (empty) /* nothing more to aggregate: its Events' entries go with it */
+        ev_forget(r->ev, v.ns, v.name);
     double secs = (double)(util_mono_ms() - t0) / 1000.0;
     metrics_observe(r->fam->cr_reconcile_time, secs, "omjob");
     if (st == STEP_ERROR) {
