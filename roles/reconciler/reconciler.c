@@ -158,16 +158,19 @@ static void kst_fini(void *data)
     free(k->taken);
 }
 
-/* Forgets k when nothing refers to it any more: not queued, no timer, nothing kept
- * for a later pass. The work queue keeps the key while stale timer entries point at
- * it; its state is forgotten now all the same, so that an OMJob created again
- * under the same name starts afresh (not with the old one's backoff or rejected
- * exit pod). */
+/* Forgets k when nothing refers to it any more: not queued, nothing kept for a
+ * later pass (a timer left by an earlier pass is cancelled). The work queue keeps the key while
+ * stale timer entries point at it; its state is forgotten now all the same, so that an OMJob
+ * created again under the same name starts afresh (not with the old one's backoff or rejected exit
+ * pod). */
 static void kst_maybe_drop(struct rc *r, struct kst *k)
 {
     if (k->create_error != NULL || k->uncertain != NULL || k->taken != NULL)
         return;
     struct workq_key *wk = k->wk;
+    /* A timer of an earlier pass (a running pod's deadline, minutes away) has
+     * nothing left to look at: without this, the key stayed until it fired. */
+    workq_cancel_timer(r->wq, wk);
     if (workq_release(r->wq, wk) == 1) {
         free(k->unsure_rv);
         memset(k, 0, sizeof(*k));
