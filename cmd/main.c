@@ -136,9 +136,10 @@ static int run_role(int argc, char **argv)
  * blocks, 0.75 MiB of pages resident for them alone (ARCHITECTURE.md, "Idle
  * memory"). glibc reads its tunables only when a program starts, so the
  * operator sets glibc.malloc.tcache_count=0 and executes itself again, once,
- * before anything else: the same pid, the same argv, the same executable. GLIBC_TUNABLES already
- * set (by the user, or by this) is left as it is; so is a run under valgrind or ASan (their own
- * allocators; /proc/self/exe would be valgrind's). */
+ * before anything else: the same pid, the same argv, the same executable.
+ * GLIBC_TUNABLES already set (by the user, or by this) is left as it is; so is
+ * a run under valgrind or ASan (their own allocators; /proc/self/exe would be
+ * valgrind's). */
 static void malloc_tunables(char **argv)
 {
 #ifndef __SANITIZE_ADDRESS__
