@@ -26,7 +26,8 @@
 #  5. idle memory of the whole operator (supervisor + every role, 5 reconcilers):
 #     PSS, Pss_Anon and "alone" (file pages counted once) at a fresh start, and
 #     after BENCH_IDLE_N (1000) OMJobs have run and been deleted (every cache empty,
-#     then BENCH_DRAIN_SETTLE, 15 s); target 12 MiB.
+#     then BENCH_DRAIN_SETTLE, 15 s); target 12 MiB. BENCH_DRAIN_HOOK, a command,
+#     runs then with the supervisor's pid (to look at the drained processes).
 #  6. throughput (as in 2, BENCH_CURVE_N OMJobs) with BENCH_CURVE ("1 2 5 10")
 #     reconcilers at the raised client limit, each with the 1-minute load average
 #     at its start (the curve is only comparable on a quiet machine).
@@ -403,6 +404,9 @@ part5() {
 	d_pss=$(pss_total) d_anon=$(pss_total Pss_Anon) d_alone=$(pss_alone)
 	note "  drained ($(res "$TMP/p5" omjobs_per_second) OMJobs/s; cache $o OMJobs, $p pods): PSS $d_pss KiB (Pss_Anon $d_anon, alone $d_alone); by kind: $(pss_kinds)"
 	note "  per process anon/file KiB: $(pss_breakdown)"
+	# A look at the drained processes before they stop (smaps, gdb, ...): the
+	# command gets the supervisor's pid as its argument.
+	[ -z "${BENCH_DRAIN_HOOK:-}" ] || $BENCH_DRAIN_HOOK "$SUP" >&2 || true
 	stop_op
 	echo "BENCH idle_pss_fresh_kib $f_pss KiB"
 	echo "BENCH idle_pss_drained_kib $d_pss KiB"

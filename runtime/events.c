@@ -36,6 +36,8 @@
 
 struct ev_entry {
     uint64_t e_hash;          /* of uid, type, reason, message */
+    uint64_t e_obj;           /* of the object's namespace and name (ev_forget) */
+    int64_t e_used_ms;        /* monotonic: the last occurrence (ev_expire) */
     char *e_name;             /* the Event's metadata.name; NULL until created */
     long e_count;             /* the count the server has */
     bool e_busy;              /* a request for it is in flight */
@@ -157,12 +159,13 @@ static void map_evict(struct ev_recorder *r)
     }
 }
 
-static struct ev_entry *map_insert(struct ev_recorder *r, uint64_t h)
+static struct ev_entry *map_insert(struct ev_recorder *r, uint64_t h, uint64_t obj)
 {
     struct ev_entry *e = calloc(1, sizeof(*e));
     if (e == NULL)
         return NULL;
     e->e_hash = h;
+    e->e_obj = obj;
     e->e_bnext = *bucket_of(r, h);
     *bucket_of(r, h) = e;
     lru_push_front(r, e);
@@ -172,19 +175,21 @@ static struct ev_entry *map_insert(struct ev_recorder *r, uint64_t h)
 
 /* Waits until the entry of h is free and marks it busy (creating it when absent:
  * a busy entry without a name). NULL on ENOMEM. */
-static struct ev_entry *entry_acquire(struct ev_recorder *r, uint64_t h)
+static struct ev_entry *entry_acquire(struct ev_recorder *r, uint64_t h, uint64_t obj)
 {
     for (;;) {
         struct ev_entry *e = map_find(r, h);
         if (e == NULL) {
-            if ((e = map_insert(r, h)) == NULL)
+            if ((e = map_insert(r, h, obj)) == NULL)
                 return NULL;
             e->e_busy = true;
+            e->e_used_ms = util_mono_ms();
             map_evict(r);
             return e;
         }
         if (!e->e_busy) {
             e->e_busy = true;
+            e->e_used_ms = util_mono_ms();
             lru_unlink(r, e);
             lru_push_front(r, e);
             return e;
@@ -288,6 +293,15 @@ static size_t message_len(const char *m)
     while (n > 0 && ((unsigned char)m[n] & 0xc0) == 0x80)
         n--;
     return n;
+}
+
+/* The object an entry is about, for ev_forget: its namespace and name (not its uid,
+ * which a caller that sees the object gone may no longer have). */
+static uint64_t obj_hash(const char *ns, const char *name)
+{
+    uint64_t h = UTIL_FNV1A64_INIT;
+    h = util_fnv1a64_update(h, ns, strlen(ns) + 1);
+    return util_fnv1a64_update(h, name, strlen(name) + 1);
 }
 
 static uint64_t key_hash(const struct ev_object *o, enum ev_type t, const char *reason,
@@ -483,7 +497,7 @@ int ev_emit(struct ev_recorder *r, const struct ev_object *o, enum ev_type t, co
 
     bool unsure = false;
     pthread_mutex_lock(&r->r_mu);
-    e = entry_acquire(r, h);
+    e = entry_acquire(r, h, obj_hash(o->ns, o->name));
     count = e != NULL ? e->e_count + 1 : 0;
     rc = e == NULL ? -ENOMEM : 0;
     if (e != NULL && e->e_name != NULL && !e->e_unsure && (name = strdup(e->e_name)) == NULL)
@@ -545,6 +559,54 @@ int ev_emitf(struct ev_recorder *r, const struct ev_object *obj, enum ev_type ty
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     return ev_emit(r, obj, type, reason, msg);
+}
+
+/* ---- forgetting ---- */
+
+unsigned ev_forget(struct ev_recorder *r, const char *ns, const char *name)
+{
+    unsigned n = 0;
+    if (r == NULL || ns == NULL || name == NULL)
+        return 0;
+    uint64_t obj = obj_hash(ns, name);
+    pthread_mutex_lock(&r->r_mu);
+    for (struct ev_entry *e = r->r_head, *nx; e != NULL; e = nx) {
+        nx = e->e_next;
+        if (e->e_obj == obj && !e->e_busy) {
+            map_remove(r, e);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&r->r_mu);
+    return n;
+}
+
+unsigned ev_expire(struct ev_recorder *r, int64_t now_ms, int64_t idle_ms)
+{
+    unsigned n = 0;
+    if (r == NULL)
+        return 0;
+    pthread_mutex_lock(&r->r_mu);
+    /* The tail is the least recently used: stop at the first one used since. */
+    for (struct ev_entry *e = r->r_tail, *pv; e != NULL; e = pv) {
+        pv = e->e_prev;
+        if (now_ms - e->e_used_ms < idle_ms)
+            break;
+        if (!e->e_busy) {
+            map_remove(r, e);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&r->r_mu);
+    return n;
+}
+
+unsigned ev_remembered(struct ev_recorder *r)
+{
+    pthread_mutex_lock(&r->r_mu);
+    unsigned n = r->r_len;
+    pthread_mutex_unlock(&r->r_mu);
+    return n;
 }
 
 /* ---- the waiting queue ---- */

@@ -50,6 +50,27 @@ int ev_emit(struct ev_recorder *r, const struct ev_object *obj, enum ev_type typ
 int ev_emitf(struct ev_recorder *r, const struct ev_object *obj, enum ev_type type,
              const char *reason, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* ---- Forgetting ----
+ *
+ * What the recorder remembers for aggregation (an entry per distinct Event: its
+ * name and count) is only worth keeping while the Event may repeat. A forgotten
+ * Event that occurs again is POSTed under its deterministic name: 409, then its
+ * count is read and PATCHed (two requests more), so forgetting never loses or
+ * duplicates an Event. */
+
+/* Forgets every entry about the object ns/name (not one being written): its
+ * object is gone. Returns how many. */
+unsigned ev_forget(struct ev_recorder *r, const char *ns, const char *name);
+/* Forgets the entries not used for idle_ms or longer by now_ms (util_mono_ms),
+ * least recently used first. Returns how many. */
+unsigned ev_expire(struct ev_recorder *r, int64_t now_ms, int64_t idle_ms);
+/* How many entries it remembers now. */
+unsigned ev_remembered(struct ev_recorder *r);
+
+/* How long an Event is remembered without occurring again (ev_expire): client-go's
+ * aggregation window. */
+#define EV_AGGREGATE_WINDOW_MS (10 * 60 * 1000)
+
 /* Counters since creation, for tests and metrics. */
 struct ev_stats {
     unsigned long created;      /* POSTs that succeeded */

@@ -358,6 +358,15 @@ int workq_add_at(struct workq *q, struct workq_key *k, int64_t at)
     return 0;
 }
 
+bool workq_cancel_timer(struct workq *q, struct workq_key *k)
+{
+    if (!k->wk_timed)
+        return false;
+    k->wk_timed = false;
+    q->q_nstale++; /* its entry: dropped by workq_fire or a compaction */
+    return true;
+}
+
 static void sift_down(struct workq *q, size_t i)
 {
     for (;;) {

@@ -113,6 +113,10 @@ size_t workq_len(const struct workq *q);
  * set at or before at already. A time already past fires at the next workq_fire.
  * Cancels a release. 0, or -ENOMEM with nothing changed. */
 int workq_add_at(struct workq *q, struct workq_key *k, int64_t at);
+/* Cancels k's timer (its heap entry becomes stale): true when one was set. For a
+ * key whose object is gone, so that a far deadline does not keep it (and its
+ * payload) until then. */
+bool workq_cancel_timer(struct workq *q, struct workq_key *k);
 /* Adds the keys whose time has come (in the order of their times), drops the stale
  * entries met on the way, and returns the ms until the next timer, or -1 when none
  * is set. */

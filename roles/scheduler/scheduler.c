@@ -209,7 +209,12 @@ static void maybe_resync(struct sched *s)
  * one kept meanwhile waits for no later time. */
 static void retry_events(struct sched *s)
 {
-    s->s_ev_retry_at = ev_retry(s->s_ev, util_mono_ms());
+    int64_t now = util_mono_ms();
+    s->s_ev_retry_at = ev_retry(s->s_ev, now);
+    if (now >= s->s_ev_expire_at) { /* Events quiet for their aggregation window */
+        ev_expire(s->s_ev, now, EV_AGGREGATE_WINDOW_MS);
+        s->s_ev_expire_at = now + 60000;
+    }
 }
 
 /* Milliseconds the loop may sleep: until a resync or an Event retry, at most

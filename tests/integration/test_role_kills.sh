@@ -232,5 +232,18 @@ fi
 check_finished 120 "$tr" "after the kills stopped"
 check_runs quiet
 kill -0 "$SUP" && pass "the supervisor survived" || fail "the supervisor died"
+# The supervisor executes itself again with glibc's per-thread malloc cache off
+# (cmd/main.c, ARCHITECTURE.md "Idle memory"); roles restarted after the kills
+# inherit it. Not in an ASan build (its own allocator).
+if ! ldd "$BIN_REAL" 2>/dev/null | grep -q libasan; then
+	nt=0 nall=0
+	for p in $SUP $(roles_of); do
+		nall=$((nall + 1))
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'GLIBC_TUNABLES=glibc.malloc.tcache_count=0' && nt=$((nt + 1))
+	done
+	[ "$nt" -eq "$nall" ] && [ "$nall" -gt 1 ] &&
+		pass "the supervisor and its $((nall - 1)) roles (restarted ones too) run with glibc's tcache off" ||
+		fail "GLIBC_TUNABLES=glibc.malloc.tcache_count=0 in $nt of $nall processes"
+fi
 note "seed $SEED, elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -3,7 +3,8 @@
  * kept for as long as their object exists (ten minutes of refusals, not one),
  * dropped and counted when the object is gone or the bounded queue is full,
  * never kept for a refusal that will not pass, tried again at once when another
- * Event went through. */
+ * Event went through. And the aggregation entries forgotten (ev_forget,
+ * ev_expire) without an Event lost or counted twice. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "support/unit.h"
 
 #include "lib/common/metrics.h"
+#include "lib/common/util.h"
 #include "lib/kube/client.h"
 #include "lib/kube/kubeconfig.h"
 #include "runtime/events.h"
@@ -220,6 +222,77 @@ static void test_success_pulls_forward(void)
     rec_free();
 }
 
+/* An object gone: its entries are forgotten, another object's kept. Its Event
+ * occurring again (a new process, or the name reused) is POSTed under the same
+ * deterministic name, and on 409 its count is read and PATCHed: counted on, not
+ * lost or duplicated. */
+static void test_forget_object(void)
+{
+    struct ev_object other = OBJ;
+    other.name = "k";
+    other.uid = "uid-2";
+    rec_new(0);
+    fakeapi_reply(api, 201, "{}");
+    fakeapi_reply(api, 201, "{}");
+    fakeapi_reply(api, 201, "{}");
+    CU_ASSERT_EQUAL(ev_emit(rec, &OBJ, EV_NORMAL, "A", "m"), 0);
+    CU_ASSERT_EQUAL(ev_emit(rec, &OBJ, EV_WARNING, "B", "m"), 0);
+    CU_ASSERT_EQUAL(ev_emit(rec, &other, EV_NORMAL, "A", "m"), 0);
+    CU_ASSERT_EQUAL(ev_remembered(rec), 3);
+    CU_ASSERT_EQUAL(ev_forget(rec, "ns", "j"), 2);
+    CU_ASSERT_EQUAL(ev_remembered(rec), 1);
+    CU_ASSERT_EQUAL(ev_forget(rec, "ns", "j"), 0);
+    CU_ASSERT_EQUAL(ev_forget(rec, "other", "k"), 0); /* same name, other namespace */
+    CU_ASSERT_EQUAL(ev_remembered(rec), 1);
+    /* The kept one still aggregates: one PATCH, count 2. */
+    fakeapi_reply(api, 200, "{}");
+    CU_ASSERT_EQUAL(ev_emit(rec, &other, EV_NORMAL, "A", "m"), 0);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 4);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_line(api, 3), "PATCH /api/v1/namespaces/ns/events/k."));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 3), "\"count\":2"));
+    /* The forgotten one again: POST (409), GET, PATCH of the server's count + 1. */
+    fakeapi_status(api, 409, "AlreadyExists", "the event already exists");
+    fakeapi_reply(api, 200, "{\"count\":1}");
+    fakeapi_reply(api, 200, "{}");
+    CU_ASSERT_EQUAL(ev_emit(rec, &OBJ, EV_NORMAL, "A", "m"), 0);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 7);
+    CU_ASSERT_STRING_EQUAL(fakeapi_line(api, 4), EVENTS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_line(api, 5), "GET /api/v1/namespaces/ns/events/j."));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_line(api, 6), "PATCH /api/v1/namespaces/ns/events/j."));
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_body(api, 6), "\"count\":2"));
+    CU_ASSERT_EQUAL(ev_remembered(rec), 2);
+    CU_ASSERT_EQUAL(ev_forget(NULL, "ns", "j"), 0);
+    CU_ASSERT_EQUAL(ev_forget(rec, NULL, "j"), 0);
+    rec_free();
+}
+
+/* Entries not used for the window are forgotten, least recently used first;
+ * one used again since is kept. */
+static void test_expire(void)
+{
+    rec_new(0);
+    fakeapi_reply(api, 201, "{}");
+    fakeapi_reply(api, 201, "{}");
+    CU_ASSERT_EQUAL(ev_emit(rec, &OBJ, EV_NORMAL, "A", "m"), 0);
+    CU_ASSERT_EQUAL(ev_emit(rec, &OBJ, EV_NORMAL, "B", "m"), 0);
+    int64_t t1 = util_mono_ms(); /* A and B used by now */
+    CU_ASSERT_EQUAL(ev_expire(rec, t1, EV_AGGREGATE_WINDOW_MS), 0);
+    CU_ASSERT_EQUAL(ev_expire(rec, t1 + EV_AGGREGATE_WINDOW_MS - 1000, EV_AGGREGATE_WINDOW_MS), 0);
+    CU_ASSERT_EQUAL(ev_remembered(rec), 2);
+    while (util_mono_ms() <= t1 + 2)
+        ; /* a few ms: A's next use is later than t1 */
+    fakeapi_reply(api, 200, "{}");
+    CU_ASSERT_EQUAL(ev_emit(rec, &OBJ, EV_NORMAL, "A", "m"), 0); /* a PATCH */
+    int64_t t2 = util_mono_ms();
+    CU_ASSERT_EQUAL(ev_expire(rec, t1 + EV_AGGREGATE_WINDOW_MS, EV_AGGREGATE_WINDOW_MS), 1);
+    CU_ASSERT_EQUAL(ev_remembered(rec), 1);
+    CU_ASSERT_EQUAL(ev_expire(rec, t2 + EV_AGGREGATE_WINDOW_MS, EV_AGGREGATE_WINDOW_MS), 1);
+    CU_ASSERT_EQUAL(ev_remembered(rec), 0);
+    CU_ASSERT_EQUAL(fakeapi_nreqs(api), 3);
+    CU_ASSERT_PTR_NOT_NULL(strstr(fakeapi_line(api, 2), "PATCH /api/v1/namespaces/ns/events/j."));
+    rec_free();
+}
+
 static int suite_init(void)
 {
     return fakeapi_start(&api);
@@ -239,6 +312,8 @@ int main(void)
         {"a bounded queue", test_bounded},
         {"refusals that will not pass are not kept", test_not_transient},
         {"a success elsewhere tries the waiting ones at once", test_success_pulls_forward},
+        {"an object gone: its entries forgotten, counted on after", test_forget_object},
+        {"entries quiet for the aggregation window expire", test_expire},
         {NULL, NULL},
     };
     return unit_run("runtime_events", suite_init, suite_clean, tests);

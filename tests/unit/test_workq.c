@@ -463,6 +463,51 @@ static void test_release_compacts_stale(void)
     (void)deferred;
 }
 
+/* Keys whose objects are gone with a far timer still set (a running pod's
+ * deadline): the timer cancelled, they are released long before it, and the
+ * cancelled entries never fire. A key with a current timer is kept. */
+static void test_cancel_timer(void)
+{
+    struct workq *q = new_queue(0);
+    enum { N = 100 };
+    char name[32];
+    int64_t t0 = fx.now;
+    struct workq_key *kept = key(q, "ns/kept", 0);
+    workq_add_at(q, kept, t0 + 100000);
+    CU_ASSERT_FALSE(workq_cancel_timer(q, key(q, "ns/untimed", -1)));
+    CU_ASSERT_EQUAL(workq_release(q, workq_find(q, "ns/untimed")), 0);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "ns/k%d", i);
+        struct workq_key *k = key(q, name, i + 1);
+        workq_add_at(q, k, t0 + 3600000);
+        workq_add(q, k); /* a hint: the pass finds its object gone */
+    }
+    CU_ASSERT_EQUAL(fx.fini_calls, 1);
+    for (int i = 0; i < N; i++) {
+        struct workq_key *k = workq_get(q);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+        workq_done(q, k);
+        CU_ASSERT_EQUAL(workq_release(q, k), -EBUSY); /* its timer */
+        CU_ASSERT_TRUE(workq_cancel_timer(q, k));
+        int64_t at = 0;
+        CU_ASSERT_FALSE(workq_key_timer(k, &at));
+        int rc = workq_release(q, k);
+        CU_ASSERT(rc == 0 || rc == 1);
+    }
+    /* Long before the far time, all but the last few stale ones are freed. */
+    CU_ASSERT(workq_nkeys(q) < 1 + 32 + 1);
+    CU_ASSERT_EQUAL(fx.fini_calls, (int)(N + 2 - workq_nkeys(q)));
+    fx.now = t0 + 3600000;
+    workq_fire(q);
+    CU_ASSERT_PTR_EQUAL(workq_get(q), kept); /* the one current timer fired */
+    CU_ASSERT_PTR_NULL(workq_get(q));        /* the cancelled ones did not */
+    workq_done(q, kept);
+    CU_ASSERT_EQUAL(workq_nkeys(q), 1);
+    CU_ASSERT_EQUAL(workq_nheap(q), 0);
+    workq_free(q);
+    CU_ASSERT_EQUAL(fx.fini_calls, N + 2);
+}
+
 static void test_release_revived(void)
 {
     struct workq *q = new_queue(0);
@@ -851,6 +896,7 @@ int main(void)
         {"released, then added before the stale entry goes", test_release_revived},
         {"released keys behind stale entries freed by a rebuild of the heap",
          test_release_compacts_stale},
+        {"a cancelled far timer does not keep a released key", test_cancel_timer},
         {"growth and rehash with many keys", test_growth},
         {"metric hooks", test_hooks},
         {"randomized against a reference model", test_model},
