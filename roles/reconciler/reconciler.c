@@ -78,8 +78,8 @@ struct kst {
      * a later one), so that it does not judge by a view older than the write. */
     char *unsure_rv;
     /* The OMJob resourceVersions this process's applied writes replaced: a view
-     * showing one is behind them (behind.h). */
-    struct behind behind;
+     * showing one is behind them (behind.h); NULL while none is in flight. */
+    struct behind *behind;
     char *create_error;
     /* A pod name the API server answers AlreadyExists for while the cache shows
      * no such pod (EXISTS_HIDDEN times in a row): decide's PodNameConflict. */
@@ -154,6 +154,7 @@ static void kst_fini(void *data)
     free(k->create_error);
     free(k->unsure_rv);
     free(k->taken);
+    behind_free(&k->behind);
 }
 
 /* Forgets k when nothing refers to it any more: not queued, no timer, nothing kept
@@ -168,6 +169,7 @@ static void kst_maybe_drop(struct rc *r, struct kst *k)
     struct workq_key *wk = k->wk;
     if (workq_release(r->wq, wk) == 1) {
         free(k->unsure_rv);
+        behind_free(&k->behind);
         memset(k, 0, sizeof(*k));
         k->wk = wk;
         k->key = workq_key_str(wk);
