@@ -767,7 +767,7 @@ static void render_omjob_key(struct wcache *c, struct sbuf *sb, const char *key,
     struct wc_key *k = key_find(c, key, len);
     sbuf_puts(sb, ",\"omjob\":");
     if (k != NULL && k->k_omjob != NULL)
-        sbuf_append(sb, k->k_omjob->o_json, k->k_omjob->o_json_len);
+        wc_obj_put_json(sb, k->k_omjob);
     else
         sbuf_puts(sb, "null");
     sbuf_puts(sb, ",\"pods\":[");
@@ -819,7 +819,7 @@ static void render_cron_key(struct wcache *c, struct sbuf *sb, const char *key, 
     size_t k = cron_children(c, key, len, &v);
     sbuf_puts(sb, ",\"cronomjob\":");
     if (o != NULL)
-        sbuf_append(sb, o->o_json, o->o_json_len);
+        wc_obj_put_json(sb, o);
     else
         sbuf_puts(sb, "null");
     if (k > 0)
