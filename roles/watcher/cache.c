@@ -889,6 +889,17 @@ int wcache_render_list(struct wcache *c, const struct wc_listq *q, char **out, s
     if ((q->lq_kind != WC_OMJOB && q->lq_kind != WC_CRONOMJOB) || q->lq_shards < 0 ||
         (q->lq_shards > 0 && (q->lq_shard < 0 || q->lq_shard >= q->lq_shards)))
         return -EINVAL;
+    if (!wcache_synced(c)) {
+        /* Every reader asks again until "synced" is true and reads no key of an
+         * answer before it: the keys are left out. Five reconcilers, the cleaner and
+         * the scheduler ask every 500 ms during the initial sync, and each answer
+         * took a scan, a sort and the read lock (the LIST appliers' writes waiting):
+         * at 10,000 OMJobs that grew with the sync's length, quadratically. */
+        sbuf_appendf(&sb, "{\"keys\":[],\"synced\":false,\"cacheRevision\":%llu}",
+                     (unsigned long long)wcache_revision(c));
+        *out = sbuf_detach(&sb, outlen);
+        return *out != NULL ? 0 : -ENOMEM;
+    }
     pthread_rwlock_rdlock(&c->c_lock);
     struct wc_hnode **v = map_nodes(q->lq_kind == WC_OMJOB ? &c->c_keys : &c->c_crons, &n);
     for (size_t i = 0; i < n; i++)

@@ -115,8 +115,10 @@ static struct json_object *get_key(struct wcache *c, const char *key, bool cron)
     return o;
 }
 
+/* The LIST_SHARD body of a synced cache (before the sync it holds no keys). */
 static struct json_object *list(struct wcache *c, enum wc_kind k, int shard, int shards)
 {
+    wcache_set_synced(c, true);
     struct wc_listq q = {.lq_kind = k, .lq_shard = shard, .lq_shards = shards};
     char *out = NULL;
     size_t len = 0;
@@ -587,8 +589,17 @@ static void test_truth_handler(void)
     CU_ASSERT(jx_get(r, "cronomjob") == NULL && jx_arr_len(r, "omjobs") == 0);
     json_object_put(r);
 
+    /* Before the sync: no keys (every reader asks again until synced). */
     CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, "{\"shard\":0,\"shards\":1}", &r) == 0);
-    CU_ASSERT(jx_arr_len(r, "keys") == 3 && jx_bool_or(r, "synced", true) == false);
+    CU_ASSERT(jx_arr_len(r, "keys") == 0 && jx_bool_or(r, "synced", true) == false);
+    CU_ASSERT(jx_i64_or(r, "cacheRevision", 0) == (int64_t)wcache_revision(c));
+    json_object_put(r);
+    CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, "{\"kind\":\"CRONOMJOB\"}", &r) == 0);
+    CU_ASSERT(jx_arr_len(r, "keys") == 0 && jx_bool_or(r, "synced", true) == false);
+    json_object_put(r);
+    wcache_set_synced(c, true);
+    CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, "{\"shard\":0,\"shards\":1}", &r) == 0);
+    CU_ASSERT(jx_arr_len(r, "keys") == 3 && jx_bool_or(r, "synced", false) == true);
     json_object_put(r);
     CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, "", &r) == 0);
     CU_ASSERT(jx_arr_len(r, "keys") == 3);
