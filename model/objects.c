@@ -260,42 +260,49 @@ static void strip(struct json_object *obj)
  * text holds one anyway is kept as it is (o_coded false). Every entry begins with
  * '"', where the coder looks. ~1.5 KB of an OMJob the exit handler runs for keep
  * ~0.8 KB. */
-static const char *const dict[] = {
-    NULL,
-    "\"apiVersion\":\"pipelines.openmetadata.org/v1\",\"kind\":\"OMJob\",\"metadata\":{",
-    "\"labels\":{\"app.kubernetes.io/component\":\"ingestion\",\"app.kubernetes.io/"
-    "managed-by\":\"openmetadata\",\"app.kubernetes.io/name\":\"openmetadata\",",
-    "\"spec\":{\"exitHandlerSpec\":{\"" WC_OMITTED_FIELD
-    "\":true},\"mainPodSpec\":{\"" WC_OMITTED_FIELD "\":true},",
-    "\"finalizers\":[\"omjob.pipelines.openmetadata.org/finalizer\"]",
-    "\"app.kubernetes.io/pipeline-type\":\"",
-    "\"app.kubernetes.io/pipeline\":\"",
-    "\"app.kubernetes.io/run-id\":\"",
-    "\"app.kubernetes.io/",
-    "\"creationTimestamp\":\"",
-    "\"status\":{\"conditions\":[{\"lastTransitionTime\":\"",
-    "\"lastTransitionTime\":\"",
-    "\"observedGeneration\":",
-    "\"generation\":",
-    "\"resourceVersion\":\"",
-    "\"namespace\":\"",
-    "\"name\":\"",
-    "\"uid\":\"",
-    "\"ttlSecondsAfterFinished\":",
-    "\"message\":\"main pod ",
-    "\"message\":\"",
-    "\"reason\":\"",
-    "\"status\":\"True\",\"type\":\"",
-    "\"status\":\"False\",\"type\":\"",
-    "\"exitHandlerAttempts\":",
-    "\"exitHandlerPodName\":\"",
-    "\"mainPodExitCode\":",
-    "\"mainPodName\":\"",
-    "\"mainPodReason\":\"",
-    "\"phase\":\"",
-    "\"startTime\":\"",
-    "\"completionTime\":\"",
+/* clang-format off */
+#define D(s) {s, sizeof(s) - 1}
+/* clang-format on */
+static const struct {
+    const char *s;
+    size_t len;
+} dict[] = {
+    {NULL, 0},
+    D("\"apiVersion\":\"pipelines.openmetadata.org/v1\",\"kind\":\"OMJob\",\"metadata\":{"),
+    D("\"labels\":{\"app.kubernetes.io/component\":\"ingestion\",\"app.kubernetes.io/"
+      "managed-by\":\"openmetadata\",\"app.kubernetes.io/name\":\"openmetadata\","),
+    D("\"spec\":{\"exitHandlerSpec\":{\"" WC_OMITTED_FIELD
+      "\":true},\"mainPodSpec\":{\"" WC_OMITTED_FIELD "\":true},"),
+    D("\"finalizers\":[\"omjob.pipelines.openmetadata.org/finalizer\"]"),
+    D("\"app.kubernetes.io/pipeline-type\":\""),
+    D("\"app.kubernetes.io/pipeline\":\""),
+    D("\"app.kubernetes.io/run-id\":\""),
+    D("\"app.kubernetes.io/"),
+    D("\"creationTimestamp\":\""),
+    D("\"status\":{\"conditions\":[{\"lastTransitionTime\":\""),
+    D("\"lastTransitionTime\":\""),
+    D("\"observedGeneration\":"),
+    D("\"generation\":"),
+    D("\"resourceVersion\":\""),
+    D("\"namespace\":\""),
+    D("\"name\":\""),
+    D("\"uid\":\""),
+    D("\"ttlSecondsAfterFinished\":"),
+    D("\"message\":\"main pod "),
+    D("\"message\":\""),
+    D("\"reason\":\""),
+    D("\"status\":\"True\",\"type\":\""),
+    D("\"status\":\"False\",\"type\":\""),
+    D("\"exitHandlerAttempts\":"),
+    D("\"exitHandlerPodName\":\""),
+    D("\"mainPodExitCode\":"),
+    D("\"mainPodName\":\""),
+    D("\"mainPodReason\":\""),
+    D("\"phase\":\""),
+    D("\"startTime\":\""),
+    D("\"completionTime\":\""),
 };
+#undef D
 #define DICT_N (sizeof(dict) / sizeof(dict[0]))
 _Static_assert(DICT_N <= 32, "dictionary codes are the bytes 1..31");
 
@@ -303,10 +310,6 @@ _Static_assert(DICT_N <= 32, "dictionary codes are the bytes 1..31");
  * ENOMEM or when json holds a byte below 0x20 (then kept as it is). */
 static char *dict_code(const char *json, size_t len, size_t *out_len)
 {
-    static size_t dlen[DICT_N];
-    if (dlen[1] == 0)
-        for (size_t i = 1; i < DICT_N; i++)
-            dlen[i] = strlen(dict[i]);
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)json[i] < 0x20)
             return NULL;
@@ -324,12 +327,12 @@ static char *dict_code(const char *json, size_t len, size_t *out_len)
             break;
         size_t best = 0;
         for (size_t d = 1; d < DICT_N; d++)
-            if (dlen[d] > (best ? dlen[best] : 1) && dlen[d] <= len - i &&
-                memcmp(json + i, dict[d], dlen[d]) == 0)
+            if (dict[d].len > (best ? dict[best].len : 1) && dict[d].len <= len - i &&
+                memcmp(json + i, dict[d].s, dict[d].len) == 0)
                 best = d;
         if (best != 0) {
             out[o++] = (char)best;
-            i += dlen[best];
+            i += dict[best].len;
         } else {
             out[o++] = json[i++];
         }
@@ -353,8 +356,8 @@ void wc_obj_put_json(struct sbuf *sb, const struct wc_obj *o)
         sbuf_append(sb, run, (size_t)(s - run));
         if (s < end) {
             unsigned char c = (unsigned char)*s++;
-            if (c < DICT_N && dict[c] != NULL)
-                sbuf_puts(sb, dict[c]);
+            if (c < DICT_N && dict[c].s != NULL)
+                sbuf_append(sb, dict[c].s, dict[c].len);
         }
     }
 }
