@@ -143,9 +143,12 @@ kwok_caught_up() {
 list_pages() {
 	local cont=""
 	while :; do
-		curl -sf --cacert "$LCA" -H "Authorization: Bearer $LTOKEN" -G -o "$2" \
+		# not "curl" as the user agent: the API server pretty-prints for that one
+		curl -sf -A omjob-list-floor -H 'Accept: application/json' --cacert "$LCA" \
+			-H "Authorization: Bearer $LTOKEN" -G -o "$2" \
 			--data-urlencode "limit=500" ${cont:+--data-urlencode "continue=$cont"} "$LSERVER$1" || return 1
-		cont=$(head -c 4096 "$2" | grep -o '"continue":"[^"]*"' | head -1 | cut -d'"' -f4)
+		# metadata opens a pod list and closes an OMJob list (a CRD's keys sorted)
+		cont=$({ head -c 4096 "$2"; tail -c 4096 "$2"; } | grep -ao '"continue": *"[^"]*"' | head -1 | cut -d'"' -f4)
 		[ -n "$cont" ] || return 0
 	done
 }
