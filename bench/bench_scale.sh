@@ -14,6 +14,12 @@
 #   scale_<N>_resync_ms            the watcher SIGKILLed: its initial sync (its
 #                                  "watcher started" to its "synced" log line), and
 #   scale_<N>_kill_to_synced_ms    from the kill (the supervisor's restart backoff in)
+#   scale_<N>_list_floor_ms        the API server's own floor, taken right after: curl
+#                                  reading the same two LISTs (every OMJob, the pods by
+#                                  the watcher's label selector) with the same page size,
+#                                  concurrently as the watcher does, bytes only (the
+#                                  continue token cut from each page's opening); and
+#   scale_<N>_resync_vs_floor_ratio resync_ms / list_floor_ms (target: 5 s of resync)
 #   scale_<N>_pss_after_resync_ratio PSS once resynced and settled / PSS before the
 #                                  kill (target <= 1.10)
 #   scale_<N>_dispatch_p50_ms/_p99_ms exit-handler dispatch of BENCH_SCALE_DISPATCH_N
@@ -70,6 +76,10 @@ trap cleanup EXIT
 bench_cluster
 export KUBECONFIG
 OPCONF=$OMJOB_TEST_KUBECONFIG
+# The operator's credentials, for list_floor's curl.
+LSERVER=$(kubectl config view --raw --minify --kubeconfig "$OPCONF" -o jsonpath='{.clusters[0].cluster.server}')
+LCA=$(kubectl config view --raw --minify --kubeconfig "$OPCONF" -o jsonpath='{.clusters[0].cluster.certificate-authority}')
+LTOKEN=$(kubectl config view --raw --minify --kubeconfig "$OPCONF" -o jsonpath='{.users[0].user.token}')
 read -r HP MP <<<"$(free_ports 2)"
 H=http://127.0.0.1:$HP
 # shellcheck disable=SC2034 # read by bench/lib.sh (metrics)
@@ -128,6 +138,31 @@ kwok_caught_up() {
 	sleep 10
 	return 1
 }
+# list_pages PATH OUT: reads every page of the LIST at PATH (limit 500, the
+# watcher's LIST_PAGE) into OUT, parsing nothing but the continue token.
+list_pages() {
+	local cont=""
+	while :; do
+		# not "curl" as the user agent: the API server pretty-prints for that one
+		curl -sf -A omjob-list-floor -H 'Accept: application/json' --cacert "$LCA" \
+			-H "Authorization: Bearer $LTOKEN" -G -o "$2" \
+			--data-urlencode "limit=500" ${cont:+--data-urlencode "continue=$cont"} "$LSERVER$1" || return 1
+		# metadata opens a pod list and closes an OMJob list (a CRD's keys sorted)
+		cont=$({ head -c 4096 "$2"; tail -c 4096 "$2"; } | grep -ao '"continue": *"[^"]*"' | head -1 | cut -d'"' -f4)
+		[ -n "$cont" ] || return 0
+	done
+}
+# list_floor: ms to read the OMJob and pod LISTs of the watcher's sync, concurrently.
+list_floor() {
+	local t0 a b
+	t0=$(date +%s%3N)
+	list_pages /apis/pipelines.openmetadata.org/v1/omjobs "$TMP/lf.o" &
+	a=$!
+	list_pages "/api/v1/pods?labelSelector=omjob.pipelines.openmetadata.org%2Fname" "$TMP/lf.p" &
+	b=$!
+	wait "$a" && wait "$b" || return 1
+	echo $(($(date +%s%3N) - t0))
+}
 watcher_pid() { ps -o pid=,comm= --ppid "$SUP" | awk '$2 == "watcher" {print $1; exit}'; }
 # log_ms PID MSG: the wall-clock ms of the operator's log line MSG from process PID.
 log_ms() {
@@ -139,7 +174,7 @@ log_ms() {
 # measure TAG BIN: the figures of this step for the operator binary BIN, BENCH names
 # scale_<TAG><N>_...
 measure() {
-	local tag=$1 bin=$2 t0 pss pss2 per old new tk ts tsy p99 fetches
+	local tag=$1 bin=$2 t0 pss pss2 per old new tk ts tsy p99 fetches floor
 	t0=$(date +%s%3N)
 	start_op "$bin"
 	settled "$n" || exit 1
@@ -179,6 +214,10 @@ measure() {
 	# CPU (utime + stime) of the new watcher so far: its sync and little else.
 	echo "BENCH scale_${tag}${n}_resync_watcher_cpu_ms $(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' /proc/"$new"/stat) ms"
 	echo "BENCH scale_${tag}${n}_resync_load_1min $(cut -d' ' -f1 /proc/loadavg) load"
+	floor=$(list_floor) || { note "  list_floor: curl failed"; floor=0; }
+	echo "BENCH scale_${tag}${n}_list_floor_ms $floor ms"
+	echo "BENCH scale_${tag}${n}_resync_vs_floor_ratio $(ratio $((tsy - ts)) "$floor") ratio"
+	echo "BENCH scale_${tag}${n}_list_floor_load_1min $(cut -d' ' -f1 /proc/loadavg) load"
 	settled "$n" || exit 1
 	sleep 5
 	pss2=$(pss_total)

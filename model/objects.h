@@ -41,8 +41,10 @@ struct wc_obj {
      * that o_owner_cron names: */
     const char *o_owner_cron_uid; /* that ownerReference's uid */
     const char *o_phase;          /* status.phase */
-    const char *o_json;           /* compact object, managedFields and last-applied dropped */
-    size_t o_json_len;
+    /* The compact object (managedFields and last-applied dropped), dictionary-coded
+     * when o_coded (objects.c): read it with wc_obj_put_json. */
+    const char *o_json;
+    size_t o_json_len; /* bytes at o_json (coded) */
     int64_t o_generation;
     int64_t o_deletion_ts; /* metadata.deletionTimestamp, unix seconds; 0: none */
     int64_t o_created;     /* metadata.creationTimestamp, unix seconds; 0: unknown */
@@ -54,7 +56,11 @@ struct wc_obj {
     uint8_t o_omitted;   /* WC_OMIT_* left out of o_json */
     uint8_t o_templates; /* WC_OMIT_* of the templates it has (objects, left out or not) */
     uint8_t o_terminal;  /* status.phase Succeeded or Failed with status.completionTime */
+    uint8_t o_coded;     /* o_json is dictionary-coded */
 };
+
+/* Appends the object's compact JSON (o_json decoded): what GET_KEY answers. */
+void wc_obj_put_json(struct sbuf *sb, const struct wc_obj *o);
 
 /* What the cache knows of the pod's phase when its deletion was first seen:
  * unknown (not deleted, or first seen already deleted), while it ran or waited,

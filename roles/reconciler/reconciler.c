@@ -79,13 +79,13 @@ struct kst {
      * a later one), so that it does not judge by a view older than the write. */
     char *unsure_rv;
     /* The OMJob resourceVersions this process's applied writes replaced: a view
-     * showing one is behind them (behind.h). */
-    struct behind behind;
+     * showing one is behind them (behind.h); NULL while none is in flight. */
+    struct behind *behind;
     char *create_error;
     /* A pod name the API server answers AlreadyExists for while the cache shows
      * no such pod (EXISTS_HIDDEN times in a row): decide's PodNameConflict. */
     int exists_fails;
-    char exists_pod[PODSPEC_NAME_BUF + 8]; /* the pod exists_fails counts for */
+    char *exists_pod; /* the pod exists_fails counts for (malloc'd; NULL: none yet) */
     char *taken;
     uint64_t handled_rev;
 };
@@ -156,6 +156,8 @@ static void kst_fini(void *data)
     free(k->create_error);
     free(k->unsure_rv);
     free(k->taken);
+    free(k->exists_pod);
+    behind_free(&k->behind);
 }
 
 /* Forgets k when nothing refers to it any more: not queued, nothing kept for a
@@ -173,6 +175,8 @@ static void kst_maybe_drop(struct rc *r, struct kst *k)
     workq_cancel_timer(r->wq, wk);
     if (workq_release(r->wq, wk) == 1) {
         free(k->unsure_rv);
+        free(k->exists_pod);
+        behind_free(&k->behind);
         memset(k, 0, sizeof(*k));
         k->wk = wk;
         k->key = workq_key_str(wk);
@@ -563,9 +567,13 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
          * after EXISTS_HIDDEN tries: a pod the watcher does not see (no OMJob
          * label) holds the name; decide says so, and the creates go on with
          * backoff (1 s doubling to 30 s), not every EXISTS_MS. */
-        if (strcmp(k->exists_pod, a->pod) != 0) {
+        if (k->exists_pod == NULL || strcmp(k->exists_pod, a->pod) != 0) {
             /* Another pod's 409s (one that did show up) do not count. */
-            snprintf(k->exists_pod, sizeof(k->exists_pod), "%s", a->pod);
+            char *p = strdup(a->pod);
+            if (p != NULL) {
+                free(k->exists_pod);
+                k->exists_pod = p;
+            }
             k->exists_fails = 0;
         }
         if (++k->exists_fails < EXISTS_HIDDEN || unsure) {

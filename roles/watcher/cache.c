@@ -767,7 +767,7 @@ static void render_omjob_key(struct wcache *c, struct sbuf *sb, const char *key,
     struct wc_key *k = key_find(c, key, len);
     sbuf_puts(sb, ",\"omjob\":");
     if (k != NULL && k->k_omjob != NULL)
-        sbuf_append(sb, k->k_omjob->o_json, k->k_omjob->o_json_len);
+        wc_obj_put_json(sb, k->k_omjob);
     else
         sbuf_puts(sb, "null");
     sbuf_puts(sb, ",\"pods\":[");
@@ -819,7 +819,7 @@ static void render_cron_key(struct wcache *c, struct sbuf *sb, const char *key, 
     size_t k = cron_children(c, key, len, &v);
     sbuf_puts(sb, ",\"cronomjob\":");
     if (o != NULL)
-        sbuf_append(sb, o->o_json, o->o_json_len);
+        wc_obj_put_json(sb, o);
     else
         sbuf_puts(sb, "null");
     if (k > 0)
@@ -889,6 +889,17 @@ int wcache_render_list(struct wcache *c, const struct wc_listq *q, char **out, s
     if ((q->lq_kind != WC_OMJOB && q->lq_kind != WC_CRONOMJOB) || q->lq_shards < 0 ||
         (q->lq_shards > 0 && (q->lq_shard < 0 || q->lq_shard >= q->lq_shards)))
         return -EINVAL;
+    if (!wcache_synced(c)) {
+        /* Every reader asks again until "synced" is true and reads no key of an
+         * answer before it: the keys are left out. Five reconcilers, the cleaner and
+         * the scheduler ask every 500 ms during the initial sync, and each answer
+         * took a scan, a sort and the read lock (the LIST appliers' writes waiting):
+         * at 10,000 OMJobs that grew with the sync's length, quadratically. */
+        sbuf_appendf(&sb, "{\"keys\":[],\"synced\":false,\"cacheRevision\":%llu}",
+                     (unsigned long long)wcache_revision(c));
+        *out = sbuf_detach(&sb, outlen);
+        return *out != NULL ? 0 : -ENOMEM;
+    }
     pthread_rwlock_rdlock(&c->c_lock);
     struct wc_hnode **v = map_nodes(q->lq_kind == WC_OMJOB ? &c->c_keys : &c->c_crons, &n);
     for (size_t i = 0; i < n; i++)

@@ -115,8 +115,10 @@ static struct json_object *get_key(struct wcache *c, const char *key, bool cron)
     return o;
 }
 
+/* The LIST_SHARD body of a synced cache (before the sync it holds no keys). */
 static struct json_object *list(struct wcache *c, enum wc_kind k, int shard, int shards)
 {
+    wcache_set_synced(c, true);
     struct wc_listq q = {.lq_kind = k, .lq_shard = shard, .lq_shards = shards};
     char *out = NULL;
     size_t len = 0;
@@ -587,8 +589,17 @@ static void test_truth_handler(void)
     CU_ASSERT(jx_get(r, "cronomjob") == NULL && jx_arr_len(r, "omjobs") == 0);
     json_object_put(r);
 
+    /* Before the sync: no keys (every reader asks again until synced). */
     CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, "{\"shard\":0,\"shards\":1}", &r) == 0);
-    CU_ASSERT(jx_arr_len(r, "keys") == 3 && jx_bool_or(r, "synced", true) == false);
+    CU_ASSERT(jx_arr_len(r, "keys") == 0 && jx_bool_or(r, "synced", true) == false);
+    CU_ASSERT(jx_i64_or(r, "cacheRevision", 0) == (int64_t)wcache_revision(c));
+    json_object_put(r);
+    CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, "{\"kind\":\"CRONOMJOB\"}", &r) == 0);
+    CU_ASSERT(jx_arr_len(r, "keys") == 0 && jx_bool_or(r, "synced", true) == false);
+    json_object_put(r);
+    wcache_set_synced(c, true);
+    CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, "{\"shard\":0,\"shards\":1}", &r) == 0);
+    CU_ASSERT(jx_arr_len(r, "keys") == 3 && jx_bool_or(r, "synced", false) == true);
     json_object_put(r);
     CU_ASSERT(call(c, IPC_REQ_LIST_SHARD, "", &r) == 0);
     CU_ASSERT(jx_arr_len(r, "keys") == 3);
@@ -741,6 +752,113 @@ static void test_entry_size(void)
     CU_ASSERT(omjob < (double)json_len + 800);
     CU_ASSERT(pod < 1200);
     wcache_free(c);
+}
+
+/* The decoded compact JSON of an OMJob parsed with omit (WC_OMIT_*). */
+static char *decoded(struct json_object *j, unsigned omit, struct wc_obj **out)
+{
+    struct sbuf sb = {0};
+    CU_ASSERT_FATAL(wc_obj_parse_omit(j, omit, 0, out) == 0);
+    wc_obj_put_json(&sb, *out);
+    CU_ASSERT_FATAL(sb.sb_err == 0);
+    return (char *)sbuf_str(&sb);
+}
+
+/* What the cache keeps of an OMJob is dictionary-coded (objects.c) and answered
+ * decoded: the very bytes of the object as served (stripped), with the templates
+ * it left out as stand-ins; shorter to keep; values that look like the
+ * dictionary's entries or hold control characters come back as they were. */
+static void test_coded_json(void)
+{
+    static const char *const files[] = {"omjob.json", "scale-omjob.json"};
+    for (size_t f = 0; f < 2; f++) {
+        struct json_object *j = load(files[f]);
+        struct wc_obj *o = NULL;
+        char *got = decoded(j, 0, &o);
+        char *want = jx_dump(j, NULL); /* stripped in place by the parse */
+        CU_ASSERT_STRING_EQUAL(got, want);
+        CU_ASSERT(o->o_coded && o->o_json_len < strlen(want));
+        CU_ASSERT(strlen(o->o_json) == o->o_json_len);
+        free(got);
+        free(want);
+        free(o);
+        /* The templates left out: as the stand-ins. */
+        got = decoded(j, WC_OMIT_ALL, &o);
+        jx_set(j, "spec.mainPodSpec", parse("{\"" WC_OMITTED_FIELD "\":true}"));
+        jx_set(j, "spec.exitHandlerSpec", parse("{\"" WC_OMITTED_FIELD "\":true}"));
+        want = jx_dump(j, NULL);
+        CU_ASSERT_STRING_EQUAL(got, want);
+        if (f == 1) /* the scale bench's shape: 1,493 bytes kept in 570 */
+            CU_ASSERT(o->o_json_len * 2 < strlen(want));
+        free(got);
+        free(want);
+        free(o);
+        json_object_put(j);
+    }
+    struct json_object *j = load("scale-omjob.json");
+    jx_set_str(j, "metadata.labels.tricky", "\"name\":\"x\x01\x1f\"app.kubernetes.io/\"");
+    jx_set_str(j, "status.message", "\"message\":\"main pod \\\" \n\t");
+    struct wc_obj *o = NULL;
+    char *got = decoded(j, 0, &o);
+    char *want = jx_dump(j, NULL);
+    CU_ASSERT_STRING_EQUAL(got, want);
+    struct json_object *back = parse(got);
+    CU_ASSERT_STRING_EQUAL(jx_str_or(back, "status.message", ""),
+                           "\"message\":\"main pod \\\" \n\t");
+    json_object_put(back);
+    free(got);
+    free(want);
+    free(o);
+    json_object_put(j);
+}
+
+/* Strings most pods share are not copied into each pod's block (the interned
+ * table), nor one the same pod holds twice; the pod renders as before. The kwok
+ * pods of bench_scale.sh: 680 allocator bytes each before. */
+static void test_pod_shared_strings(void)
+{
+    struct wc_pod *m = NULL, *e = NULL, *m2 = NULL;
+    struct json_object *jm = load("scale-pod-main.json"), *je = load("scale-pod-exit.json");
+    struct json_object *jm2 = load("scale-pod-main.json");
+    jx_set_str(jm2, "metadata.name", "s-00001-main");
+    CU_ASSERT_FATAL(wc_pod_parse(jm, &m) == 0 && wc_pod_parse(je, &e) == 0 &&
+                    wc_pod_parse(jm2, &m2) == 0);
+    CU_ASSERT_STRING_EQUAL(m->p_owner_name, "s-00000");
+    CU_ASSERT_PTR_EQUAL(m->p_owner_name, m->p_label_name);
+    CU_ASSERT_PTR_EQUAL(m->p_phase, m2->p_phase);
+    CU_ASSERT_PTR_EQUAL(m->p_pod_type, m2->p_pod_type);
+    CU_ASSERT_PTR_EQUAL(m->p_finalizers, e->p_finalizers);
+    CU_ASSERT_STRING_EQUAL(e->p_pod_type, "exit-handler");
+    CU_ASSERT_STRING_EQUAL(e->p_main_reason, "Completed");
+    CU_ASSERT_STRING_EQUAL(e->p_finalizers, "omjob.pipelines.openmetadata.org/tracking");
+    if (getenv("OMJOB_UNDER_VALGRIND") == NULL) {
+        CU_ASSERT(malloc_usable_size(m) < 600);
+        CU_ASSERT(malloc_usable_size(e) < 600);
+    }
+    struct sbuf sb = {0};
+    wc_pod_render(&sb, m);
+    CU_ASSERT_STRING_EQUAL(
+        sbuf_str(&sb),
+        "{\"name\":\"s-00000-main\",\"namespace\":\"bs-scale-1077544c\",\"uid\":\"c88976f4-b46c-"
+        "4caf-bdaa-22e20499ba72\",\"resourceVersion\":\"6065\",\"ownerUid\":\"4ba6bc7d-f4c4-48a9-"
+        "841b-6c663c4afc4e\",\"ownerName\":\"s-00000\",\"omjobLabel\":\"s-00000\",\"podType\":"
+        "\"main\",\"phase\":\"Succeeded\",\"reason\":null,\"message\":null,\"nodeName\":\"kwok-"
+        "node-0\",\"mainReason\":null,\"mainExitCode\":null,\"finalizers\":[\"omjob.pipelines."
+        "openmetadata.org/tracking\"],\"creationTimestamp\":\"2026-12-05T07:23:06Z\",\"startTime\""
+        ":\"2026-12-05T07:23:06Z\",\"deletionTimestamp\":\"2026-12-05T07:23:36Z\",\"deletion"
+        "GracePeriodSeconds\":0,\"container\":{\"state\":\"terminated\",\"reason\":\"Completed\","
+        "\"message\":null,\"exitCode\":0,\"startedAt\":\"2026-12-05T07:23:07Z\",\"finishedAt\":"
+        "\"2026-12-05T07:23:07Z\"},\"disruptionTarget\":null,\"podScheduled\":{\"status\":\"True\""
+        ",\"reason\":null,\"message\":null,\"lastTransitionTime\":\"2026-12-05T07:23:06Z\"},"
+        "\"ready\":{\"status\":\"False\",\"reason\":\"PodCompleted\",\"message\":null,\"last"
+        "TransitionTime\":\"2026-12-05T07:23:07Z\"},\"deletedAfterEnd\":null}");
+    sbuf_free(&sb);
+    free(m);
+    free(e);
+    free(m2);
+    json_object_put(jm);
+    json_object_put(je);
+    json_object_put(jm2);
 }
 
 /* An OMJob a CronOMJob controls: its changes are hinted a second time under the
@@ -964,6 +1082,8 @@ int main(void)
     CU_add_test(s, "hint topics", test_hint_topics);
     CU_add_test(s, "hints: finished OMJobs flagged for the cleaner", test_hint_finished);
     CU_add_test(s, "entry sizes", test_entry_size);
+    CU_add_test(s, "OMJob compact JSON coded, answered as served", test_coded_json);
+    CU_add_test(s, "pods: shared strings not copied", test_pod_shared_strings);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned fails = CU_get_number_of_failures();
