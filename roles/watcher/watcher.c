@@ -30,18 +30,18 @@
 #define JOIN_GRACE_MS 5000
 /* A topic's batch is sent when full (some 60 hints) or older than this. */
 #define HINT_BATCH_BYTES 4096
-#define HINT_HOLD_MS 1
+#define HINT_HOLD_NS 1000000 /* 1 ms */
 
 /* Hints not sent yet, one IPC_EV_CHANGES body per publisher (docs/PROTOCOL.md,
  * "Hints"): a burst of watch events costs one message per topic instead of one per
  * change, and each message wakes the NNG threads of both sides. Filled by the hint
  * callback (under the cache's write lock), sent by the loops before they wait
- * (wshared.ws_flush) or when a batch is full or HINT_HOLD_MS old. */
+ * (wshared.ws_flush) or when a batch is full or HINT_HOLD_NS old. */
 struct hint_batch {
     pthread_mutex_t hb_mu;
     uint8_t (*hb_buf)[HINT_BATCH_BYTES]; /* per publisher */
     size_t *hb_len;                      /* bytes in hb_buf[i]; 0: empty */
-    int64_t hb_since;                    /* ms: when the oldest pending hint came */
+    int64_t hb_since;                    /* ns: when the oldest pending hint came */
     atomic_bool hb_pending;              /* some hb_len is nonzero */
 };
 
@@ -103,7 +103,7 @@ static void batch_send(struct watcher_ctx *w, int i)
     pub_topic(w, i, topic);
     int rc = ipc_pub_send(w->w_pubs[i], topic, IPC_EV_CHANGES, b->hb_buf[i], b->hb_len[i]);
     metrics_counter_add(w->w_stats.ws_hint_msgs, 1.0, rc == 0 ? "sent" : "error");
-    if (rc != 0) /* the subscriber sees no gap: the next tick's number follows */
+    if (rc != 0) /* its number is taken: the subscriber sees a gap and resyncs */
         log_warn("hints not published", "topic", topic, "error", strerror(-rc), NULL);
     b->hb_len[i] = 0;
 }
@@ -127,8 +127,8 @@ static int batch_add(struct watcher_ctx *w, int i, const struct ipc_hint *h)
 {
     struct hint_batch *b = &w->w_batch;
     pthread_mutex_lock(&b->hb_mu);
-    int64_t now = util_mono_ms();
-    if (atomic_load(&b->hb_pending) && now - b->hb_since >= HINT_HOLD_MS) {
+    int64_t now = util_mono_ns();
+    if (atomic_load(&b->hb_pending) && now - b->hb_since >= HINT_HOLD_NS) {
         for (int j = 0; j < w->w_npubs; j++) /* a stream that never pauses */
             batch_send(w, j);
         atomic_store(&b->hb_pending, false);
