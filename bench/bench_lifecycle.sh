@@ -309,6 +309,8 @@ part2() { # NAME QPS BURST
 	note "  operator: $N2 OMJobs in $(res "$TMP/p2.$name" elapsed_seconds) s (creates took $(res "$TMP/p2.$name" create_seconds) s; $(res "$TMP/p2.$name" finished) finished; workqueue depth after: $depth)"
 	note "  plain client: $(res "$TMP/c.$name" writes) writes in $(res "$TMP/c.$name" elapsed_seconds) s ($(res "$TMP/c.$name" write_errors) errors); API server latency seen by it: POST p50 $(res "$TMP/c.$name" latency_post_p50_ms) p99 $(res "$TMP/c.$name" latency_post_p99_ms) ms, PATCH p50 $(res "$TMP/c.$name" latency_patch_p50_ms) p99 $(res "$TMP/c.$name" latency_patch_p99_ms) ms"
 	note "  operator pods created per reconciler: $(metrics_file_pods "$TMP/m1.$name")"
+	local m0=$TMP/m0.$name m1=$TMP/m1.$name
+	note "  hints per OMJob: $(per_job "$(fdelta omjob_watcher_hints_total 'result="sent"' "$m0" "$m1")" "$N2") sent in $(per_job "$(fdelta omjob_watcher_hint_messages_total '' "$m0" "$m1")" "$N2") pub/sub messages; reconcilers: $(per_job "$(fdelta omjob_reconciler_hints_total 'result="queued"' "$m0" "$m1")" "$N2") queued, $(per_job "$(fdelta omjob_reconciler_hints_total 'result="seen"' "$m0" "$m1")" "$N2") already seen by the key's last pass; $(per_job "$(fdelta controller_runtime_reconcile_total '' "$m0" "$m1")" "$N2") reconciler passes"
 	note "  CPU, operator run (includes the operator's 2 s of settling): $(cpu_report "$TMP/cpu0.$name" "$TMP/cpu1.$name" "$N2")"
 	note "  CPU, plain-client run (the driver itself not counted): $(cpu_report "$TMP/ccpu0.$name" "$TMP/ccpu1.$name" "$N2")"
 	if [ "$name" = default ]; then
@@ -316,6 +318,11 @@ part2() { # NAME QPS BURST
 	else
 		note "  requests per OMJob at the raised limit: $(awk -v n="$N2" '$1 == "verb" {printf "%s %.2f (409: %.2f)  ", $2, $3 / n, $5 / n}' "$TMP/r.$name")"
 	fi
+}
+# fdelta NAME MATCH M0 M1: a metric's samples containing MATCH, summed, M1 - M0.
+fdelta() {
+	awk -v n="$1" -v m="$2" '(index($0, n "{") == 1 || index($0, n " ") == 1) && (m == "" || index($0, m)) {
+		s[FILENAME] += $NF} END {printf "%d", s[ARGV[2]] - s[ARGV[1]]}' "$3" "$4"
 }
 metrics_file_pods() {
 	awk '/^omjob_pods_created_total\{/ && match($0, /role="[^"]*"/) {r = substr($0, RSTART + 6, RLENGTH - 7); s[r] += $NF} END {for (k in s) printf "%s=%d ", k, s[k]}' "$1"

@@ -64,6 +64,8 @@ const char *ipc_type_str(enum ipc_type t)
         return "EV_RESYNC";
     case IPC_EV_TICK:
         return "EV_TICK";
+    case IPC_EV_CHANGES:
+        return "EV_CHANGES";
     case IPC_REQ_GET_KEY:
         return "REQ_GET_KEY";
     case IPC_REQ_GET_KEY_REPLY:
@@ -274,6 +276,82 @@ int ipc_hint_decode(const void *buf, size_t len, struct ipc_hint *out)
     memcpy(out->key, p + IPC_HINT_HDR_LEN, klen);
     out->key[klen] = '\0';
     return 0;
+}
+
+int ipc_hints_add(void *buf, size_t cap, size_t *len, const struct ipc_hint *h)
+{
+    if (buf == NULL || len == NULL || h == NULL || (*len != 0 && *len < IPC_HINTS_HDR_LEN))
+        return -EINVAL;
+    uint8_t *p = buf;
+    size_t at = *len == 0 ? IPC_HINTS_HDR_LEN : *len;
+    unsigned count = *len == 0 ? 0 : get16(p);
+    if (count >= IPC_HINTS_MAX || cap < at)
+        return -ENOSPC;
+    size_t n;
+    int rc = ipc_hint_encode(h, p + at, cap - at, &n);
+    if (rc != 0)
+        return rc;
+    put16(p, (uint16_t)(count + 1));
+    *len = at + n;
+    return 0;
+}
+
+/* One record at buf[off..len): its length into *n, the hint into *out (may be
+ * NULL: check only). */
+static int hint_record(const uint8_t *p, size_t len, size_t off, size_t *n, struct ipc_hint *out)
+{
+    if (len - off < IPC_HINT_HDR_LEN)
+        return -EBADMSG;
+    size_t rec = IPC_HINT_HDR_LEN + get16(p + off + 2);
+    if (rec > len - off)
+        return -EBADMSG;
+    struct ipc_hint h;
+    int rc = ipc_hint_decode(p + off, rec, out != NULL ? out : &h);
+    *n = rec;
+    return rc;
+}
+
+int ipc_hints_decode(const void *buf, size_t len, ipc_hint_fn fn, void *ctx)
+{
+    if (buf == NULL || fn == NULL)
+        return -EINVAL;
+    const uint8_t *p = buf;
+    if (len < IPC_HINTS_HDR_LEN || len > IPC_HINTS_BODY_MAX)
+        return -EBADMSG;
+    size_t count = get16(p), off = IPC_HINTS_HDR_LEN, n;
+    if (count == 0 || count > IPC_HINTS_MAX)
+        return -EBADMSG;
+    for (size_t i = 0; i < count; i++, off += n) {
+        int rc = hint_record(p, len, off, &n, NULL);
+        if (rc != 0)
+            return rc;
+    }
+    if (off != len)
+        return -EBADMSG;
+    off = IPC_HINTS_HDR_LEN;
+    for (size_t i = 0; i < count; i++, off += n) {
+        struct ipc_hint h;
+        hint_record(p, len, off, &n, &h); /* checked above */
+        int rc = fn(ctx, &h);
+        if (rc != 0)
+            return rc;
+    }
+    return (int)count;
+}
+
+int ipc_msg_hints(const struct ipc_msg *m, ipc_hint_fn fn, void *ctx)
+{
+    if (m == NULL || fn == NULL)
+        return -EINVAL;
+    if (m->type == IPC_EV_CHANGES)
+        return ipc_hints_decode(m->body, m->body_len, fn, ctx);
+    if (m->type != IPC_EV_CHANGE)
+        return -ENOMSG;
+    struct ipc_hint h;
+    int rc = ipc_hint_decode(m->body, m->body_len, &h);
+    if (rc == 0 && (rc = fn(ctx, &h)) == 0)
+        rc = 1;
+    return rc;
 }
 
 int ipc_err_encode(int code, const char *text, void *buf, size_t cap, size_t *out_len)

@@ -37,10 +37,11 @@ enum ipc_type {
     IPC_CTL_STOP = 0x18, /* -> role: stop gracefully (tools, tests) */
     IPC_CTL_ACK = 0x19,  /* reply to STOP */
 
-    IPC_EV_CHANGE = 0x20, /* watcher -> shard/ttl topic: this key changed (a hint) */
-    IPC_EV_RESYNC = 0x21, /* watcher -> topic: resync everything (after a relist) */
-    IPC_EV_TICK = 0x22,   /* watcher -> topic, every second: nothing new, but numbered, so
-                             a subscriber sees a lost hint as a gap within a second */
+    IPC_EV_CHANGE = 0x20,  /* watcher -> shard/ttl topic: this key changed (a hint) */
+    IPC_EV_RESYNC = 0x21,  /* watcher -> topic: resync everything (after a relist) */
+    IPC_EV_TICK = 0x22,    /* watcher -> topic, every second: nothing new, but numbered, so
+                              a subscriber sees a lost hint as a gap within a second */
+    IPC_EV_CHANGES = 0x23, /* watcher -> topic: several hints in one message (a batch) */
 
     IPC_REQ_GET_KEY = 0x30, /* reconciler -> watcher: current objects of a key */
     IPC_REQ_GET_KEY_REPLY = 0x31,
@@ -114,6 +115,30 @@ int ipc_key_check(const char *key, size_t len);
 int ipc_hint_encode(const struct ipc_hint *h, void *buf, size_t cap, size_t *out_len);
 /* -EBADMSG if malformed (including a bad key), -ENOMSG on an unknown kind. */
 int ipc_hint_decode(const void *buf, size_t len, struct ipc_hint *out);
+
+/* Hints body (IPC_EV_CHANGES): the hints of one batch of watch events for one
+ * topic, so that a burst costs one pub/sub message (and one wake-up of each side's
+ * NNG threads) instead of one per change. Wire: u16 count BE (1..IPC_HINTS_MAX),
+ * then count hint bodies as above, back to back (each ends where its key_len says).
+ * IPC_HINTS_BODY_MAX bytes at most. */
+#define IPC_HINTS_MAX 1024
+#define IPC_HINTS_HDR_LEN 2
+#define IPC_HINTS_BODY_MAX (64 * 1024)
+/* Appends h to the body in buf[0..*len) (an empty body when *len is 0: the count
+ * is written first), updating *len. -EINVAL on a bad hint or a malformed body,
+ * -ENOSPC when the hint does not fit in cap or the body already holds
+ * IPC_HINTS_MAX hints (send it, then start a new one). */
+int ipc_hints_add(void *buf, size_t cap, size_t *len, const struct ipc_hint *h);
+/* Decodes a whole body: checks every hint first and calls fn(ctx, hint) for each
+ * only if all are good, in order. The number of hints, or -EBADMSG (truncated, a
+ * count of 0 or above IPC_HINTS_MAX, over IPC_HINTS_BODY_MAX bytes, a record that is malformed or
+ * overruns the body, bytes after the last record), -ENOMSG (an unknown kind), -EINVAL (NULL). A
+ * nonzero return of fn stops the walk and is returned. Never reads outside buf[0..len). */
+typedef int (*ipc_hint_fn)(void *ctx, const struct ipc_hint *h);
+int ipc_hints_decode(const void *buf, size_t len, ipc_hint_fn fn, void *ctx);
+/* The hints of a pub/sub message: one for IPC_EV_CHANGE, all of IPC_EV_CHANGES
+ * (as ipc_hints_decode); -ENOMSG for any other type. */
+int ipc_msg_hints(const struct ipc_msg *m, ipc_hint_fn fn, void *ctx);
 
 /* Error body (IPC_REQ_ERROR): u32 BE errno value (positive on the wire), then up to
  * IPC_ERR_TEXT_MAX bytes of printable text (no NUL). Code arguments here are

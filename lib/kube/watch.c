@@ -377,8 +377,11 @@ enum kube_watch_end kube_watch_step(struct kube_watch *w, int timeout_ms, struct
     if (!w->active)
         return KUBE_WATCH_FAILED;
     CURLMcode mc = curl_multi_perform(w->multi, &running);
-    if (mc == CURLM_OK && w->end == KUBE_WATCH_RUNNING && running > 0)
+    if (mc == CURLM_OK && w->end == KUBE_WATCH_RUNNING && running > 0) {
+        if (w->p.idle != NULL)
+            w->p.idle(w->ctx);
         mc = curl_multi_poll(w->multi, NULL, 0, wait_ms(w, timeout_ms), NULL);
+    }
     if (mc == CURLM_OK && w->end == KUBE_WATCH_RUNNING)
         mc = curl_multi_perform(w->multi, &running);
     check_done(w);

@@ -69,6 +69,11 @@ struct kube_watch_params {
     int stall_seconds;
     /* Longest event line; 0: KUBE_WSPLIT_MAX_DEFAULT (16 MiB). */
     size_t max_line;
+    /* Optional: called with the callback's ctx, on the run's thread, each time
+     * the run is about to wait for more data (every event read so far has been
+     * delivered), so a caller can flush what it collected from a burst of events
+     * (the watcher's hints) without a timer. */
+    void (*idle)(void *ctx);
 };
 
 /* Called for every ADDED, MODIFIED, DELETED and BOOKMARK event (ERROR events end

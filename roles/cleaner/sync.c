@@ -124,9 +124,22 @@ static void watcher_changed(struct cleaner_ctx *c)
     c->cl_new_watcher = true;
 }
 
+/* ipc_hint_fn: an OMJob's change brings its TTL entry up to date (GET_KEY). */
+static int hint_get(void *ctx, const struct ipc_hint *h)
+{
+    struct cleaner_ctx *c = ctx;
+    if (h->kind != IPC_KIND_OMJOB) /* CronOMJob hints go to "cron" (the scheduler) */
+        return 0;
+    int rc = get_key(c, h->key, h->seq);
+    if (rc != 0) {
+        log_debug("GET_KEY failed; resync", "key", h->key, "error", strerror(-rc), NULL);
+        c->cl_need_resync = true;
+    }
+    return 0;
+}
+
 static void handle_hint(struct cleaner_ctx *c, const struct ipc_sub_event *ev)
 {
-    struct ipc_hint h;
     if (ev->se_status == IPC_SEQ_FIRST || ev->se_status == IPC_SEQ_NEW_PUBLISHER)
         watcher_changed(c);
     else if (ev->se_status == IPC_SEQ_GAP)
@@ -137,18 +150,10 @@ static void handle_hint(struct cleaner_ctx *c, const struct ipc_sub_event *ev)
     }
     if (ev->se_msg.type == IPC_EV_TICK)
         return; /* only its sequence number matters (checked above) */
-    if (ev->se_msg.type != IPC_EV_CHANGE ||
-        ipc_hint_decode(ev->se_msg.body, ev->se_msg.body_len, &h) != 0) {
+    /* One hint (IPC_EV_CHANGE) or a batch (IPC_EV_CHANGES); anything else, or a
+     * malformed body, loses hints: resync. */
+    if (ipc_msg_hints(&ev->se_msg, hint_get, c) < 0)
         c->cl_need_resync = true;
-        return;
-    }
-    if (h.kind != IPC_KIND_OMJOB) /* CronOMJob hints go to "cron" (the scheduler) */
-        return;
-    int rc = get_key(c, h.key, h.seq);
-    if (rc != 0) {
-        log_debug("GET_KEY failed; resync", "key", h.key, "error", strerror(-rc), NULL);
-        c->cl_need_resync = true;
-    }
 }
 
 void cleaner_drain_hints(struct cleaner_ctx *c)

@@ -87,7 +87,11 @@ struct kst {
     int exists_fails;
     char *exists_pod; /* the pod exists_fails counts for (malloc'd; NULL: none yet) */
     char *taken;
+    /* The cacheRevision of the view the last successful pass decided on, and the
+     * watcher it came from (rc.watcher_gen): a hint at or below it is a change
+     * that pass has seen (hint_mark). */
     uint64_t handled_rev;
+    unsigned handled_gen;
 };
 
 /* Events wait until the end of the pass: a POST between "outcome recorded" and
@@ -113,6 +117,7 @@ struct rc {
     char topic[32];
     struct ctl *ctl;
     const struct ctl_families *fam;
+    struct metrics_family *hints; /* omjob_reconciler_hints_total{result} */
     struct kube_client *kc;
     struct ev_recorder *ev;
     struct ipc_sub *sub;
@@ -124,6 +129,9 @@ struct rc {
     bool resync_full;
     bool synced_once;
     unsigned sub_connects;
+    /* Counts the watchers seen (a new publisher, a reconnect): revisions restart
+     * with the watcher, so a revision handled under another one says nothing. */
+    unsigned watcher_gen;
     unsigned seed;
     /* On the heap and not cleared (n only): 50 KiB that, on the stack or zeroed,
      * would all stay resident in every shard; untouched entries cost nothing. */
@@ -1045,6 +1053,7 @@ static bool reconcile(struct rc *r, struct kst *k)
     }
     k->fails = 0;
     k->handled_rev = rev;
+    k->handled_gen = r->watcher_gen;
     metrics_counter_add(r->fam->reconciliations, 1.0, "success");
     metrics_counter_add(r->fam->cr_reconcile, 1.0, "omjob", result);
     return empty;
@@ -1120,6 +1129,22 @@ static bool resync(struct rc *r, bool full)
     return true;
 }
 
+/* ipc_hint_fn: the hinted key is worked on, unless the last pass over it already
+ * saw this change: its GET_KEY answer was at least as new as the hint (the hint
+ * was still on its way, or in the same batch as a later one that was handled). */
+static int hint_mark(void *ctx, const struct ipc_hint *h)
+{
+    struct rc *r = ctx;
+    struct kst *k = kst_find(r, h->key, false);
+    if (k != NULL && k->handled_gen == r->watcher_gen && h->seq <= k->handled_rev) {
+        metrics_counter_add(r->hints, 1.0, "seen");
+        return 0;
+    }
+    metrics_counter_add(r->hints, 1.0, "queued");
+    mark_key(r, h->key);
+    return 0;
+}
+
 static void drain_hints(struct rc *r)
 {
     struct ipc_sub_event ev;
@@ -1137,23 +1162,27 @@ static void drain_hints(struct rc *r)
          * is asked again, not only those whose (new, smaller) revision beats the
          * one handled (two OMJobs sat Running for minutes after a watcher restart
          * in it_test_role_kills: their changes had lower revisions than before). */
-        if (ev.se_status == IPC_SEQ_FIRST || ev.se_status == IPC_SEQ_NEW_PUBLISHER)
+        if (ev.se_status == IPC_SEQ_FIRST || ev.se_status == IPC_SEQ_NEW_PUBLISHER) {
             r->resync_full = true;
+            r->watcher_gen++;
+        }
         if (ev.se_msg.type == IPC_EV_RESYNC) {
             r->resync_pending = true;
             continue;
         }
-        struct ipc_hint h;
-        if (ev.se_msg.type != IPC_EV_CHANGE ||
-            ipc_hint_decode(ev.se_msg.body, ev.se_msg.body_len, &h) != 0)
+        if (ev.se_msg.type == IPC_EV_TICK)
             continue;
-        mark_key(r, h.key);
+        /* One hint (IPC_EV_CHANGE) or a batch (IPC_EV_CHANGES): a malformed body
+         * loses its hints, so resync. */
+        if (ipc_msg_hints(&ev.se_msg, hint_mark, r) < 0)
+            r->resync_pending = true;
     }
     unsigned c = ipc_sub_connects(r->sub);
     if (c != r->sub_connects) { /* the watcher may have restarted and sent nothing yet */
         if (r->sub_connects != 0) {
             r->resync_pending = true;
             r->resync_full = true;
+            r->watcher_gen++;
         }
         r->sub_connects = c;
     }
@@ -1255,6 +1284,14 @@ static int setup(struct rc *r)
     }
     r->evq->n = 0;
     r->fam = ctl_families(r->ctl);
+    static const char *const result[] = {"result"};
+    if ((rc = metrics_counter_new(ctl_metrics(r->ctl), "omjob_reconciler_hints_total",
+                                  "Change hints received: queued, or already seen by the last "
+                                  "pass over the key (its view was at least as new)",
+                                  result, 1, &r->hints)) != 0) {
+        log_error("cannot register a metric", "error", strerror(-rc), NULL);
+        return rc;
+    }
     ctl_set_status_fn(r->ctl, status_fn, r);
     if ((rc = kube_config_load(&kcfg, err, sizeof(err))) != 0) {
         log_error("cannot load the API server configuration", "error", err, NULL);

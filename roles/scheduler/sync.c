@@ -119,9 +119,16 @@ int sched_resync(struct sched *s)
     return rc;
 }
 
+/* ipc_hint_fn: a CronOMJob's change (or one of its OMJobs') is looked at. */
+static int hint_mark(void *ctx, const struct ipc_hint *h)
+{
+    if (h->kind == IPC_KIND_CRONOMJOB)
+        sched_mark(ctx, h->key);
+    return 0;
+}
+
 static void handle_hint(struct sched *s, const struct ipc_sub_event *ev)
 {
-    struct ipc_hint h;
     if (ev->se_status != IPC_SEQ_OK) { /* first message, a gap or a new publisher */
         char lost[24];
         snprintf(lost, sizeof(lost), "%llu", (unsigned long long)ev->se_missed);
@@ -138,13 +145,10 @@ static void handle_hint(struct sched *s, const struct ipc_sub_event *ev)
     }
     if (ev->se_msg.type == IPC_EV_TICK)
         return; /* only its sequence number matters (checked above) */
-    if (ev->se_msg.type != IPC_EV_CHANGE ||
-        ipc_hint_decode(ev->se_msg.body, ev->se_msg.body_len, &h) != 0) {
+    /* One hint (IPC_EV_CHANGE) or a batch (IPC_EV_CHANGES); anything else, or a
+     * malformed body, loses hints: resync. */
+    if (ipc_msg_hints(&ev->se_msg, hint_mark, s) < 0)
         sched_resync_ask(&s->s_rs);
-        return;
-    }
-    if (h.kind == IPC_KIND_CRONOMJOB)
-        sched_mark(s, h.key);
 }
 
 void sched_drain_hints(struct sched *s)

@@ -86,6 +86,11 @@ int wstats_init(struct wstats *s, struct ctl *ctl)
                                  "Change hints published, by object kind and result", kr, 2,
                                  &s->ws_hints);
     if (rc == 0)
+        rc = metrics_counter_new(s->ws_reg, "omjob_watcher_hint_messages_total",
+                                 "Pub/sub messages carrying change hints (a batch of hints per "
+                                 "topic each), by result",
+                                 kr + 1, 1, &s->ws_hint_msgs);
+    if (rc == 0)
         rc = metrics_histogram_new(s->ws_reg, "rest_client_request_duration_seconds",
                                    "API request latency (watches: to the response headers)", m, 1,
                                    NULL, 0, &s->ws_latency);
@@ -348,6 +353,15 @@ static int on_event(void *ctx, const struct kube_event *ev)
     return 0;
 }
 
+/* kube_watch_params.idle and after every LIST or watch run: the hints collected
+ * from what was read go out before the loop waits. */
+static void flush_hints(void *ctx)
+{
+    struct wshared *sh = ((struct wloop *)ctx)->wl_sh;
+    if (sh->ws_flush != NULL)
+        sh->ws_flush(sh->ws_flush_ctx);
+}
+
 static void mark_synced(struct wloop *l)
 {
     uint64_t one = 1;
@@ -368,6 +382,7 @@ static int relist(struct wloop *l, const char *reason)
     o.label_selector = l->wl_kind == WC_POD ? LABEL_SELECTOR_PODS : NULL;
     l->wl_serial++;
     int rc = kube_list(l->wl_client, &r, &o, on_item, l, rv, sizeof(rv), &err);
+    flush_hints(l);
     metrics_counter_add(l->wl_sh->ws_stats->ws_lists, 1.0, wc_kind_str(l->wl_kind), reason,
                         rc == 0 ? "success" : "error");
     if (rc != 0) {
@@ -378,6 +393,7 @@ static int relist(struct wloop *l, const char *reason)
     }
     atomic_store(&l->wl_missing, 0);
     size_t swept = wcache_sweep(l->wl_sh->ws_cache, l->wl_kind, l->wl_ns, l->wl_serial);
+    flush_hints(l);
     kube_watch_set_resource_version(l->wl_watch, rv);
     report_recovered(l);
     count_objects(l);
@@ -398,7 +414,9 @@ static const char *watch_once(struct wloop *l, enum kube_watch_end *endp)
     kube_err_clear(&err);
     p.ref = loop_ref(l);
     p.label_selector = l->wl_kind == WC_POD ? LABEL_SELECTOR_PODS : NULL;
+    p.idle = flush_hints;
     enum kube_watch_end end = kube_watch_run(l->wl_watch, &p, on_event, l, &err);
+    flush_hints(l);
     *endp = end;
     metrics_counter_add(l->wl_sh->ws_stats->ws_watch_ends, 1.0, wc_kind_str(l->wl_kind),
                         kube_watch_end_str(end));

@@ -26,6 +26,7 @@ struct wstats {
     struct metrics_family *ws_objects;    /* omjob_watcher_cache_objects{resource} */
     struct metrics_family *ws_synced;     /* omjob_watcher_synced */
     struct metrics_family *ws_hints;      /* omjob_watcher_hints_total{kind,result} */
+    struct metrics_family *ws_hint_msgs;  /* omjob_watcher_hint_messages_total{result} */
     struct metrics_family *ws_latency;    /* rest_client_request_duration_seconds{method} */
 };
 
@@ -47,6 +48,12 @@ struct wshared {
     double ws_qps;
     int ws_burst;
     size_t ws_max_object; /* OMJOB_MAX_OBJECT_BYTES, for messages */
+    /* Sends the hints collected so far (the cache's hint callback batches them,
+     * watcher.c); NULL: none. A loop calls it whenever it is about to wait for
+     * the API server (kube_watch_params.idle), after each watch run and after each
+     * LIST, so a hint is never held while its loop sleeps. */
+    void (*ws_flush)(void *ctx);
+    void *ws_flush_ctx;
 };
 
 /* Initialises the lock, condition and eventfd; the caller sets the other fields.

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,22 @@
 
 #define TRUTH_WORKERS 4
 #define JOIN_GRACE_MS 5000
+/* A topic's batch is sent when full (some 60 hints) or older than this. */
+#define HINT_BATCH_BYTES 4096
+#define HINT_HOLD_NS 1000000 /* 1 ms */
+
+/* Hints not sent yet, one IPC_EV_CHANGES body per publisher (docs/PROTOCOL.md,
+ * "Hints"): a burst of watch events costs one message per topic instead of one per
+ * change, and each message wakes the NNG threads of both sides. Filled by the hint
+ * callback (under the cache's write lock), sent by the loops before they wait
+ * (wshared.ws_flush) or when a batch is full or HINT_HOLD_NS old. */
+struct hint_batch {
+    pthread_mutex_t hb_mu;
+    uint8_t (*hb_buf)[HINT_BATCH_BYTES]; /* per publisher */
+    size_t *hb_len;                      /* bytes in hb_buf[i]; 0: empty */
+    int64_t hb_since;                    /* ns: when the oldest pending hint came */
+    atomic_bool hb_pending;              /* some hb_len is nonzero */
+};
 
 struct watcher_ctx {
     struct cfg w_cfg;
@@ -40,6 +58,8 @@ struct watcher_ctx {
      * every hint. */
     struct ipc_pub **w_pubs;
     int w_npubs;
+    struct hint_batch w_batch;
+    bool w_batch_init;
     struct ipc_rep *w_rep;
     struct wloop **w_loops;
     size_t w_nloops;
@@ -47,18 +67,20 @@ struct watcher_ctx {
     char w_degraded[256]; /* what optional resource is missing, as last reported */
 };
 
-/* The publisher of a topic: TTL, CRON, or shard.<i> of a watcher_hint_topics. */
-static struct ipc_pub *topic_pub(struct watcher_ctx *w, const char *topic)
+/* The publisher index of a topic: TTL, CRON, or shard.<i> of a watcher_hint_topics;
+ * -EINVAL for another. */
+static int topic_index(const struct watcher_ctx *w, const char *topic)
 {
     int n = w->w_npubs - 2; /* shards */
     if (strcmp(topic, IPC_TOPIC_TTL) == 0)
-        return w->w_pubs[n];
+        return n;
     if (strcmp(topic, IPC_TOPIC_CRON) == 0)
-        return w->w_pubs[n + 1];
+        return n + 1;
     long long i;
-    if (util_parse_i64(topic + strlen(IPC_TOPIC_SHARD_PREFIX), 0, n - 1, &i) != 0)
-        return NULL;
-    return w->w_pubs[i];
+    if (strncmp(topic, IPC_TOPIC_SHARD_PREFIX, strlen(IPC_TOPIC_SHARD_PREFIX)) != 0 ||
+        util_parse_i64(topic + strlen(IPC_TOPIC_SHARD_PREFIX), 0, n - 1, &i) != 0)
+        return -EINVAL;
+    return (int)i;
 }
 
 /* The topic of publisher i, into buf (WATCHER_TOPIC_MAX). */
@@ -71,10 +93,64 @@ static void pub_topic(const struct watcher_ctx *w, int i, char *buf)
         util_strlcpy(buf, i == n ? IPC_TOPIC_TTL : IPC_TOPIC_CRON, WATCHER_TOPIC_MAX);
 }
 
+/* Sends publisher i's pending hints as one message (under hb_mu). */
+static void batch_send(struct watcher_ctx *w, int i)
+{
+    struct hint_batch *b = &w->w_batch;
+    if (b->hb_len[i] == 0)
+        return;
+    char topic[WATCHER_TOPIC_MAX];
+    pub_topic(w, i, topic);
+    int rc = ipc_pub_send(w->w_pubs[i], topic, IPC_EV_CHANGES, b->hb_buf[i], b->hb_len[i]);
+    metrics_counter_add(w->w_stats.ws_hint_msgs, 1.0, rc == 0 ? "sent" : "error");
+    if (rc != 0) /* its number is taken: the subscriber sees a gap and resyncs */
+        log_warn("hints not published", "topic", topic, "error", strerror(-rc), NULL);
+    b->hb_len[i] = 0;
+}
+
+/* wshared.ws_flush: every pending hint out, one message per topic. */
+static void batch_flush(void *ctx)
+{
+    struct watcher_ctx *w = ctx;
+    struct hint_batch *b = &w->w_batch;
+    if (!atomic_load(&b->hb_pending))
+        return;
+    pthread_mutex_lock(&b->hb_mu);
+    for (int i = 0; i < w->w_npubs; i++)
+        batch_send(w, i);
+    atomic_store(&b->hb_pending, false);
+    pthread_mutex_unlock(&b->hb_mu);
+}
+
+/* h into publisher i's batch; a full batch is sent first. */
+static int batch_add(struct watcher_ctx *w, int i, const struct ipc_hint *h)
+{
+    struct hint_batch *b = &w->w_batch;
+    pthread_mutex_lock(&b->hb_mu);
+    int64_t now = util_mono_ns();
+    if (atomic_load(&b->hb_pending) && now - b->hb_since >= HINT_HOLD_NS) {
+        for (int j = 0; j < w->w_npubs; j++) /* a stream that never pauses */
+            batch_send(w, j);
+        atomic_store(&b->hb_pending, false);
+    }
+    int rc = ipc_hints_add(b->hb_buf[i], HINT_BATCH_BYTES, &b->hb_len[i], h);
+    if (rc == -ENOSPC) {
+        batch_send(w, i);
+        rc = ipc_hints_add(b->hb_buf[i], HINT_BATCH_BYTES, &b->hb_len[i], h);
+    }
+    if (rc == 0 && !atomic_load(&b->hb_pending)) {
+        b->hb_since = now;
+        atomic_store(&b->hb_pending, true);
+    }
+    pthread_mutex_unlock(&b->hb_mu);
+    return rc;
+}
+
 /* The hint callback (under the cache's write lock): OMJob and pod changes go to
  * the key's shard topic, changes of finished OMJobs also to "ttl" (the cleaner); CronOMJob
  * hints (a CronOMJob's changes and those of the OMJobs it controls, keyed by the
- * CronOMJob: cache.c) go to "cron" only (the scheduler). */
+ * CronOMJob: cache.c) go to "cron" only (the scheduler). Batched: sent when the
+ * loop that made the change is about to wait (batch_flush). */
 static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
                     const char *name, uint64_t rev, bool finished)
 {
@@ -95,8 +171,10 @@ static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *
                 ? watcher_hint_topics(kind, ns, name, w->w_cfg.reconcile_threads, finished, topics)
                 : rc;
     rc = n < 0 ? n : 0;
-    for (int i = 0; i < n && rc == 0; i++)
-        rc = ipc_pub_send_hint(topic_pub(w, topics[i]), topics[i], &h);
+    for (int i = 0; i < n && rc == 0; i++) {
+        int t = topic_index(w, topics[i]);
+        rc = t < 0 ? t : batch_add(w, t, &h);
+    }
     metrics_counter_add(w->w_stats.ws_hints, 1.0, ipc_kind_str(kind), rc == 0 ? "sent" : "error");
     if (rc != 0)
         log_warn("hint not published", "key", key, "kind", ipc_kind_str(kind), "error",
@@ -126,7 +204,9 @@ static int open_ipc(struct watcher_ctx *w)
         return EX_CONFIG;
     }
     w->w_npubs = w->w_cfg.reconcile_threads + 2;
-    if ((w->w_pubs = calloc((size_t)w->w_npubs, sizeof(*w->w_pubs))) == NULL)
+    if ((w->w_pubs = calloc((size_t)w->w_npubs, sizeof(*w->w_pubs))) == NULL ||
+        (w->w_batch.hb_buf = calloc((size_t)w->w_npubs, sizeof(*w->w_batch.hb_buf))) == NULL ||
+        (w->w_batch.hb_len = calloc((size_t)w->w_npubs, sizeof(*w->w_batch.hb_len))) == NULL)
         return 1;
     for (int i = 0; i < w->w_npubs && rc == 0; i++) {
         char topic[WATCHER_TOPIC_MAX];
@@ -192,7 +272,11 @@ static int setup(struct watcher_ctx *w)
         return 1;
     ctl_set_status_fn(w->w_ctl, status_fields, w);
     w->w_sh_init = true;
+    pthread_mutex_init(&w->w_batch.hb_mu, NULL);
+    w->w_batch_init = true;
     wcache_set_hint(w->w_cache, publish, w);
+    w->w_sh.ws_flush = batch_flush;
+    w->w_sh.ws_flush_ctx = w;
     w->w_sh.ws_cache = w->w_cache;
     w->w_sh.ws_stats = &w->w_stats;
     w->w_sh.ws_qps = w->w_cfg.kube_qps;
@@ -324,6 +408,10 @@ static void teardown(struct watcher_ctx *w)
     for (int i = 0; w->w_pubs != NULL && i < w->w_npubs; i++)
         ipc_pub_close(w->w_pubs[i]);
     free(w->w_pubs);
+    free(w->w_batch.hb_buf);
+    free(w->w_batch.hb_len);
+    if (w->w_batch_init)
+        pthread_mutex_destroy(&w->w_batch.hb_mu);
     ctl_close(w->w_ctl);
     for (size_t i = 0; i < w->w_nloops; i++)
         wloop_free(w->w_loops[i]);

@@ -1,5 +1,6 @@
-/* libFuzzer target for the IPC envelope decoder and the hint and error body
- * decoders: whatever decodes must encode back to exactly the same bytes. */
+/* libFuzzer target for the IPC envelope decoder and the hint, hints (a batch) and
+ * error body decoders: whatever decodes must encode back to exactly the same
+ * bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,34 @@ static void check_hint(const uint8_t *data, size_t size)
     size_t len;
     if (ipc_hint_encode(&h, buf, sizeof(buf), &len) != 0 || len != size ||
         memcmp(buf, data, size) != 0)
+        abort();
+}
+
+/* A batch is re-encoded hint by hint as it is walked. */
+struct rebuild {
+    uint8_t buf[IPC_HINTS_BODY_MAX];
+    size_t len;
+};
+
+static int rebuild_add(void *ctx, const struct ipc_hint *h)
+{
+    struct rebuild *r = ctx;
+    if (ipc_hints_add(r->buf, sizeof(r->buf), &r->len, h) != 0)
+        abort();
+    return 0;
+}
+
+static void check_hints(const uint8_t *data, size_t size)
+{
+    static struct rebuild r; /* 64 KiB: not on the stack */
+    r.len = 0;
+    int n = ipc_hints_decode(data, size, rebuild_add, &r);
+    if (n < 0) {
+        if (r.len != 0) /* nothing is handed out of a body that does not decode */
+            abort();
+        return;
+    }
+    if (n < 1 || n > IPC_HINTS_MAX || r.len != size || memcmp(r.buf, data, size) != 0)
         abort();
 }
 
@@ -45,6 +74,8 @@ static void check_msg(const uint8_t *data, size_t size)
     free(buf);
     if (m.type == IPC_EV_CHANGE)
         check_hint(m.body, m.body_len);
+    if (m.type == IPC_EV_CHANGES)
+        check_hints(m.body, m.body_len);
     if (m.type == IPC_REQ_ERROR)
         check_err(m.body, m.body_len);
     struct ipc_msg *dup;
@@ -58,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_msg(data, size);
     check_hint(data, size);
+    check_hints(data, size);
     check_err(data, size);
     return 0;
 }

@@ -7,11 +7,10 @@
 #include "test_ipc_helpers.h"
 
 static const enum ipc_type all_types[] = {
-    IPC_CTL_HEALTH,        IPC_CTL_HEALTH_REPLY, IPC_CTL_METRICS,
-    IPC_CTL_METRICS_REPLY, IPC_CTL_STATUS,       IPC_CTL_STATUS_REPLY,
-    IPC_CTL_STOP,          IPC_CTL_ACK,          IPC_EV_CHANGE,
-    IPC_EV_RESYNC,         IPC_EV_TICK,          IPC_REQ_GET_KEY,
-    IPC_REQ_GET_KEY_REPLY, IPC_REQ_LIST_SHARD,   IPC_REQ_LIST_SHARD_REPLY,
+    IPC_CTL_HEALTH,  IPC_CTL_HEALTH_REPLY,  IPC_CTL_METRICS,    IPC_CTL_METRICS_REPLY,
+    IPC_CTL_STATUS,  IPC_CTL_STATUS_REPLY,  IPC_CTL_STOP,       IPC_CTL_ACK,
+    IPC_EV_CHANGE,   IPC_EV_RESYNC,         IPC_EV_TICK,        IPC_EV_CHANGES,
+    IPC_REQ_GET_KEY, IPC_REQ_GET_KEY_REPLY, IPC_REQ_LIST_SHARD, IPC_REQ_LIST_SHARD_REPLY,
     IPC_REQ_ERROR,
 };
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
@@ -72,6 +71,7 @@ static void test_round_trip_every_type(void)
     CU_ASSERT_EQUAL(IPC_CTL_HEALTH, 0x12);
     CU_ASSERT_EQUAL(IPC_CTL_ACK, 0x19);
     CU_ASSERT_EQUAL(IPC_EV_CHANGE, 0x20);
+    CU_ASSERT_EQUAL(IPC_EV_CHANGES, 0x23);
     CU_ASSERT_EQUAL(IPC_REQ_GET_KEY, 0x30);
     CU_ASSERT_EQUAL(IPC_REQ_ERROR, 0x3f);
     CU_ASSERT(ipc_type_is_reply(IPC_REQ_ERROR));
@@ -267,6 +267,181 @@ static void test_hint(void)
     CU_ASSERT_STRING_EQUAL(ipc_kind_str((enum ipc_kind)7), "UNKNOWN");
 }
 
+/* Collects what ipc_hints_decode hands out. */
+struct got {
+    int n;
+    struct ipc_hint h[4];
+};
+
+static int got_add(void *ctx, const struct ipc_hint *h)
+{
+    struct got *g = ctx;
+    if (g->n < 4)
+        g->h[g->n] = *h;
+    g->n++;
+    return 0;
+}
+
+static int stop_at_second(void *ctx, const struct ipc_hint *h)
+{
+    (void)h;
+    return ++*(int *)ctx == 2 ? -ECANCELED : 0;
+}
+
+static void test_hints_body(void)
+{
+    struct ipc_hint a = {.kind = IPC_KIND_OMJOB, .seq = 7}, b = {.kind = IPC_KIND_POD, .seq = 9};
+    snprintf(a.key, sizeof(a.key), "ns-a/job-1");
+    snprintf(b.key, sizeof(b.key), "ns-b/job-22");
+    uint8_t buf[256];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, sizeof(buf), &len, &a), 0);
+    CU_ASSERT_EQUAL(len, IPC_HINTS_HDR_LEN + IPC_HINT_HDR_LEN + strlen(a.key));
+    CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, sizeof(buf), &len, &b), 0);
+    size_t full = len;
+    /* Wire: u16 count, then the hint bodies back to back. */
+    CU_ASSERT_EQUAL(buf[0], 0);
+    CU_ASSERT_EQUAL(buf[1], 2);
+    uint8_t one[IPC_HINT_MAX];
+    size_t olen;
+    CU_ASSERT_EQUAL_FATAL(ipc_hint_encode(&b, one, sizeof(one), &olen), 0);
+    CU_ASSERT_EQUAL(memcmp(buf + full - olen, one, olen), 0);
+
+    struct got g = {0};
+    CU_ASSERT_EQUAL(ipc_hints_decode(buf, full, got_add, &g), 2);
+    CU_ASSERT_EQUAL_FATAL(g.n, 2);
+    CU_ASSERT_EQUAL(g.h[0].kind, IPC_KIND_OMJOB);
+    CU_ASSERT_EQUAL(g.h[0].seq, 7);
+    CU_ASSERT_STRING_EQUAL(g.h[0].key, "ns-a/job-1");
+    CU_ASSERT_EQUAL(g.h[1].kind, IPC_KIND_POD);
+    CU_ASSERT_EQUAL(g.h[1].seq, 9);
+    CU_ASSERT_STRING_EQUAL(g.h[1].key, "ns-b/job-22");
+
+    /* A callback's nonzero return stops the walk. */
+    int calls = 0;
+    CU_ASSERT_EQUAL(ipc_hints_decode(buf, full, stop_at_second, &calls), -ECANCELED);
+    CU_ASSERT_EQUAL(calls, 2);
+
+    /* ipc_msg_hints: one hint or a batch, nothing else. */
+    struct ipc_msg m = {.type = IPC_EV_CHANGES, .body = buf, .body_len = full};
+    g.n = 0;
+    CU_ASSERT_EQUAL(ipc_msg_hints(&m, got_add, &g), 2);
+    m.type = IPC_EV_CHANGE;
+    m.body = one;
+    m.body_len = olen;
+    g.n = 0;
+    CU_ASSERT_EQUAL(ipc_msg_hints(&m, got_add, &g), 1);
+    CU_ASSERT_STRING_EQUAL(g.h[0].key, "ns-b/job-22");
+    m.type = IPC_EV_TICK;
+    CU_ASSERT_EQUAL(ipc_msg_hints(&m, got_add, &g), -ENOMSG);
+
+    /* Full: -ENOSPC, the body unchanged. */
+    size_t small = full;
+    CU_ASSERT_EQUAL(ipc_hints_add(buf, full + 4, &small, &a), -ENOSPC);
+    CU_ASSERT_EQUAL(small, full);
+    CU_ASSERT_EQUAL(buf[1], 2);
+    /* A bad hint is refused. */
+    struct ipc_hint bad = {.kind = IPC_KIND_POD};
+    snprintf(bad.key, sizeof(bad.key), "noslash");
+    CU_ASSERT_EQUAL(ipc_hints_add(buf, sizeof(buf), &small, &bad), -EINVAL);
+    CU_ASSERT_EQUAL(small, full);
+}
+
+/* At most IPC_HINTS_MAX hints per body, whatever room is left. */
+static void test_hints_count_limit(void)
+{
+    static uint8_t buf[IPC_HINTS_BODY_MAX];
+    struct ipc_hint h = {.kind = IPC_KIND_OMJOB, .seq = 1};
+    snprintf(h.key, sizeof(h.key), "a/b");
+    size_t len = 0;
+    int n = 0;
+    while (ipc_hints_add(buf, sizeof(buf), &len, &h) == 0)
+        n++;
+    CU_ASSERT_EQUAL(n, IPC_HINTS_MAX);
+    struct got g = {0};
+    CU_ASSERT_EQUAL(ipc_hints_decode(buf, len, got_add, &g), IPC_HINTS_MAX);
+    CU_ASSERT_EQUAL(g.n, IPC_HINTS_MAX);
+    /* A count above the limit is malformed even when the records are there. */
+    static uint8_t big[IPC_HINTS_BODY_MAX];
+    memcpy(big, buf, len);
+    memcpy(big + len, buf + IPC_HINTS_HDR_LEN, IPC_HINT_HDR_LEN + 3);
+    big[0] = (uint8_t)((IPC_HINTS_MAX + 1) >> 8);
+    big[1] = (uint8_t)((IPC_HINTS_MAX + 1) & 0xff);
+    g.n = 0;
+    CU_ASSERT_EQUAL(ipc_hints_decode(big, len + IPC_HINT_HDR_LEN + 3, got_add, &g), -EBADMSG);
+    CU_ASSERT_EQUAL(g.n, 0);
+}
+
+/* Malformed batches: a clear error, no hint handed out, nothing read outside. */
+static void test_hints_malformed(void)
+{
+    struct ipc_hint a = {.kind = IPC_KIND_OMJOB, .seq = 7}, b = {.kind = IPC_KIND_POD, .seq = 9};
+    snprintf(a.key, sizeof(a.key), "ns-a/job-1");
+    snprintf(b.key, sizeof(b.key), "ns-b/job-22");
+    uint8_t buf[256];
+    size_t len = 0;
+    CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, sizeof(buf), &len, &a), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, sizeof(buf), &len, &b), 0);
+    struct got g = {0};
+    /* Every truncation, each in a buffer of exactly its size (ASan sees overreads). */
+    for (size_t cut = 0; cut < len; cut++) {
+        uint8_t *t = malloc(cut > 0 ? cut : 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        memcpy(t, buf, cut);
+        CU_ASSERT_EQUAL(ipc_hints_decode(t, cut, got_add, &g), -EBADMSG);
+        free(t);
+    }
+    CU_ASSERT_EQUAL(g.n, 0);
+    /* Trailing bytes after the last record. */
+    uint8_t more[257];
+    memcpy(more, buf, len);
+    more[len] = 0;
+    CU_ASSERT_EQUAL(ipc_hints_decode(more, len + 1, got_add, &g), -EBADMSG);
+    /* A count of zero, one too few, one too many. */
+    uint8_t t[256];
+    memcpy(t, buf, len);
+    t[1] = 0;
+    CU_ASSERT_EQUAL(ipc_hints_decode(t, IPC_HINTS_HDR_LEN, got_add, &g), -EBADMSG);
+    CU_ASSERT_EQUAL(ipc_hints_decode(t, len, got_add, &g), -EBADMSG);
+    t[1] = 1;
+    CU_ASSERT_EQUAL(ipc_hints_decode(t, len, got_add, &g), -EBADMSG);
+    t[1] = 3;
+    CU_ASSERT_EQUAL(ipc_hints_decode(t, len, got_add, &g), -EBADMSG);
+    /* A key_len that runs past the body; one that stops short of it. */
+    memcpy(t, buf, len);
+    size_t second = IPC_HINTS_HDR_LEN + IPC_HINT_HDR_LEN + strlen(a.key);
+    t[second + 3] = 0xff;
+    CU_ASSERT_EQUAL(ipc_hints_decode(t, len, got_add, &g), -EBADMSG);
+    memcpy(t, buf, len);
+    t[IPC_HINTS_HDR_LEN + 3] = (uint8_t)(strlen(a.key) - 1); /* ends inside the key */
+    CU_ASSERT_EQUAL(ipc_hints_decode(t, len, got_add, &g), -EBADMSG);
+    /* A bad record after a good one: the good one is not handed out either. */
+    memcpy(t, buf, len);
+    t[second + IPC_HINT_HDR_LEN + 4] = ' '; /* a space in the second key */
+    CU_ASSERT_EQUAL(ipc_hints_decode(t, len, got_add, &g), -EBADMSG);
+    memcpy(t, buf, len);
+    t[second] = 9; /* an unknown kind */
+    CU_ASSERT_EQUAL(ipc_hints_decode(t, len, got_add, &g), -ENOMSG);
+    memcpy(t, buf, len);
+    t[second + 1] = 1; /* the reserved byte */
+    CU_ASSERT_EQUAL(ipc_hints_decode(t, len, got_add, &g), -EBADMSG);
+    CU_ASSERT_EQUAL(g.n, 0);
+    /* Over the size limit; NULL arguments. */
+    CU_ASSERT_EQUAL(ipc_hints_decode(buf, IPC_HINTS_BODY_MAX + 1, got_add, &g), -EBADMSG);
+    CU_ASSERT_EQUAL(ipc_hints_decode(NULL, len, got_add, &g), -EINVAL);
+    CU_ASSERT_EQUAL(ipc_hints_decode(buf, len, NULL, &g), -EINVAL);
+    CU_ASSERT_EQUAL(ipc_msg_hints(NULL, got_add, &g), -EINVAL);
+    /* Random corruption never crashes and never hands out part of a bad body. */
+    srand(14);
+    for (int i = 0; i < 20000; i++) {
+        memcpy(t, buf, len);
+        t[rand() % (int)len] = (uint8_t)rand();
+        struct got r = {0};
+        int rc = ipc_hints_decode(t, len, got_add, &r);
+        CU_ASSERT(rc < 0 ? r.n == 0 : r.n == rc);
+    }
+}
+
 static void test_err_body(void)
 {
     uint8_t buf[IPC_ERR_MAX];
@@ -331,6 +506,9 @@ int main(void)
         {"decode random corruption", test_decode_random_corruption},
         {"decode_dup owns a copy", test_decode_dup},
         {"hint body", test_hint},
+        {"hints body (a batch)", test_hints_body},
+        {"hints body: at most IPC_HINTS_MAX", test_hints_count_limit},
+        {"hints body: malformed batches", test_hints_malformed},
         {"error body", test_err_body},
         {"sequence tracker", test_seqtrack},
         {NULL, NULL},

@@ -1,6 +1,6 @@
 /* Unit tests of pub/sub hints over ipc:// in a temporary run directory: delivery,
  * exact topics (shard.1 is not shard.10), gaps, restarted publishers, bad
- * arguments and malformed messages. */
+ * arguments and malformed messages, a batch of hints in one message. */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -73,6 +73,53 @@ static void test_delivery(void)
     CU_ASSERT_EQUAL(ipc_sub_connects(s), 1);
     CU_ASSERT_EQUAL(ipc_pub_send(p, "bad topic", IPC_EV_RESYNC, NULL, 0), -EINVAL);
     CU_ASSERT_EQUAL(ipc_sub_subscribe(s, "bad topic"), -EINVAL);
+    ipc_sub_close(s);
+    ipc_pub_close(p);
+    rm_rundir(rundir);
+}
+
+static int count_hint(void *ctx, const struct ipc_hint *h)
+{
+    int *n = ctx;
+    char want[32];
+    snprintf(want, sizeof(want), "ns/job-%d", *n);
+    CU_ASSERT_STRING_EQUAL(h->key, want);
+    CU_ASSERT_EQUAL(h->seq, (uint64_t)*n + 100);
+    (*n)++;
+    return 0;
+}
+
+/* A batch (IPC_EV_CHANGES) is one message with one sequence number: numbering,
+ * and so loss detection, stays per message. */
+static void test_batch(void)
+{
+    setup_url();
+    struct ipc_pub *p = NULL;
+    struct ipc_sub *s = NULL;
+    CU_ASSERT_EQUAL_FATAL(ipc_pub_open(&p, url), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_sub_open(&s, url), 0);
+    CU_ASSERT_EQUAL(ipc_sub_subscribe(s, "shard.0"), 0);
+    CU_ASSERT_EQUAL_FATAL(wait_subscribers(p, 1), 0);
+    uint8_t body[IPC_HINTS_BODY_MAX];
+    size_t len = 0;
+    for (int i = 0; i < 50; i++) {
+        struct ipc_hint h = {.kind = IPC_KIND_POD, .seq = (uint64_t)i + 100};
+        snprintf(h.key, sizeof(h.key), "ns/job-%d", i);
+        CU_ASSERT_EQUAL_FATAL(ipc_hints_add(body, sizeof(body), &len, &h), 0);
+    }
+    CU_ASSERT_EQUAL(ipc_pub_send(p, "shard.0", IPC_EV_CHANGES, body, len), 0);
+    send_hint(p, "shard.0", "ns/after", 200);
+    struct ipc_sub_event ev;
+    CU_ASSERT_EQUAL_FATAL(ipc_sub_recv(s, wait_ms(), &ev), 0);
+    CU_ASSERT_EQUAL(ev.se_msg.type, IPC_EV_CHANGES);
+    CU_ASSERT_EQUAL(ev.se_msg.seq, 1);
+    int n = 0;
+    CU_ASSERT_EQUAL(ipc_msg_hints(&ev.se_msg, count_hint, &n), 50);
+    CU_ASSERT_EQUAL(n, 50);
+    CU_ASSERT_EQUAL_FATAL(ipc_sub_recv(s, wait_ms(), &ev), 0);
+    CU_ASSERT_EQUAL(ev.se_msg.type, IPC_EV_CHANGE);
+    CU_ASSERT_EQUAL(ev.se_msg.seq, 2);
+    CU_ASSERT_EQUAL(ev.se_status, IPC_SEQ_OK);
     ipc_sub_close(s);
     ipc_pub_close(p);
     rm_rundir(rundir);
@@ -369,6 +416,7 @@ int main(void)
 {
     static const struct unit_test tests[] = {
         {"delivery and sequence", test_delivery},
+        {"a batch of hints is one message", test_batch},
         {"exact topics and prefixes", test_prefix_filtering},
         {"gap when the subscriber does not read", test_gap_when_not_reading},
         {"new publisher after restart", test_new_publisher},
