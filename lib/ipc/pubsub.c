@@ -15,6 +15,16 @@
 #include "lib/common/log.h"
 #include "lib/ipc/internal.h"
 
+/* Messages queued per subscriber before the publisher drops (pub0's per-pipe
+ * send queue, NNG's default 16) and per subscriber socket before the subscriber
+ * drops (sub0's receive queue, default 128). With the defaults, the reconcilers
+ * lost more than half of their hints in a 1,000-OMJob run (each loss is a gap
+ * and a resync of the shard: dozens of keys asked again): a reconciler reads
+ * its socket between runs of passes, and a burst of watch events outruns 16.
+ * NNG's ceiling is 8192; a queued message is a pointer until one arrives. */
+#define PUB_QUEUE 1024
+#define SUB_QUEUE 1024
+
 struct ipc_pub {
     nng_socket pb_sock;
     uint32_t pb_id;
@@ -46,6 +56,8 @@ int ipc_pub_open(struct ipc_pub **out, const char *url)
         goto fail_nosock;
     if ((rc = ipc_nng_errno(nng_pub0_open(&p->pb_sock))) != 0)
         goto fail_nosock;
+    if ((rc = ipc_nng_errno(nng_socket_set_int(p->pb_sock, NNG_OPT_SENDBUF, PUB_QUEUE))) != 0)
+        goto fail;
     if ((rc = ipc_listener_open(&p->pb_lsn, p->pb_sock, url, IPC_PROTO_SUB0)) != 0)
         goto fail;
     *out = p;
@@ -141,7 +153,9 @@ int ipc_sub_open(struct ipc_sub **out, const char *url)
         goto fail_nosock;
     if ((rc = ipc_nng_errno(nng_pipe_notify(s->sb_sock, NNG_PIPE_EV_ADD_POST, sub_pipe_cb, s))) !=
             0 ||
-        (rc = ipc_nng_errno(nng_socket_set_size(s->sb_sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX))) != 0)
+        (rc = ipc_nng_errno(nng_socket_set_size(s->sb_sock, NNG_OPT_RECVMAXSZ, IPC_MSG_MAX))) !=
+            0 ||
+        (rc = ipc_nng_errno(nng_socket_set_int(s->sb_sock, NNG_OPT_RECVBUF, SUB_QUEUE))) != 0)
         goto fail;
     if ((rc = ipc_dial(s->sb_sock, url)) != 0)
         goto fail;

@@ -118,6 +118,7 @@ struct rc {
     struct ctl *ctl;
     const struct ctl_families *fam;
     struct metrics_family *hints; /* omjob_reconciler_hints_total{result} */
+    struct metrics_family *lost;  /* omjob_reconciler_hint_messages_lost_total */
     struct kube_client *kc;
     struct ev_recorder *ev;
     struct ipc_sub *sub;
@@ -1158,6 +1159,8 @@ static void drain_hints(struct rc *r)
         }
         if (ev.se_status != IPC_SEQ_OK)
             r->resync_pending = true;
+        if (ev.se_status == IPC_SEQ_GAP)
+            metrics_counter_add(r->lost, (double)ev.se_missed);
         /* The watcher's revisions restart with it: after a new publisher every key
          * is asked again, not only those whose (new, smaller) revision beats the
          * one handled (two OMJobs sat Running for minutes after a watcher restart
@@ -1288,7 +1291,11 @@ static int setup(struct rc *r)
     if ((rc = metrics_counter_new(ctl_metrics(r->ctl), "omjob_reconciler_hints_total",
                                   "Change hints received: queued, or already seen by the last "
                                   "pass over the key (its view was at least as new)",
-                                  result, 1, &r->hints)) != 0) {
+                                  result, 1, &r->hints)) != 0 ||
+        (rc = metrics_counter_new(ctl_metrics(r->ctl), "omjob_reconciler_hint_messages_lost_total",
+                                  "Hint messages the watcher sent this shard that never came "
+                                  "(sequence gaps; each one resyncs the shard)",
+                                  NULL, 0, &r->lost)) != 0) {
         log_error("cannot register a metric", "error", strerror(-rc), NULL);
         return rc;
     }
