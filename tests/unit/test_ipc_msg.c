@@ -288,16 +288,25 @@ static int stop_at_second(void *ctx, const struct ipc_hint *h)
     return ++*(int *)ctx == 2 ? -ECANCELED : 0;
 }
 
+/* A batch of two hints (ns-a/job-1 OMJOB seq 7, ns-b/job-22 POD seq 9) into buf. */
+static void two_hints(struct ipc_hint *a, struct ipc_hint *b, uint8_t *buf, size_t cap, size_t *len)
+{
+    *a = (struct ipc_hint){.kind = IPC_KIND_OMJOB, .seq = 7};
+    *b = (struct ipc_hint){.kind = IPC_KIND_POD, .seq = 9};
+    snprintf(a->key, sizeof(a->key), "ns-a/job-1");
+    snprintf(b->key, sizeof(b->key), "ns-b/job-22");
+    *len = 0;
+    CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, cap, len, a), 0);
+    CU_ASSERT_EQUAL(*len, IPC_HINTS_HDR_LEN + IPC_HINT_HDR_LEN + strlen(a->key));
+    CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, cap, len, b), 0);
+}
+
 static void test_hints_body(void)
 {
-    struct ipc_hint a = {.kind = IPC_KIND_OMJOB, .seq = 7}, b = {.kind = IPC_KIND_POD, .seq = 9};
-    snprintf(a.key, sizeof(a.key), "ns-a/job-1");
-    snprintf(b.key, sizeof(b.key), "ns-b/job-22");
+    struct ipc_hint a, b;
     uint8_t buf[256];
-    size_t len = 0;
-    CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, sizeof(buf), &len, &a), 0);
-    CU_ASSERT_EQUAL(len, IPC_HINTS_HDR_LEN + IPC_HINT_HDR_LEN + strlen(a.key));
-    CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, sizeof(buf), &len, &b), 0);
+    size_t len;
+    two_hints(&a, &b, buf, sizeof(buf), &len);
     size_t full = len;
     /* Wire: u16 count, then the hint bodies back to back. */
     CU_ASSERT_EQUAL(buf[0], 0);
@@ -375,13 +384,10 @@ static void test_hints_count_limit(void)
 /* Malformed batches: a clear error, no hint handed out, nothing read outside. */
 static void test_hints_malformed(void)
 {
-    struct ipc_hint a = {.kind = IPC_KIND_OMJOB, .seq = 7}, b = {.kind = IPC_KIND_POD, .seq = 9};
-    snprintf(a.key, sizeof(a.key), "ns-a/job-1");
-    snprintf(b.key, sizeof(b.key), "ns-b/job-22");
+    struct ipc_hint a, b;
     uint8_t buf[256];
-    size_t len = 0;
-    CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, sizeof(buf), &len, &a), 0);
-    CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, sizeof(buf), &len, &b), 0);
+    size_t len;
+    two_hints(&a, &b, buf, sizeof(buf), &len);
     struct got g = {0};
     /* Every truncation, each in a buffer of exactly its size (ASan sees overreads). */
     for (size_t cut = 0; cut < len; cut++) {

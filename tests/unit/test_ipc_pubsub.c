@@ -44,15 +44,21 @@ static void send_hint(struct ipc_pub *p, const char *topic, const char *key, uin
     CU_ASSERT_EQUAL(ipc_pub_send_hint(p, topic, &h), 0);
 }
 
-static void test_delivery(void)
+/* A publisher and a subscriber of topic in a new run directory, connected. */
+static void open_pair(const char *topic, struct ipc_pub **p, struct ipc_sub **s)
 {
     setup_url();
+    CU_ASSERT_EQUAL_FATAL(ipc_pub_open(p, url), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_sub_open(s, url), 0);
+    CU_ASSERT_EQUAL(ipc_sub_subscribe(*s, topic), 0);
+    CU_ASSERT_EQUAL_FATAL(wait_subscribers(*p, 1), 0);
+}
+
+static void test_delivery(void)
+{
     struct ipc_pub *p = NULL;
     struct ipc_sub *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(ipc_pub_open(&p, url), 0);
-    CU_ASSERT_EQUAL_FATAL(ipc_sub_open(&s, url), 0);
-    CU_ASSERT_EQUAL(ipc_sub_subscribe(s, "shard.1"), 0);
-    CU_ASSERT_EQUAL_FATAL(wait_subscribers(p, 1), 0);
+    open_pair("shard.1", &p, &s);
     struct ipc_sub_event ev;
     CU_ASSERT_EQUAL(ipc_sub_recv(s, 0, &ev), -EAGAIN);
     for (int i = 1; i <= 3; i++)
@@ -93,13 +99,9 @@ static int count_hint(void *ctx, const struct ipc_hint *h)
  * and so loss detection, stays per message. */
 static void test_batch(void)
 {
-    setup_url();
     struct ipc_pub *p = NULL;
     struct ipc_sub *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(ipc_pub_open(&p, url), 0);
-    CU_ASSERT_EQUAL_FATAL(ipc_sub_open(&s, url), 0);
-    CU_ASSERT_EQUAL(ipc_sub_subscribe(s, "shard.0"), 0);
-    CU_ASSERT_EQUAL_FATAL(wait_subscribers(p, 1), 0);
+    open_pair("shard.0", &p, &s);
     uint8_t body[IPC_HINTS_BODY_MAX];
     size_t len = 0;
     for (int i = 0; i < 50; i++) {
@@ -175,48 +177,65 @@ static void test_prefix_filtering(void)
     rm_rundir(rundir);
 }
 
+/* open_pair, and the first message (a resync) received: the next ones are
+ * numbered from 2. */
+static void connected_pair(const char *topic, struct ipc_pub **p, struct ipc_sub **s)
+{
+    struct ipc_sub_event ev;
+    open_pair(topic, p, s);
+    CU_ASSERT_EQUAL(ipc_pub_send(*p, topic, IPC_EV_RESYNC, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_sub_recv(*s, wait_ms(), &ev), 0);
+    CU_ASSERT_EQUAL(ev.se_status, IPC_SEQ_FIRST);
+}
+
+/* What a subscriber that did not read during a burst of n changes received. */
+struct burst {
+    uint64_t delivered, missed, last; /* the first message (connected_pair) counted */
+    int gaps, bad;                    /* bad: neither OK nor a gap */
+};
+
+/* connected_pair on topic, n changes sent while the subscriber does not read, a
+ * trailer (a resync) after them so that losses at the burst's end show as a gap
+ * too; then everything the subscriber has is read and tallied. */
+static void burst_unread(const char *topic, int n, struct burst *b)
+{
+    struct ipc_pub *p = NULL;
+    struct ipc_sub *s = NULL;
+    struct ipc_sub_event ev;
+    connected_pair(topic, &p, &s);
+    for (int i = 0; i < n; i++)
+        CU_ASSERT_EQUAL(ipc_pub_send(p, topic, IPC_EV_CHANGE, "0123456789", 10), 0);
+    sleep_ms(under_valgrind() ? 2000 : 300);
+    CU_ASSERT_EQUAL(ipc_pub_send(p, topic, IPC_EV_RESYNC, NULL, 0), 0);
+    *b = (struct burst){.delivered = 1, .last = 1};
+    while (ipc_sub_recv(s, under_valgrind() ? 3000 : 500, &ev) == 0) {
+        b->delivered++;
+        b->last = ev.se_msg.seq;
+        if (ev.se_status == IPC_SEQ_GAP) {
+            b->gaps++;
+            b->missed += ev.se_missed;
+        } else if (ev.se_status != IPC_SEQ_OK) {
+            b->bad++;
+        }
+    }
+    ipc_sub_close(s);
+    ipc_pub_close(p);
+    rm_rundir(rundir);
+}
+
 /* A subscriber that does not read keeps only the queues (the publisher's per
  * subscriber and its own, 1,024 each): the rest is lost, and every lost message
  * is accounted for by a detected gap. */
 static void test_gap_when_not_reading(void)
 {
-    setup_url();
-    struct ipc_pub *p = NULL;
-    struct ipc_sub *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(ipc_pub_open(&p, url), 0);
-    CU_ASSERT_EQUAL_FATAL(ipc_sub_open(&s, url), 0);
-    CU_ASSERT_EQUAL(ipc_sub_subscribe(s, "shard.2"), 0);
-    CU_ASSERT_EQUAL_FATAL(wait_subscribers(p, 1), 0);
-    struct ipc_sub_event ev;
-    CU_ASSERT_EQUAL(ipc_pub_send(p, "shard.2", IPC_EV_RESYNC, NULL, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(ipc_sub_recv(s, wait_ms(), &ev), 0);
-    CU_ASSERT_EQUAL(ev.se_status, IPC_SEQ_FIRST);
-    const int burst = 6000;
-    for (int i = 0; i < burst; i++)
-        CU_ASSERT_EQUAL(ipc_pub_send(p, "shard.2", IPC_EV_CHANGE, "0123456789", 10), 0);
-    sleep_ms(under_valgrind() ? 2000 : 300);
-    /* A trailer after the burst, so losses at its end show as a gap too. */
-    CU_ASSERT_EQUAL(ipc_pub_send(p, "shard.2", IPC_EV_RESYNC, NULL, 0), 0);
-    uint64_t delivered = 1, missed = 0, last = 1;
-    int gaps = 0, bad = 0;
-    while (ipc_sub_recv(s, under_valgrind() ? 3000 : 500, &ev) == 0) {
-        delivered++;
-        last = ev.se_msg.seq;
-        if (ev.se_status == IPC_SEQ_GAP) {
-            gaps++;
-            missed += ev.se_missed;
-        } else if (ev.se_status != IPC_SEQ_OK) {
-            bad++;
-        }
-    }
-    CU_ASSERT_EQUAL(last, (uint64_t)burst + 2);
-    CU_ASSERT(gaps >= 1);
-    CU_ASSERT_EQUAL(bad, 0);
-    CU_ASSERT(delivered < (uint64_t)burst);
-    CU_ASSERT_EQUAL(delivered + missed, (uint64_t)burst + 2);
-    ipc_sub_close(s);
-    ipc_pub_close(p);
-    rm_rundir(rundir);
+    const int n = 6000;
+    struct burst b;
+    burst_unread("shard.2", n, &b);
+    CU_ASSERT_EQUAL(b.last, (uint64_t)n + 2);
+    CU_ASSERT(b.gaps >= 1);
+    CU_ASSERT_EQUAL(b.bad, 0);
+    CU_ASSERT(b.delivered < (uint64_t)n);
+    CU_ASSERT_EQUAL(b.delivered + b.missed, (uint64_t)n + 2);
 }
 
 /* A burst of 900 messages while the subscriber does not read (a reconciler in
@@ -225,31 +244,13 @@ static void test_gap_when_not_reading(void)
  * resynced a shard. */
 static void test_burst_kept_while_not_reading(void)
 {
-    setup_url();
-    struct ipc_pub *p = NULL;
-    struct ipc_sub *s = NULL;
-    CU_ASSERT_EQUAL_FATAL(ipc_pub_open(&p, url), 0);
-    CU_ASSERT_EQUAL_FATAL(ipc_sub_open(&s, url), 0);
-    CU_ASSERT_EQUAL(ipc_sub_subscribe(s, "shard.3"), 0);
-    CU_ASSERT_EQUAL_FATAL(wait_subscribers(p, 1), 0);
-    struct ipc_sub_event ev;
-    CU_ASSERT_EQUAL(ipc_pub_send(p, "shard.3", IPC_EV_RESYNC, NULL, 0), 0);
-    CU_ASSERT_EQUAL_FATAL(ipc_sub_recv(s, wait_ms(), &ev), 0);
-    const int burst = 900;
-    for (int i = 0; i < burst; i++)
-        CU_ASSERT_EQUAL(ipc_pub_send(p, "shard.3", IPC_EV_CHANGE, "0123456789", 10), 0);
-    sleep_ms(under_valgrind() ? 2000 : 300);
-    int delivered = 0, not_ok = 0;
-    while (ipc_sub_recv(s, under_valgrind() ? 3000 : 500, &ev) == 0) {
-        delivered++;
-        if (ev.se_status != IPC_SEQ_OK)
-            not_ok++;
-    }
-    CU_ASSERT_EQUAL(delivered, burst);
-    CU_ASSERT_EQUAL(not_ok, 0);
-    ipc_sub_close(s);
-    ipc_pub_close(p);
-    rm_rundir(rundir);
+    const int n = 900;
+    struct burst b;
+    burst_unread("shard.3", n, &b);
+    CU_ASSERT_EQUAL(b.delivered, (uint64_t)n + 2);
+    CU_ASSERT_EQUAL(b.last, (uint64_t)n + 2);
+    CU_ASSERT_EQUAL(b.gaps, 0);
+    CU_ASSERT_EQUAL(b.bad, 0);
 }
 
 /* Sends on topic until s receives something (the reconnect takes a moment). */
