@@ -83,7 +83,8 @@ struct ev_recorder {
         unsigned long waiting, late, dropped_full, dropped_gone;
     } r_w;
     unsigned r_wcap;
-    atomic_bool r_kick; /* an Event went through: try the waiting ones now */
+    int64_t r_expire_at; /* the next ev_expire_due (r_mu) */
+    atomic_bool r_kick;  /* an Event went through: try the waiting ones now */
     int64_t r_kick_ms;
     ev_exists_fn r_exists;
     void *r_exists_ctx;
@@ -599,6 +600,19 @@ unsigned ev_expire(struct ev_recorder *r, int64_t now_ms, int64_t idle_ms)
     }
     pthread_mutex_unlock(&r->r_mu);
     return n;
+}
+
+void ev_expire_due(struct ev_recorder *r, int64_t now_ms)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&r->r_mu);
+    bool due = now_ms >= r->r_expire_at;
+    if (due)
+        r->r_expire_at = now_ms + EV_EXPIRE_EVERY_MS;
+    pthread_mutex_unlock(&r->r_mu);
+    if (due)
+        ev_expire(r, now_ms, EV_AGGREGATE_WINDOW_MS);
 }
 
 unsigned ev_remembered(struct ev_recorder *r)

@@ -70,6 +70,11 @@ unsigned ev_remembered(struct ev_recorder *r);
 /* How long an Event is remembered without occurring again (ev_expire): client-go's
  * aggregation window. */
 #define EV_AGGREGATE_WINDOW_MS (10 * 60 * 1000)
+/* ev_expire of the entries quiet for EV_AGGREGATE_WINDOW_MS, at most once per
+ * EV_EXPIRE_EVERY_MS (the recorder keeps the time): for a role's loop to call at
+ * every turn. */
+#define EV_EXPIRE_EVERY_MS 60000
+void ev_expire_due(struct ev_recorder *r, int64_t now_ms);
 
 /* Counters since creation, for tests and metrics. */
 struct ev_stats {

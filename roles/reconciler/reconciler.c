@@ -56,7 +56,6 @@
  * keys of the shard wait that long at most behind a silent API server. */
 #define REQUEST_TIMEOUT_MS 15000
 #define CREATE_RETRY_FIRST_MS 1000
-#define EV_EXPIRE_EVERY_MS 60000 /* a look for Events quiet for their aggregation window */
 
 /* ---- per-key state: the payload of the key in the work queue (lib/workq) ---- */
 
@@ -138,7 +137,6 @@ struct rc {
      * would all stay resident in every shard; untouched entries cost nothing. */
     struct evq *evq;
     int64_t ev_retry_at;                     /* when ev_retry is due (0: nothing waits) */
-    int64_t ev_expire_at;                    /* the next ev_expire */
     struct evsnap *snap;                     /* Events for many first passes (evsnap.h) */
     int64_t snap_retry_at;                   /* after a failed snapshot: per-key LISTs until */
     struct metrics_family *template_fetches; /* omjob_template_fetches_total{result} */
@@ -170,10 +168,11 @@ static void kst_fini(void *data)
 }
 
 /* Forgets k when nothing refers to it any more: not queued, nothing kept for a
- * later pass (a timer left by an earlier pass is cancelled). The work queue keeps the key while
- * stale timer entries point at it; its state is forgotten now all the same, so that an OMJob
- * created again under the same name starts afresh (not with the old one's backoff or rejected exit
- * pod). */
+ * later pass (a timer left by an earlier pass is cancelled). The work queue keeps
+ * the key while stale timer entries point at it; its state is forgotten now all
+ * the same (kst_fini, as when the queue frees it), so that an OMJob created again
+ * under the same name starts afresh (not with the old one's backoff or rejected
+ * exit pod). */
 static void kst_maybe_drop(struct rc *r, struct kst *k)
 {
     if (k->create_error != NULL || k->uncertain != NULL || k->taken != NULL)
@@ -183,9 +182,7 @@ static void kst_maybe_drop(struct rc *r, struct kst *k)
      * nothing left to look at: without this, the key stayed until it fired. */
     workq_cancel_timer(r->wq, wk);
     if (workq_release(r->wq, wk) == 1) {
-        free(k->unsure_rv);
-        free(k->exists_pod);
-        behind_free(&k->behind);
+        kst_fini(k);
         memset(k, 0, sizeof(*k));
         k->wk = wk;
         k->key = workq_key_str(wk);
@@ -412,10 +409,7 @@ static void retry_events(struct rc *r)
         r->ev_retry_at = ev_retry(r->ev, now);
     if (r->ev_retry_at != 0 && r->ev_retry_at <= now)
         r->ev_retry_at = now + 1; /* kept meanwhile: scheduled at the next call */
-    if (now >= r->ev_expire_at) { /* Events of OMJobs that live on but went quiet */
-        ev_expire(r->ev, now, EV_AGGREGATE_WINDOW_MS);
-        r->ev_expire_at = now + EV_EXPIRE_EVERY_MS;
-    }
+    ev_expire_due(r->ev, now);    /* Events of OMJobs that live on but went quiet */
 }
 
 static void transition_metrics(struct rc *r, struct json_object *before, const struct dc_action *a)

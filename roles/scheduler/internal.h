@@ -95,8 +95,7 @@ struct sched {
     pthread_mutex_t s_evq_mu;                  /* s_evq* */
     struct sched_evq *s_evq_head, *s_evq_tail; /* the runs' Events, last of all */
     size_t s_nevq;
-    int64_t s_ev_retry_at;  /* the loop's: when ev_retry has one due (0: none) */
-    int64_t s_ev_expire_at; /* the loop's: the next ev_expire */
+    int64_t s_ev_retry_at; /* the loop's: when ev_retry has one due (0: none) */
     /* For the STATUS reply (read on another thread). */
     _Atomic size_t s_nkeys;
     _Atomic size_t s_nscheduled;

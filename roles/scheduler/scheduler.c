@@ -211,10 +211,7 @@ static void retry_events(struct sched *s)
 {
     int64_t now = util_mono_ms();
     s->s_ev_retry_at = ev_retry(s->s_ev, now);
-    if (now >= s->s_ev_expire_at) { /* Events quiet for their aggregation window */
-        ev_expire(s->s_ev, now, EV_AGGREGATE_WINDOW_MS);
-        s->s_ev_expire_at = now + 60000;
-    }
+    ev_expire_due(s->s_ev, now); /* Events quiet for their aggregation window */
 }
 
 /* Milliseconds the loop may sleep: until a resync or an Event retry, at most

@@ -293,6 +293,26 @@ static void test_expire(void)
     rec_free();
 }
 
+/* ev_expire_due, a loop's call at every turn: it expires what is quiet for the
+ * window, and looks again only EV_EXPIRE_EVERY_MS later. */
+static void test_expire_due(void)
+{
+    rec_new(0);
+    fakeapi_reply(api, 201, "{}");
+    fakeapi_reply(api, 201, "{}");
+    CU_ASSERT_EQUAL(ev_emit(rec, &OBJ, EV_NORMAL, "A", "m"), 0);
+    int64_t late = util_mono_ms() + EV_AGGREGATE_WINDOW_MS + 1;
+    ev_expire_due(rec, late);
+    CU_ASSERT_EQUAL(ev_remembered(rec), 0);
+    CU_ASSERT_EQUAL(ev_emit(rec, &OBJ, EV_NORMAL, "B", "m"), 0);
+    int64_t quiet = util_mono_ms() + EV_AGGREGATE_WINDOW_MS + 1;
+    ev_expire_due(rec, quiet); /* B is quiet by then, but the last look was just now */
+    CU_ASSERT_EQUAL(ev_remembered(rec), 1);
+    ev_expire_due(rec, late + EV_EXPIRE_EVERY_MS);
+    CU_ASSERT_EQUAL(ev_remembered(rec), 0);
+    rec_free();
+}
+
 static int suite_init(void)
 {
     return fakeapi_start(&api);
@@ -314,6 +334,7 @@ int main(void)
         {"a success elsewhere tries the waiting ones at once", test_success_pulls_forward},
         {"an object gone: its entries forgotten, counted on after", test_forget_object},
         {"entries quiet for the aggregation window expire", test_expire},
+        {"expiry at most once a minute from a loop", test_expire_due},
         {NULL, NULL},
     };
     return unit_run("runtime_events", suite_init, suite_clean, tests);
