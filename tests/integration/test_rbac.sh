@@ -58,6 +58,16 @@ no_403() {
 	fi
 }
 gone() { ! $K get "$1" -n "$2" "$3" >/dev/null 2>&1; }
+# authz_ready "VERB RESOURCE [FLAGS]"...: the API server's authorizer allows each
+# to the token. Its RBAC rules follow the objects by a watch, so an operator
+# started the moment they are applied can meet a 403 the rules do not mean.
+authz_ready() {
+	local a
+	for a in "$@"; do
+		# shellcheck disable=SC2086 # verb, resource and flags
+		$K --kubeconfig="$TOKCFG" auth can-i $a >/dev/null 2>&1 || return 1
+	done
+}
 has_warning_free_status() { [ -n "$(jp omj "$1" "$2" '{.status.phase}')" ]; }
 
 # --- all: cluster-wide ---------------------------------------------------------
@@ -75,6 +85,10 @@ jq -cn --argjson t "$tmpl" '{apiVersion: "pipelines.openmetadata.org/v1", kind: 
 # The chart's settings for its own namespace, leader election included: once the
 # operator takes the Lease, its get/create/update are under these rules too.
 LE=(LEADER_ELECTION=true LEADER_ELECTION_LEASE_NAME=omjob-operator POD_NAME="$REL-0")
+wait_until 30 authz_ready "list omjobs --all-namespaces" "watch pods --all-namespaces" \
+	"patch cronomjobs --subresource=status --all-namespaces" "create events --all-namespaces" \
+	"update leases/omjob-operator -n $opns" "create leases -n $opns" ||
+	fail "all: the authorizer does not allow the chart's rules after 30 s"
 OMJOB_TEST_KUBECONFIG=$TOKCFG start_operator OPERATOR_NAMESPACE="$opns" "${LE[@]}" || t_done
 
 na=$(new_ns rbac-all)
@@ -121,6 +135,9 @@ crds=$(awk '/^kind: ClusterRole$/ {c = 1} c && /resourceNames:/ {print; exit}' "
 $K apply -f "$OP_TMP/ns-rbac.yaml" >/dev/null
 sa_kubeconfig
 : >"$OP_LOG"
+wait_until 30 authz_ready "list omjobs -n $n1" "watch pods -n $n2" "patch omjobs --subresource=status -n $n2" \
+	"create events -n $n1" "update leases/omjob-operator -n $opns" "create leases -n $opns" ||
+	fail "ns: the authorizer does not allow the chart's Roles after 30 s"
 OMJOB_TEST_KUBECONFIG=$TOKCFG start_operator OPERATOR_NAMESPACE="$opns" WATCH_NAMESPACES="$n1,$n2" "${LE[@]}" || t_done
 omjob "$n1" a '{"exit":0,"run":"1s"}' '{"exit":0}'
 omjob "$n2" b '{"exit":3,"run":"1s"}' '{"exit":0}'
