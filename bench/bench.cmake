@@ -12,3 +12,8 @@ endforeach()
 # operator's own pod builder and Event recorder for its plain-client ceiling.
 add_executable(lifecycle_driver ${CMAKE_SOURCE_DIR}/bench/lifecycle_driver.c)
 target_link_libraries(lifecycle_driver PRIVATE omjob_reconciler m)
+# Not a benchmark of its own either: the library floor of bench_lifecycle.sh's idle
+# figures, linked exactly as the operator (the same libraries mapped).
+add_executable(lib_floor ${CMAKE_SOURCE_DIR}/bench/lib_floor.c)
+target_link_libraries(lib_floor PRIVATE omjob_supervisor omjob_watcher omjob_reconciler
+  omjob_cleaner omjob_scheduler omjob_httpd omjob_elector)

@@ -15,7 +15,9 @@
 #     pod builder and Event recorder) with 5 workers, one client each, in a fresh
 #     namespace, no operator running. Twice: with the default client limit
 #     (KUBE_QPS=50, KUBE_BURST=100 per process) and with it raised (1000/2000); the
-#     plain client always has the limit of the run it is compared with.
+#     plain client always has the limit of the run it is compared with. CPU per
+#     OMJob of the whole operator, next to the plain client's writer threads' own
+#     CPU for the same writes (the floor of making them with this client).
 #  3. API requests per OMJob lifecycle by verb, from the operator's
 #     rest_client_requests_total (all roles) before/after the throughput run at the
 #     default limit, next to the minimum the design needs.
@@ -28,6 +30,9 @@
 #     after BENCH_IDLE_N (1000) OMJobs have run and been deleted (every cache empty,
 #     then BENCH_DRAIN_SETTLE, 15 s); target 12 MiB. BENCH_DRAIN_HOOK, a command,
 #     runs then with the supervisor's pid (to look at the drained processes).
+#     Next to them, with the operator stopped, the library floor: bench/lib_floor,
+#     one process linked as the operator, its libraries' init run and one TLS
+#     connection to the API server open.
 #  6. throughput (as in 2, BENCH_CURVE_N OMJobs) with BENCH_CURVE ("1 2 5 10")
 #     reconcilers at the raised client limit, each with the 1-minute load average
 #     at its start (the curve is only comparable on a quiet machine).
@@ -49,6 +54,8 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$(readlink -f "$OMJOB_BIN")
 DRV=$(dirname "$BIN")/lifecycle_driver
 [ -x "$DRV" ] || { echo "bench_lifecycle: $DRV not built" >&2; exit 1; }
+FLOOR=$(dirname "$BIN")/lib_floor
+[ -x "$FLOOR" ] || { echo "bench_lifecycle: $FLOOR not built" >&2; exit 1; }
 TMP=$(mktemp -d /tmp/oml.XXXXXX) # short: the run dir holds IPC socket paths
 CLUSTER=""
 SUP=""
@@ -306,6 +313,13 @@ part2() { # NAME QPS BURST
 	echo "BENCH cpu_ms_per_omjob_${name}_limit $(cpu_ms "$TMP/cpu0.$name" "$TMP/cpu1.$name" "$N2" '^op:') ms"
 	echo "BENCH apiserver_cpu_ms_per_omjob_${name}_limit $(cpu_ms "$TMP/cpu0.$name" "$TMP/cpu1.$name" "$N2" '^kube-apiserver$') ms"
 	echo "BENCH ctxsw_per_omjob_${name}_limit $(per_job $((csw1 - csw0)) "$N2") switches"
+	# The writes' own floor: the plain client's worker threads (the operator's pod
+	# builder, Event recorder and kube client, one connection each) making the same
+	# writes, their thread CPU time only (not its watch nor its OMJob creates).
+	local wcpu
+	wcpu=$(awk -v s="$(res "$TMP/c.$name" workers_cpu_seconds)" -v n="$N2" 'BEGIN {printf "%.2f", s * 1000 / n}')
+	echo "BENCH cpu_ms_per_omjob_${name}_limit_plain_client_writes $wcpu ms"
+	echo "BENCH cpu_${name}_limit_vs_plain_client_writes_ratio $(ratio "$(cpu_ms "$TMP/cpu0.$name" "$TMP/cpu1.$name" "$N2" '^op:')" "$wcpu") ratio"
 	note "  operator: $N2 OMJobs in $(res "$TMP/p2.$name" elapsed_seconds) s (creates took $(res "$TMP/p2.$name" create_seconds) s; $(res "$TMP/p2.$name" finished) finished; workqueue depth after: $depth)"
 	note "  plain client: $(res "$TMP/c.$name" writes) writes in $(res "$TMP/c.$name" elapsed_seconds) s ($(res "$TMP/c.$name" write_errors) errors); API server latency seen by it: POST p50 $(res "$TMP/c.$name" latency_post_p50_ms) p99 $(res "$TMP/c.$name" latency_post_p99_ms) ms, PATCH p50 $(res "$TMP/c.$name" latency_patch_p50_ms) p99 $(res "$TMP/c.$name" latency_patch_p99_ms) ms"
 	note "  operator pods created per reconciler: $(metrics_file_pods "$TMP/m1.$name")"
@@ -415,6 +429,20 @@ part5() {
 	# command gets the supervisor's pid as its argument.
 	[ -z "${BENCH_DRAIN_HOOK:-}" ] || $BENCH_DRAIN_HOOK "$SUP" >&2 || true
 	stop_op
+	# The library floor, with no operator running (else the two share file pages):
+	# one process on the same libraries, their init run and one TLS connection open.
+	local fl l_pss l_anon l_alone
+	KUBECONFIG="$OPCONF" "$FLOOR" >"$TMP/floor" 2>&1 &
+	fl=$!
+	wait_until 30 grep -q '^ready' "$TMP/floor" || { cat "$TMP/floor" >&2; exit 1; }
+	sleep 2
+	l_pss=$(awk '$1 == "Pss:" {print $2}' "/proc/$fl/smaps_rollup")
+	l_anon=$(awk '$1 == "Pss_Anon:" {print $2}' "/proc/$fl/smaps_rollup")
+	l_alone=$(awk '$1 == "Rss:" {r = $2} $1 == "Anonymous:" {a = $2} END {print r - a}' "/proc/$fl/smaps_rollup")
+	l_alone=$((l_alone + l_anon))
+	kill "$fl"
+	wait "$fl" 2>/dev/null || true
+	note "  library floor (bench/lib_floor: one process, the operator's libraries, their init and one TLS connection, no operator running): PSS $l_pss KiB (Pss_Anon $l_anon, alone $l_alone); the operator runs 5 reconcilers + watcher, cleaner, scheduler, httpd and the supervisor (10 processes), which share the file pages and keep their own anonymous ones"
 	echo "BENCH idle_pss_fresh_kib $f_pss KiB"
 	echo "BENCH idle_pss_drained_kib $d_pss KiB"
 	echo "BENCH idle_pss_target_kib 12288 KiB"
@@ -423,6 +451,10 @@ part5() {
 	echo "BENCH idle_pss_anon_drained_kib $d_anon KiB"
 	echo "BENCH idle_pss_alone_fresh_kib $f_alone KiB"
 	echo "BENCH idle_pss_alone_drained_kib $d_alone KiB"
+	echo "BENCH idle_pss_library_floor_kib $l_pss KiB"
+	echo "BENCH idle_pss_library_floor_alone_kib $l_alone KiB"
+	echo "BENCH idle_pss_alone_fresh_vs_library_floor_ratio $(ratio "$f_alone" "$l_alone") ratio"
+	echo "BENCH idle_pss_anon_fresh_over_library_floor_kib $((f_anon - l_anon)) KiB"
 	note "  Pss shares each library page among every process on the machine that maps it (other operators, curl, ...): the same operator measures less on a busy machine. Pss_Anon is the operator's own; alone = Pss_Anon + its file pages counted once (its Pss with nothing else mapping its libraries)"
 }
 
