@@ -4,7 +4,7 @@ file(GLOB BENCH_SRC CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/bench/bench_*.c)
 foreach(src ${BENCH_SRC})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
-  target_link_libraries(${name} PRIVATE omjob_kube omjob_ipc omjob_common nng::nng
+  target_link_libraries(${name} PRIVATE omjob_model omjob_kube omjob_ipc omjob_common nng::nng
     PkgConfig::CURL)
 endforeach()
 # Not a benchmark of its own (no bench_ prefix, so scripts/bench does not run it):

@@ -664,6 +664,32 @@ static int64_t time_or_0(struct json_object *obj, const char *path)
     return time_at(obj, path, &t) == 0 ? t : 0;
 }
 
+static const struct jx_keep pod_meta_keep[] = {{"name", NULL},
+                                               {"namespace", NULL},
+                                               {"uid", NULL},
+                                               {"resourceVersion", NULL},
+                                               {"creationTimestamp", NULL},
+                                               {"deletionTimestamp", NULL},
+                                               {"deletionGracePeriodSeconds", NULL},
+                                               {"labels", NULL},
+                                               {"annotations", NULL},
+                                               {"ownerReferences", NULL},
+                                               {"finalizers", NULL},
+                                               {NULL, NULL}};
+static const struct jx_keep pod_container_keep[] = {{"name", NULL}, {NULL, NULL}};
+static const struct jx_keep pod_spec_keep[] = {
+    {"nodeName", NULL}, {"containers", pod_container_keep}, {NULL, NULL}};
+const struct jx_keep wc_pod_keep[] = {{"apiVersion", NULL},
+                                      {"kind", NULL},
+                                      {"metadata", pod_meta_keep},
+                                      {"spec", pod_spec_keep},
+                                      {"status", NULL},
+                                      {"code", NULL},
+                                      {"reason", NULL},
+                                      {"message", NULL},
+                                      {"details", NULL},
+                                      {NULL, NULL}};
+
 int wc_pod_parse(struct json_object *obj, struct wc_pod **out)
 {
     char id[IPC_KEY_MAX + 2], key[IPC_KEY_MAX + 2];

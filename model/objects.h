@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/common/json.h" /* struct jx_keep */
+
 struct json_object;
 struct sbuf;
 
@@ -130,6 +132,12 @@ int wc_obj_omit(const struct wc_obj *o, unsigned omit, struct wc_obj **out);
 /* Whether the OMJob's template of kind exit (false: spec.mainPodSpec, true:
  * spec.exitHandlerSpec) is the cache's stand-in rather than the template. */
 bool wc_template_omitted(struct json_object *omjob, bool exit);
+
+/* The members of a pod wc_pod_parse reads (and a Status's, for a watch's ERROR
+ * event): the watcher builds only these of each pod it lists or watches
+ * (jx_parser_parse_keep); the spec's templates, env and volumes and managedFields
+ * are cut from the text unparsed. A field wc_pod_parse reads must be named here. */
+extern const struct jx_keep wc_pod_keep[];
 
 /* Parses a pod. 0, -EINVAL (bad identity), -ENOENT (names no OMJob), -ENOMEM. */
 int wc_pod_parse(struct json_object *obj, struct wc_pod **out);

@@ -387,6 +387,186 @@ int jx_parse_without(const char *buf, size_t len, const char *const *path, size_
     return rc;
 }
 
+/* ---- keeping only some members of a JSON text ---- */
+
+/* The projection being written: never longer than the text it comes from. */
+struct proj {
+    const char *b;
+    size_t n;
+    char *out;
+    size_t len, cap;
+};
+
+static bool proj_put(struct proj *p, const char *s, size_t len)
+{
+    if (len > p->cap - p->len)
+        return false;
+    memcpy(p->out + p->len, s, len);
+    p->len += len;
+    return true;
+}
+
+static const struct jx_keep *keep_find(const struct jx_keep *keep, const char *key, size_t len)
+{
+    for (; keep->k_name != NULL; keep++)
+        if (strlen(keep->k_name) == len && memcmp(keep->k_name, key, len) == 0)
+            return keep;
+    return NULL;
+}
+
+static bool proj_object(struct proj *p, size_t *i, const struct jx_keep *keep);
+
+/* The value at b[*i] (after whitespace): with keep, an object projected by it, or an
+ * array with each of its object elements projected (other elements whole); without,
+ * or any other value, whole. Recursion follows keep only (an array in an array is
+ * copied whole), so its depth is keep's. */
+static bool proj_value(struct proj *p, size_t *i, const struct jx_keep *keep, bool in_array)
+{
+    const char *b = p->b;
+    if (keep != NULL && *i < p->n && b[*i] == '{')
+        return proj_object(p, i, keep);
+    if (keep == NULL || in_array || *i >= p->n || b[*i] != '[') {
+        size_t end = skip_value(b, *i, p->n);
+        if (end >= p->n || end == *i || !proj_put(p, b + *i, end - *i))
+            return false;
+        *i = end;
+        return true;
+    }
+    if (!proj_put(p, "[", 1))
+        return false;
+    size_t j = skip_ws(b, *i + 1, p->n);
+    if (j < p->n && b[j] == ']') {
+        *i = j + 1;
+        return proj_put(p, "]", 1);
+    }
+    for (;;) {
+        if (!proj_value(p, &j, keep, true))
+            return false;
+        j = skip_ws(b, j, p->n);
+        if (j >= p->n)
+            return false;
+        if (b[j] == ']') {
+            *i = j + 1;
+            return proj_put(p, "]", 1);
+        }
+        if (b[j] != ',' || !proj_put(p, ",", 1))
+            return false;
+        j = skip_ws(b, j + 1, p->n);
+    }
+}
+
+/* The object at b[*i] ('{') with only the members keep names; *i past its end. */
+static bool proj_object(struct proj *p, size_t *i, const struct jx_keep *keep)
+{
+    const char *b = p->b;
+    size_t n = p->n, j = skip_ws(b, *i + 1, n);
+    bool first = true;
+    if (!proj_put(p, "{", 1))
+        return false;
+    if (j < n && b[j] == '}') {
+        *i = j + 1;
+        return proj_put(p, "}", 1);
+    }
+    for (;;) {
+        if (j >= n || b[j] != '"')
+            return false;
+        size_t kend = skip_str(b, j, n);
+        if (kend >= n || memchr(b + j + 1, '\\', kend - j - 2) != NULL)
+            return false; /* an escaped key: json-c decodes it, the whole text goes */
+        const struct jx_keep *k = keep_find(keep, b + j + 1, kend - j - 2);
+        size_t v = skip_ws(b, kend, n);
+        if (v >= n || b[v] != ':')
+            return false;
+        v = skip_ws(b, v + 1, n);
+        if (k == NULL) {
+            size_t end = skip_value(b, v, n);
+            if (end >= n || end == v)
+                return false;
+            j = end;
+        } else {
+            if ((!first && !proj_put(p, ",", 1)) || !proj_put(p, b + j, v - j))
+                return false;
+            first = false;
+            j = v;
+            if (!proj_value(p, &j, k->k_sub, false))
+                return false;
+        }
+        j = skip_ws(b, j, n);
+        if (j >= n)
+            return false;
+        if (b[j] == '}') {
+            *i = j + 1;
+            return proj_put(p, "}", 1);
+        }
+        if (b[j] != ',')
+            return false;
+        j = skip_ws(b, j + 1, n);
+    }
+}
+
+static void keep_prune_value(struct json_object *v, const struct jx_keep *sub)
+{
+    if (sub == NULL)
+        return;
+    if (json_object_is_type(v, json_type_object)) {
+        jx_keep_prune(v, sub);
+        return;
+    }
+    size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_array_get_idx(v, i);
+        if (json_object_is_type(e, json_type_object))
+            jx_keep_prune(e, sub);
+    }
+}
+
+void jx_keep_prune(struct json_object *obj, const struct jx_keep *keep)
+{
+    if (!json_object_is_type(obj, json_type_object) || keep == NULL)
+        return;
+    struct lh_entry *e = json_object_get_object(obj)->head, *next;
+    for (; e != NULL; e = next) {
+        next = e->next;
+        const char *key = (const char *)lh_entry_k(e);
+        const struct jx_keep *k = keep_find(keep, key, strlen(key));
+        if (k == NULL)
+            json_object_object_del(obj, key);
+        else
+            keep_prune_value((struct json_object *)lh_entry_v(e), k->k_sub);
+    }
+}
+
+int jx_parser_parse_keep(struct jx_parser *p, const char *buf, size_t len,
+                         const struct jx_keep *keep, struct json_object **out, char *err,
+                         size_t errsz)
+{
+    size_t i = buf != NULL ? skip_ws(buf, 0, len) : len;
+    /* A NUL byte ends the text for json-c (the rest is trailing data): its error. */
+    if (keep == NULL || i >= len || buf[i] != '{' || memchr(buf, '\0', len) != NULL)
+        return jx_parser_parse(p, buf, len, out, err, errsz);
+    if (len > p->jp_cap) {
+        char *nb = realloc(p->jp_buf, len);
+        if (nb == NULL)
+            return -ENOMEM;
+        p->jp_buf = nb;
+        p->jp_cap = len;
+    }
+    struct proj pj = {.b = buf, .n = len, .out = p->jp_buf, .cap = len};
+    bool ok = proj_object(&pj, &i, keep) && only_space(buf + i, len - i);
+    int rc = ok ? jx_parser_parse(p, pj.out, pj.len, out, NULL, 0) : -EINVAL;
+    if (rc != 0) { /* not a text it can cut: json-c reads it whole (and says why) */
+        rc = jx_parser_parse(p, buf, len, out, err, errsz);
+        if (rc == 0)
+            jx_keep_prune(*out, keep);
+    }
+    if (p->jp_cap > JX_SCRATCH_KEEP) {
+        free(p->jp_buf);
+        p->jp_buf = NULL;
+        p->jp_cap = 0;
+    }
+    return rc;
+}
+
 char *jx_dump(struct json_object *obj, size_t *len)
 {
     size_t n = 0;

@@ -73,6 +73,28 @@ int jx_parser_parse_without(struct jx_parser *p, const char *buf, size_t len,
 int jx_parse_without(const char *buf, size_t len, const char *const *path, size_t npath,
                      struct json_object **out, char *err, size_t errsz);
 
+/* Members of an object to keep (jx_parser_parse_keep): an array ended by a NULL
+ * k_name. A member is kept whole, or, with k_sub, when its value is an object, only
+ * the members k_sub names (an array's object elements each so). */
+struct jx_keep {
+    const char *k_name;
+    const struct jx_keep *k_sub;
+};
+/* jx_parser_parse of the object text with only the members keep names (at every
+ * depth keep reaches), the others cut from the text unbuilt: the same tree as the
+ * whole text parsed and then pruned. What is cut is read only as far as needed to
+ * find its end (brackets, strings), never validated: a malformed value in it goes
+ * unreported. A text it cannot cut (an escaped key, a NUL byte, malformed where it
+ * had to read) is parsed whole and then pruned (json-c says what is wrong); one
+ * that is not an object, parsed as it is. */
+int jx_parser_parse_keep(struct jx_parser *p, const char *buf, size_t len,
+                         const struct jx_keep *keep, struct json_object **out, char *err,
+                         size_t errsz);
+
+/* Removes from obj the members keep does not name, at every depth keep reaches
+ * (the tree jx_parser_parse_keep builds from obj's text). */
+void jx_keep_prune(struct json_object *obj, const struct jx_keep *keep);
+
 /* Compact serialisation (no spaces, '/' not escaped) into a malloc'd string the
  * caller frees; *len (optional) gets its length. NULL on allocation failure. */
 char *jx_dump(struct json_object *obj, size_t *len);

@@ -234,8 +234,10 @@ static int on_split(void *ctx, enum kube_lsplit_what what, const char *item, siz
         return 0;
     }
     static const char *const mf[] = {"metadata", "managedFields"};
-    int rc = ls->drop ? jx_parser_parse_without(ls->jp, item, len, mf, 2, &obj, NULL, 0)
-                      : jx_parser_parse(ls->jp, item, len, &obj, NULL, 0);
+    int rc = ls->o->keep != NULL
+                 ? jx_parser_parse_keep(ls->jp, item, len, ls->o->keep, &obj, NULL, 0)
+             : ls->drop ? jx_parser_parse_without(ls->jp, item, len, mf, 2, &obj, NULL, 0)
+                        : jx_parser_parse(ls->jp, item, len, &obj, NULL, 0);
     if (rc != 0 || !json_object_is_type(obj, json_type_object)) {
         json_object_put(obj);
         if (ls->o->skipped != NULL)

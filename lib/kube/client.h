@@ -22,6 +22,7 @@
 #include "lib/kube/retry.h"
 
 struct json_object;
+struct jx_keep;
 struct kube_client;
 
 /* Zero fields mean the default. */
@@ -167,6 +168,9 @@ struct kube_list_opts {
      * text (of an oversize item only the first max_item bytes). NULL: skipped
      * without a word. Either way the list goes on. */
     void (*skipped)(void *ctx, const char *why, const char *raw, size_t len);
+    /* Optional: only these members of each item are built (see
+     * jx_parser_parse_keep; what is not named is cut, managedFields included). */
+    const struct jx_keep *keep;
 };
 
 /* Called once per item, in order; item is borrowed for the call (json_object_get

@@ -256,6 +256,7 @@ static int build_path(struct kube_watch *w, char *path, size_t cap)
 static void params_fill(struct kube_watch *w, const struct kube_watch_params *p)
 {
     w->p = *p;
+    kube_evparser_keep(w->parser, p->keep);
     if (w->p.timeout_seconds <= 0)
         w->p.timeout_seconds =
             KUBE_WATCH_TIMEOUT_MIN_S + (int)(kube_http_rand01() * KUBE_WATCH_TIMEOUT_SPREAD_S);

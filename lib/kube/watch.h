@@ -74,6 +74,9 @@ struct kube_watch_params {
      * delivered), so a caller can flush what it collected from a burst of events
      * (the watcher's hints) without a timer. */
     void (*idle)(void *ctx);
+    /* Optional: only these members of each event's object are built (see
+     * jx_parser_parse_keep; what is not named is cut, managedFields included). */
+    const struct jx_keep *keep;
 };
 
 /* Called for every ADDED, MODIFIED, DELETED and BOOKMARK event (ERROR events end

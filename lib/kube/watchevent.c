@@ -13,6 +13,7 @@
 struct kube_evparser {
     struct jx_parser *ep_json; /* one json-c tokener for the whole stream */
     bool ep_drop;              /* object.metadata.managedFields cut before parsing */
+    struct jx_keep ep_keep[3]; /* with a keep: type, and object by it */
 };
 
 static const char *const type_names[] = {"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"};
@@ -38,6 +39,17 @@ int kube_evparser_new(struct kube_evparser **out)
 void kube_evparser_drop_managed_fields(struct kube_evparser *p, bool on)
 {
     p->ep_drop = on;
+}
+
+void kube_evparser_keep(struct kube_evparser *p, const struct jx_keep *keep)
+{
+    if (keep == NULL) {
+        p->ep_keep[0].k_name = NULL;
+        return;
+    }
+    p->ep_keep[0] = (struct jx_keep){"type", NULL};
+    p->ep_keep[1] = (struct jx_keep){"object", keep};
+    p->ep_keep[2] = (struct jx_keep){NULL, NULL};
 }
 
 void kube_evparser_free(struct kube_evparser *p)
@@ -74,8 +86,10 @@ int kube_evparser_parse(struct kube_evparser *p, const char *line, size_t len,
     struct json_object *root = NULL;
     enum kube_ev_type t;
     static const char *const mf[] = {"object", "metadata", "managedFields"};
-    int rc = p->ep_drop ? jx_parser_parse_without(p->ep_json, line, len, mf, 3, &root, NULL, 0)
-                        : jx_parser_parse(p->ep_json, line, len, &root, NULL, 0);
+    int rc = p->ep_keep[0].k_name != NULL
+                 ? jx_parser_parse_keep(p->ep_json, line, len, p->ep_keep, &root, NULL, 0)
+             : p->ep_drop ? jx_parser_parse_without(p->ep_json, line, len, mf, 3, &root, NULL, 0)
+                          : jx_parser_parse(p->ep_json, line, len, &root, NULL, 0);
     const char *type = jx_str(root, "type");
     struct json_object *obj = jx_obj(root, "object");
     if (rc != 0 || type == NULL || obj == NULL || type_of(type, &t) != 0) {

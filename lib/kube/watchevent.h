@@ -9,6 +9,7 @@
 #include "lib/kube/err.h"
 
 struct json_object;
+struct jx_keep;
 
 enum kube_ev_type {
     KUBE_EV_ADDED,
@@ -40,6 +41,11 @@ void kube_evparser_free(struct kube_evparser *p);
 /* With on, each event's object comes without metadata.managedFields, cut from the
  * line before json-c parses it (jx_parser_parse_without). Off by default. */
 void kube_evparser_drop_managed_fields(struct kube_evparser *p, bool on);
+
+/* With keep (NULL: off, the default), each event's object comes with only the
+ * members keep names, the rest cut from the line unbuilt (jx_parser_parse_keep;
+ * managedFields too unless keep names it). keep must outlive the parser's use. */
+void kube_evparser_keep(struct kube_evparser *p, const struct jx_keep *keep);
 
 /* Parses one line. 0 and *ev filled (release with kube_event_clear), or -EBADMSG
  * when the line is not exactly one JSON object with a known string "type" and an

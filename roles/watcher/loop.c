@@ -21,6 +21,7 @@
 #include "runtime/ctl.h"
 #include "runtime/events.h"
 #include "model/labels.h"
+#include "model/objects.h"
 
 /* A repeated error is logged again (at its level) at most this often. */
 #define ERR_RELOG_MS 300000
@@ -380,6 +381,7 @@ static int relist(struct wloop *l, const char *reason)
     char rv[256], n[24], gone[24];
     kube_err_clear(&err);
     o.label_selector = l->wl_kind == WC_POD ? LABEL_SELECTOR_PODS : NULL;
+    o.keep = l->wl_kind == WC_POD ? wc_pod_keep : NULL;
     l->wl_serial++;
     int rc = kube_list(l->wl_client, &r, &o, on_item, l, rv, sizeof(rv), &err);
     flush_hints(l);
@@ -414,6 +416,7 @@ static const char *watch_once(struct wloop *l, enum kube_watch_end *endp)
     kube_err_clear(&err);
     p.ref = loop_ref(l);
     p.label_selector = l->wl_kind == WC_POD ? LABEL_SELECTOR_PODS : NULL;
+    p.keep = l->wl_kind == WC_POD ? wc_pod_keep : NULL;
     p.idle = flush_hints;
     enum kube_watch_end end = kube_watch_run(l->wl_watch, &p, on_event, l, &err);
     flush_hints(l);

@@ -364,6 +364,71 @@ static void test_pod_waiting(void)
     json_object_put(j);
 }
 
+/* wc_pod_parse of a pod built with only wc_pod_keep's members (as the watcher
+ * lists and watches pods) gives the same cached pod as of the whole pod: the same
+ * compact JSON, key, finalizers and times. */
+static void pod_keep_same(const char *text, size_t len)
+{
+    struct jx_parser *jp = NULL;
+    struct json_object *whole = NULL, *kept = NULL;
+    struct wc_pod *a = NULL, *b = NULL;
+    CU_ASSERT_FATAL(jx_parser_new(&jp) == 0);
+    CU_ASSERT_FATAL(jx_parse(text, len, &whole, NULL, 0) == 0);
+    CU_ASSERT_FATAL(jx_parser_parse_keep(jp, text, len, wc_pod_keep, &kept, NULL, 0) == 0);
+    /* what it keeps is smaller: the spec's env, volumes, ... are gone */
+    CU_ASSERT(strlen(json_object_to_json_string(kept)) < strlen(json_object_to_json_string(whole)));
+    CU_ASSERT_PTR_NULL(jx_get(kept, "spec.containers.0.env"));
+    CU_ASSERT_PTR_NULL(jx_get(kept, "metadata.managedFields"));
+    int ra = wc_pod_parse(whole, &a), rb = wc_pod_parse(kept, &b);
+    CU_ASSERT_EQUAL(ra, rb);
+    if (ra == 0 && rb == 0) {
+        struct sbuf sa = {0}, sb = {0};
+        wc_pod_render(&sa, a);
+        wc_pod_render(&sb, b);
+        CU_ASSERT_STRING_EQUAL(sbuf_str(&sa), sbuf_str(&sb));
+        CU_ASSERT_STRING_EQUAL(a->p_key, b->p_key);
+        CU_ASSERT_STRING_EQUAL(a->p_node_name ? a->p_node_name : "",
+                               b->p_node_name ? b->p_node_name : "");
+        CU_ASSERT(a->p_created == b->p_created && a->p_started == b->p_started &&
+                  a->p_deletion_ts == b->p_deletion_ts && a->p_grace == b->p_grace &&
+                  a->p_nfinalizers == b->p_nfinalizers && a->p_ctr.cs_state == b->p_ctr.cs_state &&
+                  a->p_ctr.cs_exit_code == b->p_ctr.cs_exit_code &&
+                  a->p_ctr.cs_finished_at == b->p_ctr.cs_finished_at);
+        sbuf_free(&sa);
+        sbuf_free(&sb);
+    }
+    free(a);
+    free(b);
+    json_object_put(whole);
+    json_object_put(kept);
+    jx_parser_free(jp);
+}
+
+static void test_pod_keep(void)
+{
+    static const char *const files[] = {"pod-terminated.json", "pod-waiting.json",
+                                        "scale-pod-main.json", "scale-pod-exit.json",
+                                        "pod-apiserver.json"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        struct json_object *o = load(files[i]);
+        /* with a deletion, finalizers and a controller, as the reconciler sees them */
+        struct json_object *m = jx_obj(o, "metadata");
+        json_object_object_add(m, "deletionTimestamp",
+                               json_object_new_string("2026-11-25T09:00:00Z"));
+        json_object_object_add(m, "deletionGracePeriodSeconds", json_object_new_int(30));
+        struct json_object *f = json_object_new_array();
+        json_object_array_add(f,
+                              json_object_new_string("omjob.pipelines.openmetadata.org/finalizer"));
+        json_object_object_add(m, "finalizers", f);
+        for (int twice = 0; twice < 2; twice++) {
+            const char *t = json_object_to_json_string_ext(o, twice ? JSON_C_TO_STRING_PRETTY
+                                                                    : JSON_C_TO_STRING_PLAIN);
+            pod_keep_same(t, strlen(t));
+        }
+        json_object_put(o);
+    }
+}
+
 static void test_pods_under_key(void)
 {
     struct wcache *c = new_cache();
@@ -1076,6 +1141,7 @@ int main(void)
     CU_add_test(s, "pods: deletedAfterEnd", test_deleted_after_end);
     CU_add_test(s, "pod compaction: waiting, unschedulable", test_pod_waiting);
     CU_add_test(s, "pods filed under their OMJob's key", test_pods_under_key);
+    CU_add_test(s, "pods built from wc_pod_keep's members only", test_pod_keep);
     CU_add_test(s, "pod refiled under another key", test_pod_refiled);
     CU_add_test(s, "relist sweep emits deletions", test_relist_sweep);
     CU_add_test(s, "LIST_SHARD bodies", test_list_shard);
