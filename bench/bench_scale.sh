@@ -33,7 +33,9 @@
 # it settles once each reconciler has listed the Events of its keys (one LIST each).
 # The machine's load average is noted at each step. Needs the control plane: reuses
 # the one of the environment with OMJOB_TEST_CLUSTER=external, else starts one.
-# BENCH_SCALE_WORKERS/_QPS: the driver's writers (32 at 400 QPS each). KEEP_NS=1 keeps
+# BENCH_SCALE_WORKERS/_QPS: the driver's writers (32 at 400 QPS each);
+# BENCH_SCALE_KWOK_WAIT_S: how long kwok may take to play a step's new pods (default
+# 600 s + 0.3 s per OMJob added). KEEP_NS=1 keeps
 # the populated namespace; BENCH_SCALE_NS=<it> starts from it in a later run.
 set -euo pipefail
 : "${OMJOB_BIN:?OMJOB_BIN must name the omjob-operator binary}"
@@ -272,6 +274,7 @@ for n in $STEPS; do
 	note "step $n: load $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "BENCH scale_${n}_load_1min $(cut -d' ' -f1 /proc/loadavg) load"
 	if [ "$n" -gt "$have" ]; then
+		prev_have=$have
 		"$DRV" populate "$ns" $((n - have)) --from "$have" --prefix s --template "$TMP/omjob.json" \
 			--workers "$WORKERS" --qps "$QPS" --burst $((2 * QPS)) >"$TMP/pop.$n" 2>"$TMP/pop.$n.err" ||
 			{ cat "$TMP/pop.$n" >&2; head -20 "$TMP/pop.$n.err" >&2; exit 1; }
@@ -281,8 +284,14 @@ for n in $STEPS; do
 		# run): the operator starts only on the state it would have left, every main
 		# pod Succeeded and every exit pod Running, else it acts on the gap (deletes and
 		# creates exit pods) while the figures are taken.
+		# Session 7: kwok took ~25 minutes to play the pods of the step to 10,000 on 2
+		# cores (900 s was not enough), so the wait grows with the OMJobs the step adds:
+		# 600 s plus 0.3 s each (2,100 s from 5,000 to 10,000); BENCH_SCALE_KWOK_WAIT_S
+		# sets it.
 		t0=$(date +%s)
-		wait_until 900 kwok_caught_up "$n" || { note "kwok did not bring the pods to their state in 900 s"; exit 1; }
+		kwok_wait=${BENCH_SCALE_KWOK_WAIT_S:-$((600 + (n - prev_have) * 3 / 10))}
+		wait_until "$kwok_wait" kwok_caught_up "$n" ||
+			{ note "kwok did not bring the pods to their state in $kwok_wait s"; exit 1; }
 		echo "BENCH scale_${n}_kwok_wait_s $(($(date +%s) - t0)) s"
 	fi
 	measure "" "$BIN"
