@@ -348,6 +348,29 @@ bool jx_find_member(const char *buf, size_t len, const char *const *path, size_t
     return i < len && buf[i] == '{' && find_in(buf, i, len, path, npath, off, cut);
 }
 
+/* The parser's scratch buffer, at least n bytes: 0 or -ENOMEM. */
+static int scratch_reserve(struct jx_parser *p, size_t n)
+{
+    if (n <= p->jp_cap)
+        return 0;
+    char *nb = realloc(p->jp_buf, n);
+    if (nb == NULL)
+        return -ENOMEM;
+    p->jp_buf = nb;
+    p->jp_cap = n;
+    return 0;
+}
+
+/* After a document: a large scratch buffer is not kept for the next. */
+static void scratch_trim(struct jx_parser *p)
+{
+    if (p->jp_cap > JX_SCRATCH_KEEP) {
+        free(p->jp_buf);
+        p->jp_buf = NULL;
+        p->jp_cap = 0;
+    }
+}
+
 int jx_parser_parse_without(struct jx_parser *p, const char *buf, size_t len,
                             const char *const *path, size_t npath, struct json_object **out,
                             char *err, size_t errsz)
@@ -356,22 +379,12 @@ int jx_parser_parse_without(struct jx_parser *p, const char *buf, size_t len,
     if (!jx_find_member(buf, len, path, npath, &off, &cut))
         return jx_parser_parse(p, buf, len, out, err, errsz);
     size_t n = len - cut;
-    if (n > p->jp_cap) {
-        char *nb = realloc(p->jp_buf, n);
-        if (nb == NULL)
-            return -ENOMEM;
-        p->jp_buf = nb;
-        p->jp_cap = n;
-    }
+    if (scratch_reserve(p, n) != 0)
+        return -ENOMEM;
     memcpy(p->jp_buf, buf, off);
     memcpy(p->jp_buf + off, buf + off + cut, len - off - cut);
     int rc = jx_parser_parse(p, p->jp_buf, n, out, err, errsz);
-    /* A large scratch buffer is not kept between documents. */
-    if (p->jp_cap > JX_SCRATCH_KEEP) {
-        free(p->jp_buf);
-        p->jp_buf = NULL;
-        p->jp_cap = 0;
-    }
+    scratch_trim(p);
     return rc;
 }
 
@@ -544,13 +557,8 @@ int jx_parser_parse_keep(struct jx_parser *p, const char *buf, size_t len,
     /* A NUL byte ends the text for json-c (the rest is trailing data): its error. */
     if (keep == NULL || i >= len || buf[i] != '{' || memchr(buf, '\0', len) != NULL)
         return jx_parser_parse(p, buf, len, out, err, errsz);
-    if (len > p->jp_cap) {
-        char *nb = realloc(p->jp_buf, len);
-        if (nb == NULL)
-            return -ENOMEM;
-        p->jp_buf = nb;
-        p->jp_cap = len;
-    }
+    if (scratch_reserve(p, len) != 0)
+        return -ENOMEM;
     struct proj pj = {.b = buf, .n = len, .out = p->jp_buf, .cap = len};
     bool ok = proj_object(&pj, &i, keep) && only_space(buf + i, len - i);
     int rc = ok ? jx_parser_parse(p, pj.out, pj.len, out, NULL, 0) : -EINVAL;
@@ -559,11 +567,7 @@ int jx_parser_parse_keep(struct jx_parser *p, const char *buf, size_t len,
         if (rc == 0)
             jx_keep_prune(*out, keep);
     }
-    if (p->jp_cap > JX_SCRATCH_KEEP) {
-        free(p->jp_buf);
-        p->jp_buf = NULL;
-        p->jp_cap = 0;
-    }
+    scratch_trim(p);
     return rc;
 }
 

@@ -398,6 +398,23 @@ static void test_parse_keep(void)
 
     struct json_object *o = NULL;
     char err[128];
+    /* The oracle itself (jx_keep_prune) and the projection, against the literal tree. */
+    static const char nested[] =
+        "{\"x\":1,\"metadata\":{\"name\":\"a\",\"uid\":\"u\",\"labels\":{\"k\":\"v\"}},"
+        "\"spec\":{\"nodeName\":\"n\",\"volumes\":[],\"containers\":[{\"name\":\"m\","
+        "\"env\":[]},[{\"x\":1}],2]},\"status\":{\"phase\":\"P\"}}";
+    static const char pruned[] =
+        "{\"metadata\":{\"name\":\"a\",\"labels\":{\"k\":\"v\"}},\"spec\":{\"nodeName\":\"n\","
+        "\"containers\":[{\"name\":\"m\"},[{\"x\":1}],2]},\"status\":{\"phase\":\"P\"}}";
+    CU_ASSERT_EQUAL_FATAL(jx_parse(nested, strlen(nested), &o, NULL, 0), 0);
+    jx_keep_prune(o, kt);
+    CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), pruned);
+    json_object_put(o);
+    CU_ASSERT_EQUAL_FATAL(jx_parser_parse_keep(p, nested, strlen(nested), kt, &o, err, sizeof(err)),
+                          0);
+    CU_ASSERT_STRING_EQUAL(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), pruned);
+    json_object_put(o);
+    o = NULL;
     /* an escaped key: parsed whole (json-c decodes the key), then pruned */
     static const char esc[] = "{\"st\\u0061tus\":1,\"x\":2}";
     CU_ASSERT_EQUAL(jx_parser_parse_keep(p, esc, strlen(esc), kt, &o, err, sizeof(err)), 0);
