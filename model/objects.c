@@ -448,6 +448,61 @@ static bool terminal_done(struct json_object *obj)
            jx_str(obj, "status.completionTime") != NULL;
 }
 
+/* wc_obj.o_ttl and its values (objects.h). */
+static void ttl_facts(struct json_object *obj, struct wc_obj *o)
+{
+    int64_t v, ns;
+    int rc = jx_i64(obj, "spec.ttlSecondsAfterFinished", &v);
+    if (rc == 0) {
+        o->o_ttl |= WC_TTL_SET;
+        o->o_ttl_s = v;
+    } else if (rc != -ENOENT) {
+        o->o_ttl |= WC_TTL_BAD;
+    }
+    const char *ct = jx_str(obj, "status.completionTime");
+    if (terminal_done(obj) && util_rfc3339_parse(ct, &ns) == 0) {
+        o->o_ttl |= WC_TTL_FINISHED;
+        o->o_completion_ms = ns / 1000000;
+    }
+}
+
+/* Whether s fits a TTL extension's text field of cap bytes (lib/ipc/msg.h:
+ * printable ASCII, no spaces). */
+static bool ttl_text(const char *s, size_t cap)
+{
+    size_t n = strnlen(s, cap);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e)
+            return false;
+    return n < cap;
+}
+
+int wc_obj_ttl(const struct wc_obj *o, struct ipc_ttl *t)
+{
+    memset(t, 0, sizeof(*t));
+    if (o == NULL)
+        return 0;
+    const char *uid = o->o_uid != NULL ? o->o_uid : "", *rv = o->o_rv != NULL ? o->o_rv : "";
+    if (!ttl_text(uid, sizeof(t->uid)) || !ttl_text(rv, sizeof(t->rv)))
+        return -E2BIG;
+    memcpy(t->uid, uid, strlen(uid) + 1);
+    memcpy(t->rv, rv, strlen(rv) + 1);
+    t->flags = IPC_TTL_PRESENT;
+    if (o->o_ttl & WC_TTL_SET) {
+        t->flags |= IPC_TTL_SET;
+        t->ttl_s = o->o_ttl_s;
+    }
+    if (o->o_ttl & WC_TTL_BAD)
+        t->flags |= IPC_TTL_BAD;
+    if (o->o_ttl & WC_TTL_FINISHED) {
+        t->flags |= IPC_TTL_FINISHED;
+        t->completion_ms = o->o_completion_ms;
+    }
+    if (o->o_deletion_ts != 0)
+        t->flags |= IPC_TTL_DELETING;
+    return 0;
+}
+
 int wc_obj_parse(struct json_object *obj, struct wc_obj **out)
 {
     return wc_obj_parse_omit(obj, 0, 0, out);
@@ -510,6 +565,7 @@ int wc_obj_parse_omit(struct json_object *obj, unsigned omit, size_t keep_max, s
     o->o_full_len = json_len + removed;
     o->o_omitted = (uint8_t)taken;
     o->o_terminal = terminal_done(obj);
+    ttl_facts(obj, o);
     o->o_templates = templates_of(obj);
     o->o_generation = jx_i64_or(obj, "metadata.generation", 0);
     o->o_deletion_ts = del;

@@ -14,6 +14,7 @@
 
 struct json_object;
 struct sbuf;
+struct ipc_ttl;
 
 /* Intrusive hash-table link (cache.c); key is borrowed from the entry. */
 struct wc_hnode {
@@ -53,13 +54,27 @@ struct wc_obj {
     int64_t o_completed;   /* status.completionTime, unix seconds; 0: none (every OMJob) */
     int64_t o_scheduled;   /* annotation ANNOTATION_SCHEDULED_AT, unix seconds; 0: none */
     size_t o_full_len;     /* length of the compact JSON with every template in it */
+    /* What the cleaner schedules on (the watcher's "ttl" hints carry it): */
+    int64_t o_ttl_s;         /* spec.ttlSecondsAfterFinished, with WC_TTL_SET */
+    int64_t o_completion_ms; /* status.completionTime, unix ms, with WC_TTL_FINISHED */
     uint32_t o_nfinalizers;
     uint32_t o_stamp;    /* LIST stamp (cache.c) */
     uint8_t o_omitted;   /* WC_OMIT_* left out of o_json */
     uint8_t o_templates; /* WC_OMIT_* of the templates it has (objects, left out or not) */
     uint8_t o_terminal;  /* status.phase Succeeded or Failed with status.completionTime */
     uint8_t o_coded;     /* o_json is dictionary-coded */
+    uint8_t o_ttl;       /* WC_TTL_* */
 };
+
+/* wc_obj.o_ttl: spec.ttlSecondsAfterFinished an integer (o_ttl_s), or there but not
+ * one; finished (phase Succeeded or Failed, and a completionTime that parses:
+ * o_completion_ms). Read exactly as the cleaner's ttl_eval reads an OMJob. */
+enum { WC_TTL_SET = 1, WC_TTL_BAD = 2, WC_TTL_FINISHED = 4 };
+
+/* The TTL facts of a "ttl" hint (lib/ipc/msg.h) from the cached OMJob o, NULL when
+ * it is gone. 0, or -E2BIG when its uid or resourceVersion cannot be carried (too
+ * long, or not printable ASCII without spaces). */
+int wc_obj_ttl(const struct wc_obj *o, struct ipc_ttl *t);
 
 /* Appends the object's compact JSON (o_json decoded): what GET_KEY answers. */
 void wc_obj_put_json(struct sbuf *sb, const struct wc_obj *o);

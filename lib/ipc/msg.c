@@ -238,22 +238,83 @@ int ipc_key_check(const char *key, size_t len)
     return 0;
 }
 
+/* Printable ASCII without spaces, len bytes (the key's alphabet). */
+static bool ttl_text_ok(const char *t, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (t[i] < 0x21 || t[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* Whether t is canonical (msg.h); its uid and rv lengths into *ul, *rl. */
+static bool ttl_ok(const struct ipc_ttl *t, size_t *ul, size_t *rl)
+{
+    *ul = strnlen(t->uid, sizeof(t->uid));
+    *rl = strnlen(t->rv, sizeof(t->rv));
+    if ((t->flags & ~(unsigned)IPC_TTL_FLAGS_ALL) != 0 || *ul > IPC_TTL_UID_MAX ||
+        *rl > IPC_TTL_RV_MAX || !ttl_text_ok(t->uid, *ul) || !ttl_text_ok(t->rv, *rl))
+        return false;
+    if (!(t->flags & IPC_TTL_PRESENT) && (t->flags != 0 || *ul != 0 || *rl != 0))
+        return false;
+    if ((t->flags & IPC_TTL_SET) && (t->flags & IPC_TTL_BAD))
+        return false;
+    return ((t->flags & IPC_TTL_SET) || t->ttl_s == 0) &&
+           ((t->flags & IPC_TTL_FINISHED) || t->completion_ms == 0);
+}
+
 int ipc_hint_encode(const struct ipc_hint *h, void *buf, size_t cap, size_t *out_len)
 {
     if (h == NULL || buf == NULL || out_len == NULL)
         return -EINVAL;
-    size_t klen = strnlen(h->key, sizeof(h->key));
+    size_t klen = strnlen(h->key, sizeof(h->key)), ul = 0, rl = 0, ext = 0;
     if (ipc_key_check(h->key, klen) != 0 || strcmp(ipc_kind_str(h->kind), "UNKNOWN") == 0)
         return -EINVAL;
-    if (cap < IPC_HINT_HDR_LEN + klen)
+    if (h->has_ttl) {
+        if (h->kind != IPC_KIND_OMJOB || !ttl_ok(&h->ttl, &ul, &rl))
+            return -EINVAL;
+        ext = IPC_TTL_HDR_LEN + ul + rl;
+    }
+    if (cap < IPC_HINT_HDR_LEN + klen + ext)
         return -ENOSPC;
     uint8_t *p = buf;
     p[0] = (uint8_t)h->kind;
-    p[1] = 0;
+    p[1] = (uint8_t)ext;
     put16(p + 2, (uint16_t)klen);
     put64(p + 4, h->seq);
     memcpy(p + IPC_HINT_HDR_LEN, h->key, klen);
-    *out_len = IPC_HINT_HDR_LEN + klen;
+    if (ext > 0) {
+        uint8_t *x = p + IPC_HINT_HDR_LEN + klen;
+        x[0] = (uint8_t)h->ttl.flags;
+        x[1] = (uint8_t)ul;
+        x[2] = (uint8_t)rl;
+        x[3] = 0;
+        put64(x + 4, (uint64_t)h->ttl.ttl_s);
+        put64(x + 12, (uint64_t)h->ttl.completion_ms);
+        memcpy(x + IPC_TTL_HDR_LEN, h->ttl.uid, ul);
+        memcpy(x + IPC_TTL_HDR_LEN + ul, h->ttl.rv, rl);
+    }
+    *out_len = IPC_HINT_HDR_LEN + klen + ext;
+    return 0;
+}
+
+/* The TTL extension x[0..len) into *t; -EBADMSG unless canonical. */
+static int ttl_decode(const uint8_t *x, size_t len, struct ipc_ttl *t)
+{
+    if (len < IPC_TTL_HDR_LEN || x[3] != 0)
+        return -EBADMSG;
+    size_t ul = x[1], rl = x[2], u2, r2;
+    if (len != IPC_TTL_HDR_LEN + ul + rl || ul > IPC_TTL_UID_MAX || rl > IPC_TTL_RV_MAX)
+        return -EBADMSG;
+    memset(t, 0, sizeof(*t));
+    t->flags = x[0];
+    t->ttl_s = (int64_t)get64(x + 4);
+    t->completion_ms = (int64_t)get64(x + 12);
+    memcpy(t->uid, x + IPC_TTL_HDR_LEN, ul);
+    memcpy(t->rv, x + IPC_TTL_HDR_LEN + ul, rl);
+    /* A NUL inside uid or rv would shorten them: not canonical. */
+    if (!ttl_ok(t, &u2, &r2) || u2 != ul || r2 != rl)
+        return -EBADMSG;
     return 0;
 }
 
@@ -262,19 +323,27 @@ int ipc_hint_decode(const void *buf, size_t len, struct ipc_hint *out)
     if (buf == NULL || out == NULL)
         return -EINVAL;
     const uint8_t *p = buf;
-    if (len < IPC_HINT_HDR_LEN || p[1] != 0)
+    if (len < IPC_HINT_HDR_LEN)
         return -EBADMSG;
-    size_t klen = get16(p + 2);
-    if (len - IPC_HINT_HDR_LEN != klen)
+    size_t klen = get16(p + 2), ext = p[1];
+    if (len - IPC_HINT_HDR_LEN != klen + ext)
         return -EBADMSG;
     if (ipc_key_check((const char *)p + IPC_HINT_HDR_LEN, klen) != 0)
         return -EBADMSG;
     if (strcmp(ipc_kind_str((enum ipc_kind)p[0]), "UNKNOWN") == 0)
         return -ENOMSG;
+    if (ext > 0 && p[0] != IPC_KIND_OMJOB)
+        return -EBADMSG;
+    struct ipc_ttl t;
+    if (ext > 0 && ttl_decode(p + IPC_HINT_HDR_LEN + klen, ext, &t) != 0)
+        return -EBADMSG;
     out->kind = (enum ipc_kind)p[0];
     out->seq = get64(p + 4);
     memcpy(out->key, p + IPC_HINT_HDR_LEN, klen);
     out->key[klen] = '\0';
+    out->has_ttl = ext > 0;
+    if (ext > 0)
+        out->ttl = t;
     return 0;
 }
 
@@ -302,7 +371,7 @@ static int hint_record(const uint8_t *p, size_t len, size_t off, size_t *n, stru
 {
     if (len - off < IPC_HINT_HDR_LEN)
         return -EBADMSG;
-    size_t rec = IPC_HINT_HDR_LEN + get16(p + off + 2);
+    size_t rec = IPC_HINT_HDR_LEN + get16(p + off + 2) + p[off + 1];
     if (rec > len - off)
         return -EBADMSG;
     struct ipc_hint h;

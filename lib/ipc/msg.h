@@ -4,6 +4,7 @@
 #ifndef OMJOB_LIB_IPC_MSG_H
 #define OMJOB_LIB_IPC_MSG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,8 +90,9 @@ void ipc_msg_free(struct ipc_msg *m);
 
 /* Hint body (IPC_EV_CHANGE): the kind and key of the changed object and the
  * watcher's cache sequence at the change, so a reconciler can tell whether a
- * GET_KEY answer is at least as fresh as the hint. Wire: u8 kind, u8 reserved (0),
- * u16 key_len BE, u64 seq BE, then key_len bytes of key (no NUL). */
+ * GET_KEY answer is at least as fresh as the hint. Wire: u8 kind, u8 ext_len,
+ * u16 key_len BE, u64 seq BE, then key_len bytes of key (no NUL), then ext_len
+ * bytes of extension: none (0), or an OMJob's TTL facts (below). */
 enum ipc_kind {
     IPC_KIND_OMJOB = 1,
     IPC_KIND_POD = 2,
@@ -98,12 +100,42 @@ enum ipc_kind {
 };
 #define IPC_KEY_MAX 317 /* namespace (63) + '/' + name (253) */
 #define IPC_HINT_HDR_LEN 12
-#define IPC_HINT_MAX (IPC_HINT_HDR_LEN + IPC_KEY_MAX)
+
+/* The TTL extension of an OMJob hint (the watcher puts it on the "ttl" topic's
+ * hints): what the cleaner schedules a deletion on, as the cache has it after the
+ * change, so that it needs no GET_KEY per hint. Wire: u8 flags, u8 uid_len,
+ * u8 rv_len, u8 reserved (0), i64 ttl_s BE, i64 completion_ms BE, uid, rv
+ * (printable ASCII, no spaces). Canonical: without IPC_TTL_PRESENT every other
+ * field is 0 or empty; ttl_s only with IPC_TTL_SET, completion_ms only with
+ * IPC_TTL_FINISHED. */
+enum {
+    IPC_TTL_PRESENT = 1,  /* the OMJob is in the cache (else: gone) */
+    IPC_TTL_SET = 2,      /* spec.ttlSecondsAfterFinished is an integer: ttl_s */
+    IPC_TTL_BAD = 4,      /* ... is there but not an integer */
+    IPC_TTL_FINISHED = 8, /* phase Succeeded or Failed with a valid completionTime */
+    IPC_TTL_DELETING = 16 /* metadata.deletionTimestamp is set */
+};
+#define IPC_TTL_FLAGS_ALL 31
+#define IPC_TTL_UID_MAX 63
+#define IPC_TTL_RV_MAX 63
+#define IPC_TTL_HDR_LEN 20
+#define IPC_TTL_EXT_MAX (IPC_TTL_HDR_LEN + IPC_TTL_UID_MAX + IPC_TTL_RV_MAX)
+#define IPC_HINT_MAX (IPC_HINT_HDR_LEN + IPC_KEY_MAX + IPC_TTL_EXT_MAX)
+
+struct ipc_ttl {
+    unsigned flags;        /* IPC_TTL_* */
+    int64_t ttl_s;         /* with IPC_TTL_SET */
+    int64_t completion_ms; /* status.completionTime, unix ms, with IPC_TTL_FINISHED */
+    char uid[IPC_TTL_UID_MAX + 1];
+    char rv[IPC_TTL_RV_MAX + 1]; /* metadata.resourceVersion */
+};
 
 struct ipc_hint {
     enum ipc_kind kind;
     uint64_t seq;
     char key[IPC_KEY_MAX + 1]; /* "namespace/name", NUL-terminated */
+    bool has_ttl;              /* OMJob hints only: ttl is set */
+    struct ipc_ttl ttl;
 };
 
 /* "OMJOB", "POD", "CRONOMJOB"; "UNKNOWN" for anything else. */
@@ -111,9 +143,11 @@ const char *ipc_kind_str(enum ipc_kind k);
 /* 0 if key (len bytes) is "namespace/name": exactly one '/', both sides non-empty,
  * printable ASCII without spaces, at most IPC_KEY_MAX bytes; else -EINVAL. */
 int ipc_key_check(const char *key, size_t len);
-/* -EINVAL on a bad kind or key, -ENOSPC if cap is too small (IPC_HINT_MAX fits all). */
+/* -EINVAL on a bad kind, key or TTL extension (not canonical, or on a kind other
+ * than OMJOB), -ENOSPC if cap is too small (IPC_HINT_MAX fits all). */
 int ipc_hint_encode(const struct ipc_hint *h, void *buf, size_t cap, size_t *out_len);
-/* -EBADMSG if malformed (including a bad key), -ENOMSG on an unknown kind. */
+/* -EBADMSG if malformed (including a bad key or a TTL extension that is not
+ * canonical), -ENOMSG on an unknown kind. */
 int ipc_hint_decode(const void *buf, size_t len, struct ipc_hint *out);
 
 /* Hints body (IPC_EV_CHANGES): the hints of one batch of watch events for one

@@ -2,8 +2,8 @@
  * completionTime) at completionTime + spec.ttlSecondsAfterFinished, after a fresh
  * GET, with a UID precondition (docs/LIFECYCLE.md, "TTL").
  *
- * It learns about OMJobs from the watcher: "ttl" hints (sync.c: GET_KEY of the
- * changed key), and a LIST_SHARD resync at start, after any lost hint, new
+ * It learns about OMJobs from the watcher: "ttl" hints (sync.c: each carries the
+ * OMJob's TTL facts, so no GET_KEY), and a LIST_SHARD resync at start, after any lost hint, new
  * publisher or reconnect, and every OMJOB_RESYNC_SECONDS. The finished ones wait
  * in a min-heap (ttl.c) and the loop sleeps exactly until the next one is due
  * (at most a second, for heartbeats) or a deletion finishes; expire.c hands them
@@ -64,6 +64,14 @@ static int register_metrics(struct cleaner_ctx *c)
         rc = metrics_gauge_new(m, "omjob_ttl_scheduled",
                                "Finished OMJobs waiting for their TTL to expire.", NULL, 0,
                                &c->cl_scheduled);
+    static const char *const src[] = {"source"};
+    if (rc == 0)
+        rc = metrics_counter_new(
+            m, "omjob_ttl_hints_total",
+            "OMJob changes the cleaner took from \"ttl\" hints, by where it read "
+            "the OMJob: the TTL facts the hint carries (hint) or a GET_KEY to "
+            "the watcher (get_key: a hint without them)",
+            src, 1, &c->cl_hints);
     return rc;
 }
 

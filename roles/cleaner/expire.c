@@ -50,14 +50,12 @@ static int split_key(const char *key, char *ns, char *name, size_t cap)
     return 0;
 }
 
-void cleaner_consider(struct cleaner_ctx *c, struct ttl_entry *e, struct json_object *omj)
+/* (Re)schedules e from its OMJob's TTL state (rc: what evaluating it gave) and
+ * resourceVersion. */
+static void consider_state(struct cleaner_ctx *c, struct ttl_entry *e, int rc,
+                           const struct ttl_state *s, const char *rv)
 {
-    struct ttl_state s;
-    if (omj == NULL) {
-        ttl_unschedule(c->cl_tab, e);
-        return;
-    }
-    if (ttl_eval(omj, &s) != 0) {
+    if (rc != 0) {
         if (ttl_scheduled(e) || e->te_revision == 0)
             log_warn("OMJob without a uid or with an invalid ttlSecondsAfterFinished: not "
                      "deleted",
@@ -65,21 +63,41 @@ void cleaner_consider(struct cleaner_ctx *c, struct ttl_entry *e, struct json_ob
         ttl_unschedule(c->cl_tab, e);
         return;
     }
-    if (!ttl_due(&s)) {
+    if (!ttl_due(s)) {
         ttl_unschedule(c->cl_tab, e);
         return;
     }
     /* A failing entry keeps its backoff unless the object itself changed. */
-    if (ttl_scheduled(e) && e->te_failures > 0 && e->te_expiry_ms == s.expiry_ms &&
-        strcmp(e->te_uid, s.uid) == 0)
+    if (ttl_scheduled(e) && e->te_failures > 0 && e->te_expiry_ms == s->expiry_ms &&
+        strcmp(e->te_uid, s->uid) == 0)
         return;
-    util_strlcpy(e->te_uid, s.uid, sizeof(e->te_uid));
-    ttl_set_rv(e, jx_str(omj, "metadata.resourceVersion"));
-    e->te_expiry_ms = s.expiry_ms;
-    e->te_ttl_s = s.ttl_s;
+    util_strlcpy(e->te_uid, s->uid, sizeof(e->te_uid));
+    ttl_set_rv(e, rv);
+    e->te_expiry_ms = s->expiry_ms;
+    e->te_ttl_s = s->ttl_s;
     e->te_failures = 0;
-    if (ttl_schedule(c->cl_tab, e, s.expiry_ms) != 0)
+    if (ttl_schedule(c->cl_tab, e, s->expiry_ms) != 0)
         log_error("out of memory: OMJob not scheduled for deletion", "omjob.key", e->te_key, NULL);
+}
+
+void cleaner_consider(struct cleaner_ctx *c, struct ttl_entry *e, struct json_object *omj)
+{
+    struct ttl_state s;
+    if (omj == NULL) {
+        ttl_unschedule(c->cl_tab, e);
+        return;
+    }
+    consider_state(c, e, ttl_eval(omj, &s), &s, jx_str(omj, "metadata.resourceVersion"));
+}
+
+void cleaner_consider_hint(struct cleaner_ctx *c, struct ttl_entry *e, const struct ipc_ttl *t)
+{
+    struct ttl_state s;
+    if (!(t->flags & IPC_TTL_PRESENT)) {
+        ttl_unschedule(c->cl_tab, e);
+        return;
+    }
+    consider_state(c, e, ttl_eval_hint(t, &s), &s, t->rv);
 }
 
 /* What a deletion job found. */

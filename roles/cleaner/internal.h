@@ -34,6 +34,7 @@ struct cleaner_ctx {
     struct metrics_family *cl_deletions;    /* omjob_ttl_deletions_total */
     struct metrics_family *cl_delay;        /* omjob_ttl_delay_seconds */
     struct metrics_family *cl_scheduled;    /* omjob_ttl_scheduled */
+    struct metrics_family *cl_hints;        /* omjob_ttl_hints_total */
     bool cl_need_resync;
     int64_t cl_resync_at_ms; /* monotonic: the next periodic resync */
     int64_t cl_try_at_ms;    /* monotonic: the earliest resync asked for (a gap, a new
@@ -72,6 +73,8 @@ bool cleaner_saturated(const struct cleaner_ctx *c);
 void cleaner_run_due(struct cleaner_ctx *c);
 /* Schedules, reschedules or unschedules e from an OMJob's JSON (NULL: gone). */
 void cleaner_consider(struct cleaner_ctx *c, struct ttl_entry *e, struct json_object *omj);
+/* The same from the TTL facts of a "ttl" hint (no GET_KEY). */
+void cleaner_consider_hint(struct cleaner_ctx *c, struct ttl_entry *e, const struct ipc_ttl *t);
 /* Keeps the gauges and status figures in step with the table. */
 void cleaner_update_figures(struct cleaner_ctx *c);
 

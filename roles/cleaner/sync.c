@@ -1,5 +1,6 @@
-/* The cleaner's view of the watcher's cache: "ttl" hints, GET_KEY of a changed
- * key, and LIST_SHARD resyncs (bodies in docs/PROTOCOL.md, "Watcher bodies"). */
+/* The cleaner's view of the watcher's cache: "ttl" hints (each with the OMJob's
+ * TTL facts), GET_KEY of a key to resync, and LIST_SHARD resyncs (bodies in
+ * docs/PROTOCOL.md, "Watcher bodies"). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "roles/cleaner/internal.h"
 #include "lib/common/json.h"
 #include "lib/common/log.h"
+#include "lib/common/metrics.h"
 #include "lib/common/util.h"
 #include "lib/ipc/ipc.h"
 #include "runtime/ctl.h"
@@ -124,15 +126,28 @@ static void watcher_changed(struct cleaner_ctx *c)
     c->cl_new_watcher = true;
 }
 
-/* ipc_hint_fn: an OMJob's change brings its TTL entry up to date (GET_KEY). */
+/* A hint that carries the OMJob's TTL facts: no GET_KEY. */
+static int hint_apply(struct cleaner_ctx *c, const struct ipc_hint *h)
+{
+    struct ttl_entry *e = ttl_add(c->cl_tab, h->key);
+    if (e == NULL)
+        return -ENOMEM;
+    cleaner_consider_hint(c, e, &h->ttl);
+    e->te_revision = h->seq;
+    return 0;
+}
+
+/* ipc_hint_fn: an OMJob's change brings its TTL entry up to date, from the facts
+ * the hint carries (the watcher's "ttl" hints do), else by GET_KEY. */
 static int hint_get(void *ctx, const struct ipc_hint *h)
 {
     struct cleaner_ctx *c = ctx;
     if (h->kind != IPC_KIND_OMJOB) /* CronOMJob hints go to "cron" (the scheduler) */
         return 0;
-    int rc = get_key(c, h->key, h->seq);
+    metrics_counter_add(c->cl_hints, 1.0, h->has_ttl ? "hint" : "get_key");
+    int rc = h->has_ttl ? hint_apply(c, h) : get_key(c, h->key, h->seq);
     if (rc != 0) {
-        log_debug("GET_KEY failed; resync", "key", h->key, "error", strerror(-rc), NULL);
+        log_debug("hint not applied; resync", "key", h->key, "error", strerror(-rc), NULL);
         c->cl_need_resync = true;
     }
     return 0;

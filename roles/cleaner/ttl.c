@@ -43,6 +43,26 @@ int ttl_eval(struct json_object *omj, struct ttl_state *out)
     return 0;
 }
 
+int ttl_eval_hint(const struct ipc_ttl *t, struct ttl_state *out)
+{
+    struct ttl_state s = {.ttl_s = TTL_DEFAULT_S, .uid = t->uid};
+    if (!(t->flags & IPC_TTL_PRESENT) || t->uid[0] == '\0' || (t->flags & IPC_TTL_BAD))
+        return -EINVAL;
+    if (t->flags & IPC_TTL_SET) {
+        if (t->ttl_s < 0 || t->ttl_s > TTL_MAX_S)
+            return -EINVAL;
+        s.ttl_s = t->ttl_s;
+    }
+    s.deleting = (t->flags & IPC_TTL_DELETING) != 0;
+    if (t->flags & IPC_TTL_FINISHED) {
+        s.finished = true;
+        s.completion_ms = t->completion_ms;
+        s.expiry_ms = s.completion_ms + s.ttl_s * 1000;
+    }
+    *out = s;
+    return 0;
+}
+
 bool ttl_due(const struct ttl_state *s)
 {
     return s->finished && !s->deleting;

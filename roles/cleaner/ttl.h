@@ -11,6 +11,8 @@
 
 #include <json-c/json.h>
 
+#include "lib/ipc/msg.h"
+
 /* spec.ttlSecondsAfterFinished when absent (the CRD's default). */
 #define TTL_DEFAULT_S 86400
 /* Retry backoff after a failed GET or DELETE: 1 s doubling to 30 s. */
@@ -33,6 +35,12 @@ struct ttl_state {
  * from 0 to 2^31-1 (the CRD rejects those; never deleted then). *out is written
  * on success only. */
 int ttl_eval(struct json_object *omj, struct ttl_state *out);
+
+/* The same from the TTL facts a watcher's "ttl" hint carries (lib/ipc/msg.h,
+ * read from the cached OMJob as ttl_eval reads it): the same checks and answer.
+ * s->uid points into t; s->completion is NULL. -EINVAL also for an OMJob gone
+ * (no IPC_TTL_PRESENT). */
+int ttl_eval_hint(const struct ipc_ttl *t, struct ttl_state *out);
 
 /* True when the cleaner must delete it at s->expiry_ms: finished, not deleting. */
 bool ttl_due(const struct ttl_state *s);

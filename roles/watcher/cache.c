@@ -260,7 +260,8 @@ static struct wc_key *key_find(struct wcache *c, const char *key, size_t len);
 static void omit_now(struct wcache *c, struct wc_key *k);
 
 /* Counts a change, stamps its key and hints it; under the write lock. */
-static void changed_f(struct wcache *c, enum wc_kind k, const char *key, bool finished)
+static void changed_f(struct wcache *c, enum wc_kind k, const char *key, bool finished,
+                      const struct wc_obj *omjob)
 {
     char buf[IPC_KEY_MAX + 1];
     struct wc_key *ke = k != WC_CRONOMJOB ? key_find(c, key, strlen(key)) : NULL;
@@ -273,12 +274,13 @@ static void changed_f(struct wcache *c, enum wc_kind k, const char *key, bool fi
     if (slash == NULL)
         return;
     *slash = '\0';
-    c->c_hint(c->c_hint_ctx, wc_kind_hint(k), key, buf, slash + 1, c->c_rev, finished);
+    c->c_hint(c->c_hint_ctx, wc_kind_hint(k), key, buf, slash + 1, c->c_rev, finished,
+              k == WC_OMJOB ? omjob : NULL);
 }
 
 static void changed(struct wcache *c, enum wc_kind k, const char *key)
 {
-    changed_f(c, k, key, false);
+    changed_f(c, k, key, false, NULL);
 }
 
 /* A change of an OMJob that a CronOMJob controls is also a change of that
@@ -291,7 +293,8 @@ static void changed_owner(struct wcache *c, const struct wc_obj *o)
     int n = snprintf(key, sizeof(key), "%s/%s", o->o_ns, o->o_owner_cron);
     if (n < 0 || (size_t)n >= sizeof(key) || ipc_key_check(key, (size_t)n) != 0)
         return;
-    c->c_hint(c->c_hint_ctx, IPC_KIND_CRONOMJOB, key, o->o_ns, o->o_owner_cron, c->c_rev, false);
+    c->c_hint(c->c_hint_ctx, IPC_KIND_CRONOMJOB, key, o->o_ns, o->o_owner_cron, c->c_rev, false,
+              NULL);
 }
 
 /* changed() for an OMJob going from old to new (either may be NULL). */
@@ -299,7 +302,7 @@ static void changed_omjob(struct wcache *c, const char *key, const struct wc_obj
                           const struct wc_obj *new)
 {
     changed_f(c, WC_OMJOB, key,
-              (old != NULL && old->o_completed != 0) || (new != NULL &&new->o_completed != 0));
+              (old != NULL && old->o_completed != 0) || (new != NULL &&new->o_completed != 0), new);
     changed_owner(c, new);
     if (old != NULL && old->o_owner_cron != NULL &&
         (new == NULL || new->o_owner_cron == NULL ||

@@ -18,6 +18,7 @@
 #include "lib/ipc/msg.h"
 
 struct json_object;
+struct wc_obj;
 
 /* The three resources, also the index of per-resource arrays. */
 enum wc_kind { WC_OMJOB, WC_CRONOMJOB, WC_POD, WC_NKINDS };
@@ -33,9 +34,12 @@ enum ipc_kind wc_kind_hint(enum wc_kind k);
  * of an OMJob whose controller is a CronOMJob (before or after the change) comes
  * a second time, as kind IPC_KIND_CRONOMJOB with the CronOMJob's key. finished:
  * an OMJob change where the OMJob had or has a status.completionTime (the only
- * ones the cleaner needs); false for every other change. */
+ * ones the cleaner needs); false for every other change. omjob: for a change of
+ * kind IPC_KIND_OMJOB, the OMJob after it (NULL: gone; borrowed for the call);
+ * NULL for every other change. */
 typedef void (*wc_hint_fn)(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
-                           const char *name, uint64_t rev, bool finished);
+                           const char *name, uint64_t rev, bool finished,
+                           const struct wc_obj *omjob);
 
 struct wcache;
 

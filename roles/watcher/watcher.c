@@ -21,6 +21,7 @@
 #include "runtime/ctl.h"
 #include "runtime/role.h"
 #include "runtime/rundir.h"
+#include "model/objects.h"
 #include "roles/watcher/cache.h"
 #include "roles/watcher/crdcheck.h"
 #include "roles/watcher/loop.h"
@@ -150,9 +151,11 @@ static int batch_add(struct watcher_ctx *w, int i, const struct ipc_hint *h)
  * the key's shard topic, changes of finished OMJobs also to "ttl" (the cleaner); CronOMJob
  * hints (a CronOMJob's changes and those of the OMJobs it controls, keyed by the
  * CronOMJob: cache.c) go to "cron" only (the scheduler). Batched: sent when the
- * loop that made the change is about to wait (batch_flush). */
+ * loop that made the change is about to wait (batch_flush). The "ttl" hints carry
+ * the OMJob's TTL facts (wc_obj_ttl): the cleaner needs no GET_KEY for them; one
+ * whose uid or resourceVersion is too long to carry goes without (GET_KEY then). */
 static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
-                    const char *name, uint64_t rev, bool finished)
+                    const char *name, uint64_t rev, bool finished, const struct wc_obj *omjob)
 {
     struct watcher_ctx *w = ctx;
     /* None before every initial LIST is in: every subscriber resyncs in full with a
@@ -173,7 +176,13 @@ static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *
     rc = n < 0 ? n : 0;
     for (int i = 0; i < n && rc == 0; i++) {
         int t = topic_index(w, topics[i]);
-        rc = t < 0 ? t : batch_add(w, t, &h);
+        if (t >= 0 && kind == IPC_KIND_OMJOB && strcmp(topics[i], IPC_TOPIC_TTL) == 0) {
+            struct ipc_hint th = h;
+            th.has_ttl = wc_obj_ttl(omjob, &th.ttl) == 0;
+            rc = batch_add(w, t, &th);
+        } else {
+            rc = t < 0 ? t : batch_add(w, t, &h);
+        }
     }
     metrics_counter_add(w->w_stats.ws_hints, 1.0, ipc_kind_str(kind), rc == 0 ? "sent" : "error");
     if (rc != 0)

@@ -206,6 +206,15 @@ if echo "$m" | grep -q '^omjob_ttl_delay_seconds_count{role="cleaner"} 5$'; then
 else
 	fail "omjob_ttl_delay_seconds: $(echo "$m" | grep omjob_ttl_delay_seconds_count)"
 fi
+# Every change reached the cleaner with its TTL facts in the "ttl" hint: no
+# GET_KEY to the watcher per change (docs/PROTOCOL.md, "Hints").
+hh=$(echo "$m" | awk '$1 ~ /^omjob_ttl_hints_total\{/ && $1 ~ /source="hint"/ {print $2}')
+hg=$(echo "$m" | awk '$1 ~ /^omjob_ttl_hints_total\{/ && $1 ~ /source="get_key"/ {print $2}')
+if [ "${hh:-0}" -ge 5 ] 2>/dev/null && [ "${hg:-0}" = 0 ]; then
+	pass "the cleaner took $hh OMJob changes from the hints' TTL facts, none by GET_KEY"
+else
+	fail "omjob_ttl_hints_total: hint '$hh', get_key '$hg'"
+fi
 if echo "$m" | grep -Eq '^rest_client_requests_total\{.*method="DELETE".*role="cleaner"|^rest_client_requests_total\{.*role="cleaner".*method="DELETE"'; then
 	pass "rest_client_requests_total counts the cleaner's DELETEs"
 else

@@ -12,12 +12,47 @@
 
 #include "roles/cleaner/ttl.h"
 #include "lib/common/json.h"
+#include "lib/ipc/msg.h"
+#include "model/objects.h"
 
 static struct json_object *parse(const char *s)
 {
     struct json_object *o = NULL;
     CU_ASSERT_EQUAL_FATAL(jx_parse(s, strlen(s), &o, NULL, 0), 0);
     return o;
+}
+
+/* The same OMJob as the cleaner now learns it: the watcher's cached facts
+ * (wc_obj_parse, wc_obj_ttl) through a "ttl" hint's wire form. ttl_eval_hint must
+ * give what ttl_eval gave (rc, s) on the OMJob itself. */
+static void check_hint_path(struct json_object *omj, int rc, const struct ttl_state *s)
+{
+    struct json_object *copy = NULL;
+    struct wc_obj *o = NULL;
+    struct ipc_hint h = {.kind = IPC_KIND_OMJOB, .seq = 7, .key = "ns/j", .has_ttl = true};
+    struct ipc_hint back;
+    struct ttl_state t;
+    uint8_t buf[IPC_HINT_MAX];
+    size_t len;
+    CU_ASSERT_FATAL(json_object_deep_copy(omj, &copy, NULL) == 0);
+    CU_ASSERT_FATAL(wc_obj_parse(copy, &o) == 0);
+    CU_ASSERT_FATAL(wc_obj_ttl(o, &h.ttl) == 0);
+    CU_ASSERT_FATAL(ipc_hint_encode(&h, buf, sizeof(buf), &len) == 0);
+    CU_ASSERT_FATAL(ipc_hint_decode(buf, len, &back) == 0);
+    CU_ASSERT(back.has_ttl);
+    int hrc = ttl_eval_hint(&back.ttl, &t);
+    CU_ASSERT_EQUAL(hrc, rc);
+    if (rc == 0 && hrc == 0) {
+        CU_ASSERT_STRING_EQUAL(t.uid, s->uid);
+        CU_ASSERT(t.finished == s->finished && t.deleting == s->deleting);
+        CU_ASSERT_EQUAL(t.ttl_s, s->ttl_s);
+        if (s->finished) {
+            CU_ASSERT_EQUAL(t.completion_ms, s->completion_ms);
+            CU_ASSERT_EQUAL(t.expiry_ms, s->expiry_ms);
+        }
+    }
+    free(o);
+    json_object_put(copy);
 }
 
 /* ttl_eval of an OMJob with this phase, completionTime, TTL (JSON text or NULL)
@@ -33,11 +68,14 @@ static int eval(const char *phase, const char *completion, const char *ttl, cons
              completion ? "\"completionTime\":\"" : "", completion ? completion : "",
              completion ? "\"" : "");
     snprintf(buf, sizeof(buf),
-             "{\"metadata\":{\"name\":\"j\",\"namespace\":\"ns\",\"uid\":\"u-1\"%s},"
+             "{\"metadata\":{\"name\":\"j\",\"namespace\":\"ns\",\"uid\":\"u-1\","
+             "\"resourceVersion\":\"5\"%s},"
              "\"spec\":{\"mainPodSpec\":{}%s},\"status\":%s}",
              meta, spec, status);
     *keep = parse(buf);
-    return ttl_eval(*keep, s);
+    int rc = ttl_eval(*keep, s);
+    check_hint_path(*keep, rc, s);
+    return rc;
 }
 
 static void test_eval(void)
@@ -108,6 +146,16 @@ static void test_eval(void)
               "\"completionTime\":\"2026-11-25T09:31:27Z\"}}");
     CU_ASSERT_EQUAL(ttl_eval(o, &s), -EINVAL);
     json_object_put(o);
+    /* From a hint: an empty uid, an OMJob gone, a TTL there but not an integer. */
+    struct ipc_ttl t = {.flags = IPC_TTL_PRESENT | IPC_TTL_FINISHED, .completion_ms = t0};
+    CU_ASSERT_EQUAL(ttl_eval_hint(&t, &s), -EINVAL);
+    snprintf(t.uid, sizeof(t.uid), "u-1");
+    CU_ASSERT_EQUAL(ttl_eval_hint(&t, &s), 0);
+    CU_ASSERT(s.finished && s.ttl_s == 86400 && s.expiry_ms == t0 + 86400000LL && ttl_due(&s));
+    t.flags |= IPC_TTL_BAD;
+    CU_ASSERT_EQUAL(ttl_eval_hint(&t, &s), -EINVAL);
+    struct ipc_ttl gone = {0};
+    CU_ASSERT_EQUAL(ttl_eval_hint(&gone, &s), -EINVAL);
 }
 
 static void test_backoff_message(void)

@@ -260,7 +260,7 @@ static void test_hint(void)
     h.key[10] = '/';
     h.key[IPC_KEY_MAX] = '\0';
     CU_ASSERT_EQUAL(ipc_hint_encode(&h, buf, sizeof(buf), &len), 0);
-    CU_ASSERT_EQUAL(len, IPC_HINT_MAX);
+    CU_ASSERT_EQUAL(len, IPC_HINT_HDR_LEN + IPC_KEY_MAX);
     h.kind = (enum ipc_kind)0;
     CU_ASSERT_EQUAL(ipc_hint_encode(&h, buf, sizeof(buf), &len), -EINVAL);
     CU_ASSERT_STRING_EQUAL(ipc_kind_str(IPC_KIND_CRONOMJOB), "CRONOMJOB");
@@ -299,6 +299,131 @@ static void two_hints(struct ipc_hint *a, struct ipc_hint *b, uint8_t *buf, size
     CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, cap, len, a), 0);
     CU_ASSERT_EQUAL(*len, IPC_HINTS_HDR_LEN + IPC_HINT_HDR_LEN + strlen(a->key));
     CU_ASSERT_EQUAL_FATAL(ipc_hints_add(buf, cap, len, b), 0);
+}
+
+/* An OMJob hint with the TTL extension (the "ttl" topic's): its wire form, its
+ * round trip alone and in a batch, and every way it can be malformed. */
+static void test_hint_ttl(void)
+{
+    struct ipc_hint h = {.kind = IPC_KIND_OMJOB, .seq = 5, .key = "ns/job", .has_ttl = true};
+    h.ttl = (struct ipc_ttl){.flags = IPC_TTL_PRESENT | IPC_TTL_SET | IPC_TTL_FINISHED,
+                             .ttl_s = 30,
+                             .completion_ms = 1795600980000LL,
+                             .uid = "0c6f-u1",
+                             .rv = "812"};
+    uint8_t buf[IPC_HINT_MAX], bad[IPC_HINT_MAX];
+    size_t len;
+    struct ipc_hint out;
+    CU_ASSERT_EQUAL_FATAL(ipc_hint_encode(&h, buf, sizeof(buf), &len), 0);
+    CU_ASSERT_EQUAL(len, IPC_HINT_HDR_LEN + 6 + IPC_TTL_HDR_LEN + 7 + 3);
+    CU_ASSERT_EQUAL(buf[1], IPC_TTL_HDR_LEN + 7 + 3); /* ext_len */
+    const uint8_t *x = buf + IPC_HINT_HDR_LEN + 6;
+    CU_ASSERT(x[0] == (IPC_TTL_PRESENT | IPC_TTL_SET | IPC_TTL_FINISHED) && x[1] == 7 &&
+              x[2] == 3 && x[3] == 0);
+    CU_ASSERT(x[11] == 30 && memcmp(x + IPC_TTL_HDR_LEN, "0c6f-u1812", 10) == 0);
+    memset(&out, 0xa5, sizeof(out));
+    CU_ASSERT_EQUAL_FATAL(ipc_hint_decode(buf, len, &out), 0);
+    CU_ASSERT(out.has_ttl && out.kind == IPC_KIND_OMJOB && out.seq == 5);
+    CU_ASSERT_STRING_EQUAL(out.key, "ns/job");
+    CU_ASSERT(out.ttl.flags == h.ttl.flags && out.ttl.ttl_s == 30 &&
+              out.ttl.completion_ms == 1795600980000LL);
+    CU_ASSERT_STRING_EQUAL(out.ttl.uid, "0c6f-u1");
+    CU_ASSERT_STRING_EQUAL(out.ttl.rv, "812");
+    for (size_t cut = 0; cut < len; cut++)
+        CU_ASSERT(ipc_hint_decode(buf, cut, &out) < 0);
+    CU_ASSERT_EQUAL(ipc_hint_encode(&h, buf, len - 1, &len), -ENOSPC);
+
+    /* Gone: only the flag-less form; and a hint without it decodes without it. */
+    struct ipc_hint g = {.kind = IPC_KIND_OMJOB, .seq = 6, .key = "ns/job", .has_ttl = true};
+    CU_ASSERT_EQUAL_FATAL(ipc_hint_encode(&g, buf, sizeof(buf), &len), 0);
+    CU_ASSERT_EQUAL(len, IPC_HINT_HDR_LEN + 6 + IPC_TTL_HDR_LEN);
+    CU_ASSERT(ipc_hint_decode(buf, len, &out) == 0 && out.has_ttl && out.ttl.flags == 0);
+    g.has_ttl = false;
+    CU_ASSERT_EQUAL_FATAL(ipc_hint_encode(&g, buf, sizeof(buf), &len), 0);
+    CU_ASSERT(ipc_hint_decode(buf, len, &out) == 0 && !out.has_ttl);
+
+    /* The encoder refuses what the decoder would: not canonical, or not an OMJob. */
+    struct ipc_hint e;
+    static const struct {
+        unsigned flags;
+        int64_t ttl_s, completion_ms;
+        const char *uid, *rv;
+        enum ipc_kind kind;
+    } no[] = {
+        {IPC_TTL_PRESENT, 0, 0, "u", "1", IPC_KIND_POD},
+        {0, 0, 0, "u", "", IPC_KIND_OMJOB},               /* gone, with a uid */
+        {IPC_TTL_FINISHED, 0, 0, "", "", IPC_KIND_OMJOB}, /* gone, with a flag */
+        {IPC_TTL_PRESENT | 32, 0, 0, "u", "1", IPC_KIND_OMJOB},
+        {IPC_TTL_PRESENT | IPC_TTL_SET | IPC_TTL_BAD, 3, 0, "u", "1", IPC_KIND_OMJOB},
+        {IPC_TTL_PRESENT, 3, 0, "u", "1", IPC_KIND_OMJOB}, /* ttl_s without SET */
+        {IPC_TTL_PRESENT, 0, 9, "u", "1", IPC_KIND_OMJOB}, /* completion without FINISHED */
+        {IPC_TTL_PRESENT, 0, 0, "u 1", "1", IPC_KIND_OMJOB},
+    };
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        e = (struct ipc_hint){.kind = no[i].kind, .seq = 1, .key = "ns/job", .has_ttl = true};
+        e.ttl.flags = no[i].flags;
+        e.ttl.ttl_s = no[i].ttl_s;
+        e.ttl.completion_ms = no[i].completion_ms;
+        snprintf(e.ttl.uid, sizeof(e.ttl.uid), "%s", no[i].uid);
+        snprintf(e.ttl.rv, sizeof(e.ttl.rv), "%s", no[i].rv);
+        CU_ASSERT_EQUAL(ipc_hint_encode(&e, buf, sizeof(buf), &len), -EINVAL);
+    }
+    memset(e.ttl.uid, 'u', sizeof(e.ttl.uid)); /* no NUL: too long */
+    e.kind = IPC_KIND_OMJOB;
+    e.ttl.flags = IPC_TTL_PRESENT;
+    CU_ASSERT_EQUAL(ipc_hint_encode(&e, buf, sizeof(buf), &len), -EINVAL);
+
+    /* The decoder: each byte of the good one changed where it must not be. */
+    CU_ASSERT_EQUAL_FATAL(ipc_hint_encode(&h, buf, sizeof(buf), &len), 0);
+    size_t xo = IPC_HINT_HDR_LEN + 6;
+    static const struct {
+        size_t at;
+        uint8_t v;
+    } flip[] = {
+        {0, IPC_KIND_POD}, /* an extension on a pod hint */
+        {1, 0},            /* ext_len says none: bytes left over */
+        {1, 255},          /* ext_len past the end */
+    };
+    for (size_t i = 0; i < sizeof(flip) / sizeof(flip[0]); i++) {
+        memcpy(bad, buf, len);
+        bad[flip[i].at] = flip[i].v;
+        CU_ASSERT_EQUAL(ipc_hint_decode(bad, len, &out), -EBADMSG);
+    }
+    static const struct {
+        size_t at;
+        uint8_t v;
+    } xflip[] = {
+        {0, IPC_TTL_PRESENT | IPC_TTL_SET | IPC_TTL_FINISHED | 64}, /* unknown flag */
+        {0, IPC_TTL_PRESENT | IPC_TTL_FINISHED},                    /* ttl_s without SET */
+        {0, IPC_TTL_PRESENT | IPC_TTL_SET}, /* completion without FINISHED */
+        {0, 0},                             /* gone, with values */
+        {1, 8},                             /* uid_len != ext */
+        {2, 2},                             /* rv_len != ext */
+        {3, 1},                             /* reserved */
+        {IPC_TTL_HDR_LEN + 1, 0},           /* NUL in the uid */
+        {IPC_TTL_HDR_LEN + 1, ' '},         /* space in the uid */
+        {IPC_TTL_HDR_LEN + 8, 0x7f},        /* DEL in the rv */
+    };
+    for (size_t i = 0; i < sizeof(xflip) / sizeof(xflip[0]); i++) {
+        memcpy(bad, buf, len);
+        bad[xo + xflip[i].at] = xflip[i].v;
+        CU_ASSERT_EQUAL(ipc_hint_decode(bad, len, &out), -EBADMSG);
+    }
+
+    /* In a batch, with hints that have none: each record ends where its lengths say. */
+    uint8_t body[1024];
+    size_t blen = 0;
+    struct ipc_hint p = {.kind = IPC_KIND_POD, .seq = 4, .key = "ns/job"};
+    CU_ASSERT_EQUAL(ipc_hints_add(body, sizeof(body), &blen, &p), 0);
+    CU_ASSERT_EQUAL(ipc_hints_add(body, sizeof(body), &blen, &h), 0);
+    CU_ASSERT_EQUAL(ipc_hints_add(body, sizeof(body), &blen, &g), 0);
+    struct got got = {0};
+    CU_ASSERT_EQUAL(ipc_hints_decode(body, blen, got_add, &got), 3);
+    CU_ASSERT_FATAL(got.n == 3);
+    CU_ASSERT(!got.h[0].has_ttl && got.h[1].has_ttl && !got.h[2].has_ttl);
+    CU_ASSERT_STRING_EQUAL(got.h[1].ttl.rv, "812");
+    for (size_t cut = 0; cut < blen; cut++)
+        CU_ASSERT(ipc_hints_decode(body, cut, got_add, &got) < 0);
 }
 
 static void test_hints_body(void)
@@ -512,6 +637,7 @@ int main(void)
         {"decode random corruption", test_decode_random_corruption},
         {"decode_dup owns a copy", test_decode_dup},
         {"hint body", test_hint},
+        {"hint body with the TTL extension", test_hint_ttl},
         {"hints body (a batch)", test_hints_body},
         {"hints body: at most IPC_HINTS_MAX", test_hints_count_limit},
         {"hints body: malformed batches", test_hints_malformed},

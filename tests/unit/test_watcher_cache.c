@@ -27,11 +27,13 @@ static struct {
     char ns[64];
     uint64_t rev;
     bool finished;
+    bool has_ttl;       /* an OMJob hint: the TTL facts of the OMJob after the change */
+    struct ipc_ttl ttl; /* (wc_obj_ttl; flags 0 when it is gone) */
 } hints[MAX_HINTS];
 static int nhints;
 
 static void record(void *ctx, enum ipc_kind kind, const char *key, const char *ns, const char *name,
-                   uint64_t rev, bool finished)
+                   uint64_t rev, bool finished, const struct wc_obj *omjob)
 {
     (void)ctx;
     (void)name;
@@ -42,6 +44,12 @@ static void record(void *ctx, enum ipc_kind kind, const char *key, const char *n
     util_strlcpy(hints[nhints].ns, ns, sizeof(hints[nhints].ns));
     hints[nhints].rev = rev;
     hints[nhints].finished = finished;
+    hints[nhints].has_ttl = kind == IPC_KIND_OMJOB;
+    if (kind == IPC_KIND_OMJOB) {
+        CU_ASSERT(wc_obj_ttl(omjob, &hints[nhints].ttl) == 0);
+    } else {
+        CU_ASSERT_PTR_NULL(omjob);
+    }
     nhints++;
 }
 
@@ -1105,17 +1113,31 @@ static void test_hint_finished(void)
     jx_set_str(job, "status.phase", "Running");
     CU_ASSERT(upsert(c, WC_OMJOB, job, 1) == 0);
     CU_ASSERT(nhints == 1 && !hints[0].finished);
+    /* Every OMJob hint carries the TTL facts of the OMJob after the change. */
+    CU_ASSERT(hints[0].has_ttl && hints[0].ttl.flags == IPC_TTL_PRESENT);
+    CU_ASSERT_STRING_EQUAL(hints[0].ttl.uid, "u1");
+    CU_ASSERT_STRING_EQUAL(hints[0].ttl.rv, "1");
     job = mk("ns", "job", "u1", "2", NULL);
     jx_set_str(job, "status.phase", "Succeeded");
     jx_set_str(job, "status.completionTime", "2026-11-25T10:03:00Z");
+    json_object_object_add(jx_obj(job, "spec"), "ttlSecondsAfterFinished", json_object_new_int(30));
     CU_ASSERT(upsert(c, WC_OMJOB, job, 1) == 0);
     CU_ASSERT(nhints == 2 && hints[1].finished);
+    CU_ASSERT(hints[1].ttl.flags == (IPC_TTL_PRESENT | IPC_TTL_SET | IPC_TTL_FINISHED));
+    CU_ASSERT(hints[1].ttl.ttl_s == 30 && hints[1].ttl.completion_ms == 1795600980000LL);
+    CU_ASSERT_STRING_EQUAL(hints[1].ttl.rv, "2");
     job = mk("ns", "job", "u1", "3", NULL); /* completionTime gone: still the cleaner's */
+    json_object_object_add(jx_obj(job, "spec"), "ttlSecondsAfterFinished",
+                           json_object_new_string("soon"));
+    jx_set_str(job, "metadata.deletionTimestamp", "2026-11-25T10:04:00Z");
     CU_ASSERT_FATAL(json_object_deep_copy(job, &copy, NULL) == 0);
     CU_ASSERT(upsert(c, WC_OMJOB, job, 1) == 0);
     CU_ASSERT(nhints == 3 && hints[2].finished);
+    CU_ASSERT(hints[2].ttl.flags == (IPC_TTL_PRESENT | IPC_TTL_BAD | IPC_TTL_DELETING));
+    CU_ASSERT(hints[2].ttl.ttl_s == 0 && hints[2].ttl.completion_ms == 0);
     CU_ASSERT(wcache_delete(c, WC_OMJOB, copy) == 1); /* deleted unfinished: not */
     CU_ASSERT(nhints == 4 && !hints[3].finished);
+    CU_ASSERT(hints[3].has_ttl && hints[3].ttl.flags == 0 && hints[3].ttl.uid[0] == '\0');
     json_object_put(copy);
     copy = NULL;
     job = mk("ns", "job2", "u2", "4", NULL);
