@@ -257,15 +257,23 @@ static int load_run_dir(struct cfg *c, struct errs *e)
     return c->run_dir != NULL ? 0 : -ENOMEM;
 }
 
+/* A true|false (or 1|0) variable; def when unset. */
+static bool load_bool(struct errs *e, const char *name, bool def)
+{
+    const char *v = env(name);
+    if (v != NULL && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0))
+        return true;
+    if (v != NULL && (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0))
+        return false;
+    if (v != NULL)
+        bad(e, name, v, "expected true or false");
+    return def;
+}
+
 static int load_leader(struct cfg *c, struct errs *e)
 {
-    const char *v = env("LEADER_ELECTION");
-    c->leader_election = false;
-    if (v != NULL && (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0))
-        c->leader_election = true;
-    else if (v != NULL && strcasecmp(v, "false") != 0 && strcmp(v, "0") != 0)
-        bad(e, "LEADER_ELECTION", v, "expected true or false");
-    v = env("LEADER_ELECTION_LEASE_NAME");
+    c->leader_election = load_bool(e, "LEADER_ELECTION", false);
+    const char *v = env("LEADER_ELECTION_LEASE_NAME");
     if (v != NULL && !util_dns1123_subdomain_valid(v)) {
         bad(e, "LEADER_ELECTION_LEASE_NAME", v,
             "expected a Lease name (DNS-1123 subdomain: a-z, 0-9, '-' and '.', at most 253 "
@@ -294,6 +302,7 @@ static int load_all(struct cfg *c, struct errs *e)
     load_ints(c, e);
     load_log(c, e);
     load_qps(c, e);
+    c->sched_batch = load_bool(e, "OMJOB_SCHED_BATCH", true);
     if (load_namespace(c, e) != 0 || load_watch(c, e) != 0 || load_run_dir(c, e) != 0 ||
         load_leader(c, e) != 0)
         return -ENOMEM;
@@ -416,6 +425,7 @@ struct json_object *cfg_to_json(const struct cfg *c)
     }
     put_str(o, "OMJOB_RUN_DIR", c->run_dir, &nbad);
     put(o, "LEADER_ELECTION", json_object_new_boolean(c->leader_election), &nbad);
+    put(o, "OMJOB_SCHED_BATCH", json_object_new_boolean(c->sched_batch), &nbad);
     put_str(o, "LEADER_ELECTION_LEASE_NAME", c->lease_name, &nbad);
     put_str(o, "KUBECONFIG", c->kubeconfig, &nbad);
     if (nbad > 0) {

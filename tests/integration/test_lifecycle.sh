@@ -94,6 +94,18 @@ check_runs
 # The user's other variables survive next to ours (row 1).
 [ "$(jp pod "$n1" ok-exit '{.spec.containers[0].env[?(@.name=="KEEP")].value}')" = me ] &&
 	pass "row 1: the user's own exit env kept" || fail "row 1: user env KEEP lost"
+# Every process of the operator runs SCHED_BATCH (OMJOB_SCHED_BATCH, on by
+# default; docs/ARCHITECTURE.md, "The scheduling policy"): the policy in
+# /proc/<pid>/stat (field 41) is 3.
+pol=""
+for p in "$OP_PID" $(op_status | awk 'NR > 2 && $2 ~ /^[0-9]+$/ {print $2}'); do
+	pol="$pol $(awk '{sub(/.*\) /, ""); print $39}' "/proc/$p/stat" 2>/dev/null || echo gone)"
+done
+if [ "$(echo "$pol" | wc -w)" -ge 9 ] && [ -z "$(echo "$pol" | tr ' ' '\n' | grep -v '^3$' | grep .)" ]; then
+	pass "every process SCHED_BATCH ($(echo "$pol" | wc -w) processes)"
+else
+	fail "scheduling policies of the supervisor and its roles: $pol"
+fi
 no_restarts
 note "elapsed $(($(now_ms) - t0)) ms"
 t_done

@@ -106,6 +106,7 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(c.resync_s, 300);
     CU_ASSERT_EQUAL(c.role_grace_s, 20);
     CU_ASSERT_FALSE(c.leader_election);
+    CU_ASSERT_TRUE(c.sched_batch);
     CU_ASSERT_STRING_EQUAL(c.lease_name, "omjob-operator");
     CU_ASSERT_PTR_NULL(c.kubeconfig);
     cfg_free(&c);
@@ -322,6 +323,16 @@ static void test_leader(void)
         cfg_free(&c);
     }
     expect_bad("LEADER_ELECTION", "yes", "LEADER_ELECTION=\"yes\": expected true or false");
+    /* OMJOB_SCHED_BATCH: on unless turned off. */
+    if (load_with("OMJOB_SCHED_BATCH", "false", &c) == 0) {
+        CU_ASSERT_FALSE(c.sched_batch);
+        cfg_free(&c);
+    }
+    if (load_with("OMJOB_SCHED_BATCH", "1", &c) == 0) {
+        CU_ASSERT_TRUE(c.sched_batch);
+        cfg_free(&c);
+    }
+    expect_bad("OMJOB_SCHED_BATCH", "batch", "OMJOB_SCHED_BATCH=\"batch\": expected true or false");
     if (load_with("LEADER_ELECTION_LEASE_NAME", "omjob.leader", &c) == 0) {
         CU_ASSERT_STRING_EQUAL(c.lease_name, "omjob.leader");
         cfg_free(&c);
@@ -418,7 +429,7 @@ static void test_json_view(void)
     CU_ASSERT_STRING_EQUAL(jx_str(j, "KUBECONFIG"), "/k");
     CU_ASSERT_EQUAL(jx_i64_or(j, "OMJOB_MAX_OBJECT_BYTES", 0), 4 << 20);
     CU_ASSERT_EQUAL(jx_i64_or(j, "OMJOB_NNG_CPUS", -1), 1);
-    CU_ASSERT_EQUAL(json_object_object_length(j), 24);
+    CU_ASSERT_EQUAL(json_object_object_length(j), 25);
     json_object_put(j);
     cfg_free(&c);
 
