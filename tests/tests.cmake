@@ -108,11 +108,17 @@ set_tests_properties(cluster_down PROPERTIES FIXTURES_CLEANUP cluster LABELS int
   TIMEOUT 120)
 
 set(WITH_CLUSTER ${CMAKE_SOURCE_DIR}/tests/cluster/with-cluster ${CLUSTER_ENV})
+# Under ASan the operator's processes read tests/lsan.supp (leaks that are not ours).
+set(OMJOB_LSAN_ENV "")
+if(OMJOB_SANITIZE)
+  set(OMJOB_LSAN_ENV
+    ";LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/lsan.supp print_suppressions=0")
+endif()
 function(omjob_integration_test name timeout)
   add_test(NAME ${name} COMMAND ${WITH_CLUSTER} ${ARGN})
   set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED cluster LABELS integration
     TIMEOUT ${timeout} ENVIRONMENT
-    "OMJOB_BIN=$<TARGET_FILE:omjob-operator>;OMJOB_SRC=${CMAKE_SOURCE_DIR};OMJOB_BUILD_DIR=${CMAKE_BINARY_DIR}")
+    "OMJOB_BIN=$<TARGET_FILE:omjob-operator>;OMJOB_SRC=${CMAKE_SOURCE_DIR};OMJOB_BUILD_DIR=${CMAKE_BINARY_DIR}${OMJOB_LSAN_ENV}")
   # Integration tests create OMJobs, and the scenario tests run whole operators
   # watching every namespace, whose reconcilers would act on any test's OMJobs: they
   # take turns. Unit and process tests (which watch a namespace nobody uses) still

@@ -12,7 +12,8 @@ FIX=$OMJOB_SRC/tests/fixtures/omjob-k8spipelineclient.yaml # as OpenMetadata sen
 t0=$(now_ms)
 
 start_pod_watch
-start_operator
+# OMJOB_SCHED_BATCH=true: the scheduling policy checked at the end.
+start_operator OMJOB_SCHED_BATCH=true
 
 # Row 1: main exits 0, exit handler exits 0. The user's pipelineStatus is replaced.
 n1=$(new_ns r1)
@@ -94,9 +95,9 @@ check_runs
 # The user's other variables survive next to ours (row 1).
 [ "$(jp pod "$n1" ok-exit '{.spec.containers[0].env[?(@.name=="KEEP")].value}')" = me ] &&
 	pass "row 1: the user's own exit env kept" || fail "row 1: user env KEEP lost"
-# Every process of the operator runs SCHED_BATCH (OMJOB_SCHED_BATCH, on by
-# default; docs/ARCHITECTURE.md, "The scheduling policy"): the policy in
-# /proc/<pid>/stat (field 41) is 3.
+# With OMJOB_SCHED_BATCH=true (start_operator above) every process of the
+# operator runs SCHED_BATCH (docs/ARCHITECTURE.md, "The scheduling policy"): the
+# policy in /proc/<pid>/stat (field 41) is 3.
 pol=""
 for p in "$OP_PID" $(op_status | awk 'NR > 2 && $2 ~ /^[0-9]+$/ {print $2}'); do
 	pol="$pol $(awk '{sub(/.*\) /, ""); print $39}' "/proc/$p/stat" 2>/dev/null || echo gone)"
