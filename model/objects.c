@@ -466,27 +466,14 @@ static void ttl_facts(struct json_object *obj, struct wc_obj *o)
     }
 }
 
-/* Whether s fits a TTL extension's text field of cap bytes (lib/ipc/msg.h:
- * printable ASCII, no spaces). */
-static bool ttl_text(const char *s, size_t cap)
-{
-    size_t n = strnlen(s, cap);
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x21 || s[i] > 0x7e)
-            return false;
-    return n < cap;
-}
-
 int wc_obj_ttl(const struct wc_obj *o, struct ipc_ttl *t)
 {
     memset(t, 0, sizeof(*t));
     if (o == NULL)
         return 0;
-    const char *uid = o->o_uid != NULL ? o->o_uid : "", *rv = o->o_rv != NULL ? o->o_rv : "";
-    if (!ttl_text(uid, sizeof(t->uid)) || !ttl_text(rv, sizeof(t->rv)))
+    if (util_strlcpy(t->uid, o->o_uid != NULL ? o->o_uid : "", sizeof(t->uid)) != 0 ||
+        util_strlcpy(t->rv, o->o_rv != NULL ? o->o_rv : "", sizeof(t->rv)) != 0)
         return -E2BIG;
-    memcpy(t->uid, uid, strlen(uid) + 1);
-    memcpy(t->rv, rv, strlen(rv) + 1);
     t->flags = IPC_TTL_PRESENT;
     if (o->o_ttl & WC_TTL_SET) {
         t->flags |= IPC_TTL_SET;
@@ -500,7 +487,7 @@ int wc_obj_ttl(const struct wc_obj *o, struct ipc_ttl *t)
     }
     if (o->o_deletion_ts != 0)
         t->flags |= IPC_TTL_DELETING;
-    return 0;
+    return ipc_ttl_valid(t) ? 0 : -E2BIG; /* a uid or rv the wire cannot carry */
 }
 
 int wc_obj_parse(struct json_object *obj, struct wc_obj **out)

@@ -263,6 +263,12 @@ static bool ttl_ok(const struct ipc_ttl *t, size_t *ul, size_t *rl)
            ((t->flags & IPC_TTL_FINISHED) || t->completion_ms == 0);
 }
 
+bool ipc_ttl_valid(const struct ipc_ttl *t)
+{
+    size_t ul, rl;
+    return t != NULL && ttl_ok(t, &ul, &rl);
+}
+
 int ipc_hint_encode(const struct ipc_hint *h, void *buf, size_t cap, size_t *out_len)
 {
     if (h == NULL || buf == NULL || out_len == NULL)

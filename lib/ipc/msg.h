@@ -138,6 +138,9 @@ struct ipc_hint {
     struct ipc_ttl ttl;
 };
 
+/* Whether t is canonical (the encoder takes it). */
+bool ipc_ttl_valid(const struct ipc_ttl *t);
+
 /* "OMJOB", "POD", "CRONOMJOB"; "UNKNOWN" for anything else. */
 const char *ipc_kind_str(enum ipc_kind k);
 /* 0 if key (len bytes) is "namespace/name": exactly one '/', both sides non-empty,
