@@ -175,11 +175,17 @@ void wc_identity(struct json_object *obj, char *buf, size_t bufsz);
  * CronOMJob. NULL on ENOMEM. */
 struct json_object *wc_controller_refs(const char *kind, const char *name, const char *uid);
 
-/* A create refused because the identity may not set blockOwnerDeletion: the
+/* Why a create was refused over blockOwnerDeletion (wc_block_owner_refused). The
  * OwnerReferencesPermissionEnforcement admission plugin (on in OpenShift and in
  * the test cluster) allows it only to who may update the owner's finalizers,
- * which OpenMetadata's chart does not grant. True for such a 403 message. */
-bool wc_block_owner_refused(int http, const char *message);
+ * which OpenMetadata's chart does not grant: WC_BLOCK_DENIED, for the life of
+ * the process. It also refuses it while the API server cannot map the owner's
+ * kind to a resource (its discovery lags a CRD just installed or re-created):
+ * WC_BLOCK_UNMAPPED, a passing state. */
+enum wc_block { WC_BLOCK_OK = 0, WC_BLOCK_DENIED, WC_BLOCK_UNMAPPED };
+/* The wc_block of a create's HTTP status and message: WC_BLOCK_OK for any other
+ * answer. */
+enum wc_block wc_block_owner_refused(int http, const char *message);
 /* Removes blockOwnerDeletion from every metadata.ownerReferences entry of obj
  * (the create is then admitted; a foreground deletion of the owner no longer
  * waits for this object). Returns how many were removed. */

@@ -47,9 +47,14 @@ int kclient_create_owned(struct kube_client *kc, const struct kube_ref *r, struc
     if (atomic_load(&no_block))
         wc_drop_block_owner(obj);
     int rc = kube_create(kc, r, obj, out, err);
-    if (rc == -EPERM && wc_block_owner_refused(err->http, err->message) &&
-        wc_drop_block_owner(obj) > 0) {
-        if (!atomic_exchange(&no_block, true))
+    enum wc_block why =
+        rc == -EPERM ? wc_block_owner_refused(err->http, err->message) : WC_BLOCK_OK;
+    if (why != WC_BLOCK_OK && wc_drop_block_owner(obj) > 0) {
+        if (why == WC_BLOCK_UNMAPPED) /* this create only: the next ones try again */
+            log_warn("the API server cannot map the owner's kind yet (its discovery lags a CRD "
+                     "just installed): creating this object without blockOwnerDeletion",
+                     "detail", err->message, NULL);
+        else if (!atomic_exchange(&no_block, true))
             log_warn("may not set blockOwnerDeletion (no update on the owner's finalizers, with "
                      "OwnerReferencesPermissionEnforcement): creating without it; a foreground "
                      "deletion of an OMJob or CronOMJob will not wait for its pods or runs",

@@ -259,8 +259,9 @@ uint64_t wcache_revision(struct wcache *c)
 static struct wc_key *key_find(struct wcache *c, const char *key, size_t len);
 static void omit_now(struct wcache *c, struct wc_key *k);
 
-/* Counts a change, stamps its key and hints it; under the write lock. */
-static void changed_f(struct wcache *c, enum wc_kind k, const char *key, bool finished,
+/* Counts a change, stamps its key and hints it (WC_HINT_* flags); under the
+ * write lock. */
+static void changed_f(struct wcache *c, enum wc_kind k, const char *key, unsigned flags,
                       const struct wc_obj *omjob)
 {
     char buf[IPC_KEY_MAX + 1];
@@ -274,18 +275,40 @@ static void changed_f(struct wcache *c, enum wc_kind k, const char *key, bool fi
     if (slash == NULL)
         return;
     *slash = '\0';
-    c->c_hint(c->c_hint_ctx, wc_kind_hint(k), key, buf, slash + 1, c->c_rev, finished,
+    c->c_hint(c->c_hint_ctx, wc_kind_hint(k), key, buf, slash + 1, c->c_rev, flags,
               k == WC_OMJOB ? omjob : NULL);
 }
 
-static void changed(struct wcache *c, enum wc_kind k, const char *key)
+static void changed(struct wcache *c, enum wc_kind k, const char *key, bool urgent)
 {
-    changed_f(c, k, key, false, NULL);
+    changed_f(c, k, key, urgent ? WC_HINT_URGENT : 0, NULL);
+}
+
+/* WC_HINT_URGENT for an OMJob or CronOMJob going from old to new (either may be
+ * NULL): new, gone, its deletion begun, or its spec changed. */
+static bool obj_urgent(const struct wc_obj *old, const struct wc_obj *new)
+{
+    return old == NULL || new == NULL || (new->o_deletion_ts != 0 && old->o_deletion_ts == 0) ||
+           new->o_generation != old->o_generation;
+}
+
+static bool pod_ended(const struct wc_pod *p)
+{
+    return p->p_phase != NULL &&
+           (strcmp(p->p_phase, "Succeeded") == 0 || strcmp(p->p_phase, "Failed") == 0);
+}
+
+/* WC_HINT_URGENT for a pod going from old (NULL: new) to p, filed under the same
+ * key: it ended or its deletion began with this change. */
+static bool pod_urgent(const struct wc_pod *old, const struct wc_pod *p)
+{
+    return (pod_ended(p) && (old == NULL || !pod_ended(old))) ||
+           (p->p_deletion_ts != 0 && (old == NULL || old->p_deletion_ts == 0));
 }
 
 /* A change of an OMJob that a CronOMJob controls is also a change of that
  * CronOMJob's key (its "omjobs"): hinted as kind CRONOMJOB, same revision. */
-static void changed_owner(struct wcache *c, const struct wc_obj *o)
+static void changed_owner(struct wcache *c, const struct wc_obj *o, bool urgent)
 {
     char key[IPC_KEY_MAX + 1];
     if (c->c_hint == NULL || o == NULL || o->o_owner_cron == NULL)
@@ -293,21 +316,23 @@ static void changed_owner(struct wcache *c, const struct wc_obj *o)
     int n = snprintf(key, sizeof(key), "%s/%s", o->o_ns, o->o_owner_cron);
     if (n < 0 || (size_t)n >= sizeof(key) || ipc_key_check(key, (size_t)n) != 0)
         return;
-    c->c_hint(c->c_hint_ctx, IPC_KIND_CRONOMJOB, key, o->o_ns, o->o_owner_cron, c->c_rev, false,
-              NULL);
+    c->c_hint(c->c_hint_ctx, IPC_KIND_CRONOMJOB, key, o->o_ns, o->o_owner_cron, c->c_rev,
+              urgent ? WC_HINT_URGENT : 0, NULL);
 }
 
 /* changed() for an OMJob going from old to new (either may be NULL). */
 static void changed_omjob(struct wcache *c, const char *key, const struct wc_obj *old,
                           const struct wc_obj *new)
 {
-    changed_f(c, WC_OMJOB, key,
-              (old != NULL && old->o_completed != 0) || (new != NULL &&new->o_completed != 0), new);
-    changed_owner(c, new);
+    bool urgent = obj_urgent(old, new);
+    bool finished = (old != NULL && old->o_completed != 0) || (new != NULL &&new->o_completed != 0);
+    changed_f(c, WC_OMJOB, key, (finished ? WC_HINT_FINISHED : 0) | (urgent ? WC_HINT_URGENT : 0),
+              new);
+    changed_owner(c, new, urgent);
     if (old != NULL && old->o_owner_cron != NULL &&
         (new == NULL || new->o_owner_cron == NULL ||
          strcmp(old->o_owner_cron, new->o_owner_cron) != 0))
-        changed_owner(c, old);
+        changed_owner(c, old, urgent);
 }
 
 /* ---- keys ---- */
@@ -488,6 +513,7 @@ static void upsert_cron(struct wcache *c, struct wc_obj *o)
         free(o);
         return;
     }
+    bool urgent = obj_urgent(old, o);
     if (old != NULL)
         map_remove(&c->c_crons, &old->o_node);
     else
@@ -495,7 +521,7 @@ static void upsert_cron(struct wcache *c, struct wc_obj *o)
     free(old);
     o->o_node.hn_key = o->o_key;
     map_insert(&c->c_crons, &o->o_node);
-    changed(c, WC_CRONOMJOB, o->o_key);
+    changed(c, WC_CRONOMJOB, o->o_key, urgent);
 }
 
 static void remove_pod(struct wcache *c, struct wc_pod *p)
@@ -527,15 +553,18 @@ static void upsert_pod(struct wcache *c, struct wc_pod *p)
                                     ? WC_DEL_AFTER_END
                                     : WC_DEL_WHILE_ACTIVE;
     }
+    bool urgent = pod_urgent(old, p);
     if (old != NULL) {
-        if (strcmp(old->p_key, p->p_key) != 0)
-            changed(c, WC_POD, old->p_key); /* refiled: its old key lost it */
-        remove_pod(c, old);                 /* may free its key entry: look the key up after */
+        if (strcmp(old->p_key, p->p_key) != 0) {
+            changed(c, WC_POD, old->p_key, true); /* refiled: its old key lost it */
+            urgent = true;                        /* and the new one gained it */
+        }
+        remove_pod(c, old); /* may free its key entry: look the key up after */
         free(old);
     }
     struct wc_key *k = key_get(c, p->p_key);
     if (k == NULL) {
-        changed(c, WC_POD, p->p_key);
+        changed(c, WC_POD, p->p_key, true);
         free(p);
         return;
     }
@@ -543,7 +572,7 @@ static void upsert_pod(struct wcache *c, struct wc_pod *p)
     map_insert(&c->c_pods, &p->p_node);
     key_add_pod(k, p);
     c->c_count[WC_POD]++;
-    changed(c, WC_POD, p->p_key);
+    changed(c, WC_POD, p->p_key, urgent);
     omit_now(c, k);
 }
 
@@ -670,7 +699,7 @@ static int delete_cron(struct wcache *c, const char *key, const char *uid)
         return 0;
     map_remove(&c->c_crons, &o->o_node);
     c->c_count[WC_CRONOMJOB]--;
-    changed(c, WC_CRONOMJOB, key);
+    changed(c, WC_CRONOMJOB, key, true);
     free(o);
     return 1;
 }
@@ -681,7 +710,7 @@ static int delete_pod(struct wcache *c, const char *id, const char *uid)
     if (p == NULL || strcmp(p->p_uid, uid) != 0)
         return 0;
     remove_pod(c, p);
-    changed(c, WC_POD, p->p_key);
+    changed(c, WC_POD, p->p_key, true);
     free(p);
     return 1;
 }

@@ -32,14 +32,23 @@ enum ipc_kind wc_kind_hint(enum wc_kind k);
  * ("ns/name" of the OMJob for pods) split into ns and name, and the cache
  * revision after the change (the hint's seq). All borrowed for the call. A change
  * of an OMJob whose controller is a CronOMJob (before or after the change) comes
- * a second time, as kind IPC_KIND_CRONOMJOB with the CronOMJob's key. finished:
- * an OMJob change where the OMJob had or has a status.completionTime (the only
- * ones the cleaner needs); false for every other change. omjob: for a change of
- * kind IPC_KIND_OMJOB, the OMJob after it (NULL: gone; borrowed for the call);
- * NULL for every other change. */
+ * a second time, as kind IPC_KIND_CRONOMJOB with the CronOMJob's key. flags:
+ * WC_HINT_*. omjob: for a change of kind IPC_KIND_OMJOB, the OMJob after it
+ * (NULL: gone; borrowed for the call); NULL for every other change. */
 typedef void (*wc_hint_fn)(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
-                           const char *name, uint64_t rev, bool finished,
+                           const char *name, uint64_t rev, unsigned flags,
                            const struct wc_obj *omjob);
+
+/* WC_HINT_FINISHED: an OMJob change where the OMJob had or has a
+ * status.completionTime (the only ones the cleaner needs).
+ * WC_HINT_URGENT: a change someone acts on at once (docs/PROTOCOL.md, "Held
+ * hints"): an object new or gone, its deletion begun or its spec changed
+ * (metadata.generation); a pod that ended (phase Succeeded or Failed), whose
+ * deletion began, that is new already so, or that moved to another key. Every
+ * other change (echoes of the operator's own writes: status, finalizers; a pod
+ * created, scheduled, started) may wait a little for company. The CronOMJob hint
+ * of an OMJob change has the OMJob change's flags. */
+enum { WC_HINT_FINISHED = 1, WC_HINT_URGENT = 2 };
 
 struct wcache;
 

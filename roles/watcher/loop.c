@@ -60,7 +60,8 @@ int wstats_init(struct wstats *s, struct ctl *ctl)
     static const char *const rt[] = {"resource", "type"},
                              *const rrr[] = {"resource", "reason", "result"},
                              *const re[] = {"resource", "end"}, *const r[] = {"resource"},
-                             *const kr[] = {"kind", "result"}, *const m[] = {"method"};
+                             *const kr[] = {"kind", "result"}, *const rca[] = {"result", "cause"},
+                             *const m[] = {"method"};
     int rc;
     memset(s, 0, sizeof(*s));
     s->ws_ctl = ctl;
@@ -87,10 +88,17 @@ int wstats_init(struct wstats *s, struct ctl *ctl)
                                  "Change hints published, by object kind and result", kr, 2,
                                  &s->ws_hints);
     if (rc == 0)
+        rc = metrics_counter_new(s->ws_reg, "omjob_watcher_hints_held_total",
+                                 "Change hints that could wait (held up to the hold time or the "
+                                 "next urgent hint of their topic), by object kind",
+                                 kr, 1, &s->ws_hints_held);
+    if (rc == 0)
         rc = metrics_counter_new(s->ws_reg, "omjob_watcher_hint_messages_total",
                                  "Pub/sub messages carrying change hints (a batch of hints per "
-                                 "topic each), by result",
-                                 kr + 1, 1, &s->ws_hint_msgs);
+                                 "topic each), by result and cause (wait: an urgent hint and its "
+                                 "loop about to wait; stream: an urgent hint 1 ms old; full; "
+                                 "hold: the hold time)",
+                                 rca, 2, &s->ws_hint_msgs);
     if (rc == 0)
         rc = metrics_histogram_new(s->ws_reg, "rest_client_request_duration_seconds",
                                    "API request latency (watches: to the response headers)", m, 1,

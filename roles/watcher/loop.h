@@ -26,7 +26,8 @@ struct wstats {
     struct metrics_family *ws_objects;    /* omjob_watcher_cache_objects{resource} */
     struct metrics_family *ws_synced;     /* omjob_watcher_synced */
     struct metrics_family *ws_hints;      /* omjob_watcher_hints_total{kind,result} */
-    struct metrics_family *ws_hint_msgs;  /* omjob_watcher_hint_messages_total{result} */
+    struct metrics_family *ws_hints_held; /* omjob_watcher_hints_held_total{kind} */
+    struct metrics_family *ws_hint_msgs;  /* omjob_watcher_hint_messages_total{result,cause} */
     struct metrics_family *ws_latency;    /* rest_client_request_duration_seconds{method} */
 };
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "lib/common/cfg.h"
@@ -29,21 +30,31 @@
 
 #define TRUTH_WORKERS 4
 #define JOIN_GRACE_MS 5000
-/* A topic's batch is sent when full (some 60 hints) or older than this. */
+/* A topic's batch is sent when full (some 60 hints), when it holds an urgent hint
+ * and the loop that read it is about to wait (or that hint is HINT_STREAM_NS old
+ * as another comes: a stream that never lets its loop wait), or when its oldest
+ * hint is HINT_HOLD_MS old (the hold timer). */
 #define HINT_BATCH_BYTES 4096
-#define HINT_HOLD_NS 1000000 /* 1 ms */
+#define HINT_STREAM_NS 1000000 /* 1 ms */
+#define HINT_HOLD_MS 50
 
 /* Hints not sent yet, one IPC_EV_CHANGES body per publisher (docs/PROTOCOL.md,
  * "Hints"): a burst of watch events costs one message per topic instead of one per
  * change, and each message wakes the NNG threads of both sides. Filled by the hint
- * callback (under the cache's write lock), sent by the loops before they wait
- * (wshared.ws_flush) or when a batch is full or HINT_HOLD_NS old. */
+ * callback (under the cache's write lock). A topic with an urgent hint goes out
+ * when a loop is about to wait (wshared.ws_flush); the other hints (held: the
+ * echoes of the operator's own writes, a pod scheduled or started) wait for the
+ * next urgent hint of their topic or the hold timer, whichever comes first
+ * (docs/PROTOCOL.md, "Held hints"). */
 struct hint_batch {
     pthread_mutex_t hb_mu;
     uint8_t (*hb_buf)[HINT_BATCH_BYTES]; /* per publisher */
     size_t *hb_len;                      /* bytes in hb_buf[i]; 0: empty */
-    int64_t hb_since;                    /* ns: when the oldest pending hint came */
-    atomic_bool hb_pending;              /* some hb_len is nonzero */
+    bool *hb_urgent;                     /* hb_buf[i] holds an urgent hint */
+    int64_t hb_urgent_since;             /* ns: the oldest pending urgent hint; 0: none */
+    atomic_bool hb_pending_urgent;       /* some hb_urgent is true */
+    int hb_timer;                        /* timerfd (CLOCK_MONOTONIC); -1: hold nothing */
+    bool hb_armed;                       /* hb_timer set and not yet handled */
 };
 
 struct watcher_ctx {
@@ -94,8 +105,22 @@ static void pub_topic(const struct watcher_ctx *w, int i, char *buf)
         util_strlcpy(buf, i == n ? IPC_TOPIC_TTL : IPC_TOPIC_CRON, WATCHER_TOPIC_MAX);
 }
 
-/* Sends publisher i's pending hints as one message (under hb_mu). */
-static void batch_send(struct watcher_ctx *w, int i)
+/* Sets (ms > 0) or clears (0) the hold timer; under hb_mu. False when it could
+ * not be set (the caller sends its hint as an urgent one). */
+static bool hold_timer_set(struct hint_batch *b, int ms)
+{
+    struct itimerspec t = {.it_value = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L}};
+    if (timerfd_settime(b->hb_timer, 0, &t, NULL) != 0) {
+        log_warn("hold timer unusable", "error", strerror(errno), NULL);
+        return false;
+    }
+    b->hb_armed = ms > 0;
+    return true;
+}
+
+/* Sends publisher i's pending hints as one message (under hb_mu); why: the
+ * metric's "cause" label. */
+static void batch_send(struct watcher_ctx *w, int i, const char *why)
 {
     struct hint_batch *b = &w->w_batch;
     if (b->hb_len[i] == 0)
@@ -103,45 +128,78 @@ static void batch_send(struct watcher_ctx *w, int i)
     char topic[WATCHER_TOPIC_MAX];
     pub_topic(w, i, topic);
     int rc = ipc_pub_send(w->w_pubs[i], topic, IPC_EV_CHANGES, b->hb_buf[i], b->hb_len[i]);
-    metrics_counter_add(w->w_stats.ws_hint_msgs, 1.0, rc == 0 ? "sent" : "error");
+    metrics_counter_add(w->w_stats.ws_hint_msgs, 1.0, rc == 0 ? "sent" : "error", why);
     if (rc != 0) /* its number is taken: the subscriber sees a gap and resyncs */
         log_warn("hints not published", "topic", topic, "error", strerror(-rc), NULL);
     b->hb_len[i] = 0;
+    b->hb_urgent[i] = false;
 }
 
-/* wshared.ws_flush: every pending hint out, one message per topic. */
+/* Sends the topics that hold an urgent hint (every pending topic when all), then
+ * clears the hold timer when nothing is left; under hb_mu. */
+static void batch_send_due(struct watcher_ctx *w, bool all, const char *why)
+{
+    struct hint_batch *b = &w->w_batch;
+    bool left = false;
+    for (int i = 0; i < w->w_npubs; i++) {
+        if (all || b->hb_urgent[i])
+            batch_send(w, i, why);
+        left |= b->hb_len[i] != 0;
+    }
+    b->hb_urgent_since = 0;
+    atomic_store(&b->hb_pending_urgent, false);
+    if (!left && b->hb_armed)
+        hold_timer_set(b, 0);
+}
+
+/* wshared.ws_flush (a loop is about to wait): every topic with an urgent hint out,
+ * one message each; the others stay for the hold timer. */
 static void batch_flush(void *ctx)
 {
     struct watcher_ctx *w = ctx;
     struct hint_batch *b = &w->w_batch;
-    if (!atomic_load(&b->hb_pending))
+    if (!atomic_load(&b->hb_pending_urgent))
         return;
     pthread_mutex_lock(&b->hb_mu);
-    for (int i = 0; i < w->w_npubs; i++)
-        batch_send(w, i);
-    atomic_store(&b->hb_pending, false);
+    batch_send_due(w, false, "wait");
     pthread_mutex_unlock(&b->hb_mu);
 }
 
-/* h into publisher i's batch; a full batch is sent first. */
-static int batch_add(struct watcher_ctx *w, int i, const struct ipc_hint *h)
+/* The hold timer fired (the main thread): every pending hint out. */
+static void batch_hold_expired(struct watcher_ctx *w)
+{
+    struct hint_batch *b = &w->w_batch;
+    uint64_t n;
+    if (read(b->hb_timer, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        log_warn("hold timer unreadable", "error", strerror(errno), NULL);
+    pthread_mutex_lock(&b->hb_mu);
+    b->hb_armed = false; /* one-shot: expired (or just set again: early is harmless) */
+    batch_send_due(w, true, "hold");
+    pthread_mutex_unlock(&b->hb_mu);
+}
+
+/* h into publisher i's batch; a full batch is sent first. Urgent, or with no hold
+ * timer: sent when the loop waits; else held (the timer set if it is not). */
+static int batch_add(struct watcher_ctx *w, int i, const struct ipc_hint *h, bool urgent)
 {
     struct hint_batch *b = &w->w_batch;
     pthread_mutex_lock(&b->hb_mu);
     int64_t now = util_mono_ns();
-    if (atomic_load(&b->hb_pending) && now - b->hb_since >= HINT_HOLD_NS) {
-        for (int j = 0; j < w->w_npubs; j++) /* a stream that never pauses */
-            batch_send(w, j);
-        atomic_store(&b->hb_pending, false);
-    }
+    urgent |= b->hb_timer < 0;
+    if (b->hb_urgent_since != 0 && now - b->hb_urgent_since >= HINT_STREAM_NS)
+        batch_send_due(w, false, "stream"); /* a stream that never lets its loop wait */
     int rc = ipc_hints_add(b->hb_buf[i], HINT_BATCH_BYTES, &b->hb_len[i], h);
     if (rc == -ENOSPC) {
-        batch_send(w, i);
+        batch_send(w, i, "full");
         rc = ipc_hints_add(b->hb_buf[i], HINT_BATCH_BYTES, &b->hb_len[i], h);
     }
-    if (rc == 0 && !atomic_load(&b->hb_pending)) {
-        b->hb_since = now;
-        atomic_store(&b->hb_pending, true);
+    if (rc == 0 && !urgent && !b->hb_armed)
+        urgent = !hold_timer_set(b, HINT_HOLD_MS);
+    if (rc == 0 && urgent) {
+        b->hb_urgent[i] = true;
+        if (b->hb_urgent_since == 0)
+            b->hb_urgent_since = now;
+        atomic_store(&b->hb_pending_urgent, true);
     }
     pthread_mutex_unlock(&b->hb_mu);
     return rc;
@@ -150,12 +208,13 @@ static int batch_add(struct watcher_ctx *w, int i, const struct ipc_hint *h)
 /* The hint callback (under the cache's write lock): OMJob and pod changes go to
  * the key's shard topic, changes of finished OMJobs also to "ttl" (the cleaner); CronOMJob
  * hints (a CronOMJob's changes and those of the OMJobs it controls, keyed by the
- * CronOMJob: cache.c) go to "cron" only (the scheduler). Batched: sent when the
- * loop that made the change is about to wait (batch_flush). The "ttl" hints carry
- * the OMJob's TTL facts (wc_obj_ttl): the cleaner needs no GET_KEY for them; one
- * whose uid or resourceVersion is too long to carry goes without (GET_KEY then). */
+ * CronOMJob: cache.c) go to "cron" only (the scheduler). Batched (hint_batch):
+ * urgent ones sent when the loop that made the change is about to wait, the others
+ * held up to HINT_HOLD_MS. The "ttl" hints carry the OMJob's TTL facts
+ * (wc_obj_ttl): the cleaner needs no GET_KEY for them; one whose uid or
+ * resourceVersion is too long to carry goes without (GET_KEY then). */
 static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
-                    const char *name, uint64_t rev, bool finished, const struct wc_obj *omjob)
+                    const char *name, uint64_t rev, unsigned flags, const struct wc_obj *omjob)
 {
     struct watcher_ctx *w = ctx;
     /* None before every initial LIST is in: every subscriber resyncs in full with a
@@ -169,22 +228,25 @@ static void publish(void *ctx, enum ipc_kind kind, const char *key, const char *
     }
     struct ipc_hint h = {.kind = kind, .seq = rev};
     char topics[2][WATCHER_TOPIC_MAX];
+    bool urgent = (flags & WC_HINT_URGENT) != 0;
     int rc = util_strlcpy(h.key, key, sizeof(h.key));
-    int n = rc == 0
-                ? watcher_hint_topics(kind, ns, name, w->w_cfg.reconcile_threads, finished, topics)
-                : rc;
+    int n = rc == 0 ? watcher_hint_topics(kind, ns, name, w->w_cfg.reconcile_threads,
+                                          (flags & WC_HINT_FINISHED) != 0, topics)
+                    : rc;
     rc = n < 0 ? n : 0;
     for (int i = 0; i < n && rc == 0; i++) {
         int t = topic_index(w, topics[i]);
         if (t >= 0 && kind == IPC_KIND_OMJOB && strcmp(topics[i], IPC_TOPIC_TTL) == 0) {
             struct ipc_hint th = h;
             th.has_ttl = wc_obj_ttl(omjob, &th.ttl) == 0;
-            rc = batch_add(w, t, &th);
+            rc = batch_add(w, t, &th, urgent);
         } else {
-            rc = t < 0 ? t : batch_add(w, t, &h);
+            rc = t < 0 ? t : batch_add(w, t, &h, urgent);
         }
     }
     metrics_counter_add(w->w_stats.ws_hints, 1.0, ipc_kind_str(kind), rc == 0 ? "sent" : "error");
+    if (rc == 0 && !urgent && w->w_batch.hb_timer >= 0)
+        metrics_counter_add(w->w_stats.ws_hints_held, 1.0, ipc_kind_str(kind));
     if (rc != 0)
         log_warn("hint not published", "key", key, "kind", ipc_kind_str(kind), "error",
                  strerror(-rc), NULL);
@@ -215,7 +277,8 @@ static int open_ipc(struct watcher_ctx *w)
     w->w_npubs = w->w_cfg.reconcile_threads + 2;
     if ((w->w_pubs = calloc((size_t)w->w_npubs, sizeof(*w->w_pubs))) == NULL ||
         (w->w_batch.hb_buf = calloc((size_t)w->w_npubs, sizeof(*w->w_batch.hb_buf))) == NULL ||
-        (w->w_batch.hb_len = calloc((size_t)w->w_npubs, sizeof(*w->w_batch.hb_len))) == NULL)
+        (w->w_batch.hb_len = calloc((size_t)w->w_npubs, sizeof(*w->w_batch.hb_len))) == NULL ||
+        (w->w_batch.hb_urgent = calloc((size_t)w->w_npubs, sizeof(*w->w_batch.hb_urgent))) == NULL)
         return 1;
     for (int i = 0; i < w->w_npubs && rc == 0; i++) {
         char topic[WATCHER_TOPIC_MAX];
@@ -283,6 +346,9 @@ static int setup(struct watcher_ctx *w)
     w->w_sh_init = true;
     pthread_mutex_init(&w->w_batch.hb_mu, NULL);
     w->w_batch_init = true;
+    /* Without it every hint is sent as an urgent one is: no worse than before. */
+    if ((w->w_batch.hb_timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+        log_warn("no hold timer: every hint sent at once", "error", strerror(errno), NULL);
     wcache_set_hint(w->w_cache, publish, w);
     w->w_sh.ws_flush = batch_flush;
     w->w_sh.ws_flush_ctx = w;
@@ -356,25 +422,28 @@ static void became_ready(struct watcher_ctx *w)
 /* Until a stop signal (0) or the supervisor's death (1). */
 static int run(struct watcher_ctx *w)
 {
-    struct pollfd fds[3] = {{.fd = role_stop_fd(), .events = POLLIN},
+    /* A negative fd (no hold timer, no parent) is left out by poll. */
+    struct pollfd fds[4] = {{.fd = role_stop_fd(), .events = POLLIN},
                             {.fd = w->w_sh.ws_notify_fd, .events = POLLIN},
+                            {.fd = w->w_batch.hb_timer, .events = POLLIN},
                             {.fd = role_parent_fd(), .events = POLLIN}};
-    nfds_t n = fds[2].fd >= 0 ? 3 : 2;
     bool ready = false;
     int64_t last_tick = 0;
     for (;;) {
         uint64_t v;
         ctl_heartbeat(w->w_ctl);
-        if (poll(fds, n, 1000) < 0 && errno != EINTR) {
+        if (poll(fds, 4, 1000) < 0 && errno != EINTR) {
             log_error("poll failed", "error", strerror(errno), NULL);
             return 1;
         }
         if (fds[0].revents != 0 && role_handle_stop() == 0)
             return 0;
-        if (n == 3 && fds[2].revents != 0) {
+        if (fds[3].revents != 0) {
             role_log_parent_gone();
             return 1;
         }
+        if (fds[2].revents != 0)
+            batch_hold_expired(w);
         if (fds[1].revents != 0 && read(fds[1].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
             log_warn("readiness notification unreadable", "error", strerror(errno), NULL);
         update_degraded(w);
@@ -419,8 +488,12 @@ static void teardown(struct watcher_ctx *w)
     free(w->w_pubs);
     free(w->w_batch.hb_buf);
     free(w->w_batch.hb_len);
-    if (w->w_batch_init)
+    free(w->w_batch.hb_urgent);
+    if (w->w_batch_init) {
         pthread_mutex_destroy(&w->w_batch.hb_mu);
+        if (w->w_batch.hb_timer >= 0)
+            close(w->w_batch.hb_timer);
+    }
     ctl_close(w->w_ctl);
     for (size_t i = 0; i < w->w_nloops; i++)
         wloop_free(w->w_loops[i]);

@@ -95,6 +95,21 @@ check_runs
 # The user's other variables survive next to ours (row 1).
 [ "$(jp pod "$n1" ok-exit '{.spec.containers[0].env[?(@.name=="KEEP")].value}')" = me ] &&
 	pass "row 1: the user's own exit env kept" || fail "row 1: user env KEEP lost"
+# Held hints (docs/PROTOCOL.md, "Held hints"): the echoes of the operator's own
+# writes waited for company, so the watcher sent fewer messages than hints, some
+# of them by the hold timer; the exit handlers above started all the same.
+m=$(op_metrics)
+sum() { echo "$m" | awk -v re="$1" '$1 ~ re {s += $2} END {print s + 0}'; }
+hs=$(sum '^omjob_watcher_hints_total\{.*result="sent"')
+hh=$(sum '^omjob_watcher_hints_held_total\{')
+ms=$(sum '^omjob_watcher_hint_messages_total\{.*result="sent"')
+mh=$(sum '^omjob_watcher_hint_messages_total\{.*cause="hold"')
+mw=$(sum '^omjob_watcher_hint_messages_total\{.*cause="wait"')
+if [ "$hh" -gt 0 ] && [ "$hh" -lt "$hs" ] && [ "$ms" -lt "$hs" ] && [ "$mh" -gt 0 ] && [ "$mw" -gt 0 ]; then
+	pass "hints: $hs sent, $hh of them held, in $ms messages ($mw when a loop waited, $mh by the hold timer)"
+else
+	fail "hint metrics: sent $hs, held $hh, messages $ms (wait $mw, hold $mh)"
+fi
 # With OMJOB_SCHED_BATCH=true (start_operator above) every process of the
 # operator runs SCHED_BATCH (docs/ARCHITECTURE.md, "The scheduling policy"): the
 # policy in /proc/<pid>/stat (field 41) is 3.

@@ -27,13 +27,14 @@ static struct {
     char ns[64];
     uint64_t rev;
     bool finished;
+    bool urgent;
     bool has_ttl;       /* an OMJob hint: the TTL facts of the OMJob after the change */
     struct ipc_ttl ttl; /* (wc_obj_ttl; flags 0 when it is gone) */
 } hints[MAX_HINTS];
 static int nhints;
 
 static void record(void *ctx, enum ipc_kind kind, const char *key, const char *ns, const char *name,
-                   uint64_t rev, bool finished, const struct wc_obj *omjob)
+                   uint64_t rev, unsigned flags, const struct wc_obj *omjob)
 {
     (void)ctx;
     (void)name;
@@ -43,7 +44,8 @@ static void record(void *ctx, enum ipc_kind kind, const char *key, const char *n
     util_strlcpy(hints[nhints].key, key, sizeof(hints[nhints].key));
     util_strlcpy(hints[nhints].ns, ns, sizeof(hints[nhints].ns));
     hints[nhints].rev = rev;
-    hints[nhints].finished = finished;
+    hints[nhints].finished = (flags & WC_HINT_FINISHED) != 0;
+    hints[nhints].urgent = (flags & WC_HINT_URGENT) != 0;
     hints[nhints].has_ttl = kind == IPC_KIND_OMJOB;
     if (kind == IPC_KIND_OMJOB) {
         CU_ASSERT(wc_obj_ttl(omjob, &hints[nhints].ttl) == 0);
@@ -1150,6 +1152,102 @@ static void test_hint_finished(void)
     wcache_free(c);
 }
 
+/* Urgent hints (WC_HINT_URGENT: sent when the loop waits) and those that may be
+ * held (docs/PROTOCOL.md, "Held hints"), through one OMJob's life: what starts or
+ * ends something is urgent, the echoes of the operator's own writes are not. */
+static void test_hint_urgent(void)
+{
+    struct wcache *c = new_cache();
+    struct json_object *job = mk("ns", "job", "u1", "1", NULL), *copy = NULL;
+    jx_set(job, "metadata.generation", json_object_new_int(1));
+    jx_set(job, "metadata.ownerReferences",
+           parse("[{\"kind\":\"CronOMJob\",\"name\":\"nightly\",\"uid\":\"c1\","
+                 "\"controller\":true}]"));
+    CU_ASSERT_FATAL(json_object_deep_copy(job, &copy, NULL) == 0);
+    CU_ASSERT(upsert(c, WC_OMJOB, job, 1) == 0); /* new: urgent, and so its CronOMJob hint */
+    CU_ASSERT_FATAL(nhints == 2);
+    CU_ASSERT(hints[0].kind == IPC_KIND_OMJOB && hints[0].urgent);
+    CU_ASSERT(hints[1].kind == IPC_KIND_CRONOMJOB && hints[1].urgent);
+    /* Our finalizer and status writes: same generation, held (both hints). */
+    jx_set_str(copy, "metadata.resourceVersion", "2");
+    jx_set(copy, "metadata.finalizers", parse("[\"omjob.pipelines.openmetadata.org/finalizer\"]"));
+    jx_set_str(copy, "status.phase", "Pending");
+    CU_ASSERT(wcache_upsert(c, WC_OMJOB, copy, 1) == 0);
+    CU_ASSERT(nhints == 4 && !hints[2].urgent && !hints[3].urgent);
+    /* A spec change (the API server bumps metadata.generation): urgent. */
+    jx_set_str(copy, "metadata.resourceVersion", "3");
+    jx_set(copy, "metadata.generation", json_object_new_int(2));
+    CU_ASSERT(wcache_upsert(c, WC_OMJOB, copy, 1) == 0);
+    CU_ASSERT(nhints == 6 && hints[4].urgent && hints[5].urgent);
+
+    /* The main pod: created, scheduled, running are echoes or progress (held);
+     * its end is urgent, once; our finalizer's release after it is held; its
+     * deletion beginning and its removal are urgent. */
+    struct json_object *pod = mk("ns", "job-main", "p1", "10", "job");
+    jx_set_str(pod, "status.phase", "Pending");
+    CU_ASSERT(wcache_upsert(c, WC_POD, pod, 1) == 0);
+    CU_ASSERT(nhints == 7 && hints[6].kind == IPC_KIND_POD && !hints[6].urgent);
+    jx_set_str(pod, "metadata.resourceVersion", "11");
+    jx_set_str(pod, "status.phase", "Running");
+    CU_ASSERT(wcache_upsert(c, WC_POD, pod, 1) == 0);
+    CU_ASSERT(nhints == 8 && !hints[7].urgent);
+    jx_set_str(pod, "metadata.resourceVersion", "12");
+    jx_set_str(pod, "status.phase", "Succeeded");
+    CU_ASSERT(wcache_upsert(c, WC_POD, pod, 1) == 0);
+    CU_ASSERT(nhints == 9 && hints[8].urgent);
+    jx_set_str(pod, "metadata.resourceVersion", "13");
+    jx_set(pod, "metadata.finalizers", json_object_new_array());
+    CU_ASSERT(wcache_upsert(c, WC_POD, pod, 1) == 0);
+    CU_ASSERT(nhints == 10 && !hints[9].urgent);
+    jx_set_str(pod, "metadata.resourceVersion", "14");
+    jx_set_str(pod, "metadata.deletionTimestamp", "2026-12-05T10:00:00Z");
+    CU_ASSERT(wcache_upsert(c, WC_POD, pod, 1) == 0);
+    CU_ASSERT(nhints == 11 && hints[10].urgent);
+    jx_set_str(pod, "metadata.resourceVersion", "15"); /* still being deleted: held */
+    jx_set_str(pod, "status.reason", "x");
+    CU_ASSERT(wcache_upsert(c, WC_POD, pod, 1) == 0);
+    CU_ASSERT(nhints == 12 && !hints[11].urgent);
+    CU_ASSERT(wcache_delete(c, WC_POD, pod) == 1);
+    CU_ASSERT(nhints == 13 && hints[12].urgent);
+    json_object_put(pod);
+    /* A pod first seen already ended (a relist, a takeover): urgent. */
+    pod = mk("ns", "job-exit", "p2", "16", "job");
+    jx_set_str(pod, "status.phase", "Failed");
+    CU_ASSERT(upsert(c, WC_POD, pod, 1) == 0);
+    CU_ASSERT(nhints == 14 && hints[13].urgent);
+
+    /* The OMJob's deletion beginning, an echo while it is held, its removal. */
+    jx_set_str(copy, "metadata.resourceVersion", "20");
+    jx_set_str(copy, "metadata.deletionTimestamp", "2026-12-05T10:00:00Z");
+    CU_ASSERT(wcache_upsert(c, WC_OMJOB, copy, 1) == 0);
+    CU_ASSERT(nhints == 16 && hints[14].urgent && hints[15].urgent);
+    jx_set_str(copy, "metadata.resourceVersion", "21");
+    jx_set_str(copy, "status.phase", "Failed");
+    CU_ASSERT(wcache_upsert(c, WC_OMJOB, copy, 1) == 0);
+    CU_ASSERT(nhints == 18 && !hints[16].urgent && !hints[17].urgent);
+    CU_ASSERT(wcache_delete(c, WC_OMJOB, copy) == 1);
+    CU_ASSERT(nhints == 20 && hints[18].urgent && hints[19].urgent);
+    json_object_put(copy);
+
+    /* A CronOMJob: new and deleted urgent, a status write held, a spec edit urgent. */
+    struct json_object *cron = mk("ns", "nightly", "c1", "30", NULL);
+    jx_set(cron, "metadata.generation", json_object_new_int(1));
+    CU_ASSERT(wcache_upsert(c, WC_CRONOMJOB, cron, 1) == 0);
+    CU_ASSERT(nhints == 21 && hints[20].kind == IPC_KIND_CRONOMJOB && hints[20].urgent);
+    jx_set_str(cron, "metadata.resourceVersion", "31");
+    jx_set_str(cron, "status.lastScheduleTime", "2026-12-05T10:00:00Z");
+    CU_ASSERT(wcache_upsert(c, WC_CRONOMJOB, cron, 1) == 0);
+    CU_ASSERT(nhints == 22 && !hints[21].urgent);
+    jx_set_str(cron, "metadata.resourceVersion", "32");
+    jx_set(cron, "metadata.generation", json_object_new_int(2));
+    CU_ASSERT(wcache_upsert(c, WC_CRONOMJOB, cron, 1) == 0);
+    CU_ASSERT(nhints == 23 && hints[22].urgent);
+    CU_ASSERT(wcache_delete(c, WC_CRONOMJOB, cron) == 1);
+    CU_ASSERT(nhints == 24 && hints[23].urgent);
+    json_object_put(cron);
+    wcache_free(c);
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -1174,6 +1272,7 @@ int main(void)
     CU_add_test(s, "CronOMJob child index against a model", test_cron_child_index);
     CU_add_test(s, "hint topics", test_hint_topics);
     CU_add_test(s, "hints: finished OMJobs flagged for the cleaner", test_hint_finished);
+    CU_add_test(s, "hints: urgent or held", test_hint_urgent);
     CU_add_test(s, "entry sizes", test_entry_size);
     CU_add_test(s, "OMJob compact JSON coded, answered as served", test_coded_json);
     CU_add_test(s, "pods: shared strings not copied", test_pod_shared_strings);

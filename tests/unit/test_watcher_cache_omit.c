@@ -22,9 +22,9 @@
 static int nhints;
 
 static void count_hint(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
-                       const char *name, uint64_t rev, bool finished, const struct wc_obj *omjob)
+                       const char *name, uint64_t rev, unsigned flags, const struct wc_obj *omjob)
 {
-    (void)ctx, (void)kind, (void)key, (void)ns, (void)name, (void)rev, (void)finished, (void)omjob;
+    (void)ctx, (void)kind, (void)key, (void)ns, (void)name, (void)rev, (void)flags, (void)omjob;
     nhints++;
 }
 
