@@ -40,13 +40,21 @@ int kclient_new(const struct cfg *c, struct ctl *ctl, const struct kube_client_o
     return 0;
 }
 
-int kclient_create_owned(struct kube_client *kc, const struct kube_ref *r, struct json_object *obj,
-                         struct json_object **out, struct kube_err *err)
+/* The create, its answer parsed into *out or as text into *text. */
+static int create(struct kube_client *kc, const struct kube_ref *r, struct json_object *obj,
+                  struct json_object **out, struct kube_text *text, struct kube_err *err)
+{
+    return text != NULL ? kube_create_text(kc, r, obj, text, err)
+                        : kube_create(kc, r, obj, out, err);
+}
+
+static int create_owned(struct kube_client *kc, const struct kube_ref *r, struct json_object *obj,
+                        struct json_object **out, struct kube_text *text, struct kube_err *err)
 {
     static _Atomic bool no_block;
     if (atomic_load(&no_block))
         wc_drop_block_owner(obj);
-    int rc = kube_create(kc, r, obj, out, err);
+    int rc = create(kc, r, obj, out, text, err);
     enum wc_block why =
         rc == -EPERM ? wc_block_owner_refused(err->http, err->message) : WC_BLOCK_OK;
     if (why != WC_BLOCK_OK && wc_drop_block_owner(obj) > 0) {
@@ -59,7 +67,19 @@ int kclient_create_owned(struct kube_client *kc, const struct kube_ref *r, struc
                      "OwnerReferencesPermissionEnforcement): creating without it; a foreground "
                      "deletion of an OMJob or CronOMJob will not wait for its pods or runs",
                      "detail", err->message, NULL);
-        rc = kube_create(kc, r, obj, out, err);
+        rc = create(kc, r, obj, out, text, err);
     }
     return rc;
+}
+
+int kclient_create_owned(struct kube_client *kc, const struct kube_ref *r, struct json_object *obj,
+                         struct json_object **out, struct kube_err *err)
+{
+    return create_owned(kc, r, obj, out, NULL, err);
+}
+
+int kclient_create_owned_text(struct kube_client *kc, const struct kube_ref *r,
+                              struct json_object *obj, struct kube_text *text, struct kube_err *err)
+{
+    return create_owned(kc, r, obj, NULL, text, err);
 }

@@ -23,8 +23,14 @@ int kclient_new(const struct cfg *c, struct ctl *ctl, const struct kube_client_o
  * blockOwnerDeletion (OwnerReferencesPermissionEnforcement without `update` on
  * the owner's finalizers, e.g. under OpenMetadata's chart RBAC) it warns once per
  * process, creates without it, and does so from then on: the object is made, and
- * only a foreground deletion of the owner stops waiting for it. */
+ * only a foreground deletion of the owner stops waiting for it. Refused because
+ * the API server cannot map the owner's kind yet (a CRD just installed), only that
+ * create goes without it (wc_block_owner_refused). */
 int kclient_create_owned(struct kube_client *kc, const struct kube_ref *r, struct json_object *obj,
                          struct json_object **out, struct kube_err *err);
+/* The same with the created object as text (kube_create_text). */
+int kclient_create_owned_text(struct kube_client *kc, const struct kube_ref *r,
+                              struct json_object *obj, struct kube_text *text,
+                              struct kube_err *err);
 
 #endif

@@ -371,21 +371,39 @@ static void scratch_trim(struct jx_parser *p)
     }
 }
 
+int jx_parser_parse_cut(struct jx_parser *p, const char *buf, size_t len,
+                        const struct jx_path *paths, size_t npaths, struct json_object **out,
+                        char *err, size_t errsz)
+{
+    const char *t = buf;
+    size_t n = len;
+    for (size_t i = 0; i < npaths; i++) {
+        size_t off, cut;
+        if (!jx_find_member(t, n, paths[i].keys, paths[i].n, &off, &cut))
+            continue;
+        if (t == buf) {
+            if (scratch_reserve(p, len) != 0)
+                return -ENOMEM;
+            memcpy(p->jp_buf, buf, off);
+            memcpy(p->jp_buf + off, buf + off + cut, n - off - cut);
+        } else {
+            memmove(p->jp_buf + off, p->jp_buf + off + cut, n - off - cut);
+        }
+        t = p->jp_buf;
+        n -= cut;
+    }
+    int rc = jx_parser_parse(p, t, n, out, err, errsz);
+    if (t != buf)
+        scratch_trim(p);
+    return rc;
+}
+
 int jx_parser_parse_without(struct jx_parser *p, const char *buf, size_t len,
                             const char *const *path, size_t npath, struct json_object **out,
                             char *err, size_t errsz)
 {
-    size_t off, cut;
-    if (!jx_find_member(buf, len, path, npath, &off, &cut))
-        return jx_parser_parse(p, buf, len, out, err, errsz);
-    size_t n = len - cut;
-    if (scratch_reserve(p, n) != 0)
-        return -ENOMEM;
-    memcpy(p->jp_buf, buf, off);
-    memcpy(p->jp_buf + off, buf + off + cut, len - off - cut);
-    int rc = jx_parser_parse(p, p->jp_buf, n, out, err, errsz);
-    scratch_trim(p);
-    return rc;
+    struct jx_path one = {path, npath};
+    return jx_parser_parse_cut(p, buf, len, &one, 1, out, err, errsz);
 }
 
 int jx_parse_without(const char *buf, size_t len, const char *const *path, size_t npath,

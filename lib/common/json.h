@@ -69,6 +69,16 @@ bool jx_find_member(const char *buf, size_t len, const char *const *path, size_t
 int jx_parser_parse_without(struct jx_parser *p, const char *buf, size_t len,
                             const char *const *path, size_t npath, struct json_object **out,
                             char *err, size_t errsz);
+/* A key path (jx_parser_parse_cut). */
+struct jx_path {
+    const char *const *keys;
+    size_t n;
+};
+/* jx_parser_parse_without for several members: each cut (when there) from what
+ * the ones before it left of the text. */
+int jx_parser_parse_cut(struct jx_parser *p, const char *buf, size_t len,
+                        const struct jx_path *paths, size_t npaths, struct json_object **out,
+                        char *err, size_t errsz);
 /* The same with a parser of its own. */
 int jx_parse_without(const char *buf, size_t len, const char *const *path, size_t npath,
                      struct json_object **out, char *err, size_t errsz);

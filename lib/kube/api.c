@@ -31,14 +31,18 @@ static int decode(bool drop, struct kube_http_resp *resp, struct json_object **o
     return rc;
 }
 
-int kube_request(struct kube_client *c, const struct kube_req *req, struct json_object **out,
-                 struct kube_err *err)
+/* kube_request, with the 2xx body parsed into *out or handed over in *text (one
+ * of them, or neither). */
+static int request(struct kube_client *c, const struct kube_req *req, struct json_object **out,
+                   struct kube_text *text, struct kube_err *err)
 {
     struct kube_err local;
     char path[KUBE_PATH_MAX];
     if (err == NULL)
         err = &local;
     kube_err_clear(err);
+    if (text != NULL)
+        *text = (struct kube_text){0};
     int n = kube_path(path, sizeof(path), req->ref, req->params, req->nparams);
     if (n < 0) {
         kube_err_set(err, KUBE_ERRK_INVALID, "bad resource reference or path too long");
@@ -56,6 +60,15 @@ int kube_request(struct kube_client *c, const struct kube_req *req, struct json_
     int rc = kube_http_do(c, &rq, &resp, err);
     if (rc != 0)
         return rc;
+    if (text != NULL && resp.len > 0) {
+        text->body = resp.body; /* NUL-terminated */
+        text->len = resp.len;
+        return 0;
+    }
+    if (text != NULL) {
+        free(resp.body);
+        return 0;
+    }
     struct json_object *o = NULL;
     rc = decode(kube_http_drop_managed_fields(c), &resp, out ? &o : NULL, err);
     if (rc == 0 && out != NULL)
@@ -63,41 +76,66 @@ int kube_request(struct kube_client *c, const struct kube_req *req, struct json_
     return rc;
 }
 
-/* A request with a JSON body serialized from obj (may be NULL). */
+int kube_request(struct kube_client *c, const struct kube_req *req, struct json_object **out,
+                 struct kube_err *err)
+{
+    return request(c, req, out, NULL, err);
+}
+
+int kube_request_text(struct kube_client *c, const struct kube_req *req, struct kube_text *text,
+                      struct kube_err *err)
+{
+    return request(c, req, NULL, text, err);
+}
+
+/* A request with a JSON body serialized from obj (may be NULL); the answer parsed
+ * into *out or as text into *text. */
 static int with_json(struct kube_client *c, const char *method, const struct kube_ref *r,
                      const struct kube_param *params, size_t nparams, struct json_object *obj,
                      const char *ctype, enum kube_idem idem, struct json_object **out,
-                     struct kube_err *err)
+                     struct kube_text *text, struct kube_err *err)
 {
     const char *body = NULL;
     size_t len = 0;
     if (obj != NULL)
         body = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
     struct kube_req req = {method, r, params, nparams, body, len, ctype, idem};
-    return kube_request(c, &req, out, err);
+    return request(c, &req, out, text, err);
 }
 
 int kube_get(struct kube_client *c, const struct kube_ref *r, struct json_object **out,
              struct kube_err *err)
 {
-    return with_json(c, "GET", r, NULL, 0, NULL, NULL, KUBE_IDEM_SAFE, out, err);
+    return with_json(c, "GET", r, NULL, 0, NULL, NULL, KUBE_IDEM_SAFE, out, NULL, err);
 }
 
-int kube_create(struct kube_client *c, const struct kube_ref *r, struct json_object *obj,
-                struct json_object **out, struct kube_err *err)
+static int create(struct kube_client *c, const struct kube_ref *r, struct json_object *obj,
+                  struct json_object **out, struct kube_text *text, struct kube_err *err)
 {
     struct kube_ref coll = *r;
     coll.name = NULL;
     coll.sub = NULL;
     struct kube_param p[] = {{"fieldManager", kube_http_field_manager(c)}};
-    return with_json(c, "POST", &coll, p, 1, obj, NULL, KUBE_IDEM_UNSAFE, out, err);
+    return with_json(c, "POST", &coll, p, 1, obj, NULL, KUBE_IDEM_UNSAFE, out, text, err);
+}
+
+int kube_create(struct kube_client *c, const struct kube_ref *r, struct json_object *obj,
+                struct json_object **out, struct kube_err *err)
+{
+    return create(c, r, obj, out, NULL, err);
+}
+
+int kube_create_text(struct kube_client *c, const struct kube_ref *r, struct json_object *obj,
+                     struct kube_text *text, struct kube_err *err)
+{
+    return create(c, r, obj, NULL, text, err);
 }
 
 int kube_update(struct kube_client *c, const struct kube_ref *r, struct json_object *obj,
                 struct json_object **out, struct kube_err *err)
 {
     struct kube_param p[] = {{"fieldManager", kube_http_field_manager(c)}};
-    return with_json(c, "PUT", r, p, 1, obj, NULL, KUBE_IDEM_SAFE, out, err);
+    return with_json(c, "PUT", r, p, 1, obj, NULL, KUBE_IDEM_SAFE, out, NULL, err);
 }
 
 const char *kube_patch_type_str(enum kube_patch_type t)
@@ -113,8 +151,9 @@ const char *kube_patch_type_str(enum kube_patch_type t)
     return "unknown";
 }
 
-int kube_patch(struct kube_client *c, const struct kube_ref *r, enum kube_patch_type type,
-               struct json_object *patch, struct json_object **out, struct kube_err *err)
+static int patch_req(struct kube_client *c, const struct kube_ref *r, enum kube_patch_type type,
+                     struct json_object *patch, struct json_object **out, struct kube_text *text,
+                     struct kube_err *err)
 {
     static const char *const ctypes[] = {
         [KUBE_PATCH_MERGE] = "application/merge-patch+json",
@@ -128,7 +167,19 @@ int kube_patch(struct kube_client *c, const struct kube_ref *r, enum kube_patch_
     }
     enum kube_idem idem = type == KUBE_PATCH_JSON ? KUBE_IDEM_UNSAFE : KUBE_IDEM_SAFE;
     struct kube_param p[] = {{"fieldManager", kube_http_field_manager(c)}};
-    return with_json(c, "PATCH", r, p, 1, patch, ctypes[type], idem, out, err);
+    return with_json(c, "PATCH", r, p, 1, patch, ctypes[type], idem, out, text, err);
+}
+
+int kube_patch(struct kube_client *c, const struct kube_ref *r, enum kube_patch_type type,
+               struct json_object *patch, struct json_object **out, struct kube_err *err)
+{
+    return patch_req(c, r, type, patch, out, NULL, err);
+}
+
+int kube_patch_text(struct kube_client *c, const struct kube_ref *r, enum kube_patch_type type,
+                    struct json_object *patch, struct kube_text *text, struct kube_err *err)
+{
+    return patch_req(c, r, type, patch, NULL, text, err);
 }
 
 int kube_apply(struct kube_client *c, const struct kube_ref *r, struct json_object *obj,
@@ -143,7 +194,7 @@ int kube_apply(struct kube_client *c, const struct kube_ref *r, struct json_obje
     }
     struct kube_param p[] = {{"fieldManager", fm}, {"force", force ? "true" : NULL}};
     return with_json(c, "PATCH", r, p, 2, obj, "application/apply-patch+yaml", KUBE_IDEM_SAFE, out,
-                     err);
+                     NULL, err);
 }
 
 /* A DeleteOptions (or, with kind "Eviction", an Eviction's deleteOptions). */
@@ -179,7 +230,7 @@ int kube_delete(struct kube_client *c, const struct kube_ref *r, const struct ku
         kube_err_set(err, KUBE_ERRK_NOMEM, "out of memory");
         return -ENOMEM;
     }
-    int rc = with_json(c, "DELETE", r, NULL, 0, body, NULL, KUBE_IDEM_SAFE, out, err);
+    int rc = with_json(c, "DELETE", r, NULL, 0, body, NULL, KUBE_IDEM_SAFE, out, NULL, err);
     json_object_put(body);
     return rc;
 }
@@ -202,7 +253,7 @@ int kube_evict(struct kube_client *c, const char *ns, const char *pod,
     if (o != NULL)
         json_object_object_add(ev, "deleteOptions", delete_options(o));
     struct kube_ref r = {"v1", "pods", ns, pod, "eviction"};
-    rc = with_json(c, "POST", &r, NULL, 0, ev, NULL, KUBE_IDEM_UNSAFE, NULL, err);
+    rc = with_json(c, "POST", &r, NULL, 0, ev, NULL, KUBE_IDEM_UNSAFE, NULL, NULL, err);
     json_object_put(ev);
     return rc;
 fail:

@@ -96,6 +96,18 @@ int kube_get(struct kube_client *c, const struct kube_ref *r, struct json_object
 int kube_create(struct kube_client *c, const struct kube_ref *r, struct json_object *obj,
                 struct json_object **out, struct kube_err *err);
 
+/* A 2xx answer as its text, for a caller that builds only part of it (a jx_keep
+ * projection, a member left out): body NUL-terminated (NULL when the answer was
+ * empty), the caller frees it. */
+struct kube_text {
+    char *body;
+    size_t len;
+};
+
+/* kube_create with the created object as text. */
+int kube_create_text(struct kube_client *c, const struct kube_ref *r, struct json_object *obj,
+                     struct kube_text *text, struct kube_err *err);
+
 /* PUT obj to r (r->sub "status" for the status subresource). Put
  * metadata.resourceVersion in obj to get 409 Conflict instead of overwriting a
  * newer object. */
@@ -112,6 +124,9 @@ const char *kube_patch_type_str(enum kube_patch_type t);
 
 int kube_patch(struct kube_client *c, const struct kube_ref *r, enum kube_patch_type type,
                struct json_object *patch, struct json_object **out, struct kube_err *err);
+/* kube_patch with the patched object as text. */
+int kube_patch_text(struct kube_client *c, const struct kube_ref *r, enum kube_patch_type type,
+                    struct json_object *patch, struct kube_text *text, struct kube_err *err);
 
 /* Server-side apply (PATCH application/apply-patch+yaml with a JSON body, which is
  * valid YAML). field_manager NULL uses the client's; one of them is required
@@ -153,6 +168,9 @@ struct kube_req {
 
 int kube_request(struct kube_client *c, const struct kube_req *req, struct json_object **out,
                  struct kube_err *err);
+/* kube_request with the answer as text. */
+int kube_request_text(struct kube_client *c, const struct kube_req *req, struct kube_text *text,
+                      struct kube_err *err);
 
 struct kube_list_opts {
     const char *label_selector;

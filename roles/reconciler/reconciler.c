@@ -140,6 +140,7 @@ struct rc {
     struct evsnap *snap;                     /* Events for many first passes (evsnap.h) */
     int64_t snap_retry_at;                   /* after a failed snapshot: per-key LISTs until */
     struct metrics_family *template_fetches; /* omjob_template_fetches_total{result} */
+    struct metrics_family *answer_specs;     /* omjob_reconciler_answer_specs_total{source} */
     struct jx_parser *jp;                    /* one json-c tokener for every GET_KEY reply */
 };
 
@@ -298,6 +299,62 @@ static void view_put_pod(struct view *v, const char *name, struct json_object *f
     }
     if (compact != NULL)
         json_object_array_add(pods, compact);
+}
+
+/* view_put_pod of the pod in a write's answer (its text), built only from the
+ * members its compact form reads (wc_pod_keep): a pod's env (OpenMetadata's
+ * config), volumes and managedFields are never built. False when the answer is
+ * empty or does not parse (the view is left as it was). */
+static bool view_put_pod_text(struct rc *r, struct view *v, const char *name,
+                              const struct kube_text *t)
+{
+    struct json_object *full = NULL;
+    if (t->body == NULL ||
+        jx_parser_parse_keep(r->jp, t->body, t->len, wc_pod_keep, &full, NULL, 0) != 0 ||
+        full == NULL || !json_object_is_type(full, json_type_object)) {
+        json_object_put(full);
+        return false;
+    }
+    view_put_pod(v, name, full);
+    json_object_put(full);
+    return true;
+}
+
+/* The OMJob in a write's answer (its text), without managedFields. Its spec (the
+ * bulk of it: two pod templates carrying OpenMetadata's config) is not built when
+ * the answer's metadata.generation is that of the view's OMJob, whose spec it then
+ * takes: a change of the spec moves the generation. NULL when the text does not
+ * parse. */
+static struct json_object *omjob_from_text(struct rc *r, struct json_object *view_om,
+                                           const struct kube_text *t)
+{
+    static const char *const mf[] = {"metadata", "managedFields"}, *const sp[] = {"spec"};
+    static const struct jx_path cut[] = {{mf, 2}, {sp, 1}};
+    struct json_object *spec = view_om != NULL ? jx_get(view_om, "spec") : NULL, *o = NULL;
+    struct json_object *vg = view_om != NULL ? jx_get(view_om, "metadata.generation") : NULL;
+    if (t->body == NULL)
+        return NULL;
+    if (spec != NULL && vg != NULL &&
+        jx_parser_parse_cut(r->jp, t->body, t->len, cut, 2, &o, NULL, 0) == 0 &&
+        json_object_is_type(o, json_type_object) && jx_get(o, "spec") == NULL) {
+        struct json_object *g = jx_get(o, "metadata.generation");
+        if (g != NULL && json_object_get_int64(g) == json_object_get_int64(vg)) {
+            json_object_object_add(o, "spec", json_object_get(spec));
+            if (r->answer_specs != NULL)
+                metrics_counter_add(r->answer_specs, 1.0, "view");
+            return o;
+        }
+    }
+    json_object_put(o); /* another generation: the answer's own spec */
+    o = NULL;
+    if (jx_parser_parse_cut(r->jp, t->body, t->len, cut, 1, &o, NULL, 0) != 0 ||
+        !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return NULL;
+    }
+    if (r->answer_specs != NULL)
+        metrics_counter_add(r->answer_specs, 1.0, "answer");
+    return o;
 }
 
 /* GET_KEY over req/rep. 0 with v->root, -EAGAIN when the watcher has not synced
@@ -460,15 +517,17 @@ static void write_error_event(struct view *v, const struct dc_action *a, const s
 }
 
 /* The pod of a is created (out: the API server's reply, put into the view). */
-static void create_done(struct rc *r, struct kst *k, struct view *v, struct dc_action *a,
-                        struct json_object *out)
+/* A create that succeeded; false when its answer could not be read (the pod's
+ * hint brings it). */
+static bool create_done(struct rc *r, struct kst *k, struct view *v, struct dc_action *a,
+                        struct kube_text *out)
 {
     bool is_main = a->kind == DC_CREATE_MAIN;
     metrics_counter_add(r->fam->pods_created, 1.0, a->pod_type);
     log_info("pod created", "key", k->key, "pod", a->pod, "type", a->pod_type, NULL);
     emit_events(v->evq, view_omjob(v), a);
-    view_put_pod(v, a->pod, out);
-    json_object_put(out);
+    bool seen = view_put_pod_text(r, v, a->pod, out);
+    free(out->body);
     if (is_main) {
         free(k->create_error);
         k->create_error = NULL;
@@ -482,6 +541,7 @@ static void create_done(struct rc *r, struct kst *k, struct view *v, struct dc_a
     k->uncertain = NULL;
     if (!is_main)
         k->exit_create_rejected = false;
+    return seen;
 }
 
 /* Rejected: quota, admission, invalid. Retried with backoff; for the main pod decide
@@ -541,7 +601,7 @@ static void keep_uncertain(struct kst *k, const struct dc_action *a)
 static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct dc_action *a)
 {
     struct kube_err e;
-    struct json_object *out = NULL;
+    struct kube_text out;
     struct kube_ref ref = {.gv = POD_GROUP_VERSION, .plural = POD_PLURAL, .ns = v->ns};
     bool is_main = a->kind == DC_CREATE_MAIN;
     if (k->create_retry_main != is_main) {
@@ -553,11 +613,9 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
         schedule(r, k, k->create_retry_at);
         return STEP_WAIT;
     }
-    int rc = kclient_create_owned(r->kc, &ref, a->pod_obj, &out, &e);
-    if (rc == 0) {
-        create_done(r, k, v, a, out);
-        return STEP_CONTINUE;
-    }
+    int rc = kclient_create_owned_text(r->kc, &ref, a->pod_obj, &out, &e);
+    if (rc == 0)
+        return create_done(r, k, v, a, &out) ? STEP_CONTINUE : STEP_WAIT;
     /* An attempt that reached the server unanswered may have created the pod
      * whatever the last one says (a retry's AlreadyExists): its Events wait for
      * the cache (settle_uncertain). */
@@ -605,6 +663,7 @@ static enum step exec_create(struct rc *r, struct kst *k, struct view *v, struct
 static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct dc_action *a)
 {
     struct kube_err e;
+    struct kube_text text;
     struct json_object *out = NULL, *omjob = view_omjob(v);
     bool is_pod = a->kind == DC_RELEASE_POD || a->kind == DC_ADOPT_POD;
     struct kube_ref ref = {.gv = is_pod ? POD_GROUP_VERSION : OMJOB_GROUP_VERSION,
@@ -612,7 +671,7 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
                            .ns = v->ns,
                            .name = is_pod ? a->pod : v->name,
                            .sub = a->kind == DC_STATUS ? "status" : NULL};
-    int rc = kube_patch(r->kc, &ref, KUBE_PATCH_MERGE, a->patch, &out, &e);
+    int rc = kube_patch_text(r->kc, &ref, KUBE_PATCH_MERGE, a->patch, &text, &e);
     if (rc != 0 && a->nev > 0 && (kube_err_maybe_applied(&e) || e.http >= 500)) {
         /* Perhaps applied, its Events not posted: check them once the cache shows
          * the OMJob past this write's base. Whatever the last attempt says: a merge
@@ -627,6 +686,7 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
     }
     if (rc == 0) {
         if (!is_pod) {
+            out = omjob_from_text(r, omjob, &text);
             const char *base = jx_str(a->patch, "metadata.resourceVersion");
             behind_note(&k->behind,
                         base != NULL ? base : jx_str(omjob, "metadata.resourceVersion"));
@@ -638,14 +698,17 @@ static enum step exec_patch(struct rc *r, struct kst *k, struct view *v, struct 
                 log_info("phase", "key", k->key, "from", *a->from_phase ? a->from_phase : "None",
                          "to", a->to_phase, "reason", jx_str(out, "status.mainPodReason"), NULL);
         }
-        emit_events(v->evq, is_pod ? omjob : out, a);
-        if (is_pod) {
-            view_put_pod(v, a->pod, out);
-            json_object_put(out);
-        } else {
+        emit_events(v->evq, is_pod || out == NULL ? omjob : out, a);
+        bool seen;
+        if (is_pod)
+            seen = view_put_pod_text(r, v, a->pod, &text);
+        else if ((seen = out != NULL))
             json_object_object_add(v->root, "omjob", out);
-        }
-        return STEP_CONTINUE;
+        if (!seen) /* applied, its answer unreadable: the object's hint brings it */
+            log_warn("the answer to a write is not an object; waiting for the cache", "key", k->key,
+                     NULL);
+        free(text.body);
+        return seen ? STEP_CONTINUE : STEP_WAIT;
     }
     if (rc == -ESTALE) {
         /* Conflict: our view is older than the server's. Look again shortly; the
@@ -1273,8 +1336,15 @@ static int event_metrics(struct rc *r)
                              "OMJobs read from the API server because a pod to create needs a "
                              "template the watcher's cache leaves out (result: ok, gone, error).",
                              result, 1, &r->template_fetches);
+    static const char *const source[] = {"source"};
+    if (rc == 0)
+        rc = metrics_counter_new(m, "omjob_reconciler_answer_specs_total",
+                                 "OMJob writes whose answer the view took, by where its spec came "
+                                 "from: view (the same generation: the answer's spec not built) "
+                                 "or answer.",
+                                 source, 1, &r->answer_specs);
     if (rc != 0)
-        log_error("cannot register the template fetch metric", "error", strerror(-rc), NULL);
+        log_error("cannot register the reconciler's write metrics", "error", strerror(-rc), NULL);
     return rc;
 }
 

@@ -110,6 +110,16 @@ if [ "$hh" -gt 0 ] && [ "$hh" -lt "$hs" ] && [ "$ms" -lt "$hs" ] && [ "$mh" -gt 
 else
 	fail "hint metrics: sent $hs, held $hh, messages $ms (wait $mw, hold $mh)"
 fi
+# The answers to the OMJob writes: their spec (OpenMetadata's templates) not built
+# again, the view's kept (the same generation: docs/ARCHITECTURE.md, "The
+# reconciler"), and the runs above all as the contract says with it.
+av=$(sum '^omjob_reconciler_answer_specs_total\{.*source="view"')
+aa=$(sum '^omjob_reconciler_answer_specs_total\{.*source="answer"')
+if [ "$av" -ge 14 ] && [ "$aa" = 0 ]; then
+	pass "OMJob write answers: $av took the view's spec, $aa built the answer's"
+else
+	fail "omjob_reconciler_answer_specs_total: view '$av', answer '$aa'"
+fi
 # With OMJOB_SCHED_BATCH=true (start_operator above) every process of the
 # operator runs SCHED_BATCH (docs/ARCHITECTURE.md, "The scheduling policy"): the
 # policy in /proc/<pid>/stat (field 41) is 3.

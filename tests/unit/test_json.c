@@ -309,6 +309,44 @@ static void test_find_member(void)
     CU_ASSERT(!jx_find_member("{}", 2, mf, 0, &off, &cut));
 }
 
+/* jx_parser_parse_cut: several members cut, wherever they are (first, last, next to
+ * each other, nested, absent), gives the tree the whole text gives with those
+ * members deleted. */
+static void test_parse_cut(void)
+{
+    static const char *const mf[] = {"metadata", "managedFields"}, *const sp[] = {"spec"};
+    static const struct jx_path paths[] = {{mf, 2}, {sp, 1}};
+    static const char *const texts[] = {
+        "{\"metadata\":{\"name\":\"a\",\"managedFields\":[{}]},\"spec\":{\"x\":[1,{\"y\":2}]},"
+        "\"status\":{}}",
+        "{\"spec\":1,\"metadata\":{\"managedFields\":[]}}",
+        "{\"metadata\":{\"managedFields\":[],\"uid\":\"u\"},\"spec\":\"s\"}",
+        "{\"a\":0,\"spec\":{},\"metadata\":{\"x\":1,\"managedFields\":null}}",
+        "{\"metadata\":{\"name\":\"only\"}}",
+        "{\"spec\":{\"metadata\":{\"managedFields\":1}}}",
+        "{}",
+    };
+    struct jx_parser *p = NULL;
+    char err[128];
+    CU_ASSERT_FATAL(jx_parser_new(&p) == 0);
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        struct json_object *got = NULL, *want = NULL;
+        CU_ASSERT_EQUAL_FATAL(
+            jx_parser_parse_cut(p, texts[i], strlen(texts[i]), paths, 2, &got, err, sizeof(err)),
+            0);
+        CU_ASSERT_FATAL(jx_parse(texts[i], strlen(texts[i]), &want, NULL, 0) == 0);
+        struct json_object *md = jx_obj(want, "metadata");
+        if (md != NULL)
+            json_object_object_del(md, "managedFields");
+        json_object_object_del(want, "spec");
+        if (!json_object_equal(got, want))
+            CU_FAIL(texts[i]);
+        json_object_put(got);
+        json_object_put(want);
+    }
+    jx_parser_free(p);
+}
+
 static void test_parse_without(void)
 {
     static const char *const mf[] = {"metadata", "managedFields"};
@@ -473,6 +511,7 @@ int main(void)
         {"add and push", test_add_push},
         {"find member", test_find_member},
         {"parse without a member", test_parse_without},
+        {"parse without several members", test_parse_cut},
         {"parse keeping some members", test_parse_keep},
         {NULL, NULL},
     };

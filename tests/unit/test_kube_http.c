@@ -700,6 +700,46 @@ static void test_writes(void)
     kube_client_free(c);
 }
 
+/* kube_create_text / kube_patch_text: the same requests, the answer handed over
+ * as its text (NUL-terminated, managedFields and all: the caller builds what it
+ * needs); an empty answer is no text; an error is the same error. */
+static void test_writes_text(void)
+{
+    struct kube_client *c = client();
+    struct json_object *obj = json_tokener_parse("{\"status\":{\"phase\":\"Running\"}}");
+    struct kube_ref st = {"pipelines.openmetadata.org/v1", "omjobs", "ns", "j", "status"};
+    const char *answer = "{\"metadata\":{\"name\":\"j\",\"managedFields\":[{}]},\"x\":1}";
+    struct kube_text t = {(char *)"stale", 1};
+    struct kube_err e;
+    reply_simple(200, NULL, answer);
+    CU_ASSERT_EQUAL(kube_patch_text(c, &st, KUBE_PATCH_MERGE, obj, &t, &e), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t.body);
+    CU_ASSERT_EQUAL(t.len, strlen(answer));
+    CU_ASSERT_STRING_EQUAL(t.body, answer);
+    free(t.body);
+    CU_ASSERT(strncmp(req_n(0),
+                      "PATCH /apis/pipelines.openmetadata.org/v1/namespaces/ns/omjobs/j/"
+                      "status?fieldManager=omjob HTTP",
+                      90) == 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(req_n(0), "Content-Type: application/merge-patch+json\r\n"));
+    reply_simple(201, NULL, answer);
+    CU_ASSERT_EQUAL(kube_create_text(c, &pod, obj, &t, &e), 0);
+    CU_ASSERT(t.body != NULL && strcmp(t.body, answer) == 0);
+    free(t.body);
+    CU_ASSERT(strncmp(req_n(1), "POST /api/v1/namespaces/ns/pods?fieldManager=omjob HTTP", 55) ==
+              0);
+    reply_simple(200, NULL, "");
+    CU_ASSERT_EQUAL(kube_patch_text(c, &st, KUBE_PATCH_MERGE, obj, &t, &e), 0);
+    CU_ASSERT(t.body == NULL && t.len == 0);
+    reply_simple(409, NULL,
+                 "{\"kind\":\"Status\",\"reason\":\"AlreadyExists\",\"code\":409,\"message\":"
+                 "\"pods \\\"p\\\" already exists\"}");
+    CU_ASSERT_EQUAL(kube_create_text(c, &pod, obj, &t, &e), -EEXIST);
+    CU_ASSERT(t.body == NULL && e.http == 409);
+    json_object_put(obj);
+    kube_client_free(c);
+}
+
 static int count_items(void *ctx, struct json_object *item)
 {
     int *n = ctx;
@@ -1301,6 +1341,7 @@ int main(void)
     CU_add_test(su, "write on a dead reused connection", test_write_on_dead_reused_connection);
     CU_add_test(su, "refused after sending", test_refused_after_sending);
     CU_add_test(su, "update, patch, apply, delete, evict", test_writes);
+    CU_add_test(su, "create and patch answered as text", test_writes_text);
     CU_add_test(su, "list pages", test_list_pages);
     CU_add_test(su, "token rotation on 401", test_token_rotation_401);
     CU_add_test(su, "client-side rate limit", test_rate_limited);
