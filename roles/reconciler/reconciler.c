@@ -516,9 +516,8 @@ static void write_error_event(struct view *v, const struct dc_action *a, const s
              a->pod[0] ? " " : "", a->pod, e->http, e->reason, e->message);
 }
 
-/* The pod of a is created (out: the API server's reply, put into the view). */
-/* A create that succeeded; false when its answer could not be read (the pod's
- * hint brings it). */
+/* The pod of a is created (out: the API server's reply as text, put into the view
+ * and freed). False when that reply could not be read (the pod's hint brings it). */
 static bool create_done(struct rc *r, struct kst *k, struct view *v, struct dc_action *a,
                         struct kube_text *out)
 {
