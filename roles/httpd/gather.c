@@ -1,6 +1,16 @@
 /* httpd's parallel queries to the roles' control sockets (see gather.h). Clients
  * are opened once per role and kept: closing one while a late reply arrives can
- * hit NNG 1.5.2's close hang (lib/ipc/reqrep.h). */
+ * hit NNG 1.5.2's close hang (lib/ipc/reqrep.h).
+ *
+ * One exception. A client whose role restarted sometimes never reaches the new
+ * process: every call times out while a new client reaches it at once (seen in
+ * process_httpd under ASan, ~1 run in 4: after a role was SIGKILLed, /readyz
+ * stayed 503 until httpd itself restarted; the same NNG 1.5.2 dialer redialling a
+ * process that died mid-handshake, like nanomsg/nng#1518 on the listener side,
+ * lib/ipc/internal.h). So a call that times out against a pid the client has
+ * never had an answer from gets the role a new client, once per pid; the old one
+ * is retired, not closed (another call may still hold it), and closed with the
+ * rest. At most one per restart of a role. */
 #include "roles/httpd/gather.h"
 
 #include <errno.h>
@@ -20,6 +30,13 @@
 struct gather_client {
     char gc_role[IPC_ROLE_MAX + 1];
     struct ipc_req *gc_req;
+    long gc_answered; /* the pid the last answer came from; 0: none yet */
+    long gc_renewed;  /* the pid this client was opened for after a timeout */
+};
+
+struct retired {
+    struct retired *r_next;
+    struct ipc_req *r_req;
 };
 
 struct httpd_gather {
@@ -27,6 +44,7 @@ struct httpd_gather {
     pthread_mutex_t g_mu;
     struct gather_client g_clients[GATHER_ROLES_MAX];
     int g_n;
+    struct retired *g_retired;
 };
 
 int httpd_gather_new(const char *run_dir, struct httpd_gather **out)
@@ -49,8 +67,22 @@ void httpd_gather_free(struct httpd_gather *g)
         return;
     for (int i = 0; i < g->g_n; i++)
         ipc_req_close(g->g_clients[i].gc_req);
+    while (g->g_retired != NULL) {
+        struct retired *r = g->g_retired;
+        g->g_retired = r->r_next;
+        ipc_req_close(r->r_req);
+        free(r);
+    }
     pthread_mutex_destroy(&g->g_mu);
     free(g);
+}
+
+static struct gather_client *find(struct httpd_gather *g, const char *role)
+{
+    for (int i = 0; i < g->g_n; i++)
+        if (strcmp(g->g_clients[i].gc_role, role) == 0)
+            return &g->g_clients[i];
+    return NULL;
 }
 
 /* The client of role, opened at its first use. Borrowed from g. */
@@ -59,11 +91,10 @@ static int client_of(struct httpd_gather *g, const char *role, struct ipc_req **
     char url[IPC_URL_MAX];
     int rc = 0;
     pthread_mutex_lock(&g->g_mu);
-    for (int i = 0; i < g->g_n; i++) {
-        if (strcmp(g->g_clients[i].gc_role, role) == 0) {
-            *out = g->g_clients[i].gc_req;
-            goto out;
-        }
+    struct gather_client *gc = find(g, role);
+    if (gc != NULL) {
+        *out = gc->gc_req;
+        goto out;
     }
     rc = -ENOSPC;
     if (g->g_n == GATHER_ROLES_MAX)
@@ -80,6 +111,41 @@ out:
     return rc;
 }
 
+/* After a call with client c to role (process pid) that ended with rc: remembers
+ * who answered, or gives the role a new client when c timed out against a pid it
+ * never had an answer from (see the top of this file). */
+static void after_call(struct httpd_gather *g, const char *role, long pid, struct ipc_req *c,
+                       int rc)
+{
+    char url[IPC_URL_MAX];
+    struct ipc_req *fresh = NULL;
+    struct retired *r = NULL;
+    pthread_mutex_lock(&g->g_mu);
+    struct gather_client *gc = find(g, role);
+    if (gc == NULL || gc->gc_req != c || pid <= 0)
+        goto out;
+    if (rc != -ETIMEDOUT) {
+        if (rc == 0)
+            gc->gc_answered = pid;
+        goto out;
+    }
+    if (gc->gc_answered == pid || gc->gc_renewed == pid ||
+        ipc_endpoint_url(url, sizeof(url), g->g_run_dir, IPC_EP_CTL, role) != 0 ||
+        (r = calloc(1, sizeof(*r))) == NULL || ipc_req_open(&fresh, url) != 0) {
+        free(r);
+        goto out;
+    }
+    r->r_req = gc->gc_req;
+    r->r_next = g->g_retired;
+    g->g_retired = r;
+    gc->gc_req = fresh;
+    gc->gc_renewed = pid;
+    log_warn("no answer from a restarted role on its control socket: a new client for it", "role",
+             role, NULL);
+out:
+    pthread_mutex_unlock(&g->g_mu);
+}
+
 struct gather_job {
     struct httpd_gather *j_g;
     struct httpd_query *j_q;
@@ -92,8 +158,10 @@ static void query_one(struct httpd_gather *g, struct httpd_query *q, int timeout
     struct ipc_msg *rep = NULL;
     q->hq_reply = NULL;
     q->hq_rc = client_of(g, q->hq_role, &c);
-    if (q->hq_rc == 0)
+    if (q->hq_rc == 0) {
         q->hq_rc = ipc_req_call(c, q->hq_type, NULL, 0, timeout_ms, &rep);
+        after_call(g, q->hq_role, q->hq_pid, c, q->hq_rc);
+    }
     if (q->hq_rc == 0 && rep->type == IPC_REQ_ERROR) {
         const char *text;
         size_t len;

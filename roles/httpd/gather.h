@@ -1,5 +1,6 @@
-/* httpd's queries to the roles' control sockets: one client per role, opened once,
- * and a call to several roles at once, each on its own thread, under one deadline. */
+/* httpd's queries to the roles' control sockets: one client per role, opened once
+ * (and once more after a restart of the role it cannot reach), and a call to
+ * several roles at once, each on its own thread, under one deadline. */
 #ifndef OMJOB_ROLES_HTTPD_GATHER_H
 #define OMJOB_ROLES_HTTPD_GATHER_H
 
@@ -9,11 +10,13 @@
 
 struct httpd_gather;
 
-/* One query: set role and type; the call fills rc and reply (the caller frees it
- * with ipc_msg_free; NULL unless rc is 0). */
+/* One query: set role and type (and pid, the role's process as the supervisor
+ * reports it; 0: unknown); the call fills rc and reply (the caller frees it with
+ * ipc_msg_free; NULL unless rc is 0). */
 struct httpd_query {
     const char *hq_role;
     enum ipc_type hq_type;
+    long hq_pid;
     int hq_rc;
     struct ipc_msg *hq_reply;
 };

@@ -92,7 +92,9 @@ static void ask_roles(struct httpd_ctx *x, const struct httpd_status *s, enum ip
     for (int i = 0; i < s->hs_n; i++)
         if (httpd_should_ask(&s->hs_roles[i], ctl_role(x->x_ctl)) &&
             (!s->hs_roles[i].hr_disabled || socket_exists(x, s->hs_roles[i].hr_name)))
-            asked[n++] = (struct httpd_query){.hq_role = s->hs_roles[i].hr_name, .hq_type = type};
+            asked[n++] = (struct httpd_query){.hq_role = s->hs_roles[i].hr_name,
+                                              .hq_type = type,
+                                              .hq_pid = s->hs_roles[i].hr_pid};
     httpd_gather_call(x->x_gather, asked, n, HTTPD_DEADLINE_MS);
     for (int i = 0, k = 0; i < s->hs_n && (size_t)k < n; i++)
         if (asked[k].hq_role == s->hs_roles[i].hr_name)
