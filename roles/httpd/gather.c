@@ -4,7 +4,7 @@
  *
  * One exception. A client whose role restarted sometimes never reaches the new
  * process: every call times out while a new client reaches it at once (seen in
- * process_httpd under ASan, ~1 run in 4: after a role was SIGKILLed, /readyz
+ * process_httpd under ASan, ~1 run in 3: after a role was SIGKILLed, /readyz
  * stayed 503 until httpd itself restarted; the same NNG 1.5.2 dialer redialling a
  * process that died mid-handshake, like nanomsg/nng#1518 on the listener side,
  * lib/ipc/internal.h). So a call that times out against a pid the client has
@@ -45,6 +45,7 @@ struct httpd_gather {
     struct gather_client g_clients[GATHER_ROLES_MAX];
     int g_n;
     struct retired *g_retired;
+    unsigned g_renewals;
 };
 
 int httpd_gather_new(const char *run_dir, struct httpd_gather **out)
@@ -140,6 +141,7 @@ static void after_call(struct httpd_gather *g, const char *role, long pid, struc
     g->g_retired = r;
     gc->gc_req = fresh;
     gc->gc_renewed = pid;
+    g->g_renewals++;
     log_warn("no answer from a restarted role on its control socket: a new client for it", "role",
              role, NULL);
 out:
@@ -203,4 +205,12 @@ void httpd_gather_call(struct httpd_gather *g, struct httpd_query *q, size_t n, 
     free(started);
     free(th);
     free(jobs);
+}
+
+unsigned httpd_gather_renewals(struct httpd_gather *g)
+{
+    pthread_mutex_lock(&g->g_mu);
+    unsigned n = g->g_renewals;
+    pthread_mutex_unlock(&g->g_mu);
+    return n;
 }

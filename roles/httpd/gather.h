@@ -31,4 +31,8 @@ void httpd_gather_free(struct httpd_gather *g);
  * its error code in hq_rc. */
 void httpd_gather_call(struct httpd_gather *g, struct httpd_query *q, size_t n, int timeout_ms);
 
+/* How many times a role got a new client because its kept one could not reach
+ * the role's new process (gather.c). */
+unsigned httpd_gather_renewals(struct httpd_gather *g);
+
 #endif
