@@ -51,10 +51,11 @@ struct hint_batch {
     uint8_t (*hb_buf)[HINT_BATCH_BYTES]; /* per publisher */
     size_t *hb_len;                      /* bytes in hb_buf[i]; 0: empty */
     bool *hb_urgent;                     /* hb_buf[i] holds an urgent hint */
-    int64_t hb_urgent_since;             /* ns: the oldest pending urgent hint; 0: none */
-    atomic_bool hb_pending_urgent;       /* some hb_urgent is true */
-    int hb_timer;                        /* timerfd (CLOCK_MONOTONIC); -1: hold nothing */
-    bool hb_armed;                       /* hb_timer set and not yet handled */
+    /* ns: when the oldest pending urgent hint came; 0: none (written under
+     * hb_mu, read without it by batch_flush) */
+    _Atomic int64_t hb_urgent_since;
+    int hb_timer;  /* timerfd (CLOCK_MONOTONIC); -1: hold nothing */
+    bool hb_armed; /* hb_timer set and not yet handled */
 };
 
 struct watcher_ctx {
@@ -146,8 +147,7 @@ static void batch_send_due(struct watcher_ctx *w, bool all, const char *why)
             batch_send(w, i, why);
         left |= b->hb_len[i] != 0;
     }
-    b->hb_urgent_since = 0;
-    atomic_store(&b->hb_pending_urgent, false);
+    atomic_store(&b->hb_urgent_since, 0);
     if (!left && b->hb_armed)
         hold_timer_set(b, 0);
 }
@@ -158,7 +158,7 @@ static void batch_flush(void *ctx)
 {
     struct watcher_ctx *w = ctx;
     struct hint_batch *b = &w->w_batch;
-    if (!atomic_load(&b->hb_pending_urgent))
+    if (atomic_load(&b->hb_urgent_since) == 0)
         return;
     pthread_mutex_lock(&b->hb_mu);
     batch_send_due(w, false, "wait");
@@ -186,7 +186,8 @@ static int batch_add(struct watcher_ctx *w, int i, const struct ipc_hint *h, boo
     pthread_mutex_lock(&b->hb_mu);
     int64_t now = util_mono_ns();
     urgent |= b->hb_timer < 0;
-    if (b->hb_urgent_since != 0 && now - b->hb_urgent_since >= HINT_STREAM_NS)
+    int64_t since = atomic_load(&b->hb_urgent_since);
+    if (since != 0 && now - since >= HINT_STREAM_NS)
         batch_send_due(w, false, "stream"); /* a stream that never lets its loop wait */
     int rc = ipc_hints_add(b->hb_buf[i], HINT_BATCH_BYTES, &b->hb_len[i], h);
     if (rc == -ENOSPC) {
@@ -197,9 +198,8 @@ static int batch_add(struct watcher_ctx *w, int i, const struct ipc_hint *h, boo
         urgent = !hold_timer_set(b, HINT_HOLD_MS);
     if (rc == 0 && urgent) {
         b->hb_urgent[i] = true;
-        if (b->hb_urgent_since == 0)
-            b->hb_urgent_since = now;
-        atomic_store(&b->hb_pending_urgent, true);
+        if (atomic_load(&b->hb_urgent_since) == 0)
+            atomic_store(&b->hb_urgent_since, now);
     }
     pthread_mutex_unlock(&b->hb_mu);
     return rc;
