@@ -380,14 +380,14 @@ bool wc_template_omitted(struct json_object *omjob, bool exit)
     return is_stand_in(jx_obj(omjob, exit ? "spec.exitHandlerSpec" : "spec.mainPodSpec"));
 }
 
-/* Replaces the templates of omit (WC_OMIT_* bits) in obj's spec that are objects
- * by the stand-in; each one taken goes to saved[] (holding one reference) for
- * put_back. Adds to *removed their compact length less the stand-in's. Returns
- * the bits taken (a stand-in or ENOMEM takes nothing). */
-static unsigned take_templates(struct json_object *obj, unsigned omit, struct json_object *saved[2],
-                               size_t *removed)
+/* Replaces the templates of omit (WC_OMIT_* bits) in spec that are objects by the
+ * stand-in; each one taken goes to saved[] (holding one reference) for put_back.
+ * Adds to *removed their compact length less the stand-in's. Returns the bits
+ * taken (a stand-in or ENOMEM takes nothing). */
+static unsigned take_templates(struct json_object *spec, unsigned omit,
+                               struct json_object *saved[2], size_t *removed)
 {
-    struct json_object *spec = jx_obj(obj, "spec"), *t;
+    struct json_object *t;
     unsigned taken = 0;
     for (unsigned i = 0; i < 2 && spec != NULL; i++) {
         if ((omit & (1U << i)) == 0 || saved[i] != NULL ||
@@ -416,10 +416,9 @@ static unsigned take_templates(struct json_object *obj, unsigned omit, struct js
     return taken;
 }
 
-/* Puts the templates take_templates took back into obj's spec. */
-static void put_back(struct json_object *obj, struct json_object *saved[2])
+/* Puts the templates take_templates took back into spec. */
+static void put_back(struct json_object *spec, struct json_object *saved[2])
 {
-    struct json_object *spec = jx_obj(obj, "spec");
     for (unsigned i = 0; i < 2; i++) {
         if (saved[i] == NULL)
             continue;
@@ -429,10 +428,10 @@ static void put_back(struct json_object *obj, struct json_object *saved[2])
     }
 }
 
-/* WC_OMIT_* of the templates obj has as objects (stand-ins included). */
-static uint8_t templates_of(struct json_object *obj)
+/* WC_OMIT_* of the templates spec has as objects (stand-ins included). */
+static uint8_t templates_of(struct json_object *spec)
 {
-    struct json_object *spec = jx_obj(obj, "spec"), *t;
+    struct json_object *t;
     uint8_t m = 0;
     for (unsigned i = 0; i < 2 && spec != NULL; i++)
         if (json_object_object_get_ex(spec, template_field[i], &t) &&
@@ -448,17 +447,23 @@ static bool terminal_done(struct json_object *obj)
            jx_str(obj, "status.completionTime") != NULL;
 }
 
-/* wc_obj.o_ttl and its values (objects.h). */
-static void ttl_facts(struct json_object *obj, struct wc_obj *o)
+/* wc_obj.o_ttl's spec part (objects.h): spec.ttlSecondsAfterFinished. */
+static void ttl_spec(struct json_object *spec, struct wc_obj *o)
 {
-    int64_t v, ns;
-    int rc = jx_i64(obj, "spec.ttlSecondsAfterFinished", &v);
+    int64_t v;
+    int rc = jx_i64(spec, "ttlSecondsAfterFinished", &v);
     if (rc == 0) {
         o->o_ttl |= WC_TTL_SET;
         o->o_ttl_s = v;
     } else if (rc != -ENOENT) {
         o->o_ttl |= WC_TTL_BAD;
     }
+}
+
+/* Its status part: finished, and when. */
+static void ttl_status(struct json_object *obj, struct wc_obj *o)
+{
+    int64_t ns;
     const char *ct = jx_str(obj, "status.completionTime");
     if (terminal_done(obj) && util_rfc3339_parse(ct, &ns) == 0) {
         o->o_ttl |= WC_TTL_FINISHED;
@@ -490,6 +495,138 @@ int wc_obj_ttl(const struct wc_obj *o, struct ipc_ttl *t)
     return ipc_ttl_valid(t) ? 0 : -E2BIG; /* a uid or rv the wire cannot carry */
 }
 
+/* ---- the spec as the API server sent it ---- */
+
+void wc_spec_id_of(const char *text, size_t len, struct wc_spec_id *id)
+{
+    /* 64-bit FNV-1a over 8-byte words, then a final mix: only ever compared with
+     * the same object's previous spec, whose generation must match as well. */
+    uint64_t h = 0xcbf29ce484222325ULL ^ len;
+    size_t i = 0;
+    memset(id, 0, sizeof(*id));
+    if (text == NULL) {
+        id->si_state = WC_SPEC_ABSENT;
+        return;
+    }
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, text + i, 8);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    for (; i < len; i++)
+        h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    id->si_state = WC_SPEC_TEXT;
+    id->si_len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+    id->si_hash = h;
+}
+
+bool wc_spec_id_same(const struct wc_spec_id *a, const struct wc_spec_id *b)
+{
+    return a->si_state != WC_SPEC_UNKNOWN && a->si_state == b->si_state && a->si_len == b->si_len &&
+           a->si_hash == b->si_hash;
+}
+
+/* ---- building the block ---- */
+
+/* What an OMJob's or CronOMJob's block takes from its metadata and status. */
+struct obj_head {
+    char key[IPC_KEY_MAX + 2];
+    int64_t del;
+    struct sbuf fin;
+    uint32_t nfin;
+    struct json_object *cron; /* controller ownerReference of kind CronOMJob */
+};
+
+/* Identity checked, managedFields and last-applied stripped, the rest read. */
+static int head_read(struct json_object *obj, struct obj_head *h)
+{
+    int rc = identity(obj, h->key, sizeof(h->key));
+    if (rc == 0)
+        rc = time_at(obj, "metadata.deletionTimestamp", &h->del);
+    if (rc != 0)
+        return rc;
+    strip(obj);
+    h->nfin = finalizers(obj, &h->fin);
+    h->cron = controller_of(obj, CRONOMJOB_KIND);
+    return h->fin.sb_err != 0 ? -ENOMEM : 0;
+}
+
+/* The block: obj's fields (obj: the object without its spec), o_json the
+ * sbuf's text (the head up to spec_off, then the spec part), every spec-derived
+ * field left for the caller. */
+static struct wc_obj *block(struct json_object *obj, const struct obj_head *h,
+                            const struct sbuf *json, size_t spec_off, bool coded)
+{
+    struct packer p = {0};
+    pk_str(&p, offsetof(struct wc_obj, o_key), h->key);
+    pk_str(&p, offsetof(struct wc_obj, o_ns), jx_str(obj, "metadata.namespace"));
+    pk_str(&p, offsetof(struct wc_obj, o_uid), jx_str(obj, "metadata.uid"));
+    pk_str(&p, offsetof(struct wc_obj, o_rv), jx_str(obj, "metadata.resourceVersion"));
+    if (h->nfin > 0)
+        pk_add(&p, offsetof(struct wc_obj, o_finalizers), sbuf_str(&h->fin), sbuf_len(&h->fin));
+    const char *cron = h->cron ? jx_str(h->cron, "name") : NULL;
+    pk_str(&p, offsetof(struct wc_obj, o_owner_cron), cron);
+    if (cron != NULL) {
+        pk_str(&p, offsetof(struct wc_obj, o_owner_cron_uid), jx_str(h->cron, "uid"));
+        pk_str(&p, offsetof(struct wc_obj, o_phase), jx_str(obj, "status.phase"));
+    }
+    pk_add(&p, offsetof(struct wc_obj, o_json), sbuf_str(json), sbuf_len(json));
+    struct wc_obj *o = pk_build(&p, sizeof(*o));
+    if (o == NULL)
+        return NULL;
+    o->o_json_len = sbuf_len(json);
+    o->o_spec_off = spec_off;
+    o->o_coded = coded;
+    o->o_terminal = terminal_done(obj);
+    ttl_status(obj, o);
+    o->o_generation = jx_i64_or(obj, "metadata.generation", 0);
+    o->o_deletion_ts = h->del;
+    o->o_nfinalizers = h->nfin;
+    if (o->o_owner_cron != NULL)
+        child_times(obj, o);
+    else /* every OMJob: the watcher hints "ttl" only for finished ones */
+        o->o_completed = secs_or_0(jx_str(obj, "status.completionTime"));
+    return o;
+}
+
+/* text (a compact object) coded into sb when code, else as it is; false when it
+ * cannot be coded (then nothing is appended). */
+static bool put_coded(struct sbuf *sb, const char *text, size_t len, bool code)
+{
+    if (!code) {
+        sbuf_append(sb, text, len);
+        return true;
+    }
+    size_t n = 0;
+    char *c = dict_code(text, len, &n);
+    if (c == NULL)
+        return false;
+    sbuf_append(sb, c, n);
+    free(c);
+    return true;
+}
+
+/* o_json's text: the head (obj's compact JSON without its spec, without its
+ * closing brace), then the spec part ",\"spec\":<spec>}" (or "}"): coded when
+ * both can be. */
+static int obj_text(const char *head, size_t head_len, const char *tail, size_t tail_len,
+                    struct sbuf *sb, size_t *spec_off, bool *coded)
+{
+    for (int code = 1; code >= 0; code--) {
+        sbuf_reset(sb);
+        if (put_coded(sb, head, head_len - 1, code) &&
+            (*spec_off = sbuf_len(sb), put_coded(sb, tail, tail_len, code))) {
+            *coded = code;
+            return sb->sb_err != 0 ? -ENOMEM : 0;
+        }
+    }
+    return -ENOMEM;
+}
+
 int wc_obj_parse(struct json_object *obj, struct wc_obj **out)
 {
     return wc_obj_parse_omit(obj, 0, 0, out);
@@ -497,76 +634,106 @@ int wc_obj_parse(struct json_object *obj, struct wc_obj **out)
 
 int wc_obj_parse_omit(struct json_object *obj, unsigned omit, size_t keep_max, struct wc_obj **out)
 {
-    char key[IPC_KEY_MAX + 2];
-    struct sbuf fin = {0};
-    struct packer p = {0};
+    struct obj_head h = {0};
+    struct sbuf tail = {0}, json = {0};
     struct wc_obj *o = NULL;
-    struct json_object *saved[2] = {NULL, NULL};
-    char *json = NULL;
-    size_t json_len = 0, removed = 0;
+    struct json_object *saved[2] = {NULL, NULL}, *spec = NULL;
+    char *head = NULL, *sj = NULL;
+    size_t head_len = 0, sj_len = 0, removed = 0, spec_off = 0;
     unsigned taken = 0, more;
-    int64_t del;
-    int rc = identity(obj, key, sizeof(key));
-    if (rc == 0)
-        rc = time_at(obj, "metadata.deletionTimestamp", &del);
+    bool coded = false;
+    int rc = head_read(obj, &h);
     if (rc != 0)
         goto out;
-    strip(obj);
-    uint32_t nfin = finalizers(obj, &fin);
-    struct json_object *cron = controller_of(obj, CRONOMJOB_KIND);
     rc = -ENOMEM;
-    taken = take_templates(obj, omit, saved, &removed);
-    if ((json = jx_dump(obj, &json_len)) == NULL || fin.sb_err != 0)
+    if ((spec = jx_obj(obj, "spec")) != NULL) { /* out of obj while it is written */
+        json_object_get(spec);
+        json_object_object_del(obj, "spec");
+    }
+    taken = take_templates(spec, omit, saved, &removed);
+    if ((head = jx_dump(obj, &head_len)) == NULL || head_len < 2 ||
+        (spec != NULL && (sj = jx_dump(spec, &sj_len)) == NULL))
         goto out;
     /* Large: every template goes, whatever the pods (the bulk is the inline config). */
-    if (keep_max > 0 && json_len + removed > keep_max &&
-        (more = take_templates(obj, WC_OMIT_ALL & ~taken, saved, &removed)) != 0) {
+    if (keep_max > 0 && head_len + sj_len + removed > keep_max &&
+        (more = take_templates(spec, WC_OMIT_ALL & ~taken, saved, &removed)) != 0) {
         taken |= more;
-        free(json);
-        if ((json = jx_dump(obj, &json_len)) == NULL)
+        free(sj);
+        if ((sj = jx_dump(spec, &sj_len)) == NULL)
             goto out;
     }
-    pk_str(&p, offsetof(struct wc_obj, o_key), key);
-    pk_str(&p, offsetof(struct wc_obj, o_ns), jx_str(obj, "metadata.namespace"));
-    pk_str(&p, offsetof(struct wc_obj, o_uid), jx_str(obj, "metadata.uid"));
-    pk_str(&p, offsetof(struct wc_obj, o_rv), jx_str(obj, "metadata.resourceVersion"));
-    if (nfin > 0)
-        pk_add(&p, offsetof(struct wc_obj, o_finalizers), sbuf_str(&fin), sbuf_len(&fin));
-    pk_str(&p, offsetof(struct wc_obj, o_owner_cron), cron ? jx_str(cron, "name") : NULL);
-    if (cron != NULL && jx_str(cron, "name") != NULL) {
-        pk_str(&p, offsetof(struct wc_obj, o_owner_cron_uid), jx_str(cron, "uid"));
-        pk_str(&p, offsetof(struct wc_obj, o_phase), jx_str(obj, "status.phase"));
+    if (spec != NULL) {
+        sbuf_puts(&tail, head_len > 2 ? ",\"spec\":" : "\"spec\":");
+        sbuf_append(&tail, sj, sj_len);
     }
-    size_t coded_len = 0;
-    char *coded = dict_code(json, json_len, &coded_len);
-    if (coded != NULL)
-        pk_add(&p, offsetof(struct wc_obj, o_json), coded, coded_len);
-    else
-        pk_add(&p, offsetof(struct wc_obj, o_json), json, json_len);
-    o = pk_build(&p, sizeof(*o));
-    free(coded);
-    if (o == NULL)
+    sbuf_putc(&tail, '}');
+    if (tail.sb_err != 0 ||
+        obj_text(head, head_len, sbuf_str(&tail), sbuf_len(&tail), &json, &spec_off, &coded) != 0 ||
+        (o = block(obj, &h, &json, spec_off, coded)) == NULL)
         goto out;
-    o->o_json_len = coded != NULL ? coded_len : json_len;
-    o->o_coded = coded != NULL;
-    o->o_full_len = json_len + removed;
+    o->o_full_len = head_len - 1 + sbuf_len(&tail) + removed;
+    o->o_spec_full = sbuf_len(&tail) + removed;
     o->o_omitted = (uint8_t)taken;
-    o->o_terminal = terminal_done(obj);
-    ttl_facts(obj, o);
-    o->o_templates = templates_of(obj);
-    o->o_generation = jx_i64_or(obj, "metadata.generation", 0);
-    o->o_deletion_ts = del;
-    o->o_nfinalizers = nfin;
-    if (o->o_owner_cron != NULL)
-        child_times(obj, o);
-    else /* every OMJob: the watcher hints "ttl" only for finished ones */
-        o->o_completed = secs_or_0(jx_str(obj, "status.completionTime"));
+    o->o_templates = templates_of(spec);
+    if (spec != NULL)
+        ttl_spec(spec, o);
     *out = o;
     rc = 0;
 out:
-    put_back(obj, saved);
-    free(json);
-    sbuf_free(&fin);
+    put_back(spec, saved);
+    if (spec != NULL && json_object_object_add(obj, "spec", spec) != 0)
+        json_object_put(spec);
+    free(head);
+    free(sj);
+    sbuf_free(&tail);
+    sbuf_free(&json);
+    sbuf_free(&h.fin);
+    return rc;
+}
+
+int wc_obj_graft(struct json_object *obj, const struct wc_obj *old, size_t keep_max,
+                 struct wc_obj **out)
+{
+    struct obj_head h = {0};
+    struct sbuf json = {0};
+    struct wc_obj *o = NULL;
+    char *head = NULL;
+    size_t head_len = 0;
+    int rc = head_read(obj, &h);
+    if (rc != 0 || jx_obj(obj, "spec") != NULL) {
+        rc = rc != 0 ? rc : -EINVAL;
+        goto out;
+    }
+    rc = -ENOMEM;
+    if ((head = jx_dump(obj, &head_len)) == NULL || head_len < 2)
+        goto out;
+    size_t full = head_len - 1 + old->o_spec_full;
+    /* An empty head would need the spec part without its comma; a head that
+     * cannot be coded like the spec part, and an object that grew over keep_max
+     * with templates still in it, are built from their whole text. */
+    rc = -EAGAIN;
+    if (head_len == 2 || (keep_max > 0 && full > keep_max && (old->o_templates & ~old->o_omitted)))
+        goto out;
+    if (!put_coded(&json, head, head_len - 1, old->o_coded))
+        goto out;
+    size_t spec_off = sbuf_len(&json);
+    sbuf_append(&json, old->o_json + old->o_spec_off, old->o_json_len - old->o_spec_off);
+    rc = -ENOMEM;
+    if (json.sb_err != 0 || (o = block(obj, &h, &json, spec_off, old->o_coded)) == NULL)
+        goto out;
+    o->o_full_len = full;
+    o->o_spec_full = old->o_spec_full;
+    o->o_spec = old->o_spec;
+    o->o_omitted = old->o_omitted;
+    o->o_templates = old->o_templates;
+    o->o_ttl |= old->o_ttl & (WC_TTL_SET | WC_TTL_BAD);
+    o->o_ttl_s = old->o_ttl_s;
+    *out = o;
+    rc = 0;
+out:
+    free(head);
+    sbuf_free(&json);
+    sbuf_free(&h.fin);
     return rc;
 }
 
@@ -588,6 +755,8 @@ int wc_obj_omit(const struct wc_obj *o, unsigned omit, struct wc_obj **out)
         return rc;
     n->o_omitted |= o->o_omitted;
     n->o_full_len = o->o_full_len;
+    n->o_spec_full = o->o_spec_full;
+    n->o_spec = o->o_spec;
     n->o_stamp = o->o_stamp;
     *out = n;
     return 0;

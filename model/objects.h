@@ -31,6 +31,20 @@ struct wc_hnode {
 enum { WC_OMIT_MAIN = 1, WC_OMIT_EXIT = 2, WC_OMIT_ALL = 3 };
 #define WC_OMITTED_FIELD "omjobOmittedByCache"
 
+/* An object's spec as the API server sent it (the text of a watch event's
+ * "spec", kube_event.cut): its length and a 64-bit hash, to know it again in the
+ * next event without parsing it. */
+enum { WC_SPEC_UNKNOWN = 0, WC_SPEC_ABSENT = 1, WC_SPEC_TEXT = 2 };
+struct wc_spec_id {
+    uint64_t si_hash;
+    uint32_t si_len;
+    uint8_t si_state; /* WC_SPEC_*: unknown (read from a LIST or a tree), no spec, text */
+};
+/* The id of the spec text[0, len); text NULL: the object has no spec. */
+void wc_spec_id_of(const char *text, size_t len, struct wc_spec_id *id);
+/* Both known and the same. */
+bool wc_spec_id_same(const struct wc_spec_id *a, const struct wc_spec_id *b);
+
 /* An OMJob or CronOMJob. Strings point into the same block; NULL when absent. */
 struct wc_obj {
     struct wc_hnode o_node; /* CronOMJob map (cache.c); unused for OMJobs */
@@ -45,9 +59,14 @@ struct wc_obj {
     const char *o_owner_cron_uid; /* that ownerReference's uid */
     const char *o_phase;          /* status.phase */
     /* The compact object (managedFields and last-applied dropped), dictionary-coded
-     * when o_coded (objects.c): read it with wc_obj_put_json. */
+     * when o_coded (objects.c): read it with wc_obj_put_json. Its spec is its last
+     * member: o_json + o_spec_off is ",\"spec\":{...}}" (or "}" without a spec),
+     * the part wc_obj_graft carries to the object's next version. */
     const char *o_json;
-    size_t o_json_len; /* bytes at o_json (coded) */
+    size_t o_json_len;        /* bytes at o_json (coded) */
+    size_t o_spec_off;        /* where the spec part begins (coded) */
+    size_t o_spec_full;       /* the spec part's length with every template in it */
+    struct wc_spec_id o_spec; /* the spec it was built from, when known */
     int64_t o_generation;
     int64_t o_deletion_ts; /* metadata.deletionTimestamp, unix seconds; 0: none */
     int64_t o_created;     /* metadata.creationTimestamp, unix seconds; 0: unknown */
@@ -139,8 +158,21 @@ int wc_obj_parse(struct json_object *obj, struct wc_obj **out);
  * unchanged apart from what wc_obj_parse strips. */
 int wc_obj_parse_omit(struct json_object *obj, unsigned omit, size_t keep_max, struct wc_obj **out);
 
+/* The next version of old, an object of the same uid and spec (the caller
+ * compared metadata.generation and wc_spec_id), from obj: that version without
+ * its spec (cut from the watch event unparsed). The spec part of old's o_json,
+ * and what old read of its spec (o_spec, o_templates, o_omitted, o_spec_full, the
+ * TTL), are carried over; the rest is read from obj as wc_obj_parse reads it.
+ * 0 with *out a new block; -EAGAIN when it must be built from the whole object
+ * instead (its compact JSON cannot be coded like old's, or it grew over keep_max
+ * with templates still in it); -EINVAL (a bad identity, or obj has a spec),
+ * -ENOMEM. */
+int wc_obj_graft(struct json_object *obj, const struct wc_obj *old, size_t keep_max,
+                 struct wc_obj **out);
+
 /* The block of o again with the templates of omit left out as well (o_json
- * re-parsed); the fields the cache keeps (o_stamp, o_full_len) are carried over.
+ * re-parsed); the fields the cache keeps (o_stamp, o_full_len, o_spec_full,
+ * o_spec) are carried over.
  * 0 with *out a new block (o is not freed), -ENOMEM, -EINVAL. */
 int wc_obj_omit(const struct wc_obj *o, unsigned omit, struct wc_obj **out);
 

@@ -298,7 +298,7 @@ static size_t skip_value(const char *b, size_t i, size_t n)
 /* The object at b[i] ('{'): finds the member path[0] (then path[1] inside its
  * value, ...). True with the cut when found. */
 static bool find_in(const char *b, size_t i, size_t n, const char *const *path, size_t npath,
-                    size_t *off, size_t *cut)
+                    size_t *off, size_t *cut, size_t *voff, size_t *vlen)
 {
     size_t klen = strlen(path[0]), comma = 0;
     bool first = true;
@@ -310,7 +310,8 @@ static bool find_in(const char *b, size_t i, size_t n, const char *const *path, 
             return false;
         i = skip_ws(b, i + 1, n);
         if (match && npath > 1)
-            return i < n && b[i] == '{' && find_in(b, i, n, path + 1, npath - 1, off, cut);
+            return i < n && b[i] == '{' &&
+                   find_in(b, i, n, path + 1, npath - 1, off, cut, voff, vlen);
         size_t vend = skip_value(b, i, n);
         if (vend >= n)
             return false;
@@ -318,6 +319,8 @@ static bool find_in(const char *b, size_t i, size_t n, const char *const *path, 
         if (next >= n || (b[next] != ',' && b[next] != '}'))
             return false;
         if (match) {
+            *voff = i;
+            *vlen = vend - i;
             if (!first) { /* the comma before it goes with it */
                 *off = comma;
                 *cut = vend - comma;
@@ -342,10 +345,17 @@ static bool find_in(const char *b, size_t i, size_t n, const char *const *path, 
 bool jx_find_member(const char *buf, size_t len, const char *const *path, size_t npath, size_t *off,
                     size_t *cut)
 {
+    size_t voff, vlen;
+    return jx_find_value(buf, len, path, npath, off, cut, &voff, &vlen);
+}
+
+bool jx_find_value(const char *buf, size_t len, const char *const *path, size_t npath, size_t *off,
+                   size_t *cut, size_t *voff, size_t *vlen)
+{
     if (buf == NULL || npath == 0)
         return false;
     size_t i = skip_ws(buf, 0, len);
-    return i < len && buf[i] == '{' && find_in(buf, i, len, path, npath, off, cut);
+    return i < len && buf[i] == '{' && find_in(buf, i, len, path, npath, off, cut, voff, vlen);
 }
 
 /* The parser's scratch buffer, at least n bytes: 0 or -ENOMEM. */

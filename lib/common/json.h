@@ -62,6 +62,9 @@ int jx_parser_parse(struct jx_parser *p, const char *buf, size_t len, struct jso
  * as far as it was read (json-c then parses it whole and says why). */
 bool jx_find_member(const char *buf, size_t len, const char *const *path, size_t npath, size_t *off,
                     size_t *cut);
+/* jx_find_member that also gives the member's value: buf[*voff, *voff + *vlen). */
+bool jx_find_value(const char *buf, size_t len, const char *const *path, size_t npath, size_t *off,
+                   size_t *cut, size_t *voff, size_t *vlen);
 /* jx_parser_parse of the text without that member, when it has it: the member is
  * never built as json-c objects (metadata.managedFields is ~40% of a pod and
  * thousands of small allocations). An error's byte offset is then one in the text

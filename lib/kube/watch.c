@@ -257,6 +257,7 @@ static void params_fill(struct kube_watch *w, const struct kube_watch_params *p)
 {
     w->p = *p;
     kube_evparser_keep(w->parser, p->keep);
+    kube_evparser_cut(w->parser, p->cut);
     if (w->p.timeout_seconds <= 0)
         w->p.timeout_seconds =
             KUBE_WATCH_TIMEOUT_MIN_S + (int)(kube_http_rand01() * KUBE_WATCH_TIMEOUT_SPREAD_S);

@@ -77,6 +77,9 @@ struct kube_watch_params {
     /* Optional: only these members of each event's object are built (see
      * jx_parser_parse_keep; what is not named is cut, managedFields included). */
     const struct jx_keep *keep;
+    /* Optional, not with keep: this member of each event's object is cut unparsed
+     * and its text handed to the callback (kube_evparser_cut, kube_event.cut). */
+    const char *cut;
 };
 
 /* Called for every ADDED, MODIFIED, DELETED and BOOKMARK event (ERROR events end

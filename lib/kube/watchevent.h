@@ -30,6 +30,11 @@ struct kube_event {
     const char *resource_version;
     /* ERROR events: the Status (http is its code, e.g. 410); otherwise cleared. */
     struct kube_err status;
+    /* With kube_evparser_cut: the text of the member cut from the object (its
+     * value, within the line parsed: borrowed like object), NULL when the object
+     * has no such member. */
+    const char *cut;
+    size_t cut_len;
     struct json_object *ev_root; /* owned; released by kube_event_clear */
 };
 
@@ -46,6 +51,13 @@ void kube_evparser_drop_managed_fields(struct kube_evparser *p, bool on);
  * members keep names, the rest cut from the line unbuilt (jx_parser_parse_keep;
  * managedFields too unless keep names it). keep must outlive the parser's use. */
 void kube_evparser_keep(struct kube_evparser *p, const struct jx_keep *keep);
+
+/* With member (NULL: off, the default), that member of each event's object (e.g.
+ * "spec") is cut from the line before json-c sees it, and the event points at its
+ * text (kube_event.cut): a caller that already holds it parses nothing, one that
+ * does not parses it (jx_parser_parse). Not with a keep (which wins). member must
+ * outlive the parser's use. */
+void kube_evparser_cut(struct kube_evparser *p, const char *member);
 
 /* Parses one line. 0 and *ev filled (release with kube_event_clear), or -EBADMSG
  * when the line is not exactly one JSON object with a known string "type" and an

@@ -472,11 +472,12 @@ static void log_bad(enum wc_kind k, struct json_object *obj, int rc)
     log_warn("skipping a bad object", "resource", wc_kind_str(k), f[k][0],
              jx_str(obj, "metadata.namespace"), f[k][1], jx_str(obj, "metadata.name"), f[k][2],
              jx_str(obj, "metadata.uid"), "error",
-             rc == -ENOENT   ? "pod names no OMJob (no controller ownerReference, no name label)"
-             : rc == -ENOMEM ? "out of memory"
-             : rc == -E2BIG  ? "larger than OMJOB_MAX_OBJECT_BYTES"
-                             : "missing or malformed namespace, name, uid, resourceVersion "
-                               "or deletionTimestamp",
+             rc == -ENOENT    ? "pod names no OMJob (no controller ownerReference, no name label)"
+             : rc == -ENOMEM  ? "out of memory"
+             : rc == -E2BIG   ? "larger than OMJOB_MAX_OBJECT_BYTES"
+             : rc == -EBADMSG ? "its spec is not valid JSON"
+                              : "missing or malformed namespace, name, uid, resourceVersion "
+                                "or deletionTimestamp",
              NULL);
 }
 
@@ -647,13 +648,10 @@ static void omit_now(struct wcache *c, struct wc_key *k)
     free(o);
 }
 
-int wcache_upsert(struct wcache *c, enum wc_kind k, struct json_object *obj, uint32_t stamp)
+/* The parsed (or grafted) o of obj into the cache; rc: how it was built. */
+static int apply(struct wcache *c, enum wc_kind k, struct json_object *obj, struct wc_obj *o,
+                 struct wc_pod *p, int rc, uint32_t stamp)
 {
-    struct wc_obj *o = NULL;
-    struct wc_pod *p = NULL;
-    int rc = k == WC_POD     ? wc_pod_parse(obj, &p)
-             : k == WC_OMJOB ? wc_obj_parse_omit(obj, omit_peek(c, obj), c->c_keep_max, &o)
-                             : wc_obj_parse(obj, &o);
     if (rc == 0 && o != NULL && c->c_max_json > 0 && o->o_full_len > c->c_max_json) {
         free(o);
         rc = -E2BIG;
@@ -675,6 +673,78 @@ int wcache_upsert(struct wcache *c, enum wc_kind k, struct json_object *obj, uin
     }
     pthread_rwlock_unlock(&c->c_lock);
     return 0;
+}
+
+static int upsert_id(struct wcache *c, enum wc_kind k, struct json_object *obj, uint32_t stamp,
+                     const struct wc_spec_id *id)
+{
+    struct wc_obj *o = NULL;
+    struct wc_pod *p = NULL;
+    int rc = k == WC_POD     ? wc_pod_parse(obj, &p)
+             : k == WC_OMJOB ? wc_obj_parse_omit(obj, omit_peek(c, obj), c->c_keep_max, &o)
+                             : wc_obj_parse(obj, &o);
+    if (rc == 0 && o != NULL)
+        o->o_spec = *id;
+    return apply(c, k, obj, o, p, rc, stamp);
+}
+
+int wcache_upsert(struct wcache *c, enum wc_kind k, struct json_object *obj, uint32_t stamp)
+{
+    static const struct wc_spec_id unknown = {0};
+    return upsert_id(c, k, obj, stamp, &unknown);
+}
+
+/* The cached version of obj (same kind and key) if it has obj's uid and
+ * generation and its spec was id: obj's block grafted on it (read lock). */
+static int graft(struct wcache *c, enum wc_kind k, struct json_object *obj,
+                 const struct wc_spec_id *id, struct wc_obj **out)
+{
+    char key[IPC_KEY_MAX + 2];
+    const char *ns = jx_str(obj, "metadata.namespace"), *name = jx_str(obj, "metadata.name");
+    const char *uid = jx_str(obj, "metadata.uid");
+    int64_t gen = jx_i64_or(obj, "metadata.generation", 0);
+    int n = snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name ? name : "");
+    int rc = -ENOENT;
+    if (ns == NULL || name == NULL || uid == NULL || n < 0 || (size_t)n >= sizeof(key))
+        return rc;
+    pthread_rwlock_rdlock(&c->c_lock);
+    const struct wc_key *kk = k == WC_OMJOB ? key_find(c, key, (size_t)n) : NULL;
+    const struct wc_obj *old = k == WC_OMJOB
+                                   ? (kk != NULL ? kk->k_omjob : NULL)
+                                   : (const struct wc_obj *)map_find(&c->c_crons, key, (size_t)n);
+    if (old != NULL && strcmp(old->o_uid, uid) == 0 && old->o_generation == gen &&
+        wc_spec_id_same(&old->o_spec, id))
+        rc = wc_obj_graft(obj, old, k == WC_OMJOB ? c->c_keep_max : 0, out);
+    pthread_rwlock_unlock(&c->c_lock);
+    return rc;
+}
+
+int wcache_upsert_cut(struct wcache *c, enum wc_kind k, struct json_object *obj, const char *spec,
+                      size_t spec_len, struct jx_parser *jp, uint32_t stamp, bool *kept)
+{
+    struct wc_spec_id id;
+    struct wc_obj *o = NULL;
+    struct json_object *sobj = NULL;
+    *kept = false;
+    if (k == WC_POD)
+        return -EINVAL;
+    wc_spec_id_of(spec, spec_len, &id);
+    int rc = graft(c, k, obj, &id, &o);
+    if (rc == 0) {
+        *kept = true;
+        return apply(c, k, obj, o, NULL, 0, stamp);
+    }
+    if (spec != NULL) {
+        rc = jp != NULL ? jx_parser_parse(jp, spec, spec_len, &sobj, NULL, 0)
+                        : jx_parse(spec, spec_len, &sobj, NULL, 0);
+        if (rc != 0 || json_object_object_add(obj, "spec", sobj) != 0) {
+            json_object_put(sobj);
+            rc = rc == -ENOMEM ? -ENOMEM : -EBADMSG;
+            log_bad(k, obj, rc);
+            return rc;
+        }
+    }
+    return upsert_id(c, k, obj, stamp, &id);
 }
 
 static int delete_omjob(struct wcache *c, const char *key, const char *uid)

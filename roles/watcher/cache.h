@@ -72,6 +72,17 @@ bool wcache_synced(struct wcache *c);
  * ownerReference of kind OMJob and no name label), -ENOMEM. Bad objects are
  * logged with whatever identity they have and change nothing. */
 int wcache_upsert(struct wcache *c, enum wc_kind k, struct json_object *obj, uint32_t stamp);
+/* wcache_upsert of an OMJob or CronOMJob whose spec was cut from its watch event
+ * unparsed (kube_evparser_cut): spec its text (NULL: it has none). When the
+ * cached version has the same uid, metadata.generation and spec text
+ * (wc_spec_id), the new version keeps its compact spec (wc_obj_graft: nothing of
+ * the spec is parsed or written again) and *kept is true; otherwise the text is
+ * parsed (with jp, NULL: a parser of its own) and put back, and it is
+ * wcache_upsert. Returns as wcache_upsert; -EBADMSG (logged) when the spec text
+ * is not JSON; -EINVAL for a pod. */
+struct jx_parser;
+int wcache_upsert_cut(struct wcache *c, enum wc_kind k, struct json_object *obj, const char *spec,
+                      size_t spec_len, struct jx_parser *jp, uint32_t stamp, bool *kept);
 /* OMJobs and CronOMJobs whose compact JSON is longer than bytes are refused by
  * wcache_upsert with -E2BIG (and logged; an older cached version stays until the
  * next LIST sweeps it). 0: no limit (the default). */

@@ -51,6 +51,7 @@ struct wloop {
     int64_t wl_errlog_ms;
     unsigned long wl_errrepeats;
     struct ev_recorder *wl_ev; /* Warnings on skipped objects; NULL for pods */
+    struct jx_parser *wl_jp;   /* the specs cut from watch events, when read */
 };
 
 /* ---- metrics ---- */
@@ -61,7 +62,7 @@ int wstats_init(struct wstats *s, struct ctl *ctl)
                              *const rrr[] = {"resource", "reason", "result"},
                              *const re[] = {"resource", "end"}, *const r[] = {"resource"},
                              *const kr[] = {"kind", "result"}, *const rca[] = {"result", "cause"},
-                             *const m[] = {"method"};
+                             *const m[] = {"method"}, *const rsrc[] = {"resource", "source"};
     int rc;
     memset(s, 0, sizeof(*s));
     s->ws_ctl = ctl;
@@ -99,6 +100,12 @@ int wstats_init(struct wstats *s, struct ctl *ctl)
                                  "loop about to wait; stream: an urgent hint 1 ms old; full; "
                                  "hold: the hold time)",
                                  rca, 2, &s->ws_hint_msgs);
+    if (rc == 0)
+        rc = metrics_counter_new(s->ws_reg, "omjob_watcher_specs_total",
+                                 "OMJob and CronOMJob watch events by how their spec was built: "
+                                 "kept (the cached version's: same uid, generation and text) or "
+                                 "parsed",
+                                 rsrc, 2, &s->ws_specs);
     if (rc == 0)
         rc = metrics_histogram_new(s->ws_reg, "rest_client_request_duration_seconds",
                                    "API request latency (watches: to the response headers)", m, 1,
@@ -321,17 +328,40 @@ static void on_skipped(void *ctx, const char *why, const char *raw, size_t len)
     warn_skipped(l, ns, name, uid, why, len);
 }
 
-/* Into the cache; an OMJob or CronOMJob the cache refuses gets a Warning. */
-static void upsert(struct wloop *l, struct json_object *obj)
+/* A Warning for an OMJob or CronOMJob the cache refused with rc (logged there);
+ * extra: bytes of it not in obj (its spec, cut unparsed). */
+static void refused(struct wloop *l, struct json_object *obj, int rc, size_t extra)
 {
-    int rc = wcache_upsert(l->wl_sh->ws_cache, l->wl_kind, obj, l->wl_serial); /* logged */
-    if (l->wl_kind == WC_POD || (rc != -E2BIG && rc != -EINVAL))
+    if (l->wl_kind == WC_POD || (rc != -E2BIG && rc != -EINVAL && rc != -EBADMSG))
         return;
     size_t len = 0;
     if (rc == -E2BIG)
         json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
     warn_skipped(l, jx_str(obj, "metadata.namespace"), jx_str(obj, "metadata.name"),
-                 jx_str(obj, "metadata.uid"), rc == -E2BIG ? "oversize" : "bad identity", len);
+                 jx_str(obj, "metadata.uid"),
+                 rc == -E2BIG     ? "oversize"
+                 : rc == -EBADMSG ? "malformed spec"
+                                  : "bad identity",
+                 len + extra);
+}
+
+/* Into the cache; an OMJob or CronOMJob the cache refuses gets a Warning. */
+static void upsert(struct wloop *l, struct json_object *obj)
+{
+    refused(l, obj, wcache_upsert(l->wl_sh->ws_cache, l->wl_kind, obj, l->wl_serial), 0);
+}
+
+/* An OMJob or CronOMJob event, its spec cut unparsed (watch_once): the cached
+ * spec kept when it is the same, else parsed. */
+static void upsert_cut(struct wloop *l, const struct kube_event *ev)
+{
+    bool kept = false;
+    int rc = wcache_upsert_cut(l->wl_sh->ws_cache, l->wl_kind, ev->object, ev->cut, ev->cut_len,
+                               l->wl_jp, l->wl_serial, &kept);
+    if (rc == 0)
+        metrics_counter_add(l->wl_sh->ws_stats->ws_specs, 1.0, wc_kind_str(l->wl_kind),
+                            kept ? "kept" : "parsed");
+    refused(l, ev->object, rc, jx_obj(ev->object, "spec") == NULL ? ev->cut_len : 0);
 }
 
 static int on_item(void *ctx, struct json_object *item)
@@ -347,7 +377,10 @@ static int on_event(void *ctx, const struct kube_event *ev)
     switch (ev->type) {
     case KUBE_EV_ADDED:
     case KUBE_EV_MODIFIED:
-        upsert(l, ev->object);
+        if (l->wl_kind == WC_POD)
+            upsert(l, ev->object);
+        else
+            upsert_cut(l, ev);
         break;
     case KUBE_EV_DELETED:
         wcache_delete(c, l->wl_kind, ev->object);
@@ -425,6 +458,7 @@ static const char *watch_once(struct wloop *l, enum kube_watch_end *endp)
     p.ref = loop_ref(l);
     p.label_selector = l->wl_kind == WC_POD ? LABEL_SELECTOR_PODS : NULL;
     p.keep = l->wl_kind == WC_POD ? wc_pod_keep : NULL;
+    p.cut = l->wl_kind == WC_POD ? NULL : "spec";
     p.idle = flush_hints;
     enum kube_watch_end end = kube_watch_run(l->wl_watch, &p, on_event, l, &err);
     flush_hints(l);
@@ -497,7 +531,8 @@ int wloop_new(struct wshared *sh, enum wc_kind k, const char *ns, struct wloop *
     }
     cfg = NULL; /* the client's now */
     kube_client_set_observer(l->wl_client, wstats_observe, sh->ws_stats);
-    if ((rc = kube_watch_new(l->wl_client, &l->wl_watch)) != 0)
+    if ((rc = kube_watch_new(l->wl_client, &l->wl_watch)) != 0 ||
+        (rc = jx_parser_new(&l->wl_jp)) != 0)
         goto fail;
     if (k != WC_POD) {
         char host[64] = "", instance[96];
@@ -567,6 +602,7 @@ void wloop_free(struct wloop *l)
     if (l == NULL)
         return;
     kube_watch_free(l->wl_watch);
+    jx_parser_free(l->wl_jp);
     ev_recorder_free(l->wl_ev);
     kube_client_free(l->wl_client);
     free(l->wl_ns);

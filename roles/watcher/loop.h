@@ -28,6 +28,7 @@ struct wstats {
     struct metrics_family *ws_hints;      /* omjob_watcher_hints_total{kind,result} */
     struct metrics_family *ws_hints_held; /* omjob_watcher_hints_held_total{kind} */
     struct metrics_family *ws_hint_msgs;  /* omjob_watcher_hint_messages_total{result,cause} */
+    struct metrics_family *ws_specs;      /* omjob_watcher_specs_total{resource,source} */
     struct metrics_family *ws_latency;    /* rest_client_request_duration_seconds{method} */
 };
 

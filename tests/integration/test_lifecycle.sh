@@ -120,6 +120,16 @@ if [ "$av" -ge 14 ] && [ "$aa" = 0 ]; then
 else
 	fail "omjob_reconciler_answer_specs_total: view '$av', answer '$aa'"
 fi
+# The watch events of OMJobs: the spec (OpenMetadata's templates) read once per
+# version of it, every other event keeping the cached one (docs/ARCHITECTURE.md,
+# "What the cache keeps of an OMJob"), and the runs above all as the contract says.
+sk=$(sum '^omjob_watcher_specs_total\{.*resource="omjobs".*source="kept"')
+sp=$(sum '^omjob_watcher_specs_total\{.*resource="omjobs".*source="parsed"')
+if [ "$sp" -gt 0 ] && [ "$sk" -gt "$sp" ]; then
+	pass "OMJob watch events: $sk kept the cached spec, $sp parsed theirs"
+else
+	fail "omjob_watcher_specs_total: kept '$sk', parsed '$sp'"
+fi
 # With OMJOB_SCHED_BATCH=true (start_operator above) every process of the
 # operator runs SCHED_BATCH (docs/ARCHITECTURE.md, "The scheduling policy"): the
 # policy in /proc/<pid>/stat (field 41) is 3.

@@ -267,6 +267,21 @@ static void cut_eq(const char *text, const char *const *path, size_t npath, cons
     char buf[512];
     snprintf(buf, sizeof(buf), "%.*s%s", (int)off, text, text + off + cut);
     CU_ASSERT_STRING_EQUAL(buf, want);
+    /* jx_find_value: the same cut, and a value that parses as the member's value
+     * in the whole text. */
+    size_t off2 = 0, cut2 = 0, voff = 0, vlen = 0;
+    CU_ASSERT_FATAL(jx_find_value(text, n, path, npath, &off2, &cut2, &voff, &vlen));
+    CU_ASSERT(off2 == off && cut2 == cut);
+    CU_ASSERT_FATAL(voff >= off && voff + vlen <= n && vlen > 0);
+    struct json_object *whole = NULL, *v = NULL;
+    CU_ASSERT_FATAL(jx_parse(text, n, &whole, NULL, 0) == 0);
+    CU_ASSERT_FATAL(jx_parse(text + voff, vlen, &v, NULL, 0) == 0);
+    struct json_object *at = whole;
+    for (size_t i = 0; i < npath; i++)
+        CU_ASSERT_FATAL(json_object_object_get_ex(at, path[i], &at));
+    CU_ASSERT(json_object_equal(at, v));
+    json_object_put(whole);
+    json_object_put(v);
 }
 
 static void test_find_member(void)

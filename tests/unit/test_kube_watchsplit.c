@@ -305,6 +305,57 @@ static void test_event_drop_managed_fields(void)
     kube_evparser_free(p);
 }
 
+/* kube_evparser_cut: the object without the member, its text in ev.cut (valid
+ * JSON, the member's value), with managedFields dropped too; an object without it
+ * has cut NULL and is as without the option; a keep wins. */
+static void test_event_cut(void)
+{
+    static const char line[] =
+        "{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"OMJob\",\"metadata\":{\"name\":\"o\","
+        "\"resourceVersion\":\"9\",\"managedFields\":[{\"manager\":\"m\"}]},\"spec\":{\"a\":"
+        "[1,{\"b\":\"}\"}],\"ttlSecondsAfterFinished\":5},\"status\":{\"phase\":\"Running\"}}}";
+    static const char nospec[] =
+        "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"o\",\"resourceVersion\":\"3\"},"
+        "\"status\":{\"spec\":1}}}";
+    static const struct jx_keep keep[] = {{"metadata", NULL}, {NULL, NULL}};
+    struct kube_evparser *p;
+    struct kube_event ev;
+    struct json_object *spec = NULL;
+    CU_ASSERT_FATAL(kube_evparser_new(&p) == 0);
+    kube_evparser_drop_managed_fields(p, true);
+    kube_evparser_cut(p, "spec");
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_FATAL(kube_evparser_parse(p, line, strlen(line), &ev) == 0);
+        CU_ASSERT_EQUAL(ev.type, KUBE_EV_MODIFIED);
+        CU_ASSERT_STRING_EQUAL(ev.resource_version, "9");
+        CU_ASSERT_PTR_NULL(jx_get(ev.object, "spec"));
+        CU_ASSERT_PTR_NULL(jx_get(ev.object, "metadata.managedFields"));
+        CU_ASSERT_STRING_EQUAL(jx_str(ev.object, "status.phase"), "Running");
+        CU_ASSERT_FATAL(ev.cut != NULL && ev.cut >= line &&
+                        ev.cut + ev.cut_len <= line + sizeof(line));
+        CU_ASSERT_FATAL(jx_parse(ev.cut, ev.cut_len, &spec, NULL, 0) == 0);
+        CU_ASSERT_EQUAL(jx_i64_or(spec, "ttlSecondsAfterFinished", 0), 5);
+        CU_ASSERT_STRING_EQUAL(jx_str(spec, "a.1.b"), "}");
+        json_object_put(spec);
+        kube_event_clear(&ev);
+        CU_ASSERT_PTR_NULL(ev.cut);
+    }
+    CU_ASSERT_FATAL(kube_evparser_parse(p, nospec, strlen(nospec), &ev) == 0);
+    CU_ASSERT_PTR_NULL(ev.cut);
+    CU_ASSERT_EQUAL(jx_i64_or(ev.object, "status.spec", 0), 1);
+    kube_event_clear(&ev);
+    /* A keep wins: nothing cut apart from what it does not name. */
+    kube_evparser_keep(p, keep);
+    CU_ASSERT_FATAL(kube_evparser_parse(p, line, strlen(line), &ev) == 0);
+    CU_ASSERT_PTR_NULL(ev.cut);
+    CU_ASSERT_PTR_NULL(jx_get(ev.object, "status"));
+    kube_event_clear(&ev);
+    kube_evparser_keep(p, NULL);
+    /* A malformed line is still an error. */
+    CU_ASSERT(kube_evparser_parse(p, line, strlen(line) - 1, &ev) == -EBADMSG);
+    kube_evparser_free(p);
+}
+
 int main(void)
 {
     const char *s = getenv("OMJOB_TEST_SEED");
@@ -320,6 +371,7 @@ int main(void)
     CU_add_test(su, "event types", test_event_types);
     CU_add_test(su, "event errors", test_event_errors);
     CU_add_test(su, "event without managedFields", test_event_drop_managed_fields);
+    CU_add_test(su, "event with its spec cut", test_event_cut);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     int rc = CU_get_number_of_failures() != 0 || CU_get_error() != CUE_SUCCESS;

@@ -20,11 +20,14 @@
 #include "roles/watcher/cache.h"
 
 static int nhints;
+static struct ipc_ttl last_ttl; /* the TTL facts of the last OMJob hint */
 
 static void count_hint(void *ctx, enum ipc_kind kind, const char *key, const char *ns,
                        const char *name, uint64_t rev, unsigned flags, const struct wc_obj *omjob)
 {
-    (void)ctx, (void)kind, (void)key, (void)ns, (void)name, (void)rev, (void)flags, (void)omjob;
+    (void)ctx, (void)key, (void)ns, (void)name, (void)rev, (void)flags;
+    if (kind == IPC_KIND_OMJOB)
+        CU_ASSERT(wc_obj_ttl(omjob, &last_ttl) == 0);
     nhints++;
 }
 
@@ -276,6 +279,143 @@ static void test_obj_omit(void)
     json_object_put(o);
 }
 
+/* o into the cache as the watcher puts a watch event's object: its spec cut
+ * unparsed (the text json-c writes of it: compact, as the API server's). */
+static int upsert_cut(struct wcache *c, enum wc_kind k, struct json_object *o, bool *kept)
+{
+    struct json_object *spec = jx_obj(o, "spec");
+    size_t len = 0;
+    char *text = spec != NULL ? jx_dump(spec, &len) : NULL;
+    json_object_object_del(o, "spec");
+    int rc = wcache_upsert_cut(c, k, o, text, len, NULL, 1, kept);
+    free(text);
+    json_object_put(o);
+    return rc;
+}
+
+/* c's GET_KEY object for name equals ref's (the same versions upserted whole). */
+static void same_as(struct wcache *c, struct wcache *ref, const char *name)
+{
+    struct json_object *a = cached(c, name), *b = cached(ref, name);
+    CU_ASSERT_FATAL(a != NULL && b != NULL);
+    CU_ASSERT(json_object_equal(a, b));
+    json_object_put(a);
+    json_object_put(b);
+}
+
+/* The watcher's spec cut (wcache_upsert_cut): a version of the same uid,
+ * generation and spec text keeps the cached spec (templates left out included)
+ * and answers GET_KEY exactly as the version upserted whole; any other version
+ * (new, respecified, recreated, only listed before, a changed text under the same
+ * generation) parses its spec; a spec that is not JSON is refused and the cached
+ * version stays. */
+static void test_spec_kept(void)
+{
+    struct wcache *c = new_cache(), *ref = wcache_new();
+    struct json_object *o;
+    bool kept = true;
+    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, omjob("job", "1"), &kept), 0);
+    CU_ASSERT(!kept); /* nothing cached */
+    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, omjob("job", "1")), 0);
+    same_as(c, ref, "job");
+    /* A status write. */
+    o = omjob("job", "2");
+    jx_set_str(o, "status.phase", "Running");
+    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
+    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
+    CU_ASSERT(kept);
+    CU_ASSERT_EQUAL(nhints, 2);
+    same_as(c, ref, "job");
+    CU_ASSERT(last_ttl.flags & IPC_TTL_SET);
+    CU_ASSERT_EQUAL(last_ttl.ttl_s, 604800);
+    /* The main pod: its template left out; the next version keeps it out. */
+    CU_ASSERT_EQUAL(upsert(c, WC_POD, pod("job", "main", UID, "p1")), 0);
+    CU_ASSERT_EQUAL(upsert(ref, WC_POD, pod("job", "main", UID, "p1")), 0);
+    o = omjob("job", "3");
+    jx_set_str(o, "status.phase", "Succeeded");
+    jx_set_str(o, "status.completionTime", "2026-11-25T10:03:00Z");
+    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
+    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
+    CU_ASSERT(kept);
+    CU_ASSERT_EQUAL(omitted(c, "job"), WC_OMIT_ALL); /* finished: both out */
+    same_as(c, ref, "job");
+    CU_ASSERT(last_ttl.flags & IPC_TTL_FINISHED);
+    CU_ASSERT(last_ttl.flags & IPC_TTL_SET);
+    /* Respecified (a new generation): parsed. */
+    o = omjob("job", "4");
+    jx_set_i64(o, "metadata.generation", 2);
+    jx_set_i64(o, "spec.ttlSecondsAfterFinished", 60);
+    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
+    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
+    CU_ASSERT(!kept);
+    same_as(c, ref, "job");
+    CU_ASSERT_EQUAL(last_ttl.ttl_s, 60);
+    /* The same generation with another spec text (never from a conforming API
+     * server): parsed all the same. */
+    o = omjob("job", "5");
+    jx_set_i64(o, "metadata.generation", 2);
+    jx_set_i64(o, "spec.ttlSecondsAfterFinished", 61);
+    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
+    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
+    CU_ASSERT(!kept);
+    same_as(c, ref, "job");
+    CU_ASSERT_EQUAL(last_ttl.ttl_s, 61);
+    /* Recreated: another uid (the generation as before: the uid alone tells). */
+    o = omjob("job", "6");
+    jx_set_i64(o, "metadata.generation", 2);
+    jx_set_i64(o, "spec.ttlSecondsAfterFinished", 61);
+    jx_set_str(o, "metadata.uid", "another");
+    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
+    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
+    CU_ASSERT(!kept);
+    same_as(c, ref, "job");
+    /* Listed (upserted whole: the spec text unknown), then watched: parsed once. */
+    CU_ASSERT_EQUAL(upsert(c, WC_OMJOB, omjob("listed", "1")), 0);
+    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, omjob("listed", "1")), 0);
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, omjob("listed", i ? "3" : "2"), &kept), 0);
+        CU_ASSERT(kept == (i == 1));
+    }
+    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, omjob("listed", "3")), 0);
+    same_as(c, ref, "listed");
+    /* A spec that is not JSON: refused, the cached version stays. */
+    o = omjob("listed", "4");
+    jx_set_i64(o, "metadata.generation", 9);
+    json_object_object_del(o, "spec");
+    int saved = dup(2);
+    FILE *devnull = freopen("/dev/null", "w", stderr); /* the warning is expected */
+    CU_ASSERT_EQUAL(wcache_upsert_cut(c, WC_OMJOB, o, "{\"a\":", 5, NULL, 1, &kept), -EBADMSG);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    (void)devnull;
+    json_object_put(o);
+    struct json_object *now = cached(c, "listed");
+    CU_ASSERT_STRING_EQUAL(jx_str_or(now, "metadata.resourceVersion", ""), "3");
+    json_object_put(now);
+    /* Without a spec at all: kept as having none. */
+    for (int i = 0; i < 2; i++) {
+        o = omjob("bare", i ? "2" : "1");
+        json_object_object_del(o, "spec");
+        CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
+        CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
+        CU_ASSERT(kept == (i == 1));
+        same_as(c, ref, "bare");
+    }
+    /* A CronOMJob: the same rule; a pod is not for this call. */
+    for (int i = 0; i < 2; i++) {
+        o = omjob("cron", i ? "2" : "1");
+        jx_set_str(o, "kind", "CronOMJob");
+        CU_ASSERT_EQUAL(upsert_cut(c, WC_CRONOMJOB, o, &kept), 0);
+        CU_ASSERT(kept == (i == 1));
+    }
+    o = pod("job", "main", UID, "p9");
+    CU_ASSERT_EQUAL(wcache_upsert_cut(c, WC_POD, o, NULL, 0, NULL, 1, &kept), -EINVAL);
+    json_object_put(o);
+    wcache_free(ref);
+    wcache_free(c);
+}
+
 static double bytes_per_omjob(struct wcache *c, int n, bool with_pods)
 {
     char name[64], uid[80], pu[64];
@@ -330,6 +470,7 @@ int main(void)
     CU_add_test(s, "large OMJobs keep no template", test_large);
     CU_add_test(s, "an absent template is never re-compacted for", test_absent_template);
     CU_add_test(s, "wc_obj_omit", test_obj_omit);
+    CU_add_test(s, "specs kept across versions of the same spec", test_spec_kept);
     CU_add_test(s, "entry sizes", test_entry_size);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
