@@ -32,8 +32,14 @@ int ipc_rep_open(struct ipc_rep **out, const char *url, unsigned workers, ipc_re
 /* Stops listening, waits for running handlers to return, frees. NULL is a no-op. */
 void ipc_rep_close(struct ipc_rep *r);
 
-/* Resend interval of an unanswered request while the call is still waiting. */
-#define IPC_REQ_RESEND_MS 1000
+/* Resend interval of an unanswered request while the call is still waiting.
+ * Longer than every call's deadline (<= 5 s): a slow server is never asked twice
+ * (which would double its load when it is slowest, and leave a late second reply
+ * to meet the client's close: the NNG 1.5.2 close hang, seen as the valgrind
+ * flakes of valgrind_watcher_cachecmd and valgrind_ipc_reqrep when a reply took
+ * over the 1 s this was). A request whose connection drops is still sent again at
+ * once when the client reconnects (NNG's REQ does that for any interval > 0). */
+#define IPC_REQ_RESEND_MS 10000
 
 /* Dials url in the background (the server may start later or restart). Thread-safe:
  * concurrent calls each use their own NNG context. Close with ipc_req_close. */

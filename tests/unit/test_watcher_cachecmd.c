@@ -2,8 +2,8 @@
  * command line sends to the watcher's truth socket, the reply printed on stdout,
  * an error reply (well-formed or not) on stderr with status 1, and every bad
  * command line refused with the usage (64) before anything is sent. A fake
- * watcher answers in a child process started before this one uses NNG: the
- * command finalises NNG when it returns. */
+ * watcher answers in a child process started before this one uses NNG; each
+ * command runs in a child process of its own, as on the command line. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -68,26 +68,27 @@ static int fake_main(void)
     return 0;
 }
 
-/* Runs the command with stdout and stderr into files; its exit status. */
+/* Runs the command in a child process, as the command line runs it (one call,
+ * then exit: it leaves its NNG socket to the kernel), with stdout and stderr into
+ * files; its exit status (under valgrind, 99 when the child leaked). */
 static int run(const char *a1, const char *a2)
 {
     char *argv[] = {"cache", (char *)a1, (char *)a2, NULL};
-    int argc = a1 == NULL ? 1 : a2 == NULL ? 2 : 3;
+    int argc = a1 == NULL ? 1 : a2 == NULL ? 2 : 3, st = -1;
     fflush(NULL);
-    int out = dup(1), err = dup(2);
-    int fo = open(outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int fe = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    dup2(fo, 1);
-    dup2(fe, 2);
-    int rc = watcher_cache_command(argc, argv);
-    fflush(NULL);
-    dup2(out, 1);
-    dup2(err, 2);
-    close(out);
-    close(err);
-    close(fo);
-    close(fe);
-    return rc;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fo = open(outpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int fe = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        int rc = watcher_cache_command(argc, argv);
+        fflush(NULL);
+        _exit(rc);
+    }
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
 }
 
 static const char *slurp(const char *path)
