@@ -17,3 +17,5 @@ target_link_libraries(lifecycle_driver PRIVATE omjob_reconciler m)
 add_executable(lib_floor ${CMAKE_SOURCE_DIR}/bench/lib_floor.c)
 target_link_libraries(lib_floor PRIVATE omjob_supervisor omjob_watcher omjob_reconciler
   omjob_cleaner omjob_scheduler omjob_httpd omjob_elector)
+# bench_watcher drives the watcher's cache itself.
+target_link_libraries(bench_watcher PRIVATE omjob_watcher)
