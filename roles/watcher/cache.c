@@ -614,20 +614,30 @@ static unsigned omit_for(const struct wc_key *k, const char *uid, bool terminal)
     return m;
 }
 
+/* obj's key "ns/name" into key (IPC_KEY_MAX + 2 bytes) and its uid: the key's
+ * length, or 0 when obj lacks one of them or the key is too long. */
+static size_t obj_key(struct json_object *obj, char *key, const char **uid)
+{
+    const char *ns = jx_str(obj, "metadata.namespace"), *name = jx_str(obj, "metadata.name");
+    int n = snprintf(key, IPC_KEY_MAX + 2, "%s/%s", ns ? ns : "", name ? name : "");
+    *uid = jx_str(obj, "metadata.uid");
+    return ns == NULL || name == NULL || *uid == NULL || n < 0 || n >= IPC_KEY_MAX + 2 ? 0
+                                                                                       : (size_t)n;
+}
+
 /* What omit_for says for obj, from the cache as it is (read lock). */
 static unsigned omit_peek(struct wcache *c, struct json_object *obj)
 {
     char key[IPC_KEY_MAX + 2];
-    const char *ns = jx_str(obj, "metadata.namespace"), *name = jx_str(obj, "metadata.name");
-    const char *uid = jx_str(obj, "metadata.uid"), *ph = jx_str(obj, "status.phase");
+    const char *uid, *ph = jx_str(obj, "status.phase");
     bool terminal = ph != NULL && (strcmp(ph, "Succeeded") == 0 || strcmp(ph, "Failed") == 0) &&
                     jx_str(obj, "status.completionTime") != NULL;
-    int n = snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name ? name : "");
+    size_t n = obj_key(obj, key, &uid);
     unsigned m;
-    if (ns == NULL || name == NULL || uid == NULL || n < 0 || (size_t)n >= sizeof(key))
+    if (n == 0)
         return 0;
     pthread_rwlock_rdlock(&c->c_lock);
-    m = omit_for(key_find(c, key, (size_t)n), uid, terminal);
+    m = omit_for(key_find(c, key, n), uid, terminal);
     pthread_rwlock_unlock(&c->c_lock);
     return m;
 }
@@ -700,18 +710,16 @@ static int graft(struct wcache *c, enum wc_kind k, struct json_object *obj,
                  const struct wc_spec_id *id, struct wc_obj **out)
 {
     char key[IPC_KEY_MAX + 2];
-    const char *ns = jx_str(obj, "metadata.namespace"), *name = jx_str(obj, "metadata.name");
-    const char *uid = jx_str(obj, "metadata.uid");
+    const char *uid;
     int64_t gen = jx_i64_or(obj, "metadata.generation", 0);
-    int n = snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name ? name : "");
+    size_t n = obj_key(obj, key, &uid);
     int rc = -ENOENT;
-    if (ns == NULL || name == NULL || uid == NULL || n < 0 || (size_t)n >= sizeof(key))
+    if (n == 0)
         return rc;
     pthread_rwlock_rdlock(&c->c_lock);
-    const struct wc_key *kk = k == WC_OMJOB ? key_find(c, key, (size_t)n) : NULL;
-    const struct wc_obj *old = k == WC_OMJOB
-                                   ? (kk != NULL ? kk->k_omjob : NULL)
-                                   : (const struct wc_obj *)map_find(&c->c_crons, key, (size_t)n);
+    const struct wc_key *kk = k == WC_OMJOB ? key_find(c, key, n) : NULL;
+    const struct wc_obj *old = k == WC_OMJOB ? (kk != NULL ? kk->k_omjob : NULL)
+                                             : (const struct wc_obj *)map_find(&c->c_crons, key, n);
     if (old != NULL && strcmp(old->o_uid, uid) == 0 && old->o_generation == gen &&
         wc_spec_id_same(&old->o_spec, id))
         rc = wc_obj_graft(obj, old, k == WC_OMJOB ? c->c_keep_max : 0, out);

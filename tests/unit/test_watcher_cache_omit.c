@@ -303,6 +303,28 @@ static void same_as(struct wcache *c, struct wcache *ref, const char *name)
     json_object_put(b);
 }
 
+/* The OMJob o through the spec cut into c and whole into ref: whether c kept its
+ * cached spec; c then answers GET_KEY for it exactly as ref does. */
+static bool kept_of(struct wcache *c, struct wcache *ref, struct json_object *o)
+{
+    char name[128];
+    bool kept = false;
+    util_strlcpy(name, jx_str_or(o, "metadata.name", ""), sizeof(name));
+    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
+    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
+    same_as(c, ref, name);
+    return kept;
+}
+
+/* omjob("job", rv) at generation gen with spec.ttlSecondsAfterFinished ttl. */
+static struct json_object *respec(const char *rv, int64_t gen, int64_t ttl)
+{
+    struct json_object *o = omjob("job", rv);
+    jx_set_i64(o, "metadata.generation", gen);
+    jx_set_i64(o, "spec.ttlSecondsAfterFinished", ttl);
+    return o;
+}
+
 /* The watcher's spec cut (wcache_upsert_cut): a version of the same uid,
  * generation and spec text keeps the cached spec (templates left out included)
  * and answers GET_KEY exactly as the version upserted whole; any other version
@@ -314,18 +336,12 @@ static void test_spec_kept(void)
     struct wcache *c = new_cache(), *ref = wcache_new();
     struct json_object *o;
     bool kept = true;
-    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, omjob("job", "1"), &kept), 0);
-    CU_ASSERT(!kept); /* nothing cached */
-    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, omjob("job", "1")), 0);
-    same_as(c, ref, "job");
+    CU_ASSERT(!kept_of(c, ref, omjob("job", "1"))); /* nothing cached */
     /* A status write. */
     o = omjob("job", "2");
     jx_set_str(o, "status.phase", "Running");
-    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
-    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
-    CU_ASSERT(kept);
+    CU_ASSERT(kept_of(c, ref, o));
     CU_ASSERT_EQUAL(nhints, 2);
-    same_as(c, ref, "job");
     CU_ASSERT(last_ttl.flags & IPC_TTL_SET);
     CU_ASSERT_EQUAL(last_ttl.ttl_s, 604800);
     /* The main pod: its template left out; the next version keeps it out. */
@@ -334,41 +350,21 @@ static void test_spec_kept(void)
     o = omjob("job", "3");
     jx_set_str(o, "status.phase", "Succeeded");
     jx_set_str(o, "status.completionTime", "2026-11-25T10:03:00Z");
-    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
-    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
-    CU_ASSERT(kept);
+    CU_ASSERT(kept_of(c, ref, o));
     CU_ASSERT_EQUAL(omitted(c, "job"), WC_OMIT_ALL); /* finished: both out */
-    same_as(c, ref, "job");
     CU_ASSERT(last_ttl.flags & IPC_TTL_FINISHED);
     CU_ASSERT(last_ttl.flags & IPC_TTL_SET);
     /* Respecified (a new generation): parsed. */
-    o = omjob("job", "4");
-    jx_set_i64(o, "metadata.generation", 2);
-    jx_set_i64(o, "spec.ttlSecondsAfterFinished", 60);
-    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
-    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
-    CU_ASSERT(!kept);
-    same_as(c, ref, "job");
+    CU_ASSERT(!kept_of(c, ref, respec("4", 2, 60)));
     CU_ASSERT_EQUAL(last_ttl.ttl_s, 60);
     /* The same generation with another spec text (never from a conforming API
      * server): parsed all the same. */
-    o = omjob("job", "5");
-    jx_set_i64(o, "metadata.generation", 2);
-    jx_set_i64(o, "spec.ttlSecondsAfterFinished", 61);
-    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
-    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
-    CU_ASSERT(!kept);
-    same_as(c, ref, "job");
+    CU_ASSERT(!kept_of(c, ref, respec("5", 2, 61)));
     CU_ASSERT_EQUAL(last_ttl.ttl_s, 61);
     /* Recreated: another uid (the generation as before: the uid alone tells). */
-    o = omjob("job", "6");
-    jx_set_i64(o, "metadata.generation", 2);
-    jx_set_i64(o, "spec.ttlSecondsAfterFinished", 61);
+    o = respec("6", 2, 61);
     jx_set_str(o, "metadata.uid", "another");
-    CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
-    CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
-    CU_ASSERT(!kept);
-    same_as(c, ref, "job");
+    CU_ASSERT(!kept_of(c, ref, o));
     /* Listed (upserted whole: the spec text unknown), then watched: parsed once. */
     CU_ASSERT_EQUAL(upsert(c, WC_OMJOB, omjob("listed", "1")), 0);
     CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, omjob("listed", "1")), 0);
@@ -397,10 +393,7 @@ static void test_spec_kept(void)
     for (int i = 0; i < 2; i++) {
         o = omjob("bare", i ? "2" : "1");
         json_object_object_del(o, "spec");
-        CU_ASSERT_EQUAL(upsert(ref, WC_OMJOB, json_object_get(o)), 0);
-        CU_ASSERT_EQUAL(upsert_cut(c, WC_OMJOB, o, &kept), 0);
-        CU_ASSERT(kept == (i == 1));
-        same_as(c, ref, "bare");
+        CU_ASSERT(kept_of(c, ref, o) == (i == 1));
     }
     /* A CronOMJob: the same rule; a pod is not for this call. */
     for (int i = 0; i < 2; i++) {
