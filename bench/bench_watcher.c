@@ -6,7 +6,9 @@
  * session 11) and with its spec cut unparsed and kept from the cached version
  * when it is the same (kube_evparser_cut, wcache_upsert_cut: what the watcher
  * does). Prints the thread CPU time per OMJob life each way and their ratio, and
- * checks that both caches answer GET_KEY with the same objects. */
+ * checks that both caches answer GET_KEY with the same objects. Then the two
+ * templates left out of each OMJob as its pods arrive, in the spec's text and by
+ * parsing the whole object again: the same blocks, the CPU each way. */
 #include "lib/kube/watchevent.h"
 
 #include "lib/common/json.h"
@@ -191,12 +193,67 @@ int main(void)
         json_object_put(o[0]);
         json_object_put(o[1]);
     }
+    /* The templates left out as the pods arrive: the main pod's, then the exit
+     * pod's (cache.c omit_now, under the cache's write lock), in the spec's text
+     * (wc_obj_omit) and by parsing the whole object again (wc_obj_omit_parsed, the
+     * way before session 12): the same blocks, the CPU per OMJob each way. */
+    double ocpu[2] = {0, 0};
+    {
+        struct kube_evparser *p = NULL;
+        struct wc_obj **w = calloc(LIVES, sizeof(*w));
+        if (w == NULL || kube_evparser_new(&p) != 0)
+            return 1;
+        kube_evparser_drop_managed_fields(p, true);
+        for (int i = 0; i < LIVES; i++) {
+            struct kube_event ev;
+            if (kube_evparser_parse(p, lines[i][1], lens[i][1], &ev) != 0 ||
+                wc_obj_parse(ev.object, &w[i]) != 0)
+                return 1;
+            kube_event_clear(&ev);
+        }
+        for (int rep = 0; rep < REPS; rep++) {
+            for (int way = 0; way < 2; way++) {
+                int (*omit)(const struct wc_obj *, unsigned, struct wc_obj **) =
+                    way == 0 ? wc_obj_omit_parsed : wc_obj_omit;
+                double c0 = cpu_s();
+                for (int i = 0; i < LIVES; i++) {
+                    struct wc_obj *a = NULL, *b = NULL;
+                    if (omit(w[i], WC_OMIT_MAIN, &a) != 0 || omit(a, WC_OMIT_EXIT, &b) != 0)
+                        return 1;
+                    free(a);
+                    free(b);
+                }
+                ocpu[way] += cpu_s() - c0;
+            }
+        }
+        for (int i = 0; i < LIVES; i++) {
+            struct wc_obj *a[2] = {NULL, NULL}, *b[2] = {NULL, NULL};
+            if (wc_obj_omit_parsed(w[i], WC_OMIT_MAIN, &a[0]) != 0 ||
+                wc_obj_omit_parsed(a[0], WC_OMIT_EXIT, &b[0]) != 0 ||
+                wc_obj_omit(w[i], WC_OMIT_MAIN, &a[1]) != 0 ||
+                wc_obj_omit(a[1], WC_OMIT_EXIT, &b[1]) != 0)
+                return 1;
+            if (b[0]->o_json_len != b[1]->o_json_len ||
+                memcmp(b[0]->o_json, b[1]->o_json, b[0]->o_json_len) != 0 ||
+                b[0]->o_omitted != WC_OMIT_ALL || b[1]->o_omitted != WC_OMIT_ALL) {
+                fprintf(stderr, "bench_watcher: OMJob %d left out differently\n", i);
+                return 1;
+            }
+            free(a[0]), free(a[1]), free(b[0]), free(b[1]), free(w[i]);
+        }
+        free(w);
+        kube_evparser_free(p);
+    }
     double per[2] = {cpu[0] * 1e6 / (LIVES * REPS), cpu[1] * 1e6 / (LIVES * REPS)};
+    double oper[2] = {ocpu[0] * 1e6 / (LIVES * REPS), ocpu[1] * 1e6 / (LIVES * REPS)};
     printf("specs kept: %.2f of %d events per OMJob life\n", (double)kept / (LIVES * REPS),
            VERSIONS);
     printf("BENCH watcher_omjob_events_cpu_us_per_omjob_whole %.1f us\n", per[0]);
     printf("BENCH watcher_omjob_events_cpu_us_per_omjob_spec_cut %.1f us\n", per[1]);
     printf("BENCH watcher_omjob_events_spec_cut_vs_whole_cpu_ratio %.3f ratio\n", per[1] / per[0]);
+    printf("BENCH watcher_template_omit_cpu_us_per_omjob_parsed %.1f us\n", oper[0]);
+    printf("BENCH watcher_template_omit_cpu_us_per_omjob_text %.1f us\n", oper[1]);
+    printf("BENCH watcher_template_omit_text_vs_parsed_cpu_ratio %.3f ratio\n", oper[1] / oper[0]);
     wcache_free(caches[0]);
     wcache_free(caches[1]);
     for (int i = 0; i < LIVES; i++)

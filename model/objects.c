@@ -3,6 +3,8 @@
 #include "model/objects.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +308,30 @@ static const struct {
 #define DICT_N (sizeof(dict) / sizeof(dict[0]))
 _Static_assert(DICT_N <= 32, "dictionary codes are the bytes 1..31");
 
+/* The entries by their second byte (the first is always '"'), longest first, so
+ * that the first one matching is the longest (of equal lengths, the lower code):
+ * the coder compares only these at a '"', none at the closing quotes. At most 5
+ * entries share a second byte today. */
+static uint8_t dict_by2[256][8];
+static pthread_once_t dict_by2_once = PTHREAD_ONCE_INIT;
+
+static void dict_by2_init(void)
+{
+    for (uint8_t d = 1; d < DICT_N; d++) {
+        uint8_t *row = dict_by2[(unsigned char)dict[d].s[1]];
+        size_t n = 0;
+        while (row[n] != 0)
+            n++;
+        if (n + 1 >= sizeof(dict_by2[0]))
+            abort(); /* a dictionary change broke the bound above */
+        size_t at = n;
+        while (at > 0 && dict[row[at - 1]].len < dict[d].len)
+            at--;
+        memmove(row + at + 1, row + at, n - at);
+        row[at] = d;
+    }
+}
+
 /* json[0, len) coded into a malloc'd buffer (*out_len bytes, NUL-terminated); NULL on
  * ENOMEM or when json holds a byte below 0x20 (then kept as it is). */
 static char *dict_code(const char *json, size_t len, size_t *out_len)
@@ -317,6 +343,7 @@ static char *dict_code(const char *json, size_t len, size_t *out_len)
     size_t o = 0;
     if (out == NULL)
         return NULL;
+    pthread_once(&dict_by2_once, dict_by2_init);
     for (size_t i = 0; i < len;) {
         const char *q = json[i] == '"' ? json + i : memchr(json + i, '"', len - i);
         size_t run = q != NULL ? (size_t)(q - (json + i)) : len - i;
@@ -326,10 +353,12 @@ static char *dict_code(const char *json, size_t len, size_t *out_len)
         if (i == len)
             break;
         size_t best = 0;
-        for (size_t d = 1; d < DICT_N; d++)
-            if (dict[d].len > (best ? dict[best].len : 1) && dict[d].len <= len - i &&
-                memcmp(json + i, dict[d].s, dict[d].len) == 0)
-                best = d;
+        if (i + 1 < len)
+            for (const uint8_t *d = dict_by2[(unsigned char)json[i + 1]]; *d != 0; d++)
+                if (dict[*d].len <= len - i && memcmp(json + i, dict[*d].s, dict[*d].len) == 0) {
+                    best = *d;
+                    break;
+                }
         if (best != 0) {
             out[o++] = (char)best;
             i += dict[best].len;
@@ -340,26 +369,6 @@ static char *dict_code(const char *json, size_t len, size_t *out_len)
     out[o] = '\0';
     *out_len = o;
     return out;
-}
-
-void wc_obj_put_json(struct sbuf *sb, const struct wc_obj *o)
-{
-    const char *s = o->o_json, *end = o->o_json + o->o_json_len;
-    if (!o->o_coded) {
-        sbuf_append(sb, s, o->o_json_len);
-        return;
-    }
-    while (s < end) {
-        const char *run = s;
-        while (s < end && (unsigned char)*s >= 0x20)
-            s++;
-        sbuf_append(sb, run, (size_t)(s - run));
-        if (s < end) {
-            unsigned char c = (unsigned char)*s++;
-            if (c < DICT_N && dict[c].s != NULL)
-                sbuf_append(sb, dict[c].s, dict[c].len);
-        }
-    }
 }
 
 /* ---- the pod templates the cache may leave out ---- */
@@ -691,8 +700,9 @@ out:
     return rc;
 }
 
-int wc_obj_graft(struct json_object *obj, const struct wc_obj *old, size_t keep_max,
-                 struct wc_obj **out)
+/* wc_obj_graft with the spec part given: part[0, part_len), coded as old's. */
+static int graft_part(struct json_object *obj, const struct wc_obj *old, const char *part,
+                      size_t part_len, size_t keep_max, struct wc_obj **out)
 {
     struct obj_head h = {0};
     struct sbuf json = {0};
@@ -717,7 +727,7 @@ int wc_obj_graft(struct json_object *obj, const struct wc_obj *old, size_t keep_
     if (!put_coded(&json, head, head_len - 1, old->o_coded))
         goto out;
     size_t spec_off = sbuf_len(&json);
-    sbuf_append(&json, old->o_json + old->o_spec_off, old->o_json_len - old->o_spec_off);
+    sbuf_append(&json, part, part_len);
     rc = -ENOMEM;
     if (json.sb_err != 0 || (o = block(obj, &h, &json, spec_off, old->o_coded)) == NULL)
         goto out;
@@ -737,7 +747,93 @@ out:
     return rc;
 }
 
-int wc_obj_omit(const struct wc_obj *o, unsigned omit, struct wc_obj **out)
+int wc_obj_graft(struct json_object *obj, const struct wc_obj *old, size_t keep_max,
+                 struct wc_obj **out)
+{
+    return graft_part(obj, old, old->o_json + old->o_spec_off, old->o_json_len - old->o_spec_off,
+                      keep_max, out);
+}
+
+/* s[0, len) of a block's o_json, decoded when coded, appended to sb. */
+static void put_decoded(struct sbuf *sb, const char *s, size_t len, bool coded)
+{
+    const char *end = s + len;
+    if (!coded) {
+        sbuf_append(sb, s, len);
+        return;
+    }
+    while (s < end) {
+        const char *run = s;
+        while (s < end && (unsigned char)*s >= 0x20)
+            s++;
+        sbuf_append(sb, run, (size_t)(s - run));
+        if (s < end) {
+            unsigned char c = (unsigned char)*s++;
+            if (c < DICT_N && dict[c].s != NULL)
+                sbuf_append(sb, dict[c].s, dict[c].len);
+        }
+    }
+}
+
+void wc_obj_put_json(struct sbuf *sb, const struct wc_obj *o)
+{
+    put_decoded(sb, o->o_json, o->o_json_len, o->o_coded);
+}
+
+/* The spec part (",\"spec\":{...}}", decoded) with the templates of omit replaced
+ * by the stand-in, as take_templates would leave the dump, into out: a template
+ * is found by a scan of the compact text, nothing parsed. *taken the bits
+ * replaced. -EAGAIN when the text must be parsed instead (no spec, a template
+ * that holds the stand-in's field name itself, an unexpected shape). */
+static int omit_text(const char *part, size_t len, unsigned omit, struct sbuf *out, unsigned *taken)
+{
+    static const char stub[] = "{\"" WC_OMITTED_FIELD "\":true}";
+    size_t pre = part[0] == ',' ? 1 : 0, skip = pre + strlen("\"spec\":");
+    struct {
+        size_t at, len;
+    } cut[2];
+    unsigned n = 0;
+    *taken = 0;
+    if (len < skip + 2 || memcmp(part + pre, "\"spec\":", skip - pre) != 0 || part[skip] != '{' ||
+        part[len - 1] != '}')
+        return -EAGAIN;
+    const char *spec = part + skip;
+    size_t spec_len = len - 1 - skip;
+    for (unsigned i = 0; i < 2; i++) {
+        const char *path[1] = {template_field[i]};
+        size_t off, c, voff, vlen;
+        if ((omit & (1U << i)) == 0 ||
+            !jx_find_value(spec, spec_len, path, 1, &off, &c, &voff, &vlen))
+            continue;
+        const char *v = spec + voff;
+        if (v[0] != '{' || (vlen == sizeof(stub) - 1 && memcmp(v, stub, vlen) == 0))
+            continue; /* not an object, or left out already */
+        if (memmem(v, vlen, "\"" WC_OMITTED_FIELD "\"", strlen(WC_OMITTED_FIELD) + 2))
+            return -EAGAIN;
+        cut[n].at = skip + voff;
+        cut[n].len = vlen;
+        n++;
+        *taken |= 1U << i;
+    }
+    if (n == 2 && cut[1].at < cut[0].at) {
+        size_t a = cut[0].at, l = cut[0].len;
+        cut[0] = cut[1];
+        cut[1].at = a;
+        cut[1].len = l;
+    }
+    size_t at = 0;
+    for (unsigned i = 0; i < n; i++) {
+        sbuf_append(out, part + at, cut[i].at - at);
+        sbuf_append(out, stub, sizeof(stub) - 1);
+        at = cut[i].at + cut[i].len;
+    }
+    sbuf_append(out, part + at, len - at);
+    return out->sb_err != 0 ? -ENOMEM : 0;
+}
+
+/* wc_obj_omit by parsing the whole o_json (what omit_text cannot do), the
+ * caller carrying the fields over. */
+static int omit_parsed(const struct wc_obj *o, unsigned omit, struct wc_obj **out)
 {
     struct json_object *tree = NULL;
     struct wc_obj *n = NULL;
@@ -754,12 +850,64 @@ int wc_obj_omit(const struct wc_obj *o, unsigned omit, struct wc_obj **out)
     if (rc != 0)
         return rc;
     n->o_omitted |= o->o_omitted;
+    *out = n;
+    return 0;
+}
+
+/* What a block left out again keeps of the one it replaces. */
+static void carry(const struct wc_obj *o, struct wc_obj *n)
+{
     n->o_full_len = o->o_full_len;
     n->o_spec_full = o->o_spec_full;
     n->o_spec = o->o_spec;
     n->o_stamp = o->o_stamp;
+}
+
+int wc_obj_omit(const struct wc_obj *o, unsigned omit, struct wc_obj **out)
+{
+    struct sbuf head = {0}, part = {0}, left = {0};
+    struct json_object *tree = NULL;
+    struct wc_obj *n = NULL;
+    unsigned taken = 0;
+    char *coded = NULL;
+    size_t coded_len = 0;
+    /* The head parsed (metadata and status: small), the spec part cut as text. */
+    put_decoded(&head, o->o_json, o->o_spec_off, o->o_coded);
+    sbuf_putc(&head, '}');
+    put_decoded(&part, o->o_json + o->o_spec_off, o->o_json_len - o->o_spec_off, o->o_coded);
+    int rc = head.sb_err != 0 || part.sb_err != 0
+                 ? -ENOMEM
+                 : omit_text(sbuf_str(&part), sbuf_len(&part), omit, &left, &taken);
+    if (rc == 0 && o->o_coded &&
+        (coded = dict_code(sbuf_str(&left), sbuf_len(&left), &coded_len)) == NULL)
+        rc = -EAGAIN;
+    if (rc == 0 && jx_parse(sbuf_str(&head), sbuf_len(&head), &tree, NULL, 0) != 0)
+        rc = -EAGAIN;
+    if (rc == 0)
+        rc = o->o_coded ? graft_part(tree, o, coded, coded_len, 0, &n)
+                        : graft_part(tree, o, sbuf_str(&left), sbuf_len(&left), 0, &n);
+    if (rc == -EAGAIN || rc == -EINVAL)
+        rc = omit_parsed(o, omit, &n);
+    else if (rc == 0)
+        n->o_omitted |= (uint8_t)taken;
+    json_object_put(tree);
+    free(coded);
+    sbuf_free(&head);
+    sbuf_free(&part);
+    sbuf_free(&left);
+    if (rc != 0)
+        return rc;
+    carry(o, n);
     *out = n;
     return 0;
+}
+
+int wc_obj_omit_parsed(const struct wc_obj *o, unsigned omit, struct wc_obj **out)
+{
+    int rc = omit_parsed(o, omit, out);
+    if (rc == 0)
+        carry(o, *out);
+    return rc;
 }
 
 /* The status of the pod's container: the one named like spec.containers[0], else

@@ -170,11 +170,16 @@ int wc_obj_parse_omit(struct json_object *obj, unsigned omit, size_t keep_max, s
 int wc_obj_graft(struct json_object *obj, const struct wc_obj *old, size_t keep_max,
                  struct wc_obj **out);
 
-/* The block of o again with the templates of omit left out as well (o_json
- * re-parsed); the fields the cache keeps (o_stamp, o_full_len, o_spec_full,
- * o_spec) are carried over.
+/* The block of o again with the templates of omit left out as well; the fields
+ * the cache keeps (o_stamp, o_full_len, o_spec_full, o_spec) are carried over.
+ * Only the head of o_json (metadata, status) is parsed: the templates are found
+ * in the spec's compact text and replaced there (a template holding the
+ * stand-in's field name itself is done by wc_obj_omit_parsed).
  * 0 with *out a new block (o is not freed), -ENOMEM, -EINVAL. */
 int wc_obj_omit(const struct wc_obj *o, unsigned omit, struct wc_obj **out);
+/* The same by parsing the whole o_json and building the block again (its
+ * fallback; the tests and bench_watcher compare the two). */
+int wc_obj_omit_parsed(const struct wc_obj *o, unsigned omit, struct wc_obj **out);
 
 /* Whether the OMJob's template of kind exit (false: spec.mainPodSpec, true:
  * spec.exitHandlerSpec) is the cache's stand-in rather than the template. */

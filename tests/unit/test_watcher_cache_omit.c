@@ -279,6 +279,88 @@ static void test_obj_omit(void)
     json_object_put(o);
 }
 
+/* wc_obj_omit (templates replaced in the spec's text) and wc_obj_omit_parsed
+ * (the whole object parsed again) make the same block. */
+static void same_omit(struct json_object *o, unsigned first, unsigned then)
+{
+    struct wc_obj *w = NULL, *a = NULL, *b = NULL;
+    struct sbuf ja = {0}, jb = {0};
+    CU_ASSERT_EQUAL_FATAL(wc_obj_parse_omit(o, first, 0, &w), 0);
+    w->o_stamp = 9;
+    CU_ASSERT_EQUAL_FATAL(wc_obj_omit(w, then, &a), 0);
+    CU_ASSERT_EQUAL_FATAL(wc_obj_omit_parsed(w, then, &b), 0);
+    wc_obj_put_json(&ja, a);
+    wc_obj_put_json(&jb, b);
+    CU_ASSERT_STRING_EQUAL(sbuf_str(&ja), sbuf_str(&jb));
+    CU_ASSERT_EQUAL(a->o_json_len, b->o_json_len);
+    CU_ASSERT_EQUAL(memcmp(a->o_json, b->o_json, a->o_json_len), 0);
+    CU_ASSERT_EQUAL(a->o_spec_off, b->o_spec_off);
+    CU_ASSERT_EQUAL(a->o_coded, b->o_coded);
+    CU_ASSERT_EQUAL(a->o_omitted, b->o_omitted);
+    CU_ASSERT_EQUAL(a->o_templates, b->o_templates);
+    CU_ASSERT_EQUAL(a->o_full_len, b->o_full_len);
+    CU_ASSERT_EQUAL(a->o_spec_full, b->o_spec_full);
+    CU_ASSERT_EQUAL(a->o_stamp, 9);
+    CU_ASSERT_EQUAL(b->o_stamp, 9);
+    CU_ASSERT_EQUAL(a->o_ttl, b->o_ttl);
+    CU_ASSERT_EQUAL(a->o_ttl_s, b->o_ttl_s);
+    CU_ASSERT_EQUAL(a->o_terminal, b->o_terminal);
+    CU_ASSERT_EQUAL(a->o_generation, b->o_generation);
+    CU_ASSERT_EQUAL(a->o_nfinalizers, b->o_nfinalizers);
+    CU_ASSERT_STRING_EQUAL(a->o_key, b->o_key);
+    CU_ASSERT_STRING_EQUAL(a->o_rv, b->o_rv);
+    CU_ASSERT_STRING_EQUAL(a->o_uid, b->o_uid);
+    sbuf_free(&ja);
+    sbuf_free(&jb);
+    free(w);
+    free(a);
+    free(b);
+}
+
+/* The spec of o rebuilt with its members in reverse order. */
+static void reverse_spec(struct json_object *o)
+{
+    struct json_object *spec = jx_obj(o, "spec"), *rev = json_object_new_object();
+    const char *keys[32];
+    size_t n = 0;
+    json_object_object_foreach(spec, k, v)
+    {
+        (void)v;
+        if (n < 32)
+            keys[n++] = k;
+    }
+    while (n-- > 0)
+        json_object_object_add(rev, keys[n], json_object_get(jx_get(spec, keys[n])));
+    json_object_object_add(o, "spec", rev);
+}
+
+static void test_omit_text(void)
+{
+    static const unsigned steps[][2] = {{0, WC_OMIT_MAIN},
+                                        {0, WC_OMIT_EXIT},
+                                        {0, WC_OMIT_ALL},
+                                        {WC_OMIT_MAIN, WC_OMIT_EXIT},
+                                        {WC_OMIT_EXIT, WC_OMIT_MAIN},
+                                        {WC_OMIT_ALL, WC_OMIT_ALL}};
+    for (int shape = 0; shape < 5; shape++) {
+        for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+            struct json_object *o = omjob("job", "1");
+            if (shape == 1) /* mainPodSpec before exitHandlerSpec */
+                reverse_spec(o);
+            if (shape == 2) /* a template that is not an object */
+                json_object_object_add(jx_obj(o, "spec"), "exitHandlerSpec",
+                                       json_object_new_string("x"));
+            if (shape == 3) /* no templates at all */
+                json_object_object_del(jx_obj(o, "spec"), "mainPodSpec"),
+                    json_object_object_del(jx_obj(o, "spec"), "exitHandlerSpec");
+            if (shape == 4) /* a template holding the stand-in's field itself: is one */
+                jx_set_bool(o, "spec.mainPodSpec." WC_OMITTED_FIELD, false);
+            same_omit(o, steps[i][0], steps[i][1]);
+            json_object_put(o);
+        }
+    }
+}
+
 /* o into the cache as the watcher puts a watch event's object: its spec cut
  * unparsed (the text json-c writes of it: compact, as the API server's). */
 static int upsert_cut(struct wcache *c, enum wc_kind k, struct json_object *o, bool *kept)
@@ -463,6 +545,7 @@ int main(void)
     CU_add_test(s, "large OMJobs keep no template", test_large);
     CU_add_test(s, "an absent template is never re-compacted for", test_absent_template);
     CU_add_test(s, "wc_obj_omit", test_obj_omit);
+    CU_add_test(s, "wc_obj_omit in the text as parsed", test_omit_text);
     CU_add_test(s, "specs kept across versions of the same spec", test_spec_kept);
     CU_add_test(s, "entry sizes", test_entry_size);
     CU_basic_set_mode(CU_BRM_VERBOSE);
