@@ -1024,6 +1024,13 @@ static int64_t time_or_0(struct json_object *obj, const char *path)
     return time_at(obj, path, &t) == 0 ? t : 0;
 }
 
+/* What wc_pod_parse reads of a pod, and nothing else: of its labels and
+ * annotations the four it names, of its status the phase, the conditions and the
+ * container states (not the addresses, images, probe times, counts). */
+static const struct jx_keep pod_label_keep[] = {
+    {LABEL_OMJOB_NAME, NULL}, {LABEL_POD_TYPE, NULL}, {NULL, NULL}};
+static const struct jx_keep pod_annotation_keep[] = {
+    {ANNOTATION_MAIN_REASON, NULL}, {ANNOTATION_MAIN_EXIT_CODE, NULL}, {NULL, NULL}};
 static const struct jx_keep pod_meta_keep[] = {{"name", NULL},
                                                {"namespace", NULL},
                                                {"uid", NULL},
@@ -1031,19 +1038,33 @@ static const struct jx_keep pod_meta_keep[] = {{"name", NULL},
                                                {"creationTimestamp", NULL},
                                                {"deletionTimestamp", NULL},
                                                {"deletionGracePeriodSeconds", NULL},
-                                               {"labels", NULL},
-                                               {"annotations", NULL},
+                                               {"labels", pod_label_keep},
+                                               {"annotations", pod_annotation_keep},
                                                {"ownerReferences", NULL},
                                                {"finalizers", NULL},
                                                {NULL, NULL}};
 static const struct jx_keep pod_container_keep[] = {{"name", NULL}, {NULL, NULL}};
 static const struct jx_keep pod_spec_keep[] = {
     {"nodeName", NULL}, {"containers", pod_container_keep}, {NULL, NULL}};
+static const struct jx_keep pod_cond_keep[] = {{"type", NULL},
+                                               {"status", NULL},
+                                               {"reason", NULL},
+                                               {"message", NULL},
+                                               {"lastTransitionTime", NULL},
+                                               {NULL, NULL}};
+static const struct jx_keep pod_ctr_keep[] = {{"name", NULL}, {"state", NULL}, {NULL, NULL}};
+static const struct jx_keep pod_status_keep[] = {{"phase", NULL},
+                                                 {"reason", NULL},
+                                                 {"message", NULL},
+                                                 {"startTime", NULL},
+                                                 {"conditions", pod_cond_keep},
+                                                 {"containerStatuses", pod_ctr_keep},
+                                                 {NULL, NULL}};
 const struct jx_keep wc_pod_keep[] = {{"apiVersion", NULL},
                                       {"kind", NULL},
                                       {"metadata", pod_meta_keep},
                                       {"spec", pod_spec_keep},
-                                      {"status", NULL},
+                                      {"status", pod_status_keep},
                                       {"code", NULL},
                                       {"reason", NULL},
                                       {"message", NULL},
