@@ -41,7 +41,12 @@ struct ipc_listener {
     pthread_t li_wd;
     pthread_mutex_t li_mu;
     pthread_cond_t li_cv;
+    struct ipc_listener *li_next; /* in open_listeners */
 };
+
+/* Every open listener, for ipc_stop_accepting. */
+static pthread_mutex_t open_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct ipc_listener *open_listeners;
 
 void ipc_watchdog_set_interval(int ms)
 {
@@ -215,6 +220,10 @@ int ipc_listener_open(struct ipc_listener **out, nng_socket s, const char *url, 
     }
     if ((rc = notify(l, pipe_cb)) != 0 || (rc = do_listen(l)) != 0 || (rc = wd_start(l)) != 0)
         goto fail;
+    pthread_mutex_lock(&open_mu);
+    l->li_next = open_listeners;
+    open_listeners = l;
+    pthread_mutex_unlock(&open_mu);
     *out = l;
     return 0;
 fail:
@@ -226,22 +235,46 @@ fail:
     return rc;
 }
 
+/* Stops l's watchdog (which would re-create a listener whose file is gone) and
+ * removes its socket file: no new connection can reach it. Idempotent. */
+static void stop_accepting(struct ipc_listener *l)
+{
+    pthread_mutex_lock(&l->li_mu);
+    atomic_store(&l->li_stop, true);
+    bool join = l->li_wd_running;
+    l->li_wd_running = false;
+    if (join)
+        pthread_cond_signal(&l->li_cv);
+    pthread_mutex_unlock(&l->li_mu);
+    if (join) {
+        pthread_join(l->li_wd, NULL);
+        pthread_cond_destroy(&l->li_cv);
+    }
+    unlink(l->li_path); /* we hold the lock: the file is ours */
+}
+
+void ipc_stop_accepting(void)
+{
+    pthread_mutex_lock(&open_mu);
+    for (struct ipc_listener *l = open_listeners; l != NULL; l = l->li_next)
+        stop_accepting(l);
+    pthread_mutex_unlock(&open_mu);
+}
+
 int ipc_listener_close(struct ipc_listener *l)
 {
     if (l == NULL)
         return 0;
-    pthread_mutex_lock(&l->li_mu);
-    atomic_store(&l->li_stop, true);
-    if (l->li_wd_running)
-        pthread_cond_signal(&l->li_cv);
-    pthread_mutex_unlock(&l->li_mu);
-    if (l->li_wd_running) {
-        pthread_join(l->li_wd, NULL);
-        pthread_cond_destroy(&l->li_cv);
-    }
+    pthread_mutex_lock(&open_mu);
+    struct ipc_listener **pp = &open_listeners;
+    while (*pp != NULL && *pp != l)
+        pp = &(*pp)->li_next;
+    if (*pp == l)
+        *pp = l->li_next;
+    stop_accepting(l);
+    pthread_mutex_unlock(&open_mu);
     /* Closes the listener first, then waits for pipe callbacks. */
     int rc = ipc_nng_close(l->li_sock);
-    unlink(l->li_path);
     close(l->li_lockfd); /* releases the endpoint */
     if (rc != 0) {
         ipc_park(l); /* pipe callbacks may still see l */

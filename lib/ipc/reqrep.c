@@ -120,8 +120,10 @@ static void rep_teardown(struct ipc_rep *r)
 {
     atomic_store(&r->rp_closing, true);
     int rc = r->rp_lsn != NULL ? ipc_listener_close(r->rp_lsn) : ipc_nng_close(r->rp_sock);
-    if (rc != 0)
-        return; /* workers may still be blocked in NNG: leak them and r */
+    if (rc != 0) {
+        ipc_park(r); /* workers may still be blocked in NNG: leak them and r */
+        return;
+    }
     for (unsigned i = 0; i < r->rp_n; i++) {
         struct rep_worker *w = &r->rp_w[i];
         if (w->w_running)

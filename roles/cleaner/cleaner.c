@@ -216,6 +216,7 @@ static int run(struct cleaner_ctx *c)
 
 static void teardown(struct cleaner_ctx *c)
 {
+    ipc_stop_accepting();
     cleaner_pool_stop(c); /* its jobs use the client and the recorder */
     ipc_sub_close(c->cl_sub);
     ipc_req_close(c->cl_req);

@@ -341,6 +341,7 @@ int elector(int argc, char **argv)
         report(&e, false);
         rc = run(&e);
     }
+    ipc_stop_accepting();
     ev_recorder_free(e.e_ev);
     kube_client_free(e.e_kc);
     ctl_close(e.e_ctl);

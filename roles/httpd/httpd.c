@@ -509,6 +509,7 @@ int httpd(int argc, char **argv)
     } else {
         rc = run(&x);
     }
+    ipc_stop_accepting();
     httpd_gather_free(x.x_gather);
     ctl_close(x.x_ctl);
     ipc_fini();

@@ -1520,6 +1520,7 @@ int reconciler(int argc, char **argv)
     } else {
         rc = 1;
     }
+    ipc_stop_accepting();
     teardown(&r);
     ipc_fini();
     role_fini();

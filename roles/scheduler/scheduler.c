@@ -247,7 +247,8 @@ static int run(struct sched *s)
 
 static void teardown(struct sched *s)
 {
-    sched_pool_stop(s->s_pool); /* first: the workers use everything below */
+    ipc_stop_accepting();
+    sched_pool_stop(s->s_pool); /* the workers use everything below */
     s->s_pool = NULL;
     sched_evq_free(s);
     ipc_sub_close(s->s_sub);

@@ -479,6 +479,7 @@ static void stop_loops(struct watcher_ctx *w)
 
 static void teardown(struct watcher_ctx *w)
 {
+    ipc_stop_accepting();
     stop_loops(w);
     if (w->w_stuck)
         return; /* threads still use the cache and the publisher: just exit */

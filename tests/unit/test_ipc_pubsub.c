@@ -343,6 +343,47 @@ static void test_wedged_listener_recovers(void)
     rm_rundir(rundir);
 }
 
+/* ipc_stop_accepting: the socket file goes (and the watchdog, which would bring
+ * it back, stops), a subscriber already connected still gets hints, a new one
+ * cannot connect; the endpoint can be opened again once closed. */
+static void test_stop_accepting(void)
+{
+    setup_url();
+    ipc_watchdog_set_interval(50);
+    struct ipc_pub *p = NULL;
+    struct ipc_sub *s = NULL, *late = NULL;
+    struct ipc_sub_event ev;
+    CU_ASSERT_EQUAL_FATAL(ipc_pub_open(&p, url), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_sub_open(&s, url), 0);
+    CU_ASSERT_EQUAL(ipc_sub_subscribe(s, "ttl"), 0);
+    CU_ASSERT_EQUAL_FATAL(send_until_received(p, s, "ttl", &ev), 0);
+    CU_ASSERT_EQUAL(access(url + 6, F_OK), 0);
+    ipc_stop_accepting();
+    CU_ASSERT_NOT_EQUAL(access(url + 6, F_OK), 0);
+    CU_ASSERT_EQUAL_FATAL(ipc_sub_open(&late, url), 0);
+    CU_ASSERT_EQUAL(ipc_sub_subscribe(late, "ttl"), 0);
+    sleep_ms(under_valgrind() ? 1500 : 300); /* several watchdog intervals */
+    CU_ASSERT_NOT_EQUAL(access(url + 6, F_OK), 0);
+    CU_ASSERT_EQUAL(ipc_pub_subscribers(p), 1);
+    CU_ASSERT_EQUAL(ipc_sub_connects(late), 0);
+    send_hint(p, "ttl", "ns/after", 7);
+    CU_ASSERT_EQUAL_FATAL(ipc_sub_recv(s, wait_ms(), &ev), 0);
+    CU_ASSERT_EQUAL(ev.se_status, IPC_SEQ_OK);
+    struct ipc_hint h;
+    CU_ASSERT_EQUAL(ipc_hint_decode(ev.se_msg.body, ev.se_msg.body_len, &h), 0);
+    CU_ASSERT_STRING_EQUAL(h.key, "ns/after");
+    ipc_stop_accepting(); /* again: nothing left to do */
+    ipc_pub_close(p);
+    p = NULL;
+    ipc_watchdog_set_interval(0);
+    CU_ASSERT_EQUAL_FATAL(ipc_pub_open(&p, url), 0);
+    CU_ASSERT_EQUAL(wait_subscribers(p, 2), 0); /* both redial the new one */
+    ipc_sub_close(late);
+    ipc_sub_close(s);
+    ipc_pub_close(p);
+    rm_rundir(rundir);
+}
+
 static void test_poll_fd(void)
 {
     setup_url();
@@ -459,6 +500,7 @@ int main(void)
         {"stale socket file", test_stale_socket_file},
         {"poll fd", test_poll_fd},
         {"wedged listener recovers", test_wedged_listener_recovers},
+        {"stop accepting", test_stop_accepting},
         {"bad arguments", test_bad_arguments},
         {"malformed message dropped", test_malformed_message},
         {NULL, NULL},
