@@ -39,9 +39,10 @@ struct ipc_listener;
  * watchdog presents itself as). -EADDRINUSE if another listener owns url. */
 int ipc_listener_open(struct ipc_listener **out, nng_socket s, const char *url,
                       uint16_t peer_proto);
-/* Stops the watchdog, closes the socket s (which must not be used after) with
- * ipc_nng_close, removes the socket file, releases the lock and frees. 0, or
- * -ETIMEDOUT if the close hung (l is then leaked on purpose). NULL is a no-op. */
+/* Stops the watchdog and removes the socket file (as ipc_stop_accepting does, if
+ * it has not), closes the socket s (which must not be used after) with
+ * ipc_nng_close, releases the lock and frees. 0, or -ETIMEDOUT if the close hung
+ * (l is then leaked on purpose). NULL is a no-op. */
 int ipc_listener_close(struct ipc_listener *l);
 /* Pipes connected right now (a watchdog probe counts while it lasts). */
 int ipc_listener_pipes(const struct ipc_listener *l);
