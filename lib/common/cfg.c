@@ -302,7 +302,7 @@ static int load_all(struct cfg *c, struct errs *e)
     load_ints(c, e);
     load_log(c, e);
     load_qps(c, e);
-    c->sched_batch = load_bool(e, "OMJOB_SCHED_BATCH", false);
+    c->sched_batch = load_bool(e, "OMJOB_SCHED_BATCH", true);
     if (load_namespace(c, e) != 0 || load_watch(c, e) != 0 || load_run_dir(c, e) != 0 ||
         load_leader(c, e) != 0)
         return -ENOMEM;

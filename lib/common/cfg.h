@@ -53,7 +53,7 @@ struct cfg {
                                       CronOMJobs (compact JSON) are skipped with a Warning */
     int role_grace_s;              /* OMJOB_ROLE_GRACE_SECONDS, 1..29 (20) */
     bool leader_election;          /* LEADER_ELECTION: true|false (false) */
-    bool sched_batch;              /* OMJOB_SCHED_BATCH: true|false (false) */
+    bool sched_batch;              /* OMJOB_SCHED_BATCH: true|false (true) */
     char *lease_name;              /* LEADER_ELECTION_LEASE_NAME ("omjob-operator") */
     int lease_duration_s;          /* LEADER_ELECTION_LEASE_DURATION_SECONDS (15) */
     int renew_deadline_s;          /* LEADER_ELECTION_RENEW_DEADLINE_SECONDS (10) */

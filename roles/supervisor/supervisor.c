@@ -614,8 +614,8 @@ static int check_kubeconfig(void)
     return 0;
 }
 
-/* Every process of the operator SCHED_BATCH (OMJOB_SCHED_BATCH=true; off by
- * default: ARCHITECTURE.md says why; the roles and their threads inherit it): a thread another
+/* Every process of the operator SCHED_BATCH (OMJOB_SCHED_BATCH, on by default; =false keeps
+ * the default policy; the roles and their threads inherit it): a thread another
  * wakes does not preempt the waker, which runs on to its next wait. Each IPC message wakes a chain
  * of NNG threads in both processes; without preemption at each wake-up the chain costs fewer
  * context switches (bench_lifecycle part 2: ~13% fewer per OMJob, 2-9% less CPU; exit-handler

@@ -12,8 +12,8 @@ FIX=$OMJOB_SRC/tests/fixtures/omjob-k8spipelineclient.yaml # as OpenMetadata sen
 t0=$(now_ms)
 
 start_pod_watch
-# OMJOB_SCHED_BATCH=true: the scheduling policy checked at the end.
-start_operator OMJOB_SCHED_BATCH=true
+# OMJOB_SCHED_BATCH left at its default (on): the scheduling policy checked at the end.
+start_operator
 
 # Row 1: main exits 0, exit handler exits 0. The user's pipelineStatus is replaced.
 n1=$(new_ns r1)
@@ -130,7 +130,7 @@ if [ "$sp" -gt 0 ] && [ "$sk" -gt "$sp" ]; then
 else
 	fail "omjob_watcher_specs_total: kept '$sk', parsed '$sp'"
 fi
-# With OMJOB_SCHED_BATCH=true (start_operator above) every process of the
+# By default (OMJOB_SCHED_BATCH unset, start_operator above) every process of the
 # operator runs SCHED_BATCH (docs/ARCHITECTURE.md, "The scheduling policy"): the
 # policy in /proc/<pid>/stat (field 41) is 3.
 pol=""

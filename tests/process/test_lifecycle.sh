@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # The supervisor starts every role (watcher, 5 reconcilers, cleaner, httpd), all
 # report READY within 2 s, `status` shows them, and SIGTERM stops them in order
-# (writers first) with exit status 0. Measures the start-to-ready time.
+# (writers first) with exit status 0. Measures the start-to-ready time. Every
+# process runs SCHED_BATCH by default, none with OMJOB_SCHED_BATCH=false.
 . "$(dirname "$0")/lib.sh"
+
+# policies PID...: the scheduling policy of each (/proc/<pid>/stat field 41:
+# 0 SCHED_OTHER, 3 SCHED_BATCH), one per line.
+policies() {
+    local p
+    for p in "$@"; do awk '{sub(/.*\) /, ""); print $39}' "/proc/$p/stat" 2>/dev/null || echo gone; done
+}
 
 t0=$(now_ms)
 start_sup
@@ -37,6 +45,10 @@ r2=$(for p in $kids; do [ "$(cat "/proc/$p/comm")" = reconciler-2 ] && echo "$p"
 check "reconciler-2 runs shard 2/5" grep -q "reconciler-2\[$r2\].*shard=2/5" "$LOG"
 check "the roles' pids are those in status" \
     test "$kids" = "$(status | awk 'NR > 2 {print $2}' | sort)"
+# shellcheck disable=SC2086 # one pid per word
+pol=$(policies "$SUP" $kids | sort | uniq -c | sed 's/^ *//')
+check "by default the supervisor and its $NROLES roles run SCHED_BATCH ($pol)" \
+    test "$pol" = "$((NROLES + 1)) 3"
 
 t0=$(now_ms)
 kill -TERM "$SUP"
@@ -61,10 +73,17 @@ check "after the stop, status says the operator is not running" grep -q 'not run
 check "the status file is removed at exit" test ! -e "$OMJOB_RUN_DIR/status"
 check "the run directory is private (0700)" test "$(stat -c %a "$OMJOB_RUN_DIR")" = 700
 
-# SIGINT (^C in a terminal) stops it the same way.
+# SIGINT (^C in a terminal) stops it the same way. This run with
+# OMJOB_SCHED_BATCH=false: every process keeps the default policy.
 new_run
+export OMJOB_SCHED_BATCH=false
 start_sup
+unset OMJOB_SCHED_BATCH
 check "SIGINT: all $NROLES roles READY first" wait_until 2 all_ready "$NROLES"
+# shellcheck disable=SC2046 # one pid per word
+pol=$(policies "$SUP" $(role_pids_of "$SUP") | sort | uniq -c | sed 's/^ *//')
+check "OMJOB_SCHED_BATCH=false: the supervisor and its $NROLES roles run SCHED_OTHER ($pol)" \
+    test "$pol" = "$((NROLES + 1)) 0"
 kill -INT "$SUP"
 wait_exit "$SUP" 20
 check "SIGINT: the supervisor exits 0" test "$EXIT_RC" -eq 0

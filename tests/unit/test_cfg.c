@@ -106,7 +106,7 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(c.resync_s, 300);
     CU_ASSERT_EQUAL(c.role_grace_s, 20);
     CU_ASSERT_FALSE(c.leader_election);
-    CU_ASSERT_FALSE(c.sched_batch);
+    CU_ASSERT_TRUE(c.sched_batch);
     CU_ASSERT_STRING_EQUAL(c.lease_name, "omjob-operator");
     CU_ASSERT_PTR_NULL(c.kubeconfig);
     cfg_free(&c);
@@ -323,8 +323,12 @@ static void test_leader(void)
         cfg_free(&c);
     }
     expect_bad("LEADER_ELECTION", "yes", "LEADER_ELECTION=\"yes\": expected true or false");
-    /* OMJOB_SCHED_BATCH: off unless turned on. */
+    /* OMJOB_SCHED_BATCH: on unless turned off. */
     if (load_with("OMJOB_SCHED_BATCH", "false", &c) == 0) {
+        CU_ASSERT_FALSE(c.sched_batch);
+        cfg_free(&c);
+    }
+    if (load_with("OMJOB_SCHED_BATCH", "0", &c) == 0) {
         CU_ASSERT_FALSE(c.sched_batch);
         cfg_free(&c);
     }
