@@ -79,6 +79,19 @@ alive() {
 	case ${line%% *} in Z | X) return 1 ;; esac
 }
 
+# sched_policies PID...: the scheduling policy of each (/proc/<pid>/stat field 41:
+# 0 SCHED_OTHER, 3 SCHED_BATCH; "gone" for a pid that has no stat), one per line.
+sched_policies() {
+	local p line
+	for p in "$@"; do
+		if { read -r line <"/proc/$p/stat"; } 2>/dev/null; then
+			awk '{print $39}' <<<"${line##*) }"
+		else
+			echo gone
+		fi
+	done
+}
+
 children_of() {
 	local s line p state ppid
 	for s in /proc/[0-9]*/stat; do

@@ -618,9 +618,9 @@ static int check_kubeconfig(void)
  * the default policy; the roles and their threads inherit it): a thread another
  * wakes does not preempt the waker, which runs on to its next wait. Each IPC message wakes a chain
  * of NNG threads in both processes; without preemption at each wake-up the chain costs fewer
- * context switches (bench_lifecycle part 2: ~13% fewer per OMJob, 2-9% less CPU; exit-handler
- * dispatch p50/p99 unchanged: ARCHITECTURE.md, "The scheduling policy"). A non-realtime policy: no
- * privilege needed. */
+ * context switches (bench_lifecycle part 2 at 1,000 OMJobs: 15-19% fewer per OMJob, 8-11% less
+ * CPU; exit-handler dispatch p50/p99 unchanged: ARCHITECTURE.md, "The scheduling policy"). A
+ * non-realtime policy: no privilege needed. */
 static void sched_batch(const struct sup *s)
 {
     struct sched_param sp = {.sched_priority = 0};

@@ -133,10 +133,8 @@ fi
 # By default (OMJOB_SCHED_BATCH unset, start_operator above) every process of the
 # operator runs SCHED_BATCH (docs/ARCHITECTURE.md, "The scheduling policy"): the
 # policy in /proc/<pid>/stat (field 41) is 3.
-pol=""
-for p in "$OP_PID" $(op_status | awk 'NR > 2 && $2 ~ /^[0-9]+$/ {print $2}'); do
-	pol="$pol $(awk '{sub(/.*\) /, ""); print $39}' "/proc/$p/stat" 2>/dev/null || echo gone)"
-done
+# shellcheck disable=SC2046 # one pid per word
+pol=$(sched_policies "$OP_PID" $(op_status | awk 'NR > 2 && $2 ~ /^[0-9]+$/ {print $2}') | tr '\n' ' ')
 if [ "$(echo "$pol" | wc -w)" -ge 9 ] && [ -z "$(echo "$pol" | tr ' ' '\n' | grep -v '^3$' | grep .)" ]; then
 	pass "every process SCHED_BATCH ($(echo "$pol" | wc -w) processes)"
 else

@@ -5,13 +5,6 @@
 # process runs SCHED_BATCH by default, none with OMJOB_SCHED_BATCH=false.
 . "$(dirname "$0")/lib.sh"
 
-# policies PID...: the scheduling policy of each (/proc/<pid>/stat field 41:
-# 0 SCHED_OTHER, 3 SCHED_BATCH), one per line.
-policies() {
-    local p
-    for p in "$@"; do awk '{sub(/.*\) /, ""); print $39}' "/proc/$p/stat" 2>/dev/null || echo gone; done
-}
-
 t0=$(now_ms)
 start_sup
 if wait_until 2 all_ready "$NROLES"; then
@@ -46,7 +39,7 @@ check "reconciler-2 runs shard 2/5" grep -q "reconciler-2\[$r2\].*shard=2/5" "$L
 check "the roles' pids are those in status" \
     test "$kids" = "$(status | awk 'NR > 2 {print $2}' | sort)"
 # shellcheck disable=SC2086 # one pid per word
-pol=$(policies "$SUP" $kids | sort | uniq -c | sed 's/^ *//')
+pol=$(sched_policies "$SUP" $kids | sort | uniq -c | sed 's/^ *//')
 check "by default the supervisor and its $NROLES roles run SCHED_BATCH ($pol)" \
     test "$pol" = "$((NROLES + 1)) 3"
 
@@ -81,7 +74,7 @@ start_sup
 unset OMJOB_SCHED_BATCH
 check "SIGINT: all $NROLES roles READY first" wait_until 2 all_ready "$NROLES"
 # shellcheck disable=SC2046 # one pid per word
-pol=$(policies "$SUP" $(role_pids_of "$SUP") | sort | uniq -c | sed 's/^ *//')
+pol=$(sched_policies "$SUP" $(role_pids_of "$SUP") | sort | uniq -c | sed 's/^ *//')
 check "OMJOB_SCHED_BATCH=false: the supervisor and its $NROLES roles run SCHED_OTHER ($pol)" \
     test "$pol" = "$((NROLES + 1)) 0"
 kill -INT "$SUP"
